@@ -1,0 +1,148 @@
+//! Bus events: the ordered log of every change (`rookery.events`).
+//!
+//! This is a public contract: analytics pipelines read the same topic. Each
+//! record is a MessagePack map with named fields:
+//! `{v, id, ts, origin, event: {t, d}}`, where `v` is [`SCHEMA_VERSION`].
+//! Readers must ignore fields they do not know; new fields and new `t` values
+//! are added without bumping `v`, and a change that breaks an existing field
+//! bumps it. `docs/events.md` documents every field.
+
+use crate::Id;
+use crate::model::{Channel, GuildState, Invite, Message, User};
+use serde::{Deserialize, Serialize};
+
+/// Version of the event schema written by this build.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// One record on the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Schema version.
+    pub v: u16,
+    /// Unique event id (a snowflake minted by the publishing edge).
+    pub id: Id,
+    /// Milliseconds since the Unix epoch when the edge accepted the change.
+    pub ts: u64,
+    /// Worker id of the publishing edge, so it can be told when the change is
+    /// applied (read-your-writes).
+    pub origin: u16,
+    /// What changed.
+    pub event: Event,
+}
+
+/// Every kind of change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "d", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Event {
+    /// A user registered.
+    UserCreate(User),
+    /// A guild was created, with its first channels; its owner is its first member.
+    GuildCreate(GuildState),
+    /// A channel was created in a guild.
+    ChannelCreate(Channel),
+    /// An invite was created.
+    InviteCreate(Invite),
+    /// A user joined a guild.
+    GuildMemberAdd(MemberAdd),
+    /// A message was posted.
+    MessageCreate(Message),
+}
+
+/// `GUILD_MEMBER_ADD` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberAdd {
+    /// The guild joined.
+    pub guild_id: Id,
+    /// The new member.
+    pub user: User,
+    /// Invite code used, if any.
+    #[serde(default)]
+    pub invite_code: Option<String>,
+}
+
+impl Event {
+    /// Partition key: the channel for channel-scoped events, the guild for
+    /// guild-scoped ones, the user for account events. Events with the same key
+    /// are delivered in publish order.
+    pub fn key(&self) -> u64 {
+        match self {
+            Event::UserCreate(u) => u.id.0,
+            Event::GuildCreate(g) => g.id.0,
+            Event::ChannelCreate(c) => c.guild_id.0,
+            Event::InviteCreate(i) => i.guild_id.0,
+            Event::GuildMemberAdd(m) => m.guild_id.0,
+            Event::MessageCreate(m) => m.channel_id.0,
+        }
+    }
+}
+
+/// Why a record could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// Not a MessagePack envelope of a known shape.
+    #[error("undecodable event: {0}")]
+    Malformed(#[from] rmp_serde::decode::Error),
+    /// Written by a newer, incompatible schema.
+    #[error("event schema version {0} is newer than {SCHEMA_VERSION}")]
+    UnsupportedVersion(u16),
+}
+
+impl Envelope {
+    /// Encodes as named-field MessagePack.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        rmp_serde::to_vec_named(self).expect("msgpack encoding of an event")
+    }
+
+    /// Decodes and checks the schema version.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, EventError> {
+        let env: Envelope = rmp_serde::from_slice(bytes)?;
+        if env.v > SCHEMA_VERSION {
+            return Err(EventError::UnsupportedVersion(env.v));
+        }
+        Ok(env)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope() -> Envelope {
+        Envelope {
+            v: SCHEMA_VERSION,
+            id: Id(99),
+            ts: 1_700_000_000_000,
+            origin: 4,
+            event: Event::GuildMemberAdd(MemberAdd {
+                guild_id: Id(5),
+                user: User { id: Id(6), username: "bo".into() },
+                invite_code: Some("abc".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn envelope_round_trips_and_is_self_describing() {
+        let bytes = envelope().to_bytes();
+        assert_eq!(Envelope::from_bytes(&bytes).unwrap(), envelope());
+        // A generic MessagePack reader sees named fields.
+        let v: serde_json::Value = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(v["v"], 1);
+        assert_eq!(v["event"]["t"], "GUILD_MEMBER_ADD");
+        assert_eq!(v["event"]["d"]["user"]["username"], "bo");
+        assert_eq!(v["event"]["d"]["guild_id"], 5);
+    }
+
+    #[test]
+    fn newer_versions_and_garbage_are_refused() {
+        let mut e = envelope();
+        e.v = SCHEMA_VERSION + 1;
+        assert!(matches!(Envelope::from_bytes(&e.to_bytes()), Err(EventError::UnsupportedVersion(_))));
+        assert!(matches!(Envelope::from_bytes(b"\x93\x01"), Err(EventError::Malformed(_))));
+    }
+
+    #[test]
+    fn keys_follow_scope() {
+        assert_eq!(envelope().event.key(), 5);
+    }
+}

@@ -1,0 +1,193 @@
+//! Gateway opcodes, payloads and close codes.
+//!
+//! Every frame is `{op, d, s, t}`; `s` and `t` are set on DISPATCH only.
+//! Close codes reuse Discord's 4000–4014 meanings where they apply; Rookery's
+//! own codes are 4100–4199 (the client may reconnect/resume) and 4200–4299
+//! (terminal: reconnecting the same way will fail again).
+
+use crate::Id;
+use crate::model::{GuildState, User};
+use serde::{Deserialize, Serialize};
+
+/// Gateway opcodes.
+pub mod op {
+    /// Server → client: an event (`t`, `d`, `s`).
+    pub const DISPATCH: u8 = 0;
+    /// Both ways: keep-alive; `d` is the last `s` the client saw.
+    pub const HEARTBEAT: u8 = 1;
+    /// Client → server: authenticate a new session.
+    pub const IDENTIFY: u8 = 2;
+    /// Client → server: re-attach to a session and replay what was missed.
+    pub const RESUME: u8 = 6;
+    /// Server → client: reconnect and resume (e.g. the edge is draining).
+    pub const RECONNECT: u8 = 7;
+    /// Server → client: the session cannot be resumed; IDENTIFY anew.
+    pub const INVALID_SESSION: u8 = 9;
+    /// Server → client: first frame, carries the heartbeat interval.
+    pub const HELLO: u8 = 10;
+    /// Server → client: answer to HEARTBEAT.
+    pub const HEARTBEAT_ACK: u8 = 11;
+    /// Client → server: post a message.
+    pub const SEND: u8 = 20;
+    /// Server → client: the message is durable; carries its id.
+    pub const SEND_ACK: u8 = 21;
+    /// Server → client: the message was refused.
+    pub const SEND_ERROR: u8 = 22;
+}
+
+/// Dispatch event names (`t`).
+pub mod event_name {
+    /// After IDENTIFY.
+    pub const READY: &str = "READY";
+    /// After a successful RESUME replay.
+    pub const RESUMED: &str = "RESUMED";
+    /// A message was posted in a channel the session can see.
+    pub const MESSAGE_CREATE: &str = "MESSAGE_CREATE";
+    /// The session's user joined (or created) a guild.
+    pub const GUILD_CREATE: &str = "GUILD_CREATE";
+    /// A channel was created in one of the session's guilds.
+    pub const CHANNEL_CREATE: &str = "CHANNEL_CREATE";
+    /// Someone joined one of the session's guilds.
+    pub const GUILD_MEMBER_ADD: &str = "GUILD_MEMBER_ADD";
+}
+
+/// op 10 HELLO.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hello {
+    /// Milliseconds between client heartbeats.
+    pub heartbeat_interval: u64,
+}
+
+/// op 2 IDENTIFY.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Identify {
+    /// JWT from register/login.
+    pub token: String,
+}
+
+/// op 6 RESUME.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Resume {
+    /// JWT of the session's user.
+    pub token: String,
+    /// From READY.
+    pub session_id: String,
+    /// Last `s` the client received.
+    pub seq: u64,
+}
+
+/// DISPATCH `READY`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ready {
+    /// For RESUME.
+    pub session_id: String,
+    /// The session's user.
+    pub user: User,
+    /// Every guild the user is a member of, with channels.
+    pub guilds: Vec<GuildState>,
+}
+
+/// op 20 SEND.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Send {
+    /// Target channel.
+    pub channel_id: Id,
+    /// Client idempotency key (≤ 64 bytes); echoed in SEND_ACK/SEND_ERROR.
+    pub nonce: String,
+    /// Message text.
+    pub content: String,
+}
+
+/// op 21 SEND_ACK.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendAck {
+    /// The nonce of the SEND.
+    pub nonce: String,
+    /// The message's id; the same for a repeated nonce.
+    pub id: Id,
+}
+
+/// op 22 SEND_ERROR.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendError {
+    /// The nonce of the SEND.
+    pub nonce: String,
+    /// Same numeric codes as REST errors (`rest` error codes).
+    pub code: u32,
+    /// Human-readable reason.
+    pub message: String,
+}
+
+/// A frame from the client, decoded by [`crate::codec::decode_client`].
+#[derive(Debug, Clone)]
+pub enum ClientFrame {
+    /// op 1, with the last seq seen.
+    Heartbeat(Option<u64>),
+    /// op 2.
+    Identify(Identify),
+    /// op 6.
+    Resume(Resume),
+    /// op 20.
+    Send(Send),
+}
+
+/// WebSocket close codes the gateway uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum CloseCode {
+    /// 4000: something went wrong on the server; reconnect.
+    UnknownError = 4000,
+    /// 4001: the op is not one the client may send.
+    UnknownOpcode = 4001,
+    /// 4002: the frame could not be decoded in the session's encoding.
+    DecodeError = 4002,
+    /// 4003: an op other than IDENTIFY/RESUME/HEARTBEAT before IDENTIFY.
+    NotAuthenticated = 4003,
+    /// 4004: the token is invalid or expired (terminal).
+    AuthenticationFailed = 4004,
+    /// 4005: a second IDENTIFY (or RESUME) on an identified connection.
+    AlreadyAuthenticated = 4005,
+    /// 4007: RESUME with a seq the server never sent.
+    InvalidSeq = 4007,
+    /// 4008: too many frames; slow down and reconnect.
+    RateLimited = 4008,
+    /// 4009: no heartbeat within the interval; resume.
+    SessionTimedOut = 4009,
+    /// 4100: an inbound frame exceeded the size limit.
+    FrameTooLarge = 4100,
+    /// 4101: the client did not read fast enough; its outbound queue
+    /// overflowed. Resume (the replay buffer may still cover the gap).
+    SlowConsumer = 4101,
+    /// 4102: the edge is shutting down; reconnect (to another edge) and resume.
+    ServerShutdown = 4102,
+}
+
+impl CloseCode {
+    /// Numeric code for the close frame.
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+
+    /// Whether a client may reconnect (and resume) after this code.
+    pub fn reconnect(self) -> bool {
+        !matches!(self, CloseCode::AuthenticationFailed)
+    }
+
+    /// Short reason text for the close frame.
+    pub fn reason(self) -> &'static str {
+        match self {
+            CloseCode::UnknownError => "unknown error",
+            CloseCode::UnknownOpcode => "unknown opcode",
+            CloseCode::DecodeError => "decode error",
+            CloseCode::NotAuthenticated => "not authenticated",
+            CloseCode::AuthenticationFailed => "authentication failed",
+            CloseCode::AlreadyAuthenticated => "already authenticated",
+            CloseCode::InvalidSeq => "invalid seq",
+            CloseCode::RateLimited => "rate limited",
+            CloseCode::SessionTimedOut => "session timed out",
+            CloseCode::FrameTooLarge => "frame too large",
+            CloseCode::SlowConsumer => "slow consumer",
+            CloseCode::ServerShutdown => "server shutting down",
+        }
+    }
+}

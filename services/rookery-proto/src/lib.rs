@@ -1,0 +1,23 @@
+//! Rookery's wire contract, shared by every role and by clients.
+//!
+//! - [`id`]: snowflake ids and the time buckets derived from them;
+//! - [`model`]: the object shapes (users, guilds, channels, messages) that
+//!   REST, the gateway and bus events all carry;
+//! - [`gateway`]: gateway opcodes, payloads and close codes;
+//! - [`codec`]: JSON and MessagePack framing of gateway frames, with
+//!   dispatches encoded once per encoding for fan-out;
+//! - [`event`]: the versioned, self-describing bus events (the analytics
+//!   contract on `rookery.events`);
+//! - [`rest`]: REST request and error bodies.
+//!
+//! The prose version of this contract lives in `docs/protocol.md`; the two are
+//! kept in step.
+
+pub mod codec;
+pub mod event;
+pub mod gateway;
+pub mod id;
+pub mod model;
+pub mod rest;
+
+pub use id::{Id, Snowflake};

@@ -1,0 +1,106 @@
+//! Object shapes shared by REST responses, gateway dispatches and bus events.
+//! Field names follow Discord's where Discord has the same object.
+
+use crate::Id;
+use serde::{Deserialize, Serialize};
+
+/// Channel type of a guild text channel (Discord's `GUILD_TEXT`).
+pub const CHANNEL_GUILD_TEXT: u8 = 0;
+
+/// A user as other users see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Snowflake id.
+    pub id: Id,
+    /// Unique (case-insensitively) login and display name.
+    pub username: String,
+}
+
+/// A guild (a "server").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guild {
+    /// Snowflake id.
+    pub id: Id,
+    /// Display name.
+    pub name: String,
+    /// The user who created it.
+    pub owner_id: Id,
+}
+
+/// A guild with its channels, as READY, GUILD_CREATE and `POST /guilds` carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildState {
+    /// Snowflake id.
+    pub id: Id,
+    /// Display name.
+    pub name: String,
+    /// The user who created it.
+    pub owner_id: Id,
+    /// Channels, by position.
+    pub channels: Vec<Channel>,
+}
+
+impl GuildState {
+    /// The guild without its channels.
+    pub fn guild(&self) -> Guild {
+        Guild { id: self.id, name: self.name.clone(), owner_id: self.owner_id }
+    }
+}
+
+/// A channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// Snowflake id.
+    pub id: Id,
+    /// Owning guild.
+    pub guild_id: Id,
+    /// Display name.
+    pub name: String,
+    /// Channel type; [`CHANNEL_GUILD_TEXT`] is the only one so far.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// Sort position inside the guild.
+    pub position: u32,
+}
+
+/// A guild membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The guild.
+    pub guild_id: Id,
+    /// The member.
+    pub user: User,
+    /// RFC 3339 time of joining.
+    pub joined_at: String,
+}
+
+/// A chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Snowflake id; its time part is the creation time.
+    pub id: Id,
+    /// The channel it was posted in.
+    pub channel_id: Id,
+    /// The guild of that channel.
+    pub guild_id: Id,
+    /// Author, as of sending.
+    pub author: User,
+    /// Text, at most the configured length in characters.
+    pub content: String,
+    /// The client's idempotency nonce, echoed back.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// RFC 3339 creation time (derived from `id`).
+    pub timestamp: String,
+}
+
+/// An invite code to a guild.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// The code to join with.
+    pub code: String,
+    /// The guild it joins.
+    pub guild_id: Id,
+    /// Who created it.
+    pub inviter_id: Id,
+}
