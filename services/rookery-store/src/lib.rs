@@ -1,1 +1,121 @@
-//! placeholder
+//! The `Store` seam: messages and metadata, the materialised view of the bus.
+//!
+//! Writers apply batches of [`Mutation`]s derived from bus events; edges read
+//! history, guilds and memberships. [`EmbeddedStore`] keeps everything in a
+//! local fjall LSM tree laid out in the same key order as the ScyllaDB schema
+//! (`schema/`), so pagination walks time buckets the same way on both.
+//!
+//! Every implementation must pass [`conformance`] (enable the `conformance`
+//! feature to use it from another crate's tests).
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+mod embedded;
+pub mod metrics;
+
+pub use embedded::{EmbeddedConfig, EmbeddedStore};
+
+use async_trait::async_trait;
+use rookery_proto::Id;
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+
+/// Errors at the store boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint was violated (e.g. a taken username).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store is held by another process.
+    #[error("store at {0} is locked by another process")]
+    Locked(String),
+    /// The store refused its configuration (e.g. a different bucket size than
+    /// the data was written with).
+    #[error("store configuration: {0}")]
+    Config(String),
+    /// Stored bytes could not be decoded.
+    #[error("corrupt record in {table}: {detail}")]
+    Corrupt {
+        /// Table (keyspace) name.
+        table: &'static str,
+        /// Decoder's message.
+        detail: String,
+    },
+    /// An I/O or backend failure; the operation may be retried.
+    #[error("store backend: {0}")]
+    Backend(String),
+}
+
+/// One change to apply. Applying the same mutation twice has the same effect
+/// as applying it once (the bus delivers at least once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mutation {
+    /// Upsert a user's public profile.
+    User(User),
+    /// Upsert a guild.
+    Guild(Guild),
+    /// Upsert a channel (and list it under its guild).
+    Channel(Channel),
+    /// Upsert a membership (and list the guild under the user).
+    Member(Member),
+    /// Upsert an invite.
+    Invite(Invite),
+    /// Insert a message into its `(channel, bucket)` partition, mark the bucket
+    /// non-empty, and record `(author, nonce) → id` when it has a nonce.
+    Message(Message),
+}
+
+/// Where a history page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// The newest messages.
+    Latest,
+    /// Messages with ids below this one, newest first.
+    Before(Id),
+    /// Messages with ids above this one, oldest first.
+    After(Id),
+    /// Up to `limit` messages centred on this id (inclusive), newest first.
+    Around(Id),
+}
+
+/// The read and write surface every store provides.
+///
+/// Writes return once durable. Reads see every write that has returned.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies a batch of mutations; durable when it returns `Ok`.
+    async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError>;
+
+    /// Creates an account, claiming its username case-insensitively; durable
+    /// on return. [`StoreError::Conflict`] if the name is taken.
+    async fn create_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError>;
+
+    /// The user and password hash registered under `username` (any case).
+    async fn account(&self, username: &str) -> Result<Option<(User, String)>, StoreError>;
+
+    /// A user by id.
+    async fn user(&self, id: Id) -> Result<Option<User>, StoreError>;
+
+    /// A guild by id.
+    async fn guild(&self, id: Id) -> Result<Option<Guild>, StoreError>;
+
+    /// A guild's channels, by position then id.
+    async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError>;
+
+    /// A channel by id.
+    async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError>;
+
+    /// A membership.
+    async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
+
+    /// Ids of the guilds a user belongs to.
+    async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError>;
+
+    /// An invite by code.
+    async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError>;
+
+    /// The id of the message `user_id` sent with `nonce`, if any.
+    async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError>;
+
+    /// A page of a channel's history (`limit` is clamped to 1..=100).
+    async fn messages(&self, channel_id: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError>;
+}

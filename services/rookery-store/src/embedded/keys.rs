@@ -1,0 +1,66 @@
+//! Big-endian key encodings, so byte order is numeric order and prefixes
+//! select one partition (the ScyllaDB partition key) at a time.
+
+use rookery_proto::Id;
+
+pub fn id(id: Id) -> [u8; 8] {
+    id.0.to_be_bytes()
+}
+
+pub fn pair(a: Id, b: Id) -> [u8; 16] {
+    let mut k = [0; 16];
+    k[..8].copy_from_slice(&a.0.to_be_bytes());
+    k[8..].copy_from_slice(&b.0.to_be_bytes());
+    k
+}
+
+/// `channel | bucket`: one `channel_buckets` row, and the prefix of one
+/// `messages` partition.
+pub fn bucket(channel: Id, bucket: u32) -> [u8; 12] {
+    let mut k = [0; 12];
+    k[..8].copy_from_slice(&channel.0.to_be_bytes());
+    k[8..].copy_from_slice(&bucket.to_be_bytes());
+    k
+}
+
+/// `channel | bucket | message`: one `messages` row.
+pub fn message(channel: Id, bucket_no: u32, message: Id) -> [u8; 20] {
+    let mut k = [0; 20];
+    k[..12].copy_from_slice(&bucket(channel, bucket_no));
+    k[12..].copy_from_slice(&message.0.to_be_bytes());
+    k
+}
+
+pub fn user_nonce(user: Id, nonce: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + nonce.len());
+    k.extend_from_slice(&user.0.to_be_bytes());
+    k.extend_from_slice(nonce.as_bytes());
+    k
+}
+
+/// The trailing 8 bytes of a key as an id.
+pub fn trailing_id(key: &[u8]) -> Option<Id> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(Id(u64::from_be_bytes(tail)))
+}
+
+/// The trailing 4 bytes of a key as a bucket number.
+pub fn trailing_bucket(key: &[u8]) -> Option<u32> {
+    let tail: [u8; 4] = key.get(key.len().checked_sub(4)?..)?.try_into().ok()?;
+    Some(u32::from_be_bytes(tail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_order_is_numeric_order() {
+        assert!(message(Id(1), 2, Id(255)) < message(Id(1), 2, Id(256)));
+        assert!(message(Id(1), 2, Id(u64::MAX)) < message(Id(1), 3, Id(0)));
+        assert!(bucket(Id(1), u32::MAX) < bucket(Id(2), 0));
+        assert_eq!(trailing_id(&message(Id(1), 2, Id(77))), Some(Id(77)));
+        assert_eq!(trailing_bucket(&bucket(Id(1), 9)), Some(9));
+        assert_eq!(trailing_id(b"abc"), None);
+    }
+}

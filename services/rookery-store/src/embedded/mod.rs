@@ -1,0 +1,361 @@
+//! The embedded store: fjall on local disk, one process at a time.
+//!
+//! Tables are fjall keyspaces named after the ScyllaDB tables. Writes go
+//! through one atomic fjall batch per [`Mutation`] batch followed by a journal
+//! fsync on the blocking pool; point reads and short range scans run inline,
+//! since they are bounded, mostly in-memory work.
+
+mod history;
+mod keys;
+
+use crate::metrics as m;
+use crate::{Cursor, Mutation, Store, StoreError};
+use async_trait::async_trait;
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use rookery_proto::Id;
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Default message bucket width: 10 days.
+pub const DEFAULT_BUCKET_MS: u64 = 10 * 24 * 3600 * 1000;
+
+/// Embedded store settings.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// Directory holding the store (created if missing).
+    pub path: PathBuf,
+    /// Width of a message bucket. Fixed when the store is created: reopening
+    /// with another width is refused, since rows would be looked up in the
+    /// wrong buckets.
+    pub bucket_ms: u64,
+    /// Block cache size in bytes.
+    pub cache_bytes: u64,
+}
+
+impl EmbeddedConfig {
+    /// Defaults for a store under `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into(), bucket_ms: DEFAULT_BUCKET_MS, cache_bytes: 64 << 20 }
+    }
+}
+
+/// The embedded store. Cheap to clone.
+#[derive(Clone)]
+pub struct EmbeddedStore(Arc<Inner>);
+
+struct Tables {
+    meta: Keyspace,
+    users: Keyspace,
+    usernames: Keyspace,
+    credentials: Keyspace,
+    guilds: Keyspace,
+    channels: Keyspace,
+    channels_by_guild: Keyspace,
+    members: Keyspace,
+    guilds_by_user: Keyspace,
+    invites: Keyspace,
+    nonces: Keyspace,
+    messages: Keyspace,
+    channel_buckets: Keyspace,
+}
+
+struct Inner {
+    db: Database,
+    t: Tables,
+    bucket_ms: u64,
+    /// Serialises username claims (check-then-insert).
+    accounts: Mutex<()>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    rmp_serde::to_vec_named(v).expect("msgpack encoding of a record")
+}
+
+fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    rmp_serde::from_slice(bytes).map_err(|e| StoreError::Corrupt { table, detail: e.to_string() })
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store; fails if another process holds it.
+    pub fn open(config: &EmbeddedConfig) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(&config.path).map_err(|e| {
+            StoreError::Config(format!("cannot create {}: {e}", config.path.display()))
+        })?;
+        let db = Database::builder(&config.path).cache_size(config.cache_bytes).open().map_err(|e| match e {
+            fjall::Error::Locked => StoreError::Locked(config.path.display().to_string()),
+            other => backend(other),
+        })?;
+        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default).map_err(backend);
+        let t = Tables {
+            meta: ks("meta")?,
+            users: ks("users")?,
+            usernames: ks("usernames")?,
+            credentials: ks("credentials")?,
+            guilds: ks("guilds")?,
+            channels: ks("channels")?,
+            channels_by_guild: ks("channels_by_guild")?,
+            members: ks("members")?,
+            guilds_by_user: ks("guilds_by_user")?,
+            invites: ks("invites")?,
+            nonces: ks("nonces")?,
+            messages: ks("messages")?,
+            channel_buckets: ks("channel_buckets")?,
+        };
+        check_bucket_width(&db, &t.meta, config.bucket_ms)?;
+        let inner = Inner { db, t, bucket_ms: config.bucket_ms, accounts: Mutex::new(()) };
+        Ok(Self(Arc::new(inner)))
+    }
+
+    /// The bucket width the store was created with.
+    pub fn bucket_ms(&self) -> u64 {
+        self.0.bucket_ms
+    }
+
+    fn get<T: DeserializeOwned>(&self, table: &'static str, ks: &Keyspace, key: &[u8]) -> Result<Option<T>, StoreError> {
+        ks.get(key).map_err(backend)?.map(|v| decode(table, &v)).transpose()
+    }
+
+    /// Ids in the trailing 8 bytes of every key under `prefix`.
+    fn ids_under(&self, ks: &Keyspace, prefix: &[u8]) -> Result<Vec<Id>, StoreError> {
+        ks.prefix(prefix)
+            .map(|g| g.key().map_err(backend).map(|k| keys::trailing_id(&k).unwrap_or_default()))
+            .collect()
+    }
+}
+
+fn check_bucket_width(db: &Database, meta: &Keyspace, bucket_ms: u64) -> Result<(), StoreError> {
+    match meta.get("bucket_ms").map_err(backend)? {
+        Some(v) => {
+            let stored = u64::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                table: "meta",
+                detail: "bucket_ms is not 8 bytes".into(),
+            })?);
+            if stored != bucket_ms {
+                return Err(StoreError::Config(format!(
+                    "store was created with {stored} ms buckets, configured {bucket_ms} ms"
+                )));
+            }
+        }
+        None => {
+            meta.insert("bucket_ms", bucket_ms.to_be_bytes()).map_err(backend)?;
+            db.persist(PersistMode::SyncAll).map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+impl Inner {
+    fn write_batch(&self, batch: &[Mutation]) -> Result<(), StoreError> {
+        let t = &self.t;
+        let mut b = self.db.batch();
+        for mutation in batch {
+            match mutation {
+                Mutation::User(u) => b.insert(&t.users, keys::id(u.id), encode(u)),
+                Mutation::Guild(g) => b.insert(&t.guilds, keys::id(g.id), encode(g)),
+                Mutation::Channel(c) => {
+                    b.insert(&t.channels, keys::id(c.id), encode(c));
+                    b.insert(&t.channels_by_guild, keys::pair(c.guild_id, c.id), []);
+                }
+                Mutation::Member(mb) => {
+                    b.insert(&t.members, keys::pair(mb.guild_id, mb.user.id), encode(mb));
+                    b.insert(&t.guilds_by_user, keys::pair(mb.user.id, mb.guild_id), []);
+                }
+                Mutation::Invite(i) => b.insert(&t.invites, i.code.as_bytes(), encode(i)),
+                Mutation::Message(msg) => {
+                    let bucket = msg.id.bucket(self.bucket_ms);
+                    b.insert(&t.messages, keys::message(msg.channel_id, bucket, msg.id), encode(msg));
+                    b.insert(&t.channel_buckets, keys::bucket(msg.channel_id, bucket), []);
+                    if let Some(nonce) = &msg.nonce {
+                        b.insert(&t.nonces, keys::user_nonce(msg.author.id, nonce), keys::id(msg.id));
+                    }
+                }
+            }
+        }
+        b.commit().map_err(backend)?;
+        self.db.persist(PersistMode::SyncAll).map_err(backend)
+    }
+
+    fn create_account(&self, user: &User, hash: &str) -> Result<(), StoreError> {
+        let _claim = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        let name = user.username.to_lowercase();
+        if self.t.usernames.contains_key(&name).map_err(backend)? {
+            return Err(StoreError::Conflict(format!("username {:?} is taken", user.username)));
+        }
+        let mut b = self.db.batch();
+        b.insert(&self.t.users, keys::id(user.id), encode(user));
+        b.insert(&self.t.usernames, name, keys::id(user.id));
+        b.insert(&self.t.credentials, keys::id(user.id), hash.as_bytes());
+        b.commit().map_err(backend)?;
+        self.db.persist(PersistMode::SyncAll).map_err(backend)
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f).await.map_err(backend)?
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let n = batch.len() as u64;
+        let inner = self.0.clone();
+        blocking(move || inner.write_batch(&batch)).await?;
+        metrics::histogram!(m::WRITE_DURATION, "store" => "embedded").record(started.elapsed());
+        metrics::counter!(m::MUTATIONS, "store" => "embedded").increment(n);
+        Ok(())
+    }
+
+    async fn create_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError> {
+        let (inner, user, hash) = (self.0.clone(), user.clone(), password_hash.to_owned());
+        blocking(move || inner.create_account(&user, &hash)).await
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+        let t = &self.0.t;
+        let Some(id) = t.usernames.get(username.to_lowercase()).map_err(backend)? else {
+            return Ok(None);
+        };
+        let id = keys::trailing_id(&id).ok_or(StoreError::Corrupt { table: "usernames", detail: "bad id".into() })?;
+        let user = self.get::<User>("users", &t.users, &keys::id(id))?;
+        let hash = t.credentials.get(keys::id(id)).map_err(backend)?;
+        Ok(user.zip(hash).map(|(u, h)| (u, String::from_utf8_lossy(&h).into_owned())))
+    }
+
+    async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
+        self.get("users", &self.0.t.users, &keys::id(id))
+    }
+
+    async fn guild(&self, id: Id) -> Result<Option<Guild>, StoreError> {
+        self.get("guilds", &self.0.t.guilds, &keys::id(id))
+    }
+
+    async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
+        let t = &self.0.t;
+        let mut out = Vec::new();
+        for id in self.ids_under(&t.channels_by_guild, &keys::id(guild_id))? {
+            out.extend(self.get::<Channel>("channels", &t.channels, &keys::id(id))?);
+        }
+        out.sort_by_key(|c| (c.position, c.id));
+        Ok(out)
+    }
+
+    async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
+        self.get("channels", &self.0.t.channels, &keys::id(id))
+    }
+
+    async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+        self.get("members", &self.0.t.members, &keys::pair(guild_id, user_id))
+    }
+
+    async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
+        self.ids_under(&self.0.t.guilds_by_user, &keys::id(user_id))
+    }
+
+    async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
+        self.get("invites", &self.0.t.invites, code.as_bytes())
+    }
+
+    async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
+        let v = self.0.t.nonces.get(keys::user_nonce(user_id, nonce)).map_err(backend)?;
+        Ok(v.and_then(|v| keys::trailing_id(&v)))
+    }
+
+    async fn messages(&self, channel_id: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError> {
+        let started = Instant::now();
+        let page = history::page(self, channel_id, cursor, limit.clamp(1, 100));
+        metrics::histogram!(m::HISTORY_READ_DURATION, "store" => "embedded").record(started.elapsed());
+        page
+    }
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore").field("path", &self.0.db_path()).finish()
+    }
+}
+
+impl Inner {
+    fn db_path(&self) -> &Path {
+        self.t.meta.path()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance as c;
+
+    const BUCKET_MS: u64 = 60_000;
+
+    fn open(dir: &Path) -> EmbeddedStore {
+        EmbeddedStore::open(&EmbeddedConfig { bucket_ms: BUCKET_MS, ..EmbeddedConfig::new(dir) }).unwrap()
+    }
+
+    macro_rules! conformance {
+        ($($name:ident),*) => {$(
+            #[tokio::test]
+            async fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                c::$name(&open(dir.path()), BUCKET_MS).await;
+            }
+        )*};
+    }
+
+    conformance!(
+        history_walks_buckets_newest_first,
+        history_after_and_around,
+        history_limit_is_clamped,
+        apply_is_idempotent,
+        accounts_claim_usernames,
+        guild_metadata_indexes
+    );
+
+    #[tokio::test]
+    async fn data_survives_reopen_and_bucket_width_is_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        let (channel, ids) = {
+            let store = open(dir.path());
+            let author = User { id: Id(5), username: "x".into() };
+            let ids: Vec<Id> = (1..=3).map(|i| Id(i << 22)).collect();
+            let batch = ids
+                .iter()
+                .map(|&id| Mutation::Message(Message {
+                    id,
+                    channel_id: Id(9),
+                    guild_id: Id(1),
+                    author: author.clone(),
+                    content: "c".into(),
+                    nonce: None,
+                    timestamp: id.timestamp(),
+                }))
+                .collect();
+            store.apply(batch).await.unwrap();
+            (Id(9), ids)
+        };
+        let store = open(dir.path());
+        let page = store.messages(channel, Cursor::Latest, 10).await.unwrap();
+        assert_eq!(page.iter().map(|m| m.id).rev().collect::<Vec<_>>(), ids);
+        drop(store);
+        let other = EmbeddedConfig { bucket_ms: BUCKET_MS * 2, ..EmbeddedConfig::new(dir.path()) };
+        assert!(matches!(EmbeddedStore::open(&other), Err(StoreError::Config(_))));
+    }
+
+    #[tokio::test]
+    async fn a_second_open_of_the_same_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = open(dir.path());
+        let second = EmbeddedStore::open(&EmbeddedConfig { bucket_ms: BUCKET_MS, ..EmbeddedConfig::new(dir.path()) });
+        assert!(matches!(second, Err(StoreError::Locked(_))), "{second:?}");
+    }
+}
