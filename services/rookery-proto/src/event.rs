@@ -37,7 +37,7 @@ pub enum Event {
     /// A user registered.
     UserCreate(User),
     /// A guild was created, with its first channels; its owner is its first member.
-    GuildCreate(GuildState),
+    GuildCreate(GuildCreate),
     /// A channel was created in a guild.
     ChannelCreate(Channel),
     /// An invite was created.
@@ -46,6 +46,15 @@ pub enum Event {
     GuildMemberAdd(MemberAdd),
     /// A message was posted.
     MessageCreate(Message),
+}
+
+/// `GUILD_CREATE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildCreate {
+    /// The new guild with its channels.
+    pub guild: GuildState,
+    /// Its owner, who is its first member.
+    pub owner: User,
 }
 
 /// `GUILD_MEMBER_ADD` payload.
@@ -67,7 +76,7 @@ impl Event {
     pub fn key(&self) -> u64 {
         match self {
             Event::UserCreate(u) => u.id.0,
-            Event::GuildCreate(g) => g.id.0,
+            Event::GuildCreate(g) => g.guild.id.0,
             Event::ChannelCreate(c) => c.guild_id.0,
             Event::InviteCreate(i) => i.guild_id.0,
             Event::GuildMemberAdd(m) => m.guild_id.0,

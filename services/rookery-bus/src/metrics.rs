@@ -1,0 +1,26 @@
+//! Bus metrics, declared and described in one place.
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+/// Seconds from publish to durable acknowledgement.
+pub const PUBLISH_DURATION: &str = "rookery_bus_publish_duration_seconds";
+/// Records acknowledged by the bus.
+pub const PUBLISHED: &str = "rookery_bus_published_records_total";
+/// Publishes that failed.
+pub const PUBLISH_ERRORS: &str = "rookery_bus_publish_errors_total";
+/// Records per group commit of the embedded log.
+pub const COMMIT_BATCH: &str = "rookery_bus_group_commit_records";
+/// Seconds per group commit (write + fsync) of the embedded log.
+pub const COMMIT_DURATION: &str = "rookery_bus_group_commit_duration_seconds";
+/// Records published but not yet committed by the consumer group, per partition.
+pub const CONSUMER_LAG: &str = "rookery_bus_consumer_lag_records";
+
+/// Registers descriptions with the installed recorder.
+pub fn describe() {
+    describe_histogram!(PUBLISH_DURATION, Unit::Seconds, "Time from publish to durable acknowledgement.");
+    describe_counter!(PUBLISHED, Unit::Count, "Records acknowledged by the bus.");
+    describe_counter!(PUBLISH_ERRORS, Unit::Count, "Publishes that failed.");
+    describe_histogram!(COMMIT_BATCH, Unit::Count, "Records per group commit of the embedded log.");
+    describe_histogram!(COMMIT_DURATION, Unit::Seconds, "Time per group commit (write and fsync) of the embedded log.");
+    describe_gauge!(CONSUMER_LAG, Unit::Count, "Records not yet committed by the consumer group, by partition.");
+}
