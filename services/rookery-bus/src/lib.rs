@@ -98,7 +98,7 @@ pub trait Bus: Send + Sync + 'static {
 
 /// A consumer of owned partitions.
 #[async_trait]
-pub trait Consumer: Send {
+pub trait Consumer: Send + Sync {
     /// Waits until records are available and returns up to `max` of them,
     /// grouped by partition. Cancel-safe: nothing is consumed by a poll that
     /// is dropped before it returns.

@@ -1,1 +1,154 @@
-//! placeholder
+//! The writer role.
+//!
+//! A writer consumes the partitions it owns, turns each event into store
+//! mutations, applies them durably, pushes the applied events to the edges
+//! through the [`EdgeLink`], and only then commits the offsets: at least once
+//! end to end. Store writes are idempotent (keys contain the ids), so a
+//! redelivered batch changes nothing, and clients drop duplicate ids.
+
+mod apply;
+pub mod metrics;
+
+pub use apply::mutations;
+
+use crate::metrics as m;
+use rookery_bus::{Batch, Bus, BusError, Consumer, EdgeLink, FanoutBatch, Position};
+use rookery_proto::event::Envelope;
+use rookery_store::{Store, StoreError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Errors that stop a writer.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    /// The bus failed.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// The store failed and the writer was asked to stop while retrying.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Writer settings.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Consumer group.
+    pub group: String,
+    /// Most records taken per poll (and so per store batch).
+    pub max_batch: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self { group: "rookery-writer".into(), max_batch: 4096 }
+    }
+}
+
+/// A running writer's parts.
+pub struct Writer {
+    store: Arc<dyn Store>,
+    link: Arc<dyn EdgeLink>,
+    consumer: Box<dyn Consumer>,
+    max_batch: usize,
+}
+
+impl Writer {
+    /// Joins the consumer group.
+    pub async fn new(
+        bus: &dyn Bus,
+        store: Arc<dyn Store>,
+        link: Arc<dyn EdgeLink>,
+        config: &WriterConfig,
+    ) -> Result<Self, WriterError> {
+        let consumer = bus.consumer(&config.group).await?;
+        Ok(Self { store, link, consumer, max_batch: config.max_batch })
+    }
+
+    /// Applies everything already on the bus; returns the records processed.
+    /// Run before serving so reads after a restart see every acked write.
+    pub async fn catch_up(&mut self) -> Result<u64, WriterError> {
+        let mut total = 0;
+        loop {
+            let batches = self.consumer.try_poll(self.max_batch).await?;
+            if batches.is_empty() {
+                return Ok(total);
+            }
+            total += self.process(batches).await? as u64;
+        }
+    }
+
+    /// Consumes until `shutdown` resolves. A batch in progress is finished
+    /// and committed first.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), WriterError> {
+        tokio::pin!(shutdown);
+        loop {
+            let batches = tokio::select! {
+                biased;
+                () = &mut shutdown => return Ok(()),
+                polled = self.consumer.poll(self.max_batch) => polled?,
+            };
+            self.process(batches).await?;
+        }
+    }
+
+    async fn process(&mut self, batches: Vec<Batch>) -> Result<usize, WriterError> {
+        let started = Instant::now();
+        let positions: Vec<Position> = batches.iter().filter_map(Batch::next_position).collect();
+        let records = batches.iter().map(|b| b.records.len()).sum();
+        let events = decode(&batches);
+        let batch: Vec<_> = events.iter().flat_map(|e| mutations(e)).collect();
+        if !batch.is_empty() {
+            self.apply_with_retry(batch).await?;
+        }
+        if !events.is_empty()
+            && let Err(e) = self.link.push(FanoutBatch { events }).await
+        {
+            // Edges recover missed events from the store (resume/history).
+            tracing::warn!(error = %e, "fan-out push failed");
+            ::metrics::counter!(m::PUSH_ERRORS).increment(1);
+        }
+        self.consumer.commit(&positions).await?;
+        ::metrics::histogram!(m::BATCH_RECORDS).record(records as f64);
+        ::metrics::histogram!(m::BATCH_DURATION).record(started.elapsed());
+        Ok(records)
+    }
+
+    /// Store failures are retried with backoff, never skipped: offsets are not
+    /// committed past an event that is not stored.
+    async fn apply_with_retry(&self, batch: Vec<rookery_store::Mutation>) -> Result<(), WriterError> {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self.store.apply(batch.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(e @ (StoreError::Config(_) | StoreError::Locked(_))) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "store write failed");
+                    ::metrics::counter!(m::STORE_RETRIES).increment(1);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+/// Undecodable records are logged, counted and skipped: one poisoned record
+/// must not stall its partition forever.
+fn decode(batches: &[Batch]) -> Vec<Arc<Envelope>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        for r in &batch.records {
+            match Envelope::from_bytes(&r.payload) {
+                Ok(env) => out.push(Arc::new(env)),
+                Err(e) => {
+                    tracing::error!(partition = batch.partition, offset = r.offset, error = %e, "skipping undecodable event");
+                    ::metrics::counter!(m::UNDECODABLE).increment(1);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

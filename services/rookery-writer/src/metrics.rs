@@ -1,0 +1,26 @@
+//! Writer metrics, declared and described in one place.
+
+use metrics::{Unit, describe_counter, describe_histogram};
+
+/// Records per processed batch.
+pub const BATCH_RECORDS: &str = "rookery_writer_batch_records";
+/// Seconds to process one batch (decode, store, push, commit).
+pub const BATCH_DURATION: &str = "rookery_writer_batch_duration_seconds";
+/// Events applied, by type.
+pub const EVENTS: &str = "rookery_writer_events_total";
+/// Records that could not be decoded and were skipped.
+pub const UNDECODABLE: &str = "rookery_writer_undecodable_records_total";
+/// Store writes retried.
+pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
+/// Fan-out pushes that failed.
+pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
+
+/// Registers descriptions with the installed recorder.
+pub fn describe() {
+    describe_histogram!(BATCH_RECORDS, Unit::Count, "Records per batch processed by the writer.");
+    describe_histogram!(BATCH_DURATION, Unit::Seconds, "Time to decode, store, push and commit one batch.");
+    describe_counter!(EVENTS, Unit::Count, "Events applied by the writer, by event type.");
+    describe_counter!(UNDECODABLE, Unit::Count, "Bus records that could not be decoded and were skipped.");
+    describe_counter!(STORE_RETRIES, Unit::Count, "Store writes retried after a failure.");
+    describe_counter!(PUSH_ERRORS, Unit::Count, "Fan-out pushes to edges that failed.");
+}

@@ -1,0 +1,155 @@
+//! Writer tests over the embedded bus and store.
+
+use super::*;
+use async_trait::async_trait;
+use rookery_bus::{EmbeddedBus, EmbeddedBusConfig, LinkError, Record};
+use rookery_proto::Id;
+use rookery_proto::event::{Event, SCHEMA_VERSION};
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_store::{Cursor, EmbeddedConfig, EmbeddedStore, Mutation};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Id>>);
+
+#[async_trait]
+impl EdgeLink for Recorder {
+    async fn push(&self, batch: FanoutBatch) -> Result<(), LinkError> {
+        self.0.lock().unwrap().extend(batch.events.iter().map(|e| e.id));
+        Ok(())
+    }
+}
+
+/// Fails the first `failures` applies, then delegates.
+struct Flaky {
+    inner: EmbeddedStore,
+    failures: AtomicUsize,
+}
+
+/// `async_trait` must see the methods after expansion, so the macro emits
+/// the whole impl.
+macro_rules! flaky_store {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        #[async_trait]
+        impl Store for Flaky {
+            async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError> {
+                if self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| f.checked_sub(1)).is_ok() {
+                    return Err(StoreError::Backend("injected".into()));
+                }
+                self.inner.apply(batch).await
+            }
+            $(async fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> { self.inner.$name($($arg),*).await })*
+        }
+    };
+}
+
+flaky_store! {
+    create_account(user: &User, hash: &str) -> ();
+    account(username: &str) -> Option<(User, String)>;
+    user(id: Id) -> Option<User>;
+    guild(id: Id) -> Option<Guild>;
+    guild_channels(guild_id: Id) -> Vec<Channel>;
+    channel(id: Id) -> Option<Channel>;
+    member(guild_id: Id, user_id: Id) -> Option<Member>;
+    user_guilds(user_id: Id) -> Vec<Id>;
+    invite(code: &str) -> Option<Invite>;
+    nonce(user_id: Id, nonce: &str) -> Option<Id>;
+    messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;
+}
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    bus: EmbeddedBus,
+    store: EmbeddedStore,
+}
+
+fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::open(&EmbeddedBusConfig::new(dir.path().join("bus"))).unwrap();
+    let store = EmbeddedStore::open(&EmbeddedConfig::new(dir.path().join("store"))).unwrap();
+    Rig { _dir: dir, bus, store }
+}
+
+fn message_event(id: u64) -> Envelope {
+    let id = Id(id << 22);
+    Envelope {
+        v: SCHEMA_VERSION,
+        id,
+        ts: 0,
+        origin: 0,
+        event: Event::MessageCreate(Message {
+            id,
+            channel_id: Id(10),
+            guild_id: Id(1),
+            author: User { id: Id(2), username: "a".into() },
+            content: "hi".into(),
+            nonce: None,
+            timestamp: id.timestamp(),
+        }),
+    }
+}
+
+async fn publish(bus: &EmbeddedBus, env: &Envelope) {
+    bus.publish(Record { key: env.event.key(), payload: env.to_bytes() }).await.unwrap();
+}
+
+async fn stored(store: &EmbeddedStore) -> Vec<Id> {
+    store.messages(Id(10), Cursor::After(Id(0)), 100).await.unwrap().iter().map(|m| m.id).collect()
+}
+
+#[tokio::test]
+async fn events_are_stored_then_pushed_then_committed() {
+    let r = rig();
+    let link = Arc::new(Recorder::default());
+    for i in 1..=3 {
+        publish(&r.bus, &message_event(i)).await;
+    }
+    let config = WriterConfig::default();
+    let mut w = Writer::new(&r.bus, Arc::new(r.store.clone()), link.clone(), &config).await.unwrap();
+    assert_eq!(w.catch_up().await.unwrap(), 3);
+    let expected: Vec<Id> = (1..=3).map(|i| Id(i << 22)).collect();
+    assert_eq!(stored(&r.store).await, expected);
+    assert_eq!(*link.0.lock().unwrap(), expected);
+    drop(w);
+    let mut again = r.bus.consumer(&config.group).await.unwrap();
+    assert!(again.try_poll(10).await.unwrap().is_empty(), "offsets were committed");
+}
+
+#[tokio::test]
+async fn store_failures_are_retried_and_never_committed_past() {
+    let r = rig();
+    publish(&r.bus, &message_event(1)).await;
+    let flaky = Arc::new(Flaky { inner: r.store.clone(), failures: AtomicUsize::new(2) });
+    let link = Arc::new(Recorder::default());
+    let mut w = Writer::new(&r.bus, flaky, link.clone(), &WriterConfig::default()).await.unwrap();
+    assert_eq!(w.catch_up().await.unwrap(), 1);
+    assert_eq!(stored(&r.store).await, vec![Id(1 << 22)]);
+
+    // A store that never recovers: stop the writer mid-retry; the event stays on the bus.
+    publish(&r.bus, &message_event(2)).await;
+    drop(w);
+    let dead = Arc::new(Flaky { inner: r.store.clone(), failures: AtomicUsize::new(usize::MAX) });
+    let w = Writer::new(&r.bus, dead, link.clone(), &WriterConfig::default()).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(w.run(async move { stopped.await.unwrap_or(()) }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(stop);
+    task.abort();
+    let _ = task.await;
+    let mut c = r.bus.consumer(&WriterConfig::default().group).await.unwrap();
+    let pending = c.try_poll(10).await.unwrap();
+    assert_eq!(pending.iter().map(|b| b.records.len()).sum::<usize>(), 1, "event 2 not committed");
+    assert_eq!(link.0.lock().unwrap().len(), 1, "event 2 was not pushed before being stored");
+}
+
+#[tokio::test]
+async fn undecodable_records_are_skipped_without_stalling_the_partition() {
+    let r = rig();
+    r.bus.publish(Record { key: 10, payload: b"\xc1garbage".to_vec() }).await.unwrap();
+    publish(&r.bus, &message_event(5)).await;
+    let link = Arc::new(Recorder::default());
+    let mut w = Writer::new(&r.bus, Arc::new(r.store.clone()), link, &WriterConfig::default()).await.unwrap();
+    assert_eq!(w.catch_up().await.unwrap(), 2);
+    assert_eq!(stored(&r.store).await, vec![Id(5 << 22)]);
+}
