@@ -1,1 +1,144 @@
-//! placeholder
+//! The edge role: terminates client WebSockets (the gateway) and serves the
+//! REST API. It authenticates, validates and publishes changes to the bus,
+//! and delivers applied events to its local sessions through the [`Hub`].
+//!
+//! Reads (history, guilds, memberships) go to the store, through moka caches
+//! where hot. Writes never touch the store directly, except account
+//! creation, which needs an atomic username claim (see `docs/architecture.md`).
+
+mod auth;
+mod caches;
+mod config;
+mod domain;
+mod error;
+mod gateway;
+mod hub;
+pub mod metrics;
+mod rest;
+mod session;
+
+pub use config::EdgeConfig;
+pub use domain::Applied;
+pub use error::EdgeError;
+pub use hub::Hub;
+
+use auth::Tokens;
+use caches::Caches;
+use rookery_bus::Bus;
+use rookery_proto::Snowflake;
+use rookery_proto::gateway::CloseCode;
+use rookery_store::Store;
+use session::Session;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+
+/// Renders the Prometheus exposition for `/metrics`.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// One edge: shared state behind every connection and request.
+pub struct Edge {
+    config: EdgeConfig,
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    hub: Arc<Hub>,
+    ids: Snowflake,
+    tokens: Tokens,
+    caches: Caches,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    connections: Arc<Semaphore>,
+    ready: AtomicBool,
+    metrics: Option<MetricsRender>,
+}
+
+impl Edge {
+    /// An edge over `store` and `bus`; `hub` must be the one the writer
+    /// pushes to.
+    pub fn new(
+        config: EdgeConfig,
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        hub: Arc<Hub>,
+        metrics: Option<MetricsRender>,
+    ) -> Result<Arc<Self>, rookery_proto::id::InvalidWorker> {
+        Ok(Arc::new(Self {
+            ids: Snowflake::new(config.worker_id)?,
+            tokens: Tokens::new(&config.jwt_secret, config.token_ttl),
+            caches: Caches::new(),
+            sessions: Mutex::default(),
+            connections: Arc::new(Semaphore::new(config.max_connections)),
+            ready: AtomicBool::new(false),
+            config,
+            store,
+            bus,
+            hub,
+            metrics,
+        }))
+    }
+
+    /// The HTTP router: REST, gateway, health and metrics.
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        rest::router(self.clone())
+    }
+
+    /// Marks the edge ready (for `/readyz`).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    fn register_session(&self, s: &Arc<Session>) {
+        self.hub.add_session(s);
+        let mut sessions = self.sessions.lock().expect("sessions");
+        sessions.insert(s.id.clone(), s.clone());
+        ::metrics::gauge!(metrics::SESSIONS).set(sessions.len() as f64);
+    }
+
+    fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions.lock().expect("sessions").get(id).cloned()
+    }
+
+    /// Ends a session for good: no RESUME after this.
+    fn end_session(&self, s: &Session) {
+        self.hub.remove_session(s);
+        let mut sessions = self.sessions.lock().expect("sessions");
+        sessions.remove(&s.id);
+        ::metrics::gauge!(metrics::SESSIONS).set(sessions.len() as f64);
+    }
+
+    /// Ends sessions detached for longer than the resume window; returns how
+    /// many. The binary calls this periodically.
+    pub fn expire_sessions(&self) -> usize {
+        let window = self.config.resume_window;
+        let expired: Vec<Arc<Session>> = self
+            .sessions
+            .lock()
+            .expect("sessions")
+            .values()
+            .filter(|s| s.detached_at().is_some_and(|t| t.elapsed() >= window))
+            .cloned()
+            .collect();
+        for s in &expired {
+            self.end_session(s);
+        }
+        expired.len()
+    }
+
+    /// Closes every connection with 4102 so clients reconnect elsewhere and
+    /// resume; used when draining on shutdown.
+    pub fn close_all(&self) {
+        let sessions: Vec<_> = self.sessions.lock().expect("sessions").values().cloned().collect();
+        for s in sessions {
+            s.close(CloseCode::ServerShutdown);
+        }
+    }
+
+    /// Open gateway connections.
+    pub fn open_connections(&self) -> usize {
+        self.config.max_connections - self.connections.available_permits()
+    }
+}

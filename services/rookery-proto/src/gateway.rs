@@ -160,6 +160,8 @@ pub enum CloseCode {
     SlowConsumer = 4101,
     /// 4102: the edge is shutting down; reconnect (to another edge) and resume.
     ServerShutdown = 4102,
+    /// 4200: another connection resumed this session (terminal for this one).
+    SessionReplaced = 4200,
 }
 
 impl CloseCode {
@@ -170,7 +172,7 @@ impl CloseCode {
 
     /// Whether a client may reconnect (and resume) after this code.
     pub fn reconnect(self) -> bool {
-        !matches!(self, CloseCode::AuthenticationFailed)
+        !matches!(self, CloseCode::AuthenticationFailed | CloseCode::SessionReplaced)
     }
 
     /// Short reason text for the close frame.
@@ -188,6 +190,7 @@ impl CloseCode {
             CloseCode::FrameTooLarge => "frame too large",
             CloseCode::SlowConsumer => "slow consumer",
             CloseCode::ServerShutdown => "server shutting down",
+            CloseCode::SessionReplaced => "session resumed elsewhere",
         }
     }
 }

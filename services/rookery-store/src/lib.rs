@@ -13,7 +13,7 @@ pub mod conformance;
 mod embedded;
 pub mod metrics;
 
-pub use embedded::{EmbeddedConfig, EmbeddedStore};
+pub use embedded::{DEFAULT_BUCKET_MS, EmbeddedConfig, EmbeddedStore};
 
 use async_trait::async_trait;
 use rookery_proto::Id;

@@ -1,1 +1,132 @@
-//! placeholder
+//! The `rookery` binary's library half: configuration and the wiring of the
+//! single-node shape (embedded store and bus, writer, edge), so integration
+//! tests can start a real server in-process on port 0.
+
+mod config;
+mod telemetry;
+
+pub use config::ServeConfig;
+pub use telemetry::{init_logging, metrics_handle};
+
+use anyhow::{Context, Result};
+use rookery_bus::{EmbeddedBus, EmbeddedBusConfig};
+use rookery_edge::{Edge, Hub};
+use rookery_store::{EmbeddedConfig, EmbeddedStore};
+use rookery_writer::{Writer, WriterConfig};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A running single-node server.
+pub struct Server {
+    addr: SocketAddr,
+    edge: Arc<Edge>,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    writer: JoinHandle<Result<(), rookery_writer::WriterError>>,
+}
+
+/// Opens the data dir, replays the bus backlog into the store, and starts
+/// serving. Fails with a one-line reason on a taken port or unusable data dir.
+pub async fn start(config: ServeConfig) -> Result<Server> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("data dir {} is not usable", config.data_dir.display()))?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let secret = jwt_secret(&config)?;
+    let store_config = EmbeddedConfig { bucket_ms: config.bucket_ms, ..EmbeddedConfig::new(config.data_dir.join("store")) };
+    let store = Arc::new(EmbeddedStore::open(&store_config).context("cannot open the store")?);
+    let bus_config = EmbeddedBusConfig { partitions: config.partitions, ..EmbeddedBusConfig::new(config.data_dir.join("bus")) };
+    let bus = Arc::new(EmbeddedBus::open(&bus_config).context("cannot open the bus")?);
+
+    let hub = Arc::new(Hub::new(config.worker_id, store.clone()));
+    let render = metrics_handle().map(|h| Arc::new(move || h.render()) as rookery_edge::MetricsRender);
+    let edge = Edge::new(config.edge(secret), store.clone(), bus.clone(), hub.clone(), render)
+        .context("invalid edge configuration")?;
+    let mut writer = Writer::new(bus.as_ref(), store, hub, &WriterConfig::default()).await?;
+    let replayed = writer.catch_up().await.context("cannot replay the bus into the store")?;
+    tracing::info!(replayed, "bus backlog applied");
+
+    let (stop, stopped) = watch::channel(false);
+    let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
+    tokio::spawn(expire_sessions(edge.clone(), stopped.clone()));
+    let app = edge.router();
+    let http = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(wait_for(stopped)).await });
+    edge.set_ready(true);
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "rookery serving");
+    Ok(Server { addr, edge, stop, http, writer })
+}
+
+impl Server {
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Drains and stops: not ready, clients told to reconnect (4102), HTTP
+    /// stops accepting, the writer finishes and commits its batch.
+    pub async fn stop(self) -> Result<()> {
+        self.edge.set_ready(false);
+        self.edge.close_all();
+        let _ = self.stop.send(true);
+        self.http.await??;
+        self.writer.await??;
+        // Give connection writers a moment to flush their close frames.
+        for _ in 0..50 {
+            if self.edge.open_connections() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+}
+
+async fn wait_for(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
+}
+
+async fn expire_sessions(edge: Arc<Edge>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => { edge.expire_sessions(); }
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// The configured secret, or one generated on first start and kept (mode
+/// 0600) in the data dir so tokens survive restarts.
+fn jwt_secret(config: &ServeConfig) -> Result<Vec<u8>> {
+    if let Some(s) = &config.jwt_secret {
+        anyhow::ensure!(s.len() >= 32, "the JWT secret must be at least 32 bytes");
+        return Ok(s.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("jwt.secret");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => Ok(s.trim().as_bytes().to_vec()),
+        Ok(_) => anyhow::bail!("{} is too short; delete it to generate a new one", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_secret(&path),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_secret(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let secret = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(secret.as_bytes())?;
+    f.sync_all()?;
+    Ok(secret.into_bytes())
+}

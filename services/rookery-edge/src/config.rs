@@ -1,0 +1,59 @@
+//! Edge settings. Built by the binary from flags, environment and defaults;
+//! tests build them directly.
+
+use std::time::Duration;
+
+/// Everything the edge needs to know.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// Snowflake worker id of this process; also its origin id on the bus.
+    pub worker_id: u16,
+    /// HMAC secret for HS256 session tokens.
+    pub jwt_secret: Vec<u8>,
+    /// Lifetime of issued tokens.
+    pub token_ttl: Duration,
+    /// Heartbeat interval announced in HELLO. A connection is closed with
+    /// 4009 when no heartbeat arrives within 1.5 intervals.
+    pub heartbeat_interval: Duration,
+    /// Largest inbound WebSocket frame, in bytes.
+    pub max_frame_bytes: usize,
+    /// Longest message, in characters.
+    pub max_message_chars: usize,
+    /// Inbound frames allowed per connection in a burst, refilled over
+    /// `frame_rate_window` (Discord: 120 per 60 s).
+    pub frame_rate_burst: u32,
+    /// Window over which the frame budget refills.
+    pub frame_rate_window: Duration,
+    /// Frames a connection's outbound queue holds before the client is
+    /// disconnected as a slow consumer.
+    pub outbound_queue: usize,
+    /// Dispatches kept per session for RESUME.
+    pub replay_buffer: usize,
+    /// How long a disconnected session can still be resumed.
+    pub resume_window: Duration,
+    /// Most concurrent gateway connections.
+    pub max_connections: usize,
+    /// How long a REST mutation waits to be applied before answering 202.
+    pub apply_timeout: Duration,
+}
+
+impl EdgeConfig {
+    /// Defaults with the given signing secret.
+    pub fn new(jwt_secret: Vec<u8>) -> Self {
+        Self {
+            worker_id: 0,
+            jwt_secret,
+            token_ttl: Duration::from_secs(7 * 24 * 3600),
+            heartbeat_interval: Duration::from_millis(41_250),
+            max_frame_bytes: 4096,
+            max_message_chars: 2000,
+            frame_rate_burst: 120,
+            frame_rate_window: Duration::from_secs(60),
+            outbound_queue: 1024,
+            replay_buffer: 1024,
+            resume_window: Duration::from_secs(120),
+            max_connections: 18_000,
+            apply_timeout: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The operations REST and the gateway share: validate, check access,
+//! mint ids, publish the event, and (for REST) wait until it is applied.
+
+use crate::caches::record;
+use crate::{Edge, EdgeError};
+use rookery_bus::Record;
+use rookery_proto::Id;
+use rookery_proto::event::{Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION};
+use rookery_proto::model::{CHANNEL_GUILD_TEXT, Channel, Guild, GuildState, Invite, Message, User};
+use rookery_proto::rest::{AuthResponse, Credentials};
+use rookery_store::Cursor;
+use std::sync::Arc;
+
+/// Whether a published change was applied before the call returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied: reads see it (REST answers 200).
+    Yes,
+    /// Durable on the bus but not yet applied within the timeout (REST 202).
+    Pending,
+}
+
+fn name_of(field: &str, value: &str) -> Result<String, EdgeError> {
+    let name = value.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(EdgeError::InvalidBody(format!("{field} must be 1 to 100 characters")));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_credentials(c: &Credentials) -> Result<(), EdgeError> {
+    let ok_name = (2..=32).contains(&c.username.chars().count())
+        && c.username.chars().all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch));
+    if !ok_name {
+        return Err(EdgeError::InvalidBody("username must be 2 to 32 of A-Z a-z 0-9 _ . -".into()));
+    }
+    if !(8..=128).contains(&c.password.chars().count()) {
+        return Err(EdgeError::InvalidBody("password must be 8 to 128 characters".into()));
+    }
+    Ok(())
+}
+
+impl Edge {
+    /// Publishes `event`; with `wait`, returns once it is applied or the
+    /// apply timeout passed.
+    pub(crate) async fn publish(&self, event: Event, wait: bool) -> Result<Applied, EdgeError> {
+        let id = self.ids.next_id();
+        let env = Envelope { v: SCHEMA_VERSION, id, ts: rookery_proto::id::now_ms(), origin: self.config.worker_id, event };
+        let applied = wait.then(|| self.hub.wait_applied(id));
+        if let Err(e) = self.bus.publish(Record { key: env.event.key(), payload: env.to_bytes() }).await {
+            self.hub.forget_waiter(id);
+            return Err(e.into());
+        }
+        let Some(applied) = applied else { return Ok(Applied::Pending) };
+        match tokio::time::timeout(self.config.apply_timeout, applied).await {
+            Ok(Ok(())) => Ok(Applied::Yes),
+            _ => {
+                self.hub.forget_waiter(id);
+                Ok(Applied::Pending)
+            }
+        }
+    }
+
+    /// Creates an account and returns it with a token.
+    pub async fn register(&self, c: Credentials) -> Result<AuthResponse, EdgeError> {
+        check_credentials(&c)?;
+        let user = User { id: self.ids.next_id(), username: c.username };
+        let hash = crate::auth::hash_password(c.password).await?;
+        self.store.create_account(&user, &hash).await?;
+        // The account is stored; the event is for the log's readers.
+        if let Err(e) = self.publish(Event::UserCreate(user.clone()), false).await {
+            tracing::warn!(user = %user.id, error = %e, "account created but USER_CREATE not published");
+        }
+        Ok(AuthResponse { token: self.tokens.issue(&user), user })
+    }
+
+    /// Checks credentials and returns a fresh token.
+    pub async fn login(&self, c: Credentials) -> Result<AuthResponse, EdgeError> {
+        const BAD: EdgeError = EdgeError::Unauthorized("invalid username or password");
+        let (user, hash) = self.store.account(&c.username).await?.ok_or(BAD)?;
+        if !crate::auth::verify_password(c.password, hash).await {
+            return Err(BAD);
+        }
+        Ok(AuthResponse { token: self.tokens.issue(&user), user })
+    }
+
+    /// Creates a guild owned by `owner`, with a `general` text channel.
+    pub async fn create_guild(&self, owner: &User, name: &str) -> Result<(GuildState, Applied), EdgeError> {
+        let name = name_of("name", name)?;
+        let id = self.ids.next_id();
+        let general =
+            Channel { id: self.ids.next_id(), guild_id: id, name: "general".into(), kind: CHANNEL_GUILD_TEXT, position: 0 };
+        let guild = GuildState { id, name, owner_id: owner.id, channels: vec![general] };
+        let event = Event::GuildCreate(GuildCreate { guild: guild.clone(), owner: owner.clone() });
+        let applied = self.publish(event, true).await?;
+        Ok((guild, applied))
+    }
+
+    /// Creates a text channel in a guild the user belongs to.
+    pub async fn create_channel(&self, user: &User, guild_id: Id, name: &str) -> Result<(Channel, Applied), EdgeError> {
+        let name = name_of("name", name)?;
+        self.require_guild_member(guild_id, user.id).await?;
+        let position = self.store.guild_channels(guild_id).await?.iter().map(|c| c.position + 1).max().unwrap_or(0);
+        let channel = Channel { id: self.ids.next_id(), guild_id, name, kind: CHANNEL_GUILD_TEXT, position };
+        let applied = self.publish(Event::ChannelCreate(channel.clone()), true).await?;
+        Ok((channel, applied))
+    }
+
+    /// Creates an invite to a guild the user belongs to.
+    pub async fn create_invite(&self, user: &User, guild_id: Id) -> Result<(Invite, Applied), EdgeError> {
+        self.require_guild_member(guild_id, user.id).await?;
+        let code: String = (0..10).map(|_| {
+            const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+            ALPHABET[rand::random_range(0..ALPHABET.len())] as char
+        }).collect();
+        let invite = Invite { code, guild_id, inviter_id: user.id };
+        let applied = self.publish(Event::InviteCreate(invite.clone()), true).await?;
+        Ok((invite, applied))
+    }
+
+    /// Joins the guild an invite leads to; joining twice is a no-op.
+    pub async fn accept_invite(&self, user: &User, code: &str) -> Result<(GuildState, Applied), EdgeError> {
+        let invite = self.store.invite(code).await?.ok_or(EdgeError::UnknownInvite)?;
+        let state = self.hub.guild_state(invite.guild_id).await.ok_or(EdgeError::UnknownGuild)?;
+        if self.is_member(invite.guild_id, user.id).await? {
+            return Ok((state, Applied::Yes));
+        }
+        let add = MemberAdd { guild_id: invite.guild_id, user: user.clone(), invite_code: Some(invite.code) };
+        let applied = self.publish(Event::GuildMemberAdd(add), true).await?;
+        Ok((state, applied))
+    }
+
+    /// The user's guilds.
+    pub async fn user_guilds(&self, user: &User) -> Result<Vec<Guild>, EdgeError> {
+        let mut out = Vec::new();
+        for id in self.store.user_guilds(user.id).await? {
+            out.extend(self.store.guild(id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Posts a message. A repeated `(author, nonce)` returns the first
+    /// message and publishes nothing; concurrent repeats share one publish.
+    pub async fn send_message(
+        &self,
+        author: &User,
+        channel_id: Id,
+        content: String,
+        nonce: Option<String>,
+        wait: bool,
+    ) -> Result<(Arc<Message>, Applied), EdgeError> {
+        if content.trim().is_empty() {
+            return Err(EdgeError::EmptyMessage);
+        }
+        if content.chars().count() > self.config.max_message_chars {
+            let max = self.config.max_message_chars;
+            return Err(EdgeError::InvalidBody(format!("content must be at most {max} characters")));
+        }
+        if nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > 64) {
+            return Err(EdgeError::InvalidBody("nonce must be 1 to 64 bytes".into()));
+        }
+        let channel = self.channel(channel_id).await?;
+        self.require_guild_member(channel.guild_id, author.id).await?;
+        let Some(nonce) = nonce else {
+            return self.post(author, &channel, content, None, wait).await;
+        };
+        let key = (author.id, nonce.clone());
+        let mut applied = Applied::Yes;
+        let message = self
+            .caches
+            .nonces
+            .try_get_with(key, async {
+                if let Some(id) = self.store.nonce(author.id, &nonce).await? {
+                    let found = self.store.messages(channel_id, Cursor::Around(id), 1).await?;
+                    if let Some(m) = found.into_iter().find(|m| m.id == id) {
+                        return Ok(Arc::new(m));
+                    }
+                }
+                let (m, a) = self.post(author, &channel, content, Some(nonce.clone()), wait).await?;
+                applied = a;
+                Ok::<_, EdgeError>(m)
+            })
+            .await
+            .map_err(|e: Arc<EdgeError>| (*e).clone())?;
+        Ok((message, applied))
+    }
+
+    async fn post(
+        &self,
+        author: &User,
+        channel: &Channel,
+        content: String,
+        nonce: Option<String>,
+        wait: bool,
+    ) -> Result<(Arc<Message>, Applied), EdgeError> {
+        let id = self.ids.next_id();
+        let message = Message {
+            id,
+            channel_id: channel.id,
+            guild_id: channel.guild_id,
+            author: author.clone(),
+            content,
+            nonce,
+            timestamp: id.timestamp(),
+        };
+        let applied = self.publish(Event::MessageCreate(message.clone()), wait).await?;
+        Ok((Arc::new(message), applied))
+    }
+
+    /// A page of history of a channel the user can read.
+    pub async fn history(&self, user: &User, channel_id: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, EdgeError> {
+        let channel = self.channel(channel_id).await?;
+        self.require_guild_member(channel.guild_id, user.id).await?;
+        Ok(self.store.messages(channel_id, cursor, limit).await?)
+    }
+
+    async fn channel(&self, id: Id) -> Result<Channel, EdgeError> {
+        if let Some(c) = self.caches.channels.get(&id).await {
+            record("channel", true);
+            return Ok(c);
+        }
+        record("channel", false);
+        let channel = self.store.channel(id).await?.ok_or(EdgeError::UnknownChannel)?;
+        self.caches.channels.insert(id, channel.clone()).await;
+        Ok(channel)
+    }
+
+    async fn is_member(&self, guild: Id, user: Id) -> Result<bool, EdgeError> {
+        if self.caches.members.contains_key(&(guild, user)) {
+            record("member", true);
+            return Ok(true);
+        }
+        record("member", false);
+        let member = self.store.member(guild, user).await?.is_some();
+        if member {
+            self.caches.members.insert((guild, user), ()).await;
+        }
+        Ok(member)
+    }
+
+    /// 404 for a guild that does not exist, 403 for one the user is not in.
+    async fn require_guild_member(&self, guild: Id, user: Id) -> Result<(), EdgeError> {
+        if self.is_member(guild, user).await? {
+            return Ok(());
+        }
+        match self.store.guild(guild).await? {
+            Some(_) => Err(EdgeError::MissingAccess),
+            None => Err(EdgeError::UnknownGuild),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The edge's error enum and its mapping to HTTP statuses and the numeric
+//! codes shared by REST bodies and gateway SEND_ERROR (see `docs/protocol.md`).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rookery_bus::BusError;
+use rookery_proto::rest::ApiError;
+use rookery_store::StoreError;
+
+/// Everything an edge operation can refuse or fail with.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EdgeError {
+    /// Missing, malformed, expired or wrongly signed token; bad credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// A field failed validation.
+    #[error("invalid form body: {0}")]
+    InvalidBody(String),
+    /// The body is not valid JSON of the expected shape.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// A message with no content.
+    #[error("cannot send an empty message")]
+    EmptyMessage,
+    /// No such channel.
+    #[error("unknown channel")]
+    UnknownChannel,
+    /// No such guild.
+    #[error("unknown guild")]
+    UnknownGuild,
+    /// No such invite.
+    #[error("unknown invite")]
+    UnknownInvite,
+    /// Not a member of the guild.
+    #[error("missing access")]
+    MissingAccess,
+    /// The username is registered already.
+    #[error("username is taken")]
+    UsernameTaken,
+    /// No such route.
+    #[error("not found")]
+    NotFound,
+    /// The bus or store failed; retry later.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl EdgeError {
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            EdgeError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            EdgeError::InvalidBody(_) | EdgeError::InvalidJson(_) | EdgeError::EmptyMessage => StatusCode::BAD_REQUEST,
+            EdgeError::UnknownChannel | EdgeError::UnknownGuild | EdgeError::UnknownInvite | EdgeError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            EdgeError::MissingAccess => StatusCode::FORBIDDEN,
+            EdgeError::UsernameTaken => StatusCode::CONFLICT,
+            EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Numeric code (Discord's where Discord has one).
+    pub fn code(&self) -> u32 {
+        match self {
+            EdgeError::Unauthorized(_) => 40001,
+            EdgeError::InvalidBody(_) => 50035,
+            EdgeError::InvalidJson(_) => 50109,
+            EdgeError::EmptyMessage => 50006,
+            EdgeError::UnknownChannel => 10003,
+            EdgeError::UnknownGuild => 10004,
+            EdgeError::UnknownInvite => 10006,
+            EdgeError::MissingAccess => 50001,
+            EdgeError::UsernameTaken => 40009,
+            EdgeError::NotFound | EdgeError::Unavailable(_) => 0,
+        }
+    }
+
+    /// The wire body.
+    pub fn body(&self) -> ApiError {
+        ApiError { code: self.code(), message: self.to_string() }
+    }
+}
+
+impl From<StoreError> for EdgeError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => EdgeError::UsernameTaken,
+            other => {
+                tracing::error!(error = %other, "store failure");
+                EdgeError::Unavailable("store".into())
+            }
+        }
+    }
+}
+
+impl From<BusError> for EdgeError {
+    fn from(e: BusError) -> Self {
+        tracing::error!(error = %e, "bus failure");
+        EdgeError::Unavailable("bus".into())
+    }
+}
+
+impl IntoResponse for EdgeError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self.body())).into_response()
+    }
+}

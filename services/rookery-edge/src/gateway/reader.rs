@@ -1,0 +1,255 @@
+//! The reader half and the connection's lifecycle: HELLO, then frames in,
+//! one at a time, until the client leaves, breaks the protocol, stops
+//! heartbeating, or the server closes it.
+
+use super::writer;
+use crate::metrics as m;
+use crate::session::{Conn, Outbound, ResumeError, Session};
+use crate::Edge;
+use fastwebsockets::{Frame, OpCode, WebSocket, WebSocketError};
+use rookery_proto::codec::{self, CodecError, Dispatch, DispatchData, Empty, Encoding};
+use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as ev, op};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::time::Instant;
+
+static CONN_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// How a connection's read loop ended.
+enum End {
+    /// The server closes with this code.
+    Close(CloseCode),
+    /// The server already asked to close (e.g. slow consumer).
+    ClosedByServer,
+    /// The client sent a close frame; `true` if it ends the session.
+    ClientClose(bool),
+    /// The transport failed.
+    Gone,
+}
+
+struct Reader {
+    edge: Arc<Edge>,
+    conn: Conn,
+    session: Option<Arc<Session>>,
+    deadline: Instant,
+    budget: TokenBucket,
+}
+
+pub(super) async fn run<S>(edge: Arc<Edge>, mut ws: WebSocket<S>, encoding: Encoding, _permit: OwnedSemaphorePermit)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    metrics::gauge!(m::CONNECTIONS).increment(1.0);
+    // fastwebsockets refuses frames whose length is >= the limit.
+    ws.set_max_message_size(edge.config.max_frame_bytes + 1);
+    let (mut rd, wr) = ws.split(tokio::io::split);
+    let (tx, rx) = mpsc::channel(edge.config.outbound_queue);
+    let (close, close_rx) = watch::channel(None);
+    let conn = Conn { id: CONN_IDS.fetch_add(1, Ordering::Relaxed), encoding, tx, close };
+    let mut writer = tokio::spawn(writer::run(wr, rx, close_rx.clone(), encoding));
+    let interval = edge.config.heartbeat_interval;
+    let budget = TokenBucket::new(edge.config.frame_rate_burst, edge.config.frame_rate_window);
+    let mut reader = Reader { edge, conn, session: None, deadline: Instant::now() + interval * 3 / 2, budget };
+    reader.frame(op::HELLO, &gw::Hello { heartbeat_interval: interval.as_millis() as u64 });
+    let end = reader.read_loop(&mut rd, close_rx).await;
+    let linger = match end {
+        End::Close(code) => {
+            reader.conn.close(code);
+            true
+        }
+        End::ClosedByServer | End::ClientClose(_) => true,
+        End::Gone => false,
+    };
+    if let Some(s) = &reader.session {
+        s.detach(reader.conn.id);
+        if matches!(end, End::ClientClose(true)) {
+            reader.edge.end_session(s);
+        }
+    }
+    drop(reader);
+    // Let the writer send its close frame, but never wait on a dead peer.
+    if !linger || tokio::time::timeout(Duration::from_secs(5), &mut writer).await.is_err() {
+        writer.abort();
+    }
+    metrics::gauge!(m::CONNECTIONS).decrement(1.0);
+}
+
+impl Reader {
+    async fn read_loop<R: tokio::io::AsyncRead + Unpin>(
+        &mut self,
+        rd: &mut fastwebsockets::WebSocketRead<R>,
+        mut close_rx: watch::Receiver<Option<CloseCode>>,
+    ) -> End {
+        let control = self.conn.tx.clone();
+        let mut obliged = |f: Frame<'_>| {
+            let _ = control.try_send(Outbound::Control(f.opcode, f.payload.to_vec()));
+            std::future::ready(Ok::<(), Infallible>(()))
+        };
+        loop {
+            let frame = tokio::select! {
+                biased;
+                _ = close_rx.changed() => return End::ClosedByServer,
+                () = tokio::time::sleep_until(self.deadline) => return End::Close(CloseCode::SessionTimedOut),
+                frame = rd.read_frame(&mut obliged) => frame,
+            };
+            let decoded = match frame {
+                Err(WebSocketError::FrameTooLarge) => return End::Close(CloseCode::FrameTooLarge),
+                Err(e) => {
+                    tracing::debug!(error = %e, "gateway read ended");
+                    return End::Gone;
+                }
+                Ok(frame) => match self.classify(&frame) {
+                    Ok(Some(decoded)) => decoded,
+                    Ok(None) => continue,
+                    Err(end) => return end,
+                },
+            };
+            if let Err(code) = self.handle(decoded).await {
+                return End::Close(code);
+            }
+        }
+    }
+
+    /// Checks a data frame against the connection's rules and decodes it;
+    /// `Ok(None)` for control frames the library already answered.
+    fn classify(&mut self, frame: &Frame<'_>) -> Result<Option<ClientFrame>, End> {
+        let expected = match self.conn.encoding {
+            Encoding::Json => OpCode::Text,
+            Encoding::MsgPack => OpCode::Binary,
+        };
+        match frame.opcode {
+            OpCode::Ping | OpCode::Pong => return Ok(None),
+            OpCode::Close => {
+                let code = frame.payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+                return Err(End::ClientClose(matches!(code, Some(1000 | 1001))));
+            }
+            // Every gateway frame fits in one WebSocket frame; fragments
+            // would let a client grow a message past the size limit.
+            op if op != expected || !frame.fin => return Err(End::Close(CloseCode::DecodeError)),
+            _ => {}
+        }
+        metrics::counter!(m::FRAMES_IN).increment(1);
+        metrics::counter!(m::BYTES_IN).increment(frame.payload.len() as u64);
+        if !self.budget.take() {
+            return Err(End::Close(CloseCode::RateLimited));
+        }
+        match codec::decode_client(self.conn.encoding, &frame.payload) {
+            Ok(f) => Ok(Some(f)),
+            Err(CodecError::UnknownOp(_)) => Err(End::Close(CloseCode::UnknownOpcode)),
+            Err(_) => Err(End::Close(CloseCode::DecodeError)),
+        }
+    }
+
+    async fn handle(&mut self, frame: ClientFrame) -> Result<(), CloseCode> {
+        match (frame, self.session.is_some()) {
+            (ClientFrame::Heartbeat(_), _) => {
+                self.deadline = Instant::now() + self.edge.config.heartbeat_interval * 3 / 2;
+                self.frame(op::HEARTBEAT_ACK, &Option::<()>::None);
+                Ok(())
+            }
+            (ClientFrame::Identify(_) | ClientFrame::Resume(_), true) => Err(CloseCode::AlreadyAuthenticated),
+            (ClientFrame::Identify(i), false) => self.identify(&i.token).await,
+            (ClientFrame::Resume(r), false) => self.resume(r),
+            (ClientFrame::Send(_), false) => Err(CloseCode::NotAuthenticated),
+            (ClientFrame::Send(s), true) => {
+                self.send(s).await;
+                Ok(())
+            }
+        }
+    }
+
+    async fn identify(&mut self, token: &str) -> Result<(), CloseCode> {
+        let user = self.edge.tokens.verify(token).map_err(|_| CloseCode::AuthenticationFailed)?;
+        let session = Session::new(user.clone(), self.edge.config.replay_buffer);
+        self.edge.register_session(&session);
+        let mut guilds = Vec::new();
+        let ids = self.edge.store.user_guilds(user.id).await.map_err(|_| CloseCode::UnknownError)?;
+        for id in ids {
+            // Subscribe before reading, so nothing applied meanwhile is missed.
+            self.edge.hub.subscribe(&session, id);
+            guilds.extend(self.edge.hub.guild_state(id).await);
+        }
+        let ready = gw::Ready { session_id: session.id.clone(), user, guilds };
+        session.attach_ready(self.conn.clone(), Arc::new(Dispatch::new(ev::READY, DispatchData::Ready(Box::new(ready)))));
+        self.session = Some(session);
+        metrics::counter!(m::IDENTIFIED).increment(1);
+        Ok(())
+    }
+
+    fn resume(&mut self, r: gw::Resume) -> Result<(), CloseCode> {
+        let user = self.edge.tokens.verify(&r.token).map_err(|_| CloseCode::AuthenticationFailed)?;
+        let Some(session) = self.edge.session(&r.session_id).filter(|s| s.user.id == user.id) else {
+            self.frame(op::INVALID_SESSION, &false);
+            return Ok(());
+        };
+        let resumed = Arc::new(Dispatch::new(ev::RESUMED, DispatchData::Resumed(Empty {})));
+        match session.resume(self.conn.clone(), r.seq, resumed) {
+            Ok(()) => {
+                self.session = Some(session);
+                metrics::counter!(m::RESUMED).increment(1);
+                Ok(())
+            }
+            Err(ResumeError::SeqAhead) => Err(CloseCode::InvalidSeq),
+            Err(ResumeError::GapTooOld) => {
+                self.edge.end_session(&session);
+                self.frame(op::INVALID_SESSION, &false);
+                Ok(())
+            }
+        }
+    }
+
+    async fn send(&mut self, s: gw::Send) {
+        let Some(session) = &self.session else { return };
+        let started = std::time::Instant::now();
+        let user = session.user.clone();
+        match self.edge.send_message(&user, s.channel_id, s.content, Some(s.nonce.clone()), false).await {
+            Ok((message, _)) => {
+                self.frame(op::SEND_ACK, &gw::SendAck { nonce: s.nonce, id: message.id });
+                metrics::histogram!(m::SEND_ACK_DURATION).record(started.elapsed());
+            }
+            Err(e) => {
+                metrics::counter!(m::SEND_ERRORS, "code" => e.code().to_string()).increment(1);
+                self.frame(op::SEND_ERROR, &gw::SendError { nonce: s.nonce, code: e.code(), message: e.to_string() });
+            }
+        }
+    }
+
+    /// Queues a non-dispatch frame; a client too slow to take it is closed.
+    fn frame<T: serde::Serialize>(&self, op: u8, d: &T) {
+        let bytes = codec::encode(self.conn.encoding, op, d);
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.conn.tx.try_send(Outbound::Frame(bytes)) {
+            metrics::counter!(m::SLOW_CONSUMERS).increment(1);
+            self.conn.close(CloseCode::SlowConsumer);
+        }
+    }
+}
+
+/// Inbound frame budget: `burst` frames, refilled evenly over `window`.
+struct TokenBucket {
+    tokens: f64,
+    burst: f64,
+    per_sec: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(burst: u32, window: Duration) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self { tokens: burst, burst, per_sec: burst / window.as_secs_f64().max(0.001), last: Instant::now() }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

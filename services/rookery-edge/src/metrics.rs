@@ -1,0 +1,60 @@
+//! Edge metrics, declared and described in one place. Label values are
+//! bounded: close codes, HTTP routes, cache names, results.
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+/// Open WebSocket connections.
+pub const CONNECTIONS: &str = "rookery_edge_connections";
+/// Live sessions (attached or awaiting resume).
+pub const SESSIONS: &str = "rookery_edge_sessions";
+/// Sessions identified.
+pub const IDENTIFIED: &str = "rookery_edge_sessions_identified_total";
+/// Sessions resumed.
+pub const RESUMED: &str = "rookery_edge_sessions_resumed_total";
+/// Inbound frames.
+pub const FRAMES_IN: &str = "rookery_edge_frames_received_total";
+/// Outbound frames.
+pub const FRAMES_OUT: &str = "rookery_edge_frames_sent_total";
+/// Inbound payload bytes.
+pub const BYTES_IN: &str = "rookery_edge_received_bytes_total";
+/// Outbound payload bytes.
+pub const BYTES_OUT: &str = "rookery_edge_sent_bytes_total";
+/// Connections closed by the server, by close code.
+pub const CLOSES: &str = "rookery_edge_closes_total";
+/// Clients disconnected because their outbound queue overflowed.
+pub const SLOW_CONSUMERS: &str = "rookery_edge_slow_consumer_disconnects_total";
+/// Seconds from SEND received to SEND_ACK (bus durable).
+pub const SEND_ACK_DURATION: &str = "rookery_edge_send_ack_duration_seconds";
+/// Sends refused, by error code.
+pub const SEND_ERRORS: &str = "rookery_edge_send_errors_total";
+/// Seconds from an event's acceptance to its delivery to local sessions.
+pub const FANOUT_DELAY: &str = "rookery_edge_fanout_delay_seconds";
+/// Dispatches queued to sessions.
+pub const DELIVERIES: &str = "rookery_edge_deliveries_total";
+/// Cache lookups, by cache and result (hit/miss).
+pub const CACHE_REQUESTS: &str = "rookery_edge_cache_requests_total";
+/// HTTP requests, by method, route and status.
+pub const HTTP_REQUESTS: &str = "rookery_edge_http_requests_total";
+/// HTTP request duration, by route.
+pub const HTTP_DURATION: &str = "rookery_edge_http_request_duration_seconds";
+
+/// Registers descriptions with the installed recorder.
+pub fn describe() {
+    describe_gauge!(CONNECTIONS, Unit::Count, "Open gateway WebSocket connections.");
+    describe_gauge!(SESSIONS, Unit::Count, "Gateway sessions, attached or awaiting resume.");
+    describe_counter!(IDENTIFIED, Unit::Count, "Gateway sessions identified.");
+    describe_counter!(RESUMED, Unit::Count, "Gateway sessions resumed.");
+    describe_counter!(FRAMES_IN, Unit::Count, "Gateway frames received.");
+    describe_counter!(FRAMES_OUT, Unit::Count, "Gateway frames sent.");
+    describe_counter!(BYTES_IN, Unit::Bytes, "Gateway payload bytes received.");
+    describe_counter!(BYTES_OUT, Unit::Bytes, "Gateway payload bytes sent.");
+    describe_counter!(CLOSES, Unit::Count, "Gateway connections closed by the server, by close code.");
+    describe_counter!(SLOW_CONSUMERS, Unit::Count, "Gateway clients disconnected for not reading fast enough.");
+    describe_histogram!(SEND_ACK_DURATION, Unit::Seconds, "Time from SEND received to SEND_ACK sent.");
+    describe_counter!(SEND_ERRORS, Unit::Count, "Message sends refused, by error code.");
+    describe_histogram!(FANOUT_DELAY, Unit::Seconds, "Time from an event's acceptance to its delivery to local sessions.");
+    describe_counter!(DELIVERIES, Unit::Count, "Dispatches queued to gateway sessions.");
+    describe_counter!(CACHE_REQUESTS, Unit::Count, "Edge cache lookups, by cache and result.");
+    describe_counter!(HTTP_REQUESTS, Unit::Count, "HTTP requests, by method, route and status.");
+    describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request duration, by route.");
+}

@@ -1,0 +1,38 @@
+//! Extractors that turn bad requests into the API's JSON errors.
+
+use crate::{Edge, EdgeError};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use rookery_proto::model::User;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// The user named by a valid `Authorization: Bearer <jwt>`.
+pub struct Auth(pub User);
+
+impl FromRequestParts<Arc<Edge>> for Auth {
+    type Rejection = EdgeError;
+
+    async fn from_request_parts(parts: &mut Parts, edge: &Arc<Edge>) -> Result<Self, EdgeError> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = header
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .ok_or(EdgeError::Unauthorized("missing bearer token"))?;
+        edge.tokens.verify(token.trim()).map(Auth)
+    }
+}
+
+/// A JSON body; malformed bodies get 400 with code 50109.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<Edge>> for ApiJson<T> {
+    type Rejection = EdgeError;
+
+    async fn from_request(req: Request, edge: &Arc<Edge>) -> Result<Self, EdgeError> {
+        axum::Json::<T>::from_request(req, edge)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(|e| EdgeError::InvalidJson(e.body_text()))
+    }
+}

@@ -1,0 +1,313 @@
+//! A gateway session: its sequence numbers, its replay buffer for RESUME,
+//! and the connection it is attached to (if any).
+//!
+//! A session outlives its connection for the resume window. Dispatches that
+//! arrive while it is detached go to the replay buffer only; dispatches that
+//! arrive before READY wait and follow READY in order.
+
+use crate::metrics as m;
+use rookery_proto::codec::{Dispatch, Encoding};
+use rookery_proto::gateway::CloseCode;
+use rookery_proto::model::User;
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+
+/// What the connection writer sends.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A dispatch with its sequence number.
+    Dispatch(u64, Arc<Dispatch>),
+    /// An already encoded non-dispatch frame.
+    Frame(Vec<u8>),
+    /// A control frame the WebSocket protocol obliges (pong, close echo).
+    Control(fastwebsockets::OpCode, Vec<u8>),
+}
+
+/// The sending side of a live connection.
+#[derive(Debug, Clone)]
+pub struct Conn {
+    /// Distinguishes connections, so a stale one cannot detach a newer one.
+    pub id: u64,
+    /// Encoding of the connection.
+    pub encoding: Encoding,
+    /// Bounded outbound queue.
+    pub tx: mpsc::Sender<Outbound>,
+    /// Set to close the connection with a code.
+    pub close: watch::Sender<Option<CloseCode>>,
+}
+
+impl Conn {
+    /// Asks the connection to close with `code`.
+    pub fn close(&self, code: CloseCode) {
+        self.close.send_if_modified(|c| c.is_none() && c.replace(code).is_none());
+    }
+}
+
+/// Why a RESUME cannot continue.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResumeError {
+    /// The client claims a seq the session never reached.
+    SeqAhead,
+    /// The replay buffer no longer covers the gap.
+    GapTooOld,
+}
+
+/// One identified session.
+#[derive(Debug)]
+pub struct Session {
+    /// Opaque id for RESUME.
+    pub id: String,
+    /// Numeric key for the hub's indexes.
+    pub key: u64,
+    /// The session's user.
+    pub user: User,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    seq: u64,
+    replay: VecDeque<(u64, Arc<Dispatch>)>,
+    replay_cap: usize,
+    ready: bool,
+    early: Vec<Arc<Dispatch>>,
+    conn: Option<Conn>,
+    detached_at: Option<Instant>,
+    guilds: HashSet<rookery_proto::Id>,
+}
+
+static KEYS: AtomicU64 = AtomicU64::new(1);
+
+impl Session {
+    /// A detached, not yet ready session.
+    pub fn new(user: User, replay_cap: usize) -> Arc<Self> {
+        let id = format!("{:032x}", rand::random::<u128>());
+        let state = State {
+            seq: 0,
+            replay: VecDeque::new(),
+            replay_cap: replay_cap.max(1),
+            ready: false,
+            early: Vec::new(),
+            conn: None,
+            detached_at: Some(Instant::now()),
+            guilds: HashSet::new(),
+        };
+        Arc::new(Self { id, key: KEYS.fetch_add(1, Ordering::Relaxed), user, state: Mutex::new(state) })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends (or buffers) a dispatch.
+    pub fn dispatch(&self, d: &Arc<Dispatch>) {
+        let mut st = self.state();
+        if !st.ready {
+            st.early.push(d.clone());
+            return;
+        }
+        st.push(d.clone());
+    }
+
+    /// Attaches the first connection: READY (seq 1), then whatever arrived
+    /// while READY was being built.
+    pub fn attach_ready(&self, conn: Conn, ready: Arc<Dispatch>) {
+        let mut st = self.state();
+        st.attach(conn);
+        st.ready = true;
+        st.push(ready);
+        for d in std::mem::take(&mut st.early) {
+            st.push(d);
+        }
+    }
+
+    /// Attaches a resuming connection: replays everything after `seq`, then
+    /// RESUMED. A connection still attached is closed as replaced.
+    pub fn resume(&self, conn: Conn, seq: u64, resumed: Arc<Dispatch>) -> Result<(), ResumeError> {
+        let mut st = self.state();
+        if seq > st.seq || !st.ready {
+            return Err(ResumeError::SeqAhead);
+        }
+        let oldest = st.replay.front().map_or(st.seq + 1, |(s, _)| *s);
+        if seq + 1 < oldest {
+            return Err(ResumeError::GapTooOld);
+        }
+        if let Some(old) = st.conn.take() {
+            old.close(CloseCode::SessionReplaced);
+        }
+        st.attach(conn);
+        let missed: Vec<_> = st.replay.iter().filter(|(s, _)| *s > seq).cloned().collect();
+        for (s, d) in missed {
+            st.send(s, d);
+        }
+        st.push(resumed);
+        Ok(())
+    }
+
+    /// Detaches connection `conn_id` if it is still the attached one.
+    pub fn detach(&self, conn_id: u64) {
+        let mut st = self.state();
+        if st.conn.as_ref().is_some_and(|c| c.id == conn_id) {
+            st.conn = None;
+            st.detached_at = Some(Instant::now());
+        }
+    }
+
+    /// When the session lost its connection, if it has none.
+    pub fn detached_at(&self) -> Option<Instant> {
+        self.state().detached_at
+    }
+
+    /// Records guild membership; false if it was known.
+    pub fn add_guild(&self, guild: rookery_proto::Id) -> bool {
+        self.state().guilds.insert(guild)
+    }
+
+    /// Guilds the session is subscribed to.
+    pub fn guilds(&self) -> Vec<rookery_proto::Id> {
+        self.state().guilds.iter().copied().collect()
+    }
+
+    /// Closes the attached connection, if any.
+    pub fn close(&self, code: CloseCode) {
+        if let Some(conn) = self.state().conn.take() {
+            conn.close(code);
+        }
+    }
+}
+
+impl State {
+    fn attach(&mut self, conn: Conn) {
+        self.conn = Some(conn);
+        self.detached_at = None;
+    }
+
+    fn push(&mut self, d: Arc<Dispatch>) {
+        self.seq += 1;
+        let seq = self.seq;
+        if self.replay.len() == self.replay_cap {
+            self.replay.pop_front();
+        }
+        self.replay.push_back((seq, d.clone()));
+        self.send(seq, d);
+    }
+
+    /// A full queue means the client is not reading: disconnect it rather
+    /// than buffer without bound. The replay buffer still lets it resume.
+    fn send(&mut self, seq: u64, d: Arc<Dispatch>) {
+        let Some(conn) = &self.conn else { return };
+        match conn.tx.try_send(Outbound::Dispatch(seq, d)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                conn.close(CloseCode::SlowConsumer);
+                metrics::counter!(m::SLOW_CONSUMERS).increment(1);
+                self.conn = None;
+                self.detached_at = Some(Instant::now());
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.conn = None;
+                self.detached_at = Some(Instant::now());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rookery_proto::codec::{DispatchData, Empty};
+    use rookery_proto::Id;
+
+    fn d(name: &'static str) -> Arc<Dispatch> {
+        Arc::new(Dispatch::new(name, DispatchData::Resumed(Empty {})))
+    }
+
+    fn conn(id: u64, cap: usize) -> (Conn, mpsc::Receiver<Outbound>, watch::Receiver<Option<CloseCode>>) {
+        let (tx, rx) = mpsc::channel(cap);
+        let (close, close_rx) = watch::channel(None);
+        (Conn { id, encoding: Encoding::Json, tx, close }, rx, close_rx)
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<(u64, &'static str)> {
+        let mut out = Vec::new();
+        while let Ok(Outbound::Dispatch(s, d)) = rx.try_recv() {
+            out.push((s, d.name()));
+        }
+        out
+    }
+
+    fn session() -> Arc<Session> {
+        Session::new(User { id: Id(1), username: "u".into() }, 4)
+    }
+
+    #[test]
+    fn ready_comes_first_then_early_dispatches() {
+        let s = session();
+        s.dispatch(&d("EARLY"));
+        let (c, mut rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"));
+        s.dispatch(&d("LATE"));
+        assert_eq!(drain(&mut rx), vec![(1, "READY"), (2, "EARLY"), (3, "LATE")]);
+    }
+
+    #[test]
+    fn resume_replays_the_gap_then_resumed() {
+        let s = session();
+        let (c, mut rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"));
+        s.detach(1);
+        s.dispatch(&d("A"));
+        s.dispatch(&d("B"));
+        assert!(s.detached_at().is_some());
+        let (c2, mut rx2, _) = conn(2, 16);
+        s.resume(c2, 1, d("RESUMED")).unwrap();
+        assert_eq!(drain(&mut rx), vec![(1, "READY")]);
+        assert_eq!(drain(&mut rx2), vec![(2, "A"), (3, "B"), (4, "RESUMED")]);
+        assert!(s.detached_at().is_none());
+    }
+
+    #[test]
+    fn resume_refuses_gaps_the_buffer_lost_and_seqs_never_sent() {
+        let s = session();
+        let (c, _rx, _) = conn(1, 64);
+        s.attach_ready(c, d("READY"));
+        for _ in 0..6 {
+            s.dispatch(&d("X"));
+        }
+        // Buffer of 4 holds seqs 4..=7.
+        let (c2, _rx2, _) = conn(2, 64);
+        assert_eq!(s.resume(c2.clone(), 1, d("RESUMED")), Err(ResumeError::GapTooOld));
+        assert_eq!(s.resume(c2.clone(), 8, d("RESUMED")), Err(ResumeError::SeqAhead));
+        assert_eq!(s.resume(c2, 3, d("RESUMED")), Ok(()));
+    }
+
+    #[test]
+    fn a_full_queue_disconnects_the_slow_consumer_but_keeps_the_replay() {
+        let s = session();
+        let (c, mut rx, close_rx) = conn(1, 2);
+        s.attach_ready(c, d("READY"));
+        s.dispatch(&d("A"));
+        s.dispatch(&d("B"));
+        assert_eq!(*close_rx.borrow(), Some(CloseCode::SlowConsumer));
+        assert!(s.detached_at().is_some());
+        assert_eq!(drain(&mut rx).len(), 2);
+        let (c2, mut rx2, _) = conn(2, 16);
+        s.resume(c2, 2, d("RESUMED")).unwrap();
+        assert_eq!(drain(&mut rx2), vec![(3, "B"), (4, "RESUMED")]);
+    }
+
+    #[test]
+    fn a_stale_connection_cannot_detach_a_newer_one() {
+        let s = session();
+        let (c, _rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"));
+        let (c2, _rx2, old_close) = conn(2, 16);
+        s.resume(c2, 1, d("RESUMED")).unwrap();
+        s.detach(1);
+        assert!(s.detached_at().is_none());
+        assert_eq!(*old_close.borrow(), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! `rookery serve` settings: flags, each overridable by a `ROOKERY_*`
+//! environment variable. Tests build [`ServeConfig`] directly and never touch
+//! the process environment.
+
+use clap::Args;
+use rookery_edge::EdgeConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of the single-node shape (every role in one process).
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address for HTTP, REST and the gateway.
+    #[arg(long, env = "ROOKERY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded store and bus (created if missing).
+    #[arg(long, env = "ROOKERY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Snowflake worker id (0..=1023); unique per process in a cluster.
+    #[arg(long, env = "ROOKERY_WORKER_ID", default_value_t = 0)]
+    pub worker_id: u16,
+    /// HS256 signing secret for tokens. Default: a random secret generated
+    /// once and kept in `<data-dir>/jwt.secret`.
+    #[arg(long, env = "ROOKERY_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Width of a message time bucket in milliseconds; fixed per data dir.
+    #[arg(long, env = "ROOKERY_BUCKET_MS", default_value_t = rookery_store::DEFAULT_BUCKET_MS)]
+    pub bucket_ms: u64,
+    /// Partitions of the embedded bus; fixed per data dir.
+    #[arg(long, env = "ROOKERY_PARTITIONS", default_value_t = 16)]
+    pub partitions: u32,
+    /// Heartbeat interval announced to clients, in milliseconds.
+    #[arg(long, env = "ROOKERY_HEARTBEAT_INTERVAL_MS", default_value_t = 41_250)]
+    pub heartbeat_interval_ms: u64,
+    /// Largest inbound gateway frame, in bytes.
+    #[arg(long, env = "ROOKERY_MAX_FRAME_BYTES", default_value_t = 4096)]
+    pub max_frame_bytes: usize,
+    /// Most concurrent gateway connections.
+    #[arg(long, env = "ROOKERY_MAX_CONNECTIONS", default_value_t = 18_000)]
+    pub max_connections: usize,
+    /// Inbound gateway frames per connection per minute (burst size).
+    #[arg(long, env = "ROOKERY_FRAMES_PER_MINUTE", default_value_t = 120)]
+    pub frames_per_minute: u32,
+    /// Seconds a disconnected session stays resumable.
+    #[arg(long, env = "ROOKERY_RESUME_WINDOW_SECS", default_value_t = 120)]
+    pub resume_window_secs: u64,
+}
+
+impl ServeConfig {
+    /// Defaults for a node serving `listen` from `data_dir`.
+    pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen,
+            data_dir: data_dir.into(),
+            worker_id: 0,
+            jwt_secret: None,
+            bucket_ms: rookery_store::DEFAULT_BUCKET_MS,
+            partitions: 16,
+            heartbeat_interval_ms: 41_250,
+            max_frame_bytes: 4096,
+            max_connections: 18_000,
+            frames_per_minute: 120,
+            resume_window_secs: 120,
+        }
+    }
+
+    /// The edge's share of the settings.
+    pub fn edge(&self, jwt_secret: Vec<u8>) -> EdgeConfig {
+        EdgeConfig {
+            worker_id: self.worker_id,
+            heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
+            max_frame_bytes: self.max_frame_bytes,
+            max_connections: self.max_connections,
+            frame_rate_burst: self.frames_per_minute,
+            frame_rate_window: Duration::from_secs(60),
+            resume_window: Duration::from_secs(self.resume_window_secs),
+            ..EdgeConfig::new(jwt_secret)
+        }
+    }
+}

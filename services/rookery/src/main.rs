@@ -1,0 +1,59 @@
+//! `rookery`: one binary for every role.
+
+use clap::{Parser, Subcommand};
+use rookery::ServeConfig;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "rookery", version, about = "Real-time messaging: gateway, REST, bus and store in one binary.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every role in one process on the embedded bus and store.
+    Serve(ServeConfig),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    rookery::init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::Error::from(e)),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(config) => serve(config).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let server = rookery::start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    // One line: the context chain joined.
+    eprintln!("rookery: {e:#}");
+    ExitCode::FAILURE
+}
