@@ -1,1 +1,110 @@
-//! placeholder
+//! Shared test support: a real Rookery server in-process on port 0 over a
+//! temporary data dir, and helpers that talk to it only through the public
+//! protocol ([`rookery_client`]).
+
+use rookery::{Server, ServeConfig};
+use rookery_client::{Api, Gateway};
+use rookery_proto::codec::Encoding;
+use rookery_proto::model::{GuildState, User};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A server under test.
+pub struct TestServer {
+    server: Option<Server>,
+    config: ServeConfig,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A registered user with an authenticated client.
+pub struct TestUser {
+    /// The account.
+    pub user: User,
+    /// Its token.
+    pub token: String,
+    /// REST client carrying the token.
+    pub api: Api,
+}
+
+static NAMES: AtomicU32 = AtomicU32::new(0);
+
+impl TestServer {
+    /// Starts with defaults on a fresh temporary data dir.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts after `adjust` has edited the default configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = ServeConfig::new("127.0.0.1:0".parse().expect("addr"), dir.path().join("data"));
+        adjust(&mut config);
+        let server = rookery::start(config.clone()).await.expect("server starts");
+        Self { server: Some(server), config, _dir: Some(dir) }
+    }
+
+    /// Starts on an existing data dir (which the caller keeps).
+    pub async fn start_on(data_dir: &Path, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        let mut config = ServeConfig::new("127.0.0.1:0".parse().expect("addr"), data_dir);
+        adjust(&mut config);
+        let server = rookery::start(config.clone()).await.expect("server starts");
+        Self { server: Some(server), config, _dir: None }
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("server running")
+    }
+
+    /// `http://addr`.
+    pub fn http(&self) -> String {
+        format!("http://{}", self.server().addr())
+    }
+
+    /// `ws://addr`.
+    pub fn ws(&self) -> String {
+        format!("ws://{}", self.server().addr())
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.data_dir.clone()
+    }
+
+    /// An unauthenticated REST client.
+    pub fn api(&self) -> Api {
+        Api::new(self.http())
+    }
+
+    /// Registers a user with a unique name starting with `prefix`.
+    pub async fn user(&self, prefix: &str) -> TestUser {
+        let name = format!("{prefix}{}", NAMES.fetch_add(1, Ordering::Relaxed));
+        let auth = self.api().register(&name, "correct-horse").await.expect("register");
+        TestUser { api: self.api().with_token(&auth.token), user: auth.user, token: auth.token }
+    }
+
+    /// A gateway connection that has identified as `user`.
+    pub async fn gateway(&self, user: &TestUser, encoding: Encoding) -> Gateway {
+        let mut g = Gateway::connect(&self.ws(), encoding).await.expect("connect");
+        g.identify(&user.token).await.expect("identify");
+        g
+    }
+
+    /// A guild owned by `members[0]` that every other member joined through
+    /// an invite; returns it (as the owner saw it on creation).
+    pub async fn guild(&self, members: &[&TestUser]) -> GuildState {
+        let (owner, rest) = members.split_first().expect("an owner");
+        let guild = owner.api.create_guild("test guild").await.expect("create guild");
+        let code = owner.api.create_invite(guild.id).await.expect("invite");
+        for m in rest {
+            m.api.accept_invite(&code).await.expect("join");
+        }
+        guild
+    }
+
+    /// Stops gracefully.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.expect("clean stop");
+        }
+    }
+}

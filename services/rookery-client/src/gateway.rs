@@ -1,0 +1,179 @@
+//! Gateway client over tokio-tungstenite (an implementation independent of
+//! the server's), in either encoding.
+
+use crate::{ClientError, Result};
+use futures_util::{SinkExt, StreamExt};
+use rookery_proto::Id;
+use rookery_proto::codec::{self, Encoding, Header};
+use rookery_proto::gateway::{self as gw, op};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A frame from the server.
+#[derive(Debug, Clone)]
+pub struct ServerFrame {
+    /// `op`, `s`, `t`.
+    pub header: Header,
+    raw: Vec<u8>,
+    encoding: Encoding,
+}
+
+impl ServerFrame {
+    /// Decodes `d`.
+    pub fn d<T: DeserializeOwned>(&self) -> Result<T> {
+        codec::decode_d(self.encoding, &self.raw).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// The event name of a dispatch.
+    pub fn t(&self) -> Option<&str> {
+        self.header.t.as_deref()
+    }
+}
+
+/// One gateway connection.
+pub struct Gateway {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    encoding: Encoding,
+    /// The HELLO the server sent.
+    pub hello: gw::Hello,
+    last_seq: Option<u64>,
+    stash: VecDeque<ServerFrame>,
+}
+
+impl Gateway {
+    /// Connects to `ws_base` (e.g. `ws://127.0.0.1:8080`) and reads HELLO.
+    pub async fn connect(ws_base: &str, encoding: Encoding) -> Result<Self> {
+        let name = match encoding {
+            Encoding::Json => "json",
+            Encoding::MsgPack => "msgpack",
+        };
+        let (ws, _) = tokio_tungstenite::connect_async(format!("{ws_base}/gateway?encoding={name}")).await?;
+        let mut g = Self { ws, encoding, hello: gw::Hello { heartbeat_interval: 0 }, last_seq: None, stash: VecDeque::new() };
+        let hello = g.next().await?;
+        if hello.header.op != op::HELLO {
+            return Err(ClientError::Protocol(format!("expected HELLO, got op {}", hello.header.op)));
+        }
+        g.hello = hello.d()?;
+        Ok(g)
+    }
+
+    /// The connection's encoding.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The last dispatch sequence number received.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    /// Sends a frame with `op` and `d`.
+    pub async fn send_op<T: Serialize>(&mut self, op: u8, d: &T) -> Result<()> {
+        let bytes = codec::encode(self.encoding, op, d);
+        self.send_raw(self.frame_message(bytes)).await
+    }
+
+    /// Sends any WebSocket message (for testing bad input).
+    pub async fn send_raw(&mut self, msg: WsMessage) -> Result<()> {
+        self.ws.send(msg).await.map_err(Into::into)
+    }
+
+    /// Wraps bytes in the message type of the connection's encoding.
+    pub fn frame_message(&self, bytes: Vec<u8>) -> WsMessage {
+        match self.encoding {
+            Encoding::Json => WsMessage::text(String::from_utf8(bytes).expect("json is utf-8")),
+            Encoding::MsgPack => WsMessage::binary(bytes),
+        }
+    }
+
+    /// The next frame (stashed ones first). A close becomes
+    /// [`ClientError::Closed`].
+    pub async fn next(&mut self) -> Result<ServerFrame> {
+        if let Some(f) = self.stash.pop_front() {
+            return Ok(f);
+        }
+        loop {
+            let msg = self.ws.next().await.ok_or(ClientError::Closed { code: 1006, reason: "eof".into() })??;
+            let raw = match msg {
+                WsMessage::Text(t) => t.as_bytes().to_vec(),
+                WsMessage::Binary(b) => b.to_vec(),
+                WsMessage::Close(frame) => {
+                    let (code, reason) = frame.map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string()));
+                    return Err(ClientError::Closed { code, reason });
+                }
+                _ => continue,
+            };
+            let header = codec::decode_header(self.encoding, &raw).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            if header.s.is_some() {
+                self.last_seq = header.s;
+            }
+            return Ok(ServerFrame { header, raw, encoding: self.encoding });
+        }
+    }
+
+    /// Waits up to `timeout` for a frame matching `pred`; other frames are
+    /// kept for later [`Gateway::next`] calls.
+    pub async fn next_matching(&mut self, what: &str, timeout: Duration, pred: impl Fn(&ServerFrame) -> bool) -> Result<ServerFrame> {
+        if let Some(i) = self.stash.iter().position(&pred) {
+            return Ok(self.stash.remove(i).expect("index in range"));
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let frame = match tokio::time::timeout_at(deadline, self.read_one()).await {
+                Ok(f) => f?,
+                Err(_) => return Err(ClientError::Timeout(what.to_owned())),
+            };
+            if pred(&frame) {
+                return Ok(frame);
+            }
+            self.stash.push_back(frame);
+        }
+    }
+
+    async fn read_one(&mut self) -> Result<ServerFrame> {
+        let stash = std::mem::take(&mut self.stash);
+        let frame = self.next().await;
+        self.stash = stash;
+        frame
+    }
+
+    /// Waits for a dispatch named `t`.
+    pub async fn dispatch(&mut self, t: &str, timeout: Duration) -> Result<ServerFrame> {
+        self.next_matching(t, timeout, |f| f.header.op == op::DISPATCH && f.t() == Some(t)).await
+    }
+
+    /// Waits for a frame with opcode `op`.
+    pub async fn op(&mut self, op: u8, timeout: Duration) -> Result<ServerFrame> {
+        self.next_matching(&format!("op {op}"), timeout, |f| f.header.op == op).await
+    }
+
+    /// IDENTIFY and wait for READY.
+    pub async fn identify(&mut self, token: &str) -> Result<gw::Ready> {
+        self.send_op(op::IDENTIFY, &gw::Identify { token: token.into() }).await?;
+        self.dispatch("READY", Duration::from_secs(10)).await?.d()
+    }
+
+    /// HEARTBEAT with the last seq.
+    pub async fn heartbeat(&mut self) -> Result<()> {
+        let seq = self.last_seq;
+        self.send_op(op::HEARTBEAT, &seq).await
+    }
+
+    /// SEND a message.
+    pub async fn send_message(&mut self, channel_id: Id, nonce: &str, content: &str) -> Result<()> {
+        let send = gw::Send { channel_id, nonce: nonce.into(), content: content.into() };
+        self.send_op(op::SEND, &send).await
+    }
+
+    /// Sends a close frame with `code`.
+    pub async fn close(mut self, code: u16) -> Result<()> {
+        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+        let frame = CloseFrame { code: code.into(), reason: "".into() };
+        self.ws.close(Some(frame)).await.map_err(Into::into)
+    }
+}
