@@ -1,6 +1,7 @@
 //! Logging (tracing to stderr) and the process-wide Prometheus recorder.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 /// Latency buckets (seconds) shared by every `_seconds` histogram.
@@ -13,6 +14,7 @@ pub fn init_logging() {
     let filter = std::env::var("ROOKERY_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info,fjall=warn,lsm_tree=warn".into());
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .try_init();
 }

@@ -1,0 +1,157 @@
+//! The real binary as a child process: `kill -9` loses no acknowledged
+//! message, and bad configuration exits non-zero with a one-line reason.
+
+use rookery_client::{Api, Gateway};
+use rookery_proto::Id;
+use rookery_proto::codec::Encoding;
+use rookery_proto::gateway::{self as gw, op};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rookery");
+
+struct Node {
+    child: Child,
+    addr: String,
+}
+
+/// Starts `rookery serve` on port 0 and reads the bound address from its log.
+fn spawn(data_dir: &Path) -> Node {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--frames-per-minute", "100000", "--data-dir"])
+        .arg(data_dir)
+        .env("ROOKERY_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rookery");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("rookery exited before serving").unwrap();
+        if let Some(rest) = line.split("addr=").nth(1).filter(|_| line.contains("rookery serving")) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Node { child, addr }
+}
+
+/// Sends as fast as acks come back on several connections, and SIGKILLs the
+/// server once `kill_after` acks have arrived.
+async fn send_until_killed(node: &mut Node, token: &str, channel: Id, kill_after: usize) -> BTreeSet<Id> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for c in 0..4 {
+        let (ws, token, tx) = (format!("ws://{}", node.addr), token.to_owned(), tx.clone());
+        tokio::spawn(async move {
+            let mut g = Gateway::connect(&ws, Encoding::MsgPack).await.unwrap();
+            g.identify(&token).await.unwrap();
+            for i in 0..2000 {
+                if g.send_message(channel, &format!("c{c}-{i}"), "durable?").await.is_err() {
+                    return;
+                }
+                // Keep a window of outstanding sends.
+                if i >= 16 {
+                    match g.op(op::SEND_ACK, Duration::from_secs(10)).await {
+                        Ok(f) => tx.send(f.d::<gw::SendAck>().unwrap().id).unwrap(),
+                        Err(_) => return,
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut acked = BTreeSet::new();
+    while let Some(id) = rx.recv().await {
+        acked.insert(id);
+        if acked.len() == kill_after {
+            node.child.kill().unwrap(); // SIGKILL
+            node.child.wait().unwrap();
+        }
+    }
+    acked
+}
+
+#[tokio::test]
+async fn kill_9_loses_no_acknowledged_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = spawn(dir.path());
+    let api = Api::new(format!("http://{}", node.addr));
+    let auth = api.register("durable", "long-enough").await.unwrap();
+    let alice = api.with_token(&auth.token);
+    let channel = alice.create_guild("crash test").await.unwrap().channels[0].id;
+
+    let acked = send_until_killed(&mut node, &auth.token, channel, 600).await;
+    assert!(acked.len() >= 600, "acked {}", acked.len());
+
+    let node = spawn(dir.path());
+    // The generated signing key persisted: the old token still works.
+    let alice = Api::new(format!("http://{}", node.addr)).with_token(&auth.token);
+    let mut stored = BTreeSet::new();
+    let mut query = "limit=100".to_owned();
+    loop {
+        let page = alice.history(channel, &query).await.unwrap();
+        let Some(last) = page.last() else { break };
+        query = format!("before={}&limit=100", last.id);
+        stored.extend(page.iter().map(|m| m.id));
+    }
+    println!("acked before the kill: {}, stored after restart: {}", acked.len(), stored.len());
+    let lost: Vec<_> = acked.difference(&stored).collect();
+    assert!(lost.is_empty(), "{} acknowledged messages lost, e.g. {:?}", lost.len(), lost.first());
+    let mut node = node;
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+}
+
+fn run_to_exit(args: &[&str]) -> (i32, String) {
+    let out = Command::new(BIN).args(args).env("ROOKERY_LOG", "warn").output().expect("run rookery");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_configuration_exits_non_zero_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let data = dir.path().join("d").to_string_lossy().into_owned();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "not a dir").unwrap();
+    let file = file.to_string_lossy().into_owned();
+
+    let (code, err) = run_to_exit(&["serve", "--listen", &taken, "--data-dir", &data]);
+    assert_ne!(code, 0);
+    assert!(err.contains(&format!("rookery: cannot listen on {taken}")), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &file]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is not usable"), "{err}");
+
+    let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &data, "--worker-id", "4096"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("worker id 4096 is out of range"), "{err}");
+
+    let (code, err) = run_to_exit(&["serve", "--listen", "not-an-address"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--listen"), "{err}");
+
+    let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &data, "--jwt-secret", "short"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("at least 32 bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn a_second_process_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = spawn(dir.path());
+    let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir.path().to_string_lossy()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("locked by another process"), "{err}");
+    // The first node is unaffected.
+    let health = reqwest::get(format!("http://{}/healthz", node.addr)).await.unwrap();
+    assert_eq!(health.status(), 200);
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+}
