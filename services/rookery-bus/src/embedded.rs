@@ -32,7 +32,11 @@ pub struct EmbeddedBusConfig {
 impl EmbeddedBusConfig {
     /// Defaults for a log under `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), partitions: 16, max_batch: 8192 }
+        Self {
+            path: path.into(),
+            partitions: 16,
+            max_batch: 8192,
+        }
     }
 }
 
@@ -78,20 +82,29 @@ fn offset_key(partition: u32, group: &str) -> Vec<u8> {
 }
 
 fn be_u64(bytes: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(bytes.get(bytes.len().checked_sub(8)?..)?.try_into().ok()?))
+    Some(u64::from_be_bytes(
+        bytes.get(bytes.len().checked_sub(8)?..)?.try_into().ok()?,
+    ))
 }
 
 impl EmbeddedBus {
     /// Opens (or creates) the log and starts its committer thread.
     pub fn open(config: &EmbeddedBusConfig) -> Result<Self, BusError> {
-        std::fs::create_dir_all(&config.path)
-            .map_err(|e| BusError::Config(format!("cannot create {}: {e}", config.path.display())))?;
-        let db = Database::builder(&config.path).open().map_err(|e| match e {
-            fjall::Error::Locked => BusError::Locked(config.path.display().to_string()),
-            other => backend(other),
+        std::fs::create_dir_all(&config.path).map_err(|e| {
+            BusError::Config(format!("cannot create {}: {e}", config.path.display()))
         })?;
-        let log = db.keyspace("log", KeyspaceCreateOptions::default).map_err(backend)?;
-        let offsets = db.keyspace("offsets", KeyspaceCreateOptions::default).map_err(backend)?;
+        let db = Database::builder(&config.path)
+            .open()
+            .map_err(|e| match e {
+                fjall::Error::Locked => BusError::Locked(config.path.display().to_string()),
+                other => backend(other),
+            })?;
+        let log = db
+            .keyspace("log", KeyspaceCreateOptions::default)
+            .map_err(backend)?;
+        let offsets = db
+            .keyspace("offsets", KeyspaceCreateOptions::default)
+            .map_err(backend)?;
         let high = (0..config.partitions)
             .map(|p| recover_high(&log, &offsets, p).map(AtomicU64::new))
             .collect::<Result<_, _>>()?;
@@ -145,7 +158,11 @@ impl Shared {
 
     fn commit_group(&self, pending: &mut Vec<Pending>) {
         let started = Instant::now();
-        let mut next: Vec<u64> = self.high.iter().map(|h| h.load(Ordering::Acquire)).collect();
+        let mut next: Vec<u64> = self
+            .high
+            .iter()
+            .map(|h| h.load(Ordering::Acquire))
+            .collect();
         let mut batch = self.db.batch();
         let positions: Vec<Position> = pending
             .iter()
@@ -160,7 +177,9 @@ impl Shared {
                 Position { partition, offset }
             })
             .collect();
-        let result = batch.commit().and_then(|()| self.db.persist(PersistMode::SyncData));
+        let result = batch
+            .commit()
+            .and_then(|()| self.db.persist(PersistMode::SyncData));
         metrics::histogram!(m::COMMIT_DURATION).record(started.elapsed());
         metrics::histogram!(m::COMMIT_BATCH).record(pending.len() as f64);
         match result {
@@ -198,7 +217,8 @@ impl Bus for EmbeddedBus {
         };
         match &result {
             Ok(_) => {
-                metrics::histogram!(m::PUBLISH_DURATION, "bus" => "embedded").record(started.elapsed());
+                metrics::histogram!(m::PUBLISH_DURATION, "bus" => "embedded")
+                    .record(started.elapsed());
                 metrics::counter!(m::PUBLISHED, "bus" => "embedded").increment(1);
             }
             Err(_) => metrics::counter!(m::PUBLISH_ERRORS, "bus" => "embedded").increment(1),
@@ -208,8 +228,16 @@ impl Bus for EmbeddedBus {
 
     async fn consumer(&self, group: &str) -> Result<Box<dyn Consumer>, BusError> {
         let s = &self.shared;
-        if group.is_empty() || !s.groups.lock().expect("groups lock").insert(group.to_owned()) {
-            return Err(BusError::Config(format!("group {group:?} is empty or already has a consumer")));
+        if group.is_empty()
+            || !s
+                .groups
+                .lock()
+                .expect("groups lock")
+                .insert(group.to_owned())
+        {
+            return Err(BusError::Config(format!(
+                "group {group:?} is empty or already has a consumer"
+            )));
         }
         // A new group records where it starts, so trimming waits for it even
         // before its first commit.
@@ -217,11 +245,22 @@ impl Bus for EmbeddedBus {
         let mut batch = s.db.batch();
         for p in 0..s.partitions {
             let key = offset_key(p, group);
-            match s.offsets.get(&key).map_err(backend)?.and_then(|v| be_u64(&v)) {
+            match s
+                .offsets
+                .get(&key)
+                .map_err(backend)?
+                .and_then(|v| be_u64(&v))
+            {
                 Some(committed) => positions.push(committed),
                 None => {
-                    let start = s.log.prefix(p.to_be_bytes()).next().map_or(Ok(None), |g| g.key().map(|k| be_u64(&k)));
-                    let start = start.map_err(backend)?.unwrap_or(s.high[p as usize].load(Ordering::Acquire));
+                    let start = s
+                        .log
+                        .prefix(p.to_be_bytes())
+                        .next()
+                        .map_or(Ok(None), |g| g.key().map(|k| be_u64(&k)));
+                    let start = start
+                        .map_err(backend)?
+                        .unwrap_or(s.high[p as usize].load(Ordering::Acquire));
                     batch.insert(&s.offsets, key, start.to_be_bytes());
                     positions.push(start);
                 }
@@ -229,7 +268,13 @@ impl Bus for EmbeddedBus {
         }
         batch.commit().map_err(backend)?;
         let committed = positions.clone();
-        Ok(Box::new(EmbeddedConsumer { shared: s.clone(), group: group.to_owned(), positions, committed, cursor: 0 }))
+        Ok(Box::new(EmbeddedConsumer {
+            shared: s.clone(),
+            group: group.to_owned(),
+            positions,
+            committed,
+            cursor: 0,
+        }))
     }
 }
 
@@ -246,7 +291,11 @@ struct EmbeddedConsumer {
 
 impl Drop for EmbeddedConsumer {
     fn drop(&mut self) {
-        self.shared.groups.lock().expect("groups lock").remove(&self.group);
+        self.shared
+            .groups
+            .lock()
+            .expect("groups lock")
+            .remove(&self.group);
     }
 }
 
@@ -257,20 +306,33 @@ impl EmbeddedConsumer {
         let mut budget = max.max(1);
         for i in 0..s.partitions {
             let p = (self.cursor + i) % s.partitions;
-            let (from, to) = (self.positions[p as usize], s.high[p as usize].load(Ordering::Acquire));
+            let (from, to) = (
+                self.positions[p as usize],
+                s.high[p as usize].load(Ordering::Acquire),
+            );
             if from >= to || budget == 0 {
                 continue;
             }
             let mut records = Vec::new();
             for row in s.log.range(log_key(p, from)..log_key(p, to)).take(budget) {
                 let (k, v) = row.into_inner().map_err(backend)?;
-                let (offset, key) = (be_u64(&k).unwrap_or(0), be_u64(&v[..8.min(v.len())]).unwrap_or(0));
-                records.push(Consumed { offset, key, payload: v.get(8..).unwrap_or_default().to_vec() });
+                let (offset, key) = (
+                    be_u64(&k).unwrap_or(0),
+                    be_u64(&v[..8.min(v.len())]).unwrap_or(0),
+                );
+                records.push(Consumed {
+                    offset,
+                    key,
+                    payload: v.get(8..).unwrap_or_default().to_vec(),
+                });
             }
             budget -= records.len();
             if let Some(last) = records.last() {
                 self.positions[p as usize] = last.offset + 1;
-                out.push(Batch { partition: p, records });
+                out.push(Batch {
+                    partition: p,
+                    records,
+                });
             }
         }
         self.cursor = (self.cursor + 1) % s.partitions;
@@ -306,14 +368,21 @@ impl Consumer for EmbeddedConsumer {
             if pos.partition >= s.partitions || pos.offset <= self.committed[p] {
                 continue;
             }
-            batch.insert(&s.offsets, offset_key(pos.partition, &self.group), pos.offset.to_be_bytes());
+            batch.insert(
+                &s.offsets,
+                offset_key(pos.partition, &self.group),
+                pos.offset.to_be_bytes(),
+            );
             // Records every group has consumed are no longer needed.
-            for offset in self.committed[p]..pos.offset.min(self.min_committed_elsewhere(pos.partition)?) {
+            for offset in
+                self.committed[p]..pos.offset.min(self.min_committed_elsewhere(pos.partition)?)
+            {
                 batch.remove(&s.log, log_key(pos.partition, offset));
             }
             self.committed[p] = pos.offset;
             let lag = s.high[p].load(Ordering::Acquire).saturating_sub(pos.offset);
-            metrics::gauge!(m::CONSUMER_LAG, "partition" => pos.partition.to_string()).set(lag as f64);
+            metrics::gauge!(m::CONSUMER_LAG, "partition" => pos.partition.to_string())
+                .set(lag as f64);
         }
         batch.commit().map_err(backend)
     }
@@ -339,11 +408,18 @@ mod tests {
     use std::time::Duration;
 
     fn open(dir: &std::path::Path) -> EmbeddedBus {
-        EmbeddedBus::open(&EmbeddedBusConfig { partitions: 4, ..EmbeddedBusConfig::new(dir) }).unwrap()
+        EmbeddedBus::open(&EmbeddedBusConfig {
+            partitions: 4,
+            ..EmbeddedBusConfig::new(dir)
+        })
+        .unwrap()
     }
 
     fn rec(key: u64, n: u32) -> Record {
-        Record { key, payload: n.to_be_bytes().to_vec() }
+        Record {
+            key,
+            payload: n.to_be_bytes().to_vec(),
+        }
     }
 
     async fn drain(c: &mut Box<dyn Consumer>) -> Vec<Batch> {
@@ -360,7 +436,9 @@ mod tests {
     fn by_key(batches: &[Batch]) -> HashMap<u64, Vec<u32>> {
         let mut out: HashMap<u64, Vec<u32>> = HashMap::new();
         for r in batches.iter().flat_map(|b| &b.records) {
-            out.entry(r.key).or_default().push(u32::from_be_bytes(r.payload[..4].try_into().unwrap()));
+            out.entry(r.key)
+                .or_default()
+                .push(u32::from_be_bytes(r.payload[..4].try_into().unwrap()));
         }
         out
     }
@@ -390,7 +468,11 @@ mod tests {
         let mut consumer = bus.consumer("writer").await.unwrap();
         let keyed = by_key(&drain(&mut consumer).await);
         for key in 0..8 {
-            assert_eq!(keyed[&key], (0..200).collect::<Vec<_>>(), "key {key} in publish order");
+            assert_eq!(
+                keyed[&key],
+                (0..200).collect::<Vec<_>>(),
+                "key {key} in publish order"
+            );
         }
     }
 
@@ -405,7 +487,10 @@ mod tests {
             let mut c = bus.consumer("writer").await.unwrap();
             let batches = drain(&mut c).await;
             assert_eq!(batches.len(), 1);
-            let first_six = Position { partition: batches[0].partition, offset: batches[0].records[5].offset + 1 };
+            let first_six = Position {
+                partition: batches[0].partition,
+                offset: batches[0].records[5].offset + 1,
+            };
             c.commit(&[first_six]).await.unwrap();
         }
         let bus = open(dir.path());
@@ -425,7 +510,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiting.is_finished());
         bus.publish(rec(1, 1)).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got[0].records.len(), 1);
     }
 
@@ -434,7 +522,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bus = open(dir.path());
         let first = bus.consumer("writer").await.unwrap();
-        assert!(matches!(bus.consumer("writer").await, Err(BusError::Config(_))));
+        assert!(matches!(
+            bus.consumer("writer").await,
+            Err(BusError::Config(_))
+        ));
         drop(first);
         assert!(bus.consumer("writer").await.is_ok());
         let again = EmbeddedBus::open(&EmbeddedBusConfig::new(dir.path()));
@@ -448,10 +539,20 @@ mod tests {
         let mut a = bus.consumer("a").await.unwrap();
         let mut b = bus.consumer("b").await.unwrap();
         let pos = bus.publish(rec(3, 0)).await.unwrap();
-        let next = Position { partition: pos.partition, offset: pos.offset + 1 };
+        let next = Position {
+            partition: pos.partition,
+            offset: pos.offset + 1,
+        };
         drain(&mut a).await;
         a.commit(&[next]).await.unwrap();
-        assert!(bus.shared.log.get(log_key(pos.partition, pos.offset)).unwrap().is_some(), "b has not consumed it");
+        assert!(
+            bus.shared
+                .log
+                .get(log_key(pos.partition, pos.offset))
+                .unwrap()
+                .is_some(),
+            "b has not consumed it"
+        );
         assert_eq!(drain(&mut b).await.len(), 1);
     }
 }

@@ -78,7 +78,10 @@ pub struct Batch {
 impl Batch {
     /// The commit position after processing this batch.
     pub fn next_position(&self) -> Option<Position> {
-        self.records.last().map(|r| Position { partition: self.partition, offset: r.offset + 1 })
+        self.records.last().map(|r| Position {
+            partition: self.partition,
+            offset: r.offset + 1,
+        })
     }
 }
 

@@ -17,10 +17,26 @@ pub const CONSUMER_LAG: &str = "rookery_bus_consumer_lag_records";
 
 /// Registers descriptions with the installed recorder.
 pub fn describe() {
-    describe_histogram!(PUBLISH_DURATION, Unit::Seconds, "Time from publish to durable acknowledgement.");
+    describe_histogram!(
+        PUBLISH_DURATION,
+        Unit::Seconds,
+        "Time from publish to durable acknowledgement."
+    );
     describe_counter!(PUBLISHED, Unit::Count, "Records acknowledged by the bus.");
     describe_counter!(PUBLISH_ERRORS, Unit::Count, "Publishes that failed.");
-    describe_histogram!(COMMIT_BATCH, Unit::Count, "Records per group commit of the embedded log.");
-    describe_histogram!(COMMIT_DURATION, Unit::Seconds, "Time per group commit (write and fsync) of the embedded log.");
-    describe_gauge!(CONSUMER_LAG, Unit::Count, "Records not yet committed by the consumer group, by partition.");
+    describe_histogram!(
+        COMMIT_BATCH,
+        Unit::Count,
+        "Records per group commit of the embedded log."
+    );
+    describe_histogram!(
+        COMMIT_DURATION,
+        Unit::Seconds,
+        "Time per group commit (write and fsync) of the embedded log."
+    );
+    describe_gauge!(
+        CONSUMER_LAG,
+        Unit::Count,
+        "Records not yet committed by the consumer group, by partition."
+    );
 }

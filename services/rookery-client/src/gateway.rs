@@ -52,11 +52,23 @@ impl Gateway {
             Encoding::Json => "json",
             Encoding::MsgPack => "msgpack",
         };
-        let (ws, _) = tokio_tungstenite::connect_async(format!("{ws_base}/gateway?encoding={name}")).await?;
-        let mut g = Self { ws, encoding, hello: gw::Hello { heartbeat_interval: 0 }, last_seq: None, stash: VecDeque::new() };
+        let (ws, _) =
+            tokio_tungstenite::connect_async(format!("{ws_base}/gateway?encoding={name}")).await?;
+        let mut g = Self {
+            ws,
+            encoding,
+            hello: gw::Hello {
+                heartbeat_interval: 0,
+            },
+            last_seq: None,
+            stash: VecDeque::new(),
+        };
         let hello = g.next().await?;
         if hello.header.op != op::HELLO {
-            return Err(ClientError::Protocol(format!("expected HELLO, got op {}", hello.header.op)));
+            return Err(ClientError::Protocol(format!(
+                "expected HELLO, got op {}",
+                hello.header.op
+            )));
         }
         g.hello = hello.d()?;
         Ok(g)
@@ -98,27 +110,42 @@ impl Gateway {
             return Ok(f);
         }
         loop {
-            let msg = self.ws.next().await.ok_or(ClientError::Closed { code: 1006, reason: "eof".into() })??;
+            let msg = self.ws.next().await.ok_or(ClientError::Closed {
+                code: 1006,
+                reason: "eof".into(),
+            })??;
             let raw = match msg {
                 WsMessage::Text(t) => t.as_bytes().to_vec(),
                 WsMessage::Binary(b) => b.to_vec(),
                 WsMessage::Close(frame) => {
-                    let (code, reason) = frame.map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string()));
+                    let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                        (f.code.into(), f.reason.to_string())
+                    });
                     return Err(ClientError::Closed { code, reason });
                 }
                 _ => continue,
             };
-            let header = codec::decode_header(self.encoding, &raw).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            let header = codec::decode_header(self.encoding, &raw)
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
             if header.s.is_some() {
                 self.last_seq = header.s;
             }
-            return Ok(ServerFrame { header, raw, encoding: self.encoding });
+            return Ok(ServerFrame {
+                header,
+                raw,
+                encoding: self.encoding,
+            });
         }
     }
 
     /// Waits up to `timeout` for a frame matching `pred`; other frames are
     /// kept for later [`Gateway::next`] calls.
-    pub async fn next_matching(&mut self, what: &str, timeout: Duration, pred: impl Fn(&ServerFrame) -> bool) -> Result<ServerFrame> {
+    pub async fn next_matching(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&ServerFrame) -> bool,
+    ) -> Result<ServerFrame> {
         if let Some(i) = self.stash.iter().position(&pred) {
             return Ok(self.stash.remove(i).expect("index in range"));
         }
@@ -144,17 +171,27 @@ impl Gateway {
 
     /// Waits for a dispatch named `t`.
     pub async fn dispatch(&mut self, t: &str, timeout: Duration) -> Result<ServerFrame> {
-        self.next_matching(t, timeout, |f| f.header.op == op::DISPATCH && f.t() == Some(t)).await
+        self.next_matching(t, timeout, |f| {
+            f.header.op == op::DISPATCH && f.t() == Some(t)
+        })
+        .await
     }
 
     /// Waits for a frame with opcode `op`.
     pub async fn op(&mut self, op: u8, timeout: Duration) -> Result<ServerFrame> {
-        self.next_matching(&format!("op {op}"), timeout, |f| f.header.op == op).await
+        self.next_matching(&format!("op {op}"), timeout, |f| f.header.op == op)
+            .await
     }
 
     /// IDENTIFY and wait for READY.
     pub async fn identify(&mut self, token: &str) -> Result<gw::Ready> {
-        self.send_op(op::IDENTIFY, &gw::Identify { token: token.into() }).await?;
+        self.send_op(
+            op::IDENTIFY,
+            &gw::Identify {
+                token: token.into(),
+            },
+        )
+        .await?;
         self.dispatch("READY", Duration::from_secs(10)).await?.d()
     }
 
@@ -166,14 +203,21 @@ impl Gateway {
 
     /// SEND a message.
     pub async fn send_message(&mut self, channel_id: Id, nonce: &str, content: &str) -> Result<()> {
-        let send = gw::Send { channel_id, nonce: nonce.into(), content: content.into() };
+        let send = gw::Send {
+            channel_id,
+            nonce: nonce.into(),
+            content: content.into(),
+        };
         self.send_op(op::SEND, &send).await
     }
 
     /// Sends a close frame with `code`.
     pub async fn close(mut self, code: u16) -> Result<()> {
         use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-        let frame = CloseFrame { code: code.into(), reason: "".into() };
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: "".into(),
+        };
         self.ws.close(Some(frame)).await.map_err(Into::into)
     }
 }

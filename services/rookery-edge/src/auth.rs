@@ -3,8 +3,10 @@
 //! milliseconds of CPU by design).
 
 use crate::EdgeError;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rookery_proto::Id;
 use rookery_proto::model::User;
@@ -37,7 +39,12 @@ impl Tokens {
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 5;
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation, ttl }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
     }
 
     /// A token for `user`.
@@ -50,15 +57,23 @@ impl Tokens {
             iat: now,
             exp: now + self.ttl.as_secs(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
     }
 
     /// The user a valid token names.
     pub fn verify(&self, token: &str) -> Result<User, EdgeError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| EdgeError::Unauthorized("invalid or expired token"))?;
-        let id = data.claims.sub.parse::<Id>().map_err(|_| EdgeError::Unauthorized("invalid token subject"))?;
-        Ok(User { id, username: data.claims.name })
+        let id = data
+            .claims
+            .sub
+            .parse::<Id>()
+            .map_err(|_| EdgeError::Unauthorized("invalid token subject"))?;
+        Ok(User {
+            id,
+            username: data.claims.name,
+        })
     }
 }
 
@@ -66,7 +81,9 @@ impl Tokens {
 pub async fn hash_password(password: String) -> Result<String, EdgeError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(|e| EdgeError::Unavailable(e.to_string()))?
@@ -76,7 +93,11 @@ pub async fn hash_password(password: String) -> Result<String, EdgeError> {
 /// Checks a password against a stored hash.
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)
@@ -87,7 +108,10 @@ mod tests {
     use super::*;
 
     fn user() -> User {
-        User { id: Id(42), username: "ada".into() }
+        User {
+            id: Id(42),
+            username: "ada".into(),
+        }
     }
 
     #[test]
@@ -106,11 +130,27 @@ mod tests {
     #[test]
     fn expired_tokens_and_other_algorithms_are_refused() {
         let t = Tokens::new(b"k", Duration::from_secs(0));
-        let mut claims = Claims { sub: "1".into(), name: "a".into(), iss: ISSUER.into(), iat: 0, exp: 1 };
-        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k")).unwrap();
+        let mut claims = Claims {
+            sub: "1".into(),
+            name: "a".into(),
+            iss: ISSUER.into(),
+            iat: 0,
+            exp: 1,
+        };
+        let expired = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"k"),
+        )
+        .unwrap();
         assert!(t.verify(&expired).is_err());
         claims.exp = u64::MAX / 2;
-        let hs512 = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(b"k")).unwrap();
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(b"k"),
+        )
+        .unwrap();
         assert!(t.verify(&hs512).is_err(), "algorithm is pinned to HS256");
     }
 

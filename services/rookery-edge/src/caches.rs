@@ -21,9 +21,18 @@ pub struct Caches {
 impl Caches {
     pub fn new() -> Self {
         Self {
-            members: Cache::builder().max_capacity(1_000_000).time_to_idle(Duration::from_secs(600)).build(),
-            channels: Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(600)).build(),
-            nonces: Cache::builder().max_capacity(200_000).time_to_live(Duration::from_secs(600)).build(),
+            members: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+            channels: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+            nonces: Cache::builder()
+                .max_capacity(200_000)
+                .time_to_live(Duration::from_secs(600))
+                .build(),
         }
     }
 }

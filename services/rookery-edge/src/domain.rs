@@ -23,19 +23,27 @@ pub enum Applied {
 fn name_of(field: &str, value: &str) -> Result<String, EdgeError> {
     let name = value.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(EdgeError::InvalidBody(format!("{field} must be 1 to 100 characters")));
+        return Err(EdgeError::InvalidBody(format!(
+            "{field} must be 1 to 100 characters"
+        )));
     }
     Ok(name.to_owned())
 }
 
 fn check_credentials(c: &Credentials) -> Result<(), EdgeError> {
     let ok_name = (2..=32).contains(&c.username.chars().count())
-        && c.username.chars().all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch));
+        && c.username
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch));
     if !ok_name {
-        return Err(EdgeError::InvalidBody("username must be 2 to 32 of A-Z a-z 0-9 _ . -".into()));
+        return Err(EdgeError::InvalidBody(
+            "username must be 2 to 32 of A-Z a-z 0-9 _ . -".into(),
+        ));
     }
     if !(8..=128).contains(&c.password.chars().count()) {
-        return Err(EdgeError::InvalidBody("password must be 8 to 128 characters".into()));
+        return Err(EdgeError::InvalidBody(
+            "password must be 8 to 128 characters".into(),
+        ));
     }
     Ok(())
 }
@@ -45,13 +53,28 @@ impl Edge {
     /// apply timeout passed.
     pub(crate) async fn publish(&self, event: Event, wait: bool) -> Result<Applied, EdgeError> {
         let id = self.ids.next_id();
-        let env = Envelope { v: SCHEMA_VERSION, id, ts: rookery_proto::id::now_ms(), origin: self.config.worker_id, event };
+        let env = Envelope {
+            v: SCHEMA_VERSION,
+            id,
+            ts: rookery_proto::id::now_ms(),
+            origin: self.config.worker_id,
+            event,
+        };
         let applied = wait.then(|| self.hub.wait_applied(id));
-        if let Err(e) = self.bus.publish(Record { key: env.event.key(), payload: env.to_bytes() }).await {
+        if let Err(e) = self
+            .bus
+            .publish(Record {
+                key: env.event.key(),
+                payload: env.to_bytes(),
+            })
+            .await
+        {
             self.hub.forget_waiter(id);
             return Err(e.into());
         }
-        let Some(applied) = applied else { return Ok(Applied::Pending) };
+        let Some(applied) = applied else {
+            return Ok(Applied::Pending);
+        };
         match tokio::time::timeout(self.config.apply_timeout, applied).await {
             Ok(Ok(())) => Ok(Applied::Yes),
             _ => {
@@ -64,14 +87,20 @@ impl Edge {
     /// Creates an account and returns it with a token.
     pub async fn register(&self, c: Credentials) -> Result<AuthResponse, EdgeError> {
         check_credentials(&c)?;
-        let user = User { id: self.ids.next_id(), username: c.username };
+        let user = User {
+            id: self.ids.next_id(),
+            username: c.username,
+        };
         let hash = crate::auth::hash_password(c.password).await?;
         self.store.create_account(&user, &hash).await?;
         // The account is stored; the event is for the log's readers.
         if let Err(e) = self.publish(Event::UserCreate(user.clone()), false).await {
             tracing::warn!(user = %user.id, error = %e, "account created but USER_CREATE not published");
         }
-        Ok(AuthResponse { token: self.tokens.issue(&user), user })
+        Ok(AuthResponse {
+            token: self.tokens.issue(&user),
+            user,
+        })
     }
 
     /// Checks credentials and returns a fresh token.
@@ -81,51 +110,120 @@ impl Edge {
         if !crate::auth::verify_password(c.password, hash).await {
             return Err(BAD);
         }
-        Ok(AuthResponse { token: self.tokens.issue(&user), user })
+        Ok(AuthResponse {
+            token: self.tokens.issue(&user),
+            user,
+        })
     }
 
     /// Creates a guild owned by `owner`, with a `general` text channel.
-    pub async fn create_guild(&self, owner: &User, name: &str) -> Result<(GuildState, Applied), EdgeError> {
+    pub async fn create_guild(
+        &self,
+        owner: &User,
+        name: &str,
+    ) -> Result<(GuildState, Applied), EdgeError> {
         let name = name_of("name", name)?;
         let id = self.ids.next_id();
-        let general =
-            Channel { id: self.ids.next_id(), guild_id: id, name: "general".into(), kind: CHANNEL_GUILD_TEXT, position: 0 };
-        let guild = GuildState { id, name, owner_id: owner.id, channels: vec![general] };
-        let event = Event::GuildCreate(GuildCreate { guild: guild.clone(), owner: owner.clone() });
+        let general = Channel {
+            id: self.ids.next_id(),
+            guild_id: id,
+            name: "general".into(),
+            kind: CHANNEL_GUILD_TEXT,
+            position: 0,
+        };
+        let guild = GuildState {
+            id,
+            name,
+            owner_id: owner.id,
+            channels: vec![general],
+        };
+        let event = Event::GuildCreate(GuildCreate {
+            guild: guild.clone(),
+            owner: owner.clone(),
+        });
         let applied = self.publish(event, true).await?;
         Ok((guild, applied))
     }
 
     /// Creates a text channel in a guild the user belongs to.
-    pub async fn create_channel(&self, user: &User, guild_id: Id, name: &str) -> Result<(Channel, Applied), EdgeError> {
+    pub async fn create_channel(
+        &self,
+        user: &User,
+        guild_id: Id,
+        name: &str,
+    ) -> Result<(Channel, Applied), EdgeError> {
         let name = name_of("name", name)?;
         self.require_guild_member(guild_id, user.id).await?;
-        let position = self.store.guild_channels(guild_id).await?.iter().map(|c| c.position + 1).max().unwrap_or(0);
-        let channel = Channel { id: self.ids.next_id(), guild_id, name, kind: CHANNEL_GUILD_TEXT, position };
-        let applied = self.publish(Event::ChannelCreate(channel.clone()), true).await?;
+        let position = self
+            .store
+            .guild_channels(guild_id)
+            .await?
+            .iter()
+            .map(|c| c.position + 1)
+            .max()
+            .unwrap_or(0);
+        let channel = Channel {
+            id: self.ids.next_id(),
+            guild_id,
+            name,
+            kind: CHANNEL_GUILD_TEXT,
+            position,
+        };
+        let applied = self
+            .publish(Event::ChannelCreate(channel.clone()), true)
+            .await?;
         Ok((channel, applied))
     }
 
     /// Creates an invite to a guild the user belongs to.
-    pub async fn create_invite(&self, user: &User, guild_id: Id) -> Result<(Invite, Applied), EdgeError> {
+    pub async fn create_invite(
+        &self,
+        user: &User,
+        guild_id: Id,
+    ) -> Result<(Invite, Applied), EdgeError> {
         self.require_guild_member(guild_id, user.id).await?;
-        let code: String = (0..10).map(|_| {
-            const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-            ALPHABET[rand::random_range(0..ALPHABET.len())] as char
-        }).collect();
-        let invite = Invite { code, guild_id, inviter_id: user.id };
-        let applied = self.publish(Event::InviteCreate(invite.clone()), true).await?;
+        let code: String = (0..10)
+            .map(|_| {
+                const ALPHABET: &[u8] =
+                    b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+                ALPHABET[rand::random_range(0..ALPHABET.len())] as char
+            })
+            .collect();
+        let invite = Invite {
+            code,
+            guild_id,
+            inviter_id: user.id,
+        };
+        let applied = self
+            .publish(Event::InviteCreate(invite.clone()), true)
+            .await?;
         Ok((invite, applied))
     }
 
     /// Joins the guild an invite leads to; joining twice is a no-op.
-    pub async fn accept_invite(&self, user: &User, code: &str) -> Result<(GuildState, Applied), EdgeError> {
-        let invite = self.store.invite(code).await?.ok_or(EdgeError::UnknownInvite)?;
-        let state = self.hub.guild_state(invite.guild_id).await.ok_or(EdgeError::UnknownGuild)?;
+    pub async fn accept_invite(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> Result<(GuildState, Applied), EdgeError> {
+        let invite = self
+            .store
+            .invite(code)
+            .await?
+            .ok_or(EdgeError::UnknownInvite)?;
+        let state = self
+            .hub
+            .guild_state(invite.guild_id)
+            .await
+            .ok_or(EdgeError::UnknownGuild)?;
         if self.is_member(invite.guild_id, user.id).await? {
             return Ok((state, Applied::Yes));
         }
-        let add = MemberAdd { guild_id: invite.guild_id, user: user.clone(), invite_code: Some(invite.code) };
+        let add = MemberAdd {
+            guild_id: invite.guild_id,
+            user: user.clone(),
+            invite_code: Some(invite.code),
+        };
         let applied = self.publish(Event::GuildMemberAdd(add), true).await?;
         Ok((state, applied))
     }
@@ -154,13 +252,16 @@ impl Edge {
         }
         if content.chars().count() > self.config.max_message_chars {
             let max = self.config.max_message_chars;
-            return Err(EdgeError::InvalidBody(format!("content must be at most {max} characters")));
+            return Err(EdgeError::InvalidBody(format!(
+                "content must be at most {max} characters"
+            )));
         }
         if nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > 64) {
             return Err(EdgeError::InvalidBody("nonce must be 1 to 64 bytes".into()));
         }
         let channel = self.channel(channel_id).await?;
-        self.require_guild_member(channel.guild_id, author.id).await?;
+        self.require_guild_member(channel.guild_id, author.id)
+            .await?;
         let Some(nonce) = nonce else {
             return self.post(author, &channel, content, None, wait).await;
         };
@@ -171,12 +272,17 @@ impl Edge {
             .nonces
             .try_get_with(key, async {
                 if let Some(id) = self.store.nonce(author.id, &nonce).await? {
-                    let found = self.store.messages(channel_id, Cursor::Around(id), 1).await?;
+                    let found = self
+                        .store
+                        .messages(channel_id, Cursor::Around(id), 1)
+                        .await?;
                     if let Some(m) = found.into_iter().find(|m| m.id == id) {
                         return Ok(Arc::new(m));
                     }
                 }
-                let (m, a) = self.post(author, &channel, content, Some(nonce.clone()), wait).await?;
+                let (m, a) = self
+                    .post(author, &channel, content, Some(nonce.clone()), wait)
+                    .await?;
                 applied = a;
                 Ok::<_, EdgeError>(m)
             })
@@ -203,12 +309,20 @@ impl Edge {
             nonce,
             timestamp: id.timestamp(),
         };
-        let applied = self.publish(Event::MessageCreate(message.clone()), wait).await?;
+        let applied = self
+            .publish(Event::MessageCreate(message.clone()), wait)
+            .await?;
         Ok((Arc::new(message), applied))
     }
 
     /// A page of history of a channel the user can read.
-    pub async fn history(&self, user: &User, channel_id: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, EdgeError> {
+    pub async fn history(
+        &self,
+        user: &User,
+        channel_id: Id,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Vec<Message>, EdgeError> {
         let channel = self.channel(channel_id).await?;
         self.require_guild_member(channel.guild_id, user.id).await?;
         Ok(self.store.messages(channel_id, cursor, limit).await?)
@@ -220,7 +334,11 @@ impl Edge {
             return Ok(c);
         }
         record("channel", false);
-        let channel = self.store.channel(id).await?.ok_or(EdgeError::UnknownChannel)?;
+        let channel = self
+            .store
+            .channel(id)
+            .await?
+            .ok_or(EdgeError::UnknownChannel)?;
         self.caches.channels.insert(id, channel.clone()).await;
         Ok(channel)
     }

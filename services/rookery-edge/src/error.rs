@@ -51,10 +51,13 @@ impl EdgeError {
     pub fn status(&self) -> StatusCode {
         match self {
             EdgeError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            EdgeError::InvalidBody(_) | EdgeError::InvalidJson(_) | EdgeError::EmptyMessage => StatusCode::BAD_REQUEST,
-            EdgeError::UnknownChannel | EdgeError::UnknownGuild | EdgeError::UnknownInvite | EdgeError::NotFound => {
-                StatusCode::NOT_FOUND
+            EdgeError::InvalidBody(_) | EdgeError::InvalidJson(_) | EdgeError::EmptyMessage => {
+                StatusCode::BAD_REQUEST
             }
+            EdgeError::UnknownChannel
+            | EdgeError::UnknownGuild
+            | EdgeError::UnknownInvite
+            | EdgeError::NotFound => StatusCode::NOT_FOUND,
             EdgeError::MissingAccess => StatusCode::FORBIDDEN,
             EdgeError::UsernameTaken => StatusCode::CONFLICT,
             EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,7 +82,10 @@ impl EdgeError {
 
     /// The wire body.
     pub fn body(&self) -> ApiError {
-        ApiError { code: self.code(), message: self.to_string() }
+        ApiError {
+            code: self.code(),
+            message: self.to_string(),
+        }
     }
 }
 

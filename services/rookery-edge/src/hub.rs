@@ -8,11 +8,11 @@ use crate::metrics as m;
 use crate::session::Session;
 use async_trait::async_trait;
 use rookery_bus::{EdgeLink, FanoutBatch, LinkError};
+use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::{Envelope, Event};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{GuildState, Member};
-use rookery_proto::Id;
 use rookery_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -82,19 +82,43 @@ impl Hub {
     async fn deliver(&self, env: &Envelope) {
         match &env.event {
             Event::MessageCreate(msg) => {
-                self.to_guild(msg.guild_id, &Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(msg.clone()))));
+                self.to_guild(
+                    msg.guild_id,
+                    &Arc::new(Dispatch::new(
+                        ev::MESSAGE_CREATE,
+                        DispatchData::Message(msg.clone()),
+                    )),
+                );
             }
             Event::ChannelCreate(c) => {
-                self.to_guild(c.guild_id, &Arc::new(Dispatch::new(ev::CHANNEL_CREATE, DispatchData::Channel(c.clone()))));
+                self.to_guild(
+                    c.guild_id,
+                    &Arc::new(Dispatch::new(
+                        ev::CHANNEL_CREATE,
+                        DispatchData::Channel(c.clone()),
+                    )),
+                );
             }
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild),
             Event::GuildMemberAdd(add) => {
-                let member = Member { guild_id: add.guild_id, user: add.user.clone(), joined_at: env.id.timestamp() };
-                self.to_guild(add.guild_id, &Arc::new(Dispatch::new(ev::GUILD_MEMBER_ADD, DispatchData::Member(member))));
+                let member = Member {
+                    guild_id: add.guild_id,
+                    user: add.user.clone(),
+                    joined_at: env.id.timestamp(),
+                };
+                self.to_guild(
+                    add.guild_id,
+                    &Arc::new(Dispatch::new(
+                        ev::GUILD_MEMBER_ADD,
+                        DispatchData::Member(member),
+                    )),
+                );
                 if self.has_sessions(add.user.id) {
                     match self.guild_state(add.guild_id).await {
                         Some(state) => self.join(add.user.id, &state),
-                        None => tracing::warn!(guild = %add.guild_id, "joined guild not found in store"),
+                        None => {
+                            tracing::warn!(guild = %add.guild_id, "joined guild not found in store")
+                        }
                     }
                 }
             }
@@ -111,9 +135,17 @@ impl Hub {
 
     /// Subscribes the user's sessions to a guild and sends them GUILD_CREATE.
     fn join(&self, user: Id, guild: &GuildState) {
-        let sessions: Vec<Arc<Session>> =
-            self.by_user.read().expect("index").get(&user).map(|s| s.values().cloned().collect()).unwrap_or_default();
-        let d = Arc::new(Dispatch::new(ev::GUILD_CREATE, DispatchData::Guild(guild.clone())));
+        let sessions: Vec<Arc<Session>> = self
+            .by_user
+            .read()
+            .expect("index")
+            .get(&user)
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        let d = Arc::new(Dispatch::new(
+            ev::GUILD_CREATE,
+            DispatchData::Guild(guild.clone()),
+        ));
         for s in sessions {
             self.subscribe(&s, guild.id);
             s.dispatch(&d);
@@ -128,12 +160,22 @@ impl Hub {
     pub async fn guild_state(&self, id: Id) -> Option<GuildState> {
         let guild = self.store.guild(id).await.ok()??;
         let channels = self.store.guild_channels(id).await.ok()?;
-        Some(GuildState { id: guild.id, name: guild.name, owner_id: guild.owner_id, channels })
+        Some(GuildState {
+            id: guild.id,
+            name: guild.name,
+            owner_id: guild.owner_id,
+            channels,
+        })
     }
 }
 
 fn insert(index: &Index, key: Id, s: &Arc<Session>) {
-    index.write().expect("index").entry(key).or_default().insert(s.key, s.clone());
+    index
+        .write()
+        .expect("index")
+        .entry(key)
+        .or_default()
+        .insert(s.key, s.clone());
 }
 
 fn remove(index: &Index, key: Id, session: u64) {

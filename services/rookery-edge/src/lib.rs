@@ -131,7 +131,13 @@ impl Edge {
     /// Closes every connection with 4102 so clients reconnect elsewhere and
     /// resume; used when draining on shutdown.
     pub fn close_all(&self) {
-        let sessions: Vec<_> = self.sessions.lock().expect("sessions").values().cloned().collect();
+        let sessions: Vec<_> = self
+            .sessions
+            .lock()
+            .expect("sessions")
+            .values()
+            .cloned()
+            .collect();
         for s in sessions {
             s.close(CloseCode::ServerShutdown);
         }

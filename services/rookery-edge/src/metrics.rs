@@ -40,21 +40,65 @@ pub const HTTP_DURATION: &str = "rookery_edge_http_request_duration_seconds";
 
 /// Registers descriptions with the installed recorder.
 pub fn describe() {
-    describe_gauge!(CONNECTIONS, Unit::Count, "Open gateway WebSocket connections.");
-    describe_gauge!(SESSIONS, Unit::Count, "Gateway sessions, attached or awaiting resume.");
+    describe_gauge!(
+        CONNECTIONS,
+        Unit::Count,
+        "Open gateway WebSocket connections."
+    );
+    describe_gauge!(
+        SESSIONS,
+        Unit::Count,
+        "Gateway sessions, attached or awaiting resume."
+    );
     describe_counter!(IDENTIFIED, Unit::Count, "Gateway sessions identified.");
     describe_counter!(RESUMED, Unit::Count, "Gateway sessions resumed.");
     describe_counter!(FRAMES_IN, Unit::Count, "Gateway frames received.");
     describe_counter!(FRAMES_OUT, Unit::Count, "Gateway frames sent.");
     describe_counter!(BYTES_IN, Unit::Bytes, "Gateway payload bytes received.");
     describe_counter!(BYTES_OUT, Unit::Bytes, "Gateway payload bytes sent.");
-    describe_counter!(CLOSES, Unit::Count, "Gateway connections closed by the server, by close code.");
-    describe_counter!(SLOW_CONSUMERS, Unit::Count, "Gateway clients disconnected for not reading fast enough.");
-    describe_histogram!(SEND_ACK_DURATION, Unit::Seconds, "Time from SEND received to SEND_ACK sent.");
-    describe_counter!(SEND_ERRORS, Unit::Count, "Message sends refused, by error code.");
-    describe_histogram!(FANOUT_DELAY, Unit::Seconds, "Time from an event's acceptance to its delivery to local sessions.");
-    describe_counter!(DELIVERIES, Unit::Count, "Dispatches queued to gateway sessions.");
-    describe_counter!(CACHE_REQUESTS, Unit::Count, "Edge cache lookups, by cache and result.");
-    describe_counter!(HTTP_REQUESTS, Unit::Count, "HTTP requests, by method, route and status.");
-    describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request duration, by route.");
+    describe_counter!(
+        CLOSES,
+        Unit::Count,
+        "Gateway connections closed by the server, by close code."
+    );
+    describe_counter!(
+        SLOW_CONSUMERS,
+        Unit::Count,
+        "Gateway clients disconnected for not reading fast enough."
+    );
+    describe_histogram!(
+        SEND_ACK_DURATION,
+        Unit::Seconds,
+        "Time from SEND received to SEND_ACK sent."
+    );
+    describe_counter!(
+        SEND_ERRORS,
+        Unit::Count,
+        "Message sends refused, by error code."
+    );
+    describe_histogram!(
+        FANOUT_DELAY,
+        Unit::Seconds,
+        "Time from an event's acceptance to its delivery to local sessions."
+    );
+    describe_counter!(
+        DELIVERIES,
+        Unit::Count,
+        "Dispatches queued to gateway sessions."
+    );
+    describe_counter!(
+        CACHE_REQUESTS,
+        Unit::Count,
+        "Edge cache lookups, by cache and result."
+    );
+    describe_counter!(
+        HTTP_REQUESTS,
+        Unit::Count,
+        "HTTP requests, by method, route and status."
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "HTTP request duration, by route."
+    );
 }

@@ -42,7 +42,8 @@ pub struct Conn {
 impl Conn {
     /// Asks the connection to close with `code`.
     pub fn close(&self, code: CloseCode) {
-        self.close.send_if_modified(|c| c.is_none() && c.replace(code).is_none());
+        self.close
+            .send_if_modified(|c| c.is_none() && c.replace(code).is_none());
     }
 }
 
@@ -95,7 +96,12 @@ impl Session {
             detached_at: Some(Instant::now()),
             guilds: HashSet::new(),
         };
-        Arc::new(Self { id, key: KEYS.fetch_add(1, Ordering::Relaxed), user, state: Mutex::new(state) })
+        Arc::new(Self {
+            id,
+            key: KEYS.fetch_add(1, Ordering::Relaxed),
+            user,
+            state: Mutex::new(state),
+        })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -139,7 +145,12 @@ impl Session {
             old.close(CloseCode::SessionReplaced);
         }
         st.attach(conn);
-        let missed: Vec<_> = st.replay.iter().filter(|(s, _)| *s > seq).cloned().collect();
+        let missed: Vec<_> = st
+            .replay
+            .iter()
+            .filter(|(s, _)| *s > seq)
+            .cloned()
+            .collect();
         for (s, d) in missed {
             st.send(s, d);
         }
@@ -218,17 +229,33 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rookery_proto::codec::{DispatchData, Empty};
     use rookery_proto::Id;
+    use rookery_proto::codec::{DispatchData, Empty};
 
     fn d(name: &'static str) -> Arc<Dispatch> {
         Arc::new(Dispatch::new(name, DispatchData::Resumed(Empty {})))
     }
 
-    fn conn(id: u64, cap: usize) -> (Conn, mpsc::Receiver<Outbound>, watch::Receiver<Option<CloseCode>>) {
+    fn conn(
+        id: u64,
+        cap: usize,
+    ) -> (
+        Conn,
+        mpsc::Receiver<Outbound>,
+        watch::Receiver<Option<CloseCode>>,
+    ) {
         let (tx, rx) = mpsc::channel(cap);
         let (close, close_rx) = watch::channel(None);
-        (Conn { id, encoding: Encoding::Json, tx, close }, rx, close_rx)
+        (
+            Conn {
+                id,
+                encoding: Encoding::Json,
+                tx,
+                close,
+            },
+            rx,
+            close_rx,
+        )
     }
 
     fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<(u64, &'static str)> {
@@ -240,7 +267,13 @@ mod tests {
     }
 
     fn session() -> Arc<Session> {
-        Session::new(User { id: Id(1), username: "u".into() }, 4)
+        Session::new(
+            User {
+                id: Id(1),
+                username: "u".into(),
+            },
+            4,
+        )
     }
 
     #[test]
@@ -250,7 +283,10 @@ mod tests {
         let (c, mut rx, _) = conn(1, 16);
         s.attach_ready(c, d("READY"));
         s.dispatch(&d("LATE"));
-        assert_eq!(drain(&mut rx), vec![(1, "READY"), (2, "EARLY"), (3, "LATE")]);
+        assert_eq!(
+            drain(&mut rx),
+            vec![(1, "READY"), (2, "EARLY"), (3, "LATE")]
+        );
     }
 
     #[test]
@@ -279,8 +315,14 @@ mod tests {
         }
         // Buffer of 4 holds seqs 4..=7.
         let (c2, _rx2, _) = conn(2, 64);
-        assert_eq!(s.resume(c2.clone(), 1, d("RESUMED")), Err(ResumeError::GapTooOld));
-        assert_eq!(s.resume(c2.clone(), 8, d("RESUMED")), Err(ResumeError::SeqAhead));
+        assert_eq!(
+            s.resume(c2.clone(), 1, d("RESUMED")),
+            Err(ResumeError::GapTooOld)
+        );
+        assert_eq!(
+            s.resume(c2.clone(), 8, d("RESUMED")),
+            Err(ResumeError::SeqAhead)
+        );
         assert_eq!(s.resume(c2, 3, d("RESUMED")), Ok(()));
     }
 

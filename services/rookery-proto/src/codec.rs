@@ -9,9 +9,9 @@
 //! receive it: everything up to the per-session sequence number is a shared
 //! prefix, and each session appends only its `s`.
 
+use crate::gateway::Ready;
 use crate::gateway::{ClientFrame, op};
 use crate::model::{Channel, GuildState, Member, Message};
-use crate::gateway::Ready;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -81,8 +81,12 @@ struct Frame<'a, T> {
 
 fn from_bytes<T: DeserializeOwned>(enc: Encoding, bytes: &[u8]) -> Result<T, CodecError> {
     match enc {
-        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| CodecError::Malformed(e.to_string())),
-        Encoding::MsgPack => rmp_serde::from_slice(bytes).map_err(|e| CodecError::Malformed(e.to_string())),
+        Encoding::Json => {
+            serde_json::from_slice(bytes).map_err(|e| CodecError::Malformed(e.to_string()))
+        }
+        Encoding::MsgPack => {
+            rmp_serde::from_slice(bytes).map_err(|e| CodecError::Malformed(e.to_string()))
+        }
     }
 }
 
@@ -117,12 +121,28 @@ pub fn decode_client(enc: Encoding, bytes: &[u8]) -> Result<ClientFrame, CodecEr
 
 /// Encodes a non-dispatch frame (`s` and `t` null).
 pub fn encode<T: Serialize>(enc: Encoding, op: u8, d: &T) -> Vec<u8> {
-    encode_frame(enc, &Frame { op, d, s: None, t: None })
+    encode_frame(
+        enc,
+        &Frame {
+            op,
+            d,
+            s: None,
+            t: None,
+        },
+    )
 }
 
 /// Encodes a dispatch frame directly; fan-out uses [`Dispatch`] instead.
 pub fn encode_dispatch<T: Serialize>(enc: Encoding, t: &str, seq: u64, d: &T) -> Vec<u8> {
-    encode_frame(enc, &Frame { op: op::DISPATCH, d, s: Some(seq), t: Some(t) })
+    encode_frame(
+        enc,
+        &Frame {
+            op: op::DISPATCH,
+            d,
+            s: Some(seq),
+            t: Some(t),
+        },
+    )
 }
 
 fn encode_frame<T: Serialize>(enc: Encoding, frame: &Frame<'_, T>) -> Vec<u8> {
@@ -167,7 +187,12 @@ pub struct Dispatch {
 impl Dispatch {
     /// A dispatch of event `t` with payload `d`.
     pub fn new(t: &'static str, d: DispatchData) -> Self {
-        Self { t, d, json: OnceLock::new(), msgpack: OnceLock::new() }
+        Self {
+            t,
+            d,
+            json: OnceLock::new(),
+            msgpack: OnceLock::new(),
+        }
     }
 
     /// Event name.
@@ -232,7 +257,10 @@ mod tests {
             id: Id(1 << 40),
             channel_id: Id(7),
             guild_id: Id(3),
-            author: User { id: Id(9), username: "ada".into() },
+            author: User {
+                id: Id(9),
+                username: "ada".into(),
+            },
             content: "hello ✓".into(),
             nonce: Some("n1".into()),
             timestamp: Id(1 << 40).timestamp(),
@@ -242,7 +270,11 @@ mod tests {
     #[test]
     fn client_frames_round_trip_in_both_encodings() {
         for enc in [Encoding::Json, Encoding::MsgPack] {
-            let send = Send { channel_id: Id(u64::MAX - 1), nonce: "abc".into(), content: "hi".into() };
+            let send = Send {
+                channel_id: Id(u64::MAX - 1),
+                nonce: "abc".into(),
+                content: "hi".into(),
+            };
             match decode_client(enc, &encode(enc, op::SEND, &send)).unwrap() {
                 ClientFrame::Send(s) => {
                     assert_eq!(s.channel_id, send.channel_id);
@@ -251,29 +283,52 @@ mod tests {
                 other => panic!("{other:?}"),
             }
             let ident = Identify { token: "t".into() };
-            assert!(matches!(decode_client(enc, &encode(enc, op::IDENTIFY, &ident)).unwrap(),
-                ClientFrame::Identify(i) if i.token == "t"));
-            assert!(matches!(decode_client(enc, &encode(enc, op::HEARTBEAT, &Some(5u64))).unwrap(),
-                ClientFrame::Heartbeat(Some(5))));
+            assert!(
+                matches!(decode_client(enc, &encode(enc, op::IDENTIFY, &ident)).unwrap(),
+                ClientFrame::Identify(i) if i.token == "t")
+            );
+            assert!(matches!(
+                decode_client(enc, &encode(enc, op::HEARTBEAT, &Some(5u64))).unwrap(),
+                ClientFrame::Heartbeat(Some(5))
+            ));
         }
     }
 
     #[test]
     fn heartbeat_with_null_or_missing_d_is_accepted() {
-        assert!(matches!(decode_client(Encoding::Json, br#"{"op":1,"d":null}"#).unwrap(),
-            ClientFrame::Heartbeat(None)));
-        assert!(matches!(decode_client(Encoding::Json, br#"{"op":1}"#).unwrap(),
-            ClientFrame::Heartbeat(None)));
+        assert!(matches!(
+            decode_client(Encoding::Json, br#"{"op":1,"d":null}"#).unwrap(),
+            ClientFrame::Heartbeat(None)
+        ));
+        assert!(matches!(
+            decode_client(Encoding::Json, br#"{"op":1}"#).unwrap(),
+            ClientFrame::Heartbeat(None)
+        ));
     }
 
     #[test]
     fn bad_frames_are_told_apart() {
         let e = Encoding::Json;
-        assert!(matches!(decode_client(e, b"{not json"), Err(CodecError::Malformed(_))));
-        assert!(matches!(decode_client(e, br#"{"op":99,"d":{}}"#), Err(CodecError::UnknownOp(99))));
-        assert!(matches!(decode_client(e, br#"{"op":20,"d":{"nonce":"x"}}"#), Err(CodecError::Malformed(_))));
-        assert!(matches!(decode_client(Encoding::MsgPack, &[0xc1]), Err(CodecError::Malformed(_))));
-        assert!(matches!("xml".parse::<Encoding>(), Err(CodecError::UnknownEncoding(_))));
+        assert!(matches!(
+            decode_client(e, b"{not json"),
+            Err(CodecError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_client(e, br#"{"op":99,"d":{}}"#),
+            Err(CodecError::UnknownOp(99))
+        ));
+        assert!(matches!(
+            decode_client(e, br#"{"op":20,"d":{"nonce":"x"}}"#),
+            Err(CodecError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_client(Encoding::MsgPack, &[0xc1]),
+            Err(CodecError::Malformed(_))
+        ));
+        assert!(matches!(
+            "xml".parse::<Encoding>(),
+            Err(CodecError::UnknownEncoding(_))
+        ));
     }
 
     #[test]
@@ -284,10 +339,20 @@ mod tests {
                 let mut buf = Vec::new();
                 d.write_frame(enc, seq, &mut buf);
                 let h = decode_header(enc, &buf).unwrap();
-                assert_eq!((h.op, h.s, h.t.as_deref()), (op::DISPATCH, Some(seq), Some("MESSAGE_CREATE")));
+                assert_eq!(
+                    (h.op, h.s, h.t.as_deref()),
+                    (op::DISPATCH, Some(seq), Some("MESSAGE_CREATE"))
+                );
                 assert_eq!(decode_d::<Message>(enc, &buf).unwrap(), message());
                 // Equal to the frame encoded the plain way.
-                assert_eq!(decode_d::<Message>(enc, &encode_dispatch(enc, "MESSAGE_CREATE", seq, &message())).unwrap(), message());
+                assert_eq!(
+                    decode_d::<Message>(
+                        enc,
+                        &encode_dispatch(enc, "MESSAGE_CREATE", seq, &message())
+                    )
+                    .unwrap(),
+                    message()
+                );
             }
         }
     }
@@ -295,8 +360,17 @@ mod tests {
     #[test]
     fn json_ids_are_strings_and_msgpack_fields_are_named() {
         let json = String::from_utf8(encode(Encoding::Json, op::DISPATCH, &message())).unwrap();
-        assert!(json.contains(&format!("\"id\":\"{}\"", 1u64 << 40)), "{json}");
-        let mp = encode(Encoding::MsgPack, op::HELLO, &Hello { heartbeat_interval: 5 });
+        assert!(
+            json.contains(&format!("\"id\":\"{}\"", 1u64 << 40)),
+            "{json}"
+        );
+        let mp = encode(
+            Encoding::MsgPack,
+            op::HELLO,
+            &Hello {
+                heartbeat_interval: 5,
+            },
+        );
         let v: serde_json::Value = rmp_serde::from_slice(&mp).unwrap();
         assert_eq!(v["d"]["heartbeat_interval"], 5);
         assert_eq!(v["op"], 10);

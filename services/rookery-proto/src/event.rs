@@ -124,7 +124,10 @@ mod tests {
             origin: 4,
             event: Event::GuildMemberAdd(MemberAdd {
                 guild_id: Id(5),
-                user: User { id: Id(6), username: "bo".into() },
+                user: User {
+                    id: Id(6),
+                    username: "bo".into(),
+                },
                 invite_code: Some("abc".into()),
             }),
         }
@@ -146,8 +149,14 @@ mod tests {
     fn newer_versions_and_garbage_are_refused() {
         let mut e = envelope();
         e.v = SCHEMA_VERSION + 1;
-        assert!(matches!(Envelope::from_bytes(&e.to_bytes()), Err(EventError::UnsupportedVersion(_))));
-        assert!(matches!(Envelope::from_bytes(b"\x93\x01"), Err(EventError::Malformed(_))));
+        assert!(matches!(
+            Envelope::from_bytes(&e.to_bytes()),
+            Err(EventError::UnsupportedVersion(_))
+        ));
+        assert!(matches!(
+            Envelope::from_bytes(b"\x93\x01"),
+            Err(EventError::Malformed(_))
+        ));
     }
 
     #[test]

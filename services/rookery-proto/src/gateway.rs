@@ -172,7 +172,10 @@ impl CloseCode {
 
     /// Whether a client may reconnect (and resume) after this code.
     pub fn reconnect(self) -> bool {
-        !matches!(self, CloseCode::AuthenticationFailed | CloseCode::SessionReplaced)
+        !matches!(
+            self,
+            CloseCode::AuthenticationFailed | CloseCode::SessionReplaced
+        )
     }
 
     /// Short reason text for the close frame.

@@ -119,7 +119,10 @@ impl Snowflake {
         if worker > MAX_WORKER {
             return Err(InvalidWorker(worker));
         }
-        Ok(Self { worker: u64::from(worker), state: AtomicU64::new(0) })
+        Ok(Self {
+            worker: u64::from(worker),
+            state: AtomicU64::new(0),
+        })
     }
 
     /// The next id, strictly greater than every id this generator returned.
@@ -131,7 +134,9 @@ impl Snowflake {
         let floor = unix_ms.saturating_sub(EPOCH_MS) << SEQ_BITS;
         let prev = self
             .state
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some((s + 1).max(floor)))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                Some((s + 1).max(floor))
+            })
             .expect("closure always returns Some");
         let state = (prev + 1).max(floor);
         let ms = state >> SEQ_BITS;
@@ -147,7 +152,9 @@ pub struct InvalidWorker(pub u16);
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]
@@ -171,7 +178,11 @@ mod tests {
         let ids: Vec<Id> = (0..5000).map(|_| g.next_at(t)).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(ids[4095].unix_ms(), t);
-        assert_eq!(ids[4096].unix_ms(), t + 1, "sequence overflow moves to the next ms");
+        assert_eq!(
+            ids[4096].unix_ms(),
+            t + 1,
+            "sequence overflow moves to the next ms"
+        );
     }
 
     #[test]
@@ -191,7 +202,10 @@ mod tests {
                 std::thread::spawn(move || (0..20_000).map(|_| g.next_id()).collect::<Vec<_>>())
             })
             .collect();
-        let mut all: Vec<Id> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let mut all: Vec<Id> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
         let n = all.len();
         all.sort();
         all.dedup();
@@ -219,13 +233,19 @@ mod tests {
 
     #[test]
     fn timestamp_is_rfc3339() {
-        assert_eq!(Id::floor_of_ms(EPOCH_MS + 1_500).timestamp(), "2025-01-01T00:00:01.500Z");
+        assert_eq!(
+            Id::floor_of_ms(EPOCH_MS + 1_500).timestamp(),
+            "2025-01-01T00:00:01.500Z"
+        );
     }
 
     #[test]
     fn id_is_string_in_json_and_integer_in_msgpack() {
         let id = Id(1 << 60);
-        assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{}\"", 1u64 << 60));
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            format!("\"{}\"", 1u64 << 60)
+        );
         let mp = rmp_serde::to_vec(&id).unwrap();
         assert_eq!(rmp_serde::from_slice::<Id>(&mp).unwrap(), id);
         assert_eq!(mp[0], 0xcf, "msgpack uint64 marker");

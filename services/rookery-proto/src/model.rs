@@ -43,7 +43,11 @@ pub struct GuildState {
 impl GuildState {
     /// The guild without its channels.
     pub fn guild(&self) -> Guild {
-        Guild { id: self.id, name: self.name.clone(), owner_id: self.owner_id }
+        Guild {
+            id: self.id,
+            name: self.name.clone(),
+            owner_id: self.owner_id,
+        }
     }
 }
 

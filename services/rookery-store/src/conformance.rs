@@ -17,7 +17,10 @@ fn fresh() -> Id {
 }
 
 fn user(name: &str) -> User {
-    User { id: fresh(), username: format!("{name}{}", fresh().0 % 1_000_000_007) }
+    User {
+        id: fresh(),
+        username: format!("{name}{}", fresh().0 % 1_000_000_007),
+    }
 }
 
 fn message(channel: Id, id: Id, author: &User, nonce: Option<&str>) -> Message {
@@ -39,11 +42,19 @@ async fn seed_history(store: &dyn Store, bucket_ms: u64) -> (Id, Vec<Id>) {
     let author = user("hist");
     let base = rookery_proto::id::EPOCH_MS + 1_000 * bucket_ms;
     let mut ids = Vec::new();
-    for (i, bucket) in [0u64, 1, 3, 4].into_iter().flat_map(|b| std::iter::repeat_n(b, 8)).take(30).enumerate() {
+    for (i, bucket) in [0u64, 1, 3, 4]
+        .into_iter()
+        .flat_map(|b| std::iter::repeat_n(b, 8))
+        .take(30)
+        .enumerate()
+    {
         let t = base + bucket * bucket_ms + (i as u64 % 8) * (bucket_ms / 10);
         ids.push(Id(Id::floor_of_ms(t).0 + i as u64));
     }
-    let batch = ids.iter().map(|&id| Mutation::Message(message(channel, id, &author, None))).collect();
+    let batch = ids
+        .iter()
+        .map(|&id| Mutation::Message(message(channel, id, &author, None)))
+        .collect();
     store.apply(batch).await.expect("apply history");
     (channel, ids)
 }
@@ -61,38 +72,97 @@ pub async fn history_walks_buckets_newest_first(store: &dyn Store, bucket_ms: u6
     let mut walked = ids_of(&first);
     loop {
         let before = *walked.last().unwrap();
-        let page = store.messages(channel, Cursor::Before(before), 7).await.unwrap();
+        let page = store
+            .messages(channel, Cursor::Before(before), 7)
+            .await
+            .unwrap();
         if page.is_empty() {
             break;
         }
         walked.extend(ids_of(&page));
     }
-    assert_eq!(walked, newest, "paging with before= returns every message once, newest first");
+    assert_eq!(
+        walked, newest,
+        "paging with before= returns every message once, newest first"
+    );
 }
 
 /// After walks oldest first; Around centres on the id.
 pub async fn history_after_and_around(store: &dyn Store, bucket_ms: u64) {
     let (channel, ids) = seed_history(store, bucket_ms).await;
-    let after = store.messages(channel, Cursor::After(ids[5]), 10).await.unwrap();
+    let after = store
+        .messages(channel, Cursor::After(ids[5]), 10)
+        .await
+        .unwrap();
     assert_eq!(ids_of(&after), ids[6..16]);
-    let after_all = store.messages(channel, Cursor::After(Id(0)), 100).await.unwrap();
+    let after_all = store
+        .messages(channel, Cursor::After(Id(0)), 100)
+        .await
+        .unwrap();
     assert_eq!(ids_of(&after_all), ids);
-    let around = store.messages(channel, Cursor::Around(ids[15]), 6).await.unwrap();
-    let expected: Vec<Id> = ids[12..=18].iter().rev().copied().filter(|&i| i != ids[12]).collect();
-    assert_eq!(ids_of(&around), expected, "3 newer + the id + 2 older, newest first");
-    assert!(store.messages(channel, Cursor::Before(ids[0]), 10).await.unwrap().is_empty());
-    assert!(store.messages(channel, Cursor::After(ids[29]), 10).await.unwrap().is_empty());
-    assert!(store.messages(fresh(), Cursor::Latest, 10).await.unwrap().is_empty(), "unknown channel");
+    let around = store
+        .messages(channel, Cursor::Around(ids[15]), 6)
+        .await
+        .unwrap();
+    let expected: Vec<Id> = ids[12..=18]
+        .iter()
+        .rev()
+        .copied()
+        .filter(|&i| i != ids[12])
+        .collect();
+    assert_eq!(
+        ids_of(&around),
+        expected,
+        "3 newer + the id + 2 older, newest first"
+    );
+    assert!(
+        store
+            .messages(channel, Cursor::Before(ids[0]), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .messages(channel, Cursor::After(ids[29]), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .messages(fresh(), Cursor::Latest, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "unknown channel"
+    );
 }
 
 /// Limits are clamped to 1..=100.
 pub async fn history_limit_is_clamped(store: &dyn Store, _bucket_ms: u64) {
     let channel = fresh();
     let author = user("many");
-    let batch = (0..120).map(|_| Mutation::Message(message(channel, fresh(), &author, None))).collect();
+    let batch = (0..120)
+        .map(|_| Mutation::Message(message(channel, fresh(), &author, None)))
+        .collect();
     store.apply(batch).await.unwrap();
-    assert_eq!(store.messages(channel, Cursor::Latest, 0).await.unwrap().len(), 1);
-    assert_eq!(store.messages(channel, Cursor::Latest, 1000).await.unwrap().len(), 100);
+    assert_eq!(
+        store
+            .messages(channel, Cursor::Latest, 0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .messages(channel, Cursor::Latest, 1000)
+            .await
+            .unwrap()
+            .len(),
+        100
+    );
 }
 
 /// Applying a batch twice leaves one copy of each row; edits overwrite.
@@ -100,22 +170,42 @@ pub async fn apply_is_idempotent(store: &dyn Store, _bucket_ms: u64) {
     let channel = fresh();
     let author = user("idem");
     let m = message(channel, fresh(), &author, Some("n-1"));
-    store.apply(vec![Mutation::Message(m.clone())]).await.unwrap();
-    store.apply(vec![Mutation::Message(m.clone())]).await.unwrap();
+    store
+        .apply(vec![Mutation::Message(m.clone())])
+        .await
+        .unwrap();
+    store
+        .apply(vec![Mutation::Message(m.clone())])
+        .await
+        .unwrap();
     let page = store.messages(channel, Cursor::Latest, 10).await.unwrap();
     assert_eq!(page, vec![m.clone()]);
     assert_eq!(store.nonce(author.id, "n-1").await.unwrap(), Some(m.id));
     assert_eq!(store.nonce(author.id, "n-2").await.unwrap(), None);
-    assert_eq!(store.nonce(fresh(), "n-1").await.unwrap(), None, "nonces are per user");
+    assert_eq!(
+        store.nonce(fresh(), "n-1").await.unwrap(),
+        None,
+        "nonces are per user"
+    );
 }
 
 /// Usernames are claimed once, case-insensitively.
 pub async fn accounts_claim_usernames(store: &dyn Store, _bucket_ms: u64) {
     let ada = user("Ada");
     store.create_account(&ada, "hash-1").await.unwrap();
-    let clash = User { id: fresh(), username: ada.username.to_uppercase() };
-    assert!(matches!(store.create_account(&clash, "hash-2").await, Err(StoreError::Conflict(_))));
-    let (found, hash) = store.account(&ada.username.to_lowercase()).await.unwrap().expect("account");
+    let clash = User {
+        id: fresh(),
+        username: ada.username.to_uppercase(),
+    };
+    assert!(matches!(
+        store.create_account(&clash, "hash-2").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let (found, hash) = store
+        .account(&ada.username.to_lowercase())
+        .await
+        .unwrap()
+        .expect("account");
     assert_eq!((found, hash.as_str()), (ada.clone(), "hash-1"));
     assert_eq!(store.user(ada.id).await.unwrap(), Some(ada));
     assert!(store.account("nobody-at-all").await.unwrap().is_none());
@@ -126,7 +216,11 @@ pub async fn accounts_claim_usernames(store: &dyn Store, _bucket_ms: u64) {
 pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
     let owner = user("own");
     let guest = user("guest");
-    let guild = Guild { id: fresh(), name: "g".into(), owner_id: owner.id };
+    let guild = Guild {
+        id: fresh(),
+        name: "g".into(),
+        owner_id: owner.id,
+    };
     let chan = |name: &str, position| Channel {
         id: fresh(),
         guild_id: guild.id,
@@ -135,8 +229,16 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         position,
     };
     let (general, random) = (chan("general", 0), chan("random", 1));
-    let member = |u: &User| Member { guild_id: guild.id, user: u.clone(), joined_at: guild.id.timestamp() };
-    let invite = Invite { code: format!("c{}", fresh().0), guild_id: guild.id, inviter_id: owner.id };
+    let member = |u: &User| Member {
+        guild_id: guild.id,
+        user: u.clone(),
+        joined_at: guild.id.timestamp(),
+    };
+    let invite = Invite {
+        code: format!("c{}", fresh().0),
+        guild_id: guild.id,
+        inviter_id: owner.id,
+    };
     store
         .apply(vec![
             Mutation::Guild(guild.clone()),
@@ -148,12 +250,21 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         .await
         .unwrap();
     assert_eq!(store.guild(guild.id).await.unwrap(), Some(guild.clone()));
-    assert_eq!(store.guild_channels(guild.id).await.unwrap(), vec![general.clone(), random.clone()]);
+    assert_eq!(
+        store.guild_channels(guild.id).await.unwrap(),
+        vec![general.clone(), random.clone()]
+    );
     assert_eq!(store.channel(random.id).await.unwrap(), Some(random));
     assert_eq!(store.invite(&invite.code).await.unwrap(), Some(invite));
     assert!(store.member(guild.id, guest.id).await.unwrap().is_none());
-    store.apply(vec![Mutation::Member(member(&guest))]).await.unwrap();
-    assert_eq!(store.member(guild.id, guest.id).await.unwrap(), Some(member(&guest)));
+    store
+        .apply(vec![Mutation::Member(member(&guest))])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member(guild.id, guest.id).await.unwrap(),
+        Some(member(&guest))
+    );
     assert_eq!(store.user_guilds(guest.id).await.unwrap(), vec![guild.id]);
     assert!(store.guild(fresh()).await.unwrap().is_none());
     assert!(store.channel(fresh()).await.unwrap().is_none());

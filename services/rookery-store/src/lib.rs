@@ -117,5 +117,10 @@ pub trait Store: Send + Sync + 'static {
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError>;
 
     /// A page of a channel's history (`limit` is clamped to 1..=100).
-    async fn messages(&self, channel_id: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError>;
+    async fn messages(
+        &self,
+        channel_id: Id,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
 }

@@ -11,7 +11,15 @@ pub const HISTORY_READ_DURATION: &str = "rookery_store_history_read_duration_sec
 
 /// Registers descriptions with the installed recorder.
 pub fn describe() {
-    describe_histogram!(WRITE_DURATION, Unit::Seconds, "Time to apply one mutation batch durably.");
+    describe_histogram!(
+        WRITE_DURATION,
+        Unit::Seconds,
+        "Time to apply one mutation batch durably."
+    );
     describe_counter!(MUTATIONS, Unit::Count, "Mutations applied to the store.");
-    describe_histogram!(HISTORY_READ_DURATION, Unit::Seconds, "Time to read one page of channel history.");
+    describe_histogram!(
+        HISTORY_READ_DURATION,
+        Unit::Seconds,
+        "Time to read one page of channel history."
+    );
 }

@@ -2,7 +2,7 @@
 //! temporary data dir, and helpers that talk to it only through the public
 //! protocol ([`rookery_client`]).
 
-use rookery::{Server, ServeConfig};
+use rookery::{ServeConfig, Server};
 use rookery_client::{Api, Gateway};
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::{GuildState, User};
@@ -37,10 +37,17 @@ impl TestServer {
     /// Starts after `adjust` has edited the default configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = ServeConfig::new("127.0.0.1:0".parse().expect("addr"), dir.path().join("data"));
+        let mut config = ServeConfig::new(
+            "127.0.0.1:0".parse().expect("addr"),
+            dir.path().join("data"),
+        );
         adjust(&mut config);
         let server = rookery::start(config.clone()).await.expect("server starts");
-        Self { server: Some(server), config, _dir: Some(dir) }
+        Self {
+            server: Some(server),
+            config,
+            _dir: Some(dir),
+        }
     }
 
     /// Starts on an existing data dir (which the caller keeps).
@@ -48,7 +55,11 @@ impl TestServer {
         let mut config = ServeConfig::new("127.0.0.1:0".parse().expect("addr"), data_dir);
         adjust(&mut config);
         let server = rookery::start(config.clone()).await.expect("server starts");
-        Self { server: Some(server), config, _dir: None }
+        Self {
+            server: Some(server),
+            config,
+            _dir: None,
+        }
     }
 
     fn server(&self) -> &Server {
@@ -78,13 +89,23 @@ impl TestServer {
     /// Registers a user with a unique name starting with `prefix`.
     pub async fn user(&self, prefix: &str) -> TestUser {
         let name = format!("{prefix}{}", NAMES.fetch_add(1, Ordering::Relaxed));
-        let auth = self.api().register(&name, "correct-horse").await.expect("register");
-        TestUser { api: self.api().with_token(&auth.token), user: auth.user, token: auth.token }
+        let auth = self
+            .api()
+            .register(&name, "correct-horse")
+            .await
+            .expect("register");
+        TestUser {
+            api: self.api().with_token(&auth.token),
+            user: auth.user,
+            token: auth.token,
+        }
     }
 
     /// A gateway connection that has identified as `user`.
     pub async fn gateway(&self, user: &TestUser, encoding: Encoding) -> Gateway {
-        let mut g = Gateway::connect(&self.ws(), encoding).await.expect("connect");
+        let mut g = Gateway::connect(&self.ws(), encoding)
+            .await
+            .expect("connect");
         g.identify(&user.token).await.expect("identify");
         g
     }
@@ -93,7 +114,11 @@ impl TestServer {
     /// an invite; returns it (as the owner saw it on creation).
     pub async fn guild(&self, members: &[&TestUser]) -> GuildState {
         let (owner, rest) = members.split_first().expect("an owner");
-        let guild = owner.api.create_guild("test guild").await.expect("create guild");
+        let guild = owner
+            .api
+            .create_guild("test guild")
+            .await
+            .expect("create guild");
         let code = owner.api.create_invite(guild.id).await.expect("invite");
         for m in rest {
             m.api.accept_invite(&code).await.expect("join");

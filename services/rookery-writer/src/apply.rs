@@ -23,7 +23,11 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
         Event::InviteCreate(i) => ("invite_create", vec![Mutation::Invite(i.clone())]),
         Event::GuildMemberAdd(a) => (
             "guild_member_add",
-            vec![Mutation::Member(Member { guild_id: a.guild_id, user: a.user.clone(), joined_at: env.id.timestamp() })],
+            vec![Mutation::Member(Member {
+                guild_id: a.guild_id,
+                user: a.user.clone(),
+                joined_at: env.id.timestamp(),
+            })],
         ),
         Event::MessageCreate(msg) => ("message_create", vec![Mutation::Message(msg.clone())]),
     };

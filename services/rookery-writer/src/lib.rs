@@ -40,7 +40,10 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self { group: "rookery-writer".into(), max_batch: 4096 }
+        Self {
+            group: "rookery-writer".into(),
+            max_batch: 4096,
+        }
     }
 }
 
@@ -61,7 +64,12 @@ impl Writer {
         config: &WriterConfig,
     ) -> Result<Self, WriterError> {
         let consumer = bus.consumer(&config.group).await?;
-        Ok(Self { store, link, consumer, max_batch: config.max_batch })
+        Ok(Self {
+            store,
+            link,
+            consumer,
+            max_batch: config.max_batch,
+        })
     }
 
     /// Applies everything already on the bus; returns the records processed.
@@ -115,7 +123,10 @@ impl Writer {
 
     /// Store failures are retried with backoff, never skipped: offsets are not
     /// committed past an event that is not stored.
-    async fn apply_with_retry(&self, batch: Vec<rookery_store::Mutation>) -> Result<(), WriterError> {
+    async fn apply_with_retry(
+        &self,
+        batch: Vec<rookery_store::Mutation>,
+    ) -> Result<(), WriterError> {
         let mut delay = Duration::from_millis(50);
         loop {
             match self.store.apply(batch.clone()).await {

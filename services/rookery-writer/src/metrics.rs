@@ -17,10 +17,34 @@ pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
 /// Registers descriptions with the installed recorder.
 pub fn describe() {
-    describe_histogram!(BATCH_RECORDS, Unit::Count, "Records per batch processed by the writer.");
-    describe_histogram!(BATCH_DURATION, Unit::Seconds, "Time to decode, store, push and commit one batch.");
-    describe_counter!(EVENTS, Unit::Count, "Events applied by the writer, by event type.");
-    describe_counter!(UNDECODABLE, Unit::Count, "Bus records that could not be decoded and were skipped.");
-    describe_counter!(STORE_RETRIES, Unit::Count, "Store writes retried after a failure.");
-    describe_counter!(PUSH_ERRORS, Unit::Count, "Fan-out pushes to edges that failed.");
+    describe_histogram!(
+        BATCH_RECORDS,
+        Unit::Count,
+        "Records per batch processed by the writer."
+    );
+    describe_histogram!(
+        BATCH_DURATION,
+        Unit::Seconds,
+        "Time to decode, store, push and commit one batch."
+    );
+    describe_counter!(
+        EVENTS,
+        Unit::Count,
+        "Events applied by the writer, by event type."
+    );
+    describe_counter!(
+        UNDECODABLE,
+        Unit::Count,
+        "Bus records that could not be decoded and were skipped."
+    );
+    describe_counter!(
+        STORE_RETRIES,
+        Unit::Count,
+        "Store writes retried after a failure."
+    );
+    describe_counter!(
+        PUSH_ERRORS,
+        Unit::Count,
+        "Fan-out pushes to edges that failed."
+    );
 }

@@ -16,7 +16,10 @@ struct Recorder(Mutex<Vec<Id>>);
 #[async_trait]
 impl EdgeLink for Recorder {
     async fn push(&self, batch: FanoutBatch) -> Result<(), LinkError> {
-        self.0.lock().unwrap().extend(batch.events.iter().map(|e| e.id));
+        self.0
+            .lock()
+            .unwrap()
+            .extend(batch.events.iter().map(|e| e.id));
         Ok(())
     }
 }
@@ -68,7 +71,11 @@ fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let bus = EmbeddedBus::open(&EmbeddedBusConfig::new(dir.path().join("bus"))).unwrap();
     let store = EmbeddedStore::open(&EmbeddedConfig::new(dir.path().join("store"))).unwrap();
-    Rig { _dir: dir, bus, store }
+    Rig {
+        _dir: dir,
+        bus,
+        store,
+    }
 }
 
 fn message_event(id: u64) -> Envelope {
@@ -82,7 +89,10 @@ fn message_event(id: u64) -> Envelope {
             id,
             channel_id: Id(10),
             guild_id: Id(1),
-            author: User { id: Id(2), username: "a".into() },
+            author: User {
+                id: Id(2),
+                username: "a".into(),
+            },
             content: "hi".into(),
             nonce: None,
             timestamp: id.timestamp(),
@@ -91,11 +101,22 @@ fn message_event(id: u64) -> Envelope {
 }
 
 async fn publish(bus: &EmbeddedBus, env: &Envelope) {
-    bus.publish(Record { key: env.event.key(), payload: env.to_bytes() }).await.unwrap();
+    bus.publish(Record {
+        key: env.event.key(),
+        payload: env.to_bytes(),
+    })
+    .await
+    .unwrap();
 }
 
 async fn stored(store: &EmbeddedStore) -> Vec<Id> {
-    store.messages(Id(10), Cursor::After(Id(0)), 100).await.unwrap().iter().map(|m| m.id).collect()
+    store
+        .messages(Id(10), Cursor::After(Id(0)), 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect()
 }
 
 #[tokio::test]
@@ -106,50 +127,90 @@ async fn events_are_stored_then_pushed_then_committed() {
         publish(&r.bus, &message_event(i)).await;
     }
     let config = WriterConfig::default();
-    let mut w = Writer::new(&r.bus, Arc::new(r.store.clone()), link.clone(), &config).await.unwrap();
+    let mut w = Writer::new(&r.bus, Arc::new(r.store.clone()), link.clone(), &config)
+        .await
+        .unwrap();
     assert_eq!(w.catch_up().await.unwrap(), 3);
     let expected: Vec<Id> = (1..=3).map(|i| Id(i << 22)).collect();
     assert_eq!(stored(&r.store).await, expected);
     assert_eq!(*link.0.lock().unwrap(), expected);
     drop(w);
     let mut again = r.bus.consumer(&config.group).await.unwrap();
-    assert!(again.try_poll(10).await.unwrap().is_empty(), "offsets were committed");
+    assert!(
+        again.try_poll(10).await.unwrap().is_empty(),
+        "offsets were committed"
+    );
 }
 
 #[tokio::test]
 async fn store_failures_are_retried_and_never_committed_past() {
     let r = rig();
     publish(&r.bus, &message_event(1)).await;
-    let flaky = Arc::new(Flaky { inner: r.store.clone(), failures: AtomicUsize::new(2) });
+    let flaky = Arc::new(Flaky {
+        inner: r.store.clone(),
+        failures: AtomicUsize::new(2),
+    });
     let link = Arc::new(Recorder::default());
-    let mut w = Writer::new(&r.bus, flaky, link.clone(), &WriterConfig::default()).await.unwrap();
+    let mut w = Writer::new(&r.bus, flaky, link.clone(), &WriterConfig::default())
+        .await
+        .unwrap();
     assert_eq!(w.catch_up().await.unwrap(), 1);
     assert_eq!(stored(&r.store).await, vec![Id(1 << 22)]);
 
     // A store that never recovers: stop the writer mid-retry; the event stays on the bus.
     publish(&r.bus, &message_event(2)).await;
     drop(w);
-    let dead = Arc::new(Flaky { inner: r.store.clone(), failures: AtomicUsize::new(usize::MAX) });
-    let w = Writer::new(&r.bus, dead, link.clone(), &WriterConfig::default()).await.unwrap();
+    let dead = Arc::new(Flaky {
+        inner: r.store.clone(),
+        failures: AtomicUsize::new(usize::MAX),
+    });
+    let w = Writer::new(&r.bus, dead, link.clone(), &WriterConfig::default())
+        .await
+        .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(w.run(async move { stopped.await.unwrap_or(()) }));
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(stop);
     task.abort();
     let _ = task.await;
-    let mut c = r.bus.consumer(&WriterConfig::default().group).await.unwrap();
+    let mut c = r
+        .bus
+        .consumer(&WriterConfig::default().group)
+        .await
+        .unwrap();
     let pending = c.try_poll(10).await.unwrap();
-    assert_eq!(pending.iter().map(|b| b.records.len()).sum::<usize>(), 1, "event 2 not committed");
-    assert_eq!(link.0.lock().unwrap().len(), 1, "event 2 was not pushed before being stored");
+    assert_eq!(
+        pending.iter().map(|b| b.records.len()).sum::<usize>(),
+        1,
+        "event 2 not committed"
+    );
+    assert_eq!(
+        link.0.lock().unwrap().len(),
+        1,
+        "event 2 was not pushed before being stored"
+    );
 }
 
 #[tokio::test]
 async fn undecodable_records_are_skipped_without_stalling_the_partition() {
     let r = rig();
-    r.bus.publish(Record { key: 10, payload: b"\xc1garbage".to_vec() }).await.unwrap();
+    r.bus
+        .publish(Record {
+            key: 10,
+            payload: b"\xc1garbage".to_vec(),
+        })
+        .await
+        .unwrap();
     publish(&r.bus, &message_event(5)).await;
     let link = Arc::new(Recorder::default());
-    let mut w = Writer::new(&r.bus, Arc::new(r.store.clone()), link, &WriterConfig::default()).await.unwrap();
+    let mut w = Writer::new(
+        &r.bus,
+        Arc::new(r.store.clone()),
+        link,
+        &WriterConfig::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(w.catch_up().await.unwrap(), 2);
     assert_eq!(stored(&r.store).await, vec![Id(5 << 22)]);
 }

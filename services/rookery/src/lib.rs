@@ -35,30 +35,58 @@ pub struct Server {
 pub async fn start(config: ServeConfig) -> Result<Server> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("data dir {} is not usable", config.data_dir.display()))?;
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let secret = jwt_secret(&config)?;
-    let store_config = EmbeddedConfig { bucket_ms: config.bucket_ms, ..EmbeddedConfig::new(config.data_dir.join("store")) };
+    let store_config = EmbeddedConfig {
+        bucket_ms: config.bucket_ms,
+        ..EmbeddedConfig::new(config.data_dir.join("store"))
+    };
     let store = Arc::new(EmbeddedStore::open(&store_config).context("cannot open the store")?);
-    let bus_config = EmbeddedBusConfig { partitions: config.partitions, ..EmbeddedBusConfig::new(config.data_dir.join("bus")) };
+    let bus_config = EmbeddedBusConfig {
+        partitions: config.partitions,
+        ..EmbeddedBusConfig::new(config.data_dir.join("bus"))
+    };
     let bus = Arc::new(EmbeddedBus::open(&bus_config).context("cannot open the bus")?);
 
     let hub = Arc::new(Hub::new(config.worker_id, store.clone()));
-    let render = metrics_handle().map(|h| Arc::new(move || h.render()) as rookery_edge::MetricsRender);
-    let edge = Edge::new(config.edge(secret), store.clone(), bus.clone(), hub.clone(), render)
-        .context("invalid edge configuration")?;
+    let render =
+        metrics_handle().map(|h| Arc::new(move || h.render()) as rookery_edge::MetricsRender);
+    let edge = Edge::new(
+        config.edge(secret),
+        store.clone(),
+        bus.clone(),
+        hub.clone(),
+        render,
+    )
+    .context("invalid edge configuration")?;
     let mut writer = Writer::new(bus.as_ref(), store, hub, &WriterConfig::default()).await?;
-    let replayed = writer.catch_up().await.context("cannot replay the bus into the store")?;
+    let replayed = writer
+        .catch_up()
+        .await
+        .context("cannot replay the bus into the store")?;
     tracing::info!(replayed, "bus backlog applied");
 
     let (stop, stopped) = watch::channel(false);
     let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
     tokio::spawn(expire_sessions(edge.clone(), stopped.clone()));
     let app = edge.router();
-    let http = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(wait_for(stopped)).await });
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(wait_for(stopped))
+            .await
+    });
     edge.set_ready(true);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "rookery serving");
-    Ok(Server { addr, edge, stop, http, writer })
+    Ok(Server {
+        addr,
+        edge,
+        stop,
+        http,
+        writer,
+    })
 }
 
 impl Server {
@@ -110,7 +138,10 @@ fn jwt_secret(config: &ServeConfig) -> Result<Vec<u8>> {
     let path = config.data_dir.join("jwt.secret");
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= 32 => Ok(s.trim().as_bytes().to_vec()),
-        Ok(_) => anyhow::bail!("{} is too short; delete it to generate a new one", path.display()),
+        Ok(_) => anyhow::bail!(
+            "{} is too short; delete it to generate a new one",
+            path.display()
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_secret(&path),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -119,7 +150,11 @@ fn jwt_secret(config: &ServeConfig) -> Result<Vec<u8>> {
 fn write_secret(path: &Path) -> Result<Vec<u8>> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let secret = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let secret = format!(
+        "{:032x}{:032x}",
+        rand::random::<u128>(),
+        rand::random::<u128>()
+    );
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

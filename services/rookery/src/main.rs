@@ -5,7 +5,11 @@ use rookery::ServeConfig;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "rookery", version, about = "Real-time messaging: gateway, REST, bus and store in one binary.")]
+#[command(
+    name = "rookery",
+    version,
+    about = "Real-time messaging: gateway, REST, bus and store in one binary."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

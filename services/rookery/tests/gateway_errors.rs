@@ -12,7 +12,10 @@ const T: Duration = Duration::from_secs(10);
 
 async fn expect_close(g: &mut Gateway, code: CloseCode) {
     loop {
-        match tokio::time::timeout(T, g.next()).await.expect("close within timeout") {
+        match tokio::time::timeout(T, g.next())
+            .await
+            .expect("close within timeout")
+        {
             Err(ClientError::Closed { code: got, .. }) => {
                 assert_eq!(got, code.code(), "expected {code:?}");
                 return;
@@ -30,20 +33,96 @@ async fn still_healthy(server: &TestServer, user: &TestUser) {
     g.op(op::HEARTBEAT_ACK, T).await.unwrap();
 }
 
+/// Name, encoding, the offending frame, the expected close code.
+type Case = (
+    &'static str,
+    Encoding,
+    Box<dyn Fn(&Gateway) -> WsMessage>,
+    CloseCode,
+);
+
 #[tokio::test]
 async fn bad_frames_get_their_close_codes() {
     let server = TestServer::start().await;
     let user = server.user("u").await;
-    let cases: Vec<(&str, Encoding, Box<dyn Fn(&Gateway) -> WsMessage>, CloseCode)> = vec![
-        ("undecodable json", Encoding::Json, Box::new(|_| WsMessage::text("{not json")), CloseCode::DecodeError),
-        ("undecodable msgpack", Encoding::MsgPack, Box::new(|_| WsMessage::binary(vec![0xc1, 0x00])), CloseCode::DecodeError),
-        ("binary frame on json", Encoding::Json, Box::new(|_| WsMessage::binary(b"{}".to_vec())), CloseCode::DecodeError),
-        ("d of the wrong shape", Encoding::Json, Box::new(|_| WsMessage::text(r#"{"op":2,"d":{"tok":1}}"#)), CloseCode::DecodeError),
-        ("unknown op", Encoding::Json, Box::new(|_| WsMessage::text(r#"{"op":42,"d":null}"#)), CloseCode::UnknownOpcode),
-        ("server-only op", Encoding::MsgPack, Box::new(|g| g.frame_message(codec::encode(Encoding::MsgPack, op::HELLO, &0))), CloseCode::UnknownOpcode),
-        ("oversized", Encoding::Json, Box::new(|_| WsMessage::text(format!(r#"{{"op":1,"d":null,"pad":"{}"}}"#, "x".repeat(5000)))), CloseCode::FrameTooLarge),
-        ("send before identify", Encoding::Json, Box::new(|g| g.frame_message(codec::encode(Encoding::Json, op::SEND, &gw::Send { channel_id: rookery_proto::Id(1), nonce: "n".into(), content: "c".into() }))), CloseCode::NotAuthenticated),
-        ("bad token", Encoding::Json, Box::new(|g| g.frame_message(codec::encode(Encoding::Json, op::IDENTIFY, &gw::Identify { token: "forged".into() }))), CloseCode::AuthenticationFailed),
+    let cases: Vec<Case> = vec![
+        (
+            "undecodable json",
+            Encoding::Json,
+            Box::new(|_| WsMessage::text("{not json")),
+            CloseCode::DecodeError,
+        ),
+        (
+            "undecodable msgpack",
+            Encoding::MsgPack,
+            Box::new(|_| WsMessage::binary(vec![0xc1, 0x00])),
+            CloseCode::DecodeError,
+        ),
+        (
+            "binary frame on json",
+            Encoding::Json,
+            Box::new(|_| WsMessage::binary(b"{}".to_vec())),
+            CloseCode::DecodeError,
+        ),
+        (
+            "d of the wrong shape",
+            Encoding::Json,
+            Box::new(|_| WsMessage::text(r#"{"op":2,"d":{"tok":1}}"#)),
+            CloseCode::DecodeError,
+        ),
+        (
+            "unknown op",
+            Encoding::Json,
+            Box::new(|_| WsMessage::text(r#"{"op":42,"d":null}"#)),
+            CloseCode::UnknownOpcode,
+        ),
+        (
+            "server-only op",
+            Encoding::MsgPack,
+            Box::new(|g| g.frame_message(codec::encode(Encoding::MsgPack, op::HELLO, &0))),
+            CloseCode::UnknownOpcode,
+        ),
+        (
+            "oversized",
+            Encoding::Json,
+            Box::new(|_| {
+                WsMessage::text(format!(
+                    r#"{{"op":1,"d":null,"pad":"{}"}}"#,
+                    "x".repeat(5000)
+                ))
+            }),
+            CloseCode::FrameTooLarge,
+        ),
+        (
+            "send before identify",
+            Encoding::Json,
+            Box::new(|g| {
+                g.frame_message(codec::encode(
+                    Encoding::Json,
+                    op::SEND,
+                    &gw::Send {
+                        channel_id: rookery_proto::Id(1),
+                        nonce: "n".into(),
+                        content: "c".into(),
+                    },
+                ))
+            }),
+            CloseCode::NotAuthenticated,
+        ),
+        (
+            "bad token",
+            Encoding::Json,
+            Box::new(|g| {
+                g.frame_message(codec::encode(
+                    Encoding::Json,
+                    op::IDENTIFY,
+                    &gw::Identify {
+                        token: "forged".into(),
+                    },
+                ))
+            }),
+            CloseCode::AuthenticationFailed,
+        ),
     ];
     for (name, encoding, frame, code) in cases {
         let mut g = Gateway::connect(&server.ws(), encoding).await.unwrap();
@@ -59,7 +138,9 @@ async fn bad_frames_get_their_close_codes() {
 #[tokio::test]
 async fn a_frame_at_the_size_limit_is_accepted() {
     let server = TestServer::start().await;
-    let mut g = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
+    let mut g = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
     let prefix = r#"{"op":1,"d":null,"pad":""#;
     let pad = "x".repeat(4096 - prefix.len() - 2);
     let frame = format!("{prefix}{pad}\"}}");
@@ -74,7 +155,14 @@ async fn a_second_identify_is_refused() {
     let server = TestServer::start().await;
     let user = server.user("u").await;
     let mut g = server.gateway(&user, Encoding::MsgPack).await;
-    g.send_op(op::IDENTIFY, &gw::Identify { token: user.token.clone() }).await.unwrap();
+    g.send_op(
+        op::IDENTIFY,
+        &gw::Identify {
+            token: user.token.clone(),
+        },
+    )
+    .await
+    .unwrap();
     expect_close(&mut g, CloseCode::AlreadyAuthenticated).await;
     still_healthy(&server, &user).await;
     server.stop().await;

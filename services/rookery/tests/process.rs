@@ -21,7 +21,14 @@ struct Node {
 /// Starts `rookery serve` on port 0 and reads the bound address from its log.
 fn spawn(data_dir: &Path) -> Node {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--frames-per-minute", "100000", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--frames-per-minute",
+            "100000",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env("ROOKERY_LOG", "info")
         .stderr(Stdio::piped())
@@ -29,8 +36,15 @@ fn spawn(data_dir: &Path) -> Node {
         .expect("spawn rookery");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
-        let line = lines.next().expect("rookery exited before serving").unwrap();
-        if let Some(rest) = line.split("addr=").nth(1).filter(|_| line.contains("rookery serving")) {
+        let line = lines
+            .next()
+            .expect("rookery exited before serving")
+            .unwrap();
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("rookery serving"))
+        {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
@@ -41,7 +55,12 @@ fn spawn(data_dir: &Path) -> Node {
 
 /// Sends as fast as acks come back on several connections, and SIGKILLs the
 /// server once `kill_after` acks have arrived.
-async fn send_until_killed(node: &mut Node, token: &str, channel: Id, kill_after: usize) -> BTreeSet<Id> {
+async fn send_until_killed(
+    node: &mut Node,
+    token: &str,
+    channel: Id,
+    kill_after: usize,
+) -> BTreeSet<Id> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     for c in 0..4 {
         let (ws, token, tx) = (format!("ws://{}", node.addr), token.to_owned(), tx.clone());
@@ -49,7 +68,10 @@ async fn send_until_killed(node: &mut Node, token: &str, channel: Id, kill_after
             let mut g = Gateway::connect(&ws, Encoding::MsgPack).await.unwrap();
             g.identify(&token).await.unwrap();
             for i in 0..2000 {
-                if g.send_message(channel, &format!("c{c}-{i}"), "durable?").await.is_err() {
+                if g.send_message(channel, &format!("c{c}-{i}"), "durable?")
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 // Keep a window of outstanding sends.
@@ -97,17 +119,33 @@ async fn kill_9_loses_no_acknowledged_message() {
         query = format!("before={}&limit=100", last.id);
         stored.extend(page.iter().map(|m| m.id));
     }
-    println!("acked before the kill: {}, stored after restart: {}", acked.len(), stored.len());
+    println!(
+        "acked before the kill: {}, stored after restart: {}",
+        acked.len(),
+        stored.len()
+    );
     let lost: Vec<_> = acked.difference(&stored).collect();
-    assert!(lost.is_empty(), "{} acknowledged messages lost, e.g. {:?}", lost.len(), lost.first());
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged messages lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
     let mut node = node;
     node.child.kill().unwrap();
     node.child.wait().unwrap();
 }
 
 fn run_to_exit(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN).args(args).env("ROOKERY_LOG", "warn").output().expect("run rookery");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(BIN)
+        .args(args)
+        .env("ROOKERY_LOG", "warn")
+        .output()
+        .expect("run rookery");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -122,14 +160,25 @@ fn bad_configuration_exits_non_zero_with_one_line() {
 
     let (code, err) = run_to_exit(&["serve", "--listen", &taken, "--data-dir", &data]);
     assert_ne!(code, 0);
-    assert!(err.contains(&format!("rookery: cannot listen on {taken}")), "{err}");
+    assert!(
+        err.contains(&format!("rookery: cannot listen on {taken}")),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &file]);
     assert_ne!(code, 0);
     assert!(err.contains("is not usable"), "{err}");
 
-    let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &data, "--worker-id", "4096"]);
+    let (code, err) = run_to_exit(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+        "--worker-id",
+        "4096",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("worker id 4096 is out of range"), "{err}");
 
@@ -137,7 +186,15 @@ fn bad_configuration_exits_non_zero_with_one_line() {
     assert_ne!(code, 0);
     assert!(err.contains("--listen"), "{err}");
 
-    let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &data, "--jwt-secret", "short"]);
+    let (code, err) = run_to_exit(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+        "--jwt-secret",
+        "short",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("at least 32 bytes"), "{err}");
 }
@@ -146,11 +203,19 @@ fn bad_configuration_exits_non_zero_with_one_line() {
 async fn a_second_process_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut node = spawn(dir.path());
-    let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir.path().to_string_lossy()]);
+    let (code, err) = run_to_exit(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &dir.path().to_string_lossy(),
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("locked by another process"), "{err}");
     // The first node is unaffected.
-    let health = reqwest::get(format!("http://{}/healthz", node.addr)).await.unwrap();
+    let health = reqwest::get(format!("http://{}/healthz", node.addr))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     node.child.kill().unwrap();
     node.child.wait().unwrap();

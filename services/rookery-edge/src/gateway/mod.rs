@@ -24,7 +24,12 @@ pub(crate) async fn upgrade(
     Query(q): Query<GatewayQuery>,
     ws: IncomingUpgrade,
 ) -> Response {
-    let encoding = match q.encoding.as_deref().map(str::parse::<Encoding>).transpose() {
+    let encoding = match q
+        .encoding
+        .as_deref()
+        .map(str::parse::<Encoding>)
+        .transpose()
+    {
         Ok(e) => e.unwrap_or_default(),
         Err(e) => return EdgeError::InvalidBody(e.to_string()).into_response(),
     };

@@ -3,9 +3,9 @@
 //! heartbeating, or the server closes it.
 
 use super::writer;
+use crate::Edge;
 use crate::metrics as m;
 use crate::session::{Conn, Outbound, ResumeError, Session};
-use crate::Edge;
 use fastwebsockets::{Frame, OpCode, WebSocket, WebSocketError};
 use rookery_proto::codec::{self, CodecError, Dispatch, DispatchData, Empty, Encoding};
 use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as ev, op};
@@ -38,8 +38,12 @@ struct Reader {
     budget: TokenBucket,
 }
 
-pub(super) async fn run<S>(edge: Arc<Edge>, mut ws: WebSocket<S>, encoding: Encoding, _permit: OwnedSemaphorePermit)
-where
+pub(super) async fn run<S>(
+    edge: Arc<Edge>,
+    mut ws: WebSocket<S>,
+    encoding: Encoding,
+    _permit: OwnedSemaphorePermit,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     metrics::gauge!(m::CONNECTIONS).increment(1.0);
@@ -48,12 +52,28 @@ where
     let (mut rd, wr) = ws.split(tokio::io::split);
     let (tx, rx) = mpsc::channel(edge.config.outbound_queue);
     let (close, close_rx) = watch::channel(None);
-    let conn = Conn { id: CONN_IDS.fetch_add(1, Ordering::Relaxed), encoding, tx, close };
+    let conn = Conn {
+        id: CONN_IDS.fetch_add(1, Ordering::Relaxed),
+        encoding,
+        tx,
+        close,
+    };
     let mut writer = tokio::spawn(writer::run(wr, rx, close_rx.clone(), encoding));
     let interval = edge.config.heartbeat_interval;
     let budget = TokenBucket::new(edge.config.frame_rate_burst, edge.config.frame_rate_window);
-    let mut reader = Reader { edge, conn, session: None, deadline: Instant::now() + interval * 3 / 2, budget };
-    reader.frame(op::HELLO, &gw::Hello { heartbeat_interval: interval.as_millis() as u64 });
+    let mut reader = Reader {
+        edge,
+        conn,
+        session: None,
+        deadline: Instant::now() + interval * 3 / 2,
+        budget,
+    };
+    reader.frame(
+        op::HELLO,
+        &gw::Hello {
+            heartbeat_interval: interval.as_millis() as u64,
+        },
+    );
     let end = reader.read_loop(&mut rd, close_rx).await;
     let linger = match end {
         End::Close(code) => {
@@ -71,7 +91,11 @@ where
     }
     drop(reader);
     // Let the writer send its close frame, but never wait on a dead peer.
-    if !linger || tokio::time::timeout(Duration::from_secs(5), &mut writer).await.is_err() {
+    if !linger
+        || tokio::time::timeout(Duration::from_secs(5), &mut writer)
+            .await
+            .is_err()
+    {
         writer.abort();
     }
     metrics::gauge!(m::CONNECTIONS).decrement(1.0);
@@ -123,7 +147,10 @@ impl Reader {
         match frame.opcode {
             OpCode::Ping | OpCode::Pong => return Ok(None),
             OpCode::Close => {
-                let code = frame.payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+                let code = frame
+                    .payload
+                    .get(..2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]));
                 return Err(End::ClientClose(matches!(code, Some(1000 | 1001))));
             }
             // Every gateway frame fits in one WebSocket frame; fragments
@@ -150,7 +177,9 @@ impl Reader {
                 self.frame(op::HEARTBEAT_ACK, &Option::<()>::None);
                 Ok(())
             }
-            (ClientFrame::Identify(_) | ClientFrame::Resume(_), true) => Err(CloseCode::AlreadyAuthenticated),
+            (ClientFrame::Identify(_) | ClientFrame::Resume(_), true) => {
+                Err(CloseCode::AlreadyAuthenticated)
+            }
             (ClientFrame::Identify(i), false) => self.identify(&i.token).await,
             (ClientFrame::Resume(r), false) => self.resume(r),
             (ClientFrame::Send(_), false) => Err(CloseCode::NotAuthenticated),
@@ -162,26 +191,53 @@ impl Reader {
     }
 
     async fn identify(&mut self, token: &str) -> Result<(), CloseCode> {
-        let user = self.edge.tokens.verify(token).map_err(|_| CloseCode::AuthenticationFailed)?;
+        let user = self
+            .edge
+            .tokens
+            .verify(token)
+            .map_err(|_| CloseCode::AuthenticationFailed)?;
         let session = Session::new(user.clone(), self.edge.config.replay_buffer);
         self.edge.register_session(&session);
         let mut guilds = Vec::new();
-        let ids = self.edge.store.user_guilds(user.id).await.map_err(|_| CloseCode::UnknownError)?;
+        let ids = self
+            .edge
+            .store
+            .user_guilds(user.id)
+            .await
+            .map_err(|_| CloseCode::UnknownError)?;
         for id in ids {
             // Subscribe before reading, so nothing applied meanwhile is missed.
             self.edge.hub.subscribe(&session, id);
             guilds.extend(self.edge.hub.guild_state(id).await);
         }
-        let ready = gw::Ready { session_id: session.id.clone(), user, guilds };
-        session.attach_ready(self.conn.clone(), Arc::new(Dispatch::new(ev::READY, DispatchData::Ready(Box::new(ready)))));
+        let ready = gw::Ready {
+            session_id: session.id.clone(),
+            user,
+            guilds,
+        };
+        session.attach_ready(
+            self.conn.clone(),
+            Arc::new(Dispatch::new(
+                ev::READY,
+                DispatchData::Ready(Box::new(ready)),
+            )),
+        );
         self.session = Some(session);
         metrics::counter!(m::IDENTIFIED).increment(1);
         Ok(())
     }
 
     fn resume(&mut self, r: gw::Resume) -> Result<(), CloseCode> {
-        let user = self.edge.tokens.verify(&r.token).map_err(|_| CloseCode::AuthenticationFailed)?;
-        let Some(session) = self.edge.session(&r.session_id).filter(|s| s.user.id == user.id) else {
+        let user = self
+            .edge
+            .tokens
+            .verify(&r.token)
+            .map_err(|_| CloseCode::AuthenticationFailed)?;
+        let Some(session) = self
+            .edge
+            .session(&r.session_id)
+            .filter(|s| s.user.id == user.id)
+        else {
             self.frame(op::INVALID_SESSION, &false);
             return Ok(());
         };
@@ -205,14 +261,31 @@ impl Reader {
         let Some(session) = &self.session else { return };
         let started = std::time::Instant::now();
         let user = session.user.clone();
-        match self.edge.send_message(&user, s.channel_id, s.content, Some(s.nonce.clone()), false).await {
+        match self
+            .edge
+            .send_message(&user, s.channel_id, s.content, Some(s.nonce.clone()), false)
+            .await
+        {
             Ok((message, _)) => {
-                self.frame(op::SEND_ACK, &gw::SendAck { nonce: s.nonce, id: message.id });
+                self.frame(
+                    op::SEND_ACK,
+                    &gw::SendAck {
+                        nonce: s.nonce,
+                        id: message.id,
+                    },
+                );
                 metrics::histogram!(m::SEND_ACK_DURATION).record(started.elapsed());
             }
             Err(e) => {
                 metrics::counter!(m::SEND_ERRORS, "code" => e.code().to_string()).increment(1);
-                self.frame(op::SEND_ERROR, &gw::SendError { nonce: s.nonce, code: e.code(), message: e.to_string() });
+                self.frame(
+                    op::SEND_ERROR,
+                    &gw::SendError {
+                        nonce: s.nonce,
+                        code: e.code(),
+                        message: e.to_string(),
+                    },
+                );
             }
         }
     }
@@ -220,7 +293,9 @@ impl Reader {
     /// Queues a non-dispatch frame; a client too slow to take it is closed.
     fn frame<T: serde::Serialize>(&self, op: u8, d: &T) {
         let bytes = codec::encode(self.conn.encoding, op, d);
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.conn.tx.try_send(Outbound::Frame(bytes)) {
+        if let Err(mpsc::error::TrySendError::Full(_)) =
+            self.conn.tx.try_send(Outbound::Frame(bytes))
+        {
             metrics::counter!(m::SLOW_CONSUMERS).increment(1);
             self.conn.close(CloseCode::SlowConsumer);
         }
@@ -238,12 +313,18 @@ struct TokenBucket {
 impl TokenBucket {
     fn new(burst: u32, window: Duration) -> Self {
         let burst = f64::from(burst.max(1));
-        Self { tokens: burst, burst, per_sec: burst / window.as_secs_f64().max(0.001), last: Instant::now() }
+        Self {
+            tokens: burst,
+            burst,
+            per_sec: burst / window.as_secs_f64().max(0.001),
+            last: Instant::now(),
+        }
     }
 
     fn take(&mut self) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec).min(self.burst);
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec)
+            .min(self.burst);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;

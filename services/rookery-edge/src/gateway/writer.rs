@@ -73,6 +73,7 @@ async fn write<W: AsyncWrite + Unpin>(
     };
     metrics::counter!(m::FRAMES_OUT).increment(1);
     metrics::counter!(m::BYTES_OUT).increment(payload.len() as u64);
-    ws.write_frame(Frame::new(true, op, None, Payload::Owned(payload))).await?;
+    ws.write_frame(Frame::new(true, op, None, Payload::Owned(payload)))
+        .await?;
     Ok(op != OpCode::Close)
 }

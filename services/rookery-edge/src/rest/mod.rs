@@ -6,12 +6,12 @@ mod routes;
 
 use crate::metrics as m;
 use crate::{Edge, EdgeError};
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,7 +24,10 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         .route("/guilds/{id}/invites", post(routes::create_invite))
         .route("/invites/{code}", post(routes::accept_invite))
         .route("/users/@me/guilds", get(routes::my_guilds))
-        .route("/channels/{id}/messages", get(routes::history).post(routes::post_message));
+        .route(
+            "/channels/{id}/messages",
+            get(routes::history).post(routes::post_message),
+        );
     Router::new()
         .nest("/api/v1", api)
         .route("/gateway", get(crate::gateway::upgrade))
@@ -54,12 +57,17 @@ async fn metrics(State(edge): State<Arc<Edge>>) -> Response {
 
 /// Counts requests by route template (never by raw path, which holds ids).
 async fn record(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     metrics::histogram!(m::HTTP_DURATION, "route" => route.clone()).record(started.elapsed());
-    metrics::counter!(m::HTTP_REQUESTS, "method" => method, "route" => route, "status" => status).increment(1);
+    metrics::counter!(m::HTTP_REQUESTS, "method" => method, "route" => route, "status" => status)
+        .increment(1);
     response
 }

@@ -2,10 +2,10 @@
 
 use super::extract::{ApiJson, Auth};
 use crate::{Applied, Edge, EdgeError};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use rookery_proto::Id;
 use rookery_proto::rest::{CreateMessage, CreateNamed, Credentials, InviteCode};
 use rookery_store::Cursor;
@@ -17,7 +17,11 @@ type Edge_ = State<Arc<Edge>>;
 
 /// 200 when applied, 202 when only durable on the bus.
 fn applied<T: Serialize>(body: T, applied: Applied) -> Response {
-    let status = if applied == Applied::Yes { StatusCode::OK } else { StatusCode::ACCEPTED };
+    let status = if applied == Applied::Yes {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
     (status, Json(body)).into_response()
 }
 
@@ -25,15 +29,25 @@ fn id(raw: &str, unknown: EdgeError) -> Result<Id, EdgeError> {
     raw.parse().map_err(|_| unknown)
 }
 
-pub async fn register(State(edge): Edge_, ApiJson(c): ApiJson<Credentials>) -> Result<Response, EdgeError> {
+pub async fn register(
+    State(edge): Edge_,
+    ApiJson(c): ApiJson<Credentials>,
+) -> Result<Response, EdgeError> {
     Ok((StatusCode::CREATED, Json(edge.register(c).await?)).into_response())
 }
 
-pub async fn login(State(edge): Edge_, ApiJson(c): ApiJson<Credentials>) -> Result<Response, EdgeError> {
+pub async fn login(
+    State(edge): Edge_,
+    ApiJson(c): ApiJson<Credentials>,
+) -> Result<Response, EdgeError> {
     Ok(Json(edge.login(c).await?).into_response())
 }
 
-pub async fn create_guild(State(edge): Edge_, Auth(user): Auth, ApiJson(b): ApiJson<CreateNamed>) -> Result<Response, EdgeError> {
+pub async fn create_guild(
+    State(edge): Edge_,
+    Auth(user): Auth,
+    ApiJson(b): ApiJson<CreateNamed>,
+) -> Result<Response, EdgeError> {
     let (guild, a) = edge.create_guild(&user, &b.name).await?;
     Ok(applied(guild, a))
 }
@@ -44,16 +58,28 @@ pub async fn create_channel(
     Path(guild): Path<String>,
     ApiJson(b): ApiJson<CreateNamed>,
 ) -> Result<Response, EdgeError> {
-    let (channel, a) = edge.create_channel(&user, id(&guild, EdgeError::UnknownGuild)?, &b.name).await?;
+    let (channel, a) = edge
+        .create_channel(&user, id(&guild, EdgeError::UnknownGuild)?, &b.name)
+        .await?;
     Ok(applied(channel, a))
 }
 
-pub async fn create_invite(State(edge): Edge_, Auth(user): Auth, Path(guild): Path<String>) -> Result<Response, EdgeError> {
-    let (invite, a) = edge.create_invite(&user, id(&guild, EdgeError::UnknownGuild)?).await?;
+pub async fn create_invite(
+    State(edge): Edge_,
+    Auth(user): Auth,
+    Path(guild): Path<String>,
+) -> Result<Response, EdgeError> {
+    let (invite, a) = edge
+        .create_invite(&user, id(&guild, EdgeError::UnknownGuild)?)
+        .await?;
     Ok(applied(InviteCode { code: invite.code }, a))
 }
 
-pub async fn accept_invite(State(edge): Edge_, Auth(user): Auth, Path(code): Path<String>) -> Result<Response, EdgeError> {
+pub async fn accept_invite(
+    State(edge): Edge_,
+    Auth(user): Auth,
+    Path(code): Path<String>,
+) -> Result<Response, EdgeError> {
     let (guild, a) = edge.accept_invite(&user, &code).await?;
     Ok(applied(guild, a))
 }
@@ -69,7 +95,9 @@ pub async fn post_message(
     ApiJson(b): ApiJson<CreateMessage>,
 ) -> Result<Response, EdgeError> {
     let channel = id(&channel, EdgeError::UnknownChannel)?;
-    let (message, a) = edge.send_message(&user, channel, b.content, b.nonce, true).await?;
+    let (message, a) = edge
+        .send_message(&user, channel, b.content, b.nonce, true)
+        .await?;
     Ok(applied(&*message, a))
 }
 
@@ -88,19 +116,29 @@ pub async fn history(
 fn page(q: &HashMap<String, String>) -> Result<(Cursor, usize), EdgeError> {
     let bad = |what: &str| EdgeError::InvalidBody(format!("{what} must be a snowflake id"));
     let mut cursor = Cursor::Latest;
-    for (key, make) in [("before", Cursor::Before as fn(Id) -> Cursor), ("after", Cursor::After), ("around", Cursor::Around)] {
+    for (key, make) in [
+        ("before", Cursor::Before as fn(Id) -> Cursor),
+        ("after", Cursor::After),
+        ("around", Cursor::Around),
+    ] {
         if let Some(v) = q.get(key) {
             if cursor != Cursor::Latest {
-                return Err(EdgeError::InvalidBody("use at most one of before, after, around".into()));
+                return Err(EdgeError::InvalidBody(
+                    "use at most one of before, after, around".into(),
+                ));
             }
             cursor = make(v.parse().map_err(|_| bad(key))?);
         }
     }
     let limit = match q.get("limit") {
         None => 50,
-        Some(l) => l.parse().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| {
-            EdgeError::InvalidBody("limit must be an integer from 1 to 100".into())
-        })?,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| {
+                EdgeError::InvalidBody("limit must be an integer from 1 to 100".into())
+            })?,
     };
     Ok((cursor, limit))
 }
@@ -110,15 +148,24 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn page_parameters() {
         assert_eq!(page(&q(&[])).unwrap(), (Cursor::Latest, 50));
-        assert_eq!(page(&q(&[("before", "5"), ("limit", "100")])).unwrap(), (Cursor::Before(Id(5)), 100));
+        assert_eq!(
+            page(&q(&[("before", "5"), ("limit", "100")])).unwrap(),
+            (Cursor::Before(Id(5)), 100)
+        );
         assert_eq!(page(&q(&[("after", "7")])).unwrap().0, Cursor::After(Id(7)));
-        assert_eq!(page(&q(&[("around", "9")])).unwrap().0, Cursor::Around(Id(9)));
+        assert_eq!(
+            page(&q(&[("around", "9")])).unwrap().0,
+            Cursor::Around(Id(9))
+        );
         assert!(page(&q(&[("before", "5"), ("after", "6")])).is_err());
         assert!(page(&q(&[("limit", "0")])).is_err());
         assert!(page(&q(&[("limit", "101")])).is_err());

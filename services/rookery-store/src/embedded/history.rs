@@ -8,21 +8,36 @@ use rookery_proto::Id;
 use rookery_proto::model::Message;
 use std::ops::Bound::{Excluded, Included};
 
-pub(super) fn page(s: &EmbeddedStore, channel: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError> {
+pub(super) fn page(
+    s: &EmbeddedStore,
+    channel: Id,
+    cursor: Cursor,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
     match cursor {
         Cursor::Latest => older_than(s, channel, None, limit),
         Cursor::Before(id) => older_than(s, channel, Some(id), limit),
         Cursor::After(id) => newer_than(s, channel, id, limit),
         Cursor::Around(id) => {
             let newer = newer_than(s, channel, id, limit / 2)?;
-            let older = older_than(s, channel, Some(Id(id.0.saturating_add(1))), limit - newer.len())?;
+            let older = older_than(
+                s,
+                channel,
+                Some(Id(id.0.saturating_add(1))),
+                limit - newer.len(),
+            )?;
             Ok(newer.into_iter().rev().chain(older).collect())
         }
     }
 }
 
 /// Messages with ids below `upper` (all when `None`), newest first.
-fn older_than(s: &EmbeddedStore, channel: Id, upper: Option<Id>, limit: usize) -> Result<Vec<Message>, StoreError> {
+fn older_than(
+    s: &EmbeddedStore,
+    channel: Id,
+    upper: Option<Id>,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
     let t = &s.0.t;
     let top = match upper {
         Some(Id(0)) => return Ok(Vec::new()),
@@ -30,7 +45,9 @@ fn older_than(s: &EmbeddedStore, channel: Id, upper: Option<Id>, limit: usize) -
         None => u32::MAX,
     };
     let mut out = Vec::with_capacity(limit.min(100));
-    let buckets = t.channel_buckets.range(keys::bucket(channel, 0)..=keys::bucket(channel, top));
+    let buckets = t
+        .channel_buckets
+        .range(keys::bucket(channel, 0)..=keys::bucket(channel, top));
     for bucket in buckets.rev() {
         let b = bucket_of(bucket)?;
         let lo = keys::message(channel, b, Id(0));
@@ -49,14 +66,21 @@ fn older_than(s: &EmbeddedStore, channel: Id, upper: Option<Id>, limit: usize) -
 }
 
 /// Messages with ids above `lower`, oldest first.
-fn newer_than(s: &EmbeddedStore, channel: Id, lower: Id, limit: usize) -> Result<Vec<Message>, StoreError> {
+fn newer_than(
+    s: &EmbeddedStore,
+    channel: Id,
+    lower: Id,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
     let t = &s.0.t;
     let mut out = Vec::with_capacity(limit.min(100));
     if limit == 0 {
         return Ok(out);
     }
     let start = lower.bucket(s.0.bucket_ms);
-    let buckets = t.channel_buckets.range(keys::bucket(channel, start)..=keys::bucket(channel, u32::MAX));
+    let buckets = t
+        .channel_buckets
+        .range(keys::bucket(channel, start)..=keys::bucket(channel, u32::MAX));
     for bucket in buckets {
         let b = bucket_of(bucket)?;
         let lo = Excluded(keys::message(channel, b, lower));
@@ -73,5 +97,8 @@ fn newer_than(s: &EmbeddedStore, channel: Id, lower: Id, limit: usize) -> Result
 
 fn bucket_of(guard: fjall::Guard) -> Result<u32, StoreError> {
     let key = guard.key().map_err(backend)?;
-    keys::trailing_bucket(&key).ok_or(StoreError::Corrupt { table: "channel_buckets", detail: "short key".into() })
+    keys::trailing_bucket(&key).ok_or(StoreError::Corrupt {
+        table: "channel_buckets",
+        detail: "short key".into(),
+    })
 }

@@ -39,7 +39,11 @@ pub struct EmbeddedConfig {
 impl EmbeddedConfig {
     /// Defaults for a store under `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), bucket_ms: DEFAULT_BUCKET_MS, cache_bytes: 64 << 20 }
+        Self {
+            path: path.into(),
+            bucket_ms: DEFAULT_BUCKET_MS,
+            cache_bytes: 64 << 20,
+        }
     }
 }
 
@@ -80,7 +84,10 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 }
 
 fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    rmp_serde::from_slice(bytes).map_err(|e| StoreError::Corrupt { table, detail: e.to_string() })
+    rmp_serde::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: e.to_string(),
+    })
 }
 
 impl EmbeddedStore {
@@ -89,11 +96,17 @@ impl EmbeddedStore {
         std::fs::create_dir_all(&config.path).map_err(|e| {
             StoreError::Config(format!("cannot create {}: {e}", config.path.display()))
         })?;
-        let db = Database::builder(&config.path).cache_size(config.cache_bytes).open().map_err(|e| match e {
-            fjall::Error::Locked => StoreError::Locked(config.path.display().to_string()),
-            other => backend(other),
-        })?;
-        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default).map_err(backend);
+        let db = Database::builder(&config.path)
+            .cache_size(config.cache_bytes)
+            .open()
+            .map_err(|e| match e {
+                fjall::Error::Locked => StoreError::Locked(config.path.display().to_string()),
+                other => backend(other),
+            })?;
+        let ks = |name: &str| {
+            db.keyspace(name, KeyspaceCreateOptions::default)
+                .map_err(backend)
+        };
         let t = Tables {
             meta: ks("meta")?,
             users: ks("users")?,
@@ -110,7 +123,12 @@ impl EmbeddedStore {
             channel_buckets: ks("channel_buckets")?,
         };
         check_bucket_width(&db, &t.meta, config.bucket_ms)?;
-        let inner = Inner { db, t, bucket_ms: config.bucket_ms, accounts: Mutex::new(()) };
+        let inner = Inner {
+            db,
+            t,
+            bucket_ms: config.bucket_ms,
+            accounts: Mutex::new(()),
+        };
         Ok(Self(Arc::new(inner)))
     }
 
@@ -119,14 +137,26 @@ impl EmbeddedStore {
         self.0.bucket_ms
     }
 
-    fn get<T: DeserializeOwned>(&self, table: &'static str, ks: &Keyspace, key: &[u8]) -> Result<Option<T>, StoreError> {
-        ks.get(key).map_err(backend)?.map(|v| decode(table, &v)).transpose()
+    fn get<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        ks: &Keyspace,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        ks.get(key)
+            .map_err(backend)?
+            .map(|v| decode(table, &v))
+            .transpose()
     }
 
     /// Ids in the trailing 8 bytes of every key under `prefix`.
     fn ids_under(&self, ks: &Keyspace, prefix: &[u8]) -> Result<Vec<Id>, StoreError> {
         ks.prefix(prefix)
-            .map(|g| g.key().map_err(backend).map(|k| keys::trailing_id(&k).unwrap_or_default()))
+            .map(|g| {
+                g.key()
+                    .map_err(backend)
+                    .map(|k| keys::trailing_id(&k).unwrap_or_default())
+            })
             .collect()
     }
 }
@@ -134,10 +164,11 @@ impl EmbeddedStore {
 fn check_bucket_width(db: &Database, meta: &Keyspace, bucket_ms: u64) -> Result<(), StoreError> {
     match meta.get("bucket_ms").map_err(backend)? {
         Some(v) => {
-            let stored = u64::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                table: "meta",
-                detail: "bucket_ms is not 8 bytes".into(),
-            })?);
+            let stored =
+                u64::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                    table: "meta",
+                    detail: "bucket_ms is not 8 bytes".into(),
+                })?);
             if stored != bucket_ms {
                 return Err(StoreError::Config(format!(
                     "store was created with {stored} ms buckets, configured {bucket_ms} ms"
@@ -145,7 +176,8 @@ fn check_bucket_width(db: &Database, meta: &Keyspace, bucket_ms: u64) -> Result<
             }
         }
         None => {
-            meta.insert("bucket_ms", bucket_ms.to_be_bytes()).map_err(backend)?;
+            meta.insert("bucket_ms", bucket_ms.to_be_bytes())
+                .map_err(backend)?;
             db.persist(PersistMode::SyncAll).map_err(backend)?;
         }
     }
@@ -171,10 +203,18 @@ impl Inner {
                 Mutation::Invite(i) => b.insert(&t.invites, i.code.as_bytes(), encode(i)),
                 Mutation::Message(msg) => {
                     let bucket = msg.id.bucket(self.bucket_ms);
-                    b.insert(&t.messages, keys::message(msg.channel_id, bucket, msg.id), encode(msg));
+                    b.insert(
+                        &t.messages,
+                        keys::message(msg.channel_id, bucket, msg.id),
+                        encode(msg),
+                    );
                     b.insert(&t.channel_buckets, keys::bucket(msg.channel_id, bucket), []);
                     if let Some(nonce) = &msg.nonce {
-                        b.insert(&t.nonces, keys::user_nonce(msg.author.id, nonce), keys::id(msg.id));
+                        b.insert(
+                            &t.nonces,
+                            keys::user_nonce(msg.author.id, nonce),
+                            keys::id(msg.id),
+                        );
                     }
                 }
             }
@@ -187,7 +227,10 @@ impl Inner {
         let _claim = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         let name = user.username.to_lowercase();
         if self.t.usernames.contains_key(&name).map_err(backend)? {
-            return Err(StoreError::Conflict(format!("username {:?} is taken", user.username)));
+            return Err(StoreError::Conflict(format!(
+                "username {:?} is taken",
+                user.username
+            )));
         }
         let mut b = self.db.batch();
         b.insert(&self.t.users, keys::id(user.id), encode(user));
@@ -226,10 +269,15 @@ impl Store for EmbeddedStore {
         let Some(id) = t.usernames.get(username.to_lowercase()).map_err(backend)? else {
             return Ok(None);
         };
-        let id = keys::trailing_id(&id).ok_or(StoreError::Corrupt { table: "usernames", detail: "bad id".into() })?;
+        let id = keys::trailing_id(&id).ok_or(StoreError::Corrupt {
+            table: "usernames",
+            detail: "bad id".into(),
+        })?;
         let user = self.get::<User>("users", &t.users, &keys::id(id))?;
         let hash = t.credentials.get(keys::id(id)).map_err(backend)?;
-        Ok(user.zip(hash).map(|(u, h)| (u, String::from_utf8_lossy(&h).into_owned())))
+        Ok(user
+            .zip(hash)
+            .map(|(u, h)| (u, String::from_utf8_lossy(&h).into_owned())))
     }
 
     async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
@@ -267,21 +315,34 @@ impl Store for EmbeddedStore {
     }
 
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
-        let v = self.0.t.nonces.get(keys::user_nonce(user_id, nonce)).map_err(backend)?;
+        let v = self
+            .0
+            .t
+            .nonces
+            .get(keys::user_nonce(user_id, nonce))
+            .map_err(backend)?;
         Ok(v.and_then(|v| keys::trailing_id(&v)))
     }
 
-    async fn messages(&self, channel_id: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError> {
+    async fn messages(
+        &self,
+        channel_id: Id,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
         let started = Instant::now();
         let page = history::page(self, channel_id, cursor, limit.clamp(1, 100));
-        metrics::histogram!(m::HISTORY_READ_DURATION, "store" => "embedded").record(started.elapsed());
+        metrics::histogram!(m::HISTORY_READ_DURATION, "store" => "embedded")
+            .record(started.elapsed());
         page
     }
 }
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedStore").field("path", &self.0.db_path()).finish()
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.0.db_path())
+            .finish()
     }
 }
 
@@ -299,7 +360,11 @@ mod tests {
     const BUCKET_MS: u64 = 60_000;
 
     fn open(dir: &Path) -> EmbeddedStore {
-        EmbeddedStore::open(&EmbeddedConfig { bucket_ms: BUCKET_MS, ..EmbeddedConfig::new(dir) }).unwrap()
+        EmbeddedStore::open(&EmbeddedConfig {
+            bucket_ms: BUCKET_MS,
+            ..EmbeddedConfig::new(dir)
+        })
+        .unwrap()
     }
 
     macro_rules! conformance {
@@ -326,19 +391,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (channel, ids) = {
             let store = open(dir.path());
-            let author = User { id: Id(5), username: "x".into() };
+            let author = User {
+                id: Id(5),
+                username: "x".into(),
+            };
             let ids: Vec<Id> = (1..=3).map(|i| Id(i << 22)).collect();
             let batch = ids
                 .iter()
-                .map(|&id| Mutation::Message(Message {
-                    id,
-                    channel_id: Id(9),
-                    guild_id: Id(1),
-                    author: author.clone(),
-                    content: "c".into(),
-                    nonce: None,
-                    timestamp: id.timestamp(),
-                }))
+                .map(|&id| {
+                    Mutation::Message(Message {
+                        id,
+                        channel_id: Id(9),
+                        guild_id: Id(1),
+                        author: author.clone(),
+                        content: "c".into(),
+                        nonce: None,
+                        timestamp: id.timestamp(),
+                    })
+                })
                 .collect();
             store.apply(batch).await.unwrap();
             (Id(9), ids)
@@ -347,15 +417,24 @@ mod tests {
         let page = store.messages(channel, Cursor::Latest, 10).await.unwrap();
         assert_eq!(page.iter().map(|m| m.id).rev().collect::<Vec<_>>(), ids);
         drop(store);
-        let other = EmbeddedConfig { bucket_ms: BUCKET_MS * 2, ..EmbeddedConfig::new(dir.path()) };
-        assert!(matches!(EmbeddedStore::open(&other), Err(StoreError::Config(_))));
+        let other = EmbeddedConfig {
+            bucket_ms: BUCKET_MS * 2,
+            ..EmbeddedConfig::new(dir.path())
+        };
+        assert!(matches!(
+            EmbeddedStore::open(&other),
+            Err(StoreError::Config(_))
+        ));
     }
 
     #[tokio::test]
     async fn a_second_open_of_the_same_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let _first = open(dir.path());
-        let second = EmbeddedStore::open(&EmbeddedConfig { bucket_ms: BUCKET_MS, ..EmbeddedConfig::new(dir.path()) });
+        let second = EmbeddedStore::open(&EmbeddedConfig {
+            bucket_ms: BUCKET_MS,
+            ..EmbeddedConfig::new(dir.path())
+        });
         assert!(matches!(second, Err(StoreError::Locked(_))), "{second:?}");
     }
 }
