@@ -44,14 +44,20 @@ async fn main() -> Result<()> {
     let guild = ready.guilds.first().ok_or("no guild")?;
     let channel = guild.channels.first().ok_or("guild has no channel")?;
     let invite = me.create_invite(guild.id).await?;
-    println!("# {} / #{} — a friend joins with:", guild.name, channel.name);
-    println!("#   cargo run -p rookery-client --example chat -- {server} <name> <password> {invite}");
+    println!(
+        "# {} / #{} — a friend joins with:",
+        guild.name, channel.name
+    );
+    println!(
+        "#   cargo run -p rookery-client --example chat -- {server} <name> <password> {invite}"
+    );
     for m in me.history(channel.id, "limit=20").await?.iter().rev() {
         print_message(m);
     }
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut heartbeat = tokio::time::interval(Duration::from_millis(gateway.hello.heartbeat_interval));
+    let mut heartbeat =
+        tokio::time::interval(Duration::from_millis(gateway.hello.heartbeat_interval));
     let mut sent = 0u64;
     loop {
         tokio::select! {

@@ -26,13 +26,12 @@ use auth::Tokens;
 use caches::Caches;
 use rookery_bus::Bus;
 use rookery_proto::Snowflake;
-use rookery_proto::gateway::CloseCode;
 use rookery_store::Store;
 use session::Session;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 /// Renders the Prometheus exposition for `/metrics`.
 pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
@@ -48,6 +47,7 @@ pub struct Edge {
     caches: Caches,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     connections: Arc<Semaphore>,
+    draining: watch::Sender<bool>,
     ready: AtomicBool,
     metrics: Option<MetricsRender>,
 }
@@ -68,6 +68,7 @@ impl Edge {
             caches: Caches::new(),
             sessions: Mutex::default(),
             connections: Arc::new(Semaphore::new(config.max_connections)),
+            draining: watch::channel(false).0,
             ready: AtomicBool::new(false),
             config,
             store,
@@ -128,19 +129,11 @@ impl Edge {
         expired.len()
     }
 
-    /// Closes every connection with 4102 so clients reconnect elsewhere and
-    /// resume; used when draining on shutdown.
-    pub fn close_all(&self) {
-        let sessions: Vec<_> = self
-            .sessions
-            .lock()
-            .expect("sessions")
-            .values()
-            .cloned()
-            .collect();
-        for s in sessions {
-            s.close(CloseCode::ServerShutdown);
-        }
+    /// Starts draining: new gateway connections are refused and every open
+    /// one is closed with 4102, so clients reconnect elsewhere and resume.
+    pub fn drain(&self) {
+        self.set_ready(false);
+        self.draining.send_replace(true);
     }
 
     /// Open gateway connections.

@@ -181,13 +181,6 @@ impl Session {
     pub fn guilds(&self) -> Vec<rookery_proto::Id> {
         self.state().guilds.iter().copied().collect()
     }
-
-    /// Closes the attached connection, if any.
-    pub fn close(&self, code: CloseCode) {
-        if let Some(conn) = self.state().conn.take() {
-            conn.close(code);
-        }
-    }
 }
 
 impl State {

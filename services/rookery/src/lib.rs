@@ -98,8 +98,7 @@ impl Server {
     /// Drains and stops: not ready, clients told to reconnect (4102), HTTP
     /// stops accepting, the writer finishes and commits its batch.
     pub async fn stop(self) -> Result<()> {
-        self.edge.set_ready(false);
-        self.edge.close_all();
+        self.edge.drain();
         let _ = self.stop.send(true);
         self.http.await??;
         self.writer.await??;

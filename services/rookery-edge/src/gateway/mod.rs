@@ -33,6 +33,9 @@ pub(crate) async fn upgrade(
         Ok(e) => e.unwrap_or_default(),
         Err(e) => return EdgeError::InvalidBody(e.to_string()).into_response(),
     };
+    if *edge.draining.borrow() {
+        return EdgeError::Unavailable("draining".into()).into_response();
+    }
     let Ok(permit) = edge.connections.clone().try_acquire_owned() else {
         return EdgeError::Unavailable("connection limit reached".into()).into_response();
     };

@@ -107,6 +107,7 @@ impl Reader {
         rd: &mut fastwebsockets::WebSocketRead<R>,
         mut close_rx: watch::Receiver<Option<CloseCode>>,
     ) -> End {
+        let mut draining = self.edge.draining.subscribe();
         let control = self.conn.tx.clone();
         let mut obliged = |f: Frame<'_>| {
             let _ = control.try_send(Outbound::Control(f.opcode, f.payload.to_vec()));
@@ -116,6 +117,7 @@ impl Reader {
             let frame = tokio::select! {
                 biased;
                 _ = close_rx.changed() => return End::ClosedByServer,
+                _ = draining.wait_for(|d| *d) => return End::Close(CloseCode::ServerShutdown),
                 () = tokio::time::sleep_until(self.deadline) => return End::Close(CloseCode::SessionTimedOut),
                 frame = rd.read_frame(&mut obliged) => frame,
             };

@@ -1,0 +1,82 @@
+//! Health, readiness, metrics exposition and graceful shutdown.
+
+use rookery_client::{ClientError, Gateway};
+use rookery_proto::codec::Encoding;
+use rookery_proto::gateway::{CloseCode, op};
+use rookery_testkit::TestServer;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let channel = server.guild(&[&alice]).await.channels[0].id;
+    let mut g = server.gateway(&alice, Encoding::Json).await;
+    g.send_message(channel, "m1", "counted").await.unwrap();
+    g.op(op::SEND_ACK, T).await.unwrap();
+    g.dispatch("MESSAGE_CREATE", T).await.unwrap();
+
+    for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let r = reqwest::get(format!("{}{path}", server.http()))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), body);
+    }
+    let r = reqwest::get(format!("{}/metrics", server.http()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    for expected in [
+        "# TYPE rookery_edge_connections gauge",
+        "# HELP rookery_edge_send_ack_duration_seconds",
+        "rookery_edge_send_ack_duration_seconds_bucket{le=\"0.005\"}",
+        "# TYPE rookery_bus_published_records_total counter",
+        "rookery_writer_events_total{type=\"message_create\"}",
+        "rookery_store_write_duration_seconds_bucket",
+        "rookery_edge_cache_requests_total{cache=\"member\",result=\"hit\"}",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    // Every sample line is `name{labels} value` with a numeric value, and no
+    // label carries an id.
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "bad sample {line:?}");
+        assert!(line.starts_with("rookery_"), "unexpected metric {line:?}");
+        assert!(
+            !line.contains(&channel.to_string()),
+            "id in labels: {line:?}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_tells_clients_to_reconnect() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let mut g = server.gateway(&alice, Encoding::MsgPack).await;
+    let mut idle = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
+    server.stop().await;
+    match tokio::time::timeout(T, g.next()).await.unwrap() {
+        Err(ClientError::Closed { code, .. }) => assert_eq!(code, CloseCode::ServerShutdown.code()),
+        other => panic!("expected close 4102, got {other:?}"),
+    }
+    // A connection that never identified is closed too, not left hanging.
+    assert!(tokio::time::timeout(T, idle.next()).await.unwrap().is_err());
+}
