@@ -15,6 +15,8 @@ pub const RESUMED: &str = "rookery_edge_sessions_resumed_total";
 pub const FRAMES_IN: &str = "rookery_edge_frames_received_total";
 /// Outbound frames.
 pub const FRAMES_OUT: &str = "rookery_edge_frames_sent_total";
+/// Frames per socket write (the writer's burst size).
+pub const WRITE_BATCH: &str = "rookery_edge_write_batch_frames";
 /// Inbound payload bytes.
 pub const BYTES_IN: &str = "rookery_edge_received_bytes_total";
 /// Outbound payload bytes.
@@ -54,8 +56,17 @@ pub fn describe() {
     describe_counter!(RESUMED, Unit::Count, "Gateway sessions resumed.");
     describe_counter!(FRAMES_IN, Unit::Count, "Gateway frames received.");
     describe_counter!(FRAMES_OUT, Unit::Count, "Gateway frames sent.");
+    describe_histogram!(
+        WRITE_BATCH,
+        Unit::Count,
+        "Gateway frames written per socket write."
+    );
     describe_counter!(BYTES_IN, Unit::Bytes, "Gateway payload bytes received.");
-    describe_counter!(BYTES_OUT, Unit::Bytes, "Gateway payload bytes sent.");
+    describe_counter!(
+        BYTES_OUT,
+        Unit::Bytes,
+        "Gateway bytes sent, frame headers included."
+    );
     describe_counter!(
         CLOSES,
         Unit::Count,

@@ -42,6 +42,10 @@ pub struct ServeConfig {
     /// Inbound gateway frames per connection per minute (burst size).
     #[arg(long, env = "ROOKERY_FRAMES_PER_MINUTE", default_value_t = 120)]
     pub frames_per_minute: u32,
+    /// Frames queued per connection before a client that does not read is
+    /// disconnected (close 4101).
+    #[arg(long, env = "ROOKERY_OUTBOUND_QUEUE", default_value_t = 1024)]
+    pub outbound_queue: usize,
     /// Seconds a disconnected session stays resumable.
     #[arg(long, env = "ROOKERY_RESUME_WINDOW_SECS", default_value_t = 120)]
     pub resume_window_secs: u64,
@@ -61,6 +65,7 @@ impl ServeConfig {
             max_frame_bytes: 4096,
             max_connections: 18_000,
             frames_per_minute: 120,
+            outbound_queue: 1024,
             resume_window_secs: 120,
         }
     }
@@ -74,6 +79,7 @@ impl ServeConfig {
             max_connections: self.max_connections,
             frame_rate_burst: self.frames_per_minute,
             frame_rate_window: Duration::from_secs(60),
+            outbound_queue: self.outbound_queue.max(1),
             resume_window: Duration::from_secs(self.resume_window_secs),
             ..EdgeConfig::new(jwt_secret)
         }

@@ -203,3 +203,48 @@ async fn unknown_encoding_is_refused_before_upgrade() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_as_a_slow_consumer() {
+    let server = TestServer::start_with(|c| c.outbound_queue = 16).await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let channel = server.guild(&[&alice, &bob]).await.channels[0].id;
+    let mut stalled = server.gateway(&bob, Encoding::Json).await;
+
+    // ~8 MB of messages: more than the socket buffers and the queue hold.
+    let content = "x".repeat(1900);
+    let mut sends = tokio::task::JoinSet::new();
+    for batch in 0..40 {
+        let (api, content) = (alice.api.clone(), content.clone());
+        sends.spawn(async move {
+            for i in 0..100 {
+                api.post_message(channel, &content, Some(&format!("{batch}-{i}")))
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    sends.join_all().await;
+
+    let mut received = 0;
+    let code = loop {
+        match tokio::time::timeout(T, stalled.next())
+            .await
+            .expect("frames or a close")
+        {
+            Ok(_) => received += 1,
+            Err(ClientError::Closed { code, .. }) => break code,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(code, CloseCode::SlowConsumer.code());
+    assert!(
+        received < 4000,
+        "the server stopped queueing ({received} frames delivered)"
+    );
+    // Everything was still stored, and others are unaffected.
+    let page = alice.api.history(channel, "limit=1").await.unwrap();
+    assert_eq!(page.len(), 1);
+    still_healthy(&server, &bob).await;
+    server.stop().await;
+}

@@ -6,7 +6,7 @@ use super::writer;
 use crate::Edge;
 use crate::metrics as m;
 use crate::session::{Conn, Outbound, ResumeError, Session};
-use fastwebsockets::{Frame, OpCode, WebSocket, WebSocketError};
+use fastwebsockets::{Frame, OpCode, Role, WebSocket, WebSocketError};
 use rookery_proto::codec::{self, CodecError, Dispatch, DispatchData, Empty, Encoding};
 use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as ev, op};
 use std::convert::Infallible;
@@ -40,16 +40,19 @@ struct Reader {
 
 pub(super) async fn run<S>(
     edge: Arc<Edge>,
-    mut ws: WebSocket<S>,
+    ws: WebSocket<S>,
     encoding: Encoding,
     _permit: OwnedSemaphorePermit,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     metrics::gauge!(m::CONNECTIONS).increment(1.0);
+    // The writer writes raw bursts of frames to its half of the stream; the
+    // reader half is fastwebsockets' (its own write side is never used).
+    let (r, wr) = tokio::io::split(ws.into_inner());
+    let (mut rd, _) = fastwebsockets::after_handshake_split(r, tokio::io::sink(), Role::Server);
     // fastwebsockets refuses frames whose length is >= the limit.
-    ws.set_max_message_size(edge.config.max_frame_bytes + 1);
-    let (mut rd, wr) = ws.split(tokio::io::split);
+    rd.set_max_message_size(edge.config.max_frame_bytes + 1);
     let (tx, rx) = mpsc::channel(edge.config.outbound_queue);
     let (close, close_rx) = watch::channel(None);
     let conn = Conn {

@@ -1,53 +1,57 @@
-//! The writer half: encodes queued items and writes them, flushing once per
-//! drained burst so a busy connection gets many frames per syscall.
+//! The writer half: drains the bounded outbound queue in bursts and writes
+//! each burst — many WebSocket frames — with one `write_all`, so a busy
+//! connection costs one syscall per burst rather than per frame.
+//!
+//! Buffers start empty and are released after an unusually large burst, so
+//! an idle connection holds no write buffer.
 
 use crate::metrics as m;
 use crate::session::Outbound;
-use fastwebsockets::{Frame, OpCode, Payload, WebSocketWrite};
+use fastwebsockets::{Frame, OpCode, Payload};
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::CloseCode;
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
-/// Most frames written between flushes.
-const BURST: usize = 64;
+/// Most frames per write.
+const BURST_FRAMES: usize = 64;
+/// A burst stops growing past this many bytes.
+const BURST_BYTES: usize = 64 * 1024;
+/// Buffers larger than this are released after use.
+const KEEP_BYTES: usize = 16 * 1024;
+const MAX_HEAD: usize = 10;
 
 pub(super) async fn run<W: AsyncWrite + Unpin>(
-    mut ws: WebSocketWrite<W>,
+    mut out: W,
     mut rx: mpsc::Receiver<Outbound>,
     mut close: watch::Receiver<Option<CloseCode>>,
     encoding: Encoding,
 ) {
-    let opcode = match encoding {
-        Encoding::Json => OpCode::Text,
-        Encoding::MsgPack => OpCode::Binary,
-    };
+    let mut burst = Burst::new(encoding);
     loop {
         tokio::select! {
             biased;
             _ = close.changed() => {
                 let code = *close.borrow();
                 if let Some(code) = code {
-                    let _ = ws.write_frame(Frame::close(code.code(), code.reason().as_bytes())).await;
-                    let _ = ws.flush().await;
+                    let mut payload = code.code().to_be_bytes().to_vec();
+                    payload.extend_from_slice(code.reason().as_bytes());
+                    burst.push(Outbound::Control(OpCode::Close, payload));
+                    let _ = burst.write_to(&mut out).await;
                     metrics::counter!(m::CLOSES, "code" => code.code().to_string()).increment(1);
                 }
                 return;
             }
             item = rx.recv() => {
                 let Some(first) = item else { return };
-                let mut next = Some(first);
-                let mut written = 0;
-                while let Some(item) = next.take() {
-                    match write(&mut ws, item, opcode, encoding).await {
-                        Ok(true) => written += 1,
-                        Ok(false) | Err(_) => return,
-                    }
-                    if written < BURST {
-                        next = rx.try_recv().ok();
+                let mut closing = burst.push(first);
+                while !closing && !burst.full() {
+                    match rx.try_recv() {
+                        Ok(item) => closing = burst.push(item),
+                        Err(_) => break,
                     }
                 }
-                if ws.flush().await.is_err() {
+                if burst.write_to(&mut out).await.is_err() || closing {
                     return;
                 }
             }
@@ -55,25 +59,167 @@ pub(super) async fn run<W: AsyncWrite + Unpin>(
     }
 }
 
-/// Writes one item; `Ok(false)` after a close echo, which ends the connection.
-async fn write<W: AsyncWrite + Unpin>(
-    ws: &mut WebSocketWrite<W>,
-    item: Outbound,
-    opcode: OpCode,
+/// Frames encoded back to back, ready for one write.
+struct Burst {
+    buf: Vec<u8>,
+    scratch: Vec<u8>,
+    frames: usize,
+    data: OpCode,
     encoding: Encoding,
-) -> Result<bool, fastwebsockets::WebSocketError> {
-    let (op, payload) = match item {
-        Outbound::Dispatch(seq, d) => {
-            let mut buf = Vec::with_capacity(256);
-            d.write_frame(encoding, seq, &mut buf);
-            (opcode, buf)
+}
+
+impl Burst {
+    fn new(encoding: Encoding) -> Self {
+        let data = match encoding {
+            Encoding::Json => OpCode::Text,
+            Encoding::MsgPack => OpCode::Binary,
+        };
+        Self {
+            buf: Vec::new(),
+            scratch: Vec::new(),
+            frames: 0,
+            data,
+            encoding,
         }
-        Outbound::Frame(bytes) => (opcode, bytes),
-        Outbound::Control(op, bytes) => (op, bytes),
-    };
-    metrics::counter!(m::FRAMES_OUT).increment(1);
-    metrics::counter!(m::BYTES_OUT).increment(payload.len() as u64);
-    ws.write_frame(Frame::new(true, op, None, Payload::Owned(payload)))
-        .await?;
-    Ok(op != OpCode::Close)
+    }
+
+    fn full(&self) -> bool {
+        self.frames >= BURST_FRAMES || self.buf.len() >= BURST_BYTES
+    }
+
+    /// Appends one frame; true if it was a close (nothing may follow).
+    fn push(&mut self, item: Outbound) -> bool {
+        self.scratch.clear();
+        let op = match item {
+            Outbound::Dispatch(seq, d) => {
+                d.write_frame(self.encoding, seq, &mut self.scratch);
+                self.data
+            }
+            Outbound::Frame(bytes) => {
+                self.scratch.extend_from_slice(&bytes);
+                self.data
+            }
+            Outbound::Control(op, bytes) => {
+                self.scratch.extend_from_slice(&bytes);
+                op
+            }
+        };
+        let mut head = [0u8; MAX_HEAD];
+        let n = Frame::new(true, op, None, Payload::Borrowed(&self.scratch)).fmt_head(&mut head);
+        self.buf.extend_from_slice(&head[..n]);
+        self.buf.extend_from_slice(&self.scratch);
+        self.frames += 1;
+        op == OpCode::Close
+    }
+
+    async fn write_to<W: AsyncWrite + Unpin>(&mut self, out: &mut W) -> std::io::Result<()> {
+        let result = async {
+            out.write_all(&self.buf).await?;
+            out.flush().await
+        }
+        .await;
+        metrics::counter!(m::FRAMES_OUT).increment(self.frames as u64);
+        metrics::counter!(m::BYTES_OUT).increment(self.buf.len() as u64);
+        metrics::histogram!(m::WRITE_BATCH).record(self.frames as f64);
+        self.frames = 0;
+        self.buf.clear();
+        if self.buf.capacity() > KEEP_BYTES {
+            self.buf = Vec::new();
+        }
+        if self.scratch.capacity() > KEEP_BYTES {
+            self.scratch = Vec::new();
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rookery_proto::codec::{Dispatch, DispatchData, Empty};
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
+    /// Records every write call.
+    #[derive(Default)]
+    struct Recorder {
+        writes: Vec<Vec<u8>>,
+    }
+
+    impl AsyncWrite for Recorder {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            self.writes.push(buf.to_vec());
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Splits a byte stream into unmasked frames: (fin+opcode byte, payload).
+    fn frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let (first, len_byte) = (bytes[0], bytes[1]);
+            assert_eq!(len_byte & 0x80, 0, "server frames are unmasked");
+            let (len, head) = match len_byte {
+                126 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
+                127 => (
+                    u64::from_be_bytes(bytes[2..10].try_into().unwrap()) as usize,
+                    10,
+                ),
+                n => (n as usize, 2),
+            };
+            out.push((first, bytes[head..head + len].to_vec()));
+            bytes = &bytes[head + len..];
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_queued_burst_is_one_write_of_valid_frames_and_close_ends_it() {
+        let (tx, rx) = mpsc::channel(128);
+        let (close, close_rx) = watch::channel(None);
+        let d = Arc::new(Dispatch::new("RESUMED", DispatchData::Resumed(Empty {})));
+        for seq in 1..=10 {
+            tx.try_send(Outbound::Dispatch(seq, d.clone())).unwrap();
+        }
+        tx.try_send(Outbound::Frame(br#"{"op":11}"#.repeat(20)))
+            .unwrap();
+        let mut out = Recorder::default();
+        let writer = run(&mut out, rx, close_rx, Encoding::Json);
+        let stop = async {
+            tokio::task::yield_now().await;
+            close.send_replace(Some(CloseCode::SlowConsumer));
+        };
+        tokio::join!(writer, stop);
+        assert_eq!(
+            out.writes.len(),
+            2,
+            "one write for the burst, one for the close"
+        );
+        let burst = frames(&out.writes[0]);
+        assert_eq!(burst.len(), 11);
+        for (i, (first, payload)) in burst.iter().take(10).enumerate() {
+            assert_eq!(*first, 0x81, "fin + text");
+            let h = rookery_proto::codec::decode_header(Encoding::Json, payload).unwrap();
+            assert_eq!(h.s, Some(i as u64 + 1));
+        }
+        assert_eq!(
+            burst[10].1.len(),
+            180,
+            "a 126-length header for a 180-byte payload"
+        );
+        let close = frames(&out.writes[1]);
+        assert_eq!(close[0].0, 0x88, "fin + close");
+        assert_eq!(u16::from_be_bytes([close[0].1[0], close[0].1[1]]), 4101);
+    }
 }
