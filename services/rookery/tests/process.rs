@@ -158,45 +158,36 @@ fn bad_configuration_exits_non_zero_with_one_line() {
     std::fs::write(&file, "not a dir").unwrap();
     let file = file.to_string_lossy().into_owned();
 
-    let (code, err) = run_to_exit(&["serve", "--listen", &taken, "--data-dir", &data]);
-    assert_ne!(code, 0);
-    assert!(
-        err.contains(&format!("rookery: cannot listen on {taken}")),
-        "{err}"
-    );
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-
-    let (code, err) = run_to_exit(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &file]);
-    assert_ne!(code, 0);
-    assert!(err.contains("is not usable"), "{err}");
-
-    let (code, err) = run_to_exit(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data,
-        "--worker-id",
-        "4096",
-    ]);
-    assert_ne!(code, 0);
-    assert!(err.contains("worker id 4096 is out of range"), "{err}");
-
-    let (code, err) = run_to_exit(&["serve", "--listen", "not-an-address"]);
-    assert_ne!(code, 0);
-    assert!(err.contains("--listen"), "{err}");
-
-    let (code, err) = run_to_exit(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data,
-        "--jwt-secret",
-        "short",
-    ]);
-    assert_ne!(code, 0);
-    assert!(err.contains("at least 32 bytes"), "{err}");
+    let listening = format!("rookery: cannot listen on {taken}");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--listen", &taken, "--data-dir", &data], &listening),
+        (
+            &["--listen", "127.0.0.1:0", "--data-dir", &file],
+            "is not usable",
+        ),
+        (
+            &["--data-dir", &data, "--worker-id", "4096"],
+            "worker id 4096 is out of range",
+        ),
+        (&["--listen", "not-an-address"], "--listen"),
+        (
+            &["--data-dir", &data, "--jwt-secret", "short"],
+            "at least 32 bytes",
+        ),
+    ];
+    for (args, reason) in cases {
+        let mut argv = vec!["serve"];
+        if !args.contains(&"--listen") {
+            argv.extend(["--listen", "127.0.0.1:0"]);
+        }
+        argv.extend(args);
+        let (code, err) = run_to_exit(&argv);
+        assert_ne!(code, 0, "{argv:?}");
+        assert!(err.contains(reason), "{argv:?}: {err}");
+        if reason.starts_with("rookery:") {
+            assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        }
+    }
 }
 
 #[tokio::test]
