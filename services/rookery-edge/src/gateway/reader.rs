@@ -53,58 +53,76 @@ pub(super) async fn run<S>(
     let (mut rd, _) = fastwebsockets::after_handshake_split(r, tokio::io::sink(), Role::Server);
     // fastwebsockets refuses frames whose length is >= the limit.
     rd.set_max_message_size(edge.config.max_frame_bytes + 1);
-    let (tx, rx) = mpsc::channel(edge.config.outbound_queue);
-    let (close, close_rx) = watch::channel(None);
-    let conn = Conn {
-        id: CONN_IDS.fetch_add(1, Ordering::Relaxed),
-        encoding,
-        tx,
-        close,
-    };
-    let mut writer = tokio::spawn(writer::run(wr, rx, close_rx.clone(), encoding));
-    let interval = edge.config.heartbeat_interval;
-    let budget = TokenBucket::new(edge.config.frame_rate_burst, edge.config.frame_rate_window);
-    let mut reader = Reader {
-        edge,
-        conn,
-        session: None,
-        deadline: Instant::now() + interval * 3 / 2,
-        budget,
-    };
-    reader.frame(
-        op::HELLO,
-        &gw::Hello {
-            heartbeat_interval: interval.as_millis() as u64,
-        },
-    );
+    let (mut reader, rx, close_rx) = Reader::new(edge, encoding);
+    let writer = tokio::spawn(writer::run(wr, rx, close_rx.clone(), encoding));
     let end = reader.read_loop(&mut rd, close_rx).await;
-    let linger = match end {
-        End::Close(code) => {
-            reader.conn.close(code);
-            true
-        }
-        End::ClosedByServer | End::ClientClose(_) => true,
-        End::Gone => false,
-    };
-    if let Some(s) = &reader.session {
-        s.detach(reader.conn.id);
-        if matches!(end, End::ClientClose(true)) {
-            reader.edge.end_session(s);
-        }
-    }
-    drop(reader);
-    // Let the writer send its close frame, but never wait on a dead peer.
-    if !linger
-        || tokio::time::timeout(Duration::from_secs(5), &mut writer)
-            .await
-            .is_err()
-    {
-        writer.abort();
-    }
+    reader.finish(end, writer).await;
     metrics::gauge!(m::CONNECTIONS).decrement(1.0);
 }
 
 impl Reader {
+    /// A reader with HELLO queued, plus its writer's queue and close signal.
+    fn new(
+        edge: Arc<Edge>,
+        encoding: Encoding,
+    ) -> (
+        Self,
+        mpsc::Receiver<Outbound>,
+        watch::Receiver<Option<CloseCode>>,
+    ) {
+        let (tx, rx) = mpsc::channel(edge.config.outbound_queue);
+        let (close, close_rx) = watch::channel(None);
+        let id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
+        let interval = edge.config.heartbeat_interval;
+        let budget = TokenBucket::new(edge.config.frame_rate_burst, edge.config.frame_rate_window);
+        let reader = Reader {
+            conn: Conn {
+                id,
+                encoding,
+                tx,
+                close,
+            },
+            session: None,
+            deadline: Instant::now() + interval * 3 / 2,
+            budget,
+            edge,
+        };
+        reader.frame(
+            op::HELLO,
+            &gw::Hello {
+                heartbeat_interval: interval.as_millis() as u64,
+            },
+        );
+        (reader, rx, close_rx)
+    }
+
+    /// Detaches (or ends) the session, lets the writer send its close frame,
+    /// and never waits on a dead peer.
+    async fn finish(self, end: End, mut writer: tokio::task::JoinHandle<()>) {
+        let linger = match end {
+            End::Close(code) => {
+                self.conn.close(code);
+                true
+            }
+            End::ClosedByServer | End::ClientClose(_) => true,
+            End::Gone => false,
+        };
+        if let Some(s) = &self.session {
+            s.detach(self.conn.id);
+            if matches!(end, End::ClientClose(true)) {
+                self.edge.end_session(s);
+            }
+        }
+        drop(self);
+        if !linger
+            || tokio::time::timeout(Duration::from_secs(5), &mut writer)
+                .await
+                .is_err()
+        {
+            writer.abort();
+        }
+    }
+
     async fn read_loop<R: tokio::io::AsyncRead + Unpin>(
         &mut self,
         rd: &mut fastwebsockets::WebSocketRead<R>,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-type Edge_ = State<Arc<Edge>>;
+type EdgeState = State<Arc<Edge>>;
 
 /// 200 when applied, 202 when only durable on the bus.
 fn applied<T: Serialize>(body: T, applied: Applied) -> Response {
@@ -30,21 +30,21 @@ fn id(raw: &str, unknown: EdgeError) -> Result<Id, EdgeError> {
 }
 
 pub async fn register(
-    State(edge): Edge_,
+    State(edge): EdgeState,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Response, EdgeError> {
     Ok((StatusCode::CREATED, Json(edge.register(c).await?)).into_response())
 }
 
 pub async fn login(
-    State(edge): Edge_,
+    State(edge): EdgeState,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Response, EdgeError> {
     Ok(Json(edge.login(c).await?).into_response())
 }
 
 pub async fn create_guild(
-    State(edge): Edge_,
+    State(edge): EdgeState,
     Auth(user): Auth,
     ApiJson(b): ApiJson<CreateNamed>,
 ) -> Result<Response, EdgeError> {
@@ -53,7 +53,7 @@ pub async fn create_guild(
 }
 
 pub async fn create_channel(
-    State(edge): Edge_,
+    State(edge): EdgeState,
     Auth(user): Auth,
     Path(guild): Path<String>,
     ApiJson(b): ApiJson<CreateNamed>,
@@ -65,7 +65,7 @@ pub async fn create_channel(
 }
 
 pub async fn create_invite(
-    State(edge): Edge_,
+    State(edge): EdgeState,
     Auth(user): Auth,
     Path(guild): Path<String>,
 ) -> Result<Response, EdgeError> {
@@ -76,7 +76,7 @@ pub async fn create_invite(
 }
 
 pub async fn accept_invite(
-    State(edge): Edge_,
+    State(edge): EdgeState,
     Auth(user): Auth,
     Path(code): Path<String>,
 ) -> Result<Response, EdgeError> {
@@ -84,12 +84,12 @@ pub async fn accept_invite(
     Ok(applied(guild, a))
 }
 
-pub async fn my_guilds(State(edge): Edge_, Auth(user): Auth) -> Result<Response, EdgeError> {
+pub async fn my_guilds(State(edge): EdgeState, Auth(user): Auth) -> Result<Response, EdgeError> {
     Ok(Json(edge.user_guilds(&user).await?).into_response())
 }
 
 pub async fn post_message(
-    State(edge): Edge_,
+    State(edge): EdgeState,
     Auth(user): Auth,
     Path(channel): Path<String>,
     ApiJson(b): ApiJson<CreateMessage>,
@@ -102,7 +102,7 @@ pub async fn post_message(
 }
 
 pub async fn history(
-    State(edge): Edge_,
+    State(edge): EdgeState,
     Auth(user): Auth,
     Path(channel): Path<String>,
     Query(q): Query<HashMap<String, String>>,
