@@ -9,9 +9,11 @@ use rookery_proto::gateway::{self as gw, op};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::{self, protocol::WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A frame from the server.
@@ -48,12 +50,51 @@ pub struct Gateway {
 impl Gateway {
     /// Connects to `ws_base` (e.g. `ws://127.0.0.1:8080`) and reads HELLO.
     pub async fn connect(ws_base: &str, encoding: Encoding) -> Result<Self> {
+        Self::connect_from(ws_base, encoding, None).await
+    }
+
+    /// Like [`Gateway::connect`], from the local address `source` (e.g. one
+    /// of several 127.0.0.x, to spread connections over more port ranges).
+    /// Buffers are kept small so one process can hold thousands of
+    /// connections.
+    pub async fn connect_from(
+        ws_base: &str,
+        encoding: Encoding,
+        source: Option<IpAddr>,
+    ) -> Result<Self> {
         let name = match encoding {
             Encoding::Json => "json",
             Encoding::MsgPack => "msgpack",
         };
-        let (ws, _) =
-            tokio_tungstenite::connect_async(format!("{ws_base}/gateway?encoding={name}")).await?;
+        let url = format!("{ws_base}/gateway?encoding={name}");
+        let authority = ws_base.trim_start_matches("ws://").trim_end_matches('/');
+        let addr = tokio::net::lookup_host(authority)
+            .await
+            .map_err(|e| ClientError::Protocol(format!("resolve {authority}: {e}")))?
+            .next()
+            .ok_or_else(|| ClientError::Protocol(format!("{authority} resolves to nothing")))?;
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        };
+        let socket = socket.map_err(tungstenite::Error::Io)?;
+        if let Some(ip) = source {
+            socket
+                .bind(SocketAddr::new(ip, 0))
+                .map_err(tungstenite::Error::Io)?;
+        }
+        let stream = socket.connect(addr).await.map_err(tungstenite::Error::Io)?;
+        stream.set_nodelay(true).map_err(tungstenite::Error::Io)?;
+        let config = WebSocketConfig::default()
+            .read_buffer_size(4096)
+            .write_buffer_size(0);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(
+            url,
+            MaybeTlsStream::Plain(stream),
+            Some(config),
+        )
+        .await?;
         let mut g = Self {
             ws,
             encoding,

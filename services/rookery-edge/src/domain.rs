@@ -91,7 +91,7 @@ impl Edge {
             id: self.ids.next_id(),
             username: c.username,
         };
-        let hash = crate::auth::hash_password(c.password).await?;
+        let hash = self.hasher.hash(c.password).await?;
         self.store.create_account(&user, &hash).await?;
         // The account is stored; the event is for the log's readers.
         if let Err(e) = self.publish(Event::UserCreate(user.clone()), false).await {
@@ -107,7 +107,7 @@ impl Edge {
     pub async fn login(&self, c: Credentials) -> Result<AuthResponse, EdgeError> {
         const BAD: EdgeError = EdgeError::Unauthorized("invalid username or password");
         let (user, hash) = self.store.account(&c.username).await?.ok_or(BAD)?;
-        if !crate::auth::verify_password(c.password, hash).await {
+        if !self.hasher.verify(c.password, hash).await? {
             return Err(BAD);
         }
         Ok(AuthResponse {

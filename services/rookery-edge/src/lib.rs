@@ -22,7 +22,7 @@ pub use domain::Applied;
 pub use error::EdgeError;
 pub use hub::Hub;
 
-use auth::Tokens;
+use auth::{Hasher, Tokens};
 use caches::Caches;
 use rookery_bus::Bus;
 use rookery_proto::Snowflake;
@@ -44,6 +44,7 @@ pub struct Edge {
     hub: Arc<Hub>,
     ids: Snowflake,
     tokens: Tokens,
+    hasher: Hasher,
     caches: Caches,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     connections: Arc<Semaphore>,
@@ -65,6 +66,7 @@ impl Edge {
         Ok(Arc::new(Self {
             ids: Snowflake::new(config.worker_id)?,
             tokens: Tokens::new(&config.jwt_secret, config.token_ttl),
+            hasher: Hasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             caches: Caches::new(),
             sessions: Mutex::default(),
             connections: Arc::new(Semaphore::new(config.max_connections)),

@@ -9,6 +9,7 @@ pub use config::ServeConfig;
 pub use telemetry::{init_logging, metrics_handle};
 
 use anyhow::{Context, Result};
+use axum::serve::ListenerExt;
 use rookery_bus::{EmbeddedBus, EmbeddedBusConfig};
 use rookery_edge::{Edge, Hub};
 use rookery_store::{EmbeddedConfig, EmbeddedStore};
@@ -73,6 +74,13 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
     tokio::spawn(expire_sessions(edge.clone(), stopped.clone()));
     let app = edge.router();
+    // Without TCP_NODELAY, Nagle's algorithm holds a small dispatch until the
+    // client's delayed ACK: up to 40 ms per message.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let http = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(wait_for(stopped))

@@ -38,6 +38,18 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
                 tracing::warn!(error = %e, "metrics recorder not installed");
             });
             let handle = handle.ok()?;
+            // Histograms keep raw samples until upkeep folds them in; without
+            // it an unscraped process would grow by every recorded sample.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(std::time::Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                })
+                .ok()?;
             rookery_store::metrics::describe();
             rookery_bus::metrics::describe();
             rookery_writer::metrics::describe();
