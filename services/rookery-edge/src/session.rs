@@ -124,7 +124,11 @@ impl Session {
         let mut st = self.state();
         st.attach(conn);
         st.ready = true;
-        st.push(ready);
+        // READY is seq 1 but is not kept for replay: a resuming client has
+        // it already, and it is the largest dispatch a session holds.
+        st.seq += 1;
+        let seq = st.seq;
+        st.send(seq, ready);
         for d in std::mem::take(&mut st.early) {
             st.push(d);
         }

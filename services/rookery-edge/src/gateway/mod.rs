@@ -3,6 +3,7 @@
 //! machine) and one writer (draining the bounded outbound queue, several
 //! frames per flush).
 
+mod frames;
 mod reader;
 mod writer;
 

@@ -2,14 +2,14 @@
 //! one at a time, until the client leaves, breaks the protocol, stops
 //! heartbeating, or the server closes it.
 
+use super::frames::{FrameReader, Opcode, ReadError, WsFrame};
 use super::writer;
 use crate::Edge;
 use crate::metrics as m;
 use crate::session::{Conn, Outbound, ResumeError, Session};
-use fastwebsockets::{Frame, OpCode, Role, WebSocket, WebSocketError};
+use fastwebsockets::{OpCode, WebSocket};
 use rookery_proto::codec::{self, CodecError, Dispatch, DispatchData, Empty, Encoding};
 use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as ev, op};
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -47,12 +47,10 @@ pub(super) async fn run<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     metrics::gauge!(m::CONNECTIONS).increment(1.0);
-    // The writer writes raw bursts of frames to its half of the stream; the
-    // reader half is fastwebsockets' (its own write side is never used).
+    // fastwebsockets did the handshake; from here one task reads frames and
+    // one writes bursts of them, each on its half of the stream.
     let (r, wr) = tokio::io::split(ws.into_inner());
-    let (mut rd, _) = fastwebsockets::after_handshake_split(r, tokio::io::sink(), Role::Server);
-    // fastwebsockets refuses frames whose length is >= the limit.
-    rd.set_max_message_size(edge.config.max_frame_bytes + 1);
+    let mut rd = FrameReader::new(r, edge.config.max_frame_bytes);
     let (mut reader, rx, close_rx) = Reader::new(edge, encoding);
     let writer = tokio::spawn(writer::run(wr, rx, close_rx.clone(), encoding));
     let end = reader.read_loop(&mut rd, close_rx).await;
@@ -125,30 +123,31 @@ impl Reader {
 
     async fn read_loop<R: tokio::io::AsyncRead + Unpin>(
         &mut self,
-        rd: &mut fastwebsockets::WebSocketRead<R>,
+        rd: &mut FrameReader<R>,
         mut close_rx: watch::Receiver<Option<CloseCode>>,
     ) -> End {
         let mut draining = self.edge.draining.subscribe();
-        let control = self.conn.tx.clone();
-        let mut obliged = |f: Frame<'_>| {
-            let _ = control.try_send(Outbound::Control(f.opcode, f.payload.to_vec()));
-            std::future::ready(Ok::<(), Infallible>(()))
-        };
         loop {
+            // Every branch but the read ends the connection, so cancelling a
+            // read midway through a frame is harmless.
             let frame = tokio::select! {
                 biased;
                 _ = close_rx.changed() => return End::ClosedByServer,
                 _ = draining.wait_for(|d| *d) => return End::Close(CloseCode::ServerShutdown),
                 () = tokio::time::sleep_until(self.deadline) => return End::Close(CloseCode::SessionTimedOut),
-                frame = rd.read_frame(&mut obliged) => frame,
+                frame = rd.next() => frame,
             };
             let decoded = match frame {
-                Err(WebSocketError::FrameTooLarge) => return End::Close(CloseCode::FrameTooLarge),
-                Err(e) => {
+                Err(ReadError::TooLarge) => return End::Close(CloseCode::FrameTooLarge),
+                Err(ReadError::Protocol(why)) => {
+                    tracing::debug!(why, "websocket protocol violation");
+                    return End::Close(CloseCode::DecodeError);
+                }
+                Err(ReadError::Io(e)) => {
                     tracing::debug!(error = %e, "gateway read ended");
                     return End::Gone;
                 }
-                Ok(frame) => match self.classify(&frame) {
+                Ok(frame) => match self.classify(frame) {
                     Ok(Some(decoded)) => decoded,
                     Ok(None) => continue,
                     Err(end) => return end,
@@ -160,20 +159,32 @@ impl Reader {
         }
     }
 
-    /// Checks a data frame against the connection's rules and decodes it;
-    /// `Ok(None)` for control frames the library already answered.
-    fn classify(&mut self, frame: &Frame<'_>) -> Result<Option<ClientFrame>, End> {
+    /// Answers control frames, checks a data frame against the connection's
+    /// rules and decodes it; `Ok(None)` when there is nothing to handle.
+    fn classify(&mut self, frame: WsFrame) -> Result<Option<ClientFrame>, End> {
         let expected = match self.conn.encoding {
-            Encoding::Json => OpCode::Text,
-            Encoding::MsgPack => OpCode::Binary,
+            Encoding::Json => Opcode::Text,
+            Encoding::MsgPack => Opcode::Binary,
         };
         match frame.opcode {
-            OpCode::Ping | OpCode::Pong => return Ok(None),
-            OpCode::Close => {
+            Opcode::Pong => return Ok(None),
+            Opcode::Ping => {
+                let _ = self
+                    .conn
+                    .tx
+                    .try_send(Outbound::Control(OpCode::Pong, frame.payload));
+                return Ok(None);
+            }
+            Opcode::Close => {
                 let code = frame
                     .payload
                     .get(..2)
                     .map(|c| u16::from_be_bytes([c[0], c[1]]));
+                let echo = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
+                let _ = self
+                    .conn
+                    .tx
+                    .try_send(Outbound::Control(OpCode::Close, echo));
                 return Err(End::ClientClose(matches!(code, Some(1000 | 1001))));
             }
             // Every gateway frame fits in one WebSocket frame; fragments
