@@ -153,7 +153,10 @@ impl Reader {
                     Err(end) => return end,
                 },
             };
-            if let Err(code) = self.handle(decoded).await {
+            // Boxed: handling (identify, send) awaits deep futures; inline,
+            // every idle connection's task would be sized for them (4000
+            // bytes instead of 984).
+            if let Err(code) = Box::pin(self.handle(decoded)).await {
                 return End::Close(code);
             }
         }
