@@ -79,11 +79,20 @@ pub enum Cursor {
 
 /// The read and write surface every store provides.
 ///
-/// Writes return once durable. Reads see every write that has returned.
+/// Applied batches are visible to reads once `apply` returns and durable
+/// once [`Store::sync`] returns. The bus is the log of record: the writer
+/// commits bus offsets only after a sync, so a crash in between loses
+/// nothing — the bus replays the batches and applying them again is
+/// harmless. Keeping fsync off the per-batch path keeps it off the latency
+/// of every message.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Applies a batch of mutations; durable when it returns `Ok`.
+    /// Applies a batch of mutations; readable when it returns `Ok`.
     async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError>;
+
+    /// Makes every batch applied so far durable. A store whose writes are
+    /// durable on return (ScyllaDB at its consistency level) does nothing.
+    async fn sync(&self) -> Result<(), StoreError>;
 
     /// Creates an account, claiming its username case-insensitively; durable
     /// on return. [`StoreError::Conflict`] if the name is taken.

@@ -2,8 +2,10 @@
 
 use metrics::{Unit, describe_counter, describe_histogram};
 
-/// Seconds to apply one batch durably.
+/// Seconds to apply one batch (readable, not yet synced).
 pub const WRITE_DURATION: &str = "rookery_store_write_duration_seconds";
+/// Seconds to make applied batches durable.
+pub const SYNC_DURATION: &str = "rookery_store_sync_duration_seconds";
 /// Mutations applied.
 pub const MUTATIONS: &str = "rookery_store_mutations_total";
 /// Seconds to read one history page.

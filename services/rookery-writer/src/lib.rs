@@ -1,10 +1,12 @@
 //! The writer role.
 //!
 //! A writer consumes the partitions it owns, turns each event into store
-//! mutations, applies them durably, pushes the applied events to the edges
-//! through the [`EdgeLink`], and only then commits the offsets: at least once
-//! end to end. Store writes are idempotent (keys contain the ids), so a
-//! redelivered batch changes nothing, and clients drop duplicate ids.
+//! mutations, applies them, and pushes the applied events to the edges
+//! through the [`EdgeLink`]. Every `sync_interval` (and before stopping) it
+//! makes the store durable and only then commits the offsets applied so far:
+//! at least once end to end, with no fsync on the path of each message.
+//! Store writes are idempotent (keys contain the ids), so a redelivered batch
+//! changes nothing, and clients drop duplicate ids.
 
 mod apply;
 pub mod metrics;
@@ -15,6 +17,7 @@ use crate::metrics as m;
 use rookery_bus::{Batch, Bus, BusError, Consumer, EdgeLink, FanoutBatch, Position};
 use rookery_proto::event::Envelope;
 use rookery_store::{Store, StoreError};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +39,8 @@ pub struct WriterConfig {
     pub group: String,
     /// Most records taken per poll (and so per store batch).
     pub max_batch: usize,
+    /// How often applied batches are synced and their offsets committed.
+    pub sync_interval: Duration,
 }
 
 impl Default for WriterConfig {
@@ -43,6 +48,7 @@ impl Default for WriterConfig {
         Self {
             group: "rookery-writer".into(),
             max_batch: 4096,
+            sync_interval: Duration::from_millis(50),
         }
     }
 }
@@ -53,6 +59,10 @@ pub struct Writer {
     link: Arc<dyn EdgeLink>,
     consumer: Box<dyn Consumer>,
     max_batch: usize,
+    sync_interval: Duration,
+    /// Next offset per partition applied but not yet synced and committed.
+    unsynced: HashMap<u32, u64>,
+    last_sync: Instant,
 }
 
 impl Writer {
@@ -69,6 +79,9 @@ impl Writer {
             link,
             consumer,
             max_batch: config.max_batch,
+            sync_interval: config.sync_interval,
+            unsynced: HashMap::new(),
+            last_sync: Instant::now(),
         })
     }
 
@@ -79,34 +92,54 @@ impl Writer {
         loop {
             let batches = self.consumer.try_poll(self.max_batch).await?;
             if batches.is_empty() {
+                self.checkpoint().await?;
                 return Ok(total);
             }
             total += self.process(batches).await? as u64;
         }
     }
 
-    /// Consumes until `shutdown` resolves. A batch in progress is finished
-    /// and committed first.
+    /// Consumes until `shutdown` resolves. A batch in progress is finished,
+    /// and everything applied is synced and committed before returning.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), WriterError> {
         tokio::pin!(shutdown);
         loop {
-            let batches = tokio::select! {
+            let due = tokio::time::Instant::from_std(self.last_sync + self.sync_interval);
+            tokio::select! {
                 biased;
-                () = &mut shutdown => return Ok(()),
-                polled = self.consumer.poll(self.max_batch) => polled?,
-            };
-            self.process(batches).await?;
+                () = &mut shutdown => return self.checkpoint().await,
+                () = tokio::time::sleep_until(due), if !self.unsynced.is_empty() => self.checkpoint().await?,
+                polled = self.consumer.poll(self.max_batch) => {
+                    self.process(polled?).await?;
+                }
+            }
         }
+    }
+
+    /// Makes the store durable, then commits the offsets it covers.
+    async fn checkpoint(&mut self) -> Result<(), WriterError> {
+        self.last_sync = Instant::now();
+        if self.unsynced.is_empty() {
+            return Ok(());
+        }
+        self.retry("store sync", || self.store.sync()).await?;
+        let positions: Vec<Position> = self
+            .unsynced
+            .drain()
+            .map(|(partition, offset)| Position { partition, offset })
+            .collect();
+        self.consumer.commit(&positions).await?;
+        Ok(())
     }
 
     async fn process(&mut self, batches: Vec<Batch>) -> Result<usize, WriterError> {
         let started = Instant::now();
-        let positions: Vec<Position> = batches.iter().filter_map(Batch::next_position).collect();
         let records = batches.iter().map(|b| b.records.len()).sum();
         let events = decode(&batches);
         let batch: Vec<_> = events.iter().flat_map(|e| mutations(e)).collect();
         if !batch.is_empty() {
-            self.apply_with_retry(batch).await?;
+            self.retry("store write", || self.store.apply(batch.clone()))
+                .await?;
         }
         if !events.is_empty()
             && let Err(e) = self.link.push(FanoutBatch { events }).await
@@ -115,25 +148,28 @@ impl Writer {
             tracing::warn!(error = %e, "fan-out push failed");
             ::metrics::counter!(m::PUSH_ERRORS).increment(1);
         }
-        self.consumer.commit(&positions).await?;
+        for next in batches.iter().filter_map(Batch::next_position) {
+            self.unsynced.insert(next.partition, next.offset);
+        }
         ::metrics::histogram!(m::BATCH_RECORDS).record(records as f64);
         ::metrics::histogram!(m::BATCH_DURATION).record(started.elapsed());
         Ok(records)
     }
 
-    /// Store failures are retried with backoff, never skipped: offsets are not
-    /// committed past an event that is not stored.
-    async fn apply_with_retry(
-        &self,
-        batch: Vec<rookery_store::Mutation>,
-    ) -> Result<(), WriterError> {
+    /// Store failures are retried with backoff, never skipped: offsets are
+    /// not committed past an event that is not stored.
+    async fn retry<F, Fut>(&self, what: &'static str, op: F) -> Result<(), WriterError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<(), StoreError>>,
+    {
         let mut delay = Duration::from_millis(50);
         loop {
-            match self.store.apply(batch.clone()).await {
+            match op().await {
                 Ok(()) => return Ok(()),
                 Err(e @ (StoreError::Config(_) | StoreError::Locked(_))) => return Err(e.into()),
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "store write failed");
+                    tracing::warn!(error = %e, what, retry_in_ms = delay.as_millis() as u64, "store operation failed");
                     ::metrics::counter!(m::STORE_RETRIES).increment(1);
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));

@@ -48,6 +48,7 @@ macro_rules! flaky_store {
 }
 
 flaky_store! {
+    sync() -> ();
     create_account(user: &User, hash: &str) -> ();
     account(username: &str) -> Option<(User, String)>;
     user(id: Id) -> Option<User>;
@@ -189,6 +190,79 @@ async fn store_failures_are_retried_and_never_committed_past() {
         1,
         "event 2 was not pushed before being stored"
     );
+}
+
+#[tokio::test]
+async fn offsets_wait_for_the_store_sync() {
+    /// Applies fine; every sync fails.
+    struct NoSync(EmbeddedStore);
+    #[async_trait]
+    impl Store for NoSync {
+        async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError> {
+            self.0.apply(batch).await
+        }
+        async fn sync(&self) -> Result<(), StoreError> {
+            Err(StoreError::Backend("disk gone".into()))
+        }
+        async fn create_account(&self, u: &User, h: &str) -> Result<(), StoreError> {
+            self.0.create_account(u, h).await
+        }
+        async fn account(&self, n: &str) -> Result<Option<(User, String)>, StoreError> {
+            self.0.account(n).await
+        }
+        async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
+            self.0.user(id).await
+        }
+        async fn guild(&self, id: Id) -> Result<Option<Guild>, StoreError> {
+            self.0.guild(id).await
+        }
+        async fn guild_channels(&self, g: Id) -> Result<Vec<Channel>, StoreError> {
+            self.0.guild_channels(g).await
+        }
+        async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
+            self.0.channel(id).await
+        }
+        async fn member(&self, g: Id, u: Id) -> Result<Option<Member>, StoreError> {
+            self.0.member(g, u).await
+        }
+        async fn user_guilds(&self, u: Id) -> Result<Vec<Id>, StoreError> {
+            self.0.user_guilds(u).await
+        }
+        async fn invite(&self, c: &str) -> Result<Option<Invite>, StoreError> {
+            self.0.invite(c).await
+        }
+        async fn nonce(&self, u: Id, n: &str) -> Result<Option<Id>, StoreError> {
+            self.0.nonce(u, n).await
+        }
+        async fn messages(&self, c: Id, cur: Cursor, l: usize) -> Result<Vec<Message>, StoreError> {
+            self.0.messages(c, cur, l).await
+        }
+    }
+    let r = rig();
+    publish(&r.bus, &message_event(1)).await;
+    let link = Arc::new(Recorder::default());
+    let config = WriterConfig {
+        sync_interval: Duration::from_millis(10),
+        ..WriterConfig::default()
+    };
+    let w = Writer::new(
+        &r.bus,
+        Arc::new(NoSync(r.store.clone())),
+        link.clone(),
+        &config,
+    )
+    .await
+    .unwrap();
+    let task = tokio::spawn(w.run(std::future::pending()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    task.abort();
+    let _ = task.await;
+    // Applied and pushed at once...
+    assert_eq!(stored(&r.store).await, vec![Id(1 << 22)]);
+    assert_eq!(link.0.lock().unwrap().len(), 1);
+    // ...but never committed, since no sync succeeded: a crash would replay it.
+    let mut c = r.bus.consumer(&config.group).await.unwrap();
+    assert_eq!(c.try_poll(10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
