@@ -106,7 +106,13 @@ pub async fn drive(
         let active = *phase.borrow() == Phase::Go && !matches!(d.role, Role::Listener);
         tokio::select! {
             biased;
-            changed = phase.changed() => if changed.is_err() || *phase.borrow() == Phase::Stop { break },
+            changed = phase.changed() => {
+                if changed.is_err() || *phase.borrow() == Phase::Stop {
+                    break;
+                }
+                // Ticks missed while waiting for GO must not fire as one burst.
+                act.reset();
+            }
             _ = heartbeat.tick() => if d.g.heartbeat().await.is_err() { break },
             _ = act.tick(), if active => if d.act().await.is_err() { break },
             frame = d.g.next() => match frame {
