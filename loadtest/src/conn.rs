@@ -110,8 +110,9 @@ pub async fn drive(
                 if changed.is_err() || *phase.borrow() == Phase::Stop {
                     break;
                 }
-                // Ticks missed while waiting for GO must not fire as one burst.
-                act.reset();
+                // Start at a random phase: ticks missed while waiting for GO
+                // must not fire as one burst, nor all senders in lockstep.
+                act.reset_after(every.mul_f64(rand::random::<f64>()));
             }
             _ = heartbeat.tick() => if d.g.heartbeat().await.is_err() { break },
             _ = act.tick(), if active => if d.act().await.is_err() { break },
