@@ -194,7 +194,7 @@ fn to_all(index: &Index, key: Id, d: &Arc<Dispatch>) {
         for s in sessions.values() {
             s.dispatch(d);
         }
-        metrics::counter!(m::DELIVERIES).increment(sessions.len() as u64);
+        m::hot().deliveries.increment(sessions.len() as u64);
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 const SECONDS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-/// Size buckets for `_records` and `_frames` histograms.
+/// Size buckets for `_records` histograms.
 const RECORDS: &[f64] = &[1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0];
 
 /// Logs to stderr; `ROOKERY_LOG` (or `RUST_LOG`) sets the filter, default `info`.

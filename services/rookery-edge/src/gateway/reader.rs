@@ -195,8 +195,8 @@ impl Reader {
             op if op != expected || !frame.fin => return Err(End::Close(CloseCode::DecodeError)),
             _ => {}
         }
-        metrics::counter!(m::FRAMES_IN).increment(1);
-        metrics::counter!(m::BYTES_IN).increment(frame.payload.len() as u64);
+        m::hot().frames_in.increment(1);
+        m::hot().bytes_in.increment(frame.payload.len() as u64);
         if !self.budget.take() {
             return Err(End::Close(CloseCode::RateLimited));
         }

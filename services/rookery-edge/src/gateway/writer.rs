@@ -118,9 +118,10 @@ impl Burst {
             out.flush().await
         }
         .await;
-        metrics::counter!(m::FRAMES_OUT).increment(self.frames as u64);
-        metrics::counter!(m::BYTES_OUT).increment(self.buf.len() as u64);
-        metrics::histogram!(m::WRITE_BATCH).record(self.frames as f64);
+        let hot = m::hot();
+        hot.frames_out.increment(self.frames as u64);
+        hot.bytes_out.increment(self.buf.len() as u64);
+        hot.socket_writes.increment(1);
         self.frames = 0;
         self.buf.clear();
         if self.buf.capacity() > KEEP_BYTES {
