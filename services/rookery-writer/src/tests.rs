@@ -24,10 +24,27 @@ impl EdgeLink for Recorder {
     }
 }
 
-/// Fails the first `failures` applies, then delegates.
+/// Fails the first `failures` applies and the first `sync_failures` syncs,
+/// then delegates.
 struct Flaky {
     inner: EmbeddedStore,
     failures: AtomicUsize,
+    sync_failures: AtomicUsize,
+}
+
+impl Flaky {
+    fn new(inner: &EmbeddedStore, failures: usize, sync_failures: usize) -> Self {
+        Self {
+            inner: inner.clone(),
+            failures: AtomicUsize::new(failures),
+            sync_failures: AtomicUsize::new(sync_failures),
+        }
+    }
+}
+
+fn take(n: &AtomicUsize) -> bool {
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| f.checked_sub(1))
+        .is_ok()
 }
 
 /// `async_trait` must see the methods after expansion, so the macro emits
@@ -37,10 +54,16 @@ macro_rules! flaky_store {
         #[async_trait]
         impl Store for Flaky {
             async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError> {
-                if self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| f.checked_sub(1)).is_ok() {
+                if take(&self.failures) {
                     return Err(StoreError::Backend("injected".into()));
                 }
                 self.inner.apply(batch).await
+            }
+            async fn sync(&self) -> Result<(), StoreError> {
+                if take(&self.sync_failures) {
+                    return Err(StoreError::Backend("injected".into()));
+                }
+                self.inner.sync().await
             }
             $(async fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> { self.inner.$name($($arg),*).await })*
         }
@@ -48,7 +71,6 @@ macro_rules! flaky_store {
 }
 
 flaky_store! {
-    sync() -> ();
     create_account(user: &User, hash: &str) -> ();
     account(username: &str) -> Option<(User, String)>;
     user(id: Id) -> Option<User>;
@@ -147,10 +169,8 @@ async fn events_are_stored_then_pushed_then_committed() {
 async fn store_failures_are_retried_and_never_committed_past() {
     let r = rig();
     publish(&r.bus, &message_event(1)).await;
-    let flaky = Arc::new(Flaky {
-        inner: r.store.clone(),
-        failures: AtomicUsize::new(2),
-    });
+    // Two failed writes and two failed syncs, then it recovers.
+    let flaky = Arc::new(Flaky::new(&r.store, 2, 2));
     let link = Arc::new(Recorder::default());
     let mut w = Writer::new(&r.bus, flaky, link.clone(), &WriterConfig::default())
         .await
@@ -161,10 +181,7 @@ async fn store_failures_are_retried_and_never_committed_past() {
     // A store that never recovers: stop the writer mid-retry; the event stays on the bus.
     publish(&r.bus, &message_event(2)).await;
     drop(w);
-    let dead = Arc::new(Flaky {
-        inner: r.store.clone(),
-        failures: AtomicUsize::new(usize::MAX),
-    });
+    let dead = Arc::new(Flaky::new(&r.store, usize::MAX, 0));
     let w = Writer::new(&r.bus, dead, link.clone(), &WriterConfig::default())
         .await
         .unwrap();
@@ -194,50 +211,6 @@ async fn store_failures_are_retried_and_never_committed_past() {
 
 #[tokio::test]
 async fn offsets_wait_for_the_store_sync() {
-    /// Applies fine; every sync fails.
-    struct NoSync(EmbeddedStore);
-    #[async_trait]
-    impl Store for NoSync {
-        async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError> {
-            self.0.apply(batch).await
-        }
-        async fn sync(&self) -> Result<(), StoreError> {
-            Err(StoreError::Backend("disk gone".into()))
-        }
-        async fn create_account(&self, u: &User, h: &str) -> Result<(), StoreError> {
-            self.0.create_account(u, h).await
-        }
-        async fn account(&self, n: &str) -> Result<Option<(User, String)>, StoreError> {
-            self.0.account(n).await
-        }
-        async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
-            self.0.user(id).await
-        }
-        async fn guild(&self, id: Id) -> Result<Option<Guild>, StoreError> {
-            self.0.guild(id).await
-        }
-        async fn guild_channels(&self, g: Id) -> Result<Vec<Channel>, StoreError> {
-            self.0.guild_channels(g).await
-        }
-        async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
-            self.0.channel(id).await
-        }
-        async fn member(&self, g: Id, u: Id) -> Result<Option<Member>, StoreError> {
-            self.0.member(g, u).await
-        }
-        async fn user_guilds(&self, u: Id) -> Result<Vec<Id>, StoreError> {
-            self.0.user_guilds(u).await
-        }
-        async fn invite(&self, c: &str) -> Result<Option<Invite>, StoreError> {
-            self.0.invite(c).await
-        }
-        async fn nonce(&self, u: Id, n: &str) -> Result<Option<Id>, StoreError> {
-            self.0.nonce(u, n).await
-        }
-        async fn messages(&self, c: Id, cur: Cursor, l: usize) -> Result<Vec<Message>, StoreError> {
-            self.0.messages(c, cur, l).await
-        }
-    }
     let r = rig();
     publish(&r.bus, &message_event(1)).await;
     let link = Arc::new(Recorder::default());
@@ -247,7 +220,7 @@ async fn offsets_wait_for_the_store_sync() {
     };
     let w = Writer::new(
         &r.bus,
-        Arc::new(NoSync(r.store.clone())),
+        Arc::new(Flaky::new(&r.store, 0, usize::MAX)),
         link.clone(),
         &config,
     )
