@@ -16,7 +16,12 @@ pub fn describe() {
     describe_histogram!(
         WRITE_DURATION,
         Unit::Seconds,
-        "Time to apply one mutation batch durably."
+        "Time to apply one mutation batch (readable; durable after a sync)."
+    );
+    describe_histogram!(
+        SYNC_DURATION,
+        Unit::Seconds,
+        "Time to make the batches applied so far durable."
     );
     describe_counter!(MUTATIONS, Unit::Count, "Mutations applied to the store.");
     describe_histogram!(

@@ -4,6 +4,7 @@
 
 use clap::Args;
 use rookery_edge::EdgeConfig;
+use rookery_store_scylla::Replication;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +18,16 @@ pub struct ServeConfig {
     /// Directory of the embedded store and bus (created if missing).
     #[arg(long, env = "ROOKERY_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Where messages and metadata live: `embedded` (fjall under the data
+    /// dir) or a ScyllaDB cluster, `scylla://host:port,.../keyspace?options`
+    /// (migrated first with `rookery migrate`).
+    #[arg(
+        long,
+        env = "ROOKERY_STORE",
+        default_value = "embedded",
+        hide_env_values = true
+    )]
+    pub store: String,
     /// Snowflake worker id (0..=1023); unique per process in a cluster.
     #[arg(long, env = "ROOKERY_WORKER_ID", default_value_t = 0)]
     pub worker_id: u16,
@@ -51,12 +62,25 @@ pub struct ServeConfig {
     pub resume_window_secs: u64,
 }
 
+/// `rookery migrate` settings.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateConfig {
+    /// The ScyllaDB cluster and keyspace, `scylla://host:port,.../keyspace`.
+    #[arg(long, env = "ROOKERY_STORE", hide_env_values = true)]
+    pub store: String,
+    /// Keyspace replication when it is created: `simple:N` (SimpleStrategy,
+    /// development) or `dc1:N,dc2:N` (NetworkTopologyStrategy, production).
+    #[arg(long, env = "ROOKERY_REPLICATION", default_value = "simple:1")]
+    pub replication: Replication,
+}
+
 impl ServeConfig {
     /// Defaults for a node serving `listen` from `data_dir`.
     pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen,
             data_dir: data_dir.into(),
+            store: "embedded".into(),
             worker_id: 0,
             jwt_secret: None,
             bucket_ms: rookery_store::DEFAULT_BUCKET_MS,

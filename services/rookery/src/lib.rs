@@ -5,14 +5,15 @@
 mod config;
 mod telemetry;
 
-pub use config::ServeConfig;
+pub use config::{MigrateConfig, ServeConfig};
 pub use telemetry::{init_logging, metrics_handle};
 
 use anyhow::{Context, Result};
 use axum::serve::ListenerExt;
 use rookery_bus::{EmbeddedBus, EmbeddedBusConfig};
 use rookery_edge::{Edge, Hub};
-use rookery_store::{EmbeddedConfig, EmbeddedStore};
+use rookery_store::{EmbeddedConfig, EmbeddedStore, Store};
+use rookery_store_scylla::{ScyllaConfig, ScyllaStore};
 use rookery_writer::{Writer, WriterConfig};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -41,11 +42,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let secret = jwt_secret(&config)?;
-    let store_config = EmbeddedConfig {
-        bucket_ms: config.bucket_ms,
-        ..EmbeddedConfig::new(config.data_dir.join("store"))
-    };
-    let store = Arc::new(EmbeddedStore::open(&store_config).context("cannot open the store")?);
+    let store = open_store(&config).await.context("cannot open the store")?;
     let bus_config = EmbeddedBusConfig {
         partitions: config.partitions,
         ..EmbeddedBusConfig::new(config.data_dir.join("bus"))
@@ -95,6 +92,35 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
         http,
         writer,
     })
+}
+
+/// The embedded store under the data dir, or a migrated ScyllaDB keyspace.
+async fn open_store(config: &ServeConfig) -> Result<Arc<dyn Store>> {
+    if config.store == "embedded" {
+        let store_config = EmbeddedConfig {
+            bucket_ms: config.bucket_ms,
+            ..EmbeddedConfig::new(config.data_dir.join("store"))
+        };
+        return Ok(Arc::new(EmbeddedStore::open(&store_config)?));
+    }
+    let scylla = ScyllaConfig {
+        bucket_ms: config.bucket_ms,
+        ..ScyllaConfig::from_url(&config.store)?
+    };
+    let store = ScyllaStore::connect(&scylla).await?;
+    tracing::info!(nodes = ?scylla.nodes, keyspace = %scylla.keyspace, "scylla store connected");
+    Ok(Arc::new(store))
+}
+
+/// Applies the ScyllaDB schema (`schema/`) to the configured keyspace.
+pub async fn migrate(config: &MigrateConfig) -> Result<rookery_store_scylla::MigrateReport> {
+    anyhow::ensure!(
+        config.store != "embedded",
+        "migrate applies the ScyllaDB schema; the embedded store needs none (pass --store scylla://...)"
+    );
+    let scylla = ScyllaConfig::from_url(&config.store)?;
+    let report = rookery_store_scylla::migrate(&scylla, &config.replication).await?;
+    Ok(report)
 }
 
 impl Server {

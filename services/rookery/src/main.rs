@@ -1,7 +1,7 @@
 //! `rookery`: one binary for every role.
 
 use clap::{Parser, Subcommand};
-use rookery::ServeConfig;
+use rookery::{MigrateConfig, ServeConfig};
 use std::process::ExitCode;
 
 /// mimalloc returns freed memory to the OS; with glibc's allocator the 19 MiB
@@ -25,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run every role in one process on the embedded bus and store.
     Serve(ServeConfig),
+    /// Apply the ScyllaDB schema (`schema/`) and record it; safe to repeat.
+    Migrate(MigrateConfig),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(config) => serve(config).await,
+            Command::Migrate(config) => migrate(config).await,
         }
     });
     match result {
@@ -50,6 +53,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await
+}
+
+async fn migrate(config: MigrateConfig) -> anyhow::Result<()> {
+    let report = rookery::migrate(&config).await?;
+    tracing::info!(applied = ?report.applied, already = ?report.skipped, "schema up to date");
+    Ok(())
 }
 
 /// SIGINT or SIGTERM.

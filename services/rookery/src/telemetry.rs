@@ -51,6 +51,7 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
                 })
                 .ok()?;
             rookery_store::metrics::describe();
+            rookery_store_scylla::metrics::describe();
             rookery_bus::metrics::describe();
             rookery_writer::metrics::describe();
             rookery_edge::metrics::describe();

@@ -190,6 +190,71 @@ fn bad_configuration_exits_non_zero_with_one_line() {
     }
 }
 
+/// No ScyllaDB runs here; what can be checked is that pointing at one that
+/// is not there fails fast with the reason, for both commands.
+#[test]
+fn an_unreachable_or_misspelt_scylla_store_exits_non_zero_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_string_lossy().into_owned();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let unreachable = format!("scylla://{closed}/chat?connect_timeout_ms=2000");
+    let refused = format!(
+        "rookery: cannot open the store: store backend: cannot connect to ScyllaDB at {closed}"
+    );
+    let serve = |store: &str| {
+        vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--store",
+            store,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (serve(&unreachable), &refused),
+        (
+            serve("scylla://nohost"),
+            "invalid scylla URL: node \"nohost\" needs host:port",
+        ),
+        (
+            serve("postgres://x:1"),
+            "invalid scylla URL: it must start with scylla://",
+        ),
+        (
+            vec!["migrate".into(), "--store".into(), unreachable.clone()],
+            "cannot connect to ScyllaDB",
+        ),
+        (
+            vec!["migrate".into(), "--store".into(), "embedded".into()],
+            "the embedded store needs none",
+        ),
+        (
+            vec![
+                "migrate".into(),
+                "--store".into(),
+                unreachable.clone(),
+                "--replication".into(),
+                "simple:0".into(),
+            ],
+            "invalid replication",
+        ),
+    ];
+    for (argv, reason) in cases {
+        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (code, err) = run_to_exit(&args);
+        assert_ne!(code, 0, "{argv:?}");
+        assert!(err.contains(reason), "{argv:?}: {err}");
+    }
+}
+
 #[tokio::test]
 async fn a_second_process_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();

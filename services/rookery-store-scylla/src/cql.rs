@@ -1,0 +1,98 @@
+//! Every CQL statement the store runs, in one place, so CI can check each
+//! against the schema files (`tests/cql_check.rs`): tables, columns, key
+//! restrictions, nothing that would need ALLOW FILTERING.
+//!
+//! Statements are unqualified; the session's keyspace applies. Writes are
+//! INSERTs (upserts) only: an UPDATE would do the same here, and one form
+//! keeps the check simple. There are no `IN` lists and no `LIMIT`: each
+//! read names one partition, and page sizes bound how much comes back.
+
+/// Declares the statements and [`ALL`] from one list, so none is missed.
+macro_rules! statements {
+    ($($(#[$doc:meta])* $name:ident = $cql:literal;)*) => {
+        $($(#[$doc])* pub const $name: &str = $cql;)*
+        /// Every statement above, by name.
+        pub const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+statements! {
+    /// A profile upsert.
+    INSERT_USER = "INSERT INTO users (id, username) VALUES (?, ?)";
+    /// A profile.
+    SELECT_USER = "SELECT id, username FROM users WHERE id = ?";
+    /// A password hash.
+    INSERT_CREDENTIALS = "INSERT INTO credentials (user_id, password_hash) VALUES (?, ?)";
+    /// The hash of one user.
+    SELECT_CREDENTIALS = "SELECT password_hash FROM credentials WHERE user_id = ?";
+    /// The username claim (a lightweight transaction).
+    CLAIM_USERNAME = "INSERT INTO usernames (name, user_id) VALUES (?, ?) IF NOT EXISTS";
+    /// Who holds a (lowercased) username.
+    SELECT_USERNAME = "SELECT user_id FROM usernames WHERE name = ?";
+
+    /// A guild upsert.
+    INSERT_GUILD = "INSERT INTO guilds (id, name, owner_id) VALUES (?, ?, ?)";
+    /// A guild.
+    SELECT_GUILD = "SELECT id, name, owner_id FROM guilds WHERE id = ?";
+    /// A channel upsert, by id.
+    INSERT_CHANNEL =
+        "INSERT INTO channels (id, guild_id, name, kind, position) VALUES (?, ?, ?, ?, ?)";
+    /// A channel upsert, under its guild.
+    INSERT_GUILD_CHANNEL = "INSERT INTO channels_by_guild (guild_id, channel_id, name, kind, position) VALUES (?, ?, ?, ?, ?)";
+    /// A channel.
+    SELECT_CHANNEL = "SELECT id, guild_id, name, kind, position FROM channels WHERE id = ?";
+    /// A guild's channels.
+    SELECT_GUILD_CHANNELS =
+        "SELECT channel_id, name, kind, position FROM channels_by_guild WHERE guild_id = ?";
+    /// A membership upsert.
+    INSERT_MEMBER =
+        "INSERT INTO members (guild_id, user_id, username, joined_at) VALUES (?, ?, ?, ?)";
+    /// The guild listed under its member.
+    INSERT_USER_GUILD = "INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)";
+    /// A membership.
+    SELECT_MEMBER =
+        "SELECT username, joined_at FROM members WHERE guild_id = ? AND user_id = ?";
+    /// A user's guilds.
+    SELECT_USER_GUILDS = "SELECT guild_id FROM guilds_by_user WHERE user_id = ?";
+    /// An invite upsert.
+    INSERT_INVITE = "INSERT INTO invites (code, guild_id, inviter_id) VALUES (?, ?, ?)";
+    /// An invite.
+    SELECT_INVITE = "SELECT guild_id, inviter_id FROM invites WHERE code = ?";
+
+    /// A message upsert into its `(channel, bucket)` partition.
+    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    /// Marks a bucket non-empty.
+    INSERT_BUCKET = "INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)";
+    /// Records a send's nonce (expires with the table's TTL).
+    INSERT_NONCE = "INSERT INTO nonces (user_id, nonce, message_id) VALUES (?, ?, ?)";
+    /// The message a nonce produced.
+    SELECT_NONCE = "SELECT message_id FROM nonces WHERE user_id = ? AND nonce = ?";
+    /// Non-empty buckets at or below one, newest first (the clustering order).
+    SELECT_BUCKETS_DOWN = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket <= ?";
+    /// Non-empty buckets at or above one, oldest first.
+    SELECT_BUCKETS_UP = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket >= ? ORDER BY bucket ASC";
+    /// One bucket's messages below an id, newest first.
+    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
+    /// One bucket's messages above an id, oldest first.
+    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
+
+    /// Pins a setting on first use (a lightweight transaction).
+    PIN_META = "INSERT INTO store_meta (name, value) VALUES (?, ?) IF NOT EXISTS";
+
+    /// Bootstrap of `rookery migrate`: the applied-migrations ledger.
+    CREATE_MIGRATIONS = "CREATE TABLE IF NOT EXISTS schema_migrations (version int, name text, checksum text, applied_at timestamp, PRIMARY KEY (version))";
+    /// Bootstrap of `rookery migrate`: the lock that serialises migrators.
+    CREATE_LOCK = "CREATE TABLE IF NOT EXISTS schema_lock (id int, owner text, PRIMARY KEY (id))";
+    /// Takes the migration lock; the TTL frees it if its holder dies.
+    ACQUIRE_LOCK =
+        "INSERT INTO schema_lock (id, owner) VALUES (0, ?) IF NOT EXISTS USING TTL 300";
+    /// Frees the migration lock, only if we hold it.
+    RELEASE_LOCK = "DELETE FROM schema_lock WHERE id = 0 IF owner = ?";
+    /// Migrations applied so far.
+    SELECT_MIGRATIONS = "SELECT version, name, checksum FROM schema_migrations";
+    /// Records an applied migration.
+    INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
+}
+
+/// The bootstrap tables, created before the lock is taken.
+pub const BOOTSTRAP: &[&str] = &[CREATE_MIGRATIONS, CREATE_LOCK];

@@ -1,0 +1,169 @@
+//! Keyset pagination over `(channel, bucket)` partitions: list the channel's
+//! non-empty buckets from `channel_buckets` in the walk's direction, then
+//! read each bucket's partition from the cursor on, one page sized to what
+//! is still missing, until the page is full. The embedded store walks the
+//! same way (`rookery-store/src/embedded/history.rs`).
+
+use crate::store::{Inner, id, key};
+use futures_util::TryStreamExt;
+use rookery_proto::Id;
+use rookery_proto::model::{Message, User};
+use rookery_store::{Cursor, StoreError};
+use scylla::response::PagingState;
+use scylla::statement::prepared::PreparedStatement;
+use std::ops::ControlFlow;
+
+use crate::session::backend;
+
+type Row = (i64, i64, i64, String, String, Option<String>);
+
+pub(crate) async fn page(
+    s: &Inner,
+    channel: Id,
+    cursor: Cursor,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
+    match cursor {
+        Cursor::Latest => older_than(s, channel, None, limit).await,
+        Cursor::Before(id) => older_than(s, channel, Some(id), limit).await,
+        Cursor::After(id) => newer_than(s, channel, id, limit).await,
+        Cursor::Around(id) => {
+            let newer = newer_than(s, channel, id, limit / 2).await?;
+            let upper = Some(Id(id.0.saturating_add(1)));
+            let older = older_than(s, channel, upper, limit - newer.len()).await?;
+            Ok(newer.into_iter().rev().chain(older).collect())
+        }
+    }
+}
+
+/// A cursor id as a `bigint` bound: ids past 2^63 (no snowflake is) clamp,
+/// so a huge `before` means "latest" instead of wrapping negative.
+fn bound(id: Id) -> i64 {
+    i64::try_from(id.0).unwrap_or(i64::MAX)
+}
+
+/// Messages with ids below `upper` (all when `None`), newest first.
+async fn older_than(
+    s: &Inner,
+    channel: Id,
+    upper: Option<Id>,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
+    let (top_bucket, below) = match upper {
+        Some(Id(0)) => return Ok(Vec::new()),
+        Some(u) => (i64::from(Id(u.0 - 1).bucket(s.bucket_ms)), bound(u)),
+        None => (i64::MAX, i64::MAX),
+    };
+    let values = (key(channel), top_bucket);
+    walk(
+        s,
+        channel,
+        &s.s.buckets_down,
+        values,
+        &s.s.messages_before,
+        below,
+        limit,
+    )
+    .await
+}
+
+/// Messages with ids above `lower`, oldest first.
+async fn newer_than(
+    s: &Inner,
+    channel: Id,
+    lower: Id,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
+    if limit == 0 || bound(lower) == i64::MAX {
+        return Ok(Vec::new());
+    }
+    let values = (key(channel), i64::from(lower.bucket(s.bucket_ms)));
+    let (buckets, messages) = (&s.s.buckets_up, &s.s.messages_after);
+    walk(s, channel, buckets, values, messages, bound(lower), limit).await
+}
+
+/// Reads buckets in the order `buckets` lists them and, in each, messages
+/// past `from` in the order `messages` returns them.
+async fn walk(
+    s: &Inner,
+    channel: Id,
+    buckets: &PreparedStatement,
+    bucket_values: (i64, i64),
+    messages: &PreparedStatement,
+    from: i64,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
+    let mut out = Vec::with_capacity(limit);
+    let mut listed = s
+        .session
+        .execute_iter(buckets.clone(), bucket_values)
+        .await
+        .map_err(backend)?
+        .rows_stream::<(i64,)>()
+        .map_err(backend)?;
+    while out.len() < limit {
+        let Some((bucket,)) = listed.try_next().await.map_err(backend)? else {
+            break;
+        };
+        read_bucket(
+            s,
+            channel,
+            messages,
+            (key(channel), bucket, from),
+            limit,
+            &mut out,
+        )
+        .await?;
+    }
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// Appends one bucket's messages past the cursor until `out` holds `limit`.
+/// A page can come back short of its size (ScyllaDB also caps pages by
+/// bytes), so pages are followed until the partition is exhausted.
+async fn read_bucket(
+    s: &Inner,
+    channel: Id,
+    messages: &PreparedStatement,
+    values: (i64, i64, i64),
+    limit: usize,
+    out: &mut Vec<Message>,
+) -> Result<(), StoreError> {
+    let mut bound = messages.clone().bind(&values).map_err(backend)?;
+    let mut paging = PagingState::start();
+    while out.len() < limit {
+        bound.set_page_size((limit - out.len()) as i32);
+        let (result, next) = s
+            .session
+            .execute_bound_single_page(&bound, paging)
+            .await
+            .map_err(backend)?;
+        let rows = result.into_rows_result().map_err(backend)?;
+        for row in rows.rows::<Row>().map_err(backend)? {
+            out.push(message(channel, row.map_err(backend)?));
+        }
+        match next.into_paging_control_flow() {
+            ControlFlow::Continue(state) => paging = state,
+            ControlFlow::Break(()) => break,
+        }
+    }
+    Ok(())
+}
+
+fn message(channel: Id, row: Row) -> Message {
+    let (mid, guild, author, username, content, nonce) = row;
+    let mid = id(mid);
+    Message {
+        id: mid,
+        channel_id: channel,
+        guild_id: id(guild),
+        author: User {
+            id: id(author),
+            username,
+        },
+        content,
+        nonce,
+        timestamp: mid.timestamp(),
+    }
+}

@@ -1,0 +1,24 @@
+//! The [`Store`](rookery_store::Store) on ScyllaDB, for the cluster shape.
+//!
+//! - [`migrate()`] applies the numbered CQL files of `schema/` and records
+//!   them (`rookery migrate`);
+//! - [`ScyllaStore`] implements the store on the `scylla` driver with
+//!   prepared statements only ([`cql`] lists every one; CI checks them
+//!   against the schema with an independent CQL parser);
+//! - [`ScyllaConfig`] is parsed from one `scylla://` URL.
+//!
+//! No ScyllaDB runs on the build machines: the conformance suite runs here
+//! only when `ROOKERY_TEST_SCYLLA=host:port` names a cluster
+//! (`tests/conformance.rs`).
+
+mod config;
+pub mod cql;
+mod history;
+pub mod metrics;
+mod migrate;
+mod session;
+mod store;
+
+pub use config::{DEFAULT_KEYSPACE, Replication, ScyllaConfig};
+pub use migrate::{MIGRATIONS, MigrateReport, Migration, migrate, split_statements};
+pub use store::ScyllaStore;

@@ -1,0 +1,463 @@
+//! [`ScyllaStore`]: the [`Store`] on ScyllaDB, prepared statements only.
+//!
+//! Ids are `bigint`: a snowflake is below 2^63 until 2094, and the cast
+//! round-trips every u64 anyway. A batch's mutations are written
+//! concurrently (bounded by `write_concurrency`), never as a multi-partition
+//! logged batch; each write is durable at the configured consistency when it
+//! returns, so [`Store::sync`] has nothing to do.
+
+use crate::cql;
+use crate::metrics::DriverMetrics;
+use crate::migrate::lwt_outcome;
+use crate::session::{backend, connect};
+use crate::{ScyllaConfig, history};
+use async_trait::async_trait;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{StreamExt, TryStreamExt};
+use rookery_proto::Id;
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_store::metrics as sm;
+use rookery_store::{Cursor, Mutation, Store, StoreError};
+use scylla::client::session::Session;
+use scylla::deserialize::row::DeserializeRow;
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::prepared::PreparedStatement;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Id to `bigint`.
+pub(crate) fn key(id: Id) -> i64 {
+    id.0 as i64
+}
+
+/// `bigint` to id.
+pub(crate) fn id(v: i64) -> Id {
+    Id(v as u64)
+}
+
+/// The store. Cheap to clone.
+#[derive(Clone)]
+pub struct ScyllaStore(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) session: Arc<Session>,
+    pub(crate) s: Statements,
+    pub(crate) bucket_ms: u64,
+    write_concurrency: usize,
+    /// `(channel, bucket)` rows this process has written: every message
+    /// would otherwise rewrite its bucket's row.
+    known_buckets: moka::future::Cache<(Id, u32), ()>,
+    _metrics: DriverMetrics,
+}
+
+macro_rules! prepared {
+    ($($field:ident = $cql:ident),* $(,)?) => {
+        /// The prepared statements, one field each.
+        pub(crate) struct Statements { $(pub(crate) $field: PreparedStatement,)* }
+
+        impl Statements {
+            async fn prepare(session: &Session) -> Result<Self, StoreError> {
+                Ok(Self { $($field: prepare(session, cql::$cql).await?,)* })
+            }
+        }
+    };
+}
+
+prepared! {
+    insert_user = INSERT_USER, select_user = SELECT_USER,
+    insert_credentials = INSERT_CREDENTIALS, select_credentials = SELECT_CREDENTIALS,
+    claim_username = CLAIM_USERNAME, select_username = SELECT_USERNAME,
+    insert_guild = INSERT_GUILD, select_guild = SELECT_GUILD,
+    insert_channel = INSERT_CHANNEL, insert_guild_channel = INSERT_GUILD_CHANNEL,
+    select_channel = SELECT_CHANNEL, select_guild_channels = SELECT_GUILD_CHANNELS,
+    insert_member = INSERT_MEMBER, insert_user_guild = INSERT_USER_GUILD,
+    select_member = SELECT_MEMBER, select_user_guilds = SELECT_USER_GUILDS,
+    insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
+    insert_message = INSERT_MESSAGE, insert_bucket = INSERT_BUCKET,
+    insert_nonce = INSERT_NONCE, select_nonce = SELECT_NONCE,
+    buckets_down = SELECT_BUCKETS_DOWN, buckets_up = SELECT_BUCKETS_UP,
+    messages_before = SELECT_MESSAGES_BEFORE, messages_after = SELECT_MESSAGES_AFTER,
+    pin_meta = PIN_META,
+}
+
+async fn prepare(session: &Session, text: &str) -> Result<PreparedStatement, StoreError> {
+    let mut stmt = session
+        .prepare(text)
+        .await
+        .map_err(|e| StoreError::Config(format!("cannot prepare {text:?}: {e}")))?;
+    // Upserts and reads may be retried and speculatively executed; the
+    // lightweight transactions may not.
+    stmt.set_is_idempotent(!text.contains(" IF "));
+    // Bucket lists are walked a page at a time; history reads set their own.
+    stmt.set_page_size(64);
+    Ok(stmt)
+}
+
+impl ScyllaStore {
+    /// Connects to a migrated keyspace, prepares every statement and pins the
+    /// bucket width. A keyspace that was never migrated fails here, naming
+    /// the statement that could not be prepared.
+    pub async fn connect(config: &ScyllaConfig) -> Result<Self, StoreError> {
+        let session = Arc::new(connect(config, Some(&config.keyspace)).await?);
+        let s = Statements::prepare(&session).await?;
+        pin_bucket_width(&session, &s, config.bucket_ms).await?;
+        let inner = Inner {
+            _metrics: DriverMetrics::spawn(&session),
+            session,
+            s,
+            bucket_ms: config.bucket_ms,
+            write_concurrency: config.write_concurrency,
+            known_buckets: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
+        };
+        Ok(Self(Arc::new(inner)))
+    }
+}
+
+async fn pin_bucket_width(
+    session: &Session,
+    s: &Statements,
+    bucket_ms: u64,
+) -> Result<(), StoreError> {
+    let ours = bucket_ms.to_string();
+    let result = session
+        .execute_unpaged(&s.pin_meta, ("bucket_ms", &ours))
+        .await
+        .map_err(backend)?;
+    match lwt_outcome(result)? {
+        (true, _) => Ok(()),
+        (false, Some(stored)) if stored == ours => Ok(()),
+        (false, stored) => Err(StoreError::Config(format!(
+            "store was created with {} ms buckets, configured {bucket_ms} ms",
+            stored.unwrap_or_default()
+        ))),
+    }
+}
+
+impl Inner {
+    pub(crate) async fn exec(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<(), StoreError> {
+        self.session
+            .execute_unpaged(stmt, values)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// At most one row, deserialised.
+    pub(crate) async fn one<R>(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<Option<R>, StoreError>
+    where
+        R: for<'f, 'm> DeserializeRow<'f, 'm>,
+    {
+        let rows = self
+            .session
+            .execute_unpaged(stmt, values)
+            .await
+            .map_err(backend)?
+            .into_rows_result()
+            .map_err(backend)?;
+        rows.maybe_first_row::<R>().map_err(backend)
+    }
+
+    /// Every row of one partition.
+    async fn all<R>(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'f, 'm> DeserializeRow<'f, 'm> + 'static,
+    {
+        self.session
+            .execute_iter(stmt.clone(), values)
+            .await
+            .map_err(backend)?
+            .rows_stream::<R>()
+            .map_err(backend)?
+            .map_err(backend)
+            .try_collect()
+            .await
+    }
+
+    /// Every mutation, `write_concurrency` at a time.
+    async fn write_all(&self, batch: &[Mutation]) -> Result<(), StoreError> {
+        let mut in_flight = FuturesUnordered::new();
+        for mutation in batch {
+            if in_flight.len() == self.write_concurrency {
+                in_flight.next().await.transpose()?;
+            }
+            in_flight.push(self.write(mutation));
+        }
+        while let Some(done) = in_flight.next().await {
+            done?;
+        }
+        Ok(())
+    }
+
+    async fn write(&self, mutation: &Mutation) -> Result<(), StoreError> {
+        let s = &self.s;
+        match mutation {
+            Mutation::User(u) => self.exec(&s.insert_user, (key(u.id), &u.username)).await,
+            Mutation::Guild(g) => {
+                let values = (key(g.id), &g.name, key(g.owner_id));
+                self.exec(&s.insert_guild, values).await
+            }
+            Mutation::Channel(c) => {
+                let (kind, pos) = (i32::from(c.kind), c.position as i32);
+                let by_id = (key(c.id), key(c.guild_id), &c.name, kind, pos);
+                let by_guild = (key(c.guild_id), key(c.id), &c.name, kind, pos);
+                futures_util::try_join!(
+                    self.exec(&s.insert_channel, by_id),
+                    self.exec(&s.insert_guild_channel, by_guild)
+                )?;
+                Ok(())
+            }
+            Mutation::Member(mb) => {
+                let (g, u) = (key(mb.guild_id), key(mb.user.id));
+                let row = (g, u, &mb.user.username, &mb.joined_at);
+                futures_util::try_join!(
+                    self.exec(&s.insert_member, row),
+                    self.exec(&s.insert_user_guild, (u, g))
+                )?;
+                Ok(())
+            }
+            Mutation::Invite(i) => {
+                let values = (&i.code, key(i.guild_id), key(i.inviter_id));
+                self.exec(&s.insert_invite, values).await
+            }
+            Mutation::Message(msg) => self.write_message(msg).await,
+        }
+    }
+
+    async fn write_message(&self, msg: &Message) -> Result<(), StoreError> {
+        let s = &self.s;
+        let bucket = msg.id.bucket(self.bucket_ms);
+        let row = (
+            key(msg.channel_id),
+            i64::from(bucket),
+            key(msg.id),
+            key(msg.guild_id),
+            key(msg.author.id),
+            &msg.author.username,
+            &msg.content,
+            &msg.nonce,
+        );
+        let message = self.exec(&s.insert_message, row);
+        let nonce = async {
+            match &msg.nonce {
+                Some(n) => {
+                    let values = (key(msg.author.id), n, key(msg.id));
+                    self.exec(&s.insert_nonce, values).await
+                }
+                None => Ok(()),
+            }
+        };
+        let known = (msg.channel_id, bucket);
+        let bucket_row = async {
+            if self.known_buckets.contains_key(&known) {
+                return Ok(());
+            }
+            let values = (key(msg.channel_id), i64::from(bucket));
+            self.exec(&s.insert_bucket, values).await?;
+            self.known_buckets.insert(known, ()).await;
+            Ok(())
+        };
+        futures_util::try_join!(message, nonce, bucket_row)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for ScyllaStore {
+    async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let n = batch.len() as u64;
+        self.0.write_all(&batch).await?;
+        metrics::histogram!(sm::WRITE_DURATION, "store" => "scylla").record(started.elapsed());
+        metrics::counter!(sm::MUTATIONS, "store" => "scylla").increment(n);
+        Ok(())
+    }
+
+    async fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn create_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError> {
+        let (inner, s) = (&self.0, &self.0.s);
+        // Profile and hash first, claim last: a crash in between leaves an
+        // unreachable row under a fresh id, never a claimed name without an
+        // account behind it.
+        futures_util::try_join!(
+            inner.exec(&s.insert_user, (key(user.id), &user.username)),
+            inner.exec(&s.insert_credentials, (key(user.id), password_hash)),
+        )?;
+        let name = user.username.to_lowercase();
+        let result = inner
+            .session
+            .execute_unpaged(&s.claim_username, (&name, key(user.id)))
+            .await
+            .map_err(backend)?;
+        let (applied, _) = lwt_outcome(result)?;
+        if applied {
+            return Ok(());
+        }
+        // A retried claim of our own (a timeout after it was applied) is
+        // ours; any other holder is a conflict.
+        match inner.one::<(i64,)>(&s.select_username, (&name,)).await? {
+            Some((holder,)) if holder == key(user.id) => Ok(()),
+            _ => Err(StoreError::Conflict(format!(
+                "username {:?} is taken",
+                user.username
+            ))),
+        }
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+        let (inner, s) = (&self.0, &self.0.s);
+        let name = username.to_lowercase();
+        let Some((uid,)) = inner.one::<(i64,)>(&s.select_username, (&name,)).await? else {
+            return Ok(None);
+        };
+        let (user, hash) = futures_util::try_join!(
+            self.user(id(uid)),
+            inner.one::<(String,)>(&s.select_credentials, (uid,))
+        )?;
+        Ok(user.zip(hash).map(|(u, (h,))| (u, h)))
+    }
+
+    async fn user(&self, uid: Id) -> Result<Option<User>, StoreError> {
+        let row = self
+            .0
+            .one::<(i64, String)>(&self.0.s.select_user, (key(uid),));
+        Ok(row.await?.map(|(i, username)| User {
+            id: id(i),
+            username,
+        }))
+    }
+
+    async fn guild(&self, gid: Id) -> Result<Option<Guild>, StoreError> {
+        let row = self
+            .0
+            .one::<(i64, String, i64)>(&self.0.s.select_guild, (key(gid),));
+        Ok(row.await?.map(|(i, name, owner)| Guild {
+            id: id(i),
+            name,
+            owner_id: id(owner),
+        }))
+    }
+
+    async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
+        let stmt = &self.0.s.select_guild_channels;
+        let rows = self
+            .0
+            .all::<(i64, String, i32, i32)>(stmt, (key(guild_id),))
+            .await?;
+        let mut out: Vec<Channel> = rows
+            .into_iter()
+            .map(|(cid, name, kind, position)| Channel {
+                id: id(cid),
+                guild_id,
+                name,
+                kind: kind as u8,
+                position: position as u32,
+            })
+            .collect();
+        out.sort_by_key(|c| (c.position, c.id));
+        Ok(out)
+    }
+
+    async fn channel(&self, cid: Id) -> Result<Option<Channel>, StoreError> {
+        let stmt = &self.0.s.select_channel;
+        let row = self
+            .0
+            .one::<(i64, i64, String, i32, i32)>(stmt, (key(cid),));
+        Ok(row.await?.map(|(i, g, name, kind, position)| Channel {
+            id: id(i),
+            guild_id: id(g),
+            name,
+            kind: kind as u8,
+            position: position as u32,
+        }))
+    }
+
+    async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+        let stmt = &self.0.s.select_member;
+        let row = self
+            .0
+            .one::<(String, String)>(stmt, (key(guild_id), key(user_id)));
+        Ok(row.await?.map(|(username, joined_at)| Member {
+            guild_id,
+            user: User {
+                id: user_id,
+                username,
+            },
+            joined_at,
+        }))
+    }
+
+    async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
+        let stmt = &self.0.s.select_user_guilds;
+        let rows = self.0.all::<(i64,)>(stmt, (key(user_id),)).await?;
+        Ok(rows.into_iter().map(|(g,)| id(g)).collect())
+    }
+
+    async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
+        let row = self.0.one::<(i64, i64)>(&self.0.s.select_invite, (code,));
+        Ok(row.await?.map(|(g, inviter)| Invite {
+            code: code.to_owned(),
+            guild_id: id(g),
+            inviter_id: id(inviter),
+        }))
+    }
+
+    async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
+        let row = self
+            .0
+            .one::<(i64,)>(&self.0.s.select_nonce, (key(user_id), nonce));
+        Ok(row.await?.map(|(m,)| id(m)))
+    }
+
+    async fn messages(
+        &self,
+        channel_id: Id,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let started = Instant::now();
+        let page = history::page(&self.0, channel_id, cursor, limit.clamp(1, 100)).await;
+        metrics::histogram!(sm::HISTORY_READ_DURATION, "store" => "scylla")
+            .record(started.elapsed());
+        page
+    }
+}
+
+impl std::fmt::Debug for ScyllaStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScyllaStore")
+            .field("keyspace", &self.0.session.get_keyspace())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_bigint_and_keep_order_below_2_pow_63() {
+        for v in [0, 1, 1 << 22, i64::MAX as u64, u64::MAX] {
+            assert_eq!(id(key(Id(v))), Id(v));
+        }
+        let (a, b) = (Id(1 << 40), Id((1 << 62) + 5));
+        assert!(key(a) < key(b));
+    }
+}
