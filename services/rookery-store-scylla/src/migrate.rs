@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "002_accounts.cql"),
     migration!(3, "003_guilds.cql"),
     migration!(4, "004_messages.cql"),
+    migration!(5, "005_guild_features.cql"),
 ];
 
 /// How long a migrator waits for another one's lock.
