@@ -1,6 +1,6 @@
 //! Bus metrics, declared and described in one place.
 
-use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram};
 
 /// Seconds from publish to durable acknowledgement.
 pub const PUBLISH_DURATION: &str = "rookery_bus_publish_duration_seconds";
@@ -15,8 +15,11 @@ pub const COMMIT_DURATION: &str = "rookery_bus_group_commit_duration_seconds";
 /// Records published but not yet committed by the consumer group, per partition.
 pub const CONSUMER_LAG: &str = "rookery_bus_consumer_lag_records";
 
-/// Registers descriptions with the installed recorder.
+/// Registers descriptions with the installed recorder and creates the
+/// counters at zero.
 pub fn describe() {
+    counter!(PUBLISHED).absolute(0);
+    counter!(PUBLISH_ERRORS).absolute(0);
     describe_histogram!(
         PUBLISH_DURATION,
         Unit::Seconds,

@@ -1,10 +1,14 @@
 //! Edge metrics, declared and described in one place. Label values are
 //! bounded: close codes, HTTP routes, cache names, results.
 
-use metrics::{Counter, Unit, counter, describe_counter, describe_gauge, describe_histogram};
+use metrics::{
+    Counter, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge,
+};
+use rookery_proto::gateway::CloseCode;
 use std::sync::OnceLock;
 
-/// Open WebSocket connections.
+/// Open WebSocket connections, by state (`pending` until IDENTIFY or RESUME
+/// succeeds, then `identified`).
 pub const CONNECTIONS: &str = "rookery_edge_connections";
 /// Live sessions (attached or awaiting resume).
 pub const SESSIONS: &str = "rookery_edge_sessions";
@@ -34,6 +38,8 @@ pub const SEND_ERRORS: &str = "rookery_edge_send_errors_total";
 pub const FANOUT_DELAY: &str = "rookery_edge_fanout_delay_seconds";
 /// Dispatches queued to sessions.
 pub const DELIVERIES: &str = "rookery_edge_deliveries_total";
+/// Inbound frames refused by a rate limit, by scope.
+pub const RATE_LIMITED: &str = "rookery_edge_rate_limited_total";
 /// Cache lookups, by cache and result (hit/miss).
 pub const CACHE_REQUESTS: &str = "rookery_edge_cache_requests_total";
 /// HTTP requests, by method, route and status.
@@ -41,13 +47,38 @@ pub const HTTP_REQUESTS: &str = "rookery_edge_http_requests_total";
 /// HTTP request duration, by route.
 pub const HTTP_DURATION: &str = "rookery_edge_http_request_duration_seconds";
 
-/// Registers descriptions with the installed recorder.
+/// Cache names, as the `cache` label.
+pub const CACHES: [&str; 2] = ["channel", "member"];
+
+/// Registers descriptions with the installed recorder, and creates every
+/// series with a bounded label set at zero, so dashboards and alerts see a
+/// zero rather than no series before the first event.
 pub fn describe() {
     describe_gauge!(
         CONNECTIONS,
         Unit::Count,
-        "Open gateway WebSocket connections."
+        "Open gateway WebSocket connections, by state (pending, identified)."
     );
+    for state in ["pending", "identified"] {
+        gauge!(CONNECTIONS, "state" => state).set(0.0);
+    }
+    for code in CloseCode::ALL {
+        counter!(CLOSES, "code" => code.code().to_string()).absolute(0);
+    }
+    for cache in CACHES {
+        for result in ["hit", "miss"] {
+            counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).absolute(0);
+        }
+    }
+    describe_counter!(
+        RATE_LIMITED,
+        Unit::Count,
+        "Inbound requests refused by a rate limit, by scope."
+    );
+    for name in [IDENTIFIED, RESUMED, SLOW_CONSUMERS] {
+        counter!(name).absolute(0);
+    }
+    counter!(RATE_LIMITED, "scope" => "gateway").absolute(0);
     describe_gauge!(
         SESSIONS,
         Unit::Count,

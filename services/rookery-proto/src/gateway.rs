@@ -165,6 +165,23 @@ pub enum CloseCode {
 }
 
 impl CloseCode {
+    /// Every close code, for exhaustive tables (metrics, docs).
+    pub const ALL: [CloseCode; 13] = [
+        CloseCode::UnknownError,
+        CloseCode::UnknownOpcode,
+        CloseCode::DecodeError,
+        CloseCode::NotAuthenticated,
+        CloseCode::AuthenticationFailed,
+        CloseCode::AlreadyAuthenticated,
+        CloseCode::InvalidSeq,
+        CloseCode::RateLimited,
+        CloseCode::SessionTimedOut,
+        CloseCode::FrameTooLarge,
+        CloseCode::SlowConsumer,
+        CloseCode::ServerShutdown,
+        CloseCode::SessionReplaced,
+    ];
+
     /// Numeric code for the close frame.
     pub fn code(self) -> u16 {
         self as u16

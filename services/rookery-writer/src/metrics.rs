@@ -1,6 +1,6 @@
 //! Writer metrics, declared and described in one place.
 
-use metrics::{Unit, describe_counter, describe_histogram};
+use metrics::{Unit, counter, describe_counter, describe_histogram};
 
 /// Records per processed batch.
 pub const BATCH_RECORDS: &str = "rookery_writer_batch_records";
@@ -15,8 +15,25 @@ pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
 /// Fan-out pushes that failed.
 pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
-/// Registers descriptions with the installed recorder.
+/// Event types, as the `type` label of [`EVENTS`].
+pub const EVENT_TYPES: [&str; 6] = [
+    "user_create",
+    "guild_create",
+    "channel_create",
+    "invite_create",
+    "guild_member_add",
+    "message_create",
+];
+
+/// Registers descriptions with the installed recorder and creates the
+/// counters at zero (dashboards and alerts then see a zero, not no series).
 pub fn describe() {
+    for kind in EVENT_TYPES {
+        counter!(EVENTS, "type" => kind).absolute(0);
+    }
+    for name in [UNDECODABLE, STORE_RETRIES, PUSH_ERRORS] {
+        counter!(name).absolute(0);
+    }
     describe_histogram!(
         BATCH_RECORDS,
         Unit::Count,

@@ -50,8 +50,13 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let bus = Arc::new(EmbeddedBus::open(&bus_config).context("cannot open the bus")?);
 
     let hub = Arc::new(Hub::new(config.worker_id, store.clone()));
-    let render =
-        metrics_handle().map(|h| Arc::new(move || h.render()) as rookery_edge::MetricsRender);
+    let render = metrics_handle().map(|h| {
+        Arc::new(move || {
+            // Process metrics are read from /proc at scrape time.
+            metrics_process::Collector::default().collect();
+            h.render()
+        }) as rookery_edge::MetricsRender
+    });
     let edge = Edge::new(
         config.edge(secret),
         store.clone(),

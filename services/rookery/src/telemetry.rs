@@ -55,6 +55,7 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
             rookery_bus::metrics::describe();
             rookery_writer::metrics::describe();
             rookery_edge::metrics::describe();
+            metrics_process::Collector::default().describe();
             Some(handle)
         })
         .clone()

@@ -55,7 +55,10 @@ async fn health_readiness_and_metrics() {
     {
         let value = line.rsplit(' ').next().unwrap();
         assert!(value.parse::<f64>().is_ok(), "bad sample {line:?}");
-        assert!(line.starts_with("rookery_"), "unexpected metric {line:?}");
+        assert!(
+            line.starts_with("rookery_") || line.starts_with("process_"),
+            "unexpected metric {line:?}"
+        );
         assert!(
             !line.contains(&channel.to_string()),
             "id in labels: {line:?}"

@@ -46,7 +46,7 @@ pub(super) async fn run<S>(
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    metrics::gauge!(m::CONNECTIONS).increment(1.0);
+    metrics::gauge!(m::CONNECTIONS, "state" => "pending").increment(1.0);
     // fastwebsockets did the handshake; from here one task reads frames and
     // one writes bursts of them, each on its half of the stream.
     let (r, wr) = tokio::io::split(ws.into_inner());
@@ -54,8 +54,19 @@ pub(super) async fn run<S>(
     let (mut reader, rx, close_rx) = Reader::new(edge, encoding);
     let writer = tokio::spawn(writer::run(wr, rx, close_rx.clone(), encoding));
     let end = reader.read_loop(&mut rd, close_rx).await;
+    let state = if reader.session.is_some() {
+        "identified"
+    } else {
+        "pending"
+    };
     reader.finish(end, writer).await;
-    metrics::gauge!(m::CONNECTIONS).decrement(1.0);
+    metrics::gauge!(m::CONNECTIONS, "state" => state).decrement(1.0);
+}
+
+/// Moves this connection from `pending` to `identified` in the gauge.
+fn identified() {
+    metrics::gauge!(m::CONNECTIONS, "state" => "pending").decrement(1.0);
+    metrics::gauge!(m::CONNECTIONS, "state" => "identified").increment(1.0);
 }
 
 impl Reader {
@@ -198,6 +209,7 @@ impl Reader {
         m::hot().frames_in.increment(1);
         m::hot().bytes_in.increment(frame.payload.len() as u64);
         if !self.budget.take() {
+            metrics::counter!(m::RATE_LIMITED, "scope" => "gateway").increment(1);
             return Err(End::Close(CloseCode::RateLimited));
         }
         match codec::decode_client(self.conn.encoding, &frame.payload) {
@@ -260,6 +272,7 @@ impl Reader {
             )),
         );
         self.session = Some(session);
+        identified();
         metrics::counter!(m::IDENTIFIED).increment(1);
         Ok(())
     }
@@ -282,6 +295,7 @@ impl Reader {
         match session.resume(self.conn.clone(), r.seq, resumed) {
             Ok(()) => {
                 self.session = Some(session);
+                identified();
                 metrics::counter!(m::RESUMED).increment(1);
                 Ok(())
             }
