@@ -1,6 +1,11 @@
 //! Shared test support: a real Rookery server in-process on port 0 over a
 //! temporary data dir, and helpers that talk to it only through the public
-//! protocol ([`rookery_client`]).
+//! protocol ([`rookery_client`]); and the real binary as a child process
+//! ([`ChildServer`]).
+
+mod child;
+
+pub use child::ChildServer;
 
 use rookery::{ServeConfig, Server};
 use rookery_client::{Api, Gateway};

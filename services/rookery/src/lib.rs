@@ -117,12 +117,14 @@ async fn open_store(config: &ServeConfig) -> Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-/// Applies the ScyllaDB schema (`schema/`) to the configured keyspace.
+/// Applies the ScyllaDB schema (`schema/`) to the configured keyspace. The
+/// embedded store creates its tables when it opens, so with it there is
+/// nothing to do (and the same deployment Job works for both stores).
 pub async fn migrate(config: &MigrateConfig) -> Result<rookery_store_scylla::MigrateReport> {
-    anyhow::ensure!(
-        config.store != "embedded",
-        "migrate applies the ScyllaDB schema; the embedded store needs none (pass --store scylla://...)"
-    );
+    if config.store == "embedded" {
+        tracing::info!("the embedded store needs no migration");
+        return Ok(rookery_store_scylla::MigrateReport::default());
+    }
     let scylla = ScyllaConfig::from_url(&config.store)?;
     let report = rookery_store_scylla::migrate(&scylla, &config.replication).await?;
     Ok(report)

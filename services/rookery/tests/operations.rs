@@ -76,10 +76,14 @@ async fn shutdown_tells_clients_to_reconnect() {
         .await
         .unwrap();
     server.stop().await;
+    let reconnect = tokio::time::timeout(T, g.next()).await.unwrap().unwrap();
+    assert_eq!(reconnect.header.op, op::RECONNECT);
     match tokio::time::timeout(T, g.next()).await.unwrap() {
         Err(ClientError::Closed { code, .. }) => assert_eq!(code, CloseCode::ServerShutdown.code()),
-        other => panic!("expected close 4102, got {other:?}"),
+        other => panic!("expected close 4102 after RECONNECT, got {other:?}"),
     }
-    // A connection that never identified is closed too, not left hanging.
+    // A connection that never identified gets the same, not left hanging.
+    let reconnect = tokio::time::timeout(T, idle.next()).await.unwrap().unwrap();
+    assert_eq!(reconnect.header.op, op::RECONNECT);
     assert!(tokio::time::timeout(T, idle.next()).await.unwrap().is_err());
 }

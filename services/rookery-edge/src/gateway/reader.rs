@@ -144,7 +144,12 @@ impl Reader {
             let frame = tokio::select! {
                 biased;
                 _ = close_rx.changed() => return End::ClosedByServer,
-                _ = draining.wait_for(|d| *d) => return End::Close(CloseCode::ServerShutdown),
+                _ = draining.wait_for(|d| *d) => {
+                    // RECONNECT first: clients resume elsewhere at once,
+                    // without treating the close as an error.
+                    self.frame(op::RECONNECT, &Option::<()>::None);
+                    return End::Close(CloseCode::ServerShutdown);
+                }
                 () = tokio::time::sleep_until(self.deadline) => return End::Close(CloseCode::SessionTimedOut),
                 frame = rd.next() => frame,
             };

@@ -34,6 +34,13 @@ pub(super) async fn run<W: AsyncWrite + Unpin>(
             _ = close.changed() => {
                 let code = *close.borrow();
                 if let Some(code) = code {
+                    // What was queued before the close goes first (RECONNECT
+                    // on shutdown), except to a client that stopped reading.
+                    if code != CloseCode::SlowConsumer
+                        && !matches!(flush_queued(&mut burst, &mut rx, &mut out).await, Ok(false))
+                    {
+                        return;
+                    }
                     let mut payload = code.code().to_be_bytes().to_vec();
                     payload.extend_from_slice(code.reason().as_bytes());
                     burst.push(Outbound::Control(OpCode::Close, payload));
@@ -57,6 +64,25 @@ pub(super) async fn run<W: AsyncWrite + Unpin>(
             }
         }
     }
+}
+
+/// Moves the frames already queued into bursts, writing full ones; true if
+/// a queued close frame was written (nothing may follow it).
+async fn flush_queued<W: AsyncWrite + Unpin>(
+    burst: &mut Burst,
+    rx: &mut mpsc::Receiver<Outbound>,
+    out: &mut W,
+) -> std::io::Result<bool> {
+    while let Ok(item) = rx.try_recv() {
+        let closing = burst.push(item);
+        if closing || burst.full() {
+            burst.write_to(out).await?;
+        }
+        if closing {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Frames encoded back to back, ready for one write.

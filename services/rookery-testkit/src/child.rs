@@ -1,0 +1,84 @@
+//! The real `rookery` binary as a child process, for what only a process
+//! shows: signals, `kill -9`, exit codes, file locks.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `rookery serve` child process.
+pub struct ChildServer {
+    /// The process.
+    pub child: Child,
+    /// The address it serves, `host:port`.
+    pub addr: String,
+    /// Its log lines up to "rookery serving" (startup and replay).
+    pub startup: Vec<String>,
+}
+
+impl ChildServer {
+    /// Starts `bin serve` on port 0 over `data_dir` with `extra` flags, and
+    /// reads the bound address from its log.
+    pub fn spawn(bin: &str, data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("ROOKERY_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rookery");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let mut startup = Vec::new();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("rookery exited before serving")
+                .expect("log line");
+            let serving = line.contains("rookery serving");
+            let addr = line.split("addr=").nth(1).filter(|_| serving);
+            if let Some(rest) = addr {
+                break rest.split_whitespace().next().expect("address").to_owned();
+            }
+            startup.push(line);
+        };
+        // Keep draining so the child never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            addr,
+            startup,
+        }
+    }
+
+    /// Sends `signal` (a `kill` name: TERM, KILL...).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
