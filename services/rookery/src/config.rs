@@ -28,6 +28,16 @@ pub struct ServeConfig {
         hide_env_values = true
     )]
     pub store: String,
+    /// The event bus: `embedded` (a log under the data dir) or Kafka,
+    /// `kafka://host:port,...[?topic=...&<librdkafka property>=...]` (create
+    /// the topics first with `rookery topics ensure`).
+    #[arg(
+        long,
+        env = "ROOKERY_BUS",
+        default_value = "embedded",
+        hide_env_values = true
+    )]
+    pub bus: String,
     /// Snowflake worker id (0..=1023); unique per process in a cluster.
     #[arg(long, env = "ROOKERY_WORKER_ID", default_value_t = 0)]
     pub worker_id: u16,
@@ -62,6 +72,21 @@ pub struct ServeConfig {
     pub resume_window_secs: u64,
 }
 
+/// `rookery topics ensure` settings.
+#[derive(Debug, Clone, Args)]
+pub struct TopicsConfig {
+    /// The Kafka cluster, `kafka://host:port,...[?<librdkafka property>=...]`.
+    #[arg(long, env = "ROOKERY_BUS", hide_env_values = true)]
+    pub bus: String,
+    /// Replication factor for every topic instead of the definitions' (a
+    /// development cluster of one broker needs 1).
+    #[arg(long)]
+    pub replication_factor: Option<u32>,
+    /// Partitions for every topic instead of the definitions'.
+    #[arg(long)]
+    pub partitions: Option<u32>,
+}
+
 /// `rookery migrate` settings.
 #[derive(Debug, Clone, Args)]
 pub struct MigrateConfig {
@@ -81,6 +106,7 @@ impl ServeConfig {
             listen,
             data_dir: data_dir.into(),
             store: "embedded".into(),
+            bus: "embedded".into(),
             worker_id: 0,
             jwt_secret: None,
             bucket_ms: rookery_store::DEFAULT_BUCKET_MS,

@@ -5,12 +5,13 @@
 mod config;
 mod telemetry;
 
-pub use config::{MigrateConfig, ServeConfig};
+pub use config::{MigrateConfig, ServeConfig, TopicsConfig};
 pub use telemetry::{init_logging, metrics_handle};
 
 use anyhow::{Context, Result};
 use axum::serve::ListenerExt;
-use rookery_bus::{EmbeddedBus, EmbeddedBusConfig};
+use rookery_bus::{Bus, EmbeddedBus, EmbeddedBusConfig};
+use rookery_bus_kafka::{KafkaBus, KafkaConfig};
 use rookery_edge::{Edge, Hub};
 use rookery_store::{EmbeddedConfig, EmbeddedStore, Store};
 use rookery_store_scylla::{ScyllaConfig, ScyllaStore};
@@ -43,11 +44,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let addr = listener.local_addr()?;
     let secret = jwt_secret(&config)?;
     let store = open_store(&config).await.context("cannot open the store")?;
-    let bus_config = EmbeddedBusConfig {
-        partitions: config.partitions,
-        ..EmbeddedBusConfig::new(config.data_dir.join("bus"))
-    };
-    let bus = Arc::new(EmbeddedBus::open(&bus_config).context("cannot open the bus")?);
+    let bus = open_bus(&config).await.context("cannot open the bus")?;
 
     let hub = Arc::new(Hub::new(config.worker_id, store.clone()));
     let render = metrics_handle().map(|h| {
@@ -97,6 +94,43 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
         http,
         writer,
     })
+}
+
+/// The embedded log under the data dir, or a Kafka cluster.
+async fn open_bus(config: &ServeConfig) -> Result<Arc<dyn Bus>> {
+    if config.bus == "embedded" {
+        let bus_config = EmbeddedBusConfig {
+            partitions: config.partitions,
+            ..EmbeddedBusConfig::new(config.data_dir.join("bus"))
+        };
+        return Ok(Arc::new(EmbeddedBus::open(&bus_config)?));
+    }
+    let kafka = KafkaBus::connect(KafkaConfig::from_url(&config.bus)?).await?;
+    Ok(Arc::new(kafka))
+}
+
+/// Creates the topics of `kafka/topics.json` that are missing and checks the
+/// rest; fails listing every difference.
+pub async fn ensure_topics(
+    config: &TopicsConfig,
+) -> Result<rookery_bus_kafka::topics::EnsureReport> {
+    use rookery_bus_kafka::topics;
+    let kafka = KafkaConfig::from_url(&config.bus)?;
+    let overrides = topics::Overrides {
+        replication_factor: config.replication_factor,
+        partitions: config.partitions,
+    };
+    let specs: Vec<_> = topics::definitions()
+        .into_iter()
+        .map(|s| overrides.apply(s))
+        .collect();
+    let report = topics::ensure(&kafka, &specs).await?;
+    anyhow::ensure!(
+        report.problems.is_empty(),
+        "topics differ from kafka/topics.json: {}",
+        report.problems.join("; ")
+    );
+    Ok(report)
 }
 
 /// The embedded store under the data dir, or a migrated ScyllaDB keyspace.

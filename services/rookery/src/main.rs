@@ -1,7 +1,7 @@
 //! `rookery`: one binary for every role.
 
 use clap::{Parser, Subcommand};
-use rookery::{MigrateConfig, ServeConfig};
+use rookery::{MigrateConfig, ServeConfig, TopicsConfig};
 use std::process::ExitCode;
 
 /// mimalloc returns freed memory to the OS; with glibc's allocator the 19 MiB
@@ -27,6 +27,16 @@ enum Command {
     Serve(ServeConfig),
     /// Apply the ScyllaDB schema (`schema/`) and record it; safe to repeat.
     Migrate(MigrateConfig),
+    /// Kafka topics.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+}
+
+#[derive(Subcommand)]
+enum TopicsCommand {
+    /// Create the topics of `kafka/topics.json` that are missing and check
+    /// the others (partitions, configuration); fails on any difference.
+    Ensure(TopicsConfig),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +50,11 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(config) => serve(config).await,
             Command::Migrate(config) => migrate(config).await,
+            Command::Topics(TopicsCommand::Ensure(config)) => {
+                let report = rookery::ensure_topics(&config).await?;
+                tracing::info!(created = ?report.created, matching = ?report.matching, "topics up to date");
+                Ok(())
+            }
         }
     });
     match result {

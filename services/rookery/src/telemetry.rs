@@ -53,6 +53,7 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
             rookery_store::metrics::describe();
             rookery_store_scylla::metrics::describe();
             rookery_bus::metrics::describe();
+            rookery_bus_kafka::metrics::describe();
             rookery_writer::metrics::describe();
             rookery_edge::metrics::describe();
             metrics_process::Collector::default().describe();

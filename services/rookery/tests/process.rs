@@ -162,7 +162,7 @@ fn bad_configuration_exits_non_zero_with_one_line() {
 /// No ScyllaDB runs here; what can be checked is that pointing at one that
 /// is not there fails fast with the reason, for both commands.
 #[test]
-fn an_unreachable_or_misspelt_scylla_store_exits_non_zero_with_the_reason() {
+fn an_unreachable_or_misspelt_store_or_bus_exits_non_zero_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_string_lossy().into_owned();
     let closed = {
@@ -182,6 +182,20 @@ fn an_unreachable_or_misspelt_scylla_store_exits_non_zero_with_the_reason() {
             &data,
             "--store",
             store,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let serve_bus = |bus: &str| {
+        vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--bus",
+            bus,
         ]
         .into_iter()
         .map(str::to_owned)
@@ -210,6 +224,19 @@ fn an_unreachable_or_misspelt_scylla_store_exits_non_zero_with_the_reason() {
                 "simple:0".into(),
             ],
             "invalid replication",
+        ),
+        (
+            vec![
+                "topics".into(),
+                "ensure".into(),
+                "--bus".into(),
+                format!("kafka://{closed}"),
+            ],
+            "cannot reach kafka at",
+        ),
+        (
+            serve_bus("kafka://nohost"),
+            "invalid kafka URL: broker \"nohost\" needs host:port",
         ),
     ];
     for (argv, reason) in cases {

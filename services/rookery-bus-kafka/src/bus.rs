@@ -1,0 +1,149 @@
+//! [`KafkaBus`]: publishes with an idempotent producer (acks=all, a short
+//! linger so concurrent sends share a request, lz4), each record keyed and
+//! partitioned by [`partition_for`] so the embedded bus, Kafka and analytics
+//! consumers agree on where a channel's events live.
+
+use crate::KafkaConfig;
+use crate::consumer::KafkaConsumer;
+use async_trait::async_trait;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use rookery_bus::metrics as m;
+use rookery_bus::{Bus, BusError, Consumer, Position, Record, partition_for};
+use std::time::{Duration, Instant};
+
+/// Producer settings under the URL's overrides.
+const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
+    // No duplicates or reordering from retries within a partition.
+    ("enable.idempotence", "true"),
+    ("acks", "all"),
+    // Small enough for chat latency, long enough to batch a burst.
+    ("linger.ms", "5"),
+    ("compression.type", "lz4"),
+    // A send is acknowledged or fails (SEND_ERROR) within this bound.
+    ("message.timeout.ms", "10000"),
+    // A topic auto-created by a publish would get the broker's default
+    // partition count; topics come from `rookery topics ensure` only.
+    ("allow.auto.create.topics", "false"),
+];
+
+/// Attempts to reach the cluster at startup before giving up (about 10 s
+/// in all with the backoff).
+const CONNECT_ATTEMPTS: u32 = 3;
+
+/// The Kafka bus.
+pub struct KafkaBus {
+    config: KafkaConfig,
+    producer: FutureProducer,
+    partitions: u32,
+}
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> BusError {
+    BusError::Backend(e.to_string())
+}
+
+impl KafkaBus {
+    /// Connects and reads the topic's partition count. Retries a few times
+    /// with backoff, then fails naming the brokers and the reason; a missing
+    /// topic fails at once, pointing at `rookery topics ensure`.
+    pub async fn connect(config: KafkaConfig) -> Result<Self, BusError> {
+        let producer: FutureProducer = config
+            .client(PRODUCER_DEFAULTS)
+            .create()
+            .map_err(|e| BusError::Config(format!("kafka producer: {e}")))?;
+        let partitions = topic_partitions(&producer, &config).await?;
+        tracing::info!(brokers = %config.brokers, topic = %config.topic, partitions, "kafka bus connected");
+        Ok(Self {
+            config,
+            producer,
+            partitions,
+        })
+    }
+
+    /// The settings it was built with.
+    pub fn config(&self) -> &KafkaConfig {
+        &self.config
+    }
+}
+
+async fn topic_partitions(
+    producer: &FutureProducer,
+    config: &KafkaConfig,
+) -> Result<u32, BusError> {
+    let mut last = String::new();
+    for attempt in 1..=CONNECT_ATTEMPTS {
+        let producer = producer.clone();
+        let topic = config.topic.clone();
+        let fetched = tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(Some(&topic), Duration::from_secs(2))
+        })
+        .await
+        .map_err(backend)?;
+        match fetched {
+            Ok(metadata) => {
+                let count = metadata
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == config.topic)
+                    .map_or(0, |t| t.partitions().len());
+                if count == 0 {
+                    return Err(BusError::Config(format!(
+                        "topic {} does not exist on {} (create it with `rookery topics ensure`)",
+                        config.topic, config.brokers
+                    )));
+                }
+                return Ok(count as u32);
+            }
+            Err(e) => last = e.to_string(),
+        }
+        tracing::warn!(attempt, brokers = %config.brokers, error = %last, "kafka not reachable; retrying");
+        if attempt < CONNECT_ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+        }
+    }
+    Err(BusError::Backend(format!(
+        "cannot reach kafka at {} after {CONNECT_ATTEMPTS} attempts: {last}",
+        config.brokers
+    )))
+}
+
+#[async_trait]
+impl Bus for KafkaBus {
+    fn partitions(&self) -> u32 {
+        self.partitions
+    }
+
+    async fn publish(&self, record: Record) -> Result<Position, BusError> {
+        let started = Instant::now();
+        let partition = partition_for(record.key, self.partitions);
+        let key = record.key.to_be_bytes();
+        let kafka_record = FutureRecord::to(&self.config.topic)
+            .partition(partition as i32)
+            .key(&key[..])
+            .payload(&record.payload);
+        match self
+            .producer
+            .send(kafka_record, Timeout::After(Duration::from_secs(5)))
+            .await
+        {
+            Ok(delivery) => {
+                metrics::histogram!(m::PUBLISH_DURATION).record(started.elapsed());
+                metrics::counter!(m::PUBLISHED).increment(1);
+                Ok(Position {
+                    partition: delivery.partition as u32,
+                    offset: delivery.offset as u64,
+                })
+            }
+            Err((e, _)) => {
+                metrics::counter!(m::PUBLISH_ERRORS).increment(1);
+                Err(BusError::Backend(format!("kafka publish failed: {e}")))
+            }
+        }
+    }
+
+    async fn consumer(&self, group: &str) -> Result<Box<dyn Consumer>, BusError> {
+        Ok(Box::new(KafkaConsumer::new(&self.config, group)?))
+    }
+}

@@ -1,0 +1,196 @@
+//! [`KafkaConsumer`]: the writer's consumer-group member. Offsets are never
+//! committed automatically: the writer commits a position only after the
+//! records below it are applied and synced (at least once). Rebalances are
+//! handled in [`GroupContext`]: logged and counted, with per-partition lag
+//! from librdkafka's statistics.
+
+use crate::KafkaConfig;
+use crate::bus::backend;
+use crate::metrics as km;
+use async_trait::async_trait;
+use futures_util::FutureExt;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rookery_bus::metrics as m;
+use rookery_bus::{Batch, BusError, Consumed, Consumer, Position};
+
+/// Consumer settings under the URL's overrides.
+const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
+    ("enable.auto.commit", "false"),
+    ("enable.auto.offset.store", "false"),
+    ("auto.offset.reset", "earliest"),
+    ("enable.partition.eof", "false"),
+    // A dead writer's partitions move within seconds, not the 45 s default.
+    ("session.timeout.ms", "10000"),
+    ("heartbeat.interval.ms", "1000"),
+    // Consumer lag per partition, exported from the statistics callback.
+    ("statistics.interval.ms", "5000"),
+];
+
+/// Rebalance and commit callbacks of the writer's consumer.
+pub struct GroupContext {
+    topic: String,
+}
+
+impl ClientContext for GroupContext {
+    fn stats(&self, stats: Statistics) {
+        let Some(topic) = stats.topics.get(&self.topic) else {
+            return;
+        };
+        for (partition, p) in &topic.partitions {
+            // -1 is librdkafka's "unknown" (not assigned, or not fetched yet).
+            if *partition >= 0 && p.consumer_lag >= 0 {
+                metrics::gauge!(m::CONSUMER_LAG, "partition" => partition.to_string())
+                    .set(p.consumer_lag as f64);
+            }
+        }
+    }
+}
+
+impl ConsumerContext for GroupContext {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(list) = rebalance {
+            // Records of these partitions already polled are still applied
+            // and pushed; the next owner replays from the last commit, and
+            // applying twice is harmless.
+            let partitions = partitions_of(list);
+            tracing::info!(?partitions, "partitions revoked");
+            metrics::counter!(km::REBALANCES, "kind" => "revoke").increment(1);
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(list) => {
+                tracing::info!(partitions = ?partitions_of(list), "partitions assigned");
+                metrics::counter!(km::REBALANCES, "kind" => "assign").increment(1);
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance failed"),
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        if let Err(e) = result {
+            // Uncommitted records are redelivered, never lost.
+            tracing::warn!(error = %e, partitions = ?partitions_of(offsets), "failed to commit offsets");
+            metrics::counter!(km::COMMIT_ERRORS).increment(1);
+        }
+    }
+}
+
+fn partitions_of(list: &TopicPartitionList) -> Vec<i32> {
+    list.elements().iter().map(|e| e.partition()).collect()
+}
+
+/// A member of a consumer group on the events topic.
+pub struct KafkaConsumer {
+    consumer: StreamConsumer<GroupContext>,
+    topic: String,
+}
+
+impl KafkaConsumer {
+    pub(crate) fn new(config: &KafkaConfig, group: &str) -> Result<Self, BusError> {
+        let mut client = config.client(CONSUMER_DEFAULTS);
+        client.set("group.id", group);
+        let context = GroupContext {
+            topic: config.topic.clone(),
+        };
+        let consumer: StreamConsumer<GroupContext> = client
+            .create_with_context(context)
+            .map_err(|e| BusError::Config(format!("kafka consumer: {e}")))?;
+        consumer.subscribe(&[&config.topic]).map_err(backend)?;
+        Ok(Self {
+            consumer,
+            topic: config.topic.clone(),
+        })
+    }
+
+    /// Takes what is already fetched, without waiting, after `first`.
+    fn drain(&self, first: BorrowedMessage<'_>, max: usize) -> Vec<Batch> {
+        let mut batches: Vec<Batch> = Vec::new();
+        let mut push = |msg: &BorrowedMessage<'_>| {
+            let partition = msg.partition() as u32;
+            let record = consumed(msg);
+            match batches.iter_mut().find(|b| b.partition == partition) {
+                Some(b) => b.records.push(record),
+                None => batches.push(Batch {
+                    partition,
+                    records: vec![record],
+                }),
+            }
+        };
+        push(&first);
+        drop(first);
+        for _ in 1..max {
+            match self.consumer.recv().now_or_never() {
+                Some(Ok(msg)) => push(&msg),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "kafka consume error");
+                    break;
+                }
+                None => break,
+            }
+        }
+        batches
+    }
+}
+
+fn consumed(msg: &BorrowedMessage<'_>) -> Consumed {
+    // Keys are 8 big-endian bytes; another producer's malformed key still
+    // delivers the record (the writer decodes the payload, not the key).
+    let key = msg
+        .key()
+        .and_then(|k| <[u8; 8]>::try_from(k).ok())
+        .map_or(0, u64::from_be_bytes);
+    Consumed {
+        offset: msg.offset() as u64,
+        key,
+        payload: msg.payload().unwrap_or_default().to_vec(),
+    }
+}
+
+#[async_trait]
+impl Consumer for KafkaConsumer {
+    async fn poll(&mut self, max: usize) -> Result<Vec<Batch>, BusError> {
+        loop {
+            // Cancel-safe: `recv` takes a message only when it returns it,
+            // and the rest are taken without an await.
+            match self.consumer.recv().await {
+                Ok(first) => return Ok(self.drain(first, max.max(1))),
+                // Transport errors are reported here and retried by
+                // librdkafka; the writer keeps waiting.
+                Err(e) => tracing::warn!(error = %e, "kafka consume error"),
+            }
+        }
+    }
+
+    async fn try_poll(&mut self, max: usize) -> Result<Vec<Batch>, BusError> {
+        match self.consumer.recv().now_or_never() {
+            Some(Ok(first)) => Ok(self.drain(first, max.max(1))),
+            Some(Err(e)) => Err(backend(e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn commit(&mut self, positions: &[Position]) -> Result<(), BusError> {
+        let mut list = TopicPartitionList::new();
+        for p in positions {
+            list.add_partition_offset(
+                &self.topic,
+                p.partition as i32,
+                Offset::Offset(p.offset as i64),
+            )
+            .map_err(backend)?;
+        }
+        self.consumer
+            .commit(&list, CommitMode::Async)
+            .map_err(backend)
+    }
+}
