@@ -58,3 +58,84 @@ async fn serving_with_a_missing_topic_fails_with_the_reason() {
         "{text}"
     );
 }
+
+/// Total records on `topic`, from the partitions' high watermarks.
+fn records_on(bootstrap: &str, topic: &str, partitions: i32) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    (0..partitions)
+        .map(|p| {
+            c.fetch_watermarks(topic, p, Duration::from_secs(5))
+                .unwrap()
+                .1
+        })
+        .sum()
+}
+
+fn check_events(bootstrap: &str, topic: &str, count: i64) -> (bool, String) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../kafka/check_events.py");
+    let out = std::process::Command::new("python3")
+        .args([script, bootstrap, topic, &count.to_string()])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// The analytics contract: the topic, read by confluent-kafka (Python) and
+/// decoded by msgpack, matches kafka/events.schema.json and the documented
+/// keys; and the checker does refuse a record that breaks the contract.
+#[tokio::test]
+async fn an_independent_client_decodes_the_topic_against_the_documented_schema() {
+    if !rookery_testkit::tools::python_modules(&["confluent_kafka", "msgpack", "jsonschema"]) {
+        return;
+    }
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("rookery.events", 4, 1).unwrap();
+    let bootstrap = mock.bootstrap_servers();
+    let url = format!("kafka://{bootstrap}");
+    let server = TestServer::start_with(|c| c.bus = url).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let guild = server.guild(&[&alice, &bob]).await;
+    alice.api.create_channel(guild.id, "random").await.unwrap();
+    let mut g = server.gateway(&alice, Encoding::MsgPack).await;
+    for i in 0..5 {
+        g.send_message(guild.channels[0].id, &format!("a{i}"), "for analytics")
+            .await
+            .unwrap();
+        g.op(op::SEND_ACK, T).await.unwrap();
+    }
+    let total = records_on(&bootstrap, "rookery.events", 4);
+    let (ok, report) = check_events(&bootstrap, "rookery.events", total);
+    assert!(ok, "{report}");
+    for expected in [
+        "\"USER_CREATE\": 2",
+        "\"GUILD_CREATE\": 1",
+        "\"CHANNEL_CREATE\": 1",
+        "\"INVITE_CREATE\": 1",
+        "\"GUILD_MEMBER_ADD\": 1",
+        "\"MESSAGE_CREATE\": 5",
+    ] {
+        assert!(report.contains(expected), "{expected} in {report}");
+    }
+    server.stop().await;
+
+    // A record missing its envelope fields, under a key of the wrong size.
+    mock.create_topic("broken", 1, 1).unwrap();
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let record = rdkafka::producer::FutureRecord::to("broken")
+        .key(&b"k"[..])
+        .payload(&[0x81, 0xa1, b'v', 0x01][..]);
+    producer.send(record, Duration::from_secs(5)).await.unwrap();
+    let (ok, report) = check_events(&bootstrap, "broken", 1);
+    assert!(!ok, "a broken record must fail the check: {report}");
+    assert!(report.contains("'ts' is a required property"), "{report}");
+}

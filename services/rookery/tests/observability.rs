@@ -12,7 +12,7 @@
 use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::op;
-use rookery_testkit::{TestServer, TestUser};
+use rookery_testkit::{TestServer, TestUser, tools};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,22 +26,6 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(path)
-}
-
-/// The tool on PATH; `None` (after saying so) when it is missing and not
-/// required.
-fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        let required = std::env::var("ROOKERY_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-        assert!(!required, "{name} is required (apt-get install prometheus)");
-        eprintln!("SKIPPED: {name} not installed; .ci/run installs it");
-    }
-    found
 }
 
 /// Sends messages (and the odd refused send and history read) until aborted.
@@ -138,7 +122,7 @@ async fn the_exposition_matches_the_catalogue_and_passes_promtool() {
     }
     server.stop().await;
 
-    let Some(promtool) = tool("promtool") else {
+    let Some(promtool) = tools::program("promtool") else {
         return;
     };
     let mut child = Command::new(promtool)
@@ -272,7 +256,7 @@ fn dashboard_queries(path: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn a_real_prometheus_evaluates_every_dashboard_query_and_alert_rule() {
-    let Some(binary) = tool("prometheus") else {
+    let Some(binary) = tools::program("prometheus") else {
         return;
     };
     let (server, load) = loaded_server().await;
