@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const CHANNEL_GUILD_TEXT: u8 = 0;
 
 /// A user as other users see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct User {
     /// Snowflake id.
     pub id: Id,

@@ -12,16 +12,24 @@ pub struct ChildServer {
     pub child: Child,
     /// The address it serves, `host:port`.
     pub addr: String,
-    /// Its log lines up to "rookery serving" (startup and replay).
+    /// Its log lines up to "... serving" (startup and replay).
     pub startup: Vec<String>,
+    /// The "... serving" line itself.
+    pub ready_line: String,
 }
 
 impl ChildServer {
     /// Starts `bin serve` on port 0 over `data_dir` with `extra` flags, and
     /// reads the bound address from its log.
     pub fn spawn(bin: &str, data_dir: &Path, extra: &[&str]) -> Self {
+        Self::role(bin, "serve", data_dir, extra)
+    }
+
+    /// Starts `bin <role>` (serve, edge, writer) on port 0 over `data_dir`
+    /// with `extra` flags, and reads the bound address from its log.
+    pub fn role(bin: &str, role: &str, data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([role, "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env("ROOKERY_LOG", "info")
@@ -30,15 +38,16 @@ impl ChildServer {
             .expect("spawn rookery");
         let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
         let mut startup = Vec::new();
-        let addr = loop {
+        let (addr, ready_line) = loop {
             let line = lines
                 .next()
                 .expect("rookery exited before serving")
                 .expect("log line");
-            let serving = line.contains("rookery serving");
+            let serving = line.contains(" serving");
             let addr = line.split("addr=").nth(1).filter(|_| serving);
             if let Some(rest) = addr {
-                break rest.split_whitespace().next().expect("address").to_owned();
+                let addr = rest.split_whitespace().next().expect("address").to_owned();
+                break (addr, line);
             }
             startup.push(line);
         };
@@ -48,7 +57,14 @@ impl ChildServer {
             child,
             addr,
             startup,
+            ready_line,
         }
+    }
+
+    /// The value of `field=` on the ready line (e.g. a writer's `internal`).
+    pub fn field(&self, field: &str) -> Option<String> {
+        let rest = self.ready_line.split(&format!("{field}=")).nth(1)?;
+        rest.split_whitespace().next().map(str::to_owned)
     }
 
     /// Sends `signal` (a `kill` name: TERM, KILL...).

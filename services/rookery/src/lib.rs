@@ -3,9 +3,14 @@
 //! tests can start a real server in-process on port 0.
 
 mod config;
+mod roles;
 mod telemetry;
 
 pub use config::{MigrateConfig, ServeConfig, TopicsConfig};
+pub use roles::{
+    EdgeNode, EdgeRoleConfig, WriterNode, WriterRoleConfig, start_edge, start_writer,
+    start_writer_on,
+};
 pub use telemetry::{init_logging, metrics_handle};
 
 use anyhow::{Context, Result};
@@ -47,19 +52,12 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let bus = open_bus(&config).await.context("cannot open the bus")?;
 
     let hub = Arc::new(Hub::new(config.worker_id, store.clone()));
-    let render = metrics_handle().map(|h| {
-        Arc::new(move || {
-            // Process metrics are read from /proc at scrape time.
-            metrics_process::Collector::default().collect();
-            h.render()
-        }) as rookery_edge::MetricsRender
-    });
     let edge = Edge::new(
         config.edge(secret),
         store.clone(),
         bus.clone(),
         hub.clone(),
-        render,
+        metrics_render(),
     )
     .context("invalid edge configuration")?;
     let mut writer = Writer::new(bus.as_ref(), store, hub, &WriterConfig::default()).await?;
@@ -72,19 +70,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let (stop, stopped) = watch::channel(false);
     let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
     tokio::spawn(expire_sessions(edge.clone(), stopped.clone()));
-    let app = edge.router();
-    // Without TCP_NODELAY, Nagle's algorithm holds a small dispatch until the
-    // client's delayed ACK: up to 40 ms per message.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(wait_for(stopped))
-            .await
-    });
+    let http = serve_on(listener, edge.router(), stopped);
     edge.set_ready(true);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "rookery serving");
     Ok(Server {
@@ -96,8 +82,66 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     })
 }
 
+/// The `/metrics` renderer: the exposition plus process metrics, read from
+/// /proc at scrape time.
+pub(crate) fn metrics_render() -> Option<rookery_edge::MetricsRender> {
+    metrics_handle().map(|h| {
+        Arc::new(move || {
+            metrics_process::Collector::default().collect();
+            h.render()
+        }) as rookery_edge::MetricsRender
+    })
+}
+
+/// Serves `app` on a bound listener until `stopped`, with TCP_NODELAY on
+/// every connection: without it, Nagle's algorithm holds a small dispatch
+/// until the client's delayed ACK (up to 40 ms per message).
+fn serve_on(
+    listener: TcpListener,
+    app: axum::Router,
+    stopped: watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>> {
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(wait_for(stopped))
+            .await
+    })
+}
+
+/// Binds `listen` and serves `app` there.
+pub(crate) async fn serve_http(
+    listen: SocketAddr,
+    app: axum::Router,
+    stopped: watch::Receiver<bool>,
+) -> Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    Ok((addr, serve_on(listener, app, stopped)))
+}
+
+/// `/healthz`, `/readyz` and `/metrics` for a process without the edge's
+/// routes (a writer).
+pub(crate) fn ops_router(render: Option<rookery_edge::MetricsRender>) -> axum::Router {
+    use axum::routing::get;
+    let metrics = move || {
+        let render = render.clone();
+        async move { render.map_or_else(String::new, |r| r()) }
+    };
+    axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ready" }))
+        .route("/metrics", get(metrics))
+}
+
 /// The embedded log under the data dir, or a Kafka cluster.
-async fn open_bus(config: &ServeConfig) -> Result<Arc<dyn Bus>> {
+pub(crate) async fn open_bus(config: &ServeConfig) -> Result<Arc<dyn Bus>> {
     if config.bus == "embedded" {
         let bus_config = EmbeddedBusConfig {
             partitions: config.partitions,
@@ -134,7 +178,7 @@ pub async fn ensure_topics(
 }
 
 /// The embedded store under the data dir, or a migrated ScyllaDB keyspace.
-async fn open_store(config: &ServeConfig) -> Result<Arc<dyn Store>> {
+pub(crate) async fn open_store(config: &ServeConfig) -> Result<Arc<dyn Store>> {
     if config.store == "embedded" {
         let store_config = EmbeddedConfig {
             bucket_ms: config.bucket_ms,
@@ -188,11 +232,11 @@ impl Server {
     }
 }
 
-async fn wait_for(mut stopped: watch::Receiver<bool>) {
+pub(crate) async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|s| *s).await;
 }
 
-async fn expire_sessions(edge: Arc<Edge>, mut stopped: watch::Receiver<bool>) {
+pub(crate) async fn expire_sessions(edge: Arc<Edge>, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -204,7 +248,7 @@ async fn expire_sessions(edge: Arc<Edge>, mut stopped: watch::Receiver<bool>) {
 
 /// The configured secret, or one generated on first start and kept (mode
 /// 0600) in the data dir so tokens survive restarts.
-fn jwt_secret(config: &ServeConfig) -> Result<Vec<u8>> {
+pub(crate) fn jwt_secret(config: &ServeConfig) -> Result<Vec<u8>> {
     if let Some(s) = &config.jwt_secret {
         anyhow::ensure!(s.len() >= 32, "the JWT secret must be at least 32 bytes");
         return Ok(s.as_bytes().to_vec());

@@ -1,7 +1,7 @@
 //! `rookery`: one binary for every role.
 
 use clap::{Parser, Subcommand};
-use rookery::{MigrateConfig, ServeConfig, TopicsConfig};
+use rookery::{EdgeRoleConfig, MigrateConfig, ServeConfig, TopicsConfig, WriterRoleConfig};
 use std::process::ExitCode;
 
 /// mimalloc returns freed memory to the OS; with glibc's allocator the 19 MiB
@@ -25,6 +25,12 @@ struct Cli {
 enum Command {
     /// Run every role in one process on the embedded bus and store.
     Serve(ServeConfig),
+    /// Run the edge role: gateway and REST, publishing to Kafka, fan-out from
+    /// the writers (cluster shape).
+    Edge(EdgeRoleConfig),
+    /// Run the writer role: consume Kafka, apply to the store, push to the
+    /// edges (cluster shape).
+    Writer(WriterRoleConfig),
     /// Apply the ScyllaDB schema (`schema/`) and record it; safe to repeat.
     Migrate(MigrateConfig),
     /// Kafka topics.
@@ -50,6 +56,18 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(config) => serve(config).await,
             Command::Migrate(config) => migrate(config).await,
+            Command::Edge(config) => {
+                let node = rookery::start_edge(config).await?;
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                node.stop().await
+            }
+            Command::Writer(config) => {
+                let node = rookery::start_writer(config).await?;
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                node.stop().await
+            }
             Command::Topics(TopicsCommand::Ensure(config)) => {
                 let report = rookery::ensure_topics(&config).await?;
                 tracing::info!(created = ?report.created, matching = ?report.matching, "topics up to date");

@@ -56,6 +56,7 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
             rookery_bus_kafka::metrics::describe();
             rookery_writer::metrics::describe();
             rookery_edge::metrics::describe();
+            rookery_link::metrics::describe();
             metrics_process::Collector::default().describe();
             Some(handle)
         })

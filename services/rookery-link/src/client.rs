@@ -1,0 +1,363 @@
+//! The edge's side: a [`WriterLink`] keeps a connection to one writer
+//! (reconnecting with backoff), hands fan-out batches to the edge's hub, and
+//! carries store calls; [`RemoteStore`] is the [`Store`] an edge uses when
+//! the writer hosts the embedded store, with identical calls in flight
+//! coalesced into one (a hot channel's history is read once, not once per
+//! client).
+
+use crate::metrics as m;
+use crate::wire::{self, Call, Reply, ToEdge, ToWriter, WireCursor, WireError};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::future::{BoxFuture, Shared};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use rookery_bus::{EdgeLink, FanoutBatch};
+use rookery_proto::Id;
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_store::{Cursor, Mutation, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::codec::Framed;
+
+/// How long a store call waits for its reply.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<Reply, WireError>>>>;
+
+/// A connection to one writer, kept up in the background.
+pub struct WriterLink {
+    addr: String,
+    out: Mutex<Option<mpsc::Sender<Bytes>>>,
+    pending: Pending,
+    next_id: AtomicU64,
+    connected: watch::Sender<bool>,
+}
+
+impl WriterLink {
+    /// Starts connecting to `addr`; fan-out goes to `hub`.
+    pub fn spawn(addr: String, hub: Arc<dyn EdgeLink>) -> Arc<Self> {
+        let link = Arc::new(Self {
+            addr,
+            out: Mutex::new(None),
+            pending: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            connected: watch::channel(false).0,
+        });
+        tokio::spawn(link.clone().run(hub));
+        link
+    }
+
+    /// The writer's address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Whether the connection is up.
+    pub fn is_connected(&self) -> bool {
+        *self.connected.borrow()
+    }
+
+    /// Waits until connected, up to `limit`.
+    pub async fn wait_connected(&self, limit: Duration) -> bool {
+        let mut rx = self.connected.subscribe();
+        tokio::time::timeout(limit, rx.wait_for(|c| *c))
+            .await
+            .is_ok()
+    }
+
+    async fn run(self: Arc<Self>, hub: Arc<dyn EdgeLink>) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match TcpStream::connect(&self.addr).await {
+                Ok(socket) => {
+                    let _ = socket.set_nodelay(true);
+                    backoff = Duration::from_millis(100);
+                    self.session(socket, hub.as_ref()).await;
+                    tracing::warn!(writer = %self.addr, "writer link lost; reconnecting");
+                }
+                Err(e) => tracing::debug!(writer = %self.addr, error = %e, "cannot reach writer"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// One connection's life: frames out from the queue, fan-out and
+    /// replies in; on loss every pending call fails.
+    async fn session(&self, socket: TcpStream, hub: &dyn EdgeLink) {
+        let (mut sink, mut stream) = Framed::new(socket, wire::codec()).split();
+        let (tx, mut rx) = mpsc::channel::<Bytes>(1024);
+        *self.out.lock().expect("out") = Some(tx);
+        self.connected.send_replace(true);
+        metrics::gauge!(m::WRITERS).increment(1.0);
+        tracing::info!(writer = %self.addr, "writer link up");
+        let writer = tokio::spawn(async move {
+            while let Some(frame) = rx.recv().await {
+                if sink.send(frame).await.is_err() {
+                    return;
+                }
+            }
+        });
+        while let Some(Ok(frame)) = stream.next().await {
+            match wire::decode::<ToEdge>(&frame) {
+                Ok(ToEdge::Fanout(events)) => {
+                    let events = events.into_iter().map(Arc::new).collect();
+                    let _ = hub.push(FanoutBatch { events }).await;
+                }
+                Ok(ToEdge::Reply { id, result }) => {
+                    if let Some(waiter) = self.pending.lock().expect("pending").remove(&id) {
+                        let _ = waiter.send(result);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(writer = %self.addr, error = %e, "undecodable frame from a writer");
+                    break;
+                }
+            }
+        }
+        self.out.lock().expect("out").take();
+        self.connected.send_replace(false);
+        metrics::gauge!(m::WRITERS).decrement(1.0);
+        writer.abort();
+        // Dropping the senders fails every call in flight.
+        self.pending.lock().expect("pending").clear();
+    }
+
+    /// Sends a call and waits for its reply.
+    pub async fn call(&self, call: Call) -> Result<Reply, WireError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let Some(out) = self.out.lock().expect("out").clone() else {
+            return Err(WireError::Other(format!(
+                "writer {} is not connected",
+                self.addr
+            )));
+        };
+        self.pending.lock().expect("pending").insert(id, tx);
+        let lost = || WireError::Other(format!("writer link to {} lost", self.addr));
+        if out
+            .send(wire::encode(&ToWriter::Call { id, call }))
+            .await
+            .is_err()
+        {
+            self.pending.lock().expect("pending").remove(&id);
+            return Err(lost());
+        }
+        match tokio::time::timeout(CALL_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(lost()),
+            Err(_) => {
+                self.pending.lock().expect("pending").remove(&id);
+                Err(WireError::Other(format!(
+                    "writer {} did not answer in {CALL_TIMEOUT:?}",
+                    self.addr
+                )))
+            }
+        }
+    }
+}
+
+type InFlight = Shared<BoxFuture<'static, Result<Reply, WireError>>>;
+
+/// The links to the writers, set once they exist (they need the hub, which
+/// needs the store built on them).
+#[derive(Default)]
+pub struct LinkSet(OnceLock<Vec<Arc<WriterLink>>>);
+
+impl LinkSet {
+    /// Sets the links; later calls are ignored.
+    pub fn set(&self, links: Vec<Arc<WriterLink>>) {
+        let _ = self.0.set(links);
+    }
+
+    /// A connected link (the first), else the first at all.
+    fn pick(&self) -> Result<Arc<WriterLink>, WireError> {
+        let links = self.0.get().map(Vec::as_slice).unwrap_or_default();
+        links
+            .iter()
+            .find(|l| l.is_connected())
+            .or(links.first())
+            .cloned()
+            .ok_or_else(|| WireError::Other("no writer configured".into()))
+    }
+}
+
+/// The store of the writers that host it, reached over their links.
+pub struct RemoteStore {
+    links: Arc<LinkSet>,
+    in_flight: Arc<Mutex<HashMap<Call, InFlight>>>,
+}
+
+impl RemoteStore {
+    /// A store behind `links`.
+    pub fn new(links: Arc<LinkSet>) -> Self {
+        Self {
+            links,
+            in_flight: Arc::default(),
+        }
+    }
+
+    /// Reads are coalesced: a call identical to one in flight waits for its
+    /// answer instead of going out again.
+    async fn read(&self, call: Call) -> Result<Reply, StoreError> {
+        let (shared, joined) = {
+            let mut map = self.in_flight.lock().expect("in flight");
+            match map.get(&call) {
+                Some(f) => (f.clone(), true),
+                None => {
+                    let (links, key, map_ref) =
+                        (self.links.clone(), call.clone(), self.in_flight.clone());
+                    let fut = async move {
+                        let result = match links.pick() {
+                            Ok(link) => link.call(key.clone()).await,
+                            Err(e) => Err(e),
+                        };
+                        map_ref.lock().expect("in flight").remove(&key);
+                        result
+                    }
+                    .boxed()
+                    .shared();
+                    map.insert(call, fut.clone());
+                    (fut, false)
+                }
+            }
+        };
+        if joined {
+            metrics::counter!(m::COALESCED).increment(1);
+        }
+        let result = shared.await;
+        let label = if result.is_ok() { "ok" } else { "error" };
+        metrics::counter!(m::CALLS, "result" => label).increment(1);
+        result.map_err(Into::into)
+    }
+}
+
+fn unexpected(reply: Reply) -> StoreError {
+    StoreError::Backend(format!("unexpected reply from the writer: {reply:?}"))
+}
+
+#[async_trait]
+impl Store for RemoteStore {
+    async fn apply(&self, _batch: Vec<Mutation>) -> Result<(), StoreError> {
+        Err(StoreError::Config(
+            "edges do not apply mutations; writers do".into(),
+        ))
+    }
+
+    async fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn create_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError> {
+        let call = Call::CreateAccount {
+            user: user.clone(),
+            hash: password_hash.to_owned(),
+        };
+        // A write: never coalesced.
+        let link = self.links.pick().map_err(StoreError::from)?;
+        match link.call(call).await.map_err(StoreError::from)? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+        match self
+            .read(Call::Account {
+                username: username.to_owned(),
+            })
+            .await?
+        {
+            Reply::Account(a) => Ok(a),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
+        match self.read(Call::User { id }).await? {
+            Reply::User(u) => Ok(u),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn guild(&self, id: Id) -> Result<Option<Guild>, StoreError> {
+        match self.read(Call::Guild { id }).await? {
+            Reply::Guild(g) => Ok(g),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
+        match self.read(Call::GuildChannels { guild_id }).await? {
+            Reply::Channels(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
+        match self.read(Call::Channel { id }).await? {
+            Reply::Channel(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+        match self.read(Call::Member { guild_id, user_id }).await? {
+            Reply::Member(m) => Ok(m),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
+        match self.read(Call::UserGuilds { user_id }).await? {
+            Reply::Ids(ids) => Ok(ids),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
+        match self
+            .read(Call::Invite {
+                code: code.to_owned(),
+            })
+            .await?
+        {
+            Reply::Invite(i) => Ok(i),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
+        match self
+            .read(Call::Nonce {
+                user_id,
+                nonce: nonce.to_owned(),
+            })
+            .await?
+        {
+            Reply::Nonce(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn messages(
+        &self,
+        channel_id: Id,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let call = Call::Messages {
+            channel_id,
+            cursor: WireCursor::from(cursor),
+            limit,
+        };
+        match self.read(call).await? {
+            Reply::Messages(m) => Ok(m),
+            other => Err(unexpected(other)),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Frames of the internal link: a 4-byte big-endian length, then one
+//! MessagePack message (named fields). Edges send [`ToWriter`], writers send
+//! [`ToEdge`].
+
+use rookery_proto::Id;
+use rookery_proto::event::Envelope;
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_store::{Cursor, StoreError};
+use serde::{Deserialize, Serialize};
+use tokio_util::codec::LengthDelimitedCodec;
+
+/// Largest frame either side accepts.
+pub const MAX_FRAME: usize = 16 << 20;
+
+/// The framing codec.
+pub fn codec() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .max_frame_length(MAX_FRAME)
+        .new_codec()
+}
+
+/// Edge → writer.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToWriter {
+    /// A store call, answered by [`ToEdge::Reply`] with the same `id`.
+    Call {
+        /// Correlates the reply.
+        id: u64,
+        /// What to do.
+        call: Call,
+    },
+}
+
+/// Writer → edge.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToEdge {
+    /// Applied events, in apply order.
+    Fanout(Vec<Envelope>),
+    /// The answer to a [`ToWriter::Call`].
+    Reply {
+        /// The call's id.
+        id: u64,
+        /// Its outcome.
+        result: Result<Reply, WireError>,
+    },
+}
+
+/// A store read (or the account write) an edge makes through the writer
+/// that hosts the embedded store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Call {
+    CreateAccount {
+        user: User,
+        hash: String,
+    },
+    Account {
+        username: String,
+    },
+    User {
+        id: Id,
+    },
+    Guild {
+        id: Id,
+    },
+    GuildChannels {
+        guild_id: Id,
+    },
+    Channel {
+        id: Id,
+    },
+    Member {
+        guild_id: Id,
+        user_id: Id,
+    },
+    UserGuilds {
+        user_id: Id,
+    },
+    Invite {
+        code: String,
+    },
+    Nonce {
+        user_id: Id,
+        nonce: String,
+    },
+    Messages {
+        channel_id: Id,
+        cursor: WireCursor,
+        limit: usize,
+    },
+}
+
+/// [`Cursor`] on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum WireCursor {
+    Latest,
+    Before(Id),
+    After(Id),
+    Around(Id),
+}
+
+impl From<Cursor> for WireCursor {
+    fn from(c: Cursor) -> Self {
+        match c {
+            Cursor::Latest => Self::Latest,
+            Cursor::Before(id) => Self::Before(id),
+            Cursor::After(id) => Self::After(id),
+            Cursor::Around(id) => Self::Around(id),
+        }
+    }
+}
+
+impl From<WireCursor> for Cursor {
+    fn from(c: WireCursor) -> Self {
+        match c {
+            WireCursor::Latest => Self::Latest,
+            WireCursor::Before(id) => Self::Before(id),
+            WireCursor::After(id) => Self::After(id),
+            WireCursor::Around(id) => Self::Around(id),
+        }
+    }
+}
+
+/// A call's successful outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Reply {
+    Done,
+    Account(Option<(User, String)>),
+    User(Option<User>),
+    Guild(Option<Guild>),
+    Channels(Vec<Channel>),
+    Channel(Option<Channel>),
+    Member(Option<Member>),
+    Ids(Vec<Id>),
+    Invite(Option<Invite>),
+    Nonce(Option<Id>),
+    Messages(Vec<Message>),
+}
+
+/// A [`StoreError`] on the wire, keeping the variant callers match on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireError {
+    /// [`StoreError::Conflict`].
+    Conflict(String),
+    /// Anything else, as text (retryable on the edge's side).
+    Other(String),
+}
+
+impl From<StoreError> for WireError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(s) => Self::Conflict(s),
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<WireError> for StoreError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Conflict(s) => StoreError::Conflict(s),
+            WireError::Other(s) => StoreError::Backend(s),
+        }
+    }
+}
+
+/// Encodes a message.
+pub fn encode<T: Serialize>(msg: &T) -> bytes::Bytes {
+    rmp_serde::to_vec_named(msg)
+        .expect("link messages always encode")
+        .into()
+}
+
+/// Decodes a message.
+pub fn decode<T: serde::de::DeserializeOwned>(frame: &[u8]) -> Result<T, rmp_serde::decode::Error> {
+    rmp_serde::from_slice(frame)
+}

@@ -1,0 +1,230 @@
+//! The cluster roles: `rookery writer` and `rookery edge` as separate
+//! processes over Kafka and the internal link (`rookery-link`).
+//!
+//! - A writer consumes its share of `rookery.events` in the writers' group,
+//!   applies it to the store, pushes each applied batch to every connected
+//!   edge, and (with the embedded store) answers the edges' store calls.
+//! - An edge serves the gateway and REST, publishes to Kafka, connects to
+//!   every writer, and reads the store directly (ScyllaDB) or through the
+//!   writers (embedded store).
+
+use crate::{ServeConfig, jwt_secret, metrics_render, open_bus, open_store, serve_http, wait_for};
+use anyhow::{Context, Result};
+use clap::Args;
+use rookery_edge::{Edge, Hub};
+use rookery_link::LinkSet;
+use rookery_link::{FanoutServer, RemoteStore, WriterLink};
+use rookery_store::Store;
+use rookery_writer::{Writer, WriterConfig};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// `rookery writer` settings.
+#[derive(Debug, Clone, Args)]
+pub struct WriterRoleConfig {
+    /// The shared settings (`--bus` must be `kafka://...`; `--listen` serves
+    /// /healthz, /readyz and /metrics).
+    #[command(flatten)]
+    pub node: ServeConfig,
+    /// Address edges connect to for fan-out and store calls.
+    #[arg(
+        long,
+        env = "ROOKERY_INTERNAL_LISTEN",
+        default_value = "127.0.0.1:7070"
+    )]
+    pub internal_listen: SocketAddr,
+}
+
+/// `rookery edge` settings.
+#[derive(Debug, Clone, Args)]
+pub struct EdgeRoleConfig {
+    /// The shared settings (`--bus` must be `kafka://...`; `--jwt-secret` is
+    /// required, since every edge must accept every edge's tokens).
+    #[command(flatten)]
+    pub node: ServeConfig,
+    /// Internal addresses of every writer, comma-separated.
+    #[arg(long, env = "ROOKERY_WRITERS", value_delimiter = ',', required = true)]
+    pub writers: Vec<String>,
+}
+
+/// A running writer process.
+pub struct WriterNode {
+    /// Its internal (edge-facing) address.
+    pub internal: SocketAddr,
+    /// Its HTTP (operations) address.
+    pub addr: SocketAddr,
+    fanout: Arc<FanoutServer>,
+    stop: watch::Sender<bool>,
+    writer: JoinHandle<Result<(), rookery_writer::WriterError>>,
+    http: JoinHandle<std::io::Result<()>>,
+}
+
+fn kafka_only(node: &ServeConfig, role: &str) -> Result<()> {
+    anyhow::ensure!(
+        node.bus.starts_with("kafka://"),
+        "the {role} role needs --bus kafka://... (the embedded bus belongs to one process; use `rookery serve` for a single node)"
+    );
+    Ok(())
+}
+
+/// Starts a writer on its configured store.
+pub async fn start_writer(config: WriterRoleConfig) -> Result<WriterNode> {
+    kafka_only(&config.node, "writer")?;
+    std::fs::create_dir_all(&config.node.data_dir)
+        .with_context(|| format!("data dir {} is not usable", config.node.data_dir.display()))?;
+    let store = open_store(&config.node)
+        .await
+        .context("cannot open the store")?;
+    start_writer_on(config, store).await
+}
+
+/// Starts a writer on `store` (tests share one store between writers).
+pub async fn start_writer_on(
+    config: WriterRoleConfig,
+    store: Arc<dyn Store>,
+) -> Result<WriterNode> {
+    kafka_only(&config.node, "writer")?;
+    let bus = open_bus(&config.node)
+        .await
+        .context("cannot open the bus")?;
+    let fanout = FanoutServer::bind(config.internal_listen, store.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}", config.internal_listen))?;
+    let mut writer = Writer::new(
+        bus.as_ref(),
+        store,
+        fanout.clone(),
+        &WriterConfig::default(),
+    )
+    .await?;
+    writer
+        .catch_up()
+        .await
+        .context("cannot replay the bus into the store")?;
+    let (stop, stopped) = watch::channel(false);
+    let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
+    let (addr, http) = serve_http(
+        config.node.listen,
+        crate::ops_router(metrics_render()),
+        stopped,
+    )
+    .await?;
+    let internal = fanout.local_addr();
+    tracing::info!(%addr, %internal, "rookery writer serving");
+    Ok(WriterNode {
+        internal,
+        addr,
+        fanout,
+        stop,
+        writer,
+        http,
+    })
+}
+
+impl WriterNode {
+    /// Edges connected now.
+    pub fn edges(&self) -> usize {
+        self.fanout.edges()
+    }
+
+    /// Stops: the batch in progress is finished and committed, and the
+    /// consumer leaves the group so its partitions move to other writers.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        self.writer.await??;
+        self.http.await??;
+        Ok(())
+    }
+}
+
+/// A running edge process.
+pub struct EdgeNode {
+    /// Its HTTP and gateway address.
+    pub addr: SocketAddr,
+    edge: Arc<Edge>,
+    links: Vec<Arc<WriterLink>>,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts an edge.
+pub async fn start_edge(config: EdgeRoleConfig) -> Result<EdgeNode> {
+    let node = &config.node;
+    kafka_only(node, "edge")?;
+    let secret = node
+        .jwt_secret
+        .clone()
+        .context("the edge role needs --jwt-secret, shared by every edge")?;
+    let secret = jwt_secret(&ServeConfig {
+        jwt_secret: Some(secret),
+        ..node.clone()
+    })?;
+    let bus = open_bus(node).await.context("cannot open the bus")?;
+    // The hub needs the store and the links need the hub: the store behind
+    // the links is created first and handed the links after.
+    let remote = node.store == "embedded";
+    let (hub, store, links) = if remote {
+        let pending = Arc::new(LinkSet::default());
+        let store: Arc<dyn Store> = Arc::new(RemoteStore::new(pending.clone()));
+        let hub = Arc::new(Hub::new(node.worker_id, store.clone()));
+        let links: Vec<_> = config
+            .writers
+            .iter()
+            .map(|w| WriterLink::spawn(w.clone(), hub.clone()))
+            .collect();
+        pending.set(links.clone());
+        (hub, store, links)
+    } else {
+        let store = open_store(node).await.context("cannot open the store")?;
+        let hub = Arc::new(Hub::new(node.worker_id, store.clone()));
+        let links = config
+            .writers
+            .iter()
+            .map(|w| WriterLink::spawn(w.clone(), hub.clone()))
+            .collect();
+        (hub, store, links)
+    };
+    let edge = Edge::new(node.edge(secret), store, bus, hub, metrics_render())
+        .context("invalid edge configuration")?;
+    let connected = futures_util::future::join_all(
+        links
+            .iter()
+            .map(|l| l.wait_connected(Duration::from_secs(10))),
+    )
+    .await;
+    anyhow::ensure!(
+        !remote || connected.iter().any(|c| *c),
+        "no writer reachable at {} (the embedded store is read through them)",
+        config.writers.join(",")
+    );
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(crate::expire_sessions(edge.clone(), stopped.clone()));
+    let (addr, http) = serve_http(node.listen, edge.router(), stopped).await?;
+    edge.set_ready(true);
+    tracing::info!(%addr, writers = %config.writers.join(","), "rookery edge serving");
+    Ok(EdgeNode {
+        addr,
+        edge,
+        links,
+        stop,
+        http,
+    })
+}
+
+impl EdgeNode {
+    /// Writers connected now.
+    pub fn writers_connected(&self) -> usize {
+        self.links.iter().filter(|l| l.is_connected()).count()
+    }
+
+    /// Drains (RECONNECT and close 4102 to every session) and stops.
+    pub async fn stop(self) -> Result<()> {
+        self.edge.drain();
+        let _ = self.stop.send(true);
+        self.http.await??;
+        Ok(())
+    }
+}
