@@ -93,6 +93,20 @@ fn partitions_of(list: &TopicPartitionList) -> Vec<i32> {
 pub struct KafkaConsumer {
     consumer: StreamConsumer<GroupContext>,
     topic: String,
+    /// The last positions committed (asynchronously), committed again
+    /// synchronously on drop so a stopping writer's progress reaches the
+    /// broker before it leaves the group.
+    last_commit: Option<TopicPartitionList>,
+}
+
+impl Drop for KafkaConsumer {
+    fn drop(&mut self) {
+        if let Some(list) = self.last_commit.take()
+            && let Err(e) = self.consumer.commit(&list, CommitMode::Sync)
+        {
+            tracing::warn!(error = %e, "final offset commit failed; the next owner replays more");
+        }
+    }
 }
 
 impl KafkaConsumer {
@@ -109,6 +123,7 @@ impl KafkaConsumer {
         Ok(Self {
             consumer,
             topic: config.topic.clone(),
+            last_commit: None,
         })
     }
 
@@ -191,6 +206,18 @@ impl Consumer for KafkaConsumer {
         }
         self.consumer
             .commit(&list, CommitMode::Async)
-            .map_err(backend)
+            .map_err(backend)?;
+        // Merge into what the drop-time commit will send.
+        let merged = self.last_commit.get_or_insert_with(TopicPartitionList::new);
+        for p in positions {
+            merged
+                .add_partition_offset(
+                    &self.topic,
+                    p.partition as i32,
+                    Offset::Offset(p.offset as i64),
+                )
+                .map_err(backend)?;
+        }
+        Ok(())
     }
 }

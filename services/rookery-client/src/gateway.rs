@@ -226,13 +226,21 @@ impl Gateway {
 
     /// IDENTIFY and wait for READY.
     pub async fn identify(&mut self, token: &str) -> Result<gw::Ready> {
-        self.send_op(
-            op::IDENTIFY,
-            &gw::Identify {
-                token: token.into(),
-            },
-        )
-        .await?;
+        self.identify_after(token, Default::default()).await
+    }
+
+    /// IDENTIFY asking for the messages missed since the last id held in
+    /// each channel (delivered after READY); waits for READY.
+    pub async fn identify_after(
+        &mut self,
+        token: &str,
+        last_message_ids: std::collections::BTreeMap<Id, Id>,
+    ) -> Result<gw::Ready> {
+        let identify = gw::Identify {
+            token: token.into(),
+            last_message_ids,
+        };
+        self.send_op(op::IDENTIFY, &identify).await?;
         self.dispatch("READY", Duration::from_secs(10)).await?.d()
     }
 

@@ -118,9 +118,11 @@ impl Session {
         st.push(d.clone());
     }
 
-    /// Attaches the first connection: READY (seq 1), then whatever arrived
-    /// while READY was being built.
-    pub fn attach_ready(&self, conn: Conn, ready: Arc<Dispatch>) {
+    /// Attaches the first connection: READY (seq 1), then `missed` (the
+    /// catch-up the client asked for, read from the store), then whatever
+    /// arrived live while READY was being built, minus the messages already
+    /// in `missed`.
+    pub fn attach_ready(&self, conn: Conn, ready: Arc<Dispatch>, missed: Vec<Arc<Dispatch>>) {
         let mut st = self.state();
         st.attach(conn);
         st.ready = true;
@@ -129,8 +131,15 @@ impl Session {
         st.seq += 1;
         let seq = st.seq;
         st.send(seq, ready);
-        for d in std::mem::take(&mut st.early) {
+        let seen: std::collections::HashSet<_> =
+            missed.iter().filter_map(|d| d.message_id()).collect();
+        for d in missed {
             st.push(d);
+        }
+        for d in std::mem::take(&mut st.early) {
+            if d.message_id().is_none_or(|id| !seen.contains(&id)) {
+                st.push(d);
+            }
         }
     }
 
@@ -278,7 +287,7 @@ mod tests {
         let s = session();
         s.dispatch(&d("EARLY"));
         let (c, mut rx, _) = conn(1, 16);
-        s.attach_ready(c, d("READY"));
+        s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("LATE"));
         assert_eq!(
             drain(&mut rx),
@@ -286,11 +295,42 @@ mod tests {
         );
     }
 
+    fn message(id: u64) -> Arc<Dispatch> {
+        let m = rookery_proto::model::Message {
+            id: Id(id),
+            channel_id: Id(2),
+            guild_id: Id(3),
+            author: User {
+                id: Id(1),
+                username: "u".into(),
+            },
+            content: "c".into(),
+            nonce: None,
+            timestamp: Id(id).timestamp(),
+        };
+        Arc::new(Dispatch::new("MESSAGE_CREATE", DispatchData::Message(m)))
+    }
+
+    #[test]
+    fn caught_up_messages_follow_ready_and_live_copies_are_dropped() {
+        let s = session();
+        // Applied while READY was being built: both live and in the store.
+        s.dispatch(&message(11));
+        s.dispatch(&message(12));
+        let (c, mut rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"), vec![message(10), message(11)]);
+        let mut ids = Vec::new();
+        while let Ok(Outbound::Dispatch(_, d)) = rx.try_recv() {
+            ids.push(d.message_id());
+        }
+        assert_eq!(ids, [None, Some(Id(10)), Some(Id(11)), Some(Id(12))]);
+    }
+
     #[test]
     fn resume_replays_the_gap_then_resumed() {
         let s = session();
         let (c, mut rx, _) = conn(1, 16);
-        s.attach_ready(c, d("READY"));
+        s.attach_ready(c, d("READY"), vec![]);
         s.detach(1);
         s.dispatch(&d("A"));
         s.dispatch(&d("B"));
@@ -306,7 +346,7 @@ mod tests {
     fn resume_refuses_gaps_the_buffer_lost_and_seqs_never_sent() {
         let s = session();
         let (c, _rx, _) = conn(1, 64);
-        s.attach_ready(c, d("READY"));
+        s.attach_ready(c, d("READY"), vec![]);
         for _ in 0..6 {
             s.dispatch(&d("X"));
         }
@@ -327,7 +367,7 @@ mod tests {
     fn a_full_queue_disconnects_the_slow_consumer_but_keeps_the_replay() {
         let s = session();
         let (c, mut rx, close_rx) = conn(1, 2);
-        s.attach_ready(c, d("READY"));
+        s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("A"));
         s.dispatch(&d("B"));
         assert_eq!(*close_rx.borrow(), Some(CloseCode::SlowConsumer));
@@ -342,7 +382,7 @@ mod tests {
     fn a_stale_connection_cannot_detach_a_newer_one() {
         let s = session();
         let (c, _rx, _) = conn(1, 16);
-        s.attach_ready(c, d("READY"));
+        s.attach_ready(c, d("READY"), vec![]);
         let (c2, _rx2, old_close) = conn(2, 16);
         s.resume(c2, 1, d("RESUMED")).unwrap();
         s.detach(1);

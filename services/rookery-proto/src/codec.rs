@@ -185,6 +185,14 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
+    /// The message id, for a MESSAGE_CREATE.
+    pub fn message_id(&self) -> Option<crate::Id> {
+        match &self.d {
+            DispatchData::Message(m) => Some(m.id),
+            _ => None,
+        }
+    }
+
     /// A dispatch of event `t` with payload `d`.
     pub fn new(t: &'static str, d: DispatchData) -> Self {
         Self {
@@ -282,7 +290,10 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
-            let ident = Identify { token: "t".into() };
+            let ident = Identify {
+                token: "t".into(),
+                last_message_ids: Default::default(),
+            };
             assert!(
                 matches!(decode_client(enc, &encode(enc, op::IDENTIFY, &ident)).unwrap(),
                 ClientFrame::Identify(i) if i.token == "t")

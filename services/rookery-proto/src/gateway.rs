@@ -63,7 +63,19 @@ pub struct Hello {
 pub struct Identify {
     /// JWT from register/login.
     pub token: String,
+    /// Recovery after reconnecting to any edge: channel id → the last
+    /// message id the client holds there. After READY the client gets the
+    /// messages it missed in each (up to [`CATCH_UP_LIMIT`] per channel,
+    /// oldest first), then live ones, with no duplicates.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub last_message_ids: std::collections::BTreeMap<Id, Id>,
 }
+
+/// Most channels an IDENTIFY may ask to catch up on; more close with 4002.
+pub const CATCH_UP_CHANNELS: usize = 100;
+/// Most missed messages sent per channel on IDENTIFY; a client that gets
+/// this many pages the rest with `GET .../messages?after=`.
+pub const CATCH_UP_LIMIT: usize = 100;
 
 /// op 6 RESUME.
 #[derive(Debug, Clone, Serialize, Deserialize)]

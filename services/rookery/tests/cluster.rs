@@ -126,6 +126,33 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
     }
     assert_eq!(seen, acked, "first sightings are in id order");
 
+    // Bob drops and reconnects to the *other* edge holding message 20: he
+    // gets 21..40 from the store after READY, then live ones. Like a real
+    // client he drops ids he already holds: the handover may still be
+    // redelivering older events (at least once).
+    drop(gb);
+    let mut gb = Gateway::connect(&format!("ws://{}", a.addr), Encoding::Json)
+        .await
+        .unwrap();
+    let last = std::collections::BTreeMap::from([(channel, acked[19])]);
+    gb.identify_after(&bob.token, last).await.unwrap();
+    ga.send_message(channel, "live", "after the reconnect")
+        .await
+        .unwrap();
+    let ack: gw::SendAck = ga.op(op::SEND_ACK, T).await.unwrap().d().unwrap();
+    let mut held: BTreeSet<Id> = acked[..20].iter().copied().collect();
+    let mut caught_up = Vec::new();
+    while caught_up.last() != Some(&ack.id) {
+        let m: Message = gb.dispatch("MESSAGE_CREATE", T).await.unwrap().d().unwrap();
+        if held.insert(m.id) {
+            caught_up.push(m.id);
+        }
+    }
+    let mut expected = acked[20..].to_vec();
+    expected.push(ack.id);
+    assert_eq!(caught_up, expected, "missed ones in order, then live");
+    acked.push(ack.id);
+
     // History, read through edge b (the store behind the remaining writer).
     let bob_api = api_b.with_token(&bob.token);
     let mut stored: Vec<Id> = bob_api

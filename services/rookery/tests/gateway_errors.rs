@@ -118,10 +118,29 @@ async fn bad_frames_get_their_close_codes() {
                     op::IDENTIFY,
                     &gw::Identify {
                         token: "forged".into(),
+                        last_message_ids: Default::default(),
                     },
                 ))
             }),
             CloseCode::AuthenticationFailed,
+        ),
+        (
+            "catch-up asked for more channels than allowed",
+            Encoding::MsgPack,
+            Box::new(|g| {
+                let too_many = (1..=gw::CATCH_UP_CHANNELS as u64 + 1)
+                    .map(|i| (rookery_proto::Id(i), rookery_proto::Id(i)))
+                    .collect();
+                g.frame_message(codec::encode(
+                    Encoding::MsgPack,
+                    op::IDENTIFY,
+                    &gw::Identify {
+                        token: "t".into(),
+                        last_message_ids: too_many,
+                    },
+                ))
+            }),
+            CloseCode::DecodeError,
         ),
     ];
     for (name, encoding, frame, code) in cases {
@@ -159,6 +178,7 @@ async fn a_second_identify_is_refused() {
         op::IDENTIFY,
         &gw::Identify {
             token: user.token.clone(),
+            last_message_ids: Default::default(),
         },
     )
     .await

@@ -234,7 +234,7 @@ impl Reader {
             (ClientFrame::Identify(_) | ClientFrame::Resume(_), true) => {
                 Err(CloseCode::AlreadyAuthenticated)
             }
-            (ClientFrame::Identify(i), false) => self.identify(&i.token).await,
+            (ClientFrame::Identify(i), false) => self.identify(i).await,
             (ClientFrame::Resume(r), false) => self.resume(r),
             (ClientFrame::Send(_), false) => Err(CloseCode::NotAuthenticated),
             (ClientFrame::Send(s), true) => {
@@ -244,11 +244,14 @@ impl Reader {
         }
     }
 
-    async fn identify(&mut self, token: &str) -> Result<(), CloseCode> {
+    async fn identify(&mut self, ident: gw::Identify) -> Result<(), CloseCode> {
+        if ident.last_message_ids.len() > gw::CATCH_UP_CHANNELS {
+            return Err(CloseCode::DecodeError);
+        }
         let user = self
             .edge
             .tokens
-            .verify(token)
+            .verify(&ident.token)
             .map_err(|_| CloseCode::AuthenticationFailed)?;
         let session = Session::new(user.clone(), self.edge.config.replay_buffer);
         self.edge.register_session(&session);
@@ -264,22 +267,47 @@ impl Reader {
             self.edge.hub.subscribe(&session, id);
             guilds.extend(self.edge.hub.guild_state(id).await);
         }
+        // Subscribed first, then read: a message applied in between is both
+        // in `missed` and buffered live, and the session sends it once.
+        let missed = self.catch_up(&user, &ident.last_message_ids).await;
         let ready = gw::Ready {
             session_id: session.id.clone(),
             user,
             guilds,
         };
-        session.attach_ready(
-            self.conn.clone(),
-            Arc::new(Dispatch::new(
-                ev::READY,
-                DispatchData::Ready(Box::new(ready)),
-            )),
-        );
+        let ready = Arc::new(Dispatch::new(
+            ev::READY,
+            DispatchData::Ready(Box::new(ready)),
+        ));
+        session.attach_ready(self.conn.clone(), ready, missed);
         self.session = Some(session);
         identified();
         metrics::counter!(m::IDENTIFIED).increment(1);
         Ok(())
+    }
+
+    /// The messages after each given id, from the store, in channels the
+    /// user may read (others are skipped, as an unknown channel would be).
+    async fn catch_up(
+        &self,
+        user: &rookery_proto::model::User,
+        last: &std::collections::BTreeMap<rookery_proto::Id, rookery_proto::Id>,
+    ) -> Vec<Arc<Dispatch>> {
+        let mut out = Vec::new();
+        for (&channel, &after) in last {
+            let cursor = rookery_store::Cursor::After(after);
+            let page = self
+                .edge
+                .history(user, channel, cursor, gw::CATCH_UP_LIMIT)
+                .await;
+            match page {
+                Ok(messages) => out.extend(messages.into_iter().map(|m| {
+                    Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m)))
+                })),
+                Err(e) => tracing::debug!(%channel, error = %e, "catch-up skipped"),
+            }
+        }
+        out
     }
 
     fn resume(&mut self, r: gw::Resume) -> Result<(), CloseCode> {
