@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Cross-reference checks kubernetes-validate cannot make (it validates each
-object alone, and has no schema for ServiceMonitor or Kustomization):
+object alone, and has no schema for ServiceMonitor or Kustomization), for
+each shape directory given (default: single-node and cluster):
 
 - kustomization.yaml lists every manifest here, and each exists;
 - every object is in the rookery namespace;
@@ -8,7 +9,10 @@ object alone, and has no schema for ServiceMonitor or Kustomization):
   named ports exist on the other side;
 - envFrom and volume references name objects defined here;
 - the gateway port of the ConfigMap matches the container port;
-- probes hit /healthz and /readyz, which the binary serves.
+- probes hit /healthz and /readyz, which the binary serves;
+- an HPA targets a workload defined here;
+- ROOKERY_WRITERS names every writer pod (one per replica) on its internal
+  port.
 
 Exits non-zero with one line per problem. Needs PyYAML.
 """
@@ -21,9 +25,9 @@ HERE = pathlib.Path(__file__).parent
 problems = []
 
 
-def load():
+def load(directory):
     objs = []
-    for path in sorted(HERE.glob("*.yaml")):
+    for path in sorted(directory.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
                 objs.append((path.name, doc))
@@ -89,6 +93,30 @@ def check_references(objs):
                     problems.append(f"{owner} {probe} must use {path}")
 
 
+def check_hpa(objs):
+    workloads = {(d["kind"], d["metadata"]["name"]) for _, d in objs if d["kind"] in ("StatefulSet", "Deployment")}
+    for hpa in by_kind(objs, "HorizontalPodAutoscaler"):
+        ref = hpa["spec"]["scaleTargetRef"]
+        if (ref["kind"], ref["name"]) not in workloads:
+            problems.append(f"hpa {hpa['metadata']['name']} targets missing {ref['kind']} {ref['name']}")
+
+
+def check_writers_list(objs):
+    cm = next(d for d in by_kind(objs, "ConfigMap") if d["metadata"]["name"] == "rookery")
+    listed = cm["data"].get("ROOKERY_WRITERS")
+    if listed is None:
+        return
+    writer = next((d for d in by_kind(objs, "StatefulSet") if d["metadata"]["name"] == "rookery-writer"), None)
+    if writer is None:
+        problems.append("ROOKERY_WRITERS is set but there is no rookery-writer StatefulSet")
+        return
+    port = cm["data"]["ROOKERY_INTERNAL_LISTEN"].rsplit(":", 1)[1]
+    svc = writer["spec"]["serviceName"]
+    want = [f"rookery-writer-{i}.{svc}:{port}" for i in range(writer["spec"]["replicas"])]
+    if listed.split(",") != want:
+        problems.append(f"ROOKERY_WRITERS should be {','.join(want)}")
+
+
 def check_namespace_and_port(objs):
     for f, d in objs:
         if d["kind"] in ("Namespace", "Kustomization"):
@@ -104,13 +132,19 @@ def check_namespace_and_port(objs):
                     problems.append(f"{owner}: container port {p['containerPort']} != ROOKERY_LISTEN port {port}")
 
 
-objs = load()
-check_kustomization(objs)
-check_services(objs)
-check_references(objs)
-check_namespace_and_port(objs)
-for p in problems:
-    print(f"k8s/check.py: {p}")
+dirs = [pathlib.Path(a) for a in sys.argv[1:]] or [HERE / "single-node", HERE / "cluster"]
+for directory in dirs:
+    before = len(problems)
+    objs = load(directory)
+    check_kustomization(objs)
+    check_services(objs)
+    check_references(objs)
+    check_namespace_and_port(objs)
+    check_hpa(objs)
+    check_writers_list(objs)
+    for p in problems[before:]:
+        print(f"k8s/check.py: {directory.name}: {p}")
+    if len(problems) == before:
+        print(f"k8s/check.py: {directory.name}: {len(objs)} objects consistent")
 if problems:
     sys.exit(1)
-print(f"k8s/check.py: {len(objs)} objects consistent")
