@@ -139,3 +139,69 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     assert!(!ok, "a broken record must fail the check: {report}");
     assert!(report.contains("'ts' is a required property"), "{report}");
 }
+
+/// Broker down: a SEND fails with a clear SEND_ERROR within the producer's
+/// timeout instead of hanging; when the broker is back, sends are acked
+/// again, and history holds exactly the acked messages.
+#[tokio::test]
+async fn sends_fail_cleanly_while_kafka_is_down_and_nothing_acked_is_lost() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("rookery.events", 2, 1).unwrap();
+    let url = format!(
+        "kafka://{}?message.timeout.ms=1500",
+        mock.bootstrap_servers()
+    );
+    let server = TestServer::start_with(|c| c.bus = url).await;
+    let alice = server.user("alice").await;
+    let channel = server.guild(&[&alice]).await.channels[0].id;
+    let mut g = server.gateway(&alice, Encoding::Json).await;
+    let mut acked = Vec::new();
+    let send = async |g: &mut rookery_client::Gateway, nonce: String| {
+        g.send_message(channel, &nonce, "kept").await.unwrap();
+        g.next_matching("SEND_ACK or SEND_ERROR", T, |f| {
+            [op::SEND_ACK, op::SEND_ERROR].contains(&f.header.op)
+        })
+        .await
+        .unwrap()
+    };
+    for i in 0..3 {
+        let f = send(&mut g, format!("before{i}")).await;
+        acked.push(f.d::<gw::SendAck>().unwrap().id);
+    }
+    mock.broker_down(1).unwrap();
+    let f = send(&mut g, "while-down".into()).await;
+    assert_eq!(f.header.op, op::SEND_ERROR, "refused, not hanging");
+    let err: gw::SendError = f.d().unwrap();
+    assert_eq!(err.nonce, "while-down");
+    assert!(err.message.contains("bus"), "{}", err.message);
+    mock.broker_up(1).unwrap();
+    // Until the producer has reconnected, SEND_ERROR again; the client
+    // retries with the same nonce, which cannot create a duplicate.
+    for i in 0..3 {
+        let deadline = std::time::Instant::now() + T;
+        loop {
+            let f = send(&mut g, format!("after{i}")).await;
+            if f.header.op == op::SEND_ACK {
+                acked.push(f.d::<gw::SendAck>().unwrap().id);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "never acked again");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let history = alice.api.history(channel, "limit=50").await.unwrap();
+        let mut stored: Vec<_> = history.iter().map(|m| m.id).collect();
+        stored.reverse();
+        if stored == acked {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "history {stored:?} != acked {acked:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.stop().await;
+}
