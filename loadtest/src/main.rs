@@ -21,7 +21,8 @@ use tokio::sync::mpsc;
     about = "Load generator speaking Rookery's gateway and REST protocol."
 )]
 struct Cli {
-    /// Server base URL.
+    /// Server base URL; comma-separated edges of a cluster are shared out
+    /// round robin over the processes (`--procs`).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     server: String,
     /// Gateway encoding: json or msgpack.
@@ -50,9 +51,19 @@ struct Cli {
 }
 
 impl Cli {
+    /// Part `i` talks to the `i`th of the comma-separated servers (round
+    /// robin), so `--procs 2 --server A,B` puts half the clients on each
+    /// edge of a cluster.
+    fn server_for(&self, part: u32) -> String {
+        let servers: Vec<&str> = self.server.split(',').collect();
+        servers[part as usize % servers.len()]
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     fn target(&self, part: u32, run_id: &str) -> Result<Target> {
         Ok(Target {
-            http: self.server.trim_end_matches('/').to_owned(),
+            http: self.server_for(part),
             encoding: self.encoding.parse()?,
             sources: self.sources,
             part,
