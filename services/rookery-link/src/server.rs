@@ -28,11 +28,19 @@ pub struct FanoutServer {
     store: Arc<dyn Store>,
     edges: Mutex<HashMap<u64, mpsc::Sender<Bytes>>>,
     next_id: AtomicU64,
+    accept: Mutex<Option<tokio::task::AbortHandle>>,
+    closed: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for FanoutServer {
+    fn drop(&mut self) {
+        // Closes the listener now rather than at the next connection.
+        self.close();
+    }
 }
 
 impl FanoutServer {
-    /// Listens on `addr` and serves edges until dropped... or the process
-    /// ends: the accept loop holds only a weak reference.
+    /// Listens on `addr` and serves edges until dropped.
     pub async fn bind(addr: SocketAddr, store: Arc<dyn Store>) -> std::io::Result<Arc<Self>> {
         let listener = TcpListener::bind(addr).await?;
         let server = Arc::new(Self {
@@ -40,9 +48,11 @@ impl FanoutServer {
             store,
             edges: Mutex::default(),
             next_id: AtomicU64::new(1),
+            accept: Mutex::new(None),
+            closed: tokio::sync::watch::channel(false).0,
         });
         let weak = Arc::downgrade(&server);
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             while let Ok((socket, peer)) = listener.accept().await {
                 let Some(server) = weak.upgrade() else { return };
                 let _ = socket.set_nodelay(true);
@@ -50,7 +60,18 @@ impl FanoutServer {
                 tokio::spawn(server.serve(socket));
             }
         });
+        *server.accept.lock().expect("accept") = Some(task.abort_handle());
         Ok(server)
+    }
+
+    /// Stops accepting and disconnects every edge (they reconnect to the
+    /// writers that remain).
+    pub fn close(&self) {
+        if let Some(task) = self.accept.lock().expect("accept").take() {
+            task.abort();
+        }
+        self.closed.send_replace(true);
+        self.edges.lock().expect("edges").clear();
     }
 
     /// The bound address.
@@ -76,7 +97,13 @@ impl FanoutServer {
                 }
             }
         });
-        while let Some(Ok(frame)) = stream.next().await {
+        let mut closed = self.closed.subscribe();
+        loop {
+            let frame = tokio::select! {
+                frame = stream.next() => frame,
+                _ = closed.wait_for(|c| *c) => break,
+            };
+            let Some(Ok(frame)) = frame else { break };
             match wire::decode::<ToWriter>(&frame) {
                 Ok(ToWriter::Call { id, call }) => {
                     let (store, tx) = (self.store.clone(), tx.clone());
@@ -94,6 +121,10 @@ impl FanoutServer {
         self.edges.lock().expect("edges").remove(&id);
         metrics::gauge!(m::EDGES).decrement(1.0);
         drop(tx);
+        // Queued frames go out first, unless the server is closing.
+        if *self.closed.borrow() {
+            writer.abort();
+        }
         let _ = writer.await;
         tracing::info!(edge = id, "edge disconnected");
     }

@@ -135,6 +135,7 @@ impl WriterNode {
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(true);
         self.writer.await??;
+        self.fanout.close();
         self.http.await??;
         Ok(())
     }

@@ -153,6 +153,13 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
     assert_eq!(caught_up, expected, "missed ones in order, then live");
     acked.push(ack.id);
 
+    // The stopped writer dropped its edges: reads go to the remaining one.
+    let deadline = Instant::now() + T;
+    while a.writers_connected() != 1 || b.writers_connected() != 1 {
+        assert!(Instant::now() < deadline, "edges still linked to the stopped writer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // History, read through edge b (the store behind the remaining writer).
     let bob_api = api_b.with_token(&bob.token);
     let mut stored: Vec<Id> = bob_api
