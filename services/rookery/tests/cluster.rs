@@ -156,7 +156,10 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
     // The stopped writer dropped its edges: reads go to the remaining one.
     let deadline = Instant::now() + T;
     while a.writers_connected() != 1 || b.writers_connected() != 1 {
-        assert!(Instant::now() < deadline, "edges still linked to the stopped writer");
+        assert!(
+            Instant::now() < deadline,
+            "edges still linked to the stopped writer"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
