@@ -128,6 +128,16 @@ pub enum LinkError {
 pub struct FanoutBatch {
     /// Events in apply order.
     pub events: Vec<Arc<Envelope>>,
+    /// When the store had them (milliseconds since the Unix epoch; 0 if
+    /// unknown), for the persisted → delivered latency.
+    pub applied_at_ms: u64,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The writer's push of applied events to the edges that want them.

@@ -204,6 +204,10 @@ impl EdgeLink for Hub {
         for env in &batch.events {
             self.deliver(env).await;
         }
+        if batch.applied_at_ms > 0 {
+            let ms = rookery_bus::now_ms().saturating_sub(batch.applied_at_ms);
+            metrics::histogram!(m::PERSISTED_DELAY).record(Duration::from_millis(ms));
+        }
         Ok(())
     }
 }

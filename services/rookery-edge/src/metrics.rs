@@ -36,6 +36,8 @@ pub const SEND_ACK_DURATION: &str = "rookery_edge_send_ack_duration_seconds";
 pub const SEND_ERRORS: &str = "rookery_edge_send_errors_total";
 /// Seconds from an event's acceptance to its delivery to local sessions.
 pub const FANOUT_DELAY: &str = "rookery_edge_fanout_delay_seconds";
+/// Seconds from the store having a batch to its delivery to local sessions.
+pub const PERSISTED_DELAY: &str = "rookery_edge_persisted_to_delivered_seconds";
 /// Dispatches queued to sessions.
 pub const DELIVERIES: &str = "rookery_edge_deliveries_total";
 /// Inbound frames refused by a rate limit, by scope.
@@ -123,6 +125,11 @@ pub fn describe() {
         FANOUT_DELAY,
         Unit::Seconds,
         "Time from an event's acceptance to its delivery to local sessions."
+    );
+    describe_histogram!(
+        PERSISTED_DELAY,
+        Unit::Seconds,
+        "Time from the store having a batch to its delivery to local sessions."
     );
     describe_counter!(
         DELIVERIES,

@@ -104,9 +104,16 @@ impl WriterLink {
         });
         while let Some(Ok(frame)) = stream.next().await {
             match wire::decode::<ToEdge>(&frame) {
-                Ok(ToEdge::Fanout(events)) => {
+                Ok(ToEdge::Fanout {
+                    applied_at_ms,
+                    events,
+                }) => {
                     let events = events.into_iter().map(Arc::new).collect();
-                    let _ = hub.push(FanoutBatch { events }).await;
+                    let batch = FanoutBatch {
+                        events,
+                        applied_at_ms,
+                    };
+                    let _ = hub.push(batch).await;
                 }
                 Ok(ToEdge::Reply { id, result }) => {
                     if let Some(waiter) = self.pending.lock().expect("pending").remove(&id) {

@@ -134,7 +134,10 @@ impl FanoutServer {
 impl EdgeLink for FanoutServer {
     async fn push(&self, batch: FanoutBatch) -> Result<(), LinkError> {
         let events = batch.events.iter().map(|e| (**e).clone()).collect();
-        let frame = wire::encode(&ToEdge::Fanout(events));
+        let frame = wire::encode(&ToEdge::Fanout {
+            applied_at_ms: batch.applied_at_ms,
+            events,
+        });
         let mut edges = self.edges.lock().expect("edges");
         edges.retain(|id, tx| match tx.try_send(frame.clone()) {
             Ok(()) => true,

@@ -35,7 +35,12 @@ pub enum ToWriter {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToEdge {
     /// Applied events, in apply order.
-    Fanout(Vec<Envelope>),
+    Fanout {
+        /// When the store had them (ms since the Unix epoch).
+        applied_at_ms: u64,
+        /// The events.
+        events: Vec<Envelope>,
+    },
     /// The answer to a [`ToWriter::Call`].
     Reply {
         /// The call's id.

@@ -182,6 +182,7 @@ async fn fanout_reaches_the_edge_and_identical_reads_are_coalesced() {
     }
     let batch = FanoutBatch {
         events: vec![user_created(7), user_created(8)],
+        applied_at_ms: rookery_bus::now_ms(),
     };
     rig.server.push(batch).await.unwrap();
     for _ in 0..200 {

@@ -142,7 +142,13 @@ impl Writer {
                 .await?;
         }
         if !events.is_empty()
-            && let Err(e) = self.link.push(FanoutBatch { events }).await
+            && let Err(e) = self
+                .link
+                .push(FanoutBatch {
+                    events,
+                    applied_at_ms: rookery_bus::now_ms(),
+                })
+                .await
         {
             // Edges recover missed events from the store (resume/history).
             tracing::warn!(error = %e, "fan-out push failed");
