@@ -19,6 +19,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rookery_bus::metrics as m;
 use rookery_bus::{Batch, BusError, Consumed, Consumer, Position};
+use std::collections::HashMap;
 
 /// Consumer settings under the URL's overrides.
 const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
@@ -98,15 +99,19 @@ fn partitions_of(list: &TopicPartitionList) -> Vec<i32> {
 pub struct KafkaConsumer {
     consumer: StreamConsumer<GroupContext>,
     topic: String,
-    /// The last positions committed (asynchronously), committed again
-    /// synchronously on drop so a stopping writer's progress reaches the
-    /// broker before it leaves the group.
-    last_commit: Option<TopicPartitionList>,
+    /// The latest position committed (asynchronously) per partition,
+    /// committed again synchronously on drop so a stopping writer's progress
+    /// reaches the broker before it leaves the group.
+    committed: HashMap<u32, u64>,
 }
 
 impl Drop for KafkaConsumer {
     fn drop(&mut self) {
-        if let Some(list) = self.last_commit.take()
+        if self.committed.is_empty() {
+            return;
+        }
+        let positions = std::mem::take(&mut self.committed);
+        if let Ok(list) = self.offsets(positions)
             && let Err(e) = self.consumer.commit(&list, CommitMode::Sync)
         {
             tracing::warn!(error = %e, "final offset commit failed; the next owner replays more");
@@ -128,8 +133,21 @@ impl KafkaConsumer {
         Ok(Self {
             consumer,
             topic: config.topic.clone(),
-            last_commit: None,
+            committed: HashMap::new(),
         })
+    }
+
+    /// A commit list: each partition's next offset to consume.
+    fn offsets(
+        &self,
+        positions: impl IntoIterator<Item = (u32, u64)>,
+    ) -> Result<TopicPartitionList, BusError> {
+        let mut list = TopicPartitionList::new();
+        for (partition, offset) in positions {
+            list.add_partition_offset(&self.topic, partition as i32, Offset::Offset(offset as i64))
+                .map_err(backend)?;
+        }
+        Ok(list)
     }
 
     /// Takes what is already fetched, without waiting, after `first`.
@@ -200,28 +218,13 @@ impl Consumer for KafkaConsumer {
     }
 
     async fn commit(&mut self, positions: &[Position]) -> Result<(), BusError> {
-        let mut list = TopicPartitionList::new();
-        for p in positions {
-            list.add_partition_offset(
-                &self.topic,
-                p.partition as i32,
-                Offset::Offset(p.offset as i64),
-            )
-            .map_err(backend)?;
-        }
+        let list = self.offsets(positions.iter().map(|p| (p.partition, p.offset)))?;
         self.consumer
             .commit(&list, CommitMode::Async)
             .map_err(backend)?;
-        // Merge into what the drop-time commit will send.
-        let merged = self.last_commit.get_or_insert_with(TopicPartitionList::new);
+        // The latest position per partition, for the drop-time commit.
         for p in positions {
-            merged
-                .add_partition_offset(
-                    &self.topic,
-                    p.partition as i32,
-                    Offset::Offset(p.offset as i64),
-                )
-                .map_err(backend)?;
+            self.committed.insert(p.partition, p.offset);
         }
         Ok(())
     }

@@ -133,10 +133,9 @@ impl FanoutServer {
 #[async_trait]
 impl EdgeLink for FanoutServer {
     async fn push(&self, batch: FanoutBatch) -> Result<(), LinkError> {
-        let events = batch.events.iter().map(|e| (**e).clone()).collect();
-        let frame = wire::encode(&ToEdge::Fanout {
+        let frame = wire::encode(&wire::FanoutRef::Fanout {
             applied_at_ms: batch.applied_at_ms,
-            events,
+            events: batch.events.iter().map(|e| &**e).collect(),
         });
         let mut edges = self.edges.lock().expect("edges");
         edges.retain(|id, tx| match tx.try_send(frame.clone()) {

@@ -50,6 +50,21 @@ pub enum ToEdge {
     },
 }
 
+/// [`ToEdge::Fanout`] by reference: the writer encodes applied events
+/// straight from its batch, without copying them first. Encodes exactly as
+/// the owned variant (same enum and variant names).
+#[derive(Serialize)]
+#[serde(rename = "ToEdge")]
+pub enum FanoutRef<'a> {
+    /// See [`ToEdge::Fanout`].
+    Fanout {
+        /// When the store had them.
+        applied_at_ms: u64,
+        /// The events.
+        events: Vec<&'a Envelope>,
+    },
+}
+
 /// A store read (or the account write) an edge makes through the writer
 /// that hosts the embedded store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -181,4 +196,39 @@ pub fn encode<T: Serialize>(msg: &T) -> bytes::Bytes {
 /// Decodes a message.
 pub fn decode<T: serde::de::DeserializeOwned>(frame: &[u8]) -> Result<T, rmp_serde::decode::Error> {
     rmp_serde::from_slice(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rookery_proto::event::Event;
+
+    #[test]
+    fn the_borrowed_fanout_decodes_as_the_owned_one() {
+        let env = Envelope {
+            v: 1,
+            id: Id(9),
+            ts: 5,
+            origin: 2,
+            event: Event::UserCreate(User {
+                id: Id(9),
+                username: "ada".into(),
+            }),
+        };
+        let frame = encode(&FanoutRef::Fanout {
+            applied_at_ms: 77,
+            events: vec![&env],
+        });
+        match decode::<ToEdge>(&frame).unwrap() {
+            ToEdge::Fanout {
+                applied_at_ms,
+                events,
+            } => {
+                assert_eq!(applied_at_ms, 77);
+                assert_eq!(events.len(), 1);
+                assert_eq!(events[0].id, Id(9));
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+    }
 }

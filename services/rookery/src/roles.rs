@@ -155,39 +155,29 @@ pub struct EdgeNode {
 pub async fn start_edge(config: EdgeRoleConfig) -> Result<EdgeNode> {
     let node = &config.node;
     kafka_only(node, "edge")?;
-    let secret = node
-        .jwt_secret
-        .clone()
-        .context("the edge role needs --jwt-secret, shared by every edge")?;
-    let secret = jwt_secret(&ServeConfig {
-        jwt_secret: Some(secret),
-        ..node.clone()
-    })?;
+    anyhow::ensure!(
+        node.jwt_secret.is_some(),
+        "the edge role needs --jwt-secret, shared by every edge"
+    );
+    let secret = jwt_secret(node)?;
     let bus = open_bus(node).await.context("cannot open the bus")?;
-    // The hub needs the store and the links need the hub: the store behind
-    // the links is created first and handed the links after.
+    // With the embedded store, reads go through the writers' links; the
+    // links need the hub, which needs the store, so the store gets the link
+    // set first and the links after.
     let remote = node.store == "embedded";
-    let (hub, store, links) = if remote {
-        let pending = Arc::new(LinkSet::default());
-        let store: Arc<dyn Store> = Arc::new(RemoteStore::new(pending.clone()));
-        let hub = Arc::new(Hub::new(node.worker_id, store.clone()));
-        let links: Vec<_> = config
-            .writers
-            .iter()
-            .map(|w| WriterLink::spawn(w.clone(), hub.clone()))
-            .collect();
-        pending.set(links.clone());
-        (hub, store, links)
+    let link_set = Arc::new(LinkSet::default());
+    let store: Arc<dyn Store> = if remote {
+        Arc::new(RemoteStore::new(link_set.clone()))
     } else {
-        let store = open_store(node).await.context("cannot open the store")?;
-        let hub = Arc::new(Hub::new(node.worker_id, store.clone()));
-        let links = config
-            .writers
-            .iter()
-            .map(|w| WriterLink::spawn(w.clone(), hub.clone()))
-            .collect();
-        (hub, store, links)
+        open_store(node).await.context("cannot open the store")?
     };
+    let hub = Arc::new(Hub::new(node.worker_id, store.clone()));
+    let links: Vec<_> = config
+        .writers
+        .iter()
+        .map(|w| WriterLink::spawn(w.clone(), hub.clone()))
+        .collect();
+    link_set.set(links.clone());
     let edge = Edge::new(node.edge(secret), store, bus, hub, metrics_render())
         .context("invalid edge configuration")?;
     let connected = futures_util::future::join_all(

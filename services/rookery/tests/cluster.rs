@@ -10,6 +10,7 @@ use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::{self as gw, op};
 use rookery_proto::model::Message;
+use rookery_proto::rest::AuthResponse;
 use rookery_store::{EmbeddedConfig, EmbeddedStore, Store};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -50,6 +51,45 @@ async fn edge(bus: &str, dir: &Path, worker_id: u16, writers: &[&WriterNode]) ->
     edge
 }
 
+/// Alice (on edge `a`) and Bob (on edge `b`) in one guild, identified.
+struct Pair {
+    bob: AuthResponse,
+    api_b: Api,
+    channel: Id,
+    ga: Gateway,
+    gb: Gateway,
+}
+
+async fn pair_across(a: &str, b: &str, bob_encoding: Encoding) -> Pair {
+    let api_a = Api::new(format!("http://{a}"));
+    let api_b = Api::new(format!("http://{b}"));
+    let alice = api_a.register("alice", "long-enough").await.unwrap();
+    let bob = api_b.register("bob", "long-enough").await.unwrap();
+    let owner = api_a.with_token(&alice.token);
+    let guild = owner.create_guild("across edges").await.unwrap();
+    let code = owner.create_invite(guild.id).await.unwrap();
+    api_b
+        .with_token(&bob.token)
+        .accept_invite(&code)
+        .await
+        .unwrap();
+    let mut ga = Gateway::connect(&format!("ws://{a}"), Encoding::Json)
+        .await
+        .unwrap();
+    ga.identify(&alice.token).await.unwrap();
+    let mut gb = Gateway::connect(&format!("ws://{b}"), bob_encoding)
+        .await
+        .unwrap();
+    gb.identify(&bob.token).await.unwrap();
+    Pair {
+        bob,
+        api_b,
+        channel: guild.channels[0].id,
+        ga,
+        gb,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clients_on_two_edges_chat_through_a_writer_handover() {
     let mock = MockCluster::new(3).unwrap();
@@ -63,35 +103,13 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
     let a = edge(&bus, &dir.path().join("a"), 1, &[&w1, &w2]).await;
     let b = edge(&bus, &dir.path().join("b"), 2, &[&w1, &w2]).await;
 
-    let api_a = Api::new(format!("http://{}", a.addr));
-    let api_b = Api::new(format!("http://{}", b.addr));
-    let alice = api_a.register("alice", "long-enough").await.unwrap();
-    let bob = api_b.register("bob", "long-enough").await.unwrap();
-    let guild = api_a
-        .with_token(&alice.token)
-        .create_guild("across edges")
-        .await
-        .unwrap();
-    let code = api_a
-        .with_token(&alice.token)
-        .create_invite(guild.id)
-        .await
-        .unwrap();
-    api_b
-        .with_token(&bob.token)
-        .accept_invite(&code)
-        .await
-        .unwrap();
-    let channel = guild.channels[0].id;
-
-    let mut ga = Gateway::connect(&format!("ws://{}", a.addr), Encoding::Json)
-        .await
-        .unwrap();
-    ga.identify(&alice.token).await.unwrap();
-    let mut gb = Gateway::connect(&format!("ws://{}", b.addr), Encoding::MsgPack)
-        .await
-        .unwrap();
-    gb.identify(&bob.token).await.unwrap();
+    let Pair {
+        bob,
+        api_b,
+        channel,
+        mut ga,
+        mut gb,
+    } = pair_across(&a.addr.to_string(), &b.addr.to_string(), Encoding::MsgPack).await;
 
     let mut acked = Vec::new();
     let mut w1 = Some(w1);
@@ -256,34 +274,12 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         &[&edge_args[..], &["--worker-id", "2"]].concat(),
     );
 
-    let api_a = Api::new(format!("http://{}", a.addr));
-    let api_b = Api::new(format!("http://{}", b.addr));
-    let alice = api_a.register("alice", "long-enough").await.unwrap();
-    let bob = api_b.register("bob", "long-enough").await.unwrap();
-    let guild = api_a
-        .with_token(&alice.token)
-        .create_guild("processes")
-        .await
-        .unwrap();
-    let code = api_a
-        .with_token(&alice.token)
-        .create_invite(guild.id)
-        .await
-        .unwrap();
-    api_b
-        .with_token(&bob.token)
-        .accept_invite(&code)
-        .await
-        .unwrap();
-    let channel = guild.channels[0].id;
-    let mut ga = Gateway::connect(&format!("ws://{}", a.addr), Encoding::Json)
-        .await
-        .unwrap();
-    ga.identify(&alice.token).await.unwrap();
-    let mut gb = Gateway::connect(&format!("ws://{}", b.addr), Encoding::Json)
-        .await
-        .unwrap();
-    gb.identify(&bob.token).await.unwrap();
+    let Pair {
+        channel,
+        mut ga,
+        mut gb,
+        ..
+    } = pair_across(&a.addr, &b.addr, Encoding::Json).await;
 
     ga.send_message(channel, "a1", "hello from edge a")
         .await

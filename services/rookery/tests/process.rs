@@ -173,34 +173,22 @@ fn an_unreachable_or_misspelt_store_or_bus_exits_non_zero_with_the_reason() {
     let refused = format!(
         "rookery: cannot open the store: store backend: cannot connect to ScyllaDB at {closed}"
     );
-    let serve = |store: &str| {
-        vec![
+    // `serve` with one extra flag (`--store` or `--bus`).
+    let serve_with = |flag: &str, value: &str| {
+        [
             "serve",
             "--listen",
             "127.0.0.1:0",
             "--data-dir",
             &data,
-            "--store",
-            store,
+            flag,
+            value,
         ]
-        .into_iter()
         .map(str::to_owned)
-        .collect::<Vec<_>>()
+        .to_vec()
     };
-    let serve_bus = |bus: &str| {
-        vec![
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data,
-            "--bus",
-            bus,
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect::<Vec<_>>()
-    };
+    let serve = |store: &str| serve_with("--store", store);
+    let serve_bus = |bus: &str| serve_with("--bus", bus);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (serve(&unreachable), &refused),
         (
