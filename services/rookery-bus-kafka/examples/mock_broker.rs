@@ -19,6 +19,8 @@ fn main() {
     let mock = MockCluster::new(1).expect("mock cluster");
     mock.create_topic(rookery_bus_kafka::DEFAULT_TOPIC, partitions, 1)
         .expect("events topic");
+    mock.create_topic(rookery_bus_kafka::DEFAULT_INTEREST_TOPIC, partitions, 1)
+        .expect("interest topic");
     println!("{}", mock.bootstrap_servers());
     loop {
         std::thread::park();

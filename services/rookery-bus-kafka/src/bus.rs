@@ -10,7 +10,16 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rookery_bus::metrics as m;
 use rookery_bus::{Bus, BusError, Consumer, Position, Record, partition_for};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+/// Work to finish when a consumer's assignment changes, before it hands out
+/// records of the new assignment (the writer rebuilds interest here).
+#[async_trait]
+pub trait AssignmentHook: Send + Sync + 'static {
+    /// The consumer now owns exactly `partitions`.
+    async fn assigned(&self, partitions: Vec<u32>);
+}
 
 /// Producer settings under the URL's overrides.
 const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
@@ -36,6 +45,7 @@ pub struct KafkaBus {
     config: KafkaConfig,
     producer: FutureProducer,
     partitions: u32,
+    on_assign: OnceLock<Arc<dyn AssignmentHook>>,
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> BusError {
@@ -51,12 +61,13 @@ impl KafkaBus {
             .client(PRODUCER_DEFAULTS)
             .create()
             .map_err(|e| BusError::Config(format!("kafka producer: {e}")))?;
-        let partitions = topic_partitions(&producer, &config).await?;
+        let partitions = topic_partitions(&producer, &config, &config.topic).await?;
         tracing::info!(brokers = %config.brokers, topic = %config.topic, partitions, "kafka bus connected");
         Ok(Self {
             config,
             producer,
             partitions,
+            on_assign: OnceLock::new(),
         })
     }
 
@@ -64,20 +75,45 @@ impl KafkaBus {
     pub fn config(&self) -> &KafkaConfig {
         &self.config
     }
+
+    pub(crate) fn producer(&self) -> &FutureProducer {
+        &self.producer
+    }
+
+    /// Checks that the interest topic exists and is co-partitioned with the
+    /// events topic (the same partition count).
+    pub async fn check_interest_topic(&self) -> Result<(), BusError> {
+        let topic = &self.config.interest_topic;
+        let count = topic_partitions(&self.producer, &self.config, topic).await?;
+        if count != self.partitions {
+            return Err(BusError::Config(format!(
+                "topic {topic} has {count} partitions but {} has {}; they must match (co-partitioned)",
+                self.config.topic, self.partitions
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `hook` whenever consumers created after this call get a new
+    /// assignment, before they return records of it. Set once.
+    pub fn set_assignment_hook(&self, hook: Arc<dyn AssignmentHook>) {
+        let _ = self.on_assign.set(hook);
+    }
 }
 
 async fn topic_partitions(
     producer: &FutureProducer,
     config: &KafkaConfig,
+    topic: &str,
 ) -> Result<u32, BusError> {
     let mut last = String::new();
     for attempt in 1..=CONNECT_ATTEMPTS {
         let producer = producer.clone();
-        let topic = config.topic.clone();
+        let wanted = topic.to_owned();
         let fetched = tokio::task::spawn_blocking(move || {
             producer
                 .client()
-                .fetch_metadata(Some(&topic), Duration::from_secs(2))
+                .fetch_metadata(Some(&wanted), Duration::from_secs(2))
         })
         .await
         .map_err(backend)?;
@@ -86,12 +122,12 @@ async fn topic_partitions(
                 let count = metadata
                     .topics()
                     .iter()
-                    .find(|t| t.name() == config.topic)
+                    .find(|t| t.name() == topic)
                     .map_or(0, |t| t.partitions().len());
                 if count == 0 {
                     return Err(BusError::Config(format!(
-                        "topic {} does not exist on {} (create it with `rookery topics ensure`)",
-                        config.topic, config.brokers
+                        "topic {topic} does not exist on {} (create it with `rookery topics ensure`)",
+                        config.brokers
                     )));
                 }
                 return Ok(count as u32);
@@ -144,6 +180,7 @@ impl Bus for KafkaBus {
     }
 
     async fn consumer(&self, group: &str) -> Result<Box<dyn Consumer>, BusError> {
-        Ok(Box::new(KafkaConsumer::new(&self.config, group)?))
+        let hook = self.on_assign.get().cloned();
+        Ok(Box::new(KafkaConsumer::new(&self.config, group, hook)?))
     }
 }

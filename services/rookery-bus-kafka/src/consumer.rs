@@ -5,7 +5,7 @@
 //! from librdkafka's statistics.
 
 use crate::KafkaConfig;
-use crate::bus::backend;
+use crate::bus::{AssignmentHook, backend};
 use crate::metrics as km;
 use async_trait::async_trait;
 use futures_util::FutureExt;
@@ -20,6 +20,10 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rookery_bus::metrics as m;
 use rookery_bus::{Batch, BusError, Consumed, Consumer, Position};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 /// Consumer settings under the URL's overrides.
 const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
@@ -42,6 +46,21 @@ const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
 /// Rebalance and commit callbacks of the writer's consumer.
 pub struct GroupContext {
     topic: String,
+    changed: Arc<Changed>,
+}
+
+/// Set by a rebalance, taken by the consumer to run its assignment hook.
+#[derive(Default)]
+struct Changed {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Changed {
+    fn set(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
 }
 
 impl ClientContext for GroupContext {
@@ -76,8 +95,9 @@ impl ConsumerContext for GroupContext {
             Rebalance::Assign(list) => {
                 tracing::info!(partitions = ?partitions_of(list), "partitions assigned");
                 metrics::counter!(km::REBALANCES, "kind" => "assign").increment(1);
+                self.changed.set();
             }
-            Rebalance::Revoke(_) => {}
+            Rebalance::Revoke(_) => self.changed.set(),
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance failed"),
         }
     }
@@ -99,6 +119,10 @@ fn partitions_of(list: &TopicPartitionList) -> Vec<i32> {
 pub struct KafkaConsumer {
     consumer: StreamConsumer<GroupContext>,
     topic: String,
+    hook: Option<Arc<dyn AssignmentHook>>,
+    changed: Arc<Changed>,
+    /// The hook's run for the latest assignment; polls wait for it.
+    rebuilding: Option<JoinHandle<()>>,
     /// The latest position committed (asynchronously) per partition,
     /// committed again synchronously on drop so a stopping writer's progress
     /// reaches the broker before it leaves the group.
@@ -120,11 +144,17 @@ impl Drop for KafkaConsumer {
 }
 
 impl KafkaConsumer {
-    pub(crate) fn new(config: &KafkaConfig, group: &str) -> Result<Self, BusError> {
+    pub(crate) fn new(
+        config: &KafkaConfig,
+        group: &str,
+        hook: Option<Arc<dyn AssignmentHook>>,
+    ) -> Result<Self, BusError> {
         let mut client = config.client(CONSUMER_DEFAULTS);
         client.set("group.id", group);
+        let changed = Arc::new(Changed::default());
         let context = GroupContext {
             topic: config.topic.clone(),
+            changed: changed.clone(),
         };
         let consumer: StreamConsumer<GroupContext> = client
             .create_with_context(context)
@@ -133,8 +163,40 @@ impl KafkaConsumer {
         Ok(Self {
             consumer,
             topic: config.topic.clone(),
+            hook,
+            changed,
+            rebuilding: None,
             committed: HashMap::new(),
         })
+    }
+
+    /// Runs the assignment hook for every assignment change seen so far
+    /// and waits for it. Cancel-safe: the hook runs in its own task, and a
+    /// later call waits for the same run.
+    async fn settle(&mut self) {
+        loop {
+            if let Some(run) = &mut self.rebuilding {
+                let _ = run.await;
+                self.rebuilding = None;
+            }
+            let Some(hook) = self.hook.clone() else {
+                return;
+            };
+            if !self.changed.flag.swap(false, Ordering::AcqRel) {
+                return;
+            }
+            let partitions = self.assigned();
+            self.rebuilding = Some(tokio::spawn(async move { hook.assigned(partitions).await }));
+        }
+    }
+
+    fn assigned(&self) -> Vec<u32> {
+        let list = self.consumer.assignment().unwrap_or_default();
+        list.elements()
+            .iter()
+            .filter(|e| e.topic() == self.topic)
+            .map(|e| e.partition() as u32)
+            .collect()
     }
 
     /// A commit list: each partition's next offset to consume.
@@ -198,23 +260,37 @@ fn consumed(msg: &BorrowedMessage<'_>) -> Consumed {
 impl Consumer for KafkaConsumer {
     async fn poll(&mut self, max: usize) -> Result<Vec<Batch>, BusError> {
         loop {
+            self.settle().await;
+            let changed = self.changed.clone();
             // Cancel-safe: `recv` takes a message only when it returns it,
             // and the rest are taken without an await.
-            match self.consumer.recv().await {
-                Ok(first) => return Ok(self.drain(first, max.max(1))),
+            let got = tokio::select! {
+                biased;
+                () = changed.notify.notified(), if self.hook.is_some() => None,
+                msg = self.consumer.recv() => Some(msg.map(|first| self.drain(first, max.max(1)))),
+            };
+            match got {
+                // Records of a new assignment wait for its hook.
+                Some(Ok(batches)) => {
+                    self.settle().await;
+                    return Ok(batches);
+                }
                 // Transport errors are reported here and retried by
                 // librdkafka; the writer keeps waiting.
-                Err(e) => tracing::warn!(error = %e, "kafka consume error"),
+                Some(Err(e)) => tracing::warn!(error = %e, "kafka consume error"),
+                None => {}
             }
         }
     }
 
     async fn try_poll(&mut self, max: usize) -> Result<Vec<Batch>, BusError> {
-        match self.consumer.recv().now_or_never() {
+        let got = match self.consumer.recv().now_or_never() {
             Some(Ok(first)) => Ok(self.drain(first, max.max(1))),
             Some(Err(e)) => Err(backend(e)),
             None => Ok(Vec::new()),
-        }
+        };
+        self.settle().await;
+        got
     }
 
     async fn commit(&mut self, positions: &[Position]) -> Result<(), BusError> {

@@ -2,6 +2,8 @@
 //!
 //! - [`KafkaBus`]: idempotent producer keyed by channel, consumer groups with
 //!   manual, after-apply commits ([`KafkaConsumer`]);
+//! - [`KafkaInterest`] and [`InterestFollower`]: interest registry on the
+//!   compacted interest topic (edges write it, partition owners follow it);
 //! - [`topics`]: the topic definitions of `kafka/topics.json` and
 //!   `rookery topics ensure`;
 //! - [`KafkaConfig`]: one `kafka://` URL, every librdkafka property
@@ -13,9 +15,13 @@
 mod bus;
 mod config;
 mod consumer;
+mod follower;
+mod interest;
 pub mod metrics;
 pub mod topics;
 
-pub use bus::KafkaBus;
-pub use config::{DEFAULT_TOPIC, KafkaConfig};
+pub use bus::{AssignmentHook, KafkaBus};
+pub use config::{DEFAULT_INTEREST_TOPIC, DEFAULT_TOPIC, KafkaConfig};
 pub use consumer::{GroupContext, KafkaConsumer};
+pub use follower::{AppliedNotify, InterestFollower};
+pub use interest::{KafkaInterest, claim_embedded_store};

@@ -1,12 +1,18 @@
 //! Kafka-specific metrics, declared and described here. Publish and lag
 //! metrics are the bus's own (`rookery_bus_*`), shared with the embedded bus.
 
-use metrics::{Unit, counter, describe_counter};
+use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
 
 /// Consumer-group rebalances seen by this process, by kind (assign, revoke).
 pub const REBALANCES: &str = "rookery_kafka_rebalances_total";
 /// Offset commits the broker refused (the records are redelivered).
 pub const COMMIT_ERRORS: &str = "rookery_kafka_commit_errors_total";
+
+/// Interest registrations the partition owners did not confirm in time
+/// (the sessions went live anyway).
+pub const INTEREST_TIMEOUTS: &str = "rookery_kafka_interest_wait_timeouts_total";
+/// Channel keys with interest in the partitions this writer owns.
+pub const INTEREST_KEYS: &str = "rookery_kafka_interest_keys";
 
 /// Registers descriptions with the installed recorder.
 pub fn describe() {
@@ -19,5 +25,17 @@ pub fn describe() {
     for kind in ["assign", "revoke"] {
         counter!(REBALANCES, "kind" => kind).absolute(0);
     }
+    describe_counter!(
+        INTEREST_TIMEOUTS,
+        Unit::Count,
+        "Interest registrations not confirmed by the partition owners in time."
+    );
+    describe_gauge!(
+        INTEREST_KEYS,
+        Unit::Count,
+        "Channel keys with interest in the partitions this writer owns."
+    );
     counter!(COMMIT_ERRORS).absolute(0);
+    counter!(INTEREST_TIMEOUTS).absolute(0);
+    gauge!(INTEREST_KEYS).set(0.0);
 }

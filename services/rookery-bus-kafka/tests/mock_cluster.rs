@@ -1,12 +1,20 @@
 //! The Kafka bus against librdkafka's mock cluster (a Kafka-protocol broker
 //! in-process): keyed partitioning, ordered consumption, at-least-once
-//! commits, injected broker errors, and the failures a caller must see.
+//! commits, injected broker errors, and the failures a caller must see;
+//! the interest registry on the interest topic.
 
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-use rookery_bus::{Batch, Bus, Consumer, Position, Record, partition_for};
-use rookery_bus_kafka::{KafkaBus, KafkaConfig};
+use rookery_bus::{
+    Batch, Bus, Consumer, EdgeId, Interest, InterestAcks, InterestTable, Position, Record,
+    partition_for,
+};
+use rookery_bus_kafka::{
+    AppliedNotify, AssignmentHook, InterestFollower, KafkaBus, KafkaConfig, KafkaInterest,
+    claim_embedded_store,
+};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TOPIC: &str = "rookery.events";
@@ -209,4 +217,126 @@ async fn a_missing_topic_or_an_unreachable_cluster_is_refused_with_the_reason() 
         started.elapsed() < Duration::from_secs(20),
         "bounded retries"
     );
+}
+
+/// A cluster with co-partitioned events and interest topics.
+fn interest_cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    let mock = cluster(4);
+    mock.create_topic("rookery.interest", 4, 3).unwrap();
+    mock
+}
+
+/// Hands a writer's acknowledgements straight to the edge (the internal
+/// link's job in a cluster).
+struct Loopback(Arc<InterestAcks>);
+
+impl AppliedNotify for Loopback {
+    fn applied(&self, _: EdgeId, partition: u32, next: u64) {
+        self.0.applied(partition, next);
+    }
+}
+
+async fn owner(
+    bus: &KafkaBus,
+    acks: &Arc<InterestAcks>,
+    node: u16,
+) -> (Arc<InterestFollower>, Arc<InterestTable>) {
+    let table = Arc::new(InterestTable::new(4));
+    let me = EdgeId { node, epoch: 1 };
+    let notify = Arc::new(Loopback(acks.clone()));
+    let follower = InterestFollower::start(bus, me, table.clone(), notify)
+        .await
+        .unwrap();
+    follower.assigned(vec![0, 1, 2, 3]).await;
+    (follower, table)
+}
+
+/// Waits until `check` holds, up to 10 s.
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn interest_is_registered_confirmed_withdrawn_and_rebuilt_by_a_new_owner() {
+    let mock = interest_cluster();
+    let bus = bus(&mock, "").await;
+    let acks = Arc::new(InterestAcks::default());
+    let (first, table) = owner(&bus, &acks, 1).await;
+    let edge = EdgeId {
+        node: 7,
+        epoch: 100,
+    };
+    let interest = KafkaInterest::new(&bus, edge, acks.clone()).await.unwrap();
+
+    // Confirmed well within the 5 s bound: the owner applied the records.
+    let started = Instant::now();
+    interest.register(&[100, 200]).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(table.edges_for(100), [edge]);
+    assert_eq!(table.edges_for(200), [edge]);
+    assert!(table.edges_for(300).is_empty());
+
+    interest.withdraw(&[100]);
+    eventually("the withdrawal", || table.edges_for(100).is_empty()).await;
+
+    // A new owner rebuilds from the compacted topic, and its claims are
+    // newer than the first owner's.
+    let p = partition_for(200, 4);
+    let old_claim = table.claim(p).expect("the first owner claimed");
+    first.close();
+    let (_second, rebuilt) = owner(&bus, &acks, 2).await;
+    assert_eq!(rebuilt.edges_for(200), [edge]);
+    assert!(rebuilt.edges_for(100).is_empty());
+    assert!(rebuilt.claim(p).unwrap() > old_claim);
+
+    // The edge restarts: its new epoch supersedes the old records.
+    let restarted = EdgeId {
+        node: 7,
+        epoch: 200,
+    };
+    let again = KafkaInterest::new(&bus, restarted, acks).await.unwrap();
+    again.register(&[300]).await.unwrap();
+    assert_eq!(rebuilt.edges_for(300), [restarted]);
+    assert!(rebuilt.edges_for(200).is_empty(), "dead epoch dropped");
+}
+
+#[tokio::test]
+async fn a_second_writer_on_the_embedded_store_is_refused() {
+    let mock = interest_cluster();
+    let bus = bus(&mock, "").await;
+    claim_embedded_store(&bus, 1).await.unwrap();
+    // The same writer restarting keeps its claim.
+    claim_embedded_store(&bus, 1).await.unwrap();
+    let err = claim_embedded_store(&bus, 2).await.unwrap_err().to_string();
+    assert!(
+        err.contains("writer 1 already hosts the embedded store"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_or_differently_partitioned_interest_topic_is_refused() {
+    let mock = cluster(4);
+    let bus = bus(&mock, "").await;
+    let me = EdgeId { node: 1, epoch: 1 };
+    let acks = Arc::new(InterestAcks::default());
+    let err = KafkaInterest::new(&bus, me, acks.clone())
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("rookery.interest does not exist"),
+        "{err}"
+    );
+    mock.create_topic("rookery.interest", 2, 3).unwrap();
+    let err = KafkaInterest::new(&bus, me, acks).await.err().unwrap();
+    assert!(err.to_string().contains("must match"), "{err}");
 }

@@ -5,15 +5,18 @@
 //!   are consumed in publish order. Delivery is at least once: a consumer that
 //!   restarts resumes from its last commit.
 //! - [`EdgeLink`]: the writer's push of applied events to the edges.
+//! - [`interest`]: which edges want which channels, in a cluster.
 //!
 //! [`EmbeddedBus`] is the single-node implementation: a durable, partitioned
 //! log in fjall with group commit. The Kafka bus implements the same traits.
 
 mod embedded;
+pub mod interest;
 pub mod metrics;
 mod partitioner;
 
 pub use embedded::{EmbeddedBus, EmbeddedBusConfig};
+pub use interest::{EdgeId, Interest, InterestAcks, InterestTable, LocalInterest};
 pub use partitioner::partition_for;
 
 use async_trait::async_trait;
@@ -126,6 +129,9 @@ pub enum LinkError {
 /// Applied events on their way to the edges.
 #[derive(Debug, Clone, Default)]
 pub struct FanoutBatch {
+    /// The bus partition they were consumed from (edges use it to ignore a
+    /// writer that lost the partition), if known.
+    pub partition: Option<u32>,
     /// Events in apply order.
     pub events: Vec<Arc<Envelope>>,
     /// When the store had them (milliseconds since the Unix epoch; 0 if

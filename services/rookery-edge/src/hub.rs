@@ -3,43 +3,182 @@
 //! [`Dispatch`] (encoded at most once per encoding) and queued to every
 //! subscribed session; REST callers waiting for their change to be applied
 //! are released here.
+//!
+//! The hub also keeps this edge's [`Interest`]: the channels of every guild
+//! with a local session are registered when the guild's first session
+//! subscribes (a session goes live once they are routed here) and withdrawn
+//! after its last one leaves.
 
 use crate::metrics as m;
 use crate::session::Session;
 use async_trait::async_trait;
-use rookery_bus::{EdgeLink, FanoutBatch, LinkError};
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use rookery_bus::{EdgeLink, FanoutBatch, Interest, LinkError};
 use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::{Envelope, Event};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{GuildState, Member};
 use rookery_store::Store;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
 type Index = RwLock<HashMap<Id, HashMap<u64, Arc<Session>>>>;
 
+/// Resolves once a guild's channels are routed to this edge.
+pub type Live = Shared<BoxFuture<'static, ()>>;
+
+/// A guild with local sessions: the channels registered for it.
+struct LocalGuild {
+    channels: HashSet<Id>,
+    live: Live,
+}
+
 /// Local subscriptions and delivery.
 pub struct Hub {
+    me: std::sync::Weak<Hub>,
     origin: u16,
     store: Arc<dyn Store>,
+    interest: Arc<dyn Interest>,
     by_guild: Index,
     by_user: Index,
+    /// Lock order: `local` before `by_guild` when both are held.
+    local: Mutex<HashMap<Id, LocalGuild>>,
     waiters: Mutex<HashMap<Id, oneshot::Sender<()>>>,
 }
 
+fn live(registered: rookery_bus::interest::Registered) -> Live {
+    registered
+        .map(|r| {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "interest registration failed");
+            }
+        })
+        .boxed()
+        .shared()
+}
+
 impl Hub {
-    /// A hub for the edge with worker id `origin`.
-    pub fn new(origin: u16, store: Arc<dyn Store>) -> Self {
-        Self {
+    /// A hub for the edge with worker id `origin`, registering its interest
+    /// through `interest`.
+    pub fn new(origin: u16, store: Arc<dyn Store>, interest: Arc<dyn Interest>) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
             origin,
             store,
+            interest,
             by_guild: RwLock::default(),
             by_user: RwLock::default(),
+            local: Mutex::default(),
             waiters: Mutex::default(),
+        })
+    }
+
+    /// Routes `guild`'s channels here if a local session is subscribed to
+    /// it; the result resolves once they are. Call after [`Hub::subscribe`].
+    pub fn want(&self, guild: &GuildState) -> Live {
+        let mut local = self.local.lock().expect("local");
+        if !self.by_guild.read().expect("index").contains_key(&guild.id) {
+            return futures_util::future::ready(()).boxed().shared();
         }
+        let channels = guild.channels.iter().map(|c| c.id);
+        match local.get_mut(&guild.id) {
+            None => {
+                let channels: HashSet<Id> = channels.collect();
+                let keys: Vec<u64> = channels.iter().map(|c| c.0).collect();
+                let live = live(self.interest.register(&keys));
+                local.insert(
+                    guild.id,
+                    LocalGuild {
+                        channels,
+                        live: live.clone(),
+                    },
+                );
+                live
+            }
+            Some(g) => {
+                let fresh: Vec<u64> = channels
+                    .filter(|c| g.channels.insert(*c))
+                    .map(|c| c.0)
+                    .collect();
+                if !fresh.is_empty() {
+                    let (before, added) = (g.live.clone(), live(self.interest.register(&fresh)));
+                    g.live = async move {
+                        tokio::join!(before, added);
+                    }
+                    .boxed()
+                    .shared();
+                }
+                g.live.clone()
+            }
+        }
+    }
+
+    /// Withdraws the interest of guilds left without local sessions.
+    fn unwant(&self, guilds: &[Id]) {
+        let mut local = self.local.lock().expect("local");
+        let index = self.by_guild.read().expect("index");
+        for g in guilds.iter().filter(|g| !index.contains_key(g)) {
+            if let Some(gone) = local.remove(g) {
+                let keys: Vec<u64> = gone.channels.iter().map(|c| c.0).collect();
+                self.interest.withdraw(&keys);
+            }
+        }
+    }
+
+    /// A channel created in a guild with local sessions: route it here,
+    /// then send its sessions what was posted before that took effect.
+    fn want_channel(&self, guild: Id, channel: Id) {
+        let mut local = self.local.lock().expect("local");
+        let Some(g) = local.get_mut(&guild) else {
+            return;
+        };
+        if !g.channels.insert(channel) {
+            return;
+        }
+        let added = live(self.interest.register(&[channel.0]));
+        g.live = {
+            let (before, added) = (g.live.clone(), added.clone());
+            async move {
+                tokio::join!(before, added);
+            }
+            .boxed()
+            .shared()
+        };
+        let Some(hub) = self.me.upgrade() else { return };
+        tokio::spawn(async move {
+            added.await;
+            let sessions = hub.sessions_of(&hub.by_guild, guild);
+            hub.catch_up(&sessions, &[channel], channel).await;
+        });
+    }
+
+    /// Sends `sessions` the messages of `channels` after `after`, read from
+    /// the store once their routing is live: what was applied before it
+    /// took effect. Clients drop the duplicates by id.
+    async fn catch_up(&self, sessions: &[Arc<Session>], channels: &[Id], after: Id) {
+        for &channel in channels {
+            let cursor = rookery_store::Cursor::After(after);
+            let Ok(messages) = self.store.messages(channel, cursor, 100).await else {
+                continue;
+            };
+            for m in messages {
+                let d = Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m)));
+                sessions.iter().for_each(|s| s.dispatch(&d));
+            }
+        }
+    }
+
+    fn sessions_of(&self, index: &Index, key: Id) -> Vec<Arc<Session>> {
+        index
+            .read()
+            .expect("index")
+            .get(&key)
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Registers a waiter released when event `id` (published by this edge)
@@ -60,7 +199,8 @@ impl Hub {
         insert(&self.by_user, s.user.id, s);
     }
 
-    /// Subscribes a session to a guild's events.
+    /// Subscribes a session to a guild's events (then call [`Hub::want`]
+    /// with the guild's state).
     pub fn subscribe(&self, s: &Arc<Session>, guild: Id) {
         if s.add_guild(guild) {
             insert(&self.by_guild, guild, s);
@@ -69,10 +209,12 @@ impl Hub {
 
     /// Removes a session from every index.
     pub fn remove_session(&self, s: &Session) {
-        for g in s.guilds() {
+        let guilds = s.guilds();
+        for &g in &guilds {
             remove(&self.by_guild, g, s.key);
         }
         remove(&self.by_user, s.user.id, s.key);
+        self.unwant(&guilds);
     }
 
     fn to_guild(&self, guild: Id, d: &Arc<Dispatch>) {
@@ -98,8 +240,9 @@ impl Hub {
                         DispatchData::Channel(c.clone()),
                     )),
                 );
+                self.want_channel(c.guild_id, c.id);
             }
-            Event::GuildCreate(g) => self.join(g.owner.id, &g.guild),
+            Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
             Event::GuildMemberAdd(add) => {
                 let member = Member {
                     guild_id: add.guild_id,
@@ -115,7 +258,7 @@ impl Hub {
                 );
                 if self.has_sessions(add.user.id) {
                     match self.guild_state(add.guild_id).await {
-                        Some(state) => self.join(add.user.id, &state),
+                        Some(state) => self.join(add.user.id, &state, env.id),
                         None => {
                             tracing::warn!(guild = %add.guild_id, "joined guild not found in store")
                         }
@@ -133,23 +276,29 @@ impl Hub {
         }
     }
 
-    /// Subscribes the user's sessions to a guild and sends them GUILD_CREATE.
-    fn join(&self, user: Id, guild: &GuildState) {
-        let sessions: Vec<Arc<Session>> = self
-            .by_user
-            .read()
-            .expect("index")
-            .get(&user)
-            .map(|s| s.values().cloned().collect())
-            .unwrap_or_default();
+    /// Subscribes the user's sessions to a guild and sends them
+    /// GUILD_CREATE. If the guild was not routed here yet, they also get
+    /// the messages posted after `since` (the join) before it took effect.
+    fn join(&self, user: Id, guild: &GuildState, since: Id) {
+        let sessions = self.sessions_of(&self.by_user, user);
         let d = Arc::new(Dispatch::new(
             ev::GUILD_CREATE,
             DispatchData::Guild(guild.clone()),
         ));
-        for s in sessions {
-            self.subscribe(&s, guild.id);
+        for s in &sessions {
+            self.subscribe(s, guild.id);
             s.dispatch(&d);
         }
+        let live = self.want(guild);
+        if live.peek().is_some() {
+            return;
+        }
+        let Some(hub) = self.me.upgrade() else { return };
+        let channels: Vec<Id> = guild.channels.iter().map(|c| c.id).collect();
+        tokio::spawn(async move {
+            live.await;
+            hub.catch_up(&sessions, &channels, since).await;
+        });
     }
 
     fn has_sessions(&self, user: Id) -> bool {

@@ -1,6 +1,7 @@
 //! The edge's side: a [`WriterLink`] keeps a connection to one writer
-//! (reconnecting with backoff), hands fan-out batches to the edge's hub, and
-//! carries store calls; [`RemoteStore`] is the [`Store`] an edge uses when
+//! (reconnecting with backoff), hands fan-out batches to the edge's hub
+//! (dropping those of a writer that lost the partition, see [`EdgeLinks`]),
+//! and carries store calls; [`RemoteStore`] is the [`Store`] an edge uses when
 //! the writer hosts the embedded store, with identical calls in flight
 //! coalesced into one (a hot channel's history is read once, not once per
 //! client).
@@ -11,8 +12,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, Shared};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use rookery_bus::{EdgeLink, FanoutBatch};
+use rookery_bus::{EdgeId, EdgeLink, FanoutBatch, InterestAcks};
 use rookery_proto::Id;
+use rookery_proto::event::Envelope;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
 use rookery_store::{Cursor, Mutation, Store, StoreError};
 use std::collections::HashMap;
@@ -28,9 +30,46 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<Reply, WireError>>>>;
 
+/// What an edge's links to every writer share: who the edge is, how far
+/// its interest is applied, and the newest ownership claim seen per
+/// partition.
+pub struct EdgeLinks {
+    me: EdgeId,
+    acks: Arc<InterestAcks>,
+    claims: Mutex<HashMap<u32, u64>>,
+}
+
+impl EdgeLinks {
+    /// Shared state for edge `me`, reporting interest progress to `acks`.
+    pub fn new(me: EdgeId, acks: Arc<InterestAcks>) -> Arc<Self> {
+        Arc::new(Self {
+            me,
+            acks,
+            claims: Mutex::default(),
+        })
+    }
+
+    /// Whether a batch of `partition` under `claim` comes from its current
+    /// owner. Claims grow with each new owner, so a lower claim than one
+    /// seen is a writer that lost the partition and has not noticed yet.
+    pub fn admit(&self, partition: Option<u32>, claim: Option<u64>) -> bool {
+        let (Some(partition), Some(claim)) = (partition, claim) else {
+            return true;
+        };
+        let mut claims = self.claims.lock().expect("claims");
+        let newest = claims.entry(partition).or_insert(claim);
+        if claim < *newest {
+            return false;
+        }
+        *newest = claim;
+        true
+    }
+}
+
 /// A connection to one writer, kept up in the background.
 pub struct WriterLink {
     addr: String,
+    shared: Arc<EdgeLinks>,
     out: Mutex<Option<mpsc::Sender<Bytes>>>,
     pending: Pending,
     next_id: AtomicU64,
@@ -39,9 +78,10 @@ pub struct WriterLink {
 
 impl WriterLink {
     /// Starts connecting to `addr`; fan-out goes to `hub`.
-    pub fn spawn(addr: String, hub: Arc<dyn EdgeLink>) -> Arc<Self> {
+    pub fn spawn(addr: String, hub: Arc<dyn EdgeLink>, shared: Arc<EdgeLinks>) -> Arc<Self> {
         let link = Arc::new(Self {
             addr,
+            shared,
             out: Mutex::new(None),
             pending: Mutex::default(),
             next_id: AtomicU64::new(1),
@@ -91,6 +131,11 @@ impl WriterLink {
     async fn session(&self, socket: TcpStream, hub: &dyn EdgeLink) {
         let (mut sink, mut stream) = Framed::new(socket, wire::codec()).split();
         let (tx, mut rx) = mpsc::channel::<Bytes>(1024);
+        let hello = ToWriter::Hello {
+            node: self.shared.me.node,
+            epoch: self.shared.me.epoch,
+        };
+        let _ = tx.try_send(wire::encode(&hello));
         *self.out.lock().expect("out") = Some(tx);
         self.connected.send_replace(true);
         metrics::gauge!(m::WRITERS).increment(1.0);
@@ -103,27 +148,9 @@ impl WriterLink {
             }
         });
         while let Some(Ok(frame)) = stream.next().await {
-            match wire::decode::<ToEdge>(&frame) {
-                Ok(ToEdge::Fanout {
-                    applied_at_ms,
-                    events,
-                }) => {
-                    let events = events.into_iter().map(Arc::new).collect();
-                    let batch = FanoutBatch {
-                        events,
-                        applied_at_ms,
-                    };
-                    let _ = hub.push(batch).await;
-                }
-                Ok(ToEdge::Reply { id, result }) => {
-                    if let Some(waiter) = self.pending.lock().expect("pending").remove(&id) {
-                        let _ = waiter.send(result);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(writer = %self.addr, error = %e, "undecodable frame from a writer");
-                    break;
-                }
+            if let Err(e) = self.handle(&frame, hub).await {
+                tracing::warn!(writer = %self.addr, error = %e, "undecodable frame from a writer");
+                break;
             }
         }
         self.out.lock().expect("out").take();
@@ -132,6 +159,50 @@ impl WriterLink {
         writer.abort();
         // Dropping the senders fails every call in flight.
         self.pending.lock().expect("pending").clear();
+    }
+
+    async fn handle(&self, frame: &[u8], hub: &dyn EdgeLink) -> Result<(), String> {
+        match wire::decode::<ToEdge>(frame).map_err(|e| e.to_string())? {
+            ToEdge::Fanout {
+                partition,
+                claim,
+                applied_at_ms,
+                events,
+            } => {
+                if !self.shared.admit(partition, claim) {
+                    tracing::debug!(writer = %self.addr, ?partition, "batch from a former partition owner dropped");
+                    metrics::counter!(m::STALE_BATCHES).increment(1);
+                    return Ok(());
+                }
+                let events: Vec<Arc<Envelope>> = events
+                    .iter()
+                    .map(|e| Envelope::from_bytes(e).map(Arc::new))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string())?;
+                let routed = events
+                    .iter()
+                    .filter(|e| e.event.channel().is_some())
+                    .count();
+                metrics::counter!(m::RECEIVED, "scope" => "channel").increment(routed as u64);
+                metrics::counter!(m::RECEIVED, "scope" => "other")
+                    .increment((events.len() - routed) as u64);
+                let batch = FanoutBatch {
+                    partition,
+                    events,
+                    applied_at_ms,
+                };
+                let _ = hub.push(batch).await;
+            }
+            ToEdge::InterestApplied { partition, next } => {
+                self.shared.acks.applied(partition, next);
+            }
+            ToEdge::Reply { id, result } => {
+                if let Some(waiter) = self.pending.lock().expect("pending").remove(&id) {
+                    let _ = waiter.send(result);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sends a call and waits for its reply.

@@ -14,5 +14,5 @@ pub mod metrics;
 mod server;
 pub mod wire;
 
-pub use client::{LinkSet, RemoteStore, WriterLink};
+pub use client::{EdgeLinks, LinkSet, RemoteStore, WriterLink};
 pub use server::FanoutServer;

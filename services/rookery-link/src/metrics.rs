@@ -12,6 +12,11 @@ pub const SLOW_EDGES: &str = "rookery_link_slow_edge_disconnects_total";
 pub const CALLS: &str = "rookery_link_store_calls_total";
 /// Store calls answered by a call already in flight (coalesced).
 pub const COALESCED: &str = "rookery_link_coalesced_calls_total";
+/// Fan-out batches dropped because their writer no longer owns the partition.
+pub const STALE_BATCHES: &str = "rookery_link_stale_batches_total";
+/// Events an edge received from writers, by scope: `channel` events are
+/// routed by interest, `other` (guild, membership, account) go to every edge.
+pub const RECEIVED: &str = "rookery_link_events_received_total";
 /// Writers this edge is connected to.
 pub const WRITERS: &str = "rookery_link_writers";
 
@@ -36,10 +41,23 @@ pub fn describe() {
         "Store calls served by an identical call in flight."
     );
     describe_gauge!(WRITERS, Unit::Count, "Writers this edge is connected to.");
+    describe_counter!(
+        RECEIVED,
+        Unit::Count,
+        "Events received from writers, by scope (channel events are routed by interest)."
+    );
+    describe_counter!(
+        STALE_BATCHES,
+        Unit::Count,
+        "Fan-out batches dropped because their writer no longer owns the partition."
+    );
     gauge!(EDGES).set(0.0);
     gauge!(WRITERS).set(0.0);
-    for name in [FANOUT_FRAMES, SLOW_EDGES, COALESCED] {
+    for name in [FANOUT_FRAMES, SLOW_EDGES, COALESCED, STALE_BATCHES] {
         counter!(name).absolute(0);
+    }
+    for scope in ["channel", "other"] {
+        counter!(RECEIVED, "scope" => scope).absolute(0);
     }
     for result in ["ok", "error"] {
         counter!(CALLS, "result" => result).absolute(0);

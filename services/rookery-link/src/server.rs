@@ -1,14 +1,19 @@
 //! The writer's side: [`FanoutServer`] accepts edge connections on the
-//! internal address, pushes every applied batch to each of them (it is the
-//! writer's [`EdgeLink`]), and answers their store calls from the store it
-//! hosts.
+//! internal address, pushes applied batches to them (it is the writer's
+//! [`EdgeLink`]), and answers their store calls from the store it hosts.
+//!
+//! With an [`InterestTable`], a channel's events go only to the edges
+//! interested in it (and to the edge that published them, for
+//! read-your-writes); everything else, and every event without a table,
+//! goes to every edge. Each event is encoded once, whatever the edge count.
 
 use crate::metrics as m;
 use crate::wire::{self, Call, Reply, ToEdge, ToWriter};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use rookery_bus::{EdgeLink, FanoutBatch, LinkError};
+use rookery_bus::{EdgeId, EdgeLink, FanoutBatch, InterestTable, LinkError};
+use rookery_proto::event::Envelope;
 use rookery_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,11 +27,19 @@ use tokio_util::codec::Framed;
 /// reconnects, and its clients recover from history).
 const EDGE_QUEUE: usize = 4096;
 
+/// One connected edge.
+struct EdgeConn {
+    /// Set by the edge's hello.
+    who: Option<EdgeId>,
+    tx: mpsc::Sender<Bytes>,
+}
+
 /// Accepts edges and fans batches out to them.
 pub struct FanoutServer {
     addr: SocketAddr,
     store: Arc<dyn Store>,
-    edges: Mutex<HashMap<u64, mpsc::Sender<Bytes>>>,
+    interest: Option<Arc<InterestTable>>,
+    edges: Mutex<HashMap<u64, EdgeConn>>,
     next_id: AtomicU64,
     accept: Mutex<Option<tokio::task::AbortHandle>>,
     closed: tokio::sync::watch::Sender<bool>,
@@ -40,12 +53,18 @@ impl Drop for FanoutServer {
 }
 
 impl FanoutServer {
-    /// Listens on `addr` and serves edges until dropped.
-    pub async fn bind(addr: SocketAddr, store: Arc<dyn Store>) -> std::io::Result<Arc<Self>> {
+    /// Listens on `addr` and serves edges until dropped; routes by
+    /// `interest` if given, else sends every batch to every edge.
+    pub async fn bind(
+        addr: SocketAddr,
+        store: Arc<dyn Store>,
+        interest: Option<Arc<InterestTable>>,
+    ) -> std::io::Result<Arc<Self>> {
         let listener = TcpListener::bind(addr).await?;
         let server = Arc::new(Self {
             addr: listener.local_addr()?,
             store,
+            interest,
             edges: Mutex::default(),
             next_id: AtomicU64::new(1),
             accept: Mutex::new(None),
@@ -88,7 +107,11 @@ impl FanoutServer {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (mut sink, mut stream) = Framed::new(socket, wire::codec()).split();
         let (tx, mut rx) = mpsc::channel::<Bytes>(EDGE_QUEUE);
-        self.edges.lock().expect("edges").insert(id, tx.clone());
+        let conn = EdgeConn {
+            who: None,
+            tx: tx.clone(),
+        };
+        self.edges.lock().expect("edges").insert(id, conn);
         metrics::gauge!(m::EDGES).increment(1.0);
         let writer = tokio::spawn(async move {
             while let Some(frame) = rx.recv().await {
@@ -105,6 +128,7 @@ impl FanoutServer {
             };
             let Some(Ok(frame)) = frame else { break };
             match wire::decode::<ToWriter>(&frame) {
+                Ok(ToWriter::Hello { node, epoch }) => self.hello(id, EdgeId { node, epoch }),
                 Ok(ToWriter::Call { id, call }) => {
                     let (store, tx) = (self.store.clone(), tx.clone());
                     tokio::spawn(async move {
@@ -130,27 +154,94 @@ impl FanoutServer {
     }
 }
 
+impl FanoutServer {
+    fn hello(&self, conn: u64, edge: EdgeId) {
+        tracing::info!(
+            conn,
+            node = edge.node,
+            epoch = edge.epoch,
+            "edge identified"
+        );
+        if let Some(table) = &self.interest {
+            table.edge_seen(edge);
+        }
+        if let Some(c) = self.edges.lock().expect("edges").get_mut(&conn) {
+            c.who = Some(edge);
+        }
+    }
+
+    /// Tells `edge` its interest records of `partition` below `next` are
+    /// applied (a no-op if it is not connected).
+    pub fn interest_applied(&self, edge: EdgeId, partition: u32, next: u64) {
+        let frame = wire::encode(&ToEdge::InterestApplied { partition, next });
+        let edges = self.edges.lock().expect("edges");
+        for c in edges.values().filter(|c| c.who == Some(edge)) {
+            let _ = c.tx.try_send(frame.clone());
+        }
+    }
+
+    /// Which events of `events` each connection gets.
+    fn route(
+        &self,
+        events: &[Arc<Envelope>],
+        edges: &HashMap<u64, EdgeConn>,
+    ) -> Vec<(u64, Vec<usize>)> {
+        let mut out: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, env) in events.iter().enumerate() {
+            let interested = match (&self.interest, env.event.channel()) {
+                (Some(table), Some(channel)) => Some(table.edges_for(channel.0)),
+                _ => None,
+            };
+            for (&conn, c) in edges {
+                let wanted = match (&interested, c.who) {
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                    (Some(edges), Some(who)) => who.node == env.origin || edges.contains(&who),
+                };
+                if wanted {
+                    out.entry(conn).or_default().push(i);
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
 #[async_trait]
 impl EdgeLink for FanoutServer {
     async fn push(&self, batch: FanoutBatch) -> Result<(), LinkError> {
-        let frame = wire::encode(&wire::FanoutRef::Fanout {
-            applied_at_ms: batch.applied_at_ms,
-            events: batch.events.iter().map(|e| &**e).collect(),
-        });
+        let claim = match (&self.interest, batch.partition) {
+            (Some(table), Some(p)) => table.claim(p),
+            _ => None,
+        };
+        let encoded: Vec<Bytes> = batch.events.iter().map(|e| e.to_bytes().into()).collect();
         let mut edges = self.edges.lock().expect("edges");
-        edges.retain(|id, tx| match tx.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    edge = id,
-                    "edge cannot keep up with fan-out; disconnecting it"
-                );
-                metrics::counter!(m::SLOW_EDGES).increment(1);
-                false
+        let mut slow = Vec::new();
+        let routes = self.route(&batch.events, &edges);
+        for (conn, picked) in &routes {
+            let frame = wire::encode(&ToEdge::Fanout {
+                partition: batch.partition,
+                claim,
+                applied_at_ms: batch.applied_at_ms,
+                events: picked.iter().map(|&i| encoded[i].clone()).collect(),
+            });
+            match edges[conn].tx.try_send(frame) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(
+                        edge = conn,
+                        "edge cannot keep up with fan-out; disconnecting it"
+                    );
+                    metrics::counter!(m::SLOW_EDGES).increment(1);
+                    slow.push(*conn);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => slow.push(*conn),
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        });
-        metrics::counter!(m::FANOUT_FRAMES).increment(edges.len() as u64);
+        }
+        for conn in slow {
+            edges.remove(&conn);
+        }
+        metrics::counter!(m::FANOUT_FRAMES).increment(routes.len() as u64);
         Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! MessagePack message (named fields). Edges send [`ToWriter`], writers send
 //! [`ToEdge`].
 
+use bytes::Bytes;
 use rookery_proto::Id;
+#[cfg(doc)]
 use rookery_proto::event::Envelope;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
 use rookery_store::{Cursor, StoreError};
@@ -22,6 +24,14 @@ pub fn codec() -> LengthDelimitedCodec {
 /// Edge → writer.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToWriter {
+    /// The first frame on a connection: which edge instance this is, so the
+    /// writer routes interest to it and drops its dead epochs.
+    Hello {
+        /// The edge's worker id.
+        node: u16,
+        /// Its boot epoch.
+        epoch: u64,
+    },
     /// A store call, answered by [`ToEdge::Reply`] with the same `id`.
     Call {
         /// Correlates the reply.
@@ -34,12 +44,26 @@ pub enum ToWriter {
 /// Writer → edge.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToEdge {
-    /// Applied events, in apply order.
+    /// Applied events of one bus partition, in apply order.
     Fanout {
+        /// The partition, if the batch came from one.
+        partition: Option<u32>,
+        /// The writer's ownership claim on it: an edge drops batches with a
+        /// lower claim than one it has seen (a writer that lost the
+        /// partition).
+        claim: Option<u64>,
         /// When the store had them (ms since the Unix epoch).
         applied_at_ms: u64,
-        /// The events.
-        events: Vec<Envelope>,
+        /// Each an encoded [`Envelope`], encoded once for every edge.
+        events: Vec<Bytes>,
+    },
+    /// The writer applied this edge's interest records of `partition` below
+    /// offset `next`.
+    InterestApplied {
+        /// Interest topic partition.
+        partition: u32,
+        /// The next offset.
+        next: u64,
     },
     /// The answer to a [`ToWriter::Call`].
     Reply {
@@ -47,21 +71,6 @@ pub enum ToEdge {
         id: u64,
         /// Its outcome.
         result: Result<Reply, WireError>,
-    },
-}
-
-/// [`ToEdge::Fanout`] by reference: the writer encodes applied events
-/// straight from its batch, without copying them first. Encodes exactly as
-/// the owned variant (same enum and variant names).
-#[derive(Serialize)]
-#[serde(rename = "ToEdge")]
-pub enum FanoutRef<'a> {
-    /// See [`ToEdge::Fanout`].
-    Fanout {
-        /// When the store had them.
-        applied_at_ms: u64,
-        /// The events.
-        events: Vec<&'a Envelope>,
     },
 }
 
@@ -201,10 +210,10 @@ pub fn decode<T: serde::de::DeserializeOwned>(frame: &[u8]) -> Result<T, rmp_ser
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rookery_proto::event::Event;
+    use rookery_proto::event::{Envelope, Event};
 
     #[test]
-    fn the_borrowed_fanout_decodes_as_the_owned_one() {
+    fn pre_encoded_events_travel_as_binary_and_decode_back() {
         let env = Envelope {
             v: 1,
             id: Id(9),
@@ -215,18 +224,21 @@ mod tests {
                 username: "ada".into(),
             }),
         };
-        let frame = encode(&FanoutRef::Fanout {
+        let frame = encode(&ToEdge::Fanout {
+            partition: Some(3),
+            claim: Some(11),
             applied_at_ms: 77,
-            events: vec![&env],
+            events: vec![env.to_bytes().into()],
         });
         match decode::<ToEdge>(&frame).unwrap() {
             ToEdge::Fanout {
+                partition,
+                claim,
                 applied_at_ms,
                 events,
             } => {
-                assert_eq!(applied_at_ms, 77);
-                assert_eq!(events.len(), 1);
-                assert_eq!(events[0].id, Id(9));
+                assert_eq!((partition, claim, applied_at_ms), (Some(3), Some(11), 77));
+                assert_eq!(Envelope::from_bytes(&events[0]).unwrap(), env);
             }
             other => panic!("decoded as {other:?}"),
         }

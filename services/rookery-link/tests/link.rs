@@ -1,10 +1,13 @@
 //! The internal link over real TCP: every read of the store conformance
 //! suite through [`RemoteStore`], fan-out reaching the edge's hub, identical
-//! reads coalesced, and calls failing cleanly when the writer is gone.
+//! reads coalesced, calls failing cleanly when the writer is gone, fan-out
+//! routed by interest, and batches of a former partition owner dropped.
 
 use async_trait::async_trait;
-use rookery_bus::{EdgeLink, FanoutBatch, LinkError};
-use rookery_link::{FanoutServer, LinkSet, RemoteStore, WriterLink};
+use rookery_bus::{
+    EdgeId, EdgeLink, FanoutBatch, InterestAcks, InterestTable, LinkError, Position, partition_for,
+};
+use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event};
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
@@ -121,11 +124,15 @@ async fn rig() -> Rig {
         inner: local.clone(),
         served: served.clone(),
     });
-    let server = FanoutServer::bind("127.0.0.1:0".parse().unwrap(), hosted)
+    let server = FanoutServer::bind("127.0.0.1:0".parse().unwrap(), hosted, None)
         .await
         .unwrap();
     let hub = Arc::new(Recorder::default());
-    let link = WriterLink::spawn(server.local_addr().to_string(), hub.clone());
+    let link = WriterLink::spawn(
+        server.local_addr().to_string(),
+        hub.clone(),
+        edge_links(1).0,
+    );
     assert!(link.wait_connected(Duration::from_secs(5)).await);
     let links = Arc::new(LinkSet::default());
     links.set(vec![link]);
@@ -161,6 +168,155 @@ conformance!(
     guild_metadata_indexes
 );
 
+fn edge_links(node: u16) -> (Arc<EdgeLinks>, Arc<InterestAcks>) {
+    let acks = Arc::new(InterestAcks::default());
+    let me = EdgeId { node, epoch: 1 };
+    (EdgeLinks::new(me, acks.clone()), acks)
+}
+
+fn message(id: u64, channel: u64, origin: u16) -> Arc<Envelope> {
+    let author = User {
+        id: Id(1),
+        username: "ada".into(),
+    };
+    Arc::new(Envelope {
+        v: 1,
+        id: Id(id),
+        ts: 0,
+        origin,
+        event: Event::MessageCreate(Message {
+            id: Id(id),
+            channel_id: Id(channel),
+            guild_id: Id(5),
+            author,
+            content: "hi".into(),
+            nonce: None,
+            timestamp: String::new(),
+        }),
+    })
+}
+
+/// Waits until `recorder` holds `want`, or a second has passed.
+async fn received(recorder: &Recorder, want: &[u64]) -> Vec<Id> {
+    for _ in 0..100 {
+        if recorder.0.lock().unwrap().len() >= want.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    recorder.0.lock().unwrap().clone()
+}
+
+fn ids(raw: &[u64]) -> Vec<Id> {
+    raw.iter().map(|&i| Id(i)).collect()
+}
+
+/// An edge (`node`) linked to `server`, once the writer knows who it is:
+/// the writer's interest acknowledgement has reached it.
+async fn routed_edge(server: &Arc<FanoutServer>, node: u16) -> Arc<Recorder> {
+    let recorder = Arc::new(Recorder::default());
+    let (shared, acks) = edge_links(node);
+    let _link = WriterLink::spawn(server.local_addr().to_string(), recorder.clone(), shared);
+    let probe = [Position {
+        partition: 0,
+        offset: 0,
+    }];
+    for _ in 0..100 {
+        server.interest_applied(EdgeId { node, epoch: 1 }, 0, 1);
+        if acks.wait(&probe, Duration::from_millis(20)).await {
+            return recorder;
+        }
+    }
+    panic!("edge {node} never identified to the writer");
+}
+
+async fn routing_server() -> (Arc<FanoutServer>, Arc<InterestTable>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(&EmbeddedConfig::new(dir.path())).unwrap());
+    let table = Arc::new(InterestTable::new(4));
+    let server = FanoutServer::bind("127.0.0.1:0".parse().unwrap(), store, Some(table.clone()))
+        .await
+        .unwrap();
+    (server, table)
+}
+
+#[tokio::test]
+async fn channel_events_go_to_interested_edges_and_their_origin_only() {
+    let (server, table) = routing_server().await;
+    let a = routed_edge(&server, 1).await;
+    let b = routed_edge(&server, 2).await;
+    let c = routed_edge(&server, 3).await;
+    table.apply(
+        partition_for(100, 4),
+        100,
+        1,
+        Some(EdgeId { node: 1, epoch: 1 }),
+    );
+    let batch = FanoutBatch {
+        partition: Some(partition_for(100, 4)),
+        // 10: channel 100, published by edge 3; 11: channel 200, nobody's;
+        // 12: not channel-scoped, so everyone's.
+        events: vec![message(10, 100, 3), message(11, 200, 9), user_created(12)],
+        applied_at_ms: 0,
+    };
+    server.push(batch).await.unwrap();
+    assert_eq!(received(&a, &[10, 12]).await, ids(&[10, 12]));
+    assert_eq!(received(&c, &[10, 12]).await, ids(&[10, 12]));
+    assert_eq!(received(&b, &[12]).await, ids(&[12]));
+
+    // Withdrawn: edge 1 no longer gets channel 100.
+    table.apply(partition_for(100, 4), 100, 1, None);
+    let batch = FanoutBatch {
+        partition: Some(partition_for(100, 4)),
+        events: vec![message(13, 100, 3), user_created(14)],
+        applied_at_ms: 0,
+    };
+    server.push(batch).await.unwrap();
+    assert_eq!(received(&a, &[10, 12, 14]).await, ids(&[10, 12, 14]));
+}
+
+#[tokio::test]
+async fn an_edge_drops_batches_of_a_former_partition_owner() {
+    let (old_owner, old_table) = routing_server().await;
+    let (new_owner, new_table) = routing_server().await;
+    // One edge linked to both writers, sharing its claim view.
+    let recorder = Arc::new(Recorder::default());
+    let (shared, _) = edge_links(1);
+    let _l1 = WriterLink::spawn(
+        old_owner.local_addr().to_string(),
+        recorder.clone(),
+        shared.clone(),
+    );
+    let _l2 = WriterLink::spawn(new_owner.local_addr().to_string(), recorder.clone(), shared);
+    while old_owner.edges() == 0 || new_owner.edges() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    old_table.set_claim(2, 5);
+    new_table.set_claim(2, 9);
+    let batch = |id| FanoutBatch {
+        partition: Some(2),
+        events: vec![user_created(id)],
+        applied_at_ms: 0,
+    };
+    old_owner.push(batch(1)).await.unwrap();
+    assert_eq!(received(&recorder, &[1]).await, ids(&[1]));
+    new_owner.push(batch(2)).await.unwrap();
+    assert_eq!(received(&recorder, &[1, 2]).await, ids(&[1, 2]));
+    // The old owner has not noticed it lost partition 2: dropped. Its
+    // other partitions are unaffected (and, on the same connection, mark
+    // that the dropped batch was seen first).
+    old_owner.push(batch(3)).await.unwrap();
+    let other = FanoutBatch {
+        partition: Some(3),
+        ..batch(4)
+    };
+    old_owner.push(other).await.unwrap();
+    assert_eq!(received(&recorder, &[1, 2, 4]).await, ids(&[1, 2, 4]));
+    new_owner.push(batch(5)).await.unwrap();
+    assert_eq!(received(&recorder, &[1, 2, 4, 5]).await, ids(&[1, 2, 4, 5]));
+}
+
 fn user_created(id: u64) -> Arc<Envelope> {
     Arc::new(Envelope {
         v: 1,
@@ -181,6 +337,7 @@ async fn fanout_reaches_the_edge_and_identical_reads_are_coalesced() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let batch = FanoutBatch {
+        partition: None,
         events: vec![user_created(7), user_created(8)],
         applied_at_ms: rookery_bus::now_ms(),
     };
@@ -209,7 +366,11 @@ async fn calls_fail_cleanly_without_a_writer() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let link = WriterLink::spawn(closed.to_string(), Arc::new(Recorder::default()));
+    let link = WriterLink::spawn(
+        closed.to_string(),
+        Arc::new(Recorder::default()),
+        edge_links(1).0,
+    );
     assert!(!link.wait_connected(Duration::from_millis(300)).await);
     let links = Arc::new(LinkSet::default());
     links.set(vec![link]);

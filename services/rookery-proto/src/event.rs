@@ -85,6 +85,18 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The channel of a channel-scoped event. These are routed only to the
+    /// edges with interest in the channel; every other event is rare (guild,
+    /// membership and account changes) and goes to every edge.
+    pub fn channel(&self) -> Option<Id> {
+        match self {
+            Event::MessageCreate(m) => Some(m.channel_id),
+            _ => None,
+        }
+    }
+}
+
 /// Why a record could not be decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {

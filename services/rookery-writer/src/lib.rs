@@ -135,24 +135,29 @@ impl Writer {
     async fn process(&mut self, batches: Vec<Batch>) -> Result<usize, WriterError> {
         let started = Instant::now();
         let records = batches.iter().map(|b| b.records.len()).sum();
-        let events = decode(&batches);
-        let batch: Vec<_> = events.iter().flat_map(|e| mutations(e)).collect();
+        let decoded: Vec<(u32, Vec<Arc<Envelope>>)> =
+            batches.iter().map(|b| (b.partition, decode(b))).collect();
+        let batch: Vec<_> = decoded
+            .iter()
+            .flat_map(|(_, events)| events.iter().flat_map(|e| mutations(e)))
+            .collect();
         if !batch.is_empty() {
             self.retry("store write", || self.store.apply(batch.clone()))
                 .await?;
         }
-        if !events.is_empty()
-            && let Err(e) = self
-                .link
-                .push(FanoutBatch {
-                    events,
-                    applied_at_ms: rookery_bus::now_ms(),
-                })
-                .await
-        {
-            // Edges recover missed events from the store (resume/history).
-            tracing::warn!(error = %e, "fan-out push failed");
-            ::metrics::counter!(m::PUSH_ERRORS).increment(1);
+        let applied_at_ms = rookery_bus::now_ms();
+        // One push per partition: edges check each against its owner.
+        for (partition, events) in decoded.into_iter().filter(|(_, e)| !e.is_empty()) {
+            let fanout = FanoutBatch {
+                partition: Some(partition),
+                events,
+                applied_at_ms,
+            };
+            if let Err(e) = self.link.push(fanout).await {
+                // Edges recover missed events from the store (resume/history).
+                tracing::warn!(error = %e, "fan-out push failed");
+                ::metrics::counter!(m::PUSH_ERRORS).increment(1);
+            }
         }
         for next in batches.iter().filter_map(Batch::next_position) {
             self.unsynced.insert(next.partition, next.offset);
@@ -187,16 +192,14 @@ impl Writer {
 
 /// Undecodable records are logged, counted and skipped: one poisoned record
 /// must not stall its partition forever.
-fn decode(batches: &[Batch]) -> Vec<Arc<Envelope>> {
-    let mut out = Vec::new();
-    for batch in batches {
-        for r in &batch.records {
-            match Envelope::from_bytes(&r.payload) {
-                Ok(env) => out.push(Arc::new(env)),
-                Err(e) => {
-                    tracing::error!(partition = batch.partition, offset = r.offset, error = %e, "skipping undecodable event");
-                    ::metrics::counter!(m::UNDECODABLE).increment(1);
-                }
+fn decode(batch: &Batch) -> Vec<Arc<Envelope>> {
+    let mut out = Vec::with_capacity(batch.records.len());
+    for r in &batch.records {
+        match Envelope::from_bytes(&r.payload) {
+            Ok(env) => out.push(Arc::new(env)),
+            Err(e) => {
+                tracing::error!(partition = batch.partition, offset = r.offset, error = %e, "skipping undecodable event");
+                ::metrics::counter!(m::UNDECODABLE).increment(1);
             }
         }
     }

@@ -51,7 +51,12 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let store = open_store(&config).await.context("cannot open the store")?;
     let bus = open_bus(&config).await.context("cannot open the bus")?;
 
-    let hub = Arc::new(Hub::new(config.worker_id, store.clone()));
+    // One node: the writer pushes every event to this one edge.
+    let hub = Hub::new(
+        config.worker_id,
+        store.clone(),
+        Arc::new(rookery_bus::LocalInterest),
+    );
     let edge = Edge::new(
         config.edge(secret),
         store.clone(),

@@ -2,18 +2,22 @@
 //! processes over Kafka and the internal link (`rookery-link`).
 //!
 //! - A writer consumes its share of `rookery.events` in the writers' group,
-//!   applies it to the store, pushes each applied batch to every connected
-//!   edge, and (with the embedded store) answers the edges' store calls.
-//! - An edge serves the gateway and REST, publishes to Kafka, connects to
-//!   every writer, and reads the store directly (ScyllaDB) or through the
-//!   writers (embedded store).
+//!   applies it to the store, pushes each applied batch to the connected
+//!   edges interested in it (interest from `rookery.interest`, rebuilt for
+//!   each new assignment), and (with the embedded store, of which it must
+//!   be the only writer) answers the edges' store calls.
+//! - An edge serves the gateway and REST, publishes to Kafka, registers
+//!   its sessions' channels on `rookery.interest`, connects to every
+//!   writer, and reads the store directly (ScyllaDB) or through the writers
+//!   (embedded store).
 
-use crate::{ServeConfig, jwt_secret, metrics_render, open_bus, open_store, serve_http, wait_for};
+use crate::{ServeConfig, jwt_secret, metrics_render, open_store, serve_http, wait_for};
 use anyhow::{Context, Result};
 use clap::Args;
+use rookery_bus::{Bus, EdgeId, InterestAcks, InterestTable};
+use rookery_bus_kafka::{AppliedNotify, InterestFollower, KafkaBus, KafkaConfig, KafkaInterest};
 use rookery_edge::{Edge, Hub};
-use rookery_link::LinkSet;
-use rookery_link::{FanoutServer, RemoteStore, WriterLink};
+use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
 use rookery_store::Store;
 use rookery_writer::{Writer, WriterConfig};
 use std::net::SocketAddr;
@@ -57,6 +61,7 @@ pub struct WriterNode {
     /// Its HTTP (operations) address.
     pub addr: SocketAddr,
     fanout: Arc<FanoutServer>,
+    follower: Arc<InterestFollower>,
     stop: watch::Sender<bool>,
     writer: JoinHandle<Result<(), rookery_writer::WriterError>>,
     http: JoinHandle<std::io::Result<()>>,
@@ -70,29 +75,65 @@ fn kafka_only(node: &ServeConfig, role: &str) -> Result<()> {
     Ok(())
 }
 
+async fn open_kafka(node: &ServeConfig) -> Result<Arc<KafkaBus>> {
+    let config = KafkaConfig::from_url(&node.bus).context("cannot open the bus")?;
+    let bus = KafkaBus::connect(config)
+        .await
+        .context("cannot open the bus")?;
+    Ok(Arc::new(bus))
+}
+
+/// This process as an edge instance: a restart is a new epoch.
+fn instance(node: &ServeConfig) -> EdgeId {
+    EdgeId {
+        node: node.worker_id,
+        epoch: rookery_bus::now_ms(),
+    }
+}
+
+/// Tells edges, over their links, that their interest is applied.
+struct NotifyEdges(Arc<FanoutServer>);
+
+impl AppliedNotify for NotifyEdges {
+    fn applied(&self, edge: EdgeId, partition: u32, next: u64) {
+        self.0.interest_applied(edge, partition, next);
+    }
+}
+
 /// Starts a writer on its configured store.
 pub async fn start_writer(config: WriterRoleConfig) -> Result<WriterNode> {
     kafka_only(&config.node, "writer")?;
     std::fs::create_dir_all(&config.node.data_dir)
         .with_context(|| format!("data dir {} is not usable", config.node.data_dir.display()))?;
+    if config.node.store == "embedded" {
+        // Checked before the store opens: a refused writer touches nothing.
+        let bus = open_kafka(&config.node).await?;
+        rookery_bus_kafka::claim_embedded_store(&bus, config.node.worker_id)
+            .await
+            .context("refusing to start this writer")?;
+    }
     let store = open_store(&config.node)
         .await
         .context("cannot open the store")?;
     start_writer_on(config, store).await
 }
 
-/// Starts a writer on `store` (tests share one store between writers).
+/// Starts a writer on `store` (tests share one store between writers, so
+/// the single-writer check of the embedded store is [`start_writer`]'s).
 pub async fn start_writer_on(
     config: WriterRoleConfig,
     store: Arc<dyn Store>,
 ) -> Result<WriterNode> {
     kafka_only(&config.node, "writer")?;
-    let bus = open_bus(&config.node)
-        .await
-        .context("cannot open the bus")?;
-    let fanout = FanoutServer::bind(config.internal_listen, store.clone())
+    let bus = open_kafka(&config.node).await?;
+    let table = Arc::new(InterestTable::new(bus.partitions()));
+    let fanout = FanoutServer::bind(config.internal_listen, store.clone(), Some(table.clone()))
         .await
         .with_context(|| format!("cannot listen on {}", config.internal_listen))?;
+    let notify = Arc::new(NotifyEdges(fanout.clone()));
+    let follower = InterestFollower::start(&bus, instance(&config.node), table, notify)
+        .await
+        .context("cannot follow the interest topic")?;
     let mut writer = Writer::new(
         bus.as_ref(),
         store,
@@ -118,6 +159,7 @@ pub async fn start_writer_on(
         internal,
         addr,
         fanout,
+        follower,
         stop,
         writer,
         http,
@@ -135,6 +177,7 @@ impl WriterNode {
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(true);
         self.writer.await??;
+        self.follower.close();
         self.fanout.close();
         self.http.await??;
         Ok(())
@@ -160,7 +203,12 @@ pub async fn start_edge(config: EdgeRoleConfig) -> Result<EdgeNode> {
         "the edge role needs --jwt-secret, shared by every edge"
     );
     let secret = jwt_secret(node)?;
-    let bus = open_bus(node).await.context("cannot open the bus")?;
+    let bus = open_kafka(node).await?;
+    let me = instance(node);
+    let acks = Arc::new(InterestAcks::default());
+    let interest = KafkaInterest::new(&bus, me, acks.clone())
+        .await
+        .context("cannot register interest")?;
     // With the embedded store, reads go through the writers' links; the
     // links need the hub, which needs the store, so the store gets the link
     // set first and the links after.
@@ -171,13 +219,15 @@ pub async fn start_edge(config: EdgeRoleConfig) -> Result<EdgeNode> {
     } else {
         open_store(node).await.context("cannot open the store")?
     };
-    let hub = Arc::new(Hub::new(node.worker_id, store.clone()));
+    let hub = Hub::new(node.worker_id, store.clone(), Arc::new(interest));
+    let shared = EdgeLinks::new(me, acks);
     let links: Vec<_> = config
         .writers
         .iter()
-        .map(|w| WriterLink::spawn(w.clone(), hub.clone()))
+        .map(|w| WriterLink::spawn(w.clone(), hub.clone(), shared.clone()))
         .collect();
     link_set.set(links.clone());
+    let bus: Arc<dyn Bus> = bus;
     let edge = Edge::new(node.edge(secret), store, bus, hub, metrics_render())
         .context("invalid edge configuration")?;
     let connected = futures_util::future::join_all(

@@ -94,6 +94,7 @@ async fn pair_across(a: &str, b: &str, bob_encoding: Encoding) -> Pair {
 async fn clients_on_two_edges_chat_through_a_writer_handover() {
     let mock = MockCluster::new(3).unwrap();
     mock.create_topic("rookery.events", 8, 3).unwrap();
+    mock.create_topic("rookery.interest", 8, 3).unwrap();
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
@@ -209,6 +210,7 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
 
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("rookery.events", 2, 1).unwrap();
+    mock.create_topic("rookery.interest", 2, 1).unwrap();
     let mut node = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
     node.bus = format!("kafka://{}", mock.bootstrap_servers());
     let config = EdgeRoleConfig {
@@ -231,14 +233,44 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
     assert!(err.to_string().contains("no writer reachable"), "{err}");
 }
 
-/// The real binary as 1 writer + 2 edges, talking to the mock broker over
-/// TCP: a client on each edge chats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_writer_on_the_embedded_store_is_refused_at_startup() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("rookery.events", 2, 1).unwrap();
+    mock.create_topic("rookery.interest", 2, 1).unwrap();
+    let bus = format!("kafka://{}", mock.bootstrap_servers());
+    let dir = tempfile::tempdir().unwrap();
+    let config = |worker_id, sub: &str| WriterRoleConfig {
+        node: node(&bus, &dir.path().join(sub), worker_id),
+        internal_listen: "127.0.0.1:0".parse().unwrap(),
+    };
+    let first = rookery::start_writer(config(1, "w1")).await.unwrap();
+    let err = rookery::start_writer(config(2, "w2")).await.err().unwrap();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("writer 1 already hosts the embedded store"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("w2").join("store").exists(),
+        "the refused writer touched nothing"
+    );
+    // The same writer restarting is its own successor.
+    first.stop().await.unwrap();
+    let again = rookery::start_writer(config(1, "w1")).await.unwrap();
+    again.stop().await.unwrap();
+}
+
+/// The real binary as 1 writer + 3 edges, talking to the mock broker over
+/// TCP: a client on each of two edges chats, and the third edge, with no
+/// sessions, receives none of the messages (fan-out routed by interest).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_runs_as_a_writer_and_two_edges() {
     use rookery_testkit::ChildServer;
     const BIN: &str = env!("CARGO_BIN_EXE_rookery");
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("rookery.events", 4, 1).unwrap();
+    mock.create_topic("rookery.interest", 4, 1).unwrap();
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
     let common = [
@@ -273,6 +305,14 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         &dir.path().join("b"),
         &[&edge_args[..], &["--worker-id", "2"]].concat(),
     );
+    // An edge without sessions: fan-out is routed by interest, so it gets
+    // the guild's changes but none of its messages.
+    let idle = ChildServer::role(
+        BIN,
+        "edge",
+        &dir.path().join("c"),
+        &[&edge_args[..], &["--worker-id", "3"]].concat(),
+    );
 
     let Pair {
         channel,
@@ -301,12 +341,33 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         m
     };
     assert_eq!(m.content, "hello back from edge b");
-    // The writer's metrics show both edges connected.
-    let metrics = reqwest::get(format!("http://{}/metrics", writer.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("rookery_link_edges 2"), "{metrics}");
+    let metrics = |addr: String| async move {
+        let url = format!("http://{addr}/metrics");
+        reqwest::get(url).await.unwrap().text().await.unwrap()
+    };
+    let writer_metrics = metrics(writer.addr.clone()).await;
+    assert!(
+        writer_metrics.contains("rookery_link_edges 3"),
+        "{writer_metrics}"
+    );
+    let received = |text: &str, scope: &str| -> u64 {
+        let series = format!("rookery_link_events_received_total{{scope=\"{scope}\"}} ");
+        let line = text.lines().find(|l| l.starts_with(&series));
+        line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in {text}"))
+    };
+    let (on_a, on_idle) = (
+        metrics(a.addr.clone()).await,
+        metrics(idle.addr.clone()).await,
+    );
+    assert_eq!(received(&on_a, "channel"), 2, "both messages reach edge a");
+    assert_eq!(
+        received(&on_idle, "channel"),
+        0,
+        "no message reaches the idle edge"
+    );
+    assert!(
+        received(&on_idle, "other") >= 3,
+        "guild changes reach every edge: {on_idle}"
+    );
 }

@@ -262,11 +262,18 @@ impl Reader {
             .user_guilds(user.id)
             .await
             .map_err(|_| CloseCode::UnknownError)?;
+        let mut routed = Vec::with_capacity(ids.len());
         for id in ids {
             // Subscribe before reading, so nothing applied meanwhile is missed.
             self.edge.hub.subscribe(&session, id);
-            guilds.extend(self.edge.hub.guild_state(id).await);
+            if let Some(state) = self.edge.hub.guild_state(id).await {
+                routed.push(self.edge.hub.want(&state));
+                guilds.push(state);
+            }
         }
+        // Live only once every channel is routed to this edge: a message
+        // applied after READY then reaches the session.
+        futures_util::future::join_all(routed).await;
         // Subscribed first, then read: a message applied in between is both
         // in `missed` and buffered live, and the session sends it once.
         let missed = self.catch_up(&user, &ident.last_message_ids).await;
