@@ -187,12 +187,15 @@ impl Interest for KafkaInterest {
             })
             .collect();
         let acks = self.acks.clone();
+        let started = std::time::Instant::now();
         Box::pin(async move {
             let mut positions = Vec::with_capacity(sent.len());
             for f in sent {
                 positions.push(delivered(f?).await?);
             }
-            if !acks.wait(&positions, ACK_WAIT).await {
+            let confirmed = acks.wait(&positions, ACK_WAIT).await;
+            metrics::histogram!(km::INTEREST_WAIT).record(started.elapsed());
+            if !confirmed {
                 // Live delivery may lag until the owner catches up; clients
                 // recover anything missed from history.
                 tracing::warn!(

@@ -1,7 +1,7 @@
 //! Kafka-specific metrics, declared and described here. Publish and lag
 //! metrics are the bus's own (`rookery_bus_*`), shared with the embedded bus.
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
 /// Consumer-group rebalances seen by this process, by kind (assign, revoke).
 pub const REBALANCES: &str = "rookery_kafka_rebalances_total";
@@ -11,6 +11,9 @@ pub const COMMIT_ERRORS: &str = "rookery_kafka_commit_errors_total";
 /// Interest registrations the partition owners did not confirm in time
 /// (the sessions went live anyway).
 pub const INTEREST_TIMEOUTS: &str = "rookery_kafka_interest_wait_timeouts_total";
+/// From publishing interest records to the owners' confirmation (the
+/// routing part of a session's time to READY).
+pub const INTEREST_WAIT: &str = "rookery_kafka_interest_wait_seconds";
 /// Channel keys with interest in the partitions this writer owns.
 pub const INTEREST_KEYS: &str = "rookery_kafka_interest_keys";
 
@@ -30,6 +33,11 @@ pub fn describe() {
         Unit::Count,
         "Interest registrations not confirmed by the partition owners in time."
     );
+    describe_histogram!(
+        INTEREST_WAIT,
+        Unit::Seconds,
+        "From publishing interest records to the partition owners' confirmation."
+    );
     describe_gauge!(
         INTEREST_KEYS,
         Unit::Count,
@@ -38,4 +46,6 @@ pub fn describe() {
     counter!(COMMIT_ERRORS).absolute(0);
     counter!(INTEREST_TIMEOUTS).absolute(0);
     gauge!(INTEREST_KEYS).set(0.0);
+    // Registered, so the series exists (empty) before the first session.
+    let _ = histogram!(INTEREST_WAIT);
 }

@@ -370,4 +370,15 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         received(&on_idle, "other") >= 3,
         "guild changes reach every edge: {on_idle}"
     );
+    // Alice's session went live once the writer confirmed its routing, not
+    // after the 5 s bound.
+    assert!(
+        on_a.contains("rookery_kafka_interest_wait_timeouts_total 0"),
+        "{on_a}"
+    );
+    let confirmed = on_a
+        .lines()
+        .find_map(|l| l.strip_prefix("rookery_kafka_interest_wait_seconds_count "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(confirmed >= Some(1), "{on_a}");
 }
