@@ -208,21 +208,14 @@ impl Interest for KafkaInterest {
         })
     }
 
-    fn withdraw(&self, keys: &[u64]) {
+    fn withdraw(&self, keys: &[u64]) -> Registered {
         let sent: Vec<_> = keys.iter().map(|&key| self.record(key, None)).collect();
-        tokio::spawn(async move {
+        Box::pin(async move {
             for f in sent {
-                let result = match f {
-                    Ok(f) => delivered(f).await.map(|_| ()),
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = result {
-                    // The owner keeps routing to this edge, which drops
-                    // what no session wants: wasted traffic, nothing lost.
-                    tracing::warn!(error = %e, "failed to withdraw interest");
-                }
+                delivered(f?).await?;
             }
-        });
+            Ok(())
+        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! Kafka-specific metrics, declared and described here. Publish and lag
 //! metrics are the bus's own (`rookery_bus_*`), shared with the embedded bus.
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 
 /// Consumer-group rebalances seen by this process, by kind (assign, revoke).
 pub const REBALANCES: &str = "rookery_kafka_rebalances_total";

@@ -284,7 +284,7 @@ async fn interest_is_registered_confirmed_withdrawn_and_rebuilt_by_a_new_owner()
     assert_eq!(table.edges_for(200), [edge]);
     assert!(table.edges_for(300).is_empty());
 
-    interest.withdraw(&[100]);
+    interest.withdraw(&[100]).await.unwrap();
     eventually("the withdrawal", || table.edges_for(100).is_empty()).await;
 
     // A new owner rebuilds from the compacted topic, and its claims are

@@ -27,8 +27,9 @@ pub trait Interest: Send + Sync + 'static {
     /// owning them route their events here (or after a bound, logged).
     fn register(&self, keys: &[u64]) -> Registered;
 
-    /// Withdraws interest in `keys`.
-    fn withdraw(&self, keys: &[u64]);
+    /// Withdraws interest in `keys`; the future resolves once recorded
+    /// (dropping it does not cancel the withdrawal).
+    fn withdraw(&self, keys: &[u64]) -> Registered;
 }
 
 /// One node: the only writer pushes everything to the only edge.
@@ -39,7 +40,9 @@ impl Interest for LocalInterest {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn withdraw(&self, _: &[u64]) {}
+    fn withdraw(&self, _: &[u64]) -> Registered {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// How far the partition owners have applied this edge's interest records:

@@ -50,6 +50,14 @@ pub struct Hub {
     waiters: Mutex<HashMap<Id, oneshot::Sender<()>>>,
 }
 
+async fn withdrawn(pending: rookery_bus::interest::Registered) {
+    if let Err(e) = pending.await {
+        // The owner keeps routing to this edge, which drops what no session
+        // wants: wasted traffic, nothing lost.
+        tracing::warn!(error = %e, "failed to withdraw interest");
+    }
+}
+
 fn live(registered: rookery_bus::interest::Registered) -> Live {
     registered
         .map(|r| {
@@ -124,8 +132,24 @@ impl Hub {
         for g in guilds.iter().filter(|g| !index.contains_key(g)) {
             if let Some(gone) = local.remove(g) {
                 let keys: Vec<u64> = gone.channels.iter().map(|c| c.0).collect();
-                self.interest.withdraw(&keys);
+                tokio::spawn(withdrawn(self.interest.withdraw(&keys)));
             }
+        }
+    }
+
+    /// Withdraws all of this edge's interest (it is stopping), so writers
+    /// stop routing to it; returns once recorded.
+    pub async fn leave(&self) {
+        let keys: Vec<u64> = {
+            let mut local = self.local.lock().expect("local");
+            local
+                .drain()
+                .flat_map(|(_, g)| g.channels)
+                .map(|c| c.0)
+                .collect()
+        };
+        if !keys.is_empty() {
+            withdrawn(self.interest.withdraw(&keys)).await;
         }
     }
 

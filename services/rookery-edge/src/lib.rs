@@ -138,6 +138,12 @@ impl Edge {
         self.draining.send_replace(true);
     }
 
+    /// Withdraws this edge's interest (call when stopping, after
+    /// [`Edge::drain`]).
+    pub async fn leave(&self) {
+        self.hub.leave().await;
+    }
+
     /// Open gateway connections.
     pub fn open_connections(&self) -> usize {
         self.config.max_connections - self.connections.available_permits()

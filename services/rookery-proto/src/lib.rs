@@ -8,7 +8,9 @@
 //!   dispatches encoded once per encoding for fan-out;
 //! - [`event`]: the versioned, self-describing bus events (the analytics
 //!   contract on `rookery.events`);
-//! - [`rest`]: REST request and error bodies.
+//! - [`rest`]: REST request and error bodies;
+//! - [`permissions`]: Discord's permission bits and how a member's
+//!   permissions in a channel are computed.
 //!
 //! The prose version of this contract lives in `docs/protocol.md`; the two are
 //! kept in step.
@@ -18,6 +20,7 @@ pub mod event;
 pub mod gateway;
 pub mod id;
 pub mod model;
+pub mod permissions;
 pub mod rest;
 
 pub use id::{Id, Snowflake};

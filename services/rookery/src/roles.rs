@@ -266,6 +266,12 @@ impl EdgeNode {
         self.edge.drain();
         let _ = self.stop.send(true);
         self.http.await??;
+        // Writers stop routing here; a crashed edge's records go when its
+        // id comes back with a new epoch instead.
+        let left = tokio::time::timeout(Duration::from_secs(5), self.edge.leave()).await;
+        if left.is_err() {
+            tracing::warn!("interest withdrawal timed out");
+        }
         Ok(())
     }
 }

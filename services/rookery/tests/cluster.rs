@@ -381,4 +381,24 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         .find_map(|l| l.strip_prefix("rookery_kafka_interest_wait_seconds_count "))
         .and_then(|v| v.parse::<u64>().ok());
     assert!(confirmed >= Some(1), "{on_a}");
+
+    // Both chatting edges stop: they withdraw their interest, and the
+    // writer routes nothing to them any more.
+    assert!(
+        writer_metrics.contains("rookery_kafka_interest_keys 1"),
+        "{writer_metrics}"
+    );
+    let (mut a, mut b) = (a, b);
+    for edge in [&mut a, &mut b] {
+        edge.signal("TERM");
+        assert!(edge.wait_exit(T).expect("edge exits").success());
+    }
+    let deadline = Instant::now() + T;
+    while !metrics(writer.addr.clone())
+        .await
+        .contains("rookery_kafka_interest_keys 0")
+    {
+        assert!(Instant::now() < deadline, "interest not withdrawn");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
