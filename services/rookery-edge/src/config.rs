@@ -24,6 +24,11 @@ pub struct EdgeConfig {
     pub frame_rate_burst: u32,
     /// Window over which the frame budget refills.
     pub frame_rate_window: Duration,
+    /// REST requests allowed per user in a burst, refilled over
+    /// `rest_rate_window` (0: unlimited).
+    pub rest_rate_burst: u32,
+    /// Window over which the REST budget refills.
+    pub rest_rate_window: Duration,
     /// Frames a connection's outbound queue holds before the client is
     /// disconnected as a slow consumer.
     pub outbound_queue: usize,
@@ -49,6 +54,8 @@ impl EdgeConfig {
             max_message_chars: 2000,
             frame_rate_burst: 120,
             frame_rate_window: Duration::from_secs(60),
+            rest_rate_burst: 50,
+            rest_rate_window: Duration::from_secs(1),
             outbound_queue: 1024,
             replay_buffer: 1024,
             resume_window: Duration::from_secs(120),

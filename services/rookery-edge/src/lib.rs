@@ -14,6 +14,7 @@ mod error;
 mod gateway;
 mod hub;
 pub mod metrics;
+mod ratelimit;
 mod rest;
 mod session;
 
@@ -48,6 +49,7 @@ pub struct Edge {
     caches: Caches,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     connections: Arc<Semaphore>,
+    rest_limits: Option<ratelimit::RestLimits>,
     draining: watch::Sender<bool>,
     ready: AtomicBool,
     metrics: Option<MetricsRender>,
@@ -70,6 +72,10 @@ impl Edge {
             caches: Caches::new(),
             sessions: Mutex::default(),
             connections: Arc::new(Semaphore::new(config.max_connections)),
+            rest_limits: ratelimit::RestLimits::new(
+                config.rest_rate_burst,
+                config.rest_rate_window,
+            ),
             draining: watch::channel(false).0,
             ready: AtomicBool::new(false),
             config,

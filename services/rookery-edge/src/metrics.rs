@@ -80,7 +80,9 @@ pub fn describe() {
     for name in [IDENTIFIED, RESUMED, SLOW_CONSUMERS] {
         counter!(name).absolute(0);
     }
-    counter!(RATE_LIMITED, "scope" => "gateway").absolute(0);
+    for scope in ["gateway", "rest"] {
+        counter!(RATE_LIMITED, "scope" => scope).absolute(0);
+    }
     describe_gauge!(
         SESSIONS,
         Unit::Count,

@@ -217,6 +217,12 @@ impl WriterLink {
         };
         self.pending.lock().expect("pending").insert(id, tx);
         let lost = || WireError::Other(format!("writer link to {} lost", self.addr));
+        // A session that ended after `out` was read has already failed the
+        // pending calls; this one must not wait out the timeout instead.
+        if self.out.lock().expect("out").is_none() {
+            self.pending.lock().expect("pending").remove(&id);
+            return Err(lost());
+        }
         if out
             .send(wire::encode(&ToWriter::Call { id, call }))
             .await

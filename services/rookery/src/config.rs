@@ -63,6 +63,10 @@ pub struct ServeConfig {
     /// Inbound gateway frames per connection per minute (burst size).
     #[arg(long, env = "ROOKERY_FRAMES_PER_MINUTE", default_value_t = 120)]
     pub frames_per_minute: u32,
+    /// REST requests per user per second (burst size; Discord's global
+    /// limit is 50). 0 turns the limit off.
+    #[arg(long, env = "ROOKERY_REST_REQUESTS_PER_SECOND", default_value_t = 50)]
+    pub rest_requests_per_second: u32,
     /// Frames queued per connection before a client that does not read is
     /// disconnected (close 4101).
     #[arg(long, env = "ROOKERY_OUTBOUND_QUEUE", default_value_t = 1024)]
@@ -115,6 +119,7 @@ impl ServeConfig {
             max_frame_bytes: 4096,
             max_connections: 18_000,
             frames_per_minute: 120,
+            rest_requests_per_second: 50,
             outbound_queue: 1024,
             resume_window_secs: 120,
         }
@@ -129,6 +134,8 @@ impl ServeConfig {
             max_connections: self.max_connections,
             frame_rate_burst: self.frames_per_minute,
             frame_rate_window: Duration::from_secs(60),
+            rest_rate_burst: self.rest_requests_per_second,
+            rest_rate_window: Duration::from_secs(1),
             outbound_queue: self.outbound_queue.max(1),
             resume_window: Duration::from_secs(self.resume_window_secs),
             ..EdgeConfig::new(jwt_secret)

@@ -90,6 +90,24 @@ async fn pair_across(a: &str, b: &str, bob_encoding: Encoding) -> Pair {
     }
 }
 
+/// Sends until acknowledged, as a client does: a SEND_ERROR (a store read
+/// that hit the writer being stopped, say) is retried with the same nonce,
+/// which the edge de-duplicates.
+async fn send_until_acked(g: &mut Gateway, channel: Id, nonce: &str, content: &str) -> gw::SendAck {
+    for _ in 0..5 {
+        g.send_message(channel, nonce, content).await.unwrap();
+        let answered = |f: &rookery_client::ServerFrame| {
+            f.header.op == op::SEND_ACK || f.header.op == op::SEND_ERROR
+        };
+        let f = g.next_matching("send answer", T, answered).await.unwrap();
+        if f.header.op == op::SEND_ACK {
+            return f.d().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{nonce} refused five times");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clients_on_two_edges_chat_through_a_writer_handover() {
     let mock = MockCluster::new(3).unwrap();
@@ -115,10 +133,8 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
     let mut acked = Vec::new();
     let mut w1 = Some(w1);
     for i in 0..40 {
-        ga.send_message(channel, &format!("n{i}"), &format!("message {i}"))
-            .await
-            .unwrap();
-        let ack: gw::SendAck = ga.op(op::SEND_ACK, T).await.unwrap().d().unwrap();
+        let ack =
+            send_until_acked(&mut ga, channel, &format!("n{i}"), &format!("message {i}")).await;
         acked.push(ack.id);
         if i == 15 {
             // Mid-stream: w1 commits what it applied and leaves the group.

@@ -226,7 +226,12 @@ async fn unknown_encoding_is_refused_before_upgrade() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_closed_as_a_slow_consumer() {
-    let server = TestServer::start_with(|c| c.outbound_queue = 16).await;
+    // Alice posts 4,000 messages as fast as she can: no REST budget here.
+    let server = TestServer::start_with(|c| {
+        c.outbound_queue = 16;
+        c.rest_requests_per_second = 0;
+    })
+    .await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let channel = server.guild(&[&alice, &bob]).await.channels[0].id;
     let mut stalled = server.gateway(&bob, Encoding::Json).await;

@@ -35,7 +35,7 @@ struct Reader {
     conn: Conn,
     session: Option<Arc<Session>>,
     deadline: Instant,
-    budget: TokenBucket,
+    budget: crate::ratelimit::TokenBucket,
 }
 
 pub(super) async fn run<S>(
@@ -83,7 +83,10 @@ impl Reader {
         let (close, close_rx) = watch::channel(None);
         let id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
         let interval = edge.config.heartbeat_interval;
-        let budget = TokenBucket::new(edge.config.frame_rate_burst, edge.config.frame_rate_window);
+        let budget = crate::ratelimit::TokenBucket::new(
+            edge.config.frame_rate_burst,
+            edge.config.frame_rate_window,
+        );
         let reader = Reader {
             conn: Conn {
                 id,
@@ -213,7 +216,7 @@ impl Reader {
         }
         m::hot().frames_in.increment(1);
         m::hot().bytes_in.increment(frame.payload.len() as u64);
-        if !self.budget.take() {
+        if !self.budget.take().allowed {
             metrics::counter!(m::RATE_LIMITED, "scope" => "gateway").increment(1);
             return Err(End::Close(CloseCode::RateLimited));
         }
@@ -389,39 +392,6 @@ impl Reader {
         {
             metrics::counter!(m::SLOW_CONSUMERS).increment(1);
             self.conn.close(CloseCode::SlowConsumer);
-        }
-    }
-}
-
-/// Inbound frame budget: `burst` frames, refilled evenly over `window`.
-struct TokenBucket {
-    tokens: f64,
-    burst: f64,
-    per_sec: f64,
-    last: Instant,
-}
-
-impl TokenBucket {
-    fn new(burst: u32, window: Duration) -> Self {
-        let burst = f64::from(burst.max(1));
-        Self {
-            tokens: burst,
-            burst,
-            per_sec: burst / window.as_secs_f64().max(0.001),
-            last: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec)
-            .min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
         }
     }
 }

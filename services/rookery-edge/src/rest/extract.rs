@@ -2,6 +2,7 @@
 
 use crate::{Edge, EdgeError};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use rookery_proto::model::User;
@@ -15,18 +16,19 @@ impl FromRequestParts<Arc<Edge>> for Auth {
     type Rejection = EdgeError;
 
     async fn from_request_parts(parts: &mut Parts, edge: &Arc<Edge>) -> Result<Self, EdgeError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let token = header
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .ok_or(EdgeError::Unauthorized("missing bearer token"))?;
-        edge.tokens.verify(token.trim()).map(Auth)
+        let token =
+            bearer(&parts.headers).ok_or(EdgeError::Unauthorized("missing bearer token"))?;
+        edge.tokens.verify(token).map(Auth)
     }
+}
+
+/// The token of an `Authorization: Bearer <jwt>` header.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let header = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))?;
+    Some(token.trim())
 }
 
 /// A JSON body; malformed bodies get 400 with code 50109.

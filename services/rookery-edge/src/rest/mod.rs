@@ -1,14 +1,17 @@
 //! The HTTP surface: `/api/v1` (JSON), `/gateway`, `/healthz`, `/readyz`,
-//! `/metrics`.
+//! `/metrics`. Authenticated API calls spend the user's REST budget
+//! (`docs/protocol.md`, "Rate limits").
 
 mod extract;
 mod routes;
 
 use crate::metrics as m;
+use crate::ratelimit::Taken;
 use crate::{Edge, EdgeError};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,7 +30,8 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         .route(
             "/channels/{id}/messages",
             get(routes::history).post(routes::post_message),
-        );
+        )
+        .route_layer(middleware::from_fn_with_state(edge.clone(), limit));
     Router::new()
         .nest("/api/v1", api)
         .route("/gateway", get(crate::gateway::upgrade))
@@ -53,6 +57,56 @@ async fn metrics(State(edge): State<Arc<Edge>>) -> Response {
         Some(render) => ([("content-type", "text/plain; version=0.0.4")], render()).into_response(),
         None => EdgeError::NotFound.into_response(),
     }
+}
+
+/// Spends one of the caller's REST tokens: Discord's `X-RateLimit-*`
+/// headers on every answer, 429 with `retry_after` when none is left.
+/// Unauthenticated calls pass (the route answers 401, or is a login).
+async fn limit(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+    let Some(limits) = &edge.rest_limits else {
+        return next.run(req).await;
+    };
+    let Some(user) = extract::bearer(req.headers()).and_then(|t| edge.tokens.verify(t).ok()) else {
+        return next.run(req).await;
+    };
+    let taken = limits.take(user.id);
+    let mut response = if taken.allowed {
+        next.run(req).await
+    } else {
+        metrics::counter!(m::RATE_LIMITED, "scope" => "rest").increment(1);
+        too_many(&taken)
+    };
+    rate_headers(response.headers_mut(), &taken);
+    response
+}
+
+fn too_many(taken: &Taken) -> Response {
+    let retry_after = taken.retry_after.as_secs_f64();
+    let body = serde_json::json!({
+        "message": "You are being rate limited.",
+        "retry_after": (retry_after * 1000.0).ceil() / 1000.0,
+        "global": false,
+    });
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        RETRY_AFTER,
+        HeaderValue::from(retry_after.ceil().max(1.0) as u64),
+    );
+    headers.insert("x-ratelimit-scope", HeaderValue::from_static("user"));
+    response
+}
+
+fn rate_headers(headers: &mut HeaderMap, taken: &Taken) {
+    let reset_after = taken.reset_after.as_secs_f64();
+    let reset = rookery_bus::now_ms() as f64 / 1000.0 + reset_after;
+    let seconds =
+        |s: f64| HeaderValue::from_str(&format!("{s:.3}")).expect("a number is a header value");
+    headers.insert("x-ratelimit-limit", HeaderValue::from(taken.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(taken.remaining));
+    headers.insert("x-ratelimit-reset", seconds(reset));
+    headers.insert("x-ratelimit-reset-after", seconds(reset_after));
+    headers.insert("x-ratelimit-bucket", HeaderValue::from_static("user"));
 }
 
 /// Counts requests by route template (never by raw path, which holds ids).

@@ -1,0 +1,132 @@
+//! Token buckets: a connection's inbound frame budget on the gateway, and
+//! each user's REST budget ([`RestLimits`]), answered as Discord does: HTTP
+//! 429 with `retry_after` and the `X-RateLimit-*` headers.
+
+use rookery_proto::Id;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// `burst` tokens, refilled evenly over `window`.
+#[derive(Debug)]
+pub(crate) struct TokenBucket {
+    tokens: f64,
+    burst: f64,
+    per_sec: f64,
+    last: Instant,
+}
+
+/// The state of a bucket after a take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Taken {
+    /// Whether a token was taken.
+    pub allowed: bool,
+    /// The bucket's size.
+    pub limit: u32,
+    /// Whole tokens left.
+    pub remaining: u32,
+    /// Until the bucket is full again.
+    pub reset_after: Duration,
+    /// Until the next token (zero if one is there).
+    pub retry_after: Duration,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(burst: u32, window: Duration) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self {
+            tokens: burst,
+            burst,
+            per_sec: burst / window.as_secs_f64().max(0.001),
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub(crate) fn take(&mut self) -> Taken {
+        self.take_at(Instant::now())
+    }
+
+    fn take_at(&mut self, now: Instant) -> Taken {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.burst);
+        self.last = now;
+        let allowed = self.tokens >= 1.0;
+        if allowed {
+            self.tokens -= 1.0;
+        }
+        let secs = |tokens: f64| Duration::from_secs_f64((tokens / self.per_sec).max(0.0));
+        Taken {
+            allowed,
+            limit: self.burst as u32,
+            remaining: self.tokens as u32,
+            reset_after: secs(self.burst - self.tokens),
+            retry_after: secs(1.0 - self.tokens),
+        }
+    }
+}
+
+/// Per-user REST budgets; idle users' buckets are dropped.
+pub(crate) struct RestLimits {
+    burst: u32,
+    window: Duration,
+    buckets: moka::sync::Cache<Id, Arc<Mutex<TokenBucket>>>,
+}
+
+impl RestLimits {
+    /// `burst` requests per user, refilled over `window`; `None` when
+    /// `burst` is 0 (no limit).
+    pub(crate) fn new(burst: u32, window: Duration) -> Option<Self> {
+        (burst > 0).then(|| Self {
+            burst,
+            window,
+            buckets: moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_idle(window.max(Duration::from_secs(1)))
+                .build(),
+        })
+    }
+
+    /// Takes one request from `user`'s budget.
+    pub(crate) fn take(&self, user: Id) -> Taken {
+        let bucket = self.buckets.get_with(user, || {
+            Arc::new(Mutex::new(TokenBucket::new(self.burst, self.window)))
+        });
+        let mut bucket = bucket.lock().expect("bucket");
+        bucket.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_empties_then_refills_evenly() {
+        let start = Instant::now();
+        let mut b = TokenBucket::new(2, Duration::from_secs(2));
+        b.last = start;
+        let first = b.take_at(start);
+        assert!(first.allowed);
+        assert_eq!((first.limit, first.remaining), (2, 1));
+        assert_eq!(first.reset_after, Duration::from_secs(1));
+        assert!(b.take_at(start).allowed);
+        let refused = b.take_at(start);
+        assert!(!refused.allowed);
+        assert_eq!(refused.remaining, 0);
+        assert_eq!(refused.retry_after, Duration::from_secs(1));
+        assert_eq!(refused.reset_after, Duration::from_secs(2));
+        // Half a window later one token is back.
+        let later = b.take_at(start + Duration::from_secs(1));
+        assert!(later.allowed);
+        assert!(!b.take_at(start + Duration::from_secs(1)).allowed);
+    }
+
+    #[test]
+    fn users_have_separate_budgets_and_zero_means_unlimited() {
+        assert!(RestLimits::new(0, Duration::from_secs(1)).is_none());
+        let limits = RestLimits::new(1, Duration::from_secs(60)).unwrap();
+        assert!(limits.take(Id(1)).allowed);
+        assert!(!limits.take(Id(1)).allowed);
+        assert!(limits.take(Id(2)).allowed);
+    }
+}
