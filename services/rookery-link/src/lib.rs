@@ -4,8 +4,11 @@
 //! connects to every writer ([`WriterLink`], reconnecting with backoff).
 //! Over each connection (length-delimited MessagePack frames, [`wire`]):
 //!
-//! - the writer pushes every applied batch (the [`EdgeLink`](rookery_bus::EdgeLink)
-//!   of the writer role), and each edge's hub delivers it to its sessions;
+//! - the writer pushes applied batches (the [`EdgeLink`](rookery_bus::EdgeLink)
+//!   of the writer role), each channel's messages only to the edges with
+//!   interest in it, and each edge's hub delivers them to its sessions;
+//! - the writer confirms applied interest records, and an edge drops
+//!   batches from a writer that lost the partition ([`EdgeLinks`]);
 //! - with the embedded store, the one writer hosting it answers the edges'
 //!   store calls ([`RemoteStore`], identical reads in flight coalesced).
 
