@@ -280,13 +280,19 @@ impl Hub {
                         DispatchData::Member(member),
                     )),
                 );
-                if self.has_sessions(add.user.id) {
-                    match self.guild_state(add.guild_id).await {
-                        Some(state) => self.join(add.user.id, &state, env.id),
-                        None => {
-                            tracing::warn!(guild = %add.guild_id, "joined guild not found in store")
+                if self.has_sessions(add.user.id)
+                    && let Some(hub) = self.me.upgrade()
+                {
+                    // Off the delivery path: in a cluster the store read
+                    // goes over the writer link whose reader is delivering
+                    // this very batch, and would wait on itself.
+                    let (guild, user, since) = (add.guild_id, add.user.id, env.id);
+                    tokio::spawn(async move {
+                        match hub.guild_state(guild).await {
+                            Some(state) => hub.join(user, &state, since),
+                            None => tracing::warn!(%guild, "joined guild not found in store"),
                         }
-                    }
+                    });
                 }
             }
             Event::UserCreate(_) | Event::InviteCreate(_) => {}

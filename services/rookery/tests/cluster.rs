@@ -214,6 +214,62 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
     w2.stop().await.unwrap();
 }
 
+/// Channels that become wanted while sessions are connected (a guild
+/// joined, a channel created) are routed to their edge at once: the first
+/// message posted right after reaches the member on the other edge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guilds_joined_and_channels_created_while_connected_are_routed() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("rookery.events", 4, 1).unwrap();
+    mock.create_topic("rookery.interest", 4, 1).unwrap();
+    let bus = format!("kafka://{}", mock.bootstrap_servers());
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(&EmbeddedConfig::new(dir.path().join("store"))).unwrap());
+    let w = writer(&bus, &dir.path().join("w"), store).await;
+    let a = edge(&bus, &dir.path().join("a"), 1, &[&w]).await;
+    let b = edge(&bus, &dir.path().join("b"), 2, &[&w]).await;
+    let Pair {
+        bob,
+        api_b,
+        mut ga,
+        mut gb,
+        ..
+    } = pair_across(&a.addr.to_string(), &b.addr.to_string(), Encoding::Json).await;
+    let owner_api = Api::new(format!("http://{}", a.addr));
+    let owner = owner_api.login("alice", "long-enough").await.unwrap();
+    let owner = owner_api.with_token(&owner.token);
+
+    // Bob, connected to edge b, joins a second guild; Alice posts at once.
+    let second = owner.create_guild("second").await.unwrap();
+    let code = owner.create_invite(second.id).await.unwrap();
+    api_b
+        .with_token(&bob.token)
+        .accept_invite(&code)
+        .await
+        .unwrap();
+    let joined: rookery_proto::model::GuildState =
+        gb.dispatch("GUILD_CREATE", T).await.unwrap().d().unwrap();
+    assert_eq!(joined.id, second.id);
+    let first_post =
+        send_until_acked(&mut ga, second.channels[0].id, "g2", "in the new guild").await;
+    let m: Message = gb.dispatch("MESSAGE_CREATE", T).await.unwrap().d().unwrap();
+    assert_eq!(m.id, first_post.id);
+
+    // A channel created in a shared guild: the first message reaches Bob.
+    let created = owner.create_channel(second.id, "fresh").await.unwrap();
+    let c: rookery_proto::model::Channel =
+        gb.dispatch("CHANNEL_CREATE", T).await.unwrap().d().unwrap();
+    assert_eq!(c.id, created.id);
+    let post = send_until_acked(&mut ga, created.id, "c1", "in the new channel").await;
+    let m: Message = gb.dispatch("MESSAGE_CREATE", T).await.unwrap().d().unwrap();
+    assert_eq!((m.id, m.channel_id), (post.id, created.id));
+
+    b.stop().await.unwrap();
+    a.stop().await.unwrap();
+    w.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
     let dir = tempfile::tempdir().unwrap();
