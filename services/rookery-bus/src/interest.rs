@@ -153,15 +153,21 @@ impl InterestTable {
         self.inner.write().expect("interest").note_epoch(edge);
     }
 
-    /// Edges interested in `key` (live epochs only).
-    pub fn edges_for(&self, key: u64) -> Vec<EdgeId> {
+    /// Calls `f` with each edge interested in `key` (live epochs only),
+    /// under the table's read lock: keep `f` short.
+    pub fn for_each_edge(&self, key: u64, f: impl FnMut(&EdgeId)) {
         let partition = partition_for(key, self.partitions);
         let t = self.inner.read().expect("interest");
-        t.by_partition
-            .get(&partition)
-            .and_then(|keys| keys.get(&key))
-            .cloned()
-            .unwrap_or_default()
+        if let Some(edges) = t.by_partition.get(&partition).and_then(|k| k.get(&key)) {
+            edges.iter().for_each(f);
+        }
+    }
+
+    /// Edges interested in `key` (live epochs only).
+    pub fn edges_for(&self, key: u64) -> Vec<EdgeId> {
+        let mut out = Vec::new();
+        self.for_each_edge(key, |e| out.push(*e));
+        out
     }
 
     /// Forgets a partition this writer no longer owns.

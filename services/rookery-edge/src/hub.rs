@@ -37,6 +37,18 @@ struct LocalGuild {
     live: Live,
 }
 
+impl LocalGuild {
+    /// The guild is live once `added` is too.
+    fn also(&mut self, added: Live) {
+        let before = self.live.clone();
+        self.live = async move {
+            tokio::join!(before, added);
+        }
+        .boxed()
+        .shared();
+    }
+}
+
 /// Local subscriptions and delivery.
 pub struct Hub {
     me: std::sync::Weak<Hub>,
@@ -113,12 +125,7 @@ impl Hub {
                     .map(|c| c.0)
                     .collect();
                 if !fresh.is_empty() {
-                    let (before, added) = (g.live.clone(), live(self.interest.register(&fresh)));
-                    g.live = async move {
-                        tokio::join!(before, added);
-                    }
-                    .boxed()
-                    .shared();
+                    g.also(live(self.interest.register(&fresh)));
                 }
                 g.live.clone()
             }
@@ -164,14 +171,7 @@ impl Hub {
             return;
         }
         let added = live(self.interest.register(&[channel.0]));
-        g.live = {
-            let (before, added) = (g.live.clone(), added.clone());
-            async move {
-                tokio::join!(before, added);
-            }
-            .boxed()
-            .shared()
-        };
+        g.also(added.clone());
         let Some(hub) = self.me.upgrade() else { return };
         tokio::spawn(async move {
             added.await;
@@ -245,7 +245,10 @@ impl Hub {
         to_all(&self.by_guild, guild, d);
     }
 
-    async fn deliver(&self, env: &Envelope) {
+    /// Never waits: in a cluster this runs in the writer link's reader, so
+    /// an await on the store (read over that same link) would wait on
+    /// itself. Work that needs the store is spawned.
+    fn deliver(&self, env: &Envelope) {
         match &env.event {
             Event::MessageCreate(msg) => {
                 self.to_guild(
@@ -283,9 +286,7 @@ impl Hub {
                 if self.has_sessions(add.user.id)
                     && let Some(hub) = self.me.upgrade()
                 {
-                    // Off the delivery path: in a cluster the store read
-                    // goes over the writer link whose reader is delivering
-                    // this very batch, and would wait on itself.
+                    // Off the delivery path (see above).
                     let (guild, user, since) = (add.guild_id, add.user.id, env.id);
                     tokio::spawn(async move {
                         match hub.guild_state(guild).await {
@@ -381,7 +382,7 @@ fn to_all(index: &Index, key: Id, d: &Arc<Dispatch>) {
 impl EdgeLink for Hub {
     async fn push(&self, batch: FanoutBatch) -> Result<(), LinkError> {
         for env in &batch.events {
-            self.deliver(env).await;
+            self.deliver(env);
         }
         if batch.applied_at_ms > 0 {
             let ms = rookery_bus::now_ms().saturating_sub(batch.applied_at_ms);

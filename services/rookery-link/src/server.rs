@@ -180,30 +180,44 @@ impl FanoutServer {
         }
     }
 
-    /// Which events of `events` each connection gets.
+    /// Which events of `events` each connection gets: a channel's events
+    /// go to the connections of the interested edges and of the publishing
+    /// edge, everything else to every connection. Per event, the work is
+    /// proportional to the edges it goes to.
     fn route(
         &self,
         events: &[Arc<Envelope>],
         edges: &HashMap<u64, EdgeConn>,
-    ) -> Vec<(u64, Vec<usize>)> {
+    ) -> HashMap<u64, Vec<usize>> {
         let mut out: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut add = |conn: u64, i: usize| {
+            let picked = out.entry(conn).or_default();
+            // An edge can be both interested and the origin.
+            if picked.last() != Some(&i) {
+                picked.push(i);
+            }
+        };
+        let by_edge: HashMap<EdgeId, u64> = edges
+            .iter()
+            .filter_map(|(&conn, c)| Some((c.who?, conn)))
+            .collect();
+        let by_node: HashMap<u16, u64> = by_edge.iter().map(|(e, &c)| (e.node, c)).collect();
         for (i, env) in events.iter().enumerate() {
-            let interested = match (&self.interest, env.event.channel()) {
-                (Some(table), Some(channel)) => Some(table.edges_for(channel.0)),
-                _ => None,
-            };
-            for (&conn, c) in edges {
-                let wanted = match (&interested, c.who) {
-                    (None, _) => true,
-                    (Some(_), None) => false,
-                    (Some(edges), Some(who)) => who.node == env.origin || edges.contains(&who),
-                };
-                if wanted {
-                    out.entry(conn).or_default().push(i);
+            match (&self.interest, env.event.channel()) {
+                (Some(table), Some(channel)) => {
+                    table.for_each_edge(channel.0, |e| {
+                        if let Some(&conn) = by_edge.get(e) {
+                            add(conn, i);
+                        }
+                    });
+                    if let Some(&conn) = by_node.get(&env.origin) {
+                        add(conn, i);
+                    }
                 }
+                _ => edges.keys().for_each(|&conn| add(conn, i)),
             }
         }
-        out.into_iter().collect()
+        out
     }
 }
 

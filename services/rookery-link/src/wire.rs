@@ -4,8 +4,6 @@
 
 use bytes::Bytes;
 use rookery_proto::Id;
-#[cfg(doc)]
-use rookery_proto::event::Envelope;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
 use rookery_store::{Cursor, StoreError};
 use serde::{Deserialize, Serialize};
@@ -54,7 +52,8 @@ pub enum ToEdge {
         claim: Option<u64>,
         /// When the store had them (ms since the Unix epoch).
         applied_at_ms: u64,
-        /// Each an encoded [`Envelope`], encoded once for every edge.
+        /// Each an encoded [`Envelope`](rookery_proto::event::Envelope),
+        /// encoded once for every edge.
         events: Vec<Bytes>,
     },
     /// The writer applied this edge's interest records of `partition` below

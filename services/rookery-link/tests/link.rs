@@ -11,7 +11,6 @@ use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event};
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
-use rookery_store::conformance as c;
 use rookery_store::{Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -149,24 +148,7 @@ async fn rig() -> Rig {
     }
 }
 
-macro_rules! conformance {
-    ($($name:ident),*) => {$(
-        #[tokio::test]
-        async fn $name() {
-            let rig = rig().await;
-            c::$name(&rig.store, BUCKET_MS).await;
-        }
-    )*};
-}
-
-conformance!(
-    history_walks_buckets_newest_first,
-    history_after_and_around,
-    history_limit_is_clamped,
-    apply_is_idempotent,
-    accounts_claim_usernames,
-    guild_metadata_indexes
-);
+rookery_store::conformance_tests!(|rig| rig().await => &rig.store, BUCKET_MS);
 
 fn edge_links(node: u16) -> (Arc<EdgeLinks>, Arc<InterestAcks>) {
     let acks = Arc::new(InterestAcks::default());

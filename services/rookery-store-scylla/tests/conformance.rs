@@ -75,12 +75,7 @@ where
 async fn the_store_conformance_suite_passes_on_scylla() {
     in_fresh_keyspace(|config| async move {
         let store = ScyllaStore::connect(&config).await.unwrap();
-        c::history_walks_buckets_newest_first(&store, BUCKET_MS).await;
-        c::history_after_and_around(&store, BUCKET_MS).await;
-        c::history_limit_is_clamped(&store, BUCKET_MS).await;
-        c::apply_is_idempotent(&store, BUCKET_MS).await;
-        c::accounts_claim_usernames(&store, BUCKET_MS).await;
-        c::guild_metadata_indexes(&store, BUCKET_MS).await;
+        c::all(&store, BUCKET_MS).await;
     })
     .await;
 }

@@ -2,8 +2,9 @@
 //!
 //! Each check takes a store and the bucket width it was opened with and
 //! isolates itself with fresh ids, so checks can share one store (one
-//! keyspace per run on ScyllaDB). The embedded store runs them in its unit
-//! tests; other stores call them from their own.
+//! keyspace per run on ScyllaDB). [`conformance_tests!`](crate::conformance_tests)
+//! makes one test per check; [`all`] runs every check on one store. The two
+//! lists below are the only ones: a new check goes in both.
 
 use crate::{Cursor, Mutation, Store, StoreError};
 use rookery_proto::model::{CHANNEL_GUILD_TEXT, Channel, Guild, Invite, Member, Message, User};
@@ -11,6 +12,40 @@ use rookery_proto::{Id, Snowflake};
 use std::sync::LazyLock;
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
+
+/// One `#[tokio::test]` per check:
+/// `conformance_tests!(|rig| setup => store, bucket_ms)` builds `rig` from
+/// `setup` in each test and checks `store` (an expression over `rig`).
+#[macro_export]
+macro_rules! conformance_tests {
+    (|$rig:ident| $setup:expr => $store:expr, $bucket:expr) => {
+        $crate::conformance_tests!(@each [$rig, $setup, $store, $bucket]
+            history_walks_buckets_newest_first,
+            history_after_and_around,
+            history_limit_is_clamped,
+            apply_is_idempotent,
+            accounts_claim_usernames,
+            guild_metadata_indexes
+        );
+    };
+    (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let $rig = $setup;
+            $crate::conformance::$name($store, $bucket).await;
+        }
+    )*};
+}
+
+/// Every check in turn, on one store.
+pub async fn all(store: &dyn Store, bucket_ms: u64) {
+    history_walks_buckets_newest_first(store, bucket_ms).await;
+    history_after_and_around(store, bucket_ms).await;
+    history_limit_is_clamped(store, bucket_ms).await;
+    apply_is_idempotent(store, bucket_ms).await;
+    accounts_claim_usernames(store, bucket_ms).await;
+    guild_metadata_indexes(store, bucket_ms).await;
+}
 
 fn fresh() -> Id {
     IDS.next_id()

@@ -9,13 +9,18 @@ use rookery_proto::model::User;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
-/// The user named by a valid `Authorization: Bearer <jwt>`.
+/// The user named by a valid `Authorization: Bearer <jwt>` (verified once
+/// per request: the rate limiter leaves it in the request's extensions).
+#[derive(Clone)]
 pub struct Auth(pub User);
 
 impl FromRequestParts<Arc<Edge>> for Auth {
     type Rejection = EdgeError;
 
     async fn from_request_parts(parts: &mut Parts, edge: &Arc<Edge>) -> Result<Self, EdgeError> {
+        if let Some(auth) = parts.extensions.remove::<Auth>() {
+            return Ok(auth);
+        }
         let token =
             bearer(&parts.headers).ok_or(EdgeError::Unauthorized("missing bearer token"))?;
         edge.tokens.verify(token).map(Auth)

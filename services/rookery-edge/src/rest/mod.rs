@@ -62,7 +62,7 @@ async fn metrics(State(edge): State<Arc<Edge>>) -> Response {
 /// Spends one of the caller's REST tokens: Discord's `X-RateLimit-*`
 /// headers on every answer, 429 with `retry_after` when none is left.
 /// Unauthenticated calls pass (the route answers 401, or is a login).
-async fn limit(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+async fn limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
     let Some(limits) = &edge.rest_limits else {
         return next.run(req).await;
     };
@@ -70,6 +70,9 @@ async fn limit(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Respo
         return next.run(req).await;
     };
     let taken = limits.take(user.id);
+    // The route's `Auth` takes the user from here instead of verifying the
+    // token again.
+    req.extensions_mut().insert(extract::Auth(user));
     let mut response = if taken.allowed {
         next.run(req).await
     } else {

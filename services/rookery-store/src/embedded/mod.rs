@@ -363,7 +363,6 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance as c;
 
     const BUCKET_MS: u64 = 60_000;
 
@@ -375,24 +374,7 @@ mod tests {
         .unwrap()
     }
 
-    macro_rules! conformance {
-        ($($name:ident),*) => {$(
-            #[tokio::test]
-            async fn $name() {
-                let dir = tempfile::tempdir().unwrap();
-                c::$name(&open(dir.path()), BUCKET_MS).await;
-            }
-        )*};
-    }
-
-    conformance!(
-        history_walks_buckets_newest_first,
-        history_after_and_around,
-        history_limit_is_clamped,
-        apply_is_idempotent,
-        accounts_claim_usernames,
-        guild_metadata_indexes
-    );
+    crate::conformance_tests!(|dir| tempfile::tempdir().unwrap() => &open(dir.path()), BUCKET_MS);
 
     #[tokio::test]
     async fn data_survives_reopen_and_bucket_width_is_pinned() {
