@@ -26,6 +26,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+/// Messages per channel sent to a session that joins it while connected.
+const CATCH_UP_LIMIT: usize = 100;
+
 type Index = RwLock<HashMap<Id, HashMap<u64, Arc<Session>>>>;
 
 /// Resolves once a guild's channels are routed to this edge.
@@ -170,30 +173,33 @@ impl Hub {
         if !g.channels.insert(channel) {
             return;
         }
+        let sessions = self.sessions_of(&self.by_guild, guild);
+        sessions.iter().for_each(|s| s.hold(&[channel]));
         let added = live(self.interest.register(&[channel.0]));
         g.also(added.clone());
-        let Some(hub) = self.me.upgrade() else { return };
-        tokio::spawn(async move {
-            added.await;
-            let sessions = hub.sessions_of(&hub.by_guild, guild);
-            hub.catch_up(&sessions, &[channel], channel).await;
-        });
+        self.catch_up(sessions, vec![channel], channel, added);
     }
 
-    /// Sends `sessions` the messages of `channels` after `after`, read from
-    /// the store once their routing is live: what was applied before it
-    /// took effect. Clients drop the duplicates by id.
-    async fn catch_up(&self, sessions: &[Arc<Session>], channels: &[Id], after: Id) {
-        for &channel in channels {
-            let cursor = rookery_store::Cursor::After(after);
-            let Ok(messages) = self.store.messages(channel, cursor, 100).await else {
-                continue;
-            };
-            for m in messages {
-                let d = Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m)));
-                sessions.iter().for_each(|s| s.dispatch(&d));
+    /// Once routing is `live`, sends `sessions` (holding `channels`) what
+    /// the store has after `after`, followed by what was held meanwhile.
+    fn catch_up(&self, sessions: Vec<Arc<Session>>, channels: Vec<Id>, after: Id, live: Live) {
+        let Some(hub) = self.me.upgrade() else { return };
+        tokio::spawn(async move {
+            live.await;
+            let mut caught_up = Vec::new();
+            for &channel in &channels {
+                let cursor = rookery_store::Cursor::After(after);
+                match hub.store.messages(channel, cursor, CATCH_UP_LIMIT).await {
+                    Ok(page) => caught_up.extend(page.into_iter().map(|m| {
+                        Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m)))
+                    })),
+                    Err(e) => tracing::warn!(%channel, error = %e, "join catch-up failed"),
+                }
             }
-        }
+            sessions
+                .iter()
+                .for_each(|s| s.release(&channels, &caught_up));
+        });
     }
 
     fn sessions_of(&self, index: &Index, key: Id) -> Vec<Arc<Session>> {
@@ -308,28 +314,23 @@ impl Hub {
     }
 
     /// Subscribes the user's sessions to a guild and sends them
-    /// GUILD_CREATE. If the guild was not routed here yet, they also get
-    /// the messages posted after `since` (the join) before it took effect.
+    /// GUILD_CREATE, then the messages posted after `since` (the join) that
+    /// they would otherwise miss: those applied before the guild was routed
+    /// here, or before the guild was read from the store.
     fn join(&self, user: Id, guild: &GuildState, since: Id) {
         let sessions = self.sessions_of(&self.by_user, user);
         let d = Arc::new(Dispatch::new(
             ev::GUILD_CREATE,
             DispatchData::Guild(guild.clone()),
         ));
+        let channels: Vec<Id> = guild.channels.iter().map(|c| c.id).collect();
         for s in &sessions {
+            s.hold(&channels);
             self.subscribe(s, guild.id);
             s.dispatch(&d);
         }
         let live = self.want(guild);
-        if live.peek().is_some() {
-            return;
-        }
-        let Some(hub) = self.me.upgrade() else { return };
-        let channels: Vec<Id> = guild.channels.iter().map(|c| c.id).collect();
-        tokio::spawn(async move {
-            live.await;
-            hub.catch_up(&sessions, &channels, since).await;
-        });
+        self.catch_up(sessions, channels, since, live);
     }
 
     fn has_sessions(&self, user: Id) -> bool {

@@ -12,6 +12,7 @@ mod config;
 mod domain;
 mod error;
 mod gateway;
+mod holds;
 mod hub;
 pub mod metrics;
 mod ratelimit;

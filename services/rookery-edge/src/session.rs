@@ -5,6 +5,7 @@
 //! arrive while it is detached go to the replay buffer only; dispatches that
 //! arrive before READY wait and follow READY in order.
 
+use crate::holds::Holds;
 use crate::metrics as m;
 use rookery_proto::codec::{Dispatch, Encoding};
 use rookery_proto::gateway::CloseCode;
@@ -78,6 +79,7 @@ struct State {
     conn: Option<Conn>,
     detached_at: Option<Instant>,
     guilds: HashSet<rookery_proto::Id>,
+    holds: Holds,
 }
 
 static KEYS: AtomicU64 = AtomicU64::new(1);
@@ -95,6 +97,7 @@ impl Session {
             conn: None,
             detached_at: Some(Instant::now()),
             guilds: HashSet::new(),
+            holds: Holds::default(),
         };
         Arc::new(Self {
             id,
@@ -111,11 +114,24 @@ impl Session {
     /// Sends (or buffers) a dispatch.
     pub fn dispatch(&self, d: &Arc<Dispatch>) {
         let mut st = self.state();
-        if !st.ready {
-            st.early.push(d.clone());
-            return;
+        if st.holds.admit(d) {
+            st.deliver(d.clone());
         }
-        st.push(d.clone());
+    }
+
+    /// Holds the live messages of `channels` (being joined) until
+    /// [`Session::release`].
+    pub fn hold(&self, channels: &[rookery_proto::Id]) {
+        self.state().holds.hold(channels);
+    }
+
+    /// Sends `caught_up` (what the store has of `channels` since the join),
+    /// then the live messages held meanwhile, each message once.
+    pub fn release(&self, channels: &[rookery_proto::Id], caught_up: &[Arc<Dispatch>]) {
+        let mut st = self.state();
+        for d in st.holds.release(channels, caught_up) {
+            st.deliver(d);
+        }
     }
 
     /// Attaches the first connection: READY (seq 1), then `missed` (the
@@ -131,13 +147,12 @@ impl Session {
         st.seq += 1;
         let seq = st.seq;
         st.send(seq, ready);
-        let seen: std::collections::HashSet<_> =
-            missed.iter().filter_map(|d| d.message_id()).collect();
+        st.holds.remember(&missed);
         for d in missed {
             st.push(d);
         }
         for d in std::mem::take(&mut st.early) {
-            if d.message_id().is_none_or(|id| !seen.contains(&id)) {
+            if st.holds.admit(&d) {
                 st.push(d);
             }
         }
@@ -197,6 +212,14 @@ impl Session {
 }
 
 impl State {
+    fn deliver(&mut self, d: Arc<Dispatch>) {
+        if self.ready {
+            self.push(d);
+        } else {
+            self.early.push(d);
+        }
+    }
+
     fn attach(&mut self, conn: Conn) {
         self.conn = Some(conn);
         self.detached_at = None;

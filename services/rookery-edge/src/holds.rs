@@ -1,0 +1,143 @@
+//! A session's view of channels being joined while it is connected: their
+//! live messages wait until the messages posted before routing took effect
+//! have been read from the store, and then follow them with no message
+//! delivered twice.
+//!
+//! Live copies of caught-up messages can also arrive after the catch-up (a
+//! message stored before the read but pushed after it). Those ids are kept
+//! per channel until the channel's first message that was not caught up:
+//! a writer pushes a channel's messages in the order it stores them, so by
+//! then every caught-up message has been pushed.
+
+use rookery_proto::Id;
+use rookery_proto::codec::{Dispatch, DispatchData};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Held and recently caught-up messages, by channel.
+#[derive(Debug, Default)]
+pub(crate) struct Holds {
+    held: HashMap<Id, Vec<Arc<Dispatch>>>,
+    caught_up: HashMap<Id, HashSet<Id>>,
+}
+
+fn message_key(d: &Dispatch) -> Option<(Id, Id)> {
+    match d.data() {
+        DispatchData::Message(m) => Some((m.channel_id, m.id)),
+        _ => None,
+    }
+}
+
+impl Holds {
+    /// Whether `d` goes out now; if not, it is held or was a duplicate.
+    pub(crate) fn admit(&mut self, d: &Arc<Dispatch>) -> bool {
+        if self.held.is_empty() && self.caught_up.is_empty() {
+            return true;
+        }
+        let Some((channel, id)) = message_key(d) else {
+            return true;
+        };
+        if let Some(held) = self.held.get_mut(&channel) {
+            held.push(d.clone());
+            return false;
+        }
+        if let Some(ids) = self.caught_up.get_mut(&channel) {
+            if ids.remove(&id) {
+                if ids.is_empty() {
+                    self.caught_up.remove(&channel);
+                }
+                return false;
+            }
+            self.caught_up.remove(&channel);
+        }
+        true
+    }
+
+    /// Starts holding the live messages of `channels`.
+    pub(crate) fn hold(&mut self, channels: &[Id]) {
+        for &c in channels {
+            self.held.entry(c).or_default();
+        }
+    }
+
+    /// Stops holding `channels`: returns `caught_up` (read from the store)
+    /// followed by the held live messages it did not contain.
+    pub(crate) fn release(
+        &mut self,
+        channels: &[Id],
+        caught_up: &[Arc<Dispatch>],
+    ) -> Vec<Arc<Dispatch>> {
+        let mut out = caught_up.to_vec();
+        self.remember(caught_up);
+        for c in channels {
+            for d in self.held.remove(c).unwrap_or_default() {
+                if self.admit(&d) {
+                    out.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    /// Drops the live copies of `sent` (messages read from the store) that
+    /// are still to come.
+    pub(crate) fn remember(&mut self, sent: &[Arc<Dispatch>]) {
+        for (channel, id) in sent.iter().filter_map(|d| message_key(d)) {
+            self.caught_up.entry(channel).or_default().insert(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rookery_proto::model::{Message, User};
+
+    fn message(channel: u64, id: u64) -> Arc<Dispatch> {
+        let m = Message {
+            id: Id(id),
+            channel_id: Id(channel),
+            guild_id: Id(1),
+            author: User {
+                id: Id(1),
+                username: "u".into(),
+            },
+            content: "c".into(),
+            nonce: None,
+            timestamp: Id(id).timestamp(),
+        };
+        Arc::new(Dispatch::new("MESSAGE_CREATE", DispatchData::Message(m)))
+    }
+
+    fn ids(ds: &[Arc<Dispatch>]) -> Vec<u64> {
+        ds.iter().map(|d| d.message_id().unwrap().0).collect()
+    }
+
+    #[test]
+    fn held_channels_wait_and_follow_the_catch_up_without_duplicates() {
+        let mut h = Holds::default();
+        h.hold(&[Id(5)]);
+        assert!(h.admit(&message(6, 1)), "other channels flow");
+        assert!(!h.admit(&message(5, 11)));
+        assert!(!h.admit(&message(5, 12)));
+        let out = h.release(&[Id(5)], &[message(5, 10), message(5, 11)]);
+        assert_eq!(ids(&out), [10, 11, 12]);
+        assert!(h.admit(&message(5, 13)));
+        assert!(h.held.is_empty() && h.caught_up.is_empty());
+    }
+
+    #[test]
+    fn live_copies_after_the_catch_up_are_dropped_until_a_new_message() {
+        let mut h = Holds::default();
+        h.hold(&[Id(5)]);
+        let out = h.release(&[Id(5)], &[message(5, 10), message(5, 11)]);
+        assert_eq!(ids(&out), [10, 11]);
+        assert!(
+            !h.admit(&message(5, 10)),
+            "stored before the read, pushed after"
+        );
+        assert!(h.admit(&message(5, 12)));
+        // Every caught-up message was pushed before 12: 11 is not expected.
+        assert!(h.caught_up.is_empty());
+    }
+}
