@@ -1,12 +1,15 @@
 //! The operations REST and the gateway share: validate, check access,
 //! mint ids, publish the event, and (for REST) wait until it is applied.
 
-use crate::caches::record;
+use crate::perms::GuildAccess;
 use crate::{Edge, EdgeError};
 use rookery_bus::Record;
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION};
-use rookery_proto::model::{CHANNEL_GUILD_TEXT, Channel, Guild, GuildState, Invite, Message, User};
+use rookery_proto::model::{
+    CHANNEL_GUILD_TEXT, Channel, Guild, GuildState, Invite, Member, Message, Role, User,
+};
+use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::{AuthResponse, Credentials};
 use rookery_store::Cursor;
 use std::sync::Arc;
@@ -130,12 +133,23 @@ impl Edge {
             name: "general".into(),
             kind: CHANNEL_GUILD_TEXT,
             position: 0,
+            permission_overwrites: Vec::new(),
+        };
+        let everyone = Role {
+            id,
+            name: "@everyone".into(),
+            color: 0,
+            hoist: false,
+            position: 0,
+            permissions: Permissions::DEFAULT_EVERYONE,
+            mentionable: false,
         };
         let guild = GuildState {
             id,
             name,
             owner_id: owner.id,
             channels: vec![general],
+            roles: vec![everyone],
         };
         let event = Event::GuildCreate(GuildCreate {
             guild: guild.clone(),
@@ -145,7 +159,7 @@ impl Edge {
         Ok((guild, applied))
     }
 
-    /// Creates a text channel in a guild the user belongs to.
+    /// Creates a text channel (MANAGE_CHANNELS).
     pub async fn create_channel(
         &self,
         user: &User,
@@ -153,7 +167,8 @@ impl Edge {
         name: &str,
     ) -> Result<(Channel, Applied), EdgeError> {
         let name = name_of("name", name)?;
-        self.require_guild_member(guild_id, user.id).await?;
+        self.require_base(guild_id, user.id, Permissions::MANAGE_CHANNELS)
+            .await?;
         let position = self
             .store
             .guild_channels(guild_id)
@@ -168,6 +183,7 @@ impl Edge {
             name,
             kind: CHANNEL_GUILD_TEXT,
             position,
+            permission_overwrites: Vec::new(),
         };
         let applied = self
             .publish(Event::ChannelCreate(channel.clone()), true)
@@ -175,13 +191,14 @@ impl Edge {
         Ok((channel, applied))
     }
 
-    /// Creates an invite to a guild the user belongs to.
+    /// Creates an invite to a guild (CREATE_INSTANT_INVITE).
     pub async fn create_invite(
         &self,
         user: &User,
         guild_id: Id,
     ) -> Result<(Invite, Applied), EdgeError> {
-        self.require_guild_member(guild_id, user.id).await?;
+        let needed = Permissions::CREATE_INSTANT_INVITE;
+        self.require_base(guild_id, user.id, needed).await?;
         let code: String = (0..10)
             .map(|_| {
                 const ALPHABET: &[u8] =
@@ -216,7 +233,8 @@ impl Edge {
             .guild_state(invite.guild_id)
             .await
             .ok_or(EdgeError::UnknownGuild)?;
-        if self.is_member(invite.guild_id, user.id).await? {
+        let perms = self.hub.perms();
+        if perms.member(invite.guild_id, user.id).await?.is_some() {
             return Ok((state, Applied::Yes));
         }
         let add = MemberAdd {
@@ -259,8 +277,8 @@ impl Edge {
         if nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > 64) {
             return Err(EdgeError::InvalidBody("nonce must be 1 to 64 bytes".into()));
         }
-        let channel = self.channel(channel_id).await?;
-        self.require_guild_member(channel.guild_id, author.id)
+        let channel = self
+            .require_in_channel(author.id, channel_id, Permissions::SEND_MESSAGES)
             .await?;
         let Some(nonce) = nonce else {
             return self.post(author, &channel, content, None, wait).await;
@@ -315,7 +333,8 @@ impl Edge {
         Ok((Arc::new(message), applied))
     }
 
-    /// A page of history of a channel the user can read.
+    /// A page of history of a channel the user can see; empty without
+    /// READ_MESSAGE_HISTORY (as Discord answers).
     pub async fn history(
         &self,
         user: &User,
@@ -323,47 +342,52 @@ impl Edge {
         cursor: Cursor,
         limit: usize,
     ) -> Result<Vec<Message>, EdgeError> {
-        let channel = self.channel(channel_id).await?;
-        self.require_guild_member(channel.guild_id, user.id).await?;
+        let (_, bits) = self.visible_channel(user.id, channel_id).await?;
+        if !bits.contains(Permissions::READ_MESSAGE_HISTORY) {
+            return Ok(Vec::new());
+        }
         Ok(self.store.messages(channel_id, cursor, limit).await?)
     }
 
-    async fn channel(&self, id: Id) -> Result<Channel, EdgeError> {
-        if let Some(c) = self.caches.channels.get(&id).await {
-            record("channel", true);
-            return Ok(c);
+    /// A channel the user can see, with the user's permissions in it.
+    pub(crate) async fn visible_channel(
+        &self,
+        user: Id,
+        channel: Id,
+    ) -> Result<(Arc<Channel>, Permissions), EdgeError> {
+        let (c, bits) = self.hub.perms().in_channel(user, channel).await?;
+        if !bits.contains(Permissions::VIEW_CHANNEL) {
+            return Err(EdgeError::MissingAccess);
         }
-        record("channel", false);
-        let channel = self
-            .store
-            .channel(id)
-            .await?
-            .ok_or(EdgeError::UnknownChannel)?;
-        self.caches.channels.insert(id, channel.clone()).await;
-        Ok(channel)
+        Ok((c, bits))
     }
 
-    async fn is_member(&self, guild: Id, user: Id) -> Result<bool, EdgeError> {
-        if self.caches.members.contains_key(&(guild, user)) {
-            record("member", true);
-            return Ok(true);
+    /// A channel the user can see and has `needed` in.
+    pub(crate) async fn require_in_channel(
+        &self,
+        user: Id,
+        channel: Id,
+        needed: Permissions,
+    ) -> Result<Arc<Channel>, EdgeError> {
+        let (c, bits) = self.visible_channel(user, channel).await?;
+        if !bits.contains(needed) {
+            return Err(EdgeError::MissingPermissions("in this channel"));
         }
-        record("member", false);
-        let member = self.store.member(guild, user).await?.is_some();
-        if member {
-            self.caches.members.insert((guild, user), ()).await;
-        }
-        Ok(member)
+        Ok(c)
     }
 
-    /// 404 for a guild that does not exist, 403 for one the user is not in.
-    async fn require_guild_member(&self, guild: Id, user: Id) -> Result<(), EdgeError> {
-        if self.is_member(guild, user).await? {
-            return Ok(());
+    /// The user's guild-wide permissions, which must include `needed`.
+    pub(crate) async fn require_base(
+        &self,
+        guild: Id,
+        user: Id,
+        needed: Permissions,
+    ) -> Result<(Arc<GuildAccess>, Arc<Member>, Permissions), EdgeError> {
+        let (access, member) = self.hub.perms().in_guild(guild, user).await?;
+        let base = access.base(&member);
+        if !base.contains(needed) {
+            return Err(EdgeError::MissingPermissions("in this guild"));
         }
-        match self.store.guild(guild).await? {
-            Some(_) => Err(EdgeError::MissingAccess),
-            None => Err(EdgeError::UnknownGuild),
-        }
+        Ok((access, member, base))
     }
 }

@@ -32,9 +32,19 @@ pub enum EdgeError {
     /// No such invite.
     #[error("unknown invite")]
     UnknownInvite,
-    /// Not a member of the guild.
+    /// No such role.
+    #[error("unknown role")]
+    UnknownRole,
+    /// No such member.
+    #[error("unknown member")]
+    UnknownMember,
+    /// Not a member of the guild, or cannot see the channel.
     #[error("missing access")]
     MissingAccess,
+    /// Lacks a permission the operation needs, or the target ranks at or
+    /// above the caller's highest role.
+    #[error("missing permissions: {0}")]
+    MissingPermissions(&'static str),
     /// The username is registered already.
     #[error("username is taken")]
     UsernameTaken,
@@ -57,8 +67,10 @@ impl EdgeError {
             EdgeError::UnknownChannel
             | EdgeError::UnknownGuild
             | EdgeError::UnknownInvite
+            | EdgeError::UnknownRole
+            | EdgeError::UnknownMember
             | EdgeError::NotFound => StatusCode::NOT_FOUND,
-            EdgeError::MissingAccess => StatusCode::FORBIDDEN,
+            EdgeError::MissingAccess | EdgeError::MissingPermissions(_) => StatusCode::FORBIDDEN,
             EdgeError::UsernameTaken => StatusCode::CONFLICT,
             EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -74,7 +86,10 @@ impl EdgeError {
             EdgeError::UnknownChannel => 10003,
             EdgeError::UnknownGuild => 10004,
             EdgeError::UnknownInvite => 10006,
+            EdgeError::UnknownMember => 10007,
+            EdgeError::UnknownRole => 10011,
             EdgeError::MissingAccess => 50001,
+            EdgeError::MissingPermissions(_) => 50013,
             EdgeError::UsernameTaken => 40009,
             EdgeError::NotFound | EdgeError::Unavailable(_) => 0,
         }

@@ -1,7 +1,9 @@
-//! A session's view of channels being joined while it is connected: their
-//! live messages wait until the messages posted before routing took effect
-//! have been read from the store, and then follow them with no message
-//! delivered twice.
+//! A session's held channels: live messages wait while the session joins
+//! a channel (until the messages posted before routing took effect have
+//! been read from the store; they then follow those, none twice) or while
+//! its permission to see the channel is being computed (they are then sent,
+//! or dropped). A channel can be held for both at once: it flows again when
+//! every holder has released it.
 //!
 //! Live copies of caught-up messages can also arrive after the catch-up (a
 //! message stored before the read but pushed after it). Those ids are kept
@@ -17,8 +19,17 @@ use std::sync::Arc;
 /// Held and recently caught-up messages, by channel.
 #[derive(Debug, Default)]
 pub(crate) struct Holds {
-    held: HashMap<Id, Vec<Arc<Dispatch>>>,
+    held: HashMap<Id, Held>,
     caught_up: HashMap<Id, HashSet<Id>>,
+}
+
+/// One held channel.
+#[derive(Debug, Default)]
+struct Held {
+    holders: u32,
+    /// Read from the store by a holder that released already.
+    stored: Vec<Arc<Dispatch>>,
+    live: Vec<Arc<Dispatch>>,
 }
 
 fn message_key(d: &Dispatch) -> Option<(Id, Id)> {
@@ -38,7 +49,7 @@ impl Holds {
             return true;
         };
         if let Some(held) = self.held.get_mut(&channel) {
-            held.push(d.clone());
+            held.live.push(d.clone());
             return false;
         }
         if let Some(ids) = self.caught_up.get_mut(&channel) {
@@ -56,27 +67,53 @@ impl Holds {
     /// Starts holding the live messages of `channels`.
     pub(crate) fn hold(&mut self, channels: &[Id]) {
         for &c in channels {
-            self.held.entry(c).or_default();
+            self.held.entry(c).or_default().holders += 1;
         }
     }
 
-    /// Stops holding `channels`: returns `caught_up` (read from the store)
-    /// followed by the held live messages it did not contain.
+    /// One holder of `channels` is done: once a channel has no holder left,
+    /// returns what the store had of it (`caught_up`, and what earlier
+    /// holders read) followed by the held live messages it did not contain.
     pub(crate) fn release(
         &mut self,
         channels: &[Id],
         caught_up: &[Arc<Dispatch>],
     ) -> Vec<Arc<Dispatch>> {
-        let mut out = caught_up.to_vec();
-        self.remember(caught_up);
+        let mut out = Vec::new();
         for c in channels {
-            for d in self.held.remove(c).unwrap_or_default() {
-                if self.admit(&d) {
-                    out.push(d);
-                }
+            let Some(held) = self.held.get_mut(c) else {
+                continue;
+            };
+            let mine = caught_up
+                .iter()
+                .filter(|d| message_key(d).is_some_and(|k| k.0 == *c));
+            held.stored.extend(mine.cloned());
+            held.holders -= 1;
+            if held.holders > 0 {
+                continue;
             }
+            let held = self.held.remove(c).expect("present");
+            let mut stored = held.stored;
+            stored.sort_by_key(|d| d.message_id());
+            stored.dedup_by_key(|d| d.message_id());
+            self.remember(&stored);
+            out.extend(stored);
+            out.extend(held.live.into_iter().filter(|d| self.admit(d)));
         }
         out
+    }
+
+    /// One holder of `channel` found the session may not see it: what was
+    /// held is dropped.
+    pub(crate) fn deny(&mut self, channel: Id) {
+        if let Some(held) = self.held.get_mut(&channel) {
+            held.live.clear();
+            held.stored.clear();
+            held.holders -= 1;
+            if held.holders == 0 {
+                self.held.remove(&channel);
+            }
+        }
     }
 
     /// Drops the live copies of `sent` (messages read from the store) that
@@ -124,6 +161,29 @@ mod tests {
         assert_eq!(ids(&out), [10, 11, 12]);
         assert!(h.admit(&message(5, 13)));
         assert!(h.held.is_empty() && h.caught_up.is_empty());
+    }
+
+    #[test]
+    fn a_channel_held_twice_flows_after_both_release_and_a_denial_drops_it() {
+        let mut h = Holds::default();
+        h.hold(&[Id(5)]);
+        h.hold(&[Id(5)]);
+        assert!(!h.admit(&message(5, 11)));
+        assert!(
+            h.release(&[Id(5)], &[message(5, 10)]).is_empty(),
+            "still held"
+        );
+        assert!(!h.admit(&message(5, 12)));
+        assert_eq!(ids(&h.release(&[Id(5)], &[])), [10, 11, 12]);
+
+        h.hold(&[Id(5)]);
+        assert!(!h.admit(&message(5, 13)));
+        h.deny(Id(5));
+        assert!(h.held.is_empty());
+        assert!(
+            h.admit(&message(5, 14)),
+            "a later verdict decides the next ones"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use futures_util::future::{BoxFuture, Shared};
 use rookery_bus::{EdgeLink, FanoutBatch, Interest, LinkError};
 use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
-use rookery_proto::event::{Envelope, Event};
+use rookery_proto::event::{Envelope, Event, MemberAdd};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{GuildState, Member};
 use rookery_store::Store;
@@ -57,6 +57,7 @@ pub struct Hub {
     me: std::sync::Weak<Hub>,
     origin: u16,
     store: Arc<dyn Store>,
+    perms: crate::perms::Perms,
     interest: Arc<dyn Interest>,
     by_guild: Index,
     by_user: Index,
@@ -91,6 +92,7 @@ impl Hub {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             origin,
+            perms: crate::perms::Perms::new(store.clone()),
             store,
             interest,
             by_guild: RwLock::default(),
@@ -202,6 +204,11 @@ impl Hub {
         });
     }
 
+    /// The permission caches this hub invalidates.
+    pub(crate) fn perms(&self) -> &crate::perms::Perms {
+        &self.perms
+    }
+
     fn sessions_of(&self, index: &Index, key: Id) -> Vec<Arc<Session>> {
         index
             .read()
@@ -251,58 +258,67 @@ impl Hub {
         to_all(&self.by_guild, guild, d);
     }
 
+    /// Sends a channel's event to the guild's sessions that may see the
+    /// channel. A session whose permission is not cached holds the channel
+    /// while it is computed, so its messages stay in order.
+    fn to_viewers(&self, guild: Id, channel: Id, d: Arc<Dispatch>) {
+        let index = self.by_guild.read().expect("index");
+        let Some(sessions) = index.get(&guild) else {
+            return;
+        };
+        let (mut sent, mut misses) = (0, 0);
+        for s in sessions.values() {
+            match self.perms.cached_view(s.user.id, channel) {
+                Some(true) => {
+                    s.dispatch(&d);
+                    sent += 1;
+                }
+                Some(false) => {}
+                None => {
+                    misses += 1;
+                    self.dispatch_if_visible(s, channel, &d);
+                }
+            }
+        }
+        let hot = m::hot();
+        hot.deliveries.increment(sent);
+        hot.view_hits.increment(sessions.len() as u64 - misses);
+        hot.view_misses.increment(misses);
+    }
+
+    fn dispatch_if_visible(&self, s: &Arc<Session>, channel: Id, d: &Arc<Dispatch>) {
+        let Some(hub) = self.me.upgrade() else { return };
+        s.hold(&[channel]);
+        s.dispatch(d);
+        let s = s.clone();
+        tokio::spawn(async move {
+            if hub.perms.can_view(s.user.id, channel).await {
+                s.release(&[channel], &[]);
+            } else {
+                s.deny(channel);
+            }
+        });
+    }
+
     /// Never waits: in a cluster this runs in the writer link's reader, so
     /// an await on the store (read over that same link) would wait on
     /// itself. Work that needs the store is spawned.
     fn deliver(&self, env: &Envelope) {
+        // Before anything else, and before the waiter below is released:
+        // the request that made a permission change returns only once no
+        // cached grant of this edge predates it.
+        self.perms.invalidate(&env.event);
+        if let Some((guild, d)) = guild_dispatch(env) {
+            match env.event.channel() {
+                Some(channel) => self.to_viewers(guild, channel, Arc::new(d)),
+                None => self.to_guild(guild, &Arc::new(d)),
+            }
+        }
         match &env.event {
-            Event::MessageCreate(msg) => {
-                self.to_guild(
-                    msg.guild_id,
-                    &Arc::new(Dispatch::new(
-                        ev::MESSAGE_CREATE,
-                        DispatchData::Message(msg.clone()),
-                    )),
-                );
-            }
-            Event::ChannelCreate(c) => {
-                self.to_guild(
-                    c.guild_id,
-                    &Arc::new(Dispatch::new(
-                        ev::CHANNEL_CREATE,
-                        DispatchData::Channel(c.clone()),
-                    )),
-                );
-                self.want_channel(c.guild_id, c.id);
-            }
+            Event::ChannelCreate(c) => self.want_channel(c.guild_id, c.id),
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
-            Event::GuildMemberAdd(add) => {
-                let member = Member {
-                    guild_id: add.guild_id,
-                    user: add.user.clone(),
-                    joined_at: env.id.timestamp(),
-                };
-                self.to_guild(
-                    add.guild_id,
-                    &Arc::new(Dispatch::new(
-                        ev::GUILD_MEMBER_ADD,
-                        DispatchData::Member(member),
-                    )),
-                );
-                if self.has_sessions(add.user.id)
-                    && let Some(hub) = self.me.upgrade()
-                {
-                    // Off the delivery path (see above).
-                    let (guild, user, since) = (add.guild_id, add.user.id, env.id);
-                    tokio::spawn(async move {
-                        match hub.guild_state(guild).await {
-                            Some(state) => hub.join(user, &state, since),
-                            None => tracing::warn!(%guild, "joined guild not found in store"),
-                        }
-                    });
-                }
-            }
-            Event::UserCreate(_) | Event::InviteCreate(_) => {}
+            Event::GuildMemberAdd(add) => self.member_added(add, env.id),
+            _ => {}
         }
         let delay = rookery_proto::id::now_ms().saturating_sub(env.ts);
         metrics::histogram!(m::FANOUT_DELAY).record(Duration::from_millis(delay));
@@ -310,6 +326,22 @@ impl Hub {
             && let Some(tx) = self.waiters.lock().expect("waiters").remove(&env.id)
         {
             let _ = tx.send(());
+        }
+    }
+
+    /// A member joined: the guild's sessions are told, and the joiner's
+    /// sessions join it (built off the delivery path: see [`Hub::deliver`]).
+    fn member_added(&self, add: &MemberAdd, since: Id) {
+        if self.has_sessions(add.user.id)
+            && let Some(hub) = self.me.upgrade()
+        {
+            let (guild, user) = (add.guild_id, add.user.id);
+            tokio::spawn(async move {
+                match hub.guild_state(guild).await {
+                    Some(state) => hub.join(user, &state, since),
+                    None => tracing::warn!(%guild, "joined guild not found in store"),
+                }
+            });
         }
     }
 
@@ -341,13 +373,40 @@ impl Hub {
     pub async fn guild_state(&self, id: Id) -> Option<GuildState> {
         let guild = self.store.guild(id).await.ok()??;
         let channels = self.store.guild_channels(id).await.ok()?;
+        let roles = self.store.guild_roles(id).await.ok()?;
         Some(GuildState {
             id: guild.id,
             name: guild.name,
             owner_id: guild.owner_id,
             channels,
+            roles,
         })
     }
+}
+
+/// The dispatch an event makes to every session of its guild, if any.
+fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
+    use DispatchData as D;
+    let (guild, t, d) = match &env.event {
+        Event::MessageCreate(m) => (m.guild_id, ev::MESSAGE_CREATE, D::Message(m.clone())),
+        Event::ChannelCreate(c) => (c.guild_id, ev::CHANNEL_CREATE, D::Channel(c.clone())),
+        Event::ChannelUpdate(c) => (c.guild_id, ev::CHANNEL_UPDATE, D::Channel(c.clone())),
+        Event::GuildRoleCreate(r) => (r.guild_id, ev::GUILD_ROLE_CREATE, D::Role(r.clone())),
+        Event::GuildRoleUpdate(r) => (r.guild_id, ev::GUILD_ROLE_UPDATE, D::Role(r.clone())),
+        Event::GuildRoleDelete(r) => (r.guild_id, ev::GUILD_ROLE_DELETE, D::RoleDelete(r.clone())),
+        Event::GuildMemberUpdate(m) => (m.guild_id, ev::GUILD_MEMBER_UPDATE, D::Member(m.clone())),
+        Event::GuildMemberAdd(add) => {
+            let member = Member {
+                guild_id: add.guild_id,
+                user: add.user.clone(),
+                joined_at: env.id.timestamp(),
+                roles: Vec::new(),
+            };
+            (add.guild_id, ev::GUILD_MEMBER_ADD, D::Member(member))
+        }
+        Event::UserCreate(_) | Event::InviteCreate(_) | Event::GuildCreate(_) => return None,
+    };
+    Some((guild, Dispatch::new(t, d)))
 }
 
 fn insert(index: &Index, key: Id, s: &Arc<Session>) {

@@ -15,8 +15,10 @@ mod gateway;
 mod holds;
 mod hub;
 pub mod metrics;
+mod perms;
 mod ratelimit;
 mod rest;
+mod roles;
 mod session;
 
 pub use config::EdgeConfig;

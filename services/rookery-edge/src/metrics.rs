@@ -50,7 +50,7 @@ pub const HTTP_REQUESTS: &str = "rookery_edge_http_requests_total";
 pub const HTTP_DURATION: &str = "rookery_edge_http_request_duration_seconds";
 
 /// Cache names, as the `cache` label.
-pub const CACHES: [&str; 2] = ["channel", "member"];
+pub const CACHES: [&str; 4] = ["channel", "member", "guild", "permissions"];
 
 /// Registers descriptions with the installed recorder, and creates every
 /// series with a bounded label set at zero, so dashboards and alerts see a
@@ -166,6 +166,8 @@ pub(crate) struct Hot {
     pub bytes_out: Counter,
     pub socket_writes: Counter,
     pub deliveries: Counter,
+    pub view_hits: Counter,
+    pub view_misses: Counter,
 }
 
 pub(crate) fn hot() -> &'static Hot {
@@ -177,5 +179,7 @@ pub(crate) fn hot() -> &'static Hot {
         bytes_out: counter!(BYTES_OUT),
         socket_writes: counter!(SOCKET_WRITES),
         deliveries: counter!(DELIVERIES),
+        view_hits: counter!(CACHE_REQUESTS, "cache" => "permissions", "result" => "hit"),
+        view_misses: counter!(CACHE_REQUESTS, "cache" => "permissions", "result" => "miss"),
     })
 }

@@ -126,12 +126,18 @@ impl Session {
     }
 
     /// Sends `caught_up` (what the store has of `channels` since the join),
-    /// then the live messages held meanwhile, each message once.
+    /// then the live messages held meanwhile, each message once (once every
+    /// holder of a channel has released it).
     pub fn release(&self, channels: &[rookery_proto::Id], caught_up: &[Arc<Dispatch>]) {
         let mut st = self.state();
         for d in st.holds.release(channels, caught_up) {
             st.deliver(d);
         }
+    }
+
+    /// Drops what was held of `channel`: the session may not see it.
+    pub fn deny(&self, channel: rookery_proto::Id) {
+        self.state().holds.deny(channel);
     }
 
     /// Attaches the first connection: READY (seq 1), then `missed` (the

@@ -15,7 +15,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use rookery_bus::{EdgeId, EdgeLink, FanoutBatch, InterestAcks};
 use rookery_proto::Id;
 use rookery_proto::event::Envelope;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::{Cursor, Mutation, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -378,6 +378,13 @@ impl Store for RemoteStore {
     async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
         match self.read(Call::GuildChannels { guild_id }).await? {
             Reply::Channels(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError> {
+        match self.read(Call::GuildRoles { guild_id }).await? {
+            Reply::Roles(r) => Ok(r),
             other => Err(unexpected(other)),
         }
     }

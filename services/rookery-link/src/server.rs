@@ -272,6 +272,7 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         Call::Guild { id } => Reply::Guild(store.guild(id).await?),
         Call::GuildChannels { guild_id } => Reply::Channels(store.guild_channels(guild_id).await?),
         Call::Channel { id } => Reply::Channel(store.channel(id).await?),
+        Call::GuildRoles { guild_id } => Reply::Roles(store.guild_roles(guild_id).await?),
         Call::Member { guild_id, user_id } => Reply::Member(store.member(guild_id, user_id).await?),
         Call::UserGuilds { user_id } => Reply::Ids(store.user_guilds(user_id).await?),
         Call::Invite { code } => Reply::Invite(store.invite(&code).await?),

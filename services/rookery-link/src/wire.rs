@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use rookery_proto::Id;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::{Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::LengthDelimitedCodec;
@@ -94,6 +94,9 @@ pub enum Call {
     GuildChannels {
         guild_id: Id,
     },
+    GuildRoles {
+        guild_id: Id,
+    },
     Channel {
         id: Id,
     },
@@ -160,6 +163,7 @@ pub enum Reply {
     Guild(Option<Guild>),
     Channels(Vec<Channel>),
     Channel(Option<Channel>),
+    Roles(Vec<Role>),
     Member(Option<Member>),
     Ids(Vec<Id>),
     Invite(Option<Invite>),

@@ -10,7 +10,7 @@ use rookery_bus::{
 use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event};
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::{Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,6 +65,7 @@ store_impl!(Split {
         user(id: Id) -> Option<User>,
         guild(id: Id) -> Option<Guild>,
         guild_channels(guild_id: Id) -> Vec<Channel>,
+        guild_roles(guild_id: Id) -> Vec<Role>,
         channel(id: Id) -> Option<Channel>,
         member(guild_id: Id, user_id: Id) -> Option<Member>,
         user_guilds(user_id: Id) -> Vec<Id>,
@@ -89,6 +90,7 @@ store_impl!(Counting {
         user(id: Id) -> Option<User>,
         guild(id: Id) -> Option<Guild>,
         guild_channels(guild_id: Id) -> Vec<Channel>,
+        guild_roles(guild_id: Id) -> Vec<Role>,
         channel(id: Id) -> Option<Channel>,
         member(guild_id: Id, user_id: Id) -> Option<Member>,
         user_guilds(user_id: Id) -> Vec<Id>,

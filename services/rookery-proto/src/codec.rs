@@ -167,8 +167,12 @@ pub enum DispatchData {
     Guild(GuildState),
     /// CHANNEL_CREATE.
     Channel(Channel),
-    /// GUILD_MEMBER_ADD.
+    /// GUILD_MEMBER_ADD and GUILD_MEMBER_UPDATE.
     Member(Member),
+    /// GUILD_ROLE_CREATE and GUILD_ROLE_UPDATE.
+    Role(crate::event::GuildRole),
+    /// GUILD_ROLE_DELETE.
+    RoleDelete(crate::event::GuildRoleDelete),
 }
 
 /// An empty map payload.

@@ -8,7 +8,7 @@
 //! bumps it. `docs/events.md` documents every field.
 
 use crate::Id;
-use crate::model::{Channel, GuildState, Invite, Message, User};
+use crate::model::{Channel, GuildState, Invite, Member, Message, Role, User};
 use serde::{Deserialize, Serialize};
 
 /// Version of the event schema written by this build.
@@ -46,6 +46,34 @@ pub enum Event {
     GuildMemberAdd(MemberAdd),
     /// A message was posted.
     MessageCreate(Message),
+    /// A channel's settings or overwrites changed (the whole channel).
+    ChannelUpdate(Channel),
+    /// A role was created.
+    GuildRoleCreate(GuildRole),
+    /// A role changed (the whole role).
+    GuildRoleUpdate(GuildRole),
+    /// A role was deleted.
+    GuildRoleDelete(GuildRoleDelete),
+    /// A member's roles changed (the whole member).
+    GuildMemberUpdate(Member),
+}
+
+/// `GUILD_ROLE_CREATE` and `GUILD_ROLE_UPDATE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildRole {
+    /// The guild.
+    pub guild_id: Id,
+    /// The role as it now is.
+    pub role: Role,
+}
+
+/// `GUILD_ROLE_DELETE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildRoleDelete {
+    /// The guild.
+    pub guild_id: Id,
+    /// The deleted role.
+    pub role_id: Id,
 }
 
 /// `GUILD_CREATE` payload.
@@ -72,7 +100,8 @@ pub struct MemberAdd {
 impl Event {
     /// Partition key: the channel for channel-scoped events, the guild for
     /// guild-scoped ones, the user for account events. Events with the same key
-    /// are delivered in publish order.
+    /// are delivered in publish order: every change to a guild's roles,
+    /// overwrites and member roles is applied in the order it was made.
     pub fn key(&self) -> u64 {
         match self {
             Event::UserCreate(u) => u.id.0,
@@ -81,6 +110,10 @@ impl Event {
             Event::InviteCreate(i) => i.guild_id.0,
             Event::GuildMemberAdd(m) => m.guild_id.0,
             Event::MessageCreate(m) => m.channel_id.0,
+            Event::ChannelUpdate(c) => c.guild_id.0,
+            Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id.0,
+            Event::GuildRoleDelete(r) => r.guild_id.0,
+            Event::GuildMemberUpdate(m) => m.guild_id.0,
         }
     }
 }

@@ -49,6 +49,16 @@ pub mod event_name {
     pub const CHANNEL_CREATE: &str = "CHANNEL_CREATE";
     /// Someone joined one of the session's guilds.
     pub const GUILD_MEMBER_ADD: &str = "GUILD_MEMBER_ADD";
+    /// A member's roles changed.
+    pub const GUILD_MEMBER_UPDATE: &str = "GUILD_MEMBER_UPDATE";
+    /// A channel's settings or permission overwrites changed.
+    pub const CHANNEL_UPDATE: &str = "CHANNEL_UPDATE";
+    /// A role was created.
+    pub const GUILD_ROLE_CREATE: &str = "GUILD_ROLE_CREATE";
+    /// A role was changed.
+    pub const GUILD_ROLE_UPDATE: &str = "GUILD_ROLE_UPDATE";
+    /// A role was deleted.
+    pub const GUILD_ROLE_DELETE: &str = "GUILD_ROLE_DELETE";
 }
 
 /// op 10 HELLO.

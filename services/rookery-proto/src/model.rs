@@ -2,6 +2,7 @@
 //! Field names follow Discord's where Discord has the same object.
 
 use crate::Id;
+use crate::permissions::{Overwrite, Permissions};
 use serde::{Deserialize, Serialize};
 
 /// Channel type of a guild text channel (Discord's `GUILD_TEXT`).
@@ -38,6 +39,9 @@ pub struct GuildState {
     pub owner_id: Id,
     /// Channels, by position.
     pub channels: Vec<Channel>,
+    /// Roles, @everyone (the guild's id) included.
+    #[serde(default)]
+    pub roles: Vec<Role>,
 }
 
 impl GuildState {
@@ -65,6 +69,31 @@ pub struct Channel {
     pub kind: u8,
     /// Sort position inside the guild.
     pub position: u32,
+    /// Permission overwrites, applied in Discord's order.
+    #[serde(default)]
+    pub permission_overwrites: Vec<Overwrite>,
+}
+
+/// A guild role. The @everyone role has the guild's id and position 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// Snowflake id.
+    pub id: Id,
+    /// Display name.
+    pub name: String,
+    /// RGB colour, 0 for none.
+    #[serde(default)]
+    pub color: u32,
+    /// Shown separately in the member list.
+    #[serde(default)]
+    pub hoist: bool,
+    /// Rank in the hierarchy: higher outranks lower, then the lower id.
+    pub position: u32,
+    /// Permissions granted guild-wide.
+    pub permissions: Permissions,
+    /// Anyone may @mention it.
+    #[serde(default)]
+    pub mentionable: bool,
 }
 
 /// A guild membership.
@@ -76,6 +105,9 @@ pub struct Member {
     pub user: User,
     /// RFC 3339 time of joining.
     pub joined_at: String,
+    /// Role ids besides @everyone.
+    #[serde(default)]
+    pub roles: Vec<Id>,
 }
 
 /// A chat message.

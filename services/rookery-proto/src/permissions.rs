@@ -102,14 +102,34 @@ impl<'de> Deserialize<'de> for Permissions {
     }
 }
 
-/// Whom an overwrite is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Whom an overwrite is for: Discord's `type`, 0 or 1 on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OverwriteKind {
-    /// A role (the guild's id is @everyone).
+    /// A role (the guild's id is @everyone); `0`.
     Role,
-    /// One member.
+    /// One member; `1`.
     Member,
+}
+
+impl Serialize for OverwriteKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(match self {
+            Self::Role => 0,
+            Self::Member => 1,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for OverwriteKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u8::deserialize(d)? {
+            0 => Ok(Self::Role),
+            1 => Ok(Self::Member),
+            n => Err(serde::de::Error::custom(format!(
+                "overwrite type {n} is neither 0 (role) nor 1 (member)"
+            ))),
+        }
+    }
 }
 
 /// A channel permission overwrite.
@@ -222,5 +242,16 @@ mod tests {
         let p: Permissions = serde_json::from_str(&format!("\"{}\"", 1u64 << 9)).unwrap();
         assert_eq!(p, Permissions::NONE, "STREAM is not a Rookery permission");
         assert!(serde_json::from_str::<Permissions>("\"-1\"").is_err());
+    }
+
+    #[test]
+    fn overwrite_types_are_discords_integers() {
+        let o: Overwrite =
+            serde_json::from_str(r#"{"id":"5","type":1,"allow":"1024","deny":"0"}"#).unwrap();
+        assert_eq!(o.kind, OverwriteKind::Member);
+        assert_eq!(serde_json::to_value(o).unwrap()["type"], 1);
+        let bad =
+            serde_json::from_str::<Overwrite>(r#"{"id":"5","type":2,"allow":"0","deny":"0"}"#);
+        assert!(bad.unwrap_err().to_string().contains("neither 0"));
     }
 }

@@ -1,6 +1,8 @@
 //! REST request and response bodies under `/api/v1` (JSON).
 
+use crate::Id;
 use crate::model::User;
+use crate::permissions::{OverwriteKind, Permissions};
 use serde::{Deserialize, Serialize};
 
 /// `POST /auth/register` and `POST /auth/login`.
@@ -46,6 +48,53 @@ pub struct CreateMessage {
 pub struct InviteCode {
     /// The code for `POST /invites/{code}`.
     pub code: String,
+}
+
+/// `POST /guilds/{id}/roles` and `PATCH /guilds/{id}/roles/{role}`:
+/// absent fields keep their value (or Discord's default on create).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleParams {
+    /// 1 to 100 characters ("new role" on create).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Bits granted guild-wide, a decimal string.
+    #[serde(default)]
+    pub permissions: Option<Permissions>,
+    /// RGB colour.
+    #[serde(default)]
+    pub color: Option<u32>,
+    /// Shown separately in the member list.
+    #[serde(default)]
+    pub hoist: Option<bool>,
+    /// Anyone may @mention it.
+    #[serde(default)]
+    pub mentionable: Option<bool>,
+}
+
+/// One entry of `PATCH /guilds/{id}/roles`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolePosition {
+    /// The role.
+    pub id: Id,
+    /// Its new position (1 or more: 0 is @everyone's).
+    pub position: u32,
+}
+
+/// `PUT /channels/{id}/permissions/{target}`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverwriteParams {
+    /// 0: `target` is a role; 1: a member.
+    #[serde(rename = "type")]
+    pub kind: OverwriteKind,
+    /// Bits granted (default none).
+    #[serde(default)]
+    pub allow: Option<Permissions>,
+    /// Bits taken away (default none).
+    #[serde(default)]
+    pub deny: Option<Permissions>,
 }
 
 /// Every REST error body: a stable machine code and a human message.

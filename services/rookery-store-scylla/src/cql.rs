@@ -3,8 +3,8 @@
 //! restrictions, nothing that would need ALLOW FILTERING.
 //!
 //! Statements are unqualified; the session's keyspace applies. Writes are
-//! INSERTs (upserts) only: an UPDATE would do the same here, and one form
-//! keeps the check simple. There are no `IN` lists and no `LIMIT`: each
+//! INSERTs (upserts) and single-row DELETEs: an UPDATE would do the same as
+//! an INSERT here, and one form keeps the check simple. There are no `IN` lists and no `LIMIT`: each
 //! read names one partition, and page sizes bound how much comes back.
 
 /// Declares the statements and [`ALL`] from one list, so none is missed.
@@ -44,14 +44,27 @@ statements! {
     /// A guild's channels.
     SELECT_GUILD_CHANNELS =
         "SELECT channel_id, name, kind, position FROM channels_by_guild WHERE guild_id = ?";
-    /// A membership upsert.
+    /// One permission overwrite of a channel.
+    INSERT_OVERWRITE = "INSERT INTO channel_overwrites (channel_id, target_id, target_type, allow, deny) VALUES (?, ?, ?, ?, ?)";
+    /// A channel's overwrites.
+    SELECT_OVERWRITES =
+        "SELECT target_id, target_type, allow, deny FROM channel_overwrites WHERE channel_id = ?";
+    /// Removes one overwrite (one row tombstone).
+    DELETE_OVERWRITE = "DELETE FROM channel_overwrites WHERE channel_id = ? AND target_id = ?";
+    /// A role upsert.
+    INSERT_ROLE = "INSERT INTO roles (guild_id, role_id, name, permissions, position, color, hoist, mentionable) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    /// A guild's roles.
+    SELECT_ROLES = "SELECT role_id, name, permissions, position, color, hoist, mentionable FROM roles WHERE guild_id = ?";
+    /// Removes a role.
+    DELETE_ROLE = "DELETE FROM roles WHERE guild_id = ? AND role_id = ?";
+    /// A membership upsert, its role set replaced whole.
     INSERT_MEMBER =
-        "INSERT INTO members (guild_id, user_id, username, joined_at) VALUES (?, ?, ?, ?)";
+        "INSERT INTO members (guild_id, user_id, username, joined_at, roles) VALUES (?, ?, ?, ?, ?)";
     /// The guild listed under its member.
     INSERT_USER_GUILD = "INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)";
     /// A membership.
     SELECT_MEMBER =
-        "SELECT username, joined_at FROM members WHERE guild_id = ? AND user_id = ?";
+        "SELECT username, joined_at, roles FROM members WHERE guild_id = ? AND user_id = ?";
     /// A user's guilds.
     SELECT_USER_GUILDS = "SELECT guild_id FROM guilds_by_user WHERE user_id = ?";
     /// An invite upsert.

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::metrics as sm;
 use rookery_store::{Cursor, Mutation, Store, StoreError};
 use scylla::client::session::Session;
@@ -70,6 +70,9 @@ prepared! {
     insert_guild = INSERT_GUILD, select_guild = SELECT_GUILD,
     insert_channel = INSERT_CHANNEL, insert_guild_channel = INSERT_GUILD_CHANNEL,
     select_channel = SELECT_CHANNEL, select_guild_channels = SELECT_GUILD_CHANNELS,
+    insert_overwrite = INSERT_OVERWRITE, select_overwrites = SELECT_OVERWRITES,
+    delete_overwrite = DELETE_OVERWRITE, insert_role = INSERT_ROLE,
+    select_roles = SELECT_ROLES, delete_role = DELETE_ROLE,
     insert_member = INSERT_MEMBER, insert_user_guild = INSERT_USER_GUILD,
     select_member = SELECT_MEMBER, select_user_guilds = SELECT_USER_GUILDS,
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
@@ -169,7 +172,7 @@ impl Inner {
     }
 
     /// Every row of one partition.
-    async fn all<R>(
+    pub(crate) async fn all<R>(
         &self,
         stmt: &PreparedStatement,
         values: impl SerializeRow,
@@ -211,24 +214,11 @@ impl Inner {
                 let values = (key(g.id), &g.name, key(g.owner_id));
                 self.exec(&s.insert_guild, values).await
             }
-            Mutation::Channel(c) => {
-                let (kind, pos) = (i32::from(c.kind), c.position as i32);
-                let by_id = (key(c.id), key(c.guild_id), &c.name, kind, pos);
-                let by_guild = (key(c.guild_id), key(c.id), &c.name, kind, pos);
-                futures_util::try_join!(
-                    self.exec(&s.insert_channel, by_id),
-                    self.exec(&s.insert_guild_channel, by_guild)
-                )?;
-                Ok(())
-            }
-            Mutation::Member(mb) => {
-                let (g, u) = (key(mb.guild_id), key(mb.user.id));
-                let row = (g, u, &mb.user.username, &mb.joined_at);
-                futures_util::try_join!(
-                    self.exec(&s.insert_member, row),
-                    self.exec(&s.insert_user_guild, (u, g))
-                )?;
-                Ok(())
+            Mutation::Channel(c) => self.write_channel(c).await,
+            Mutation::Member(mb) => self.write_member(mb).await,
+            Mutation::Role { guild_id, role } => self.write_role(*guild_id, role).await,
+            Mutation::RoleDelete { guild_id, role_id } => {
+                self.delete_role(*guild_id, *role_id).await
             }
             Mutation::Invite(i) => {
                 let values = (&i.code, key(i.guild_id), key(i.inviter_id));
@@ -361,18 +351,23 @@ impl Store for ScyllaStore {
             .0
             .all::<(i64, String, i32, i32)>(stmt, (key(guild_id),))
             .await?;
-        let mut out: Vec<Channel> = rows
-            .into_iter()
-            .map(|(cid, name, kind, position)| Channel {
+        let mut out: Vec<Channel> = Vec::with_capacity(rows.len());
+        for (cid, name, kind, position) in rows {
+            out.push(Channel {
                 id: id(cid),
                 guild_id,
                 name,
                 kind: kind as u8,
                 position: position as u32,
-            })
-            .collect();
+                permission_overwrites: self.0.overwrites(id(cid)).await?,
+            });
+        }
         out.sort_by_key(|c| (c.position, c.id));
         Ok(out)
+    }
+
+    async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError> {
+        self.0.roles(guild_id).await
     }
 
     async fn channel(&self, cid: Id) -> Result<Option<Channel>, StoreError> {
@@ -380,12 +375,16 @@ impl Store for ScyllaStore {
         let row = self
             .0
             .one::<(i64, i64, String, i32, i32)>(stmt, (key(cid),));
-        Ok(row.await?.map(|(i, g, name, kind, position)| Channel {
+        let Some((i, g, name, kind, position)) = row.await? else {
+            return Ok(None);
+        };
+        Ok(Some(Channel {
             id: id(i),
             guild_id: id(g),
             name,
             kind: kind as u8,
             position: position as u32,
+            permission_overwrites: self.0.overwrites(cid).await?,
         }))
     }
 
@@ -393,14 +392,15 @@ impl Store for ScyllaStore {
         let stmt = &self.0.s.select_member;
         let row = self
             .0
-            .one::<(String, String)>(stmt, (key(guild_id), key(user_id)));
-        Ok(row.await?.map(|(username, joined_at)| Member {
+            .one::<(String, String, Option<Vec<i64>>)>(stmt, (key(guild_id), key(user_id)));
+        Ok(row.await?.map(|(username, joined_at, roles)| Member {
             guild_id,
             user: User {
                 id: user_id,
                 username,
             },
             joined_at,
+            roles: roles.unwrap_or_default().into_iter().map(id).collect(),
         }))
     }
 

@@ -7,7 +7,10 @@
 //! lists below are the only ones: a new check goes in both.
 
 use crate::{Cursor, Mutation, Store, StoreError};
-use rookery_proto::model::{CHANNEL_GUILD_TEXT, Channel, Guild, Invite, Member, Message, User};
+use rookery_proto::model::{
+    CHANNEL_GUILD_TEXT, Channel, Guild, Invite, Member, Message, Role, User,
+};
+use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::{Id, Snowflake};
 use std::sync::LazyLock;
 
@@ -25,7 +28,8 @@ macro_rules! conformance_tests {
             history_limit_is_clamped,
             apply_is_idempotent,
             accounts_claim_usernames,
-            guild_metadata_indexes
+            guild_metadata_indexes,
+            roles_overwrites_and_member_roles
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -45,6 +49,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     apply_is_idempotent(store, bucket_ms).await;
     accounts_claim_usernames(store, bucket_ms).await;
     guild_metadata_indexes(store, bucket_ms).await;
+    roles_overwrites_and_member_roles(store, bucket_ms).await;
 }
 
 fn fresh() -> Id {
@@ -262,12 +267,14 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         name: name.into(),
         kind: CHANNEL_GUILD_TEXT,
         position,
+        permission_overwrites: Vec::new(),
     };
     let (general, random) = (chan("general", 0), chan("random", 1));
     let member = |u: &User| Member {
         guild_id: guild.id,
         user: u.clone(),
         joined_at: guild.id.timestamp(),
+        roles: Vec::new(),
     };
     let invite = Invite {
         code: format!("c{}", fresh().0),
@@ -305,4 +312,120 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
     assert!(store.channel(fresh()).await.unwrap().is_none());
     assert!(store.invite("no-such-code").await.unwrap().is_none());
     assert!(store.guild_channels(fresh()).await.unwrap().is_empty());
+}
+
+fn role(id: Id, position: u32, permissions: Permissions) -> Role {
+    Role {
+        id,
+        name: format!("role {position}"),
+        color: 0x00ff_8800,
+        hoist: position % 2 == 1,
+        position,
+        permissions,
+        mentionable: true,
+    }
+}
+
+/// Roles come back by position; updates and deletes take effect; channel
+/// overwrites and member role lists are stored whole and replaced whole.
+pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u64) {
+    let guild = fresh();
+    let everyone = role(guild, 0, Permissions::DEFAULT_EVERYONE);
+    let (mods, gone) = (
+        role(fresh(), 2, Permissions::ALL),
+        role(fresh(), 1, Permissions::NONE),
+    );
+    let roles = |r: Vec<Role>| {
+        r.into_iter().map(|role| Mutation::Role {
+            guild_id: guild,
+            role,
+        })
+    };
+    store
+        .apply(roles(vec![mods.clone(), everyone.clone(), gone.clone()]).collect())
+        .await
+        .unwrap();
+    let got = store.guild_roles(guild).await.unwrap();
+    assert_eq!(got, vec![everyone.clone(), gone.clone(), mods.clone()]);
+    let renamed = Role {
+        name: "moderators".into(),
+        ..mods
+    };
+    let mut batch: Vec<Mutation> = roles(vec![renamed.clone()]).collect();
+    batch.push(Mutation::RoleDelete {
+        guild_id: guild,
+        role_id: gone.id,
+    });
+    store.apply(batch).await.unwrap();
+    assert_eq!(
+        store.guild_roles(guild).await.unwrap(),
+        vec![everyone, renamed.clone()]
+    );
+    assert!(store.guild_roles(fresh()).await.unwrap().is_empty());
+
+    let overwrite = |id, kind, allow| Overwrite {
+        id,
+        kind,
+        allow,
+        deny: Permissions::VIEW_CHANNEL,
+    };
+    let mut channel = Channel {
+        id: fresh(),
+        guild_id: guild,
+        name: "secret".into(),
+        kind: CHANNEL_GUILD_TEXT,
+        position: 0,
+        permission_overwrites: vec![
+            overwrite(guild, OverwriteKind::Role, Permissions::NONE),
+            overwrite(renamed.id, OverwriteKind::Role, Permissions::SEND_MESSAGES),
+        ],
+    };
+    store
+        .apply(vec![Mutation::Channel(channel.clone())])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.channel(channel.id).await.unwrap(),
+        Some(channel.clone())
+    );
+    channel.permission_overwrites.remove(1);
+    store
+        .apply(vec![Mutation::Channel(channel.clone())])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .channel(channel.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .permission_overwrites
+            .len(),
+        1
+    );
+    assert_eq!(store.guild_channels(guild).await.unwrap(), vec![channel]);
+
+    let mut member = Member {
+        guild_id: guild,
+        user: user("roled"),
+        joined_at: guild.timestamp(),
+        roles: vec![renamed.id],
+    };
+    store
+        .apply(vec![Mutation::Member(member.clone())])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member(guild, member.user.id).await.unwrap(),
+        Some(member.clone())
+    );
+    member.roles.clear();
+    store
+        .apply(vec![Mutation::Member(member.clone())])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member(guild, member.user.id).await.unwrap(),
+        Some(member)
+    );
 }

@@ -17,7 +17,7 @@ pub use embedded::{DEFAULT_BUCKET_MS, EmbeddedConfig, EmbeddedStore};
 
 use async_trait::async_trait;
 use rookery_proto::Id;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -53,10 +53,25 @@ pub enum Mutation {
     User(User),
     /// Upsert a guild.
     Guild(Guild),
-    /// Upsert a channel (and list it under its guild).
+    /// Upsert a channel with its overwrites (and list it under its guild).
     Channel(Channel),
-    /// Upsert a membership (and list the guild under the user).
+    /// Upsert a membership with its roles (and list the guild under the user).
     Member(Member),
+    /// Upsert a guild's role.
+    Role {
+        /// The guild.
+        guild_id: Id,
+        /// The role.
+        role: Role,
+    },
+    /// Delete a guild's role (member role lists keep its id; permission
+    /// checks skip ids that are no role of the guild).
+    RoleDelete {
+        /// The guild.
+        guild_id: Id,
+        /// The role.
+        role_id: Id,
+    },
     /// Upsert an invite.
     Invite(Invite),
     /// Insert a message into its `(channel, bucket)` partition, mark the bucket
@@ -109,6 +124,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// A guild's channels, by position then id.
     async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError>;
+
+    /// A guild's roles, @everyone included, by position then id.
+    async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError>;
 
     /// A channel by id.
     async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError>;

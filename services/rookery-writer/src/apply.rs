@@ -12,10 +12,15 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
         Event::GuildCreate(g) => {
             let mut out = vec![Mutation::Guild(g.guild.guild())];
             out.extend(g.guild.channels.iter().cloned().map(Mutation::Channel));
+            out.extend(g.guild.roles.iter().map(|role| Mutation::Role {
+                guild_id: g.guild.id,
+                role: role.clone(),
+            }));
             out.push(Mutation::Member(Member {
                 guild_id: g.guild.id,
                 user: g.owner.clone(),
                 joined_at: env.id.timestamp(),
+                roles: Vec::new(),
             }));
             ("guild_create", out)
         }
@@ -27,8 +32,25 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
                 guild_id: a.guild_id,
                 user: a.user.clone(),
                 joined_at: env.id.timestamp(),
+                roles: Vec::new(),
             })],
         ),
+        Event::ChannelUpdate(c) => ("channel_update", vec![Mutation::Channel(c.clone())]),
+        Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => (
+            "guild_role_upsert",
+            vec![Mutation::Role {
+                guild_id: r.guild_id,
+                role: r.role.clone(),
+            }],
+        ),
+        Event::GuildRoleDelete(r) => (
+            "guild_role_delete",
+            vec![Mutation::RoleDelete {
+                guild_id: r.guild_id,
+                role_id: r.role_id,
+            }],
+        ),
+        Event::GuildMemberUpdate(m) => ("guild_member_update", vec![Mutation::Member(m.clone())]),
         Event::MessageCreate(msg) => ("message_create", vec![Mutation::Message(msg.clone())]),
     };
     metrics::counter!(m::EVENTS, "type" => kind).increment(1);

@@ -16,13 +16,17 @@ pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
 pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 6] = [
+pub const EVENT_TYPES: [&str; 10] = [
     "user_create",
     "guild_create",
     "channel_create",
     "invite_create",
     "guild_member_add",
     "message_create",
+    "channel_update",
+    "guild_role_upsert",
+    "guild_role_delete",
+    "guild_member_update",
 ];
 
 /// Registers descriptions with the installed recorder and creates the

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rookery_bus::{EmbeddedBus, EmbeddedBusConfig, LinkError, Record};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, SCHEMA_VERSION};
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::{Cursor, EmbeddedConfig, EmbeddedStore, Mutation};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -76,6 +76,7 @@ flaky_store! {
     user(id: Id) -> Option<User>;
     guild(id: Id) -> Option<Guild>;
     guild_channels(guild_id: Id) -> Vec<Channel>;
+    guild_roles(guild_id: Id) -> Vec<Role>;
     channel(id: Id) -> Option<Channel>;
     member(guild_id: Id, user_id: Id) -> Option<Member>;
     user_guilds(user_id: Id) -> Vec<Id>;

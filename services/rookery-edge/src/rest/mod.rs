@@ -3,6 +3,7 @@
 //! (`docs/protocol.md`, "Rate limits").
 
 mod extract;
+mod roles;
 mod routes;
 
 use crate::metrics as m;
@@ -14,7 +15,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,6 +31,24 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         .route(
             "/channels/{id}/messages",
             get(routes::history).post(routes::post_message),
+        )
+        .route(
+            "/guilds/{id}/roles",
+            get(roles::list).post(roles::create).patch(roles::positions),
+        )
+        .route(
+            "/guilds/{id}/roles/{role}",
+            patch(roles::update).delete(roles::delete),
+        )
+        .route("/guilds/{id}/members/{user}", get(roles::member))
+        .route(
+            "/guilds/{id}/members/{user}/roles/{role}",
+            put(roles::add_member_role).delete(roles::remove_member_role),
+        )
+        .route("/channels/{id}", get(roles::channel))
+        .route(
+            "/channels/{id}/permissions/{target}",
+            put(roles::put_overwrite).delete(roles::delete_overwrite),
         )
         .route_layer(middleware::from_fn_with_state(edge.clone(), limit));
     Router::new()

@@ -13,10 +13,10 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-type EdgeState = State<Arc<Edge>>;
+pub(super) type EdgeState = State<Arc<Edge>>;
 
 /// 200 when applied, 202 when only durable on the bus.
-fn applied<T: Serialize>(body: T, applied: Applied) -> Response {
+pub(super) fn applied<T: Serialize>(body: T, applied: Applied) -> Response {
     let status = if applied == Applied::Yes {
         StatusCode::OK
     } else {
@@ -25,7 +25,7 @@ fn applied<T: Serialize>(body: T, applied: Applied) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn id(raw: &str, unknown: EdgeError) -> Result<Id, EdgeError> {
+pub(super) fn id(raw: &str, unknown: EdgeError) -> Result<Id, EdgeError> {
     raw.parse().map_err(|_| unknown)
 }
 

@@ -13,7 +13,7 @@ use crate::{Cursor, Mutation, Store, StoreError};
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use rookery_proto::Id;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, User};
+use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -60,6 +60,7 @@ struct Tables {
     channels: Keyspace,
     channels_by_guild: Keyspace,
     members: Keyspace,
+    roles: Keyspace,
     guilds_by_user: Keyspace,
     invites: Keyspace,
     nonces: Keyspace,
@@ -116,6 +117,7 @@ impl EmbeddedStore {
             channels: ks("channels")?,
             channels_by_guild: ks("channels_by_guild")?,
             members: ks("members")?,
+            roles: ks("roles")?,
             guilds_by_user: ks("guilds_by_user")?,
             invites: ks("invites")?,
             nonces: ks("nonces")?,
@@ -199,6 +201,12 @@ impl Inner {
                 Mutation::Member(mb) => {
                     b.insert(&t.members, keys::pair(mb.guild_id, mb.user.id), encode(mb));
                     b.insert(&t.guilds_by_user, keys::pair(mb.user.id, mb.guild_id), []);
+                }
+                Mutation::Role { guild_id, role } => {
+                    b.insert(&t.roles, keys::pair(*guild_id, role.id), encode(role))
+                }
+                Mutation::RoleDelete { guild_id, role_id } => {
+                    b.remove(&t.roles, keys::pair(*guild_id, *role_id))
                 }
                 Mutation::Invite(i) => b.insert(&t.invites, i.code.as_bytes(), encode(i)),
                 Mutation::Message(msg) => {
@@ -303,6 +311,15 @@ impl Store for EmbeddedStore {
             out.extend(self.get::<Channel>("channels", &t.channels, &keys::id(id))?);
         }
         out.sort_by_key(|c| (c.position, c.id));
+        Ok(out)
+    }
+
+    async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError> {
+        let mut out: Vec<Role> = Vec::new();
+        for row in self.0.t.roles.prefix(keys::id(guild_id)) {
+            out.push(decode("roles", &row.value().map_err(backend)?)?);
+        }
+        out.sort_by_key(|r| (r.position, r.id));
         Ok(out)
     }
 

@@ -1,0 +1,266 @@
+//! Who may do what where. A member's permissions in a channel come from
+//! moka caches of the guild's roles and owner, the membership (with its
+//! roles) and the channel (with its overwrites), and the result is cached
+//! per `(user, channel)`.
+//!
+//! The guild's own events invalidate them as this edge applies them (the
+//! hub calls [`Perms::invalidate`] before it releases the request that
+//! made the change). A computation that read the store before an
+//! invalidation must not repopulate a cache after it, or a revoked grant
+//! would survive: every invalidation bumps a generation, and a value read
+//! under an older generation is used once but not cached.
+
+use crate::EdgeError;
+use crate::caches::record;
+use moka::sync::Cache;
+use rookery_proto::Id;
+use rookery_proto::event::Event;
+use rookery_proto::model::{Channel, Member, Role};
+use rookery_proto::permissions::{self as p, Permissions};
+use rookery_store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A guild's owner and roles: what base permissions are computed from.
+#[derive(Debug)]
+pub struct GuildAccess {
+    /// The guild.
+    pub id: Id,
+    /// Its owner (who has every permission).
+    pub owner_id: Id,
+    /// Roles by id; @everyone has the guild's id.
+    pub roles: HashMap<Id, Role>,
+}
+
+impl GuildAccess {
+    /// The @everyone role's permissions (Discord's defaults for a guild
+    /// stored before roles existed).
+    fn everyone(&self) -> Permissions {
+        self.roles
+            .get(&self.id)
+            .map_or(Permissions::DEFAULT_EVERYONE, |r| r.permissions)
+    }
+
+    /// A member's guild-wide permissions; role ids that are no role of the
+    /// guild (deleted ones) grant nothing.
+    pub fn base(&self, member: &Member) -> Permissions {
+        let roles = member
+            .roles
+            .iter()
+            .filter_map(|r| self.roles.get(r))
+            .fold(Permissions::NONE, |acc, r| acc.union(r.permissions));
+        p::base(p::Base {
+            owner: member.user.id == self.owner_id,
+            everyone: self.everyone(),
+            roles,
+        })
+    }
+
+    /// The member's highest role as `(position, id)`, for the hierarchy:
+    /// a higher position outranks, then the lower id. @everyone is lowest.
+    pub fn top(&self, member: &Member) -> (u32, std::cmp::Reverse<Id>) {
+        member
+            .roles
+            .iter()
+            .filter_map(|r| self.roles.get(r))
+            .map(rank)
+            .max()
+            .unwrap_or((0, std::cmp::Reverse(self.id)))
+    }
+}
+
+/// A role's place in the hierarchy (greater outranks).
+pub fn rank(r: &Role) -> (u32, std::cmp::Reverse<Id>) {
+    (r.position, std::cmp::Reverse(r.id))
+}
+
+/// The caches and their invalidation.
+pub struct Perms {
+    store: Arc<dyn Store>,
+    generation: AtomicU64,
+    guilds: Cache<Id, Arc<GuildAccess>>,
+    members: Cache<(Id, Id), Arc<Member>>,
+    channels: Cache<Id, Arc<Channel>>,
+    computed: Cache<(Id, Id), (Id, Permissions)>,
+}
+
+fn cache<K, V>(capacity: u64) -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(capacity)
+        .time_to_idle(Duration::from_secs(600))
+        .support_invalidation_closures()
+        .build()
+}
+
+impl Perms {
+    /// Empty caches over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            generation: AtomicU64::new(0),
+            guilds: cache(100_000),
+            members: cache(1_000_000),
+            channels: cache(200_000),
+            computed: cache(1_000_000),
+        }
+    }
+
+    /// Looks `key` up in `cache`, loading it on a miss; a value loaded
+    /// while an invalidation happened is returned but not cached.
+    async fn cached<K, V, F>(
+        &self,
+        name: &'static str,
+        cache: &Cache<K, V>,
+        key: K,
+        load: F,
+    ) -> Result<Option<V>, EdgeError>
+    where
+        K: std::hash::Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        F: Future<Output = Result<Option<V>, EdgeError>>,
+    {
+        if let Some(v) = cache.get(&key) {
+            record(name, true);
+            return Ok(Some(v));
+        }
+        record(name, false);
+        let before = self.generation.load(Ordering::Acquire);
+        let loaded = load.await?;
+        if let Some(v) = &loaded
+            && self.generation.load(Ordering::Acquire) == before
+        {
+            cache.insert(key, v.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// A channel with its overwrites.
+    pub async fn channel(&self, id: Id) -> Result<Arc<Channel>, EdgeError> {
+        let load = async { Ok(self.store.channel(id).await?.map(Arc::new)) };
+        let found = self.cached("channel", &self.channels, id, load).await?;
+        found.ok_or(EdgeError::UnknownChannel)
+    }
+
+    /// A membership, if the user is a member.
+    pub async fn member(&self, guild: Id, user: Id) -> Result<Option<Arc<Member>>, EdgeError> {
+        let load = async { Ok(self.store.member(guild, user).await?.map(Arc::new)) };
+        self.cached("member", &self.members, (guild, user), load)
+            .await
+    }
+
+    /// A guild's owner and roles.
+    pub async fn guild(&self, id: Id) -> Result<Arc<GuildAccess>, EdgeError> {
+        let load = async {
+            let Some(guild) = self.store.guild(id).await? else {
+                return Ok(None);
+            };
+            let roles = self.store.guild_roles(id).await?;
+            Ok(Some(Arc::new(GuildAccess {
+                id,
+                owner_id: guild.owner_id,
+                roles: roles.into_iter().map(|r| (r.id, r)).collect(),
+            })))
+        };
+        let found = self.cached("guild", &self.guilds, id, load).await?;
+        found.ok_or(EdgeError::UnknownGuild)
+    }
+
+    /// The membership and guild of a member: 404 for a guild that does
+    /// not exist, 403 for one the user is not in.
+    pub async fn in_guild(
+        &self,
+        guild: Id,
+        user: Id,
+    ) -> Result<(Arc<GuildAccess>, Arc<Member>), EdgeError> {
+        let access = self.guild(guild).await?;
+        let member = self.member(guild, user).await?;
+        Ok((access, member.ok_or(EdgeError::MissingAccess)?))
+    }
+
+    /// The user's permissions in a channel (none if it may not see it).
+    pub async fn in_channel(
+        &self,
+        user: Id,
+        channel: Id,
+    ) -> Result<(Arc<Channel>, Permissions), EdgeError> {
+        let c = self.channel(channel).await?;
+        let load = async {
+            let (access, member) = self.in_guild(c.guild_id, user).await?;
+            let bits = p::in_channel(
+                access.base(&member),
+                c.guild_id,
+                user,
+                &member.roles,
+                &c.permission_overwrites,
+                false,
+            );
+            Ok(Some((c.guild_id, bits)))
+        };
+        let found = self.cached("permissions", &self.computed, (user, channel), load);
+        let (_, bits) = found.await?.expect("computed permissions are always some");
+        Ok((c, bits))
+    }
+
+    /// Whether the user may see the channel, if that is cached (it never
+    /// waits: fan-out asks this for every session and message, and counts
+    /// the hits itself).
+    pub fn cached_view(&self, user: Id, channel: Id) -> Option<bool> {
+        let hit = self.computed.get(&(user, channel));
+        hit.map(|(_, bits)| bits.contains(Permissions::VIEW_CHANNEL))
+    }
+
+    /// Whether the user may see the channel, computed if need be; a
+    /// failure to tell counts as no (nothing is shown that should not be).
+    pub async fn can_view(&self, user: Id, channel: Id) -> bool {
+        match self.in_channel(user, channel).await {
+            Ok((_, bits)) => bits.contains(Permissions::VIEW_CHANNEL),
+            Err(EdgeError::MissingAccess | EdgeError::UnknownChannel | EdgeError::UnknownGuild) => {
+                false
+            }
+            Err(e) => {
+                tracing::warn!(%user, %channel, error = %e, "permission check failed; not delivering");
+                false
+            }
+        }
+    }
+
+    /// Drops what a guild event changed. Call before releasing whoever
+    /// waits for the event to apply.
+    pub fn invalidate(&self, event: &Event) {
+        let guild = match event {
+            Event::ChannelUpdate(c) => {
+                self.bump();
+                self.channels.invalidate(&c.id);
+                c.guild_id
+            }
+            Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => {
+                self.bump();
+                r.guild_id
+            }
+            Event::GuildRoleDelete(r) => {
+                self.bump();
+                r.guild_id
+            }
+            Event::GuildMemberUpdate(m) => {
+                self.bump();
+                self.members.invalidate(&(m.guild_id, m.user.id));
+                m.guild_id
+            }
+            _ => return,
+        };
+        self.guilds.invalidate(&guild);
+        self.computed
+            .invalidate_entries_if(move |_, (g, _)| *g == guild)
+            .expect("the computed cache supports invalidation closures");
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,150 @@
+//! REST handlers for roles, member roles, channels and overwrites
+//! (Discord's routes and status codes: 204 for changes with no body).
+
+use super::extract::{ApiJson, Auth};
+use super::routes::{EdgeState, applied, id};
+use crate::{Applied, EdgeError};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rookery_proto::rest::{OverwriteParams, RoleParams, RolePosition};
+
+/// 204 when applied, 202 when only durable on the bus.
+fn no_content(a: Applied) -> Response {
+    match a {
+        Applied::Yes => StatusCode::NO_CONTENT.into_response(),
+        Applied::Pending => StatusCode::ACCEPTED.into_response(),
+    }
+}
+
+fn guild(raw: &str) -> Result<rookery_proto::Id, EdgeError> {
+    id(raw, EdgeError::UnknownGuild)
+}
+
+fn role(raw: &str) -> Result<rookery_proto::Id, EdgeError> {
+    id(raw, EdgeError::UnknownRole)
+}
+
+pub async fn list(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(g): Path<String>,
+) -> Result<Response, EdgeError> {
+    Ok(Json(edge.guild_roles(&user, guild(&g)?).await?).into_response())
+}
+
+pub async fn create(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(g): Path<String>,
+    ApiJson(p): ApiJson<RoleParams>,
+) -> Result<Response, EdgeError> {
+    let (r, a) = edge.create_role(&user, guild(&g)?, p).await?;
+    Ok(applied(r, a))
+}
+
+pub async fn update(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, r)): Path<(String, String)>,
+    ApiJson(p): ApiJson<RoleParams>,
+) -> Result<Response, EdgeError> {
+    let (r, a) = edge.update_role(&user, guild(&g)?, role(&r)?, p).await?;
+    Ok(applied(r, a))
+}
+
+pub async fn delete(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, r)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    Ok(no_content(
+        edge.delete_role(&user, guild(&g)?, role(&r)?).await?,
+    ))
+}
+
+pub async fn positions(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(g): Path<String>,
+    ApiJson(moves): ApiJson<Vec<RolePosition>>,
+) -> Result<Response, EdgeError> {
+    let (roles, a) = edge.move_roles(&user, guild(&g)?, moves).await?;
+    Ok(applied(roles, a))
+}
+
+pub async fn member(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, u)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let target = id(&u, EdgeError::UnknownMember)?;
+    Ok(Json(edge.guild_member(&user, guild(&g)?, target).await?).into_response())
+}
+
+async fn member_role(
+    edge: EdgeState,
+    user: Auth,
+    (g, u, r): (String, String, String),
+    add: bool,
+) -> Result<Response, EdgeError> {
+    let target = id(&u, EdgeError::UnknownMember)?;
+    let a = edge
+        .0
+        .member_role(&user.0, guild(&g)?, target, role(&r)?, add)
+        .await?;
+    Ok(no_content(a))
+}
+
+pub async fn add_member_role(
+    edge: EdgeState,
+    user: Auth,
+    Path(path): Path<(String, String, String)>,
+) -> Result<Response, EdgeError> {
+    member_role(edge, user, path, true).await
+}
+
+pub async fn remove_member_role(
+    edge: EdgeState,
+    user: Auth,
+    Path(path): Path<(String, String, String)>,
+) -> Result<Response, EdgeError> {
+    member_role(edge, user, path, false).await
+}
+
+pub async fn channel(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(c): Path<String>,
+) -> Result<Response, EdgeError> {
+    let c = id(&c, EdgeError::UnknownChannel)?;
+    Ok(Json(edge.get_channel(&user, c).await?).into_response())
+}
+
+pub async fn put_overwrite(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((c, t)): Path<(String, String)>,
+    ApiJson(p): ApiJson<OverwriteParams>,
+) -> Result<Response, EdgeError> {
+    let c = id(&c, EdgeError::UnknownChannel)?;
+    let t = id(
+        &t,
+        EdgeError::InvalidBody("overwrite id must be a snowflake".into()),
+    )?;
+    Ok(no_content(edge.overwrite(&user, c, t, Some(p)).await?))
+}
+
+pub async fn delete_overwrite(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((c, t)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let c = id(&c, EdgeError::UnknownChannel)?;
+    let t = id(
+        &t,
+        EdgeError::InvalidBody("overwrite id must be a snowflake".into()),
+    )?;
+    Ok(no_content(edge.overwrite(&user, c, t, None).await?))
+}

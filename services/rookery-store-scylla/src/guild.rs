@@ -1,0 +1,155 @@
+//! Roles, channel permission overwrites and member role sets on ScyllaDB.
+//!
+//! A channel's overwrites live in `channel_overwrites` (one row each), so
+//! replacing the list reads the current targets and deletes the ones that
+//! are gone: one row tombstone per removed overwrite, never a partition
+//! delete racing the inserts at the same timestamp. The writer applies a
+//! guild's events in order, so nothing else rewrites the list meanwhile.
+
+use crate::store::{Inner, id, key};
+use rookery_proto::Id;
+use rookery_proto::model::{Channel, Member, Role};
+use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
+use rookery_store::StoreError;
+use std::collections::HashSet;
+
+fn kind_code(kind: OverwriteKind) -> i32 {
+    match kind {
+        OverwriteKind::Role => 0,
+        OverwriteKind::Member => 1,
+    }
+}
+
+fn bits(p: Permissions) -> i64 {
+    p.0 as i64
+}
+
+/// Stored bits, minus any this build does not know (as on the wire).
+fn permissions(v: i64) -> Permissions {
+    Permissions(v as u64 & Permissions::ALL.0)
+}
+
+type RoleRow = (i64, String, i64, i32, i32, bool, bool);
+type OverwriteRow = (i64, i32, i64, i64);
+
+impl Inner {
+    /// Upserts a channel under both keys and replaces its overwrites.
+    pub(crate) async fn write_channel(&self, c: &Channel) -> Result<(), StoreError> {
+        let s = &self.s;
+        let (kind, pos) = (i32::from(c.kind), c.position as i32);
+        let by_id = (key(c.id), key(c.guild_id), &c.name, kind, pos);
+        let by_guild = (key(c.guild_id), key(c.id), &c.name, kind, pos);
+        futures_util::try_join!(
+            self.exec(&s.insert_channel, by_id),
+            self.exec(&s.insert_guild_channel, by_guild),
+            self.write_overwrites(c.id, &c.permission_overwrites)
+        )?;
+        Ok(())
+    }
+
+    async fn write_overwrites(&self, channel: Id, list: &[Overwrite]) -> Result<(), StoreError> {
+        let s = &self.s;
+        let keep: HashSet<Id> = list.iter().map(|o| o.id).collect();
+        for o in list {
+            let row = (
+                key(channel),
+                key(o.id),
+                kind_code(o.kind),
+                bits(o.allow),
+                bits(o.deny),
+            );
+            self.exec(&s.insert_overwrite, row).await?;
+        }
+        for (target, ..) in self.overwrite_rows(channel).await? {
+            if !keep.contains(&id(target)) {
+                self.exec(&s.delete_overwrite, (key(channel), target))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn overwrite_rows(&self, channel: Id) -> Result<Vec<OverwriteRow>, StoreError> {
+        self.all::<OverwriteRow>(&self.s.select_overwrites, (key(channel),))
+            .await
+    }
+
+    /// A channel's overwrites; a row of an unknown type is corrupt.
+    pub(crate) async fn overwrites(&self, channel: Id) -> Result<Vec<Overwrite>, StoreError> {
+        let mut out = Vec::new();
+        for (target, kind, allow, deny) in self.overwrite_rows(channel).await? {
+            let kind = match kind {
+                0 => OverwriteKind::Role,
+                1 => OverwriteKind::Member,
+                n => {
+                    return Err(StoreError::Corrupt {
+                        table: "channel_overwrites",
+                        detail: format!("target_type {n}"),
+                    });
+                }
+            };
+            out.push(Overwrite {
+                id: id(target),
+                kind,
+                allow: permissions(allow),
+                deny: permissions(deny),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Upserts a membership with its whole role set.
+    pub(crate) async fn write_member(&self, mb: &Member) -> Result<(), StoreError> {
+        let s = &self.s;
+        let (g, u) = (key(mb.guild_id), key(mb.user.id));
+        let roles: Vec<i64> = mb.roles.iter().map(|r| key(*r)).collect();
+        let row = (g, u, &mb.user.username, &mb.joined_at, roles);
+        futures_util::try_join!(
+            self.exec(&s.insert_member, row),
+            self.exec(&s.insert_user_guild, (u, g))
+        )?;
+        Ok(())
+    }
+
+    pub(crate) async fn write_role(&self, guild: Id, r: &Role) -> Result<(), StoreError> {
+        let row = (
+            key(guild),
+            key(r.id),
+            &r.name,
+            bits(r.permissions),
+            r.position as i32,
+            r.color as i32,
+            r.hoist,
+            r.mentionable,
+        );
+        self.exec(&self.s.insert_role, row).await
+    }
+
+    pub(crate) async fn delete_role(&self, guild: Id, role: Id) -> Result<(), StoreError> {
+        self.exec(&self.s.delete_role, (key(guild), key(role)))
+            .await
+    }
+
+    /// A guild's roles by position then id.
+    pub(crate) async fn roles(&self, guild: Id) -> Result<Vec<Role>, StoreError> {
+        let rows = self
+            .all::<RoleRow>(&self.s.select_roles, (key(guild),))
+            .await?;
+        let mut out: Vec<Role> = rows
+            .into_iter()
+            .map(
+                |(rid, name, perms, position, color, hoist, mentionable)| Role {
+                    id: id(rid),
+                    name,
+                    color: color as u32,
+                    hoist,
+                    position: position as u32,
+                    permissions: permissions(perms),
+                    mentionable,
+                },
+            )
+            .collect();
+        out.sort_by_key(|r| (r.position, r.id));
+        Ok(out)
+    }
+}
