@@ -384,7 +384,14 @@ impl Edge {
         needed: Permissions,
     ) -> Result<(Arc<GuildAccess>, Arc<Member>, Permissions), EdgeError> {
         let (access, member) = self.hub.perms().in_guild(guild, user).await?;
-        let base = access.base(&member);
+        let mut base = access.base(&member);
+        if member
+            .timed_out_until(rookery_proto::id::now_ms())
+            .is_some()
+        {
+            let reading = Permissions::VIEW_CHANNEL.union(Permissions::READ_MESSAGE_HISTORY);
+            base = Permissions(base.0 & reading.0);
+        }
         if !base.contains(needed) {
             return Err(EdgeError::MissingPermissions("in this guild"));
         }

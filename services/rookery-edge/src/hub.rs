@@ -19,7 +19,7 @@ use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::{Envelope, Event, MemberAdd};
 use rookery_proto::gateway::event_name as ev;
-use rookery_proto::model::{GuildState, Member};
+use rookery_proto::model::{GuildState, Member, UnavailableGuild};
 use rookery_store::Store;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -318,6 +318,7 @@ impl Hub {
             Event::ChannelCreate(c) => self.want_channel(c.guild_id, c.id),
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),
+            Event::GuildMemberRemove(r) => self.member_removed(r.guild_id, r.user.id),
             _ => {}
         }
         let delay = rookery_proto::id::now_ms().saturating_sub(env.ts);
@@ -343,6 +344,25 @@ impl Hub {
                 }
             });
         }
+    }
+
+    /// A member left or was removed: its sessions get GUILD_DELETE and
+    /// nothing more of the guild.
+    fn member_removed(&self, guild: Id, user: Id) {
+        let d = Arc::new(Dispatch::new(
+            ev::GUILD_DELETE,
+            DispatchData::GuildDelete(UnavailableGuild {
+                id: guild,
+                unavailable: false,
+            }),
+        ));
+        for s in self.sessions_of(&self.by_user, user) {
+            if s.remove_guild(guild) {
+                remove(&self.by_guild, guild, s.key);
+                s.dispatch(&d);
+            }
+        }
+        self.unwant(&[guild]);
     }
 
     /// Subscribes the user's sessions to a guild and sends them
@@ -395,12 +415,18 @@ fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         Event::GuildRoleUpdate(r) => (r.guild_id, ev::GUILD_ROLE_UPDATE, D::Role(r.clone())),
         Event::GuildRoleDelete(r) => (r.guild_id, ev::GUILD_ROLE_DELETE, D::RoleDelete(r.clone())),
         Event::GuildMemberUpdate(m) => (m.guild_id, ev::GUILD_MEMBER_UPDATE, D::Member(m.clone())),
+        Event::GuildMemberRemove(r) => (
+            r.guild_id,
+            ev::GUILD_MEMBER_REMOVE,
+            D::MemberRemove(r.clone()),
+        ),
         Event::GuildMemberAdd(add) => {
             let member = Member {
                 guild_id: add.guild_id,
                 user: add.user.clone(),
                 joined_at: env.id.timestamp(),
                 roles: Vec::new(),
+                communication_disabled_until: None,
             };
             (add.guild_id, ev::GUILD_MEMBER_ADD, D::Member(member))
         }

@@ -15,6 +15,7 @@ mod gateway;
 mod holds;
 mod hub;
 pub mod metrics;
+mod moderation;
 mod perms;
 mod ratelimit;
 mod rest;

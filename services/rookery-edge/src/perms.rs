@@ -83,7 +83,9 @@ pub struct Perms {
     guilds: Cache<Id, Arc<GuildAccess>>,
     members: Cache<(Id, Id), Arc<Member>>,
     channels: Cache<Id, Arc<Channel>>,
-    computed: Cache<(Id, Id), (Id, Permissions)>,
+    /// `(guild, bits, valid until (Unix ms))`: a timed-out member's
+    /// entry ends with the timeout.
+    computed: Cache<(Id, Id), (Id, Permissions, u64)>,
 }
 
 fn cache<K, V>(capacity: u64) -> Cache<K, V>
@@ -190,20 +192,30 @@ impl Perms {
         channel: Id,
     ) -> Result<(Arc<Channel>, Permissions), EdgeError> {
         let c = self.channel(channel).await?;
+        let now = rookery_proto::id::now_ms();
+        let key = (user, channel);
+        if self
+            .computed
+            .get(&key)
+            .is_some_and(|(_, _, until)| until <= now)
+        {
+            self.computed.invalidate(&key);
+        }
         let load = async {
             let (access, member) = self.in_guild(c.guild_id, user).await?;
+            let until = member.timed_out_until(now);
             let bits = p::in_channel(
                 access.base(&member),
                 c.guild_id,
                 user,
                 &member.roles,
                 &c.permission_overwrites,
-                false,
+                until.is_some(),
             );
-            Ok(Some((c.guild_id, bits)))
+            Ok(Some((c.guild_id, bits, until.unwrap_or(u64::MAX))))
         };
-        let found = self.cached("permissions", &self.computed, (user, channel), load);
-        let (_, bits) = found.await?.expect("computed permissions are always some");
+        let found = self.cached("permissions", &self.computed, key, load);
+        let (_, bits, _) = found.await?.expect("computed permissions are always some");
         Ok((c, bits))
     }
 
@@ -212,7 +224,9 @@ impl Perms {
     /// the hits itself).
     pub fn cached_view(&self, user: Id, channel: Id) -> Option<bool> {
         let hit = self.computed.get(&(user, channel));
-        hit.map(|(_, bits)| bits.contains(Permissions::VIEW_CHANNEL))
+        let now = rookery_proto::id::now_ms();
+        hit.filter(|(_, _, until)| *until > now)
+            .map(|(_, bits, _)| bits.contains(Permissions::VIEW_CHANNEL))
     }
 
     /// Whether the user may see the channel, computed if need be; a
@@ -252,11 +266,16 @@ impl Perms {
                 self.members.invalidate(&(m.guild_id, m.user.id));
                 m.guild_id
             }
+            Event::GuildMemberRemove(m) => {
+                self.bump();
+                self.members.invalidate(&(m.guild_id, m.user.id));
+                m.guild_id
+            }
             _ => return,
         };
         self.guilds.invalidate(&guild);
         self.computed
-            .invalidate_entries_if(move |_, (g, _)| *g == guild)
+            .invalidate_entries_if(move |_, (g, _, _)| *g == guild)
             .expect("the computed cache supports invalidation closures");
     }
 

@@ -20,15 +20,31 @@ use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::rest::{OverwriteParams, RoleParams, RolePosition};
 use std::sync::Arc;
 
-/// What a role manager may touch.
-struct Manager {
-    access: Arc<GuildAccess>,
+/// What a manager (of roles, or a moderator) may touch.
+pub(crate) struct Manager {
+    pub(crate) access: Arc<GuildAccess>,
     base: Permissions,
     owner: bool,
     top: (u32, std::cmp::Reverse<Id>),
 }
 
 impl Manager {
+    /// Refuses a member who is the owner or whose highest role is not
+    /// below the caller's.
+    pub(crate) fn outranks_member(&self, target: &Member) -> Result<(), EdgeError> {
+        if target.user.id == self.access.owner_id {
+            return Err(EdgeError::MissingPermissions(
+                "the owner cannot be moderated",
+            ));
+        }
+        if self.owner || self.access.top(target) < self.top {
+            return Ok(());
+        }
+        Err(EdgeError::MissingPermissions(
+            "the member is not below your highest role",
+        ))
+    }
+
     /// Refuses a role at or above the caller's highest role.
     fn outranks(&self, role: &Role) -> Result<(), EdgeError> {
         if self.owner || rank(role) < self.top {
@@ -66,9 +82,18 @@ fn role_name(name: &str) -> Result<String, EdgeError> {
 
 impl Edge {
     async fn manager(&self, guild: Id, user: Id) -> Result<Manager, EdgeError> {
-        let (access, member, base) = self
-            .require_base(guild, user, Permissions::MANAGE_ROLES)
-            .await?;
+        self.manager_with(guild, user, Permissions::MANAGE_ROLES)
+            .await
+    }
+
+    /// The caller as a manager holding `needed`.
+    pub(crate) async fn manager_with(
+        &self,
+        guild: Id,
+        user: Id,
+        needed: Permissions,
+    ) -> Result<Manager, EdgeError> {
+        let (access, member, base) = self.require_base(guild, user, needed).await?;
         Ok(Manager {
             owner: access.owner_id == user,
             top: access.top(&member),

@@ -211,6 +211,11 @@ impl Session {
         self.state().guilds.insert(guild)
     }
 
+    /// Forgets a guild; false if it was not known.
+    pub fn remove_guild(&self, guild: rookery_proto::Id) -> bool {
+        self.state().guilds.remove(&guild)
+    }
+
     /// Guilds the session is subscribed to.
     pub fn guilds(&self) -> Vec<rookery_proto::Id> {
         self.state().guilds.iter().copied().collect()

@@ -173,6 +173,10 @@ pub enum DispatchData {
     Role(crate::event::GuildRole),
     /// GUILD_ROLE_DELETE.
     RoleDelete(crate::event::GuildRoleDelete),
+    /// GUILD_MEMBER_REMOVE.
+    MemberRemove(crate::event::MemberRemove),
+    /// GUILD_DELETE.
+    GuildDelete(crate::model::UnavailableGuild),
 }
 
 /// An empty map payload.

@@ -54,8 +54,19 @@ pub enum Event {
     GuildRoleUpdate(GuildRole),
     /// A role was deleted.
     GuildRoleDelete(GuildRoleDelete),
-    /// A member's roles changed (the whole member).
+    /// A member's roles or timeout changed (the whole member).
     GuildMemberUpdate(Member),
+    /// A member left or was kicked.
+    GuildMemberRemove(MemberRemove),
+}
+
+/// `GUILD_MEMBER_REMOVE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRemove {
+    /// The guild.
+    pub guild_id: Id,
+    /// The former member.
+    pub user: User,
 }
 
 /// `GUILD_ROLE_CREATE` and `GUILD_ROLE_UPDATE` payload.
@@ -114,6 +125,7 @@ impl Event {
             Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id.0,
             Event::GuildRoleDelete(r) => r.guild_id.0,
             Event::GuildMemberUpdate(m) => m.guild_id.0,
+            Event::GuildMemberRemove(m) => m.guild_id.0,
         }
     }
 }

@@ -49,8 +49,12 @@ pub mod event_name {
     pub const CHANNEL_CREATE: &str = "CHANNEL_CREATE";
     /// Someone joined one of the session's guilds.
     pub const GUILD_MEMBER_ADD: &str = "GUILD_MEMBER_ADD";
-    /// A member's roles changed.
+    /// A member's roles or timeout changed.
     pub const GUILD_MEMBER_UPDATE: &str = "GUILD_MEMBER_UPDATE";
+    /// A member left or was kicked.
+    pub const GUILD_MEMBER_REMOVE: &str = "GUILD_MEMBER_REMOVE";
+    /// The session's user is no longer in the guild.
+    pub const GUILD_DELETE: &str = "GUILD_DELETE";
     /// A channel's settings or permission overwrites changed.
     pub const CHANNEL_UPDATE: &str = "CHANNEL_UPDATE";
     /// A role was created.

@@ -40,9 +40,21 @@ impl Id {
 
     /// RFC 3339 timestamp (millisecond precision) of the id's creation time.
     pub fn timestamp(self) -> String {
-        let t = UNIX_EPOCH + std::time::Duration::from_millis(self.unix_ms());
-        humantime::format_rfc3339_millis(t).to_string()
+        format_timestamp(self.unix_ms())
     }
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 timestamp (UTC, `Z`).
+pub fn parse_timestamp(s: &str) -> Option<u64> {
+    let t = humantime::parse_rfc3339_weak(s).ok()?;
+    let ms = t.duration_since(UNIX_EPOCH).ok()?.as_millis();
+    u64::try_from(ms).ok()
+}
+
+/// The RFC 3339 timestamp (milliseconds, UTC) of `unix_ms`.
+pub fn format_timestamp(unix_ms: u64) -> String {
+    let t = UNIX_EPOCH + std::time::Duration::from_millis(unix_ms);
+    humantime::format_rfc3339_millis(t).to_string()
 }
 
 /// Bucket number of a point `ms_since_epoch` milliseconds after [`EPOCH_MS`].

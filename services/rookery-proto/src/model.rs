@@ -108,6 +108,28 @@ pub struct Member {
     /// Role ids besides @everyone.
     #[serde(default)]
     pub roles: Vec<Id>,
+    /// RFC 3339 time until which the member is timed out (may read, not
+    /// write), if set.
+    #[serde(default)]
+    pub communication_disabled_until: Option<String>,
+}
+
+impl Member {
+    /// When the member's timeout ends, if it is still running at `now_ms`.
+    pub fn timed_out_until(&self, now_ms: u64) -> Option<u64> {
+        let until = crate::id::parse_timestamp(self.communication_disabled_until.as_deref()?)?;
+        (until > now_ms).then_some(until)
+    }
+}
+
+/// `GUILD_DELETE`: a guild the user is no longer in (`unavailable` false,
+/// as Discord sends when one is removed from a guild).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnavailableGuild {
+    /// The guild.
+    pub id: Id,
+    /// Always false here: the user left or was removed.
+    pub unavailable: bool,
 }
 
 /// A chat message.

@@ -97,6 +97,25 @@ pub struct OverwriteParams {
     pub deny: Option<Permissions>,
 }
 
+/// `PATCH /guilds/{id}/members/{user}`: only the timeout, so far.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberParams {
+    /// Absent: unchanged; `null`: no timeout; an RFC 3339 time at most 28
+    /// days ahead: timed out until then.
+    #[serde(default, deserialize_with = "present")]
+    pub communication_disabled_until: Option<Option<String>>,
+}
+
+/// A field that is present (even as `null`) is `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// Every REST error body: a stable machine code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {

@@ -58,13 +58,16 @@ statements! {
     /// Removes a role.
     DELETE_ROLE = "DELETE FROM roles WHERE guild_id = ? AND role_id = ?";
     /// A membership upsert, its role set replaced whole.
-    INSERT_MEMBER =
-        "INSERT INTO members (guild_id, user_id, username, joined_at, roles) VALUES (?, ?, ?, ?, ?)";
+    INSERT_MEMBER = "INSERT INTO members (guild_id, user_id, username, joined_at, roles, communication_disabled_until) VALUES (?, ?, ?, ?, ?, ?)";
+    /// Removes a membership.
+    DELETE_MEMBER = "DELETE FROM members WHERE guild_id = ? AND user_id = ?";
+    /// Removes the guild from its former member's list.
+    DELETE_USER_GUILD = "DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?";
     /// The guild listed under its member.
     INSERT_USER_GUILD = "INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)";
     /// A membership.
     SELECT_MEMBER =
-        "SELECT username, joined_at, roles FROM members WHERE guild_id = ? AND user_id = ?";
+        "SELECT username, joined_at, roles, communication_disabled_until FROM members WHERE guild_id = ? AND user_id = ?";
     /// A user's guilds.
     SELECT_USER_GUILDS = "SELECT guild_id FROM guilds_by_user WHERE user_id = ?";
     /// An invite upsert.

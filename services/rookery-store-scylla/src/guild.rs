@@ -8,9 +8,11 @@
 
 use crate::store::{Inner, id, key};
 use rookery_proto::Id;
+use rookery_proto::id::parse_timestamp;
 use rookery_proto::model::{Channel, Member, Role};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_store::StoreError;
+use scylla::value::CqlTimestamp;
 use std::collections::HashSet;
 
 fn kind_code(kind: OverwriteKind) -> i32 {
@@ -103,10 +105,24 @@ impl Inner {
         let s = &self.s;
         let (g, u) = (key(mb.guild_id), key(mb.user.id));
         let roles: Vec<i64> = mb.roles.iter().map(|r| key(*r)).collect();
-        let row = (g, u, &mb.user.username, &mb.joined_at, roles);
+        let until = mb.communication_disabled_until.as_deref();
+        let until = until
+            .and_then(parse_timestamp)
+            .map(|ms| CqlTimestamp(ms as i64));
+        let row = (g, u, &mb.user.username, &mb.joined_at, roles, until);
         futures_util::try_join!(
             self.exec(&s.insert_member, row),
             self.exec(&s.insert_user_guild, (u, g))
+        )?;
+        Ok(())
+    }
+
+    /// Removes a membership from both tables.
+    pub(crate) async fn delete_member(&self, guild: Id, user: Id) -> Result<(), StoreError> {
+        let s = &self.s;
+        futures_util::try_join!(
+            self.exec(&s.delete_member, (key(guild), key(user))),
+            self.exec(&s.delete_user_guild, (key(user), key(guild)))
         )?;
         Ok(())
     }

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
+use rookery_proto::id::format_timestamp;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::metrics as sm;
 use rookery_store::{Cursor, Mutation, Store, StoreError};
@@ -22,8 +23,11 @@ use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlTimestamp;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+type MemberRow = (String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
 
 /// Id to `bigint`.
 pub(crate) fn key(id: Id) -> i64 {
@@ -73,7 +77,8 @@ prepared! {
     insert_overwrite = INSERT_OVERWRITE, select_overwrites = SELECT_OVERWRITES,
     delete_overwrite = DELETE_OVERWRITE, insert_role = INSERT_ROLE,
     select_roles = SELECT_ROLES, delete_role = DELETE_ROLE,
-    insert_member = INSERT_MEMBER, insert_user_guild = INSERT_USER_GUILD,
+    insert_member = INSERT_MEMBER, delete_member = DELETE_MEMBER,
+    delete_user_guild = DELETE_USER_GUILD, insert_user_guild = INSERT_USER_GUILD,
     select_member = SELECT_MEMBER, select_user_guilds = SELECT_USER_GUILDS,
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
     insert_message = INSERT_MESSAGE, insert_bucket = INSERT_BUCKET,
@@ -216,6 +221,9 @@ impl Inner {
             }
             Mutation::Channel(c) => self.write_channel(c).await,
             Mutation::Member(mb) => self.write_member(mb).await,
+            Mutation::MemberDelete { guild_id, user_id } => {
+                self.delete_member(*guild_id, *user_id).await
+            }
             Mutation::Role { guild_id, role } => self.write_role(*guild_id, role).await,
             Mutation::RoleDelete { guild_id, role_id } => {
                 self.delete_role(*guild_id, *role_id).await
@@ -390,18 +398,19 @@ impl Store for ScyllaStore {
 
     async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
         let stmt = &self.0.s.select_member;
-        let row = self
-            .0
-            .one::<(String, String, Option<Vec<i64>>)>(stmt, (key(guild_id), key(user_id)));
-        Ok(row.await?.map(|(username, joined_at, roles)| Member {
-            guild_id,
-            user: User {
-                id: user_id,
-                username,
-            },
-            joined_at,
-            roles: roles.unwrap_or_default().into_iter().map(id).collect(),
-        }))
+        let row = self.0.one::<MemberRow>(stmt, (key(guild_id), key(user_id)));
+        Ok(row
+            .await?
+            .map(|(username, joined_at, roles, until)| Member {
+                guild_id,
+                user: User {
+                    id: user_id,
+                    username,
+                },
+                joined_at,
+                roles: roles.unwrap_or_default().into_iter().map(id).collect(),
+                communication_disabled_until: until.map(|t| format_timestamp(t.0 as u64)),
+            }))
     }
 
     async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {

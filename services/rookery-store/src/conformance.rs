@@ -275,6 +275,7 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         user: u.clone(),
         joined_at: guild.id.timestamp(),
         roles: Vec::new(),
+        communication_disabled_until: None,
     };
     let invite = Invite {
         code: format!("c{}", fresh().0),
@@ -410,6 +411,7 @@ pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u6
         user: user("roled"),
         joined_at: guild.timestamp(),
         roles: vec![renamed.id],
+        communication_disabled_until: Some("2030-01-02T03:04:05.678Z".into()),
     };
     store
         .apply(vec![Mutation::Member(member.clone())])
@@ -426,6 +428,17 @@ pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u6
         .unwrap();
     assert_eq!(
         store.member(guild, member.user.id).await.unwrap(),
-        Some(member)
+        Some(member.clone())
     );
+    assert_eq!(
+        store.user_guilds(member.user.id).await.unwrap(),
+        vec![guild]
+    );
+    let gone = Mutation::MemberDelete {
+        guild_id: guild,
+        user_id: member.user.id,
+    };
+    store.apply(vec![gone.clone(), gone]).await.unwrap();
+    assert!(store.member(guild, member.user.id).await.unwrap().is_none());
+    assert!(store.user_guilds(member.user.id).await.unwrap().is_empty());
 }

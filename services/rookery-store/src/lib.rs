@@ -57,6 +57,13 @@ pub enum Mutation {
     Channel(Channel),
     /// Upsert a membership with its roles (and list the guild under the user).
     Member(Member),
+    /// Delete a membership (and its entry under the user).
+    MemberDelete {
+        /// The guild.
+        guild_id: Id,
+        /// The former member.
+        user_id: Id,
+    },
     /// Upsert a guild's role.
     Role {
         /// The guild.

@@ -21,6 +21,7 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
                 user: g.owner.clone(),
                 joined_at: env.id.timestamp(),
                 roles: Vec::new(),
+                communication_disabled_until: None,
             }));
             ("guild_create", out)
         }
@@ -33,6 +34,7 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
                 user: a.user.clone(),
                 joined_at: env.id.timestamp(),
                 roles: Vec::new(),
+                communication_disabled_until: None,
             })],
         ),
         Event::ChannelUpdate(c) => ("channel_update", vec![Mutation::Channel(c.clone())]),
@@ -51,6 +53,13 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             }],
         ),
         Event::GuildMemberUpdate(m) => ("guild_member_update", vec![Mutation::Member(m.clone())]),
+        Event::GuildMemberRemove(m) => (
+            "guild_member_remove",
+            vec![Mutation::MemberDelete {
+                guild_id: m.guild_id,
+                user_id: m.user.id,
+            }],
+        ),
         Event::MessageCreate(msg) => ("message_create", vec![Mutation::Message(msg.clone())]),
     };
     metrics::counter!(m::EVENTS, "type" => kind).increment(1);

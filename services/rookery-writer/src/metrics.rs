@@ -16,7 +16,7 @@ pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
 pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 10] = [
+pub const EVENT_TYPES: [&str; 11] = [
     "user_create",
     "guild_create",
     "channel_create",
@@ -27,6 +27,7 @@ pub const EVENT_TYPES: [&str; 10] = [
     "guild_role_upsert",
     "guild_role_delete",
     "guild_member_update",
+    "guild_member_remove",
 ];
 
 /// Registers descriptions with the installed recorder and creates the

@@ -15,7 +15,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,7 +40,13 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
             "/guilds/{id}/roles/{role}",
             patch(roles::update).delete(roles::delete),
         )
-        .route("/guilds/{id}/members/{user}", get(roles::member))
+        .route(
+            "/guilds/{id}/members/{user}",
+            get(roles::member)
+                .patch(roles::update_member)
+                .delete(roles::kick),
+        )
+        .route("/users/@me/guilds/{id}", delete(roles::leave))
         .route(
             "/guilds/{id}/members/{user}/roles/{role}",
             put(roles::add_member_role).delete(roles::remove_member_role),

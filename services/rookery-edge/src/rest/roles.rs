@@ -1,5 +1,6 @@
-//! REST handlers for roles, member roles, channels and overwrites
-//! (Discord's routes and status codes: 204 for changes with no body).
+//! REST handlers for roles, members (roles, timeouts, kicks, leaving),
+//! channels and overwrites (Discord's routes and status codes: 204 for
+//! changes with no body).
 
 use super::extract::{ApiJson, Auth};
 use super::routes::{EdgeState, applied, id};
@@ -8,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rookery_proto::rest::{OverwriteParams, RoleParams, RolePosition};
+use rookery_proto::rest::{MemberParams, OverwriteParams, RoleParams, RolePosition};
 
 /// 204 when applied, 202 when only durable on the bus.
 fn no_content(a: Applied) -> Response {
@@ -147,4 +148,32 @@ pub async fn delete_overwrite(
         EdgeError::InvalidBody("overwrite id must be a snowflake".into()),
     )?;
     Ok(no_content(edge.overwrite(&user, c, t, None).await?))
+}
+
+pub async fn update_member(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, u)): Path<(String, String)>,
+    ApiJson(p): ApiJson<MemberParams>,
+) -> Result<Response, EdgeError> {
+    let target = id(&u, EdgeError::UnknownMember)?;
+    let (member, a) = edge.update_member(&user, guild(&g)?, target, p).await?;
+    Ok(applied(member, a))
+}
+
+pub async fn kick(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, u)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let target = id(&u, EdgeError::UnknownMember)?;
+    Ok(no_content(edge.kick(&user, guild(&g)?, target).await?))
+}
+
+pub async fn leave(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(g): Path<String>,
+) -> Result<Response, EdgeError> {
+    Ok(no_content(edge.leave_guild(&user, guild(&g)?).await?))
 }

@@ -202,6 +202,10 @@ impl Inner {
                     b.insert(&t.members, keys::pair(mb.guild_id, mb.user.id), encode(mb));
                     b.insert(&t.guilds_by_user, keys::pair(mb.user.id, mb.guild_id), []);
                 }
+                Mutation::MemberDelete { guild_id, user_id } => {
+                    b.remove(&t.members, keys::pair(*guild_id, *user_id));
+                    b.remove(&t.guilds_by_user, keys::pair(*user_id, *guild_id));
+                }
                 Mutation::Role { guild_id, role } => {
                     b.insert(&t.roles, keys::pair(*guild_id, role.id), encode(role))
                 }
