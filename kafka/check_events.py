@@ -3,7 +3,7 @@
 Kafka topic with an independent client (confluent-kafka), decodes them with
 msgpack, and checks each against kafka/events.schema.json (docs/events.md)
 and the documented key (8 bytes big-endian: the user id for USER_CREATE, the
-guild id for guild events, the channel id for MESSAGE_CREATE).
+guild id for guild events, the channel id for message events).
 
     check_events.py BOOTSTRAP TOPIC COUNT
 
@@ -29,9 +29,12 @@ def documented_key(event):
         return d["id"]
     if t == "GUILD_CREATE":
         return d["guild"]["id"]
-    if t in ("CHANNEL_CREATE", "INVITE_CREATE", "GUILD_MEMBER_ADD"):
+    if t in ("CHANNEL_CREATE", "CHANNEL_UPDATE"):
         return d["guild_id"]
-    if t == "MESSAGE_CREATE":
+    if t in ("INVITE_CREATE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",
+             "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE"):
+        return d["guild_id"]
+    if t in ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK"):
         return d["channel_id"]
     return None  # a type this reader does not know: ignored, as documented
 

@@ -255,6 +255,19 @@ impl Edge {
         Ok(out)
     }
 
+    /// Refuses empty or overlong message text.
+    pub(crate) fn check_content(&self, content: &str) -> Result<(), EdgeError> {
+        if content.trim().is_empty() {
+            return Err(EdgeError::EmptyMessage);
+        }
+        let max = self.config.max_message_chars;
+        if content.chars().count() > max {
+            let why = format!("content must be at most {max} characters");
+            return Err(EdgeError::InvalidBody(why));
+        }
+        Ok(())
+    }
+
     /// Posts a message. A repeated `(author, nonce)` returns the first
     /// message and publishes nothing; concurrent repeats share one publish.
     pub async fn send_message(
@@ -265,15 +278,7 @@ impl Edge {
         nonce: Option<String>,
         wait: bool,
     ) -> Result<(Arc<Message>, Applied), EdgeError> {
-        if content.trim().is_empty() {
-            return Err(EdgeError::EmptyMessage);
-        }
-        if content.chars().count() > self.config.max_message_chars {
-            let max = self.config.max_message_chars;
-            return Err(EdgeError::InvalidBody(format!(
-                "content must be at most {max} characters"
-            )));
-        }
+        self.check_content(&content)?;
         if nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > 64) {
             return Err(EdgeError::InvalidBody("nonce must be 1 to 64 bytes".into()));
         }
@@ -326,6 +331,7 @@ impl Edge {
             content,
             nonce,
             timestamp: id.timestamp(),
+            edited_timestamp: None,
         };
         let applied = self
             .publish(Event::MessageCreate(message.clone()), wait)

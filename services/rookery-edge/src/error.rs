@@ -35,6 +35,12 @@ pub enum EdgeError {
     /// No such role.
     #[error("unknown role")]
     UnknownRole,
+    /// No such message.
+    #[error("unknown message")]
+    UnknownMessage,
+    /// Only a message's author may edit it.
+    #[error("cannot edit a message authored by another user")]
+    NotAuthor,
     /// No such member.
     #[error("unknown member")]
     UnknownMember,
@@ -68,9 +74,12 @@ impl EdgeError {
             | EdgeError::UnknownGuild
             | EdgeError::UnknownInvite
             | EdgeError::UnknownRole
+            | EdgeError::UnknownMessage
             | EdgeError::UnknownMember
             | EdgeError::NotFound => StatusCode::NOT_FOUND,
-            EdgeError::MissingAccess | EdgeError::MissingPermissions(_) => StatusCode::FORBIDDEN,
+            EdgeError::MissingAccess | EdgeError::MissingPermissions(_) | EdgeError::NotAuthor => {
+                StatusCode::FORBIDDEN
+            }
             EdgeError::UsernameTaken => StatusCode::CONFLICT,
             EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -88,6 +97,8 @@ impl EdgeError {
             EdgeError::UnknownInvite => 10006,
             EdgeError::UnknownMember => 10007,
             EdgeError::UnknownRole => 10011,
+            EdgeError::UnknownMessage => 10008,
+            EdgeError::NotAuthor => 50005,
             EdgeError::MissingAccess => 50001,
             EdgeError::MissingPermissions(_) => 50013,
             EdgeError::UsernameTaken => 40009,

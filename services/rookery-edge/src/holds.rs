@@ -32,9 +32,23 @@ struct Held {
     live: Vec<Arc<Dispatch>>,
 }
 
+/// `(channel, id)` of a MESSAGE_CREATE; other events (edits and deletes
+/// included) are never taken for duplicates. Those of a held channel are
+/// held too, so they keep their order after the messages they are about.
 fn message_key(d: &Dispatch) -> Option<(Id, Id)> {
+    let id = d.message_id()?;
     match d.data() {
-        DispatchData::Message(m) => Some((m.channel_id, m.id)),
+        DispatchData::Message(m) => Some((m.channel_id, id)),
+        _ => None,
+    }
+}
+
+/// The channel of a channel-scoped dispatch.
+fn channel_of(d: &Dispatch) -> Option<Id> {
+    match d.data() {
+        DispatchData::Message(m) => Some(m.channel_id),
+        DispatchData::MessageDelete(m) => Some(m.channel_id),
+        DispatchData::MessageDeleteBulk(m) => Some(m.channel_id),
         _ => None,
     }
 }
@@ -45,13 +59,16 @@ impl Holds {
         if self.held.is_empty() && self.caught_up.is_empty() {
             return true;
         }
-        let Some((channel, id)) = message_key(d) else {
+        let Some(channel) = channel_of(d) else {
             return true;
         };
         if let Some(held) = self.held.get_mut(&channel) {
             held.live.push(d.clone());
             return false;
         }
+        let Some((_, id)) = message_key(d) else {
+            return true;
+        };
         if let Some(ids) = self.caught_up.get_mut(&channel) {
             if ids.remove(&id) {
                 if ids.is_empty() {
@@ -142,6 +159,7 @@ mod tests {
             content: "c".into(),
             nonce: None,
             timestamp: Id(id).timestamp(),
+            edited_timestamp: None,
         };
         Arc::new(Dispatch::new("MESSAGE_CREATE", DispatchData::Message(m)))
     }

@@ -409,6 +409,13 @@ fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
     use DispatchData as D;
     let (guild, t, d) = match &env.event {
         Event::MessageCreate(m) => (m.guild_id, ev::MESSAGE_CREATE, D::Message(m.clone())),
+        Event::MessageUpdate(m) => (m.guild_id, ev::MESSAGE_UPDATE, D::Message(m.clone())),
+        Event::MessageDelete(d) => (d.guild_id, ev::MESSAGE_DELETE, D::MessageDelete(d.clone())),
+        Event::MessageDeleteBulk(d) => (
+            d.guild_id,
+            ev::MESSAGE_DELETE_BULK,
+            D::MessageDeleteBulk(d.clone()),
+        ),
         Event::ChannelCreate(c) => (c.guild_id, ev::CHANNEL_CREATE, D::Channel(c.clone())),
         Event::ChannelUpdate(c) => (c.guild_id, ev::CHANNEL_UPDATE, D::Channel(c.clone())),
         Event::GuildRoleCreate(r) => (r.guild_id, ev::GUILD_ROLE_CREATE, D::Role(r.clone())),

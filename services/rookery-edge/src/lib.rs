@@ -14,6 +14,7 @@ mod error;
 mod gateway;
 mod holds;
 mod hub;
+mod messages;
 pub mod metrics;
 mod moderation;
 mod perms;

@@ -341,6 +341,7 @@ mod tests {
             content: "c".into(),
             nonce: None,
             timestamp: Id(id).timestamp(),
+            edited_timestamp: None,
         };
         Arc::new(Dispatch::new("MESSAGE_CREATE", DispatchData::Message(m)))
     }

@@ -176,6 +176,7 @@ fn message(id: u64, channel: u64, origin: u16) -> Arc<Envelope> {
             content: "hi".into(),
             nonce: None,
             timestamp: String::new(),
+            edited_timestamp: None,
         }),
     })
 }

@@ -161,8 +161,12 @@ pub enum DispatchData {
     Ready(Box<Ready>),
     /// RESUMED (an empty map).
     Resumed(Empty),
-    /// MESSAGE_CREATE.
+    /// MESSAGE_CREATE and MESSAGE_UPDATE.
     Message(Message),
+    /// MESSAGE_DELETE.
+    MessageDelete(crate::event::MessageDelete),
+    /// MESSAGE_DELETE_BULK.
+    MessageDeleteBulk(crate::event::MessageDeleteBulk),
     /// GUILD_CREATE.
     Guild(GuildState),
     /// CHANNEL_CREATE.
@@ -196,7 +200,9 @@ impl Dispatch {
     /// The message id, for a MESSAGE_CREATE.
     pub fn message_id(&self) -> Option<crate::Id> {
         match &self.d {
-            DispatchData::Message(m) => Some(m.id),
+            DispatchData::Message(m) if self.t == crate::gateway::event_name::MESSAGE_CREATE => {
+                Some(m.id)
+            }
             _ => None,
         }
     }
@@ -280,6 +286,7 @@ mod tests {
             content: "hello ✓".into(),
             nonce: Some("n1".into()),
             timestamp: Id(1 << 40).timestamp(),
+            edited_timestamp: None,
         }
     }
 

@@ -58,6 +58,34 @@ pub enum Event {
     GuildMemberUpdate(Member),
     /// A member left or was kicked.
     GuildMemberRemove(MemberRemove),
+    /// A message was edited (the whole message, with `edited_timestamp`).
+    MessageUpdate(Message),
+    /// A message was deleted.
+    MessageDelete(MessageDelete),
+    /// Several messages of one channel were deleted.
+    MessageDeleteBulk(MessageDeleteBulk),
+}
+
+/// `MESSAGE_DELETE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDelete {
+    /// The message.
+    pub id: Id,
+    /// Its channel.
+    pub channel_id: Id,
+    /// Its guild.
+    pub guild_id: Id,
+}
+
+/// `MESSAGE_DELETE_BULK` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDeleteBulk {
+    /// The messages.
+    pub ids: Vec<Id>,
+    /// Their channel.
+    pub channel_id: Id,
+    /// Its guild.
+    pub guild_id: Id,
 }
 
 /// `GUILD_MEMBER_REMOVE` payload.
@@ -126,6 +154,9 @@ impl Event {
             Event::GuildRoleDelete(r) => r.guild_id.0,
             Event::GuildMemberUpdate(m) => m.guild_id.0,
             Event::GuildMemberRemove(m) => m.guild_id.0,
+            Event::MessageUpdate(m) => m.channel_id.0,
+            Event::MessageDelete(d) => d.channel_id.0,
+            Event::MessageDeleteBulk(d) => d.channel_id.0,
         }
     }
 }
@@ -136,7 +167,9 @@ impl Event {
     /// membership and account changes) and goes to every edge.
     pub fn channel(&self) -> Option<Id> {
         match self {
-            Event::MessageCreate(m) => Some(m.channel_id),
+            Event::MessageCreate(m) | Event::MessageUpdate(m) => Some(m.channel_id),
+            Event::MessageDelete(d) => Some(d.channel_id),
+            Event::MessageDeleteBulk(d) => Some(d.channel_id),
             _ => None,
         }
     }

@@ -43,6 +43,12 @@ pub mod event_name {
     pub const RESUMED: &str = "RESUMED";
     /// A message was posted in a channel the session can see.
     pub const MESSAGE_CREATE: &str = "MESSAGE_CREATE";
+    /// A message was edited.
+    pub const MESSAGE_UPDATE: &str = "MESSAGE_UPDATE";
+    /// A message was deleted.
+    pub const MESSAGE_DELETE: &str = "MESSAGE_DELETE";
+    /// Several messages were deleted.
+    pub const MESSAGE_DELETE_BULK: &str = "MESSAGE_DELETE_BULK";
     /// The session's user joined (or created) a guild.
     pub const GUILD_CREATE: &str = "GUILD_CREATE";
     /// A channel was created in one of the session's guilds.

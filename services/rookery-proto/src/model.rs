@@ -150,6 +150,9 @@ pub struct Message {
     pub nonce: Option<String>,
     /// RFC 3339 creation time (derived from `id`).
     pub timestamp: String,
+    /// RFC 3339 time of the last edit, if edited.
+    #[serde(default)]
+    pub edited_timestamp: Option<String>,
 }
 
 /// An invite code to a guild.

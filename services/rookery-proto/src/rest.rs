@@ -43,6 +43,22 @@ pub struct CreateMessage {
     pub nonce: Option<String>,
 }
 
+/// `PATCH /channels/{id}/messages/{message}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    /// The new text.
+    pub content: String,
+}
+
+/// `POST /channels/{id}/messages/bulk-delete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDelete {
+    /// 2 to 100 message ids, none older than 14 days.
+    pub messages: Vec<crate::Id>,
+}
+
 /// `POST /guilds/{id}/invites` answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InviteCode {

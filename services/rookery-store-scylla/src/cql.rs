@@ -77,6 +77,12 @@ statements! {
 
     /// A message upsert into its `(channel, bucket)` partition.
     INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    /// A message rewritten by an edit (only once it is known to exist).
+    INSERT_EDITED_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, edited_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /// Whether a message exists.
+    SELECT_MESSAGE_ID = "SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    /// Deletes one message (one row tombstone).
+    DELETE_MESSAGE = "DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// Marks a bucket non-empty.
     INSERT_BUCKET = "INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)";
     /// Records a send's nonce (expires with the table's TTL).
@@ -88,9 +94,9 @@ statements! {
     /// Non-empty buckets at or above one, oldest first.
     SELECT_BUCKETS_UP = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket >= ? ORDER BY bucket ASC";
     /// One bucket's messages below an id, newest first.
-    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
+    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
     /// One bucket's messages above an id, oldest first.
-    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
+    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
 
     /// Pins a setting on first use (a lightweight transaction).
     PIN_META = "INSERT INTO store_meta (name, value) VALUES (?, ?) IF NOT EXISTS";

@@ -7,15 +7,25 @@
 use crate::store::{Inner, id, key};
 use futures_util::TryStreamExt;
 use rookery_proto::Id;
+use rookery_proto::id::format_timestamp;
 use rookery_proto::model::{Message, User};
 use rookery_store::{Cursor, StoreError};
 use scylla::response::PagingState;
 use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlTimestamp;
 use std::ops::ControlFlow;
 
 use crate::session::backend;
 
-type Row = (i64, i64, i64, String, String, Option<String>);
+type Row = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<CqlTimestamp>,
+);
 
 pub(crate) async fn page(
     s: &Inner,
@@ -152,7 +162,7 @@ async fn read_bucket(
 }
 
 fn message(channel: Id, row: Row) -> Message {
-    let (mid, guild, author, username, content, nonce) = row;
+    let (mid, guild, author, username, content, nonce, edited) = row;
     let mid = id(mid);
     Message {
         id: mid,
@@ -165,5 +175,6 @@ fn message(channel: Id, row: Row) -> Message {
         content,
         nonce,
         timestamp: mid.timestamp(),
+        edited_timestamp: edited.map(|t| format_timestamp(t.0 as u64)),
     }
 }

@@ -13,6 +13,7 @@
 
 mod config;
 pub mod cql;
+mod edits;
 mod guild;
 mod history;
 pub mod metrics;

@@ -1,7 +1,8 @@
 //! `rookery migrate`: applies the numbered files of `schema/` (compiled into
 //! the binary) and records each in `schema_migrations`.
 //!
-//! Safe to run twice: every statement is `IF NOT EXISTS`, applied versions
+//! Safe to run twice: every statement is `IF NOT EXISTS` (or an
+//! `ALTER TABLE ... ADD` whose "column exists" answer counts as done), applied versions
 //! are skipped, and an applied file whose text changed since is refused
 //! (fix forward with a new file). Safe from two processes at once: after the
 //! idempotent bootstrap, a migrator takes a lightweight-transaction lock
@@ -45,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "003_guilds.cql"),
     migration!(4, "004_messages.cql"),
     migration!(5, "005_guild_features.cql"),
+    migration!(6, "006_message_edits.cql"),
 ];
 
 /// How long a migrator waits for another one's lock.
@@ -173,12 +175,26 @@ async fn run_file(
 }
 
 async fn ddl_statement(session: &Session, statement: &str) -> Result<(), StoreError> {
-    session
-        .query_unpaged(statement, ())
-        .await
-        .map_err(backend)?;
+    if let Err(e) = session.query_unpaged(statement, ()).await
+        && !column_exists(statement, &e.to_string())
+    {
+        return Err(backend(e));
+    }
     session.await_schema_agreement().await.map_err(backend)?;
     Ok(())
+}
+
+/// An `ALTER TABLE ... ADD` refused because the column exists: ScyllaDB
+/// has no `ADD IF NOT EXISTS`, so this is how a re-run is idempotent.
+fn column_exists(statement: &str, error: &str) -> bool {
+    let alter_add = statement
+        .trim_start()
+        .to_uppercase()
+        .starts_with("ALTER TABLE")
+        && statement.to_uppercase().contains(" ADD ");
+    let error = error.to_lowercase();
+    alter_add
+        && (error.contains("conflicts with an existing column") || error.contains("already exist"))
 }
 
 type Applied = Vec<(i32, (String, String))>;
@@ -294,6 +310,15 @@ mod tests {
         );
         let split = split_statements("-- a; b\nSELECT 1; // c;\n\n  SELECT\n 2 ;;");
         assert_eq!(split, ["SELECT 1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn only_an_alter_add_of_an_existing_column_counts_as_applied() {
+        let add = "ALTER TABLE messages ADD edited_at timestamp";
+        let exists = "Invalid column name edited_at because it conflicts with an existing column";
+        assert!(column_exists(add, exists));
+        assert!(!column_exists(add, "Unknown table messages"));
+        assert!(!column_exists("CREATE TABLE x (a int PRIMARY KEY)", exists));
     }
 
     #[test]

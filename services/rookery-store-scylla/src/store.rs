@@ -82,6 +82,8 @@ prepared! {
     select_member = SELECT_MEMBER, select_user_guilds = SELECT_USER_GUILDS,
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
     insert_message = INSERT_MESSAGE, insert_bucket = INSERT_BUCKET,
+    insert_edited_message = INSERT_EDITED_MESSAGE, select_message_id = SELECT_MESSAGE_ID,
+    delete_message = DELETE_MESSAGE,
     insert_nonce = INSERT_NONCE, select_nonce = SELECT_NONCE,
     buckets_down = SELECT_BUCKETS_DOWN, buckets_up = SELECT_BUCKETS_UP,
     messages_before = SELECT_MESSAGES_BEFORE, messages_after = SELECT_MESSAGES_AFTER,
@@ -196,8 +198,18 @@ impl Inner {
             .await
     }
 
-    /// Every mutation, `write_concurrency` at a time.
+    /// Every mutation, `write_concurrency` at a time. New messages (all of
+    /// a batch, usually) commute; any other change may be about the same
+    /// row as another in the batch (an edit after its message, a role
+    /// deleted after an update), so a batch holding one is written in
+    /// order.
     async fn write_all(&self, batch: &[Mutation]) -> Result<(), StoreError> {
+        if !batch.iter().all(|m| matches!(m, Mutation::Message(_))) {
+            for mutation in batch {
+                self.write(mutation).await?;
+            }
+            return Ok(());
+        }
         let mut in_flight = FuturesUnordered::new();
         for mutation in batch {
             if in_flight.len() == self.write_concurrency {
@@ -233,6 +245,11 @@ impl Inner {
                 self.exec(&s.insert_invite, values).await
             }
             Mutation::Message(msg) => self.write_message(msg).await,
+            Mutation::MessageEdit(msg) => self.edit_message(msg).await,
+            Mutation::MessageDelete {
+                channel_id,
+                message_id,
+            } => self.delete_message(*channel_id, *message_id).await,
         }
     }
 

@@ -7,6 +7,7 @@
 //! a prefix, and nothing needs ALLOW FILTERING. The last tests feed it bad
 //! statements, to show each rule can fail.
 
+use cql3_parser::alter_table::AlterTableOperation;
 use cql3_parser::cassandra_ast::CassandraAST;
 use cql3_parser::cassandra_statement::CassandraStatement;
 use cql3_parser::common::{Identifier, Operand, RelationElement, RelationOperator};
@@ -56,6 +57,17 @@ fn schema() -> Schema {
                 let table = table_of(&t).unwrap_or_else(|e| panic!("{}: {e}", name(&t.name.name)));
                 assert!(t.if_not_exists, "{text}: DDL must be IF NOT EXISTS");
                 schema.insert(name(&t.name.name), table);
+            }
+            CassandraStatement::AlterTable(a) => {
+                let table = schema
+                    .get_mut(&name(&a.name.name))
+                    .unwrap_or_else(|| panic!("{text}: ALTER of an unknown table"));
+                match &a.operation {
+                    AlterTableOperation::Add(columns) => {
+                        table.columns.extend(columns.iter().map(|c| name(&c.name)));
+                    }
+                    other => panic!("{text}: only ADD is allowed, found {other:?}"),
+                }
             }
             other => panic!("schema files hold only DDL, found {other}"),
         }

@@ -29,7 +29,8 @@ macro_rules! conformance_tests {
             apply_is_idempotent,
             accounts_claim_usernames,
             guild_metadata_indexes,
-            roles_overwrites_and_member_roles
+            roles_overwrites_and_member_roles,
+            edits_and_deletes_never_resurrect
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -50,6 +51,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     accounts_claim_usernames(store, bucket_ms).await;
     guild_metadata_indexes(store, bucket_ms).await;
     roles_overwrites_and_member_roles(store, bucket_ms).await;
+    edits_and_deletes_never_resurrect(store, bucket_ms).await;
 }
 
 fn fresh() -> Id {
@@ -72,6 +74,7 @@ fn message(channel: Id, id: Id, author: &User, nonce: Option<&str>) -> Message {
         content: format!("message {}", id.0),
         nonce: nonce.map(str::to_owned),
         timestamp: id.timestamp(),
+        edited_timestamp: None,
     }
 }
 
@@ -441,4 +444,62 @@ pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u6
     store.apply(vec![gone.clone(), gone]).await.unwrap();
     assert!(store.member(guild, member.user.id).await.unwrap().is_none());
     assert!(store.user_guilds(member.user.id).await.unwrap().is_empty());
+}
+
+/// Edits replace content and `edited_timestamp`; deletes remove; an edit
+/// applied after a delete (in a later batch or the same one) writes nothing.
+pub async fn edits_and_deletes_never_resurrect(store: &dyn Store, _bucket_ms: u64) {
+    let channel = fresh();
+    let author = user("editor");
+    let [a, b, c] = [fresh(), fresh(), fresh()].map(|id| message(channel, id, &author, None));
+    let edited = |m: &Message| Message {
+        content: format!("{} (edited)", m.content),
+        edited_timestamp: Some(m.id.timestamp()),
+        ..m.clone()
+    };
+    let ids = |page: Vec<Message>| page.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    let all = async || {
+        store
+            .messages(channel, Cursor::After(Id(0)), 100)
+            .await
+            .unwrap()
+    };
+    store
+        .apply(vec![
+            Mutation::Message(a.clone()),
+            Mutation::Message(b.clone()),
+        ])
+        .await
+        .unwrap();
+    store
+        .apply(vec![Mutation::MessageEdit(edited(&a))])
+        .await
+        .unwrap();
+    assert_eq!(all().await, vec![edited(&a), b.clone()]);
+
+    let delete = |m: &Message| Mutation::MessageDelete {
+        channel_id: channel,
+        message_id: m.id,
+    };
+    store.apply(vec![delete(&b), delete(&b)]).await.unwrap();
+    store
+        .apply(vec![Mutation::MessageEdit(edited(&b))])
+        .await
+        .unwrap();
+    assert_eq!(ids(all().await), vec![a.id]);
+
+    // Within one batch, in order.
+    store
+        .apply(vec![
+            Mutation::Message(c.clone()),
+            Mutation::MessageEdit(edited(&c)),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(all().await.last(), Some(&edited(&c)));
+    store
+        .apply(vec![delete(&c), Mutation::MessageEdit(edited(&c))])
+        .await
+        .unwrap();
+    assert_eq!(ids(all().await), vec![a.id]);
 }

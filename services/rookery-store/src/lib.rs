@@ -84,6 +84,16 @@ pub enum Mutation {
     /// Insert a message into its `(channel, bucket)` partition, mark the bucket
     /// non-empty, and record `(author, nonce) → id` when it has a nonce.
     Message(Message),
+    /// Replace a message's content and `edited_timestamp` if it still
+    /// exists (an edit never brings a deleted message back).
+    MessageEdit(Message),
+    /// Delete a message.
+    MessageDelete {
+        /// Its channel.
+        channel_id: Id,
+        /// The message.
+        message_id: Id,
+    },
 }
 
 /// Where a history page starts.

@@ -53,6 +53,24 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             }],
         ),
         Event::GuildMemberUpdate(m) => ("guild_member_update", vec![Mutation::Member(m.clone())]),
+        Event::MessageUpdate(msg) => ("message_update", vec![Mutation::MessageEdit(msg.clone())]),
+        Event::MessageDelete(d) => (
+            "message_delete",
+            vec![Mutation::MessageDelete {
+                channel_id: d.channel_id,
+                message_id: d.id,
+            }],
+        ),
+        Event::MessageDeleteBulk(d) => (
+            "message_delete_bulk",
+            d.ids
+                .iter()
+                .map(|&message_id| Mutation::MessageDelete {
+                    channel_id: d.channel_id,
+                    message_id,
+                })
+                .collect(),
+        ),
         Event::GuildMemberRemove(m) => (
             "guild_member_remove",
             vec![Mutation::MemberDelete {

@@ -16,7 +16,7 @@ pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
 pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 14] = [
     "user_create",
     "guild_create",
     "channel_create",
@@ -28,6 +28,9 @@ pub const EVENT_TYPES: [&str; 11] = [
     "guild_role_delete",
     "guild_member_update",
     "guild_member_remove",
+    "message_update",
+    "message_delete",
+    "message_delete_bulk",
 ];
 
 /// Registers descriptions with the installed recorder and creates the

@@ -120,6 +120,7 @@ fn message_event(id: u64) -> Envelope {
             content: "hi".into(),
             nonce: None,
             timestamp: id.timestamp(),
+            edited_timestamp: None,
         }),
     }
 }

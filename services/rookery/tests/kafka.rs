@@ -89,6 +89,79 @@ fn check_events(bootstrap: &str, topic: &str, count: i64) -> (bool, String) {
 /// The analytics contract: the topic, read by confluent-kafka (Python) and
 /// decoded by msgpack, matches kafka/events.schema.json and the documented
 /// keys; and the checker does refuse a record that breaks the contract.
+/// One of each guild and message change, through REST.
+async fn guild_and_message_changes(
+    alice: &rookery_testkit::TestUser,
+    bob: &rookery_testkit::TestUser,
+    guild: &rookery_proto::model::GuildState,
+    sent: &[rookery_proto::Id],
+) {
+    use reqwest::Method;
+    use serde_json::json;
+    let (g, c) = (guild.id, guild.channels[0].id);
+    let ok = |(status, body): (reqwest::StatusCode, serde_json::Value)| {
+        assert!(status.is_success(), "{status}: {body}");
+        body
+    };
+    let call = |method: Method, path: String, body: Option<serde_json::Value>| {
+        let api = alice.api.clone();
+        async move { ok(api.raw(method, &path, body).await.unwrap()) }
+    };
+    let role = call(
+        Method::POST,
+        format!("/guilds/{g}/roles"),
+        Some(json!({"name": "r"})),
+    )
+    .await;
+    let r = role["id"].as_str().unwrap().to_owned();
+    call(
+        Method::PATCH,
+        format!("/guilds/{g}/roles/{r}"),
+        Some(json!({"hoist": true})),
+    )
+    .await;
+    call(
+        Method::PUT,
+        format!("/guilds/{g}/members/{}/roles/{r}", bob.user.id),
+        None,
+    )
+    .await;
+    let overwrite = json!({"type": 0, "deny": "2048"});
+    call(
+        Method::PUT,
+        format!("/channels/{c}/permissions/{r}"),
+        Some(overwrite),
+    )
+    .await;
+    let edit = json!({"content": "edited for analytics"});
+    call(
+        Method::PATCH,
+        format!("/channels/{c}/messages/{}", sent[0]),
+        Some(edit),
+    )
+    .await;
+    call(
+        Method::DELETE,
+        format!("/channels/{c}/messages/{}", sent[1]),
+        None,
+    )
+    .await;
+    let bulk = json!({"messages": [sent[2], sent[3]]});
+    call(
+        Method::POST,
+        format!("/channels/{c}/messages/bulk-delete"),
+        Some(bulk),
+    )
+    .await;
+    call(Method::DELETE, format!("/guilds/{g}/roles/{r}"), None).await;
+    call(
+        Method::DELETE,
+        format!("/guilds/{g}/members/{}", bob.user.id),
+        None,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn an_independent_client_decodes_the_topic_against_the_documented_schema() {
     if !rookery_testkit::tools::python_modules(&["confluent_kafka", "msgpack", "jsonschema"]) {
@@ -104,12 +177,15 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     let guild = server.guild(&[&alice, &bob]).await;
     alice.api.create_channel(guild.id, "random").await.unwrap();
     let mut g = server.gateway(&alice, Encoding::MsgPack).await;
+    let mut sent = Vec::new();
     for i in 0..5 {
         g.send_message(guild.channels[0].id, &format!("a{i}"), "for analytics")
             .await
             .unwrap();
-        g.op(op::SEND_ACK, T).await.unwrap();
+        let ack: gw::SendAck = g.op(op::SEND_ACK, T).await.unwrap().d().unwrap();
+        sent.push(ack.id);
     }
+    guild_and_message_changes(&alice, &bob, &guild, &sent).await;
     let total = records_on(&bootstrap, "rookery.events", 4);
     let (ok, report) = check_events(&bootstrap, "rookery.events", total);
     assert!(ok, "{report}");
@@ -120,6 +196,15 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
         "\"INVITE_CREATE\": 1",
         "\"GUILD_MEMBER_ADD\": 1",
         "\"MESSAGE_CREATE\": 5",
+        "\"GUILD_ROLE_CREATE\": 1",
+        "\"GUILD_ROLE_UPDATE\": 1",
+        "\"GUILD_ROLE_DELETE\": 1",
+        "\"GUILD_MEMBER_UPDATE\": 1",
+        "\"CHANNEL_UPDATE\": 1",
+        "\"MESSAGE_UPDATE\": 1",
+        "\"MESSAGE_DELETE\": 1",
+        "\"MESSAGE_DELETE_BULK\": 1",
+        "\"GUILD_MEMBER_REMOVE\": 1",
     ] {
         assert!(report.contains(expected), "{expected} in {report}");
     }

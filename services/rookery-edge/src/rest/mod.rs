@@ -33,6 +33,16 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
             get(routes::history).post(routes::post_message),
         )
         .route(
+            "/channels/{id}/messages/{message}",
+            get(routes::get_message)
+                .patch(routes::edit_message)
+                .delete(routes::delete_message),
+        )
+        .route(
+            "/channels/{id}/messages/bulk-delete",
+            post(routes::bulk_delete),
+        )
+        .route(
             "/guilds/{id}/roles",
             get(roles::list).post(roles::create).patch(roles::positions),
         )

@@ -3,21 +3,12 @@
 //! changes with no body).
 
 use super::extract::{ApiJson, Auth};
-use super::routes::{EdgeState, applied, id};
-use crate::{Applied, EdgeError};
+use super::routes::{EdgeState, applied, id, no_content};
+use crate::EdgeError;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rookery_proto::rest::{MemberParams, OverwriteParams, RoleParams, RolePosition};
-
-/// 204 when applied, 202 when only durable on the bus.
-fn no_content(a: Applied) -> Response {
-    match a {
-        Applied::Yes => StatusCode::NO_CONTENT.into_response(),
-        Applied::Pending => StatusCode::ACCEPTED.into_response(),
-    }
-}
 
 fn guild(raw: &str) -> Result<rookery_proto::Id, EdgeError> {
     id(raw, EdgeError::UnknownGuild)

@@ -7,7 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rookery_proto::Id;
-use rookery_proto::rest::{CreateMessage, CreateNamed, Credentials, InviteCode};
+use rookery_proto::rest::{
+    BulkDelete, CreateMessage, CreateNamed, Credentials, EditMessage, InviteCode,
+};
 use rookery_store::Cursor;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -110,6 +112,58 @@ pub async fn history(
     let channel = id(&channel, EdgeError::UnknownChannel)?;
     let (cursor, limit) = page(&q)?;
     Ok(Json(edge.history(&user, channel, cursor, limit).await?).into_response())
+}
+
+pub async fn get_message(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((channel, message)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    Ok(Json(edge.message(&user, c, m).await?).into_response())
+}
+
+pub async fn edit_message(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((channel, message)): Path<(String, String)>,
+    ApiJson(b): ApiJson<EditMessage>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    let (message, a) = edge.edit_message(&user, c, m, b.content).await?;
+    Ok(applied(message, a))
+}
+
+pub async fn delete_message(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((channel, message)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    Ok(no_content(edge.delete_message(&user, c, m).await?))
+}
+
+pub async fn bulk_delete(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(channel): Path<String>,
+    ApiJson(b): ApiJson<BulkDelete>,
+) -> Result<Response, EdgeError> {
+    let c = id(&channel, EdgeError::UnknownChannel)?;
+    Ok(no_content(edge.bulk_delete(&user, c, b.messages).await?))
+}
+
+fn message_path(channel: &str, message: &str) -> Result<(Id, Id), EdgeError> {
+    let c = id(channel, EdgeError::UnknownChannel)?;
+    Ok((c, id(message, EdgeError::UnknownMessage)?))
+}
+
+/// 204 when applied, 202 when only durable on the bus.
+pub(super) fn no_content(a: Applied) -> Response {
+    match a {
+        Applied::Yes => StatusCode::NO_CONTENT.into_response(),
+        Applied::Pending => StatusCode::ACCEPTED.into_response(),
+    }
 }
 
 /// `before`/`after`/`around` (at most one) and `limit` (1..=100, default 50).

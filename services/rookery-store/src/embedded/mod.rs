@@ -16,6 +16,7 @@ use rookery_proto::Id;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -190,6 +191,9 @@ impl Inner {
     fn write_batch(&self, batch: &[Mutation]) -> Result<(), StoreError> {
         let t = &self.t;
         let mut b = self.db.batch();
+        // Messages this batch writes or deletes, so an edit later in the
+        // batch sees them.
+        let mut touched: HashMap<[u8; 20], bool> = HashMap::new();
         for mutation in batch {
             match mutation {
                 Mutation::User(u) => b.insert(&t.users, keys::id(u.id), encode(u)),
@@ -214,24 +218,52 @@ impl Inner {
                 }
                 Mutation::Invite(i) => b.insert(&t.invites, i.code.as_bytes(), encode(i)),
                 Mutation::Message(msg) => {
-                    let bucket = msg.id.bucket(self.bucket_ms);
-                    b.insert(
-                        &t.messages,
-                        keys::message(msg.channel_id, bucket, msg.id),
-                        encode(msg),
-                    );
-                    b.insert(&t.channel_buckets, keys::bucket(msg.channel_id, bucket), []);
-                    if let Some(nonce) = &msg.nonce {
-                        b.insert(
-                            &t.nonces,
-                            keys::user_nonce(msg.author.id, nonce),
-                            keys::id(msg.id),
-                        );
+                    touched.insert(self.message_key(msg.channel_id, msg.id), true);
+                    self.insert_message(&mut b, msg);
+                }
+                Mutation::MessageEdit(msg) => {
+                    let key = self.message_key(msg.channel_id, msg.id);
+                    let exists = match touched.get(&key) {
+                        Some(exists) => *exists,
+                        None => t.messages.contains_key(key).map_err(backend)?,
+                    };
+                    if exists {
+                        b.insert(&t.messages, key, encode(msg));
                     }
+                }
+                Mutation::MessageDelete {
+                    channel_id,
+                    message_id,
+                } => {
+                    let key = self.message_key(*channel_id, *message_id);
+                    touched.insert(key, false);
+                    b.remove(&t.messages, key);
                 }
             }
         }
         b.commit().map_err(backend)
+    }
+
+    fn message_key(&self, channel: Id, message: Id) -> [u8; 20] {
+        keys::message(channel, message.bucket(self.bucket_ms), message)
+    }
+
+    fn insert_message(&self, b: &mut fjall::OwnedWriteBatch, msg: &Message) {
+        let t = &self.t;
+        let bucket = msg.id.bucket(self.bucket_ms);
+        b.insert(
+            &t.messages,
+            self.message_key(msg.channel_id, msg.id),
+            encode(msg),
+        );
+        b.insert(&t.channel_buckets, keys::bucket(msg.channel_id, bucket), []);
+        if let Some(nonce) = &msg.nonce {
+            b.insert(
+                &t.nonces,
+                keys::user_nonce(msg.author.id, nonce),
+                keys::id(msg.id),
+            );
+        }
     }
 
     fn create_account(&self, user: &User, hash: &str) -> Result<(), StoreError> {
@@ -418,6 +450,7 @@ mod tests {
                         content: "c".into(),
                         nonce: None,
                         timestamp: id.timestamp(),
+                        edited_timestamp: None,
                     })
                 })
                 .collect();
