@@ -235,7 +235,8 @@ impl Edge {
             .ok_or(EdgeError::UnknownGuild)?;
         let perms = self.hub.perms();
         if perms.member(invite.guild_id, user.id).await?.is_some() {
-            return Ok((state, Applied::Yes));
+            let visible = self.hub.visible_state(user.id, &state).await;
+            return Ok((visible, Applied::Yes));
         }
         let add = MemberAdd {
             guild_id: invite.guild_id,
@@ -243,7 +244,8 @@ impl Edge {
             invite_code: Some(invite.code),
         };
         let applied = self.publish(Event::GuildMemberAdd(add), true).await?;
-        Ok((state, applied))
+        // Once applied, the new member's view; before, none of its channels.
+        Ok((self.hub.visible_state(user.id, &state).await, applied))
     }
 
     /// The user's guilds.

@@ -49,6 +49,7 @@ fn channel_of(d: &Dispatch) -> Option<Id> {
         DispatchData::Message(m) => Some(m.channel_id),
         DispatchData::MessageDelete(m) => Some(m.channel_id),
         DispatchData::MessageDeleteBulk(m) => Some(m.channel_id),
+        DispatchData::Channel(c) => Some(c.id),
         _ => None,
     }
 }

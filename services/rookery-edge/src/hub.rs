@@ -179,29 +179,39 @@ impl Hub {
         sessions.iter().for_each(|s| s.hold(&[channel]));
         let added = live(self.interest.register(&[channel.0]));
         g.also(added.clone());
-        self.catch_up(sessions, vec![channel], channel, added);
+        let Some(hub) = self.me.upgrade() else { return };
+        tokio::spawn(async move { hub.catch_up(sessions, vec![channel], channel, added).await });
     }
 
     /// Once routing is `live`, sends `sessions` (holding `channels`) what
     /// the store has after `after`, followed by what was held meanwhile.
-    fn catch_up(&self, sessions: Vec<Arc<Session>>, channels: Vec<Id>, after: Id, live: Live) {
-        let Some(hub) = self.me.upgrade() else { return };
-        tokio::spawn(async move {
-            live.await;
-            let mut caught_up = Vec::new();
-            for &channel in &channels {
-                let cursor = rookery_store::Cursor::After(after);
-                match hub.store.messages(channel, cursor, CATCH_UP_LIMIT).await {
-                    Ok(page) => caught_up.extend(page.into_iter().map(|m| {
-                        Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m)))
-                    })),
-                    Err(e) => tracing::warn!(%channel, error = %e, "join catch-up failed"),
+    async fn catch_up(
+        &self,
+        sessions: Vec<Arc<Session>>,
+        channels: Vec<Id>,
+        after: Id,
+        live: Live,
+    ) {
+        live.await;
+        let mut caught_up = Vec::new();
+        for &channel in &channels {
+            let cursor = rookery_store::Cursor::After(after);
+            match self.store.messages(channel, cursor, CATCH_UP_LIMIT).await {
+                Ok(page) => caught_up.extend(page.into_iter().map(|m| {
+                    Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m)))
+                })),
+                Err(e) => tracing::warn!(%channel, error = %e, "join catch-up failed"),
+            }
+        }
+        for s in &sessions {
+            for &c in &channels {
+                if self.perms.can_view(s.user.id, c).await {
+                    s.release(&[c], &caught_up);
+                } else {
+                    s.deny(c);
                 }
             }
-            sessions
-                .iter()
-                .for_each(|s| s.release(&channels, &caught_up));
-        });
+        }
     }
 
     /// The permission caches this hub invalidates.
@@ -309,7 +319,7 @@ impl Hub {
         // cached grant of this edge predates it.
         self.perms.invalidate(&env.event);
         if let Some((guild, d)) = guild_dispatch(env) {
-            match env.event.channel() {
+            match seen_in(&env.event) {
                 Some(channel) => self.to_viewers(guild, channel, Arc::new(d)),
                 None => self.to_guild(guild, &Arc::new(d)),
             }
@@ -371,18 +381,34 @@ impl Hub {
     /// here, or before the guild was read from the store.
     fn join(&self, user: Id, guild: &GuildState, since: Id) {
         let sessions = self.sessions_of(&self.by_user, user);
-        let d = Arc::new(Dispatch::new(
-            ev::GUILD_CREATE,
-            DispatchData::Guild(guild.clone()),
-        ));
         let channels: Vec<Id> = guild.channels.iter().map(|c| c.id).collect();
         for s in &sessions {
             s.hold(&channels);
             self.subscribe(s, guild.id);
-            s.dispatch(&d);
         }
         let live = self.want(guild);
-        self.catch_up(sessions, channels, since, live);
+        let Some(hub) = self.me.upgrade() else { return };
+        let guild = guild.clone();
+        tokio::spawn(async move {
+            for s in &sessions {
+                let visible = hub.visible_state(s.user.id, &guild).await;
+                let d = Dispatch::new(ev::GUILD_CREATE, DispatchData::Guild(visible));
+                s.dispatch(&Arc::new(d));
+            }
+            hub.catch_up(sessions, channels, since, live).await;
+        });
+    }
+
+    /// The guild as `user` may see it: without the channels it cannot view.
+    pub(crate) async fn visible_state(&self, user: Id, guild: &GuildState) -> GuildState {
+        let mut visible = guild.clone();
+        visible.channels.clear();
+        for c in &guild.channels {
+            if self.perms.can_view(user, c.id).await {
+                visible.channels.push(c.clone());
+            }
+        }
+        visible
     }
 
     fn has_sessions(&self, user: Id) -> bool {
@@ -401,6 +427,15 @@ impl Hub {
             channels,
             roles,
         })
+    }
+}
+
+/// The channel an event is about, if only the sessions that can see that
+/// channel may receive it.
+fn seen_in(event: &Event) -> Option<Id> {
+    match event {
+        Event::ChannelCreate(c) | Event::ChannelUpdate(c) => Some(c.id),
+        other => other.channel(),
     }
 }
 

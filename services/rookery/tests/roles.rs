@@ -236,6 +236,13 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
         messages_until(&mut carol_gw, visible.id).await,
         vec![visible.id]
     );
+    // Nor the channel itself: READY leaves it out, and its updates skip her.
+    let mut carol2 = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
+    let ready = carol2.identify(&carol.token).await.unwrap();
+    let listed: Vec<Id> = ready.guilds[0].channels.iter().map(|c| c.id).collect();
+    assert_eq!(listed, vec![open.id]);
     // Without READ_MESSAGE_HISTORY the history is empty (Discord's answer).
     let history = bob.api.history(channel, "limit=10").await.unwrap();
     assert_eq!(
@@ -265,6 +272,19 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
     )
     .await;
     assert_eq!(bob.api.history(channel, "limit=10").await.unwrap().len(), 2);
+    let last = alice.api.create_channel(g, "last").await.unwrap();
+    let is_channel_event =
+        |f: &rookery_client::ServerFrame| f.t().is_some_and(|t| t.starts_with("CHANNEL_"));
+    let first = carol2
+        .next_matching("a channel event", T, is_channel_event)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.t(),
+        Some("CHANNEL_CREATE"),
+        "the hidden channel's updates skip her"
+    );
+    assert_eq!(first.d::<Channel>().unwrap().id, last.id);
     server.stop().await;
 }
 
@@ -509,5 +529,49 @@ async fn a_revoked_grant_does_not_survive_a_racing_send() {
         accepted,
         "every accepted send is stored, no other"
     );
+    server.stop().await;
+}
+
+/// A member joining while connected is shown only the channels it may see,
+/// and gets only their messages.
+#[tokio::test]
+async fn a_joiner_gets_only_the_channels_it_can_see() {
+    let server = TestServer::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let guild = server.guild(&[&alice]).await;
+    let (g, general) = (guild.id, guild.channels[0].id);
+    let secret = alice.api.create_channel(g, "secret").await.unwrap().id;
+    let hide = json!({"type": 0, "deny": bits(Permissions::VIEW_CHANNEL)});
+    let path = format!("/channels/{secret}/permissions/{g}");
+    no_content(&alice, Method::PUT, &path, Some(hide)).await;
+
+    let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
+    let code = alice.api.create_invite(g).await.unwrap();
+    let joined = bob.api.accept_invite(&code).await.unwrap();
+    assert_eq!(
+        joined.channels.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![general]
+    );
+    let created: rookery_proto::model::GuildState = bob_gw
+        .dispatch("GUILD_CREATE", T)
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(
+        created.channels.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![general]
+    );
+    alice
+        .api
+        .post_message(secret, "hidden", None)
+        .await
+        .unwrap();
+    let shown = alice
+        .api
+        .post_message(general, "shown", None)
+        .await
+        .unwrap();
+    assert_eq!(messages_until(&mut bob_gw, shown.id).await, vec![shown.id]);
     server.stop().await;
 }

@@ -270,8 +270,10 @@ impl Reader {
             // Subscribe before reading, so nothing applied meanwhile is missed.
             self.edge.hub.subscribe(&session, id);
             if let Some(state) = self.edge.hub.guild_state(id).await {
+                // Every channel is routed here; the session is sent the
+                // ones it may see, and only their messages.
                 routed.push(self.edge.hub.want(&state));
-                guilds.push(state);
+                guilds.push(self.edge.hub.visible_state(user.id, &state).await);
             }
         }
         // Live only once every channel is routed to this edge: a message
