@@ -9,6 +9,7 @@
 //! subscribes (a session goes live once they are routed here) and withdrawn
 //! after its last one leaves.
 
+use crate::events::{guild_dispatch, seen_in};
 use crate::metrics as m;
 use crate::session::Session;
 use async_trait::async_trait;
@@ -19,7 +20,7 @@ use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::{Envelope, Event, MemberAdd};
 use rookery_proto::gateway::event_name as ev;
-use rookery_proto::model::{GuildState, Member, UnavailableGuild};
+use rookery_proto::model::{GuildState, UnavailableGuild};
 use rookery_store::Store;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -428,53 +429,6 @@ impl Hub {
             roles,
         })
     }
-}
-
-/// The channel an event is about, if only the sessions that can see that
-/// channel may receive it.
-fn seen_in(event: &Event) -> Option<Id> {
-    match event {
-        Event::ChannelCreate(c) | Event::ChannelUpdate(c) => Some(c.id),
-        other => other.channel(),
-    }
-}
-
-/// The dispatch an event makes to every session of its guild, if any.
-fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
-    use DispatchData as D;
-    let (guild, t, d) = match &env.event {
-        Event::MessageCreate(m) => (m.guild_id, ev::MESSAGE_CREATE, D::Message(m.clone())),
-        Event::MessageUpdate(m) => (m.guild_id, ev::MESSAGE_UPDATE, D::Message(m.clone())),
-        Event::MessageDelete(d) => (d.guild_id, ev::MESSAGE_DELETE, D::MessageDelete(d.clone())),
-        Event::MessageDeleteBulk(d) => (
-            d.guild_id,
-            ev::MESSAGE_DELETE_BULK,
-            D::MessageDeleteBulk(d.clone()),
-        ),
-        Event::ChannelCreate(c) => (c.guild_id, ev::CHANNEL_CREATE, D::Channel(c.clone())),
-        Event::ChannelUpdate(c) => (c.guild_id, ev::CHANNEL_UPDATE, D::Channel(c.clone())),
-        Event::GuildRoleCreate(r) => (r.guild_id, ev::GUILD_ROLE_CREATE, D::Role(r.clone())),
-        Event::GuildRoleUpdate(r) => (r.guild_id, ev::GUILD_ROLE_UPDATE, D::Role(r.clone())),
-        Event::GuildRoleDelete(r) => (r.guild_id, ev::GUILD_ROLE_DELETE, D::RoleDelete(r.clone())),
-        Event::GuildMemberUpdate(m) => (m.guild_id, ev::GUILD_MEMBER_UPDATE, D::Member(m.clone())),
-        Event::GuildMemberRemove(r) => (
-            r.guild_id,
-            ev::GUILD_MEMBER_REMOVE,
-            D::MemberRemove(r.clone()),
-        ),
-        Event::GuildMemberAdd(add) => {
-            let member = Member {
-                guild_id: add.guild_id,
-                user: add.user.clone(),
-                joined_at: env.id.timestamp(),
-                roles: Vec::new(),
-                communication_disabled_until: None,
-            };
-            (add.guild_id, ev::GUILD_MEMBER_ADD, D::Member(member))
-        }
-        Event::UserCreate(_) | Event::InviteCreate(_) | Event::GuildCreate(_) => return None,
-    };
-    Some((guild, Dispatch::new(t, d)))
 }
 
 fn insert(index: &Index, key: Id, s: &Arc<Session>) {

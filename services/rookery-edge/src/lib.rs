@@ -11,6 +11,7 @@ mod caches;
 mod config;
 mod domain;
 mod error;
+mod events;
 mod gateway;
 mod holds;
 mod hub;

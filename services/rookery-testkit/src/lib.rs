@@ -10,6 +10,7 @@ pub use child::ChildServer;
 
 use rookery::{ServeConfig, Server};
 use rookery_client::{Api, Gateway};
+use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::{GuildState, User};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,69 @@ pub struct TestUser {
     pub token: String,
     /// REST client carrying the token.
     pub api: Api,
+}
+
+impl TestUser {
+    /// `method /api/v1{path}` with an optional JSON body: status and body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.api
+            .raw(method, path, body)
+            .await
+            .expect("request sent")
+    }
+
+    /// Asserts the call answers 204 No Content.
+    pub async fn no_content(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) {
+        let (status, answer) = self.call(method.clone(), path, body).await;
+        assert_eq!(status.as_u16(), 204, "{method} {path}: {answer}");
+    }
+
+    /// Asserts the call is refused with HTTP `status` and error `code`.
+    pub async fn refused(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        (status, code): (u16, u64),
+    ) {
+        let (got, answer) = self.call(method.clone(), path, body).await;
+        let got_code = answer["code"].as_u64().unwrap_or(0);
+        assert_eq!(
+            (got.as_u16(), got_code),
+            (status, code),
+            "{method} {path}: {answer}"
+        );
+    }
+}
+
+/// Sends a message over the gateway and waits for its answer: `Ok(id)` on
+/// SEND_ACK, `Err(code)` on SEND_ERROR.
+pub async fn send_answer(g: &mut Gateway, channel: Id, nonce: &str) -> Result<Id, u32> {
+    use rookery_proto::gateway::{SendAck, SendError, op};
+    g.send_message(channel, nonce, "hi").await.expect("sent");
+    let answered = |f: &rookery_client::ServerFrame| {
+        f.header.op == op::SEND_ACK || f.header.op == op::SEND_ERROR
+    };
+    let timeout = std::time::Duration::from_secs(10);
+    let f = g
+        .next_matching("send answer", timeout, answered)
+        .await
+        .expect("answer");
+    if f.header.op == op::SEND_ACK {
+        Ok(f.d::<SendAck>().expect("SEND_ACK").id)
+    } else {
+        Err(f.d::<SendError>().expect("SEND_ERROR").code)
+    }
 }
 
 static NAMES: AtomicU32 = AtomicU32::new(0);

@@ -12,21 +12,6 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 
-async fn call(
-    u: &TestUser,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    u.api.raw(method, path, body).await.unwrap()
-}
-
-async fn expect(u: &TestUser, method: Method, path: &str, body: Option<Value>, want: (u16, u64)) {
-    let (status, body) = call(u, method.clone(), path, body).await;
-    let code = body["code"].as_u64().unwrap_or(0);
-    assert_eq!((status.as_u16(), code), want, "{method} {path}: {body}");
-}
-
 async fn history(u: &TestUser, channel: Id) -> Vec<(Id, String)> {
     let page = u.api.history(channel, "limit=100").await.unwrap();
     page.into_iter().rev().map(|m| (m.id, m.content)).collect()
@@ -55,13 +40,13 @@ async fn authors_edit_and_delete_moderators_bulk_delete_and_everyone_is_told() {
     let path = |id: Id| format!("/channels/{channel}/messages/{id}");
 
     // Edits: the author only; everyone sees the new text.
-    let (status, edited) = call(
-        &bob,
-        Method::PATCH,
-        &path(sent[0]),
-        Some(json!({"content": "one!"})),
-    )
-    .await;
+    let (status, edited) = bob
+        .call(
+            Method::PATCH,
+            &path(sent[0]),
+            Some(json!({"content": "one!"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     let edited: Message = serde_json::from_value(edited).unwrap();
     assert_eq!(edited.content, "one!");
@@ -73,26 +58,24 @@ async fn authors_edit_and_delete_moderators_bulk_delete_and_everyone_is_told() {
         .d()
         .unwrap();
     assert_eq!(update, edited);
-    let (_, fetched) = call(&carol, Method::GET, &path(sent[0]), None).await;
+    let (_, fetched) = carol.call(Method::GET, &path(sent[0]), None).await;
     assert_eq!(serde_json::from_value::<Message>(fetched).unwrap(), edited);
-    expect(
-        &alice,
-        Method::PATCH,
-        &path(sent[0]),
-        Some(json!({"content": "mine"})),
-        (403, 50005),
-    )
-    .await;
-    expect(
-        &bob,
+    alice
+        .refused(
+            Method::PATCH,
+            &path(sent[0]),
+            Some(json!({"content": "mine"})),
+            (403, 50005),
+        )
+        .await;
+    bob.refused(
         Method::PATCH,
         &path(sent[0]),
         Some(json!({"content": " "})),
         (400, 50006),
     )
     .await;
-    expect(
-        &bob,
+    bob.refused(
         Method::PATCH,
         &path(Id(1)),
         Some(json!({"content": "x"})),
@@ -101,9 +84,11 @@ async fn authors_edit_and_delete_moderators_bulk_delete_and_everyone_is_told() {
     .await;
 
     // Deletes: the author, or MANAGE_MESSAGES.
-    expect(&carol, Method::DELETE, &path(sent[1]), None, (403, 50013)).await;
+    carol
+        .refused(Method::DELETE, &path(sent[1]), None, (403, 50013))
+        .await;
     assert_eq!(
-        call(&bob, Method::DELETE, &path(sent[1]), None).await.0,
+        bob.call(Method::DELETE, &path(sent[1]), None).await.0,
         StatusCode::NO_CONTENT
     );
     let deleted: Value = carol_gw
@@ -114,10 +99,11 @@ async fn authors_edit_and_delete_moderators_bulk_delete_and_everyone_is_told() {
         .unwrap();
     let expected = json!({"id": sent[1].to_string(), "channel_id": channel.to_string(), "guild_id": guild.id.to_string()});
     assert_eq!(deleted, expected);
-    expect(&carol, Method::GET, &path(sent[1]), None, (404, 10008)).await;
+    carol
+        .refused(Method::GET, &path(sent[1]), None, (404, 10008))
+        .await;
     // An edit of a deleted message finds nothing to edit.
-    expect(
-        &bob,
+    bob.refused(
         Method::PATCH,
         &path(sent[1]),
         Some(json!({"content": "back?"})),
@@ -128,17 +114,18 @@ async fn authors_edit_and_delete_moderators_bulk_delete_and_everyone_is_told() {
     // Bulk deletes: MANAGE_MESSAGES, 2 to 100 ids.
     let bulk = format!("/channels/{channel}/messages/bulk-delete");
     let two = Some(json!({"messages": [sent[2], sent[3]]}));
-    expect(&bob, Method::POST, &bulk, two.clone(), (403, 50013)).await;
-    expect(
-        &alice,
-        Method::POST,
-        &bulk,
-        Some(json!({"messages": [sent[2]]})),
-        (400, 50035),
-    )
-    .await;
+    bob.refused(Method::POST, &bulk, two.clone(), (403, 50013))
+        .await;
+    alice
+        .refused(
+            Method::POST,
+            &bulk,
+            Some(json!({"messages": [sent[2]]})),
+            (400, 50035),
+        )
+        .await;
     assert_eq!(
-        call(&alice, Method::POST, &bulk, two).await.0,
+        alice.call(Method::POST, &bulk, two).await.0,
         StatusCode::NO_CONTENT
     );
     let gone: Value = carol_gw

@@ -7,67 +7,24 @@ use reqwest::{Method, StatusCode};
 use rookery_client::Gateway;
 use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
-use rookery_proto::gateway::{self as gw, op};
 use rookery_proto::model::{Channel, Member, Message, Role};
 use rookery_proto::permissions::Permissions;
-use rookery_testkit::{TestServer, TestUser};
+use rookery_testkit::{TestServer, TestUser, send_answer};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(10);
 
-async fn call(
-    u: &TestUser,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    u.api.raw(method, path, body).await.unwrap()
-}
-
-/// Asserts a refusal's status and code.
-async fn refused(u: &TestUser, method: Method, path: &str, body: Option<Value>, want: (u16, u64)) {
-    let (status, body) = call(u, method.clone(), path, body).await;
-    assert_eq!(
-        (status.as_u16(), body["code"].as_u64().unwrap_or(0)),
-        want,
-        "{method} {path}: {body}"
-    );
-}
-
 async fn create_role(u: &TestUser, guild: Id, body: Value) -> Role {
-    let (status, role) = call(
-        u,
-        Method::POST,
-        &format!("/guilds/{guild}/roles"),
-        Some(body),
-    )
-    .await;
+    let (status, role) = u
+        .call(Method::POST, &format!("/guilds/{guild}/roles"), Some(body))
+        .await;
     assert_eq!(status, StatusCode::OK, "{role}");
     serde_json::from_value(role).unwrap()
 }
 
-async fn no_content(u: &TestUser, method: Method, path: &str, body: Option<Value>) {
-    let (status, body) = call(u, method.clone(), path, body).await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{method} {path}: {body}");
-}
-
 fn bits(p: Permissions) -> String {
     p.0.to_string()
-}
-
-/// Sends over the gateway; `Ok(id)` on SEND_ACK, `Err(code)` on SEND_ERROR.
-async fn gateway_send(g: &mut Gateway, channel: Id, nonce: &str) -> Result<Id, u32> {
-    g.send_message(channel, nonce, "hi").await.unwrap();
-    let answered = |f: &rookery_client::ServerFrame| {
-        f.header.op == op::SEND_ACK || f.header.op == op::SEND_ERROR
-    };
-    let f = g.next_matching("send answer", T, answered).await.unwrap();
-    if f.header.op == op::SEND_ACK {
-        Ok(f.d::<gw::SendAck>().unwrap().id)
-    } else {
-        Err(f.d::<gw::SendError>().unwrap().code)
-    }
 }
 
 /// The ids of the MESSAGE_CREATEs received up to and including `id`.
@@ -93,7 +50,7 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
     let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
     let mut carol_gw = server.gateway(&carol, Encoding::Json).await;
     let roles: Vec<Role> = serde_json::from_value(
-        call(&bob, Method::GET, &format!("/guilds/{g}/roles"), None)
+        bob.call(Method::GET, &format!("/guilds/{g}/roles"), None)
             .await
             .1,
     )
@@ -106,16 +63,14 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
 
     // Only MANAGE_ROLES manages roles; only MANAGE_CHANNELS makes channels.
     let create = Some(json!({"name": "speakers"}));
-    refused(
-        &bob,
+    bob.refused(
         Method::POST,
         &format!("/guilds/{g}/roles"),
         create.clone(),
         (403, 50013),
     )
     .await;
-    refused(
-        &bob,
+    bob.refused(
         Method::POST,
         &format!("/guilds/{g}/channels"),
         Some(json!({"name": "x"})),
@@ -136,13 +91,13 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
 
     // @everyone may not send here; speakers may.
     let everyone_deny = json!({"type": 0, "deny": bits(Permissions::SEND_MESSAGES)});
-    no_content(
-        &alice,
-        Method::PUT,
-        &format!("/channels/{channel}/permissions/{g}"),
-        Some(everyone_deny),
-    )
-    .await;
+    alice
+        .no_content(
+            Method::PUT,
+            &format!("/channels/{channel}/permissions/{g}"),
+            Some(everyone_deny),
+        )
+        .await;
     let c: Channel = bob_gw
         .dispatch("CHANNEL_UPDATE", T)
         .await
@@ -150,7 +105,7 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
         .d()
         .unwrap();
     assert_eq!(c.permission_overwrites.len(), 1);
-    assert_eq!(gateway_send(&mut bob_gw, channel, "b1").await, Err(50013));
+    assert_eq!(send_answer(&mut bob_gw, channel, "b1").await, Err(50013));
     let post = |u: &TestUser| {
         let path = format!("/channels/{channel}/messages");
         let api = u.api.clone();
@@ -162,20 +117,20 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
     };
     assert_eq!(post(&bob).await.1["code"], 50013);
     let allow = json!({"type": 0, "allow": bits(Permissions::SEND_MESSAGES)});
-    no_content(
-        &alice,
-        Method::PUT,
-        &format!("/channels/{channel}/permissions/{}", speakers.id),
-        Some(allow),
-    )
-    .await;
-    no_content(
-        &alice,
-        Method::PUT,
-        &format!("/guilds/{g}/members/{}/roles/{}", bob.user.id, speakers.id),
-        None,
-    )
-    .await;
+    alice
+        .no_content(
+            Method::PUT,
+            &format!("/channels/{channel}/permissions/{}", speakers.id),
+            Some(allow),
+        )
+        .await;
+    alice
+        .no_content(
+            Method::PUT,
+            &format!("/guilds/{g}/members/{}/roles/{}", bob.user.id, speakers.id),
+            None,
+        )
+        .await;
     let m: Member = bob_gw
         .dispatch("GUILD_MEMBER_UPDATE", T)
         .await
@@ -183,36 +138,36 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
         .d()
         .unwrap();
     assert_eq!(m.roles, vec![speakers.id]);
-    let sent = gateway_send(&mut bob_gw, channel, "b2")
+    let sent = send_answer(&mut bob_gw, channel, "b2")
         .await
         .expect("speakers may send");
     assert_eq!(messages_until(&mut carol_gw, sent).await, vec![sent]);
 
     // A member overwrite hiding the channel: no send, no history.
     let hide = json!({"type": 1, "deny": bits(Permissions::VIEW_CHANNEL)});
-    no_content(
-        &alice,
-        Method::PUT,
-        &format!("/channels/{channel}/permissions/{}", carol.user.id),
-        Some(hide),
-    )
-    .await;
-    refused(
-        &carol,
-        Method::GET,
-        &format!("/channels/{channel}/messages"),
-        None,
-        (403, 50001),
-    )
-    .await;
-    refused(
-        &carol,
-        Method::GET,
-        &format!("/channels/{channel}"),
-        None,
-        (403, 50001),
-    )
-    .await;
+    alice
+        .no_content(
+            Method::PUT,
+            &format!("/channels/{channel}/permissions/{}", carol.user.id),
+            Some(hide),
+        )
+        .await;
+    carol
+        .refused(
+            Method::GET,
+            &format!("/channels/{channel}/messages"),
+            None,
+            (403, 50001),
+        )
+        .await;
+    carol
+        .refused(
+            Method::GET,
+            &format!("/channels/{channel}"),
+            None,
+            (403, 50001),
+        )
+        .await;
     assert_eq!(post(&carol).await.1["code"], 50001);
     // Nor its live messages: Bob gets the hidden post, Carol only the next
     // one, in a channel she can see.
@@ -250,13 +205,13 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
         vec![hidden.id, sent]
     );
     let no_history = json!({"type": 1, "deny": bits(Permissions::READ_MESSAGE_HISTORY)});
-    no_content(
-        &alice,
-        Method::PUT,
-        &format!("/channels/{channel}/permissions/{}", bob.user.id),
-        Some(no_history),
-    )
-    .await;
+    alice
+        .no_content(
+            Method::PUT,
+            &format!("/channels/{channel}/permissions/{}", bob.user.id),
+            Some(no_history),
+        )
+        .await;
     assert!(
         bob.api
             .history(channel, "limit=10")
@@ -264,13 +219,13 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
             .unwrap()
             .is_empty()
     );
-    no_content(
-        &alice,
-        Method::DELETE,
-        &format!("/channels/{channel}/permissions/{}", bob.user.id),
-        None,
-    )
-    .await;
+    alice
+        .no_content(
+            Method::DELETE,
+            &format!("/channels/{channel}/permissions/{}", bob.user.id),
+            None,
+        )
+        .await;
     assert_eq!(bob.api.history(channel, "limit=10").await.unwrap().len(), 2);
     let last = alice.api.create_channel(g, "last").await.unwrap();
     let is_channel_event =
@@ -300,21 +255,21 @@ async fn the_role_hierarchy_and_grant_rules_hold() {
     let manage = bits(Permissions::MANAGE_ROLES.union(Permissions::SEND_MESSAGES));
     let mods = create_role(&alice, g, json!({"name": "mods", "permissions": manage})).await;
     let high = create_role(&alice, g, json!({"name": "admins"})).await;
-    let (status, moved) = call(
-        &alice,
-        Method::PATCH,
-        &format!("/guilds/{g}/roles"),
-        Some(json!([{"id": mods.id, "position": 2}, {"id": high.id, "position": 3}])),
-    )
-    .await;
+    let (status, moved) = alice
+        .call(
+            Method::PATCH,
+            &format!("/guilds/{g}/roles"),
+            Some(json!([{"id": mods.id, "position": 2}, {"id": high.id, "position": 3}])),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
-    no_content(
-        &alice,
-        Method::PUT,
-        &format!("/guilds/{g}/members/{}/roles/{}", bob.user.id, mods.id),
-        None,
-    )
-    .await;
+    alice
+        .no_content(
+            Method::PUT,
+            &format!("/guilds/{g}/members/{}/roles/{}", bob.user.id, mods.id),
+            None,
+        )
+        .await;
 
     // Bob manages roles below his highest (mods, position 2) only.
     let low = create_role(
@@ -324,26 +279,25 @@ async fn the_role_hierarchy_and_grant_rules_hold() {
     )
     .await;
     assert_eq!(low.position, 1);
-    no_content(
-        &bob,
+    bob.no_content(
         Method::PUT,
         &format!("/guilds/{g}/members/{}/roles/{}", carol.user.id, low.id),
         None,
     )
     .await;
     let member_path = |r: Id| format!("/guilds/{g}/members/{}/roles/{r}", carol.user.id);
-    refused(&bob, Method::PUT, &member_path(mods.id), None, (403, 50013)).await;
-    refused(&bob, Method::PUT, &member_path(high.id), None, (403, 50013)).await;
-    refused(
-        &bob,
+    bob.refused(Method::PUT, &member_path(mods.id), None, (403, 50013))
+        .await;
+    bob.refused(Method::PUT, &member_path(high.id), None, (403, 50013))
+        .await;
+    bob.refused(
         Method::PATCH,
         &format!("/guilds/{g}/roles/{}", high.id),
         Some(json!({"name": "mine"})),
         (403, 50013),
     )
     .await;
-    refused(
-        &bob,
+    bob.refused(
         Method::PATCH,
         &format!("/guilds/{g}/roles"),
         Some(json!([{"id": low.id, "position": 5}])),
@@ -352,16 +306,14 @@ async fn the_role_hierarchy_and_grant_rules_hold() {
     .await;
     // Nobody grants what they lack.
     let admin = json!({"permissions": bits(Permissions::ADMINISTRATOR)});
-    refused(
-        &bob,
+    bob.refused(
         Method::PATCH,
         &format!("/guilds/{g}/roles/{}", low.id),
         Some(admin.clone()),
         (403, 50013),
     )
     .await;
-    refused(
-        &bob,
+    bob.refused(
         Method::POST,
         &format!("/guilds/{g}/roles"),
         Some(admin),
@@ -369,75 +321,75 @@ async fn the_role_hierarchy_and_grant_rules_hold() {
     )
     .await;
     // Bad targets and bodies.
-    refused(
-        &alice,
-        Method::DELETE,
-        &format!("/guilds/{g}/roles/{g}"),
-        None,
-        (400, 50035),
-    )
-    .await;
-    refused(
-        &alice,
-        Method::DELETE,
-        &format!("/guilds/{g}/roles/1"),
-        None,
-        (404, 10011),
-    )
-    .await;
-    refused(
-        &alice,
-        Method::PUT,
-        &format!("/guilds/{g}/members/1/roles/{}", low.id),
-        None,
-        (404, 10007),
-    )
-    .await;
-    refused(
-        &alice,
-        Method::POST,
-        &format!("/guilds/{g}/roles"),
-        Some(json!({"permissions": 8})),
-        (400, 50109),
-    )
-    .await;
+    alice
+        .refused(
+            Method::DELETE,
+            &format!("/guilds/{g}/roles/{g}"),
+            None,
+            (400, 50035),
+        )
+        .await;
+    alice
+        .refused(
+            Method::DELETE,
+            &format!("/guilds/{g}/roles/1"),
+            None,
+            (404, 10011),
+        )
+        .await;
+    alice
+        .refused(
+            Method::PUT,
+            &format!("/guilds/{g}/members/1/roles/{}", low.id),
+            None,
+            (404, 10007),
+        )
+        .await;
+    alice
+        .refused(
+            Method::POST,
+            &format!("/guilds/{g}/roles"),
+            Some(json!({"permissions": 8})),
+            (400, 50109),
+        )
+        .await;
     let channel = server.api().with_token(&alice.token);
     let chan = channel.create_channel(g, "c").await.unwrap().id;
-    refused(
-        &alice,
-        Method::PUT,
-        &format!("/channels/{chan}/permissions/{}", 1),
-        Some(json!({"type": 0})),
-        (404, 10011),
-    )
-    .await;
-    refused(
-        &alice,
-        Method::PUT,
-        &format!("/channels/{chan}/permissions/{}", low.id),
-        Some(json!({"type": 3})),
-        (400, 50109),
-    )
-    .await;
+    alice
+        .refused(
+            Method::PUT,
+            &format!("/channels/{chan}/permissions/{}", 1),
+            Some(json!({"type": 0})),
+            (404, 10011),
+        )
+        .await;
+    alice
+        .refused(
+            Method::PUT,
+            &format!("/channels/{chan}/permissions/{}", low.id),
+            Some(json!({"type": 3})),
+            (400, 50109),
+        )
+        .await;
 
     // Deleting a role takes its grants away from its members.
-    let (_, before) = call(
-        &carol,
-        Method::GET,
-        &format!("/guilds/{g}/members/{}", carol.user.id),
-        None,
-    )
-    .await;
+    let (_, before) = carol
+        .call(
+            Method::GET,
+            &format!("/guilds/{g}/members/{}", carol.user.id),
+            None,
+        )
+        .await;
     assert_eq!(before["roles"], json!([low.id.to_string()]));
-    no_content(
-        &bob,
+    bob.no_content(
         Method::DELETE,
         &format!("/guilds/{g}/roles/{}", low.id),
         None,
     )
     .await;
     let roles: Vec<Role> = serde_json::from_value(
-        call(&carol, Method::GET, &format!("/guilds/{g}/roles"), None)
+        carol
+            .call(Method::GET, &format!("/guilds/{g}/roles"), None)
             .await
             .1,
     )
@@ -457,23 +409,23 @@ async fn a_revoked_grant_does_not_survive_a_racing_send() {
     let (g, channel) = (guild.id, guild.channels[0].id);
     let speakers = create_role(&alice, g, json!({"name": "speakers"})).await;
     let deny = json!({"type": 0, "deny": bits(Permissions::SEND_MESSAGES)});
-    no_content(
-        &alice,
-        Method::PUT,
-        &format!("/channels/{channel}/permissions/{g}"),
-        Some(deny),
-    )
-    .await;
+    alice
+        .no_content(
+            Method::PUT,
+            &format!("/channels/{channel}/permissions/{g}"),
+            Some(deny),
+        )
+        .await;
     let allow = json!({"type": 0, "allow": bits(Permissions::SEND_MESSAGES)});
-    no_content(
-        &alice,
-        Method::PUT,
-        &format!("/channels/{channel}/permissions/{}", speakers.id),
-        Some(allow),
-    )
-    .await;
+    alice
+        .no_content(
+            Method::PUT,
+            &format!("/channels/{channel}/permissions/{}", speakers.id),
+            Some(allow),
+        )
+        .await;
     let role_path = format!("/guilds/{g}/members/{}/roles/{}", bob.user.id, speakers.id);
-    no_content(&alice, Method::PUT, &role_path, None).await;
+    alice.no_content(Method::PUT, &role_path, None).await;
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sender = {
@@ -494,7 +446,7 @@ async fn a_revoked_grant_does_not_survive_a_racing_send() {
     };
     // Let the grant be used (and cached) before it is revoked.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    no_content(&alice, Method::DELETE, &role_path, None).await;
+    alice.no_content(Method::DELETE, &role_path, None).await;
     let revoked = Instant::now();
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -543,7 +495,7 @@ async fn a_joiner_gets_only_the_channels_it_can_see() {
     let secret = alice.api.create_channel(g, "secret").await.unwrap().id;
     let hide = json!({"type": 0, "deny": bits(Permissions::VIEW_CHANNEL)});
     let path = format!("/channels/{secret}/permissions/{g}");
-    no_content(&alice, Method::PUT, &path, Some(hide)).await;
+    alice.no_content(Method::PUT, &path, Some(hide)).await;
 
     let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
     let code = alice.api.create_invite(g).await.unwrap();
