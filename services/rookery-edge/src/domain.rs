@@ -296,14 +296,10 @@ impl Edge {
             .caches
             .nonces
             .try_get_with(key, async {
-                if let Some(id) = self.store.nonce(author.id, &nonce).await? {
-                    let found = self
-                        .store
-                        .messages(channel_id, Cursor::Around(id), 1)
-                        .await?;
-                    if let Some(m) = found.into_iter().find(|m| m.id == id) {
-                        return Ok(Arc::new(m));
-                    }
+                if let Some(id) = self.store.nonce(author.id, &nonce).await?
+                    && let Some(m) = self.stored_message(channel_id, id).await?
+                {
+                    return Ok(Arc::new(m));
                 }
                 let (m, a) = self
                     .post(author, &channel, content, Some(nonce.clone()), wait)

@@ -144,11 +144,12 @@ impl Holds {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rookery_proto::model::{Message, User};
 
-    fn message(channel: u64, id: u64) -> Arc<Dispatch> {
+    /// A MESSAGE_CREATE dispatch of message `id` in `channel`.
+    pub(crate) fn message(channel: u64, id: u64) -> Arc<Dispatch> {
         let m = Message {
             id: Id(id),
             channel_id: Id(channel),

@@ -23,11 +23,19 @@ use std::collections::HashSet;
 const BULK_DELETE_MAX_AGE_MS: u64 = 14 * 24 * 3600 * 1000;
 
 impl Edge {
-    async fn find_message(&self, channel: Id, id: Id) -> Result<Message, EdgeError> {
+    /// A stored message, if it exists.
+    pub(crate) async fn stored_message(
+        &self,
+        channel: Id,
+        id: Id,
+    ) -> Result<Option<Message>, EdgeError> {
         let page = self.store.messages(channel, Cursor::Around(id), 1).await?;
-        page.into_iter()
-            .find(|m| m.id == id)
-            .ok_or(EdgeError::UnknownMessage)
+        Ok(page.into_iter().find(|m| m.id == id))
+    }
+
+    async fn find_message(&self, channel: Id, id: Id) -> Result<Message, EdgeError> {
+        let found = self.stored_message(channel, id).await?;
+        found.ok_or(EdgeError::UnknownMessage)
     }
 
     /// One message of a channel whose history the user may read.

@@ -84,11 +84,45 @@ pub struct Perms {
     members: Cache<(Id, Id), Arc<Member>>,
     channels: Cache<Id, Arc<Channel>>,
     /// `(guild, bits, valid until (Unix ms))`: a timed-out member's
-    /// entry ends with the timeout.
-    computed: Cache<(Id, Id), (Id, Permissions, u64)>,
+    /// entry expires when the timeout ends ([`UntilTimeoutEnds`]).
+    computed: Cache<(Id, Id), Computed>,
 }
 
-fn cache<K, V>(capacity: u64) -> Cache<K, V>
+type Computed = (Id, Permissions, u64);
+
+/// Expires a computed entry when the member's timeout ends, so the cache
+/// never outlives it; other entries live by the idle time alone.
+struct UntilTimeoutEnds;
+
+impl UntilTimeoutEnds {
+    fn left((_, _, until): &Computed) -> Option<Duration> {
+        let now = rookery_proto::id::now_ms();
+        (*until != u64::MAX).then(|| Duration::from_millis(until.saturating_sub(now)))
+    }
+}
+
+impl moka::Expiry<(Id, Id), Computed> for UntilTimeoutEnds {
+    fn expire_after_create(
+        &self,
+        _: &(Id, Id),
+        value: &Computed,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
+        Self::left(value)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &(Id, Id),
+        value: &Computed,
+        _: std::time::Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Self::left(value)
+    }
+}
+
+fn builder<K, V>(capacity: u64) -> moka::sync::CacheBuilder<K, V, Cache<K, V>>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
@@ -97,7 +131,6 @@ where
         .max_capacity(capacity)
         .time_to_idle(Duration::from_secs(600))
         .support_invalidation_closures()
-        .build()
 }
 
 impl Perms {
@@ -106,10 +139,10 @@ impl Perms {
         Self {
             store,
             generation: AtomicU64::new(0),
-            guilds: cache(100_000),
-            members: cache(1_000_000),
-            channels: cache(200_000),
-            computed: cache(1_000_000),
+            guilds: builder(100_000).build(),
+            members: builder(1_000_000).build(),
+            channels: builder(200_000).build(),
+            computed: builder(1_000_000).expire_after(UntilTimeoutEnds).build(),
         }
     }
 
@@ -192,18 +225,9 @@ impl Perms {
         channel: Id,
     ) -> Result<(Arc<Channel>, Permissions), EdgeError> {
         let c = self.channel(channel).await?;
-        let now = rookery_proto::id::now_ms();
-        let key = (user, channel);
-        if self
-            .computed
-            .get(&key)
-            .is_some_and(|(_, _, until)| until <= now)
-        {
-            self.computed.invalidate(&key);
-        }
         let load = async {
             let (access, member) = self.in_guild(c.guild_id, user).await?;
-            let until = member.timed_out_until(now);
+            let until = member.timed_out_until(rookery_proto::id::now_ms());
             let bits = p::in_channel(
                 access.base(&member),
                 c.guild_id,
@@ -214,7 +238,7 @@ impl Perms {
             );
             Ok(Some((c.guild_id, bits, until.unwrap_or(u64::MAX))))
         };
-        let found = self.cached("permissions", &self.computed, key, load);
+        let found = self.cached("permissions", &self.computed, (user, channel), load);
         let (_, bits, _) = found.await?.expect("computed permissions are always some");
         Ok((c, bits))
     }
@@ -224,9 +248,7 @@ impl Perms {
     /// the hits itself).
     pub fn cached_view(&self, user: Id, channel: Id) -> Option<bool> {
         let hit = self.computed.get(&(user, channel));
-        let now = rookery_proto::id::now_ms();
-        hit.filter(|(_, _, until)| *until > now)
-            .map(|(_, bits, _)| bits.contains(Permissions::VIEW_CHANNEL))
+        hit.map(|(_, bits, _)| bits.contains(Permissions::VIEW_CHANNEL))
     }
 
     /// Whether the user may see the channel, computed if need be; a

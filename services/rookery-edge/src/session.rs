@@ -330,20 +330,7 @@ mod tests {
     }
 
     fn message(id: u64) -> Arc<Dispatch> {
-        let m = rookery_proto::model::Message {
-            id: Id(id),
-            channel_id: Id(2),
-            guild_id: Id(3),
-            author: User {
-                id: Id(1),
-                username: "u".into(),
-            },
-            content: "c".into(),
-            nonce: None,
-            timestamp: Id(id).timestamp(),
-            edited_timestamp: None,
-        };
-        Arc::new(Dispatch::new("MESSAGE_CREATE", DispatchData::Message(m)))
+        crate::holds::tests::message(2, id)
     }
 
     #[test]

@@ -376,17 +376,23 @@ impl Store for ScyllaStore {
             .0
             .all::<(i64, String, i32, i32)>(stmt, (key(guild_id),))
             .await?;
-        let mut out: Vec<Channel> = Vec::with_capacity(rows.len());
-        for (cid, name, kind, position) in rows {
-            out.push(Channel {
-                id: id(cid),
-                guild_id,
-                name,
-                kind: kind as u8,
-                position: position as u32,
-                permission_overwrites: self.0.overwrites(id(cid)).await?,
-            });
-        }
+        // One overwrite read per channel, all at once.
+        let overwrites = rows.iter().map(|(cid, ..)| self.0.overwrites(id(*cid)));
+        let overwrites = futures_util::future::try_join_all(overwrites).await?;
+        let mut out: Vec<Channel> = rows
+            .into_iter()
+            .zip(overwrites)
+            .map(
+                |((cid, name, kind, position), permission_overwrites)| Channel {
+                    id: id(cid),
+                    guild_id,
+                    name,
+                    kind: kind as u8,
+                    position: position as u32,
+                    permission_overwrites,
+                },
+            )
+            .collect();
         out.sort_by_key(|c| (c.position, c.id));
         Ok(out)
     }
