@@ -256,6 +256,7 @@ impl Gateway {
             channel_id,
             nonce: nonce.into(),
             content: content.into(),
+            ..gw::Send::default()
         };
         self.send_op(op::SEND, &send).await
     }

@@ -57,6 +57,12 @@ pub enum EdgeError {
     /// No such route.
     #[error("not found")]
     NotFound,
+    /// Not a unicode emoji.
+    #[error("unknown emoji")]
+    UnknownEmoji,
+    /// The channel holds the most pins it may.
+    #[error("maximum number of pins reached ({0})")]
+    MaxPins(usize),
     /// The bus or store failed; retry later.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -67,9 +73,11 @@ impl EdgeError {
     pub fn status(&self) -> StatusCode {
         match self {
             EdgeError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            EdgeError::InvalidBody(_) | EdgeError::InvalidJson(_) | EdgeError::EmptyMessage => {
-                StatusCode::BAD_REQUEST
-            }
+            EdgeError::InvalidBody(_)
+            | EdgeError::InvalidJson(_)
+            | EdgeError::EmptyMessage
+            | EdgeError::UnknownEmoji
+            | EdgeError::MaxPins(_) => StatusCode::BAD_REQUEST,
             EdgeError::UnknownChannel
             | EdgeError::UnknownGuild
             | EdgeError::UnknownInvite
@@ -98,6 +106,8 @@ impl EdgeError {
             EdgeError::UnknownMember => 10007,
             EdgeError::UnknownRole => 10011,
             EdgeError::UnknownMessage => 10008,
+            EdgeError::UnknownEmoji => 10014,
+            EdgeError::MaxPins(_) => 30003,
             EdgeError::NotAuthor => 50005,
             EdgeError::MissingAccess => 50001,
             EdgeError::MissingPermissions(_) => 50013,

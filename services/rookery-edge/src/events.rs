@@ -28,6 +28,19 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
             ev::MESSAGE_DELETE_BULK,
             D::MessageDeleteBulk(d.clone()),
         ),
+        Event::ChannelPinsUpdate(p) => (
+            p.guild_id,
+            ev::CHANNEL_PINS_UPDATE,
+            D::PinsUpdate(p.clone()),
+        ),
+        Event::MessageReactionAdd(r) => {
+            (r.guild_id, ev::MESSAGE_REACTION_ADD, D::Reaction(r.clone()))
+        }
+        Event::MessageReactionRemove(r) => (
+            r.guild_id,
+            ev::MESSAGE_REACTION_REMOVE,
+            D::Reaction(r.clone()),
+        ),
         Event::ChannelCreate(c) => (c.guild_id, ev::CHANNEL_CREATE, D::Channel(c.clone())),
         Event::ChannelUpdate(c) => (c.guild_id, ev::CHANNEL_UPDATE, D::Channel(c.clone())),
         Event::GuildRoleCreate(r) => (r.guild_id, ev::GUILD_ROLE_CREATE, D::Role(r.clone())),

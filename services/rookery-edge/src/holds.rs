@@ -150,19 +150,11 @@ pub(crate) mod tests {
 
     /// A MESSAGE_CREATE dispatch of message `id` in `channel`.
     pub(crate) fn message(channel: u64, id: u64) -> Arc<Dispatch> {
-        let m = Message {
-            id: Id(id),
-            channel_id: Id(channel),
-            guild_id: Id(1),
-            author: User {
-                id: Id(1),
-                username: "u".into(),
-            },
-            content: "c".into(),
-            nonce: None,
-            timestamp: Id(id).timestamp(),
-            edited_timestamp: None,
+        let author = User {
+            id: Id(1),
+            username: "u".into(),
         };
+        let m = Message::new(Id(id), (Id(1), Id(channel)), author, "c".into());
         Arc::new(Dispatch::new("MESSAGE_CREATE", DispatchData::Message(m)))
     }
 

@@ -15,13 +15,17 @@ mod events;
 mod gateway;
 mod holds;
 mod hub;
+mod mentions;
 mod messages;
 pub mod metrics;
 mod moderation;
 mod perms;
+mod pins;
 mod ratelimit;
+mod reactions;
 mod rest;
 mod roles;
+mod send;
 mod session;
 
 pub use config::EdgeConfig;

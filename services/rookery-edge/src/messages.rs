@@ -16,7 +16,6 @@ use rookery_proto::event::{Event, MessageDelete, MessageDeleteBulk};
 use rookery_proto::id::{format_timestamp, now_ms};
 use rookery_proto::model::{Message, User};
 use rookery_proto::permissions::Permissions;
-use rookery_store::Cursor;
 use std::collections::HashSet;
 
 /// Bulk deletes reach back at most this far.
@@ -29,8 +28,7 @@ impl Edge {
         channel: Id,
         id: Id,
     ) -> Result<Option<Message>, EdgeError> {
-        let page = self.store.messages(channel, Cursor::Around(id), 1).await?;
-        Ok(page.into_iter().find(|m| m.id == id))
+        Ok(self.store.message(channel, id).await?)
     }
 
     async fn find_message(&self, channel: Id, id: Id) -> Result<Message, EdgeError> {

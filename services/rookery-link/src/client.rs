@@ -435,6 +435,45 @@ impl Store for RemoteStore {
         }
     }
 
+    async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {
+        let call = Call::Message {
+            channel_id,
+            message_id,
+        };
+        match self.read(call).await? {
+            Reply::Message(m) => Ok(m),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn pins(&self, channel_id: Id) -> Result<Vec<Message>, StoreError> {
+        match self.read(Call::Pins { channel_id }).await? {
+            Reply::Messages(m) => Ok(m),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn reactions(
+        &self,
+        channel_id: Id,
+        message_id: Id,
+        emoji: &str,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError> {
+        let call = Call::Reactions {
+            channel_id,
+            message_id,
+            emoji: emoji.to_owned(),
+            after,
+            limit,
+        };
+        match self.read(call).await? {
+            Reply::Ids(users) => Ok(users),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn messages(
         &self,
         channel_id: Id,

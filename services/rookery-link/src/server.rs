@@ -282,5 +282,20 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
             cursor,
             limit,
         } => Reply::Messages(store.messages(channel_id, cursor.into(), limit).await?),
+        Call::Message {
+            channel_id,
+            message_id,
+        } => Reply::Message(store.message(channel_id, message_id).await?),
+        Call::Pins { channel_id } => Reply::Messages(store.pins(channel_id).await?),
+        Call::Reactions {
+            channel_id,
+            message_id,
+            emoji,
+            after,
+            limit,
+        } => {
+            let users = store.reactions(channel_id, message_id, &emoji, after, limit);
+            Reply::Ids(users.await?)
+        }
     })
 }

@@ -119,6 +119,20 @@ pub enum Call {
         cursor: WireCursor,
         limit: usize,
     },
+    Message {
+        channel_id: Id,
+        message_id: Id,
+    },
+    Pins {
+        channel_id: Id,
+    },
+    Reactions {
+        channel_id: Id,
+        message_id: Id,
+        emoji: String,
+        after: Id,
+        limit: usize,
+    },
 }
 
 /// [`Cursor`] on the wire.
@@ -169,6 +183,7 @@ pub enum Reply {
     Invite(Option<Invite>),
     Nonce(Option<Id>),
     Messages(Vec<Message>),
+    Message(Option<Message>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

@@ -71,6 +71,9 @@ store_impl!(Split {
         user_guilds(user_id: Id) -> Vec<Id>,
         invite(code: &str) -> Option<Invite>,
         nonce(user_id: Id, nonce: &str) -> Option<Id>,
+        message(channel_id: Id, message_id: Id) -> Option<Message>,
+        pins(channel_id: Id) -> Vec<Message>,
+        reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
         messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>,
     ]
 });
@@ -96,6 +99,9 @@ store_impl!(Counting {
         user_guilds(user_id: Id) -> Vec<Id>,
         invite(code: &str) -> Option<Invite>,
         nonce(user_id: Id, nonce: &str) -> Option<Id>,
+        message(channel_id: Id, message_id: Id) -> Option<Message>,
+        pins(channel_id: Id) -> Vec<Message>,
+        reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
     ]
 }
     async fn messages(&self, ch: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError> {
@@ -168,16 +174,12 @@ fn message(id: u64, channel: u64, origin: u16) -> Arc<Envelope> {
         id: Id(id),
         ts: 0,
         origin,
-        event: Event::MessageCreate(Message {
-            id: Id(id),
-            channel_id: Id(channel),
-            guild_id: Id(5),
+        event: Event::MessageCreate(Message::new(
+            Id(id),
+            (Id(5), Id(channel)),
             author,
-            content: "hi".into(),
-            nonce: None,
-            timestamp: String::new(),
-            edited_timestamp: None,
-        }),
+            "hi".into(),
+        )),
     })
 }
 

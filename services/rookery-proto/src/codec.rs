@@ -181,6 +181,10 @@ pub enum DispatchData {
     MemberRemove(crate::event::MemberRemove),
     /// GUILD_DELETE.
     GuildDelete(crate::model::UnavailableGuild),
+    /// CHANNEL_PINS_UPDATE.
+    PinsUpdate(crate::event::PinsUpdate),
+    /// MESSAGE_REACTION_ADD and MESSAGE_REACTION_REMOVE.
+    Reaction(crate::event::ReactionChange),
 }
 
 /// An empty map payload.
@@ -275,18 +279,14 @@ mod tests {
     use crate::model::User;
 
     fn message() -> Message {
+        let author = User {
+            id: Id(9),
+            username: "ada".into(),
+        };
         Message {
-            id: Id(1 << 40),
-            channel_id: Id(7),
-            guild_id: Id(3),
-            author: User {
-                id: Id(9),
-                username: "ada".into(),
-            },
-            content: "hello ✓".into(),
             nonce: Some("n1".into()),
-            timestamp: Id(1 << 40).timestamp(),
-            edited_timestamp: None,
+            mentions: vec![author.clone()],
+            ..Message::new(Id(1 << 40), (Id(3), Id(7)), author, "hello ✓".into())
         }
     }
 
@@ -297,11 +297,20 @@ mod tests {
                 channel_id: Id(u64::MAX - 1),
                 nonce: "abc".into(),
                 content: "hi".into(),
+                message_reference: Some(crate::rest::ReplyTo {
+                    message_id: Id(5),
+                    channel_id: None,
+                    guild_id: None,
+                    fail_if_not_exists: false,
+                }),
+                allowed_mentions: None,
             };
             match decode_client(enc, &encode(enc, op::SEND, &send)).unwrap() {
                 ClientFrame::Send(s) => {
                     assert_eq!(s.channel_id, send.channel_id);
                     assert_eq!((s.nonce.as_str(), s.content.as_str()), ("abc", "hi"));
+                    let reply = s.message_reference.expect("the reply survives");
+                    assert_eq!((reply.message_id, reply.fail_if_not_exists), (Id(5), false));
                 }
                 other => panic!("{other:?}"),
             }

@@ -64,6 +64,54 @@ pub enum Event {
     MessageDelete(MessageDelete),
     /// Several messages of one channel were deleted.
     MessageDeleteBulk(MessageDeleteBulk),
+    /// A message was pinned or unpinned.
+    ChannelPinsUpdate(PinsUpdate),
+    /// A user reacted to a message.
+    MessageReactionAdd(ReactionChange),
+    /// A user's reaction was removed.
+    MessageReactionRemove(ReactionChange),
+}
+
+/// `CHANNEL_PINS_UPDATE` payload: Discord's fields, plus which message was
+/// pinned or unpinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinsUpdate {
+    /// The guild.
+    pub guild_id: Id,
+    /// The channel.
+    pub channel_id: Id,
+    /// The message pinned or unpinned.
+    pub message_id: Id,
+    /// Whether it is now pinned.
+    pub pinned: bool,
+    /// RFC 3339 time of this pin; none for an unpin.
+    #[serde(default)]
+    pub last_pin_timestamp: Option<String>,
+}
+
+/// A reaction's emoji (Discord's partial emoji object; unicode emoji only,
+/// so `id` is always null).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Emoji {
+    /// Always none: custom emoji do not exist here.
+    pub id: Option<Id>,
+    /// The emoji itself.
+    pub name: String,
+}
+
+/// `MESSAGE_REACTION_ADD` and `MESSAGE_REACTION_REMOVE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionChange {
+    /// Who reacted.
+    pub user_id: Id,
+    /// The message's channel.
+    pub channel_id: Id,
+    /// The message.
+    pub message_id: Id,
+    /// The message's guild.
+    pub guild_id: Id,
+    /// The emoji.
+    pub emoji: Emoji,
 }
 
 /// `MESSAGE_DELETE` payload.
@@ -157,6 +205,8 @@ impl Event {
             Event::MessageUpdate(m) => m.channel_id.0,
             Event::MessageDelete(d) => d.channel_id.0,
             Event::MessageDeleteBulk(d) => d.channel_id.0,
+            Event::ChannelPinsUpdate(p) => p.channel_id.0,
+            Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.channel_id.0,
         }
     }
 }
@@ -170,6 +220,8 @@ impl Event {
             Event::MessageCreate(m) | Event::MessageUpdate(m) => Some(m.channel_id),
             Event::MessageDelete(d) => Some(d.channel_id),
             Event::MessageDeleteBulk(d) => Some(d.channel_id),
+            Event::ChannelPinsUpdate(p) => Some(p.channel_id),
+            Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => Some(r.channel_id),
             _ => None,
         }
     }

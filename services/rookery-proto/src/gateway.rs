@@ -69,6 +69,12 @@ pub mod event_name {
     pub const GUILD_ROLE_UPDATE: &str = "GUILD_ROLE_UPDATE";
     /// A role was deleted.
     pub const GUILD_ROLE_DELETE: &str = "GUILD_ROLE_DELETE";
+    /// A message was pinned or unpinned.
+    pub const CHANNEL_PINS_UPDATE: &str = "CHANNEL_PINS_UPDATE";
+    /// A user reacted to a message.
+    pub const MESSAGE_REACTION_ADD: &str = "MESSAGE_REACTION_ADD";
+    /// A reaction was removed.
+    pub const MESSAGE_REACTION_REMOVE: &str = "MESSAGE_REACTION_REMOVE";
 }
 
 /// op 10 HELLO.
@@ -120,7 +126,7 @@ pub struct Ready {
 }
 
 /// op 20 SEND.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Send {
     /// Target channel.
     pub channel_id: Id,
@@ -128,6 +134,24 @@ pub struct Send {
     pub nonce: String,
     /// Message text.
     pub content: String,
+    /// Makes the message a reply (as in `POST /channels/{id}/messages`).
+    #[serde(default)]
+    pub message_reference: Option<crate::rest::ReplyTo>,
+    /// Which mentions notify (as in `POST /channels/{id}/messages`).
+    #[serde(default)]
+    pub allowed_mentions: Option<crate::rest::AllowedMentions>,
+}
+
+impl Send {
+    /// The same request as the REST body.
+    pub fn into_create(self) -> crate::rest::CreateMessage {
+        crate::rest::CreateMessage {
+            content: self.content,
+            nonce: Some(self.nonce),
+            message_reference: self.message_reference,
+            allowed_mentions: self.allowed_mentions,
+        }
+    }
 }
 
 /// op 21 SEND_ACK.

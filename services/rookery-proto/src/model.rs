@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Channel type of a guild text channel (Discord's `GUILD_TEXT`).
 pub const CHANNEL_GUILD_TEXT: u8 = 0;
 
+/// Message type of an ordinary message (Discord's `DEFAULT`).
+pub const MESSAGE_DEFAULT: u8 = 0;
+/// Message type of a reply (Discord's `REPLY`).
+pub const MESSAGE_REPLY: u8 = 19;
+
 /// A user as other users see it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct User {
@@ -153,6 +158,65 @@ pub struct Message {
     /// RFC 3339 time of the last edit, if edited.
     #[serde(default)]
     pub edited_timestamp: Option<String>,
+    /// [`MESSAGE_DEFAULT`], or [`MESSAGE_REPLY`] with a `message_reference`.
+    #[serde(rename = "type", default)]
+    pub kind: u8,
+    /// The message this one replies to.
+    #[serde(default)]
+    pub message_reference: Option<MessageReference>,
+    /// Members mentioned, by id.
+    #[serde(default)]
+    pub mentions: Vec<User>,
+    /// Roles mentioned, by id.
+    #[serde(default)]
+    pub mention_roles: Vec<Id>,
+    /// Whether `@everyone` or `@here` mentioned the whole channel.
+    #[serde(default)]
+    pub mention_everyone: bool,
+    /// Whether the message is pinned in its channel.
+    #[serde(default)]
+    pub pinned: bool,
+}
+
+impl Message {
+    /// A plain message: no reply, mentions or pin.
+    pub fn new(id: Id, (guild_id, channel_id): (Id, Id), author: User, content: String) -> Self {
+        Message {
+            id,
+            channel_id,
+            guild_id,
+            author,
+            content,
+            nonce: None,
+            timestamp: id.timestamp(),
+            edited_timestamp: None,
+            kind: MESSAGE_DEFAULT,
+            message_reference: None,
+            mentions: Vec::new(),
+            mention_roles: Vec::new(),
+            mention_everyone: false,
+            pinned: false,
+        }
+    }
+
+    /// Whether the message mentions `user`, who holds `roles`: by name, by
+    /// one of the roles, or through `@everyone`.
+    pub fn mentions_user(&self, user: Id, roles: &[Id]) -> bool {
+        self.mention_everyone
+            || self.mentions.iter().any(|u| u.id == user)
+            || self.mention_roles.iter().any(|r| roles.contains(r))
+    }
+}
+
+/// Discord's `message_reference`: the message a reply answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReference {
+    /// The message replied to.
+    pub message_id: Id,
+    /// Its channel (the reply's own).
+    pub channel_id: Id,
+    /// Its guild.
+    pub guild_id: Id,
 }
 
 /// An invite code to a guild.

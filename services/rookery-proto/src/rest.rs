@@ -32,8 +32,8 @@ pub struct CreateNamed {
     pub name: String,
 }
 
-/// `POST /channels/{id}/messages`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `POST /channels/{id}/messages` (and the gateway's SEND).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMessage {
     /// Message text.
@@ -41,6 +41,64 @@ pub struct CreateMessage {
     /// Optional idempotency key (≤ 64 bytes): a repeat returns the first message.
     #[serde(default)]
     pub nonce: Option<String>,
+    /// Makes the message a reply to one of the same channel.
+    #[serde(default)]
+    pub message_reference: Option<ReplyTo>,
+    /// Which mentions in the content notify (all that are allowed, if absent).
+    #[serde(default)]
+    pub allowed_mentions: Option<AllowedMentions>,
+}
+
+/// A reply's `message_reference` in a request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyTo {
+    /// The message replied to.
+    pub message_id: Id,
+    /// Its channel: the reply's own, if given.
+    #[serde(default)]
+    pub channel_id: Option<Id>,
+    /// Its guild: the reply's own, if given.
+    #[serde(default)]
+    pub guild_id: Option<Id>,
+    /// Refuse the send when the message is gone (true, the default), or send
+    /// it as an ordinary message.
+    #[serde(default = "yes")]
+    pub fail_if_not_exists: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Discord's `allowed_mentions`: which of the content's mentions notify.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedMentions {
+    /// Kinds parsed from the content in full.
+    #[serde(default)]
+    pub parse: Vec<MentionKind>,
+    /// Users who may be mentioned (at most 100; not with `parse: ["users"]`).
+    #[serde(default)]
+    pub users: Vec<Id>,
+    /// Roles that may be mentioned (at most 100; not with `parse: ["roles"]`).
+    #[serde(default)]
+    pub roles: Vec<Id>,
+    /// Whether a reply mentions the author of the message replied to.
+    #[serde(default)]
+    pub replied_user: bool,
+}
+
+/// A kind of mention in `allowed_mentions.parse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MentionKind {
+    /// `<@id>` user mentions.
+    Users,
+    /// `<@&id>` role mentions.
+    Roles,
+    /// `@everyone` and `@here`.
+    Everyone,
 }
 
 /// `PATCH /channels/{id}/messages/{message}`.

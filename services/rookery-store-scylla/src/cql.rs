@@ -3,9 +3,11 @@
 //! restrictions, nothing that would need ALLOW FILTERING.
 //!
 //! Statements are unqualified; the session's keyspace applies. Writes are
-//! INSERTs (upserts) and single-row DELETEs: an UPDATE would do the same as
-//! an INSERT here, and one form keeps the check simple. There are no `IN` lists and no `LIMIT`: each
-//! read names one partition, and page sizes bound how much comes back.
+//! INSERTs (upserts, which touch only the columns they name, so an INSERT
+//! of some columns is what an UPDATE would be), single-row DELETEs, and one
+//! whole-partition DELETE (a message's reactions: one partition tombstone,
+//! never a range). There are no `IN` lists and no `LIMIT`: each read names
+//! one partition, and page sizes bound how much comes back.
 
 /// Declares the statements and [`ALL`] from one list, so none is missed.
 macro_rules! statements {
@@ -75,14 +77,34 @@ statements! {
     /// An invite.
     SELECT_INVITE = "SELECT guild_id, inviter_id FROM invites WHERE code = ?";
 
-    /// A message upsert into its `(channel, bucket)` partition.
-    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    /// A message rewritten by an edit (only once it is known to exist).
-    INSERT_EDITED_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, edited_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /// A message upsert into its `(channel, bucket)` partition. Absent
+    /// values are bound unset, so they write no null cells (tombstones).
+    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, reply_to, mention_users, mention_roles, mention_everyone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /// An edit: the text and its time, nothing else (only once the message
+    /// is known to exist).
+    EDIT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, content, edited_at) VALUES (?, ?, ?, ?, ?)";
+    /// A pin or unpin on the message row (only once it is known to exist).
+    PIN_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, pinned) VALUES (?, ?, ?, ?)";
     /// Whether a message exists.
     SELECT_MESSAGE_ID = "SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    /// One message.
+    SELECT_MESSAGE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// Deletes one message (one row tombstone).
     DELETE_MESSAGE = "DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    /// Lists a pinned message under its channel.
+    INSERT_PIN = "INSERT INTO pins (channel_id, message_id) VALUES (?, ?)";
+    /// Unlists a pin.
+    DELETE_PIN = "DELETE FROM pins WHERE channel_id = ? AND message_id = ?";
+    /// A channel's pins, newest first (the clustering order).
+    SELECT_PINS = "SELECT message_id FROM pins WHERE channel_id = ?";
+    /// One user's reaction.
+    INSERT_REACTION = "INSERT INTO reactions (channel_id, message_id, emoji, user_id) VALUES (?, ?, ?, ?)";
+    /// Removes one user's reaction.
+    DELETE_REACTION = "DELETE FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id = ?";
+    /// Removes every reaction of a deleted message (one partition tombstone).
+    DELETE_REACTIONS = "DELETE FROM reactions WHERE channel_id = ? AND message_id = ?";
+    /// The users who reacted with one emoji, above an id, ascending.
+    SELECT_REACTIONS = "SELECT user_id FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id > ?";
     /// Marks a bucket non-empty.
     INSERT_BUCKET = "INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)";
     /// Records a send's nonce (expires with the table's TTL).
@@ -94,9 +116,9 @@ statements! {
     /// Non-empty buckets at or above one, oldest first.
     SELECT_BUCKETS_UP = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket >= ? ORDER BY bucket ASC";
     /// One bucket's messages below an id, newest first.
-    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
+    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
     /// One bucket's messages above an id, oldest first.
-    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
+    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
 
     /// Pins a setting on first use (a lightweight transaction).
     PIN_META = "INSERT INTO store_meta (name, value) VALUES (?, ?) IF NOT EXISTS";

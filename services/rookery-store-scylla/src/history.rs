@@ -8,16 +8,18 @@ use crate::store::{Inner, id, key};
 use futures_util::TryStreamExt;
 use rookery_proto::Id;
 use rookery_proto::id::format_timestamp;
-use rookery_proto::model::{Message, User};
+use rookery_proto::model::{MESSAGE_DEFAULT, MESSAGE_REPLY, Message, MessageReference, User};
 use rookery_store::{Cursor, StoreError};
 use scylla::response::PagingState;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use crate::session::backend;
 
-type Row = (
+/// A `messages` row as the reads select it.
+pub(crate) type Row = (
     i64,
     i64,
     i64,
@@ -25,6 +27,11 @@ type Row = (
     String,
     Option<String>,
     Option<CqlTimestamp>,
+    Option<i64>,
+    Option<BTreeMap<i64, String>>,
+    Option<Vec<i64>>,
+    Option<bool>,
+    Option<bool>,
 );
 
 pub(crate) async fn page(
@@ -161,20 +168,50 @@ async fn read_bucket(
     Ok(())
 }
 
-fn message(channel: Id, row: Row) -> Message {
-    let (mid, guild, author, username, content, nonce, edited) = row;
-    let mid = id(mid);
-    Message {
-        id: mid,
-        channel_id: channel,
-        guild_id: id(guild),
-        author: User {
-            id: id(author),
-            username,
-        },
+pub(crate) fn message(channel: Id, row: Row) -> Message {
+    let (
+        mid,
+        guild,
+        author,
+        username,
         content,
         nonce,
-        timestamp: mid.timestamp(),
+        edited,
+        reply_to,
+        users,
+        roles,
+        everyone,
+        pinned,
+    ) = row;
+    let (mid, guild_id) = (id(mid), id(guild));
+    let author = User {
+        id: id(author),
+        username,
+    };
+    let message_reference = reply_to.map(|m| MessageReference {
+        message_id: id(m),
+        channel_id: channel,
+        guild_id,
+    });
+    let mentions = users.unwrap_or_default().into_iter();
+    Message {
+        nonce,
         edited_timestamp: edited.map(|t| format_timestamp(t.0 as u64)),
+        kind: if message_reference.is_some() {
+            MESSAGE_REPLY
+        } else {
+            MESSAGE_DEFAULT
+        },
+        message_reference,
+        mentions: mentions
+            .map(|(u, username)| User {
+                id: id(u),
+                username,
+            })
+            .collect(),
+        mention_roles: roles.unwrap_or_default().into_iter().map(id).collect(),
+        mention_everyone: everyone.unwrap_or(false),
+        pinned: pinned.unwrap_or(false),
+        ..Message::new(mid, (guild_id, channel), author, content)
     }
 }

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "004_messages.cql"),
     migration!(5, "005_guild_features.cql"),
     migration!(6, "006_message_edits.cql"),
+    migration!(7, "007_message_replies.cql"),
 ];
 
 /// How long a migrator waits for another one's lock.

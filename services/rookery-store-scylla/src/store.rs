@@ -23,11 +23,22 @@ use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
-use scylla::value::CqlTimestamp;
+use scylla::value::{CqlTimestamp, MaybeUnset};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type MemberRow = (String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
+
+/// `value`, or unset when `skip`: an unset column writes nothing, where a
+/// null would write a tombstone.
+pub(crate) fn unless<T>(skip: bool, value: T) -> MaybeUnset<T> {
+    if skip {
+        MaybeUnset::Unset
+    } else {
+        MaybeUnset::Set(value)
+    }
+}
 
 /// Id to `bigint`.
 pub(crate) fn key(id: Id) -> i64 {
@@ -82,8 +93,12 @@ prepared! {
     select_member = SELECT_MEMBER, select_user_guilds = SELECT_USER_GUILDS,
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
     insert_message = INSERT_MESSAGE, insert_bucket = INSERT_BUCKET,
-    insert_edited_message = INSERT_EDITED_MESSAGE, select_message_id = SELECT_MESSAGE_ID,
-    delete_message = DELETE_MESSAGE,
+    edit_message = EDIT_MESSAGE, pin_message = PIN_MESSAGE,
+    select_message_id = SELECT_MESSAGE_ID, select_message = SELECT_MESSAGE,
+    delete_message = DELETE_MESSAGE, insert_pin = INSERT_PIN, delete_pin = DELETE_PIN,
+    select_pins = SELECT_PINS, insert_reaction = INSERT_REACTION,
+    delete_reaction = DELETE_REACTION, delete_reactions = DELETE_REACTIONS,
+    select_reactions = SELECT_REACTIONS,
     insert_nonce = INSERT_NONCE, select_nonce = SELECT_NONCE,
     buckets_down = SELECT_BUCKETS_DOWN, buckets_up = SELECT_BUCKETS_UP,
     messages_before = SELECT_MESSAGES_BEFORE, messages_after = SELECT_MESSAGES_AFTER,
@@ -250,12 +265,25 @@ impl Inner {
                 channel_id,
                 message_id,
             } => self.delete_message(*channel_id, *message_id).await,
+            Mutation::Pin {
+                channel_id,
+                message_id,
+                pinned,
+            } => self.pin(*channel_id, *message_id, *pinned).await,
+            Mutation::Reaction(r) => self.react(r).await,
         }
     }
 
     async fn write_message(&self, msg: &Message) -> Result<(), StoreError> {
         let s = &self.s;
         let bucket = msg.id.bucket(self.bucket_ms);
+        let mentions: BTreeMap<i64, &str> = msg
+            .mentions
+            .iter()
+            .map(|u| (key(u.id), u.username.as_str()))
+            .collect();
+        let roles: Vec<i64> = msg.mention_roles.iter().copied().map(key).collect();
+        let reply_to = msg.message_reference.as_ref().map(|r| key(r.message_id));
         let row = (
             key(msg.channel_id),
             i64::from(bucket),
@@ -264,7 +292,11 @@ impl Inner {
             key(msg.author.id),
             &msg.author.username,
             &msg.content,
-            &msg.nonce,
+            unless(msg.nonce.is_none(), &msg.nonce),
+            unless(reply_to.is_none(), reply_to),
+            unless(mentions.is_empty(), &mentions),
+            unless(roles.is_empty(), &roles),
+            unless(!msg.mention_everyone, true),
         );
         let message = self.exec(&s.insert_message, row);
         let nonce = async {
@@ -456,6 +488,27 @@ impl Store for ScyllaStore {
             .0
             .one::<(i64,)>(&self.0.s.select_nonce, (key(user_id), nonce));
         Ok(row.await?.map(|(m,)| id(m)))
+    }
+
+    async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {
+        self.0.message(channel_id, message_id).await
+    }
+
+    async fn pins(&self, channel_id: Id) -> Result<Vec<Message>, StoreError> {
+        self.0.pins(channel_id).await
+    }
+
+    async fn reactions(
+        &self,
+        channel_id: Id,
+        message_id: Id,
+        emoji: &str,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError> {
+        self.0
+            .reactions((channel_id, message_id), emoji, after, limit)
+            .await
     }
 
     async fn messages(

@@ -85,15 +85,42 @@ pub enum Mutation {
     /// non-empty, and record `(author, nonce) → id` when it has a nonce.
     Message(Message),
     /// Replace a message's content and `edited_timestamp` if it still
-    /// exists (an edit never brings a deleted message back).
+    /// exists (an edit never brings a deleted message back); everything
+    /// else about it (pin, mentions) is kept.
     MessageEdit(Message),
-    /// Delete a message.
+    /// Delete a message, with its pin and reactions.
     MessageDelete {
         /// Its channel.
         channel_id: Id,
         /// The message.
         message_id: Id,
     },
+    /// Pin or unpin a message that still exists.
+    Pin {
+        /// Its channel.
+        channel_id: Id,
+        /// The message.
+        message_id: Id,
+        /// Pinned (true) or unpinned.
+        pinned: bool,
+    },
+    /// Add (to a message that still exists) or remove one user's reaction.
+    Reaction(Reaction),
+}
+
+/// One user's reaction with one emoji.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    /// The message's channel.
+    pub channel_id: Id,
+    /// The message.
+    pub message_id: Id,
+    /// A unicode emoji.
+    pub emoji: String,
+    /// Who reacted.
+    pub user_id: Id,
+    /// Added (true) or removed.
+    pub add: bool,
 }
 
 /// Where a history page starts.
@@ -159,6 +186,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// The id of the message `user_id` sent with `nonce`, if any.
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError>;
+
+    /// One message, if it exists.
+    async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError>;
+
+    /// A channel's pinned messages, newest first.
+    async fn pins(&self, channel_id: Id) -> Result<Vec<Message>, StoreError>;
+
+    /// Ids of the users who reacted to a message with `emoji`, ascending,
+    /// above `after`, at most `limit`.
+    async fn reactions(
+        &self,
+        channel_id: Id,
+        message_id: Id,
+        emoji: &str,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError>;
 
     /// A page of a channel's history (`limit` is clamped to 1..=100).
     async fn messages(

@@ -79,8 +79,14 @@ impl TestUser {
 /// Sends a message over the gateway and waits for its answer: `Ok(id)` on
 /// SEND_ACK, `Err(code)` on SEND_ERROR.
 pub async fn send_answer(g: &mut Gateway, channel: Id, nonce: &str) -> Result<Id, u32> {
-    use rookery_proto::gateway::{SendAck, SendError, op};
     g.send_message(channel, nonce, "hi").await.expect("sent");
+    answer(g).await
+}
+
+/// Waits for the answer to a SEND: `Ok(id)` on SEND_ACK, `Err(code)` on
+/// SEND_ERROR.
+pub async fn answer(g: &mut Gateway) -> Result<Id, u32> {
+    use rookery_proto::gateway::{SendAck, SendError, op};
     let answered = |f: &rookery_client::ServerFrame| {
         f.header.op == op::SEND_ACK || f.header.op == op::SEND_ERROR
     };

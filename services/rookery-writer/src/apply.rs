@@ -1,9 +1,10 @@
 //! Events → store mutations.
 
 use crate::metrics as m;
+use rookery_proto::event::ReactionChange;
 use rookery_proto::event::{Envelope, Event};
 use rookery_proto::model::Member;
-use rookery_store::Mutation;
+use rookery_store::{Mutation, Reaction};
 
 /// The mutations that materialise one event.
 pub fn mutations(env: &Envelope) -> Vec<Mutation> {
@@ -79,7 +80,27 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             }],
         ),
         Event::MessageCreate(msg) => ("message_create", vec![Mutation::Message(msg.clone())]),
+        Event::ChannelPinsUpdate(p) => (
+            "channel_pins_update",
+            vec![Mutation::Pin {
+                channel_id: p.channel_id,
+                message_id: p.message_id,
+                pinned: p.pinned,
+            }],
+        ),
+        Event::MessageReactionAdd(r) => ("message_reaction_add", vec![reaction(r, true)]),
+        Event::MessageReactionRemove(r) => ("message_reaction_remove", vec![reaction(r, false)]),
     };
     metrics::counter!(m::EVENTS, "type" => kind).increment(1);
     out
+}
+
+fn reaction(r: &ReactionChange, add: bool) -> Mutation {
+    Mutation::Reaction(Reaction {
+        channel_id: r.channel_id,
+        message_id: r.message_id,
+        emoji: r.emoji.name.clone(),
+        user_id: r.user_id,
+        add,
+    })
 }

@@ -16,7 +16,7 @@ pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
 pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 14] = [
+pub const EVENT_TYPES: [&str; 17] = [
     "user_create",
     "guild_create",
     "channel_create",
@@ -31,6 +31,9 @@ pub const EVENT_TYPES: [&str; 14] = [
     "message_update",
     "message_delete",
     "message_delete_bulk",
+    "channel_pins_update",
+    "message_reaction_add",
+    "message_reaction_remove",
 ];
 
 /// Registers descriptions with the installed recorder and creates the

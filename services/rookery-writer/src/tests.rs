@@ -83,6 +83,9 @@ flaky_store! {
     invite(code: &str) -> Option<Invite>;
     nonce(user_id: Id, nonce: &str) -> Option<Id>;
     messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;
+    message(channel_id: Id, message_id: Id) -> Option<Message>;
+    pins(channel_id: Id) -> Vec<Message>;
+    reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>;
 }
 
 struct Rig {
@@ -109,19 +112,15 @@ fn message_event(id: u64) -> Envelope {
         id,
         ts: 0,
         origin: 0,
-        event: Event::MessageCreate(Message {
+        event: Event::MessageCreate(Message::new(
             id,
-            channel_id: Id(10),
-            guild_id: Id(1),
-            author: User {
+            (Id(1), Id(10)),
+            User {
                 id: Id(2),
                 username: "a".into(),
             },
-            content: "hi".into(),
-            nonce: None,
-            timestamp: id.timestamp(),
-            edited_timestamp: None,
-        }),
+            "hi".into(),
+        )),
     }
 }
 

@@ -104,6 +104,7 @@ async fn bad_frames_get_their_close_codes() {
                         channel_id: rookery_proto::Id(1),
                         nonce: "n".into(),
                         content: "c".into(),
+                        ..gw::Send::default()
                     },
                 ))
             }),

@@ -140,6 +140,15 @@ async fn guild_and_message_changes(
         Some(edit),
     )
     .await;
+    let reply = json!({
+        "content": format!("<@{}> see above", bob.user.id),
+        "message_reference": {"message_id": sent[0]},
+    });
+    call(Method::POST, format!("/channels/{c}/messages"), Some(reply)).await;
+    call(Method::PUT, format!("/channels/{c}/pins/{}", sent[0]), None).await;
+    let reaction = format!("/channels/{c}/messages/{}/reactions/🎉/@me", sent[0]);
+    call(Method::PUT, reaction.clone(), None).await;
+    call(Method::DELETE, reaction, None).await;
     call(
         Method::DELETE,
         format!("/channels/{c}/messages/{}", sent[1]),
@@ -195,7 +204,10 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
         "\"CHANNEL_CREATE\": 1",
         "\"INVITE_CREATE\": 1",
         "\"GUILD_MEMBER_ADD\": 1",
-        "\"MESSAGE_CREATE\": 5",
+        "\"MESSAGE_CREATE\": 6",
+        "\"CHANNEL_PINS_UPDATE\": 1",
+        "\"MESSAGE_REACTION_ADD\": 1",
+        "\"MESSAGE_REACTION_REMOVE\": 1",
         "\"GUILD_ROLE_CREATE\": 1",
         "\"GUILD_ROLE_UPDATE\": 1",
         "\"GUILD_ROLE_DELETE\": 1",

@@ -357,16 +357,17 @@ impl Reader {
         let Some(session) = &self.session else { return };
         let started = std::time::Instant::now();
         let user = session.user.clone();
+        let nonce = s.nonce.clone();
         match self
             .edge
-            .send_message(&user, s.channel_id, s.content, Some(s.nonce.clone()), false)
+            .send_message(&user, s.channel_id, s.into_create(), false)
             .await
         {
             Ok((message, _)) => {
                 self.frame(
                     op::SEND_ACK,
                     &gw::SendAck {
-                        nonce: s.nonce,
+                        nonce,
                         id: message.id,
                     },
                 );
@@ -377,7 +378,7 @@ impl Reader {
                 self.frame(
                     op::SEND_ERROR,
                     &gw::SendError {
-                        nonce: s.nonce,
+                        nonce,
                         code: e.code(),
                         message: e.to_string(),
                     },

@@ -2,6 +2,7 @@
 //! `/metrics`. Authenticated API calls spend the user's REST budget
 //! (`docs/protocol.md`, "Rate limits").
 
+mod annotations;
 mod extract;
 mod roles;
 mod routes;
@@ -60,6 +61,19 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         .route(
             "/guilds/{id}/members/{user}/roles/{role}",
             put(roles::add_member_role).delete(roles::remove_member_role),
+        )
+        .route("/channels/{id}/pins", get(annotations::pins))
+        .route(
+            "/channels/{id}/pins/{message}",
+            put(annotations::pin).delete(annotations::unpin),
+        )
+        .route(
+            "/channels/{id}/messages/{message}/reactions/{emoji}",
+            get(annotations::reactions),
+        )
+        .route(
+            "/channels/{id}/messages/{message}/reactions/{emoji}/{user}",
+            put(annotations::add_reaction).delete(annotations::remove_reaction),
         )
         .route("/channels/{id}", get(roles::channel))
         .route(

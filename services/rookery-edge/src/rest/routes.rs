@@ -97,9 +97,7 @@ pub async fn post_message(
     ApiJson(b): ApiJson<CreateMessage>,
 ) -> Result<Response, EdgeError> {
     let channel = id(&channel, EdgeError::UnknownChannel)?;
-    let (message, a) = edge
-        .send_message(&user, channel, b.content, b.nonce, true)
-        .await?;
+    let (message, a) = edge.send_message(&user, channel, b, true).await?;
     Ok(applied(&*message, a))
 }
 
@@ -153,7 +151,7 @@ pub async fn bulk_delete(
     Ok(no_content(edge.bulk_delete(&user, c, b.messages).await?))
 }
 
-fn message_path(channel: &str, message: &str) -> Result<(Id, Id), EdgeError> {
+pub(super) fn message_path(channel: &str, message: &str) -> Result<(Id, Id), EdgeError> {
     let c = id(channel, EdgeError::UnknownChannel)?;
     Ok((c, id(message, EdgeError::UnknownMessage)?))
 }

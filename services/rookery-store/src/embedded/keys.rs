@@ -38,6 +38,25 @@ pub fn user_nonce(user: Id, nonce: &str) -> Vec<u8> {
     k
 }
 
+/// `channel | message | emoji length | emoji`: the users who reacted to a
+/// message with one emoji. The length byte keeps one emoji's prefix from
+/// matching a longer emoji that starts with the same bytes.
+pub fn reaction_prefix(channel: Id, message: Id, emoji: &str) -> Vec<u8> {
+    let emoji = &emoji.as_bytes()[..emoji.len().min(255)];
+    let mut k = Vec::with_capacity(25 + emoji.len() + 8);
+    k.extend_from_slice(&pair(channel, message));
+    k.push(emoji.len() as u8);
+    k.extend_from_slice(emoji);
+    k
+}
+
+/// One user's reaction: the emoji's prefix, then the user.
+pub fn reaction(channel: Id, message: Id, emoji: &str, user: Id) -> Vec<u8> {
+    let mut k = reaction_prefix(channel, message, emoji);
+    k.extend_from_slice(&user.0.to_be_bytes());
+    k
+}
+
 /// The trailing 8 bytes of a key as an id.
 pub fn trailing_id(key: &[u8]) -> Option<Id> {
     let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;

@@ -7,6 +7,7 @@
 
 mod history;
 mod keys;
+mod messages;
 
 use crate::metrics as m;
 use crate::{Cursor, Mutation, Store, StoreError};
@@ -16,7 +17,6 @@ use rookery_proto::Id;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -67,6 +67,8 @@ struct Tables {
     nonces: Keyspace,
     messages: Keyspace,
     channel_buckets: Keyspace,
+    pins: Keyspace,
+    reactions: Keyspace,
 }
 
 struct Inner {
@@ -124,6 +126,8 @@ impl EmbeddedStore {
             nonces: ks("nonces")?,
             messages: ks("messages")?,
             channel_buckets: ks("channel_buckets")?,
+            pins: ks("pins")?,
+            reactions: ks("reactions")?,
         };
         check_bucket_width(&db, &t.meta, config.bucket_ms)?;
         let inner = Inner {
@@ -191,9 +195,7 @@ impl Inner {
     fn write_batch(&self, batch: &[Mutation]) -> Result<(), StoreError> {
         let t = &self.t;
         let mut b = self.db.batch();
-        // Messages this batch writes or deletes, so an edit later in the
-        // batch sees them.
-        let mut touched: HashMap<[u8; 20], bool> = HashMap::new();
+        let mut pending = messages::Pending::default();
         for mutation in batch {
             match mutation {
                 Mutation::User(u) => b.insert(&t.users, keys::id(u.id), encode(u)),
@@ -217,53 +219,21 @@ impl Inner {
                     b.remove(&t.roles, keys::pair(*guild_id, *role_id))
                 }
                 Mutation::Invite(i) => b.insert(&t.invites, i.code.as_bytes(), encode(i)),
-                Mutation::Message(msg) => {
-                    touched.insert(self.message_key(msg.channel_id, msg.id), true);
-                    self.insert_message(&mut b, msg);
-                }
-                Mutation::MessageEdit(msg) => {
-                    let key = self.message_key(msg.channel_id, msg.id);
-                    let exists = match touched.get(&key) {
-                        Some(exists) => *exists,
-                        None => t.messages.contains_key(key).map_err(backend)?,
-                    };
-                    if exists {
-                        b.insert(&t.messages, key, encode(msg));
-                    }
-                }
+                Mutation::Message(msg) => self.insert_message(&mut b, &mut pending, msg),
+                Mutation::MessageEdit(msg) => self.edit_message(&mut b, &mut pending, msg)?,
                 Mutation::MessageDelete {
                     channel_id,
                     message_id,
-                } => {
-                    let key = self.message_key(*channel_id, *message_id);
-                    touched.insert(key, false);
-                    b.remove(&t.messages, key);
-                }
+                } => self.delete_message(&mut b, &mut pending, *channel_id, *message_id)?,
+                Mutation::Pin {
+                    channel_id,
+                    message_id,
+                    pinned,
+                } => self.pin(&mut b, &mut pending, (*channel_id, *message_id), *pinned)?,
+                Mutation::Reaction(r) => self.react(&mut b, &mut pending, r)?,
             }
         }
         b.commit().map_err(backend)
-    }
-
-    fn message_key(&self, channel: Id, message: Id) -> [u8; 20] {
-        keys::message(channel, message.bucket(self.bucket_ms), message)
-    }
-
-    fn insert_message(&self, b: &mut fjall::OwnedWriteBatch, msg: &Message) {
-        let t = &self.t;
-        let bucket = msg.id.bucket(self.bucket_ms);
-        b.insert(
-            &t.messages,
-            self.message_key(msg.channel_id, msg.id),
-            encode(msg),
-        );
-        b.insert(&t.channel_buckets, keys::bucket(msg.channel_id, bucket), []);
-        if let Some(nonce) = &msg.nonce {
-            b.insert(
-                &t.nonces,
-                keys::user_nonce(msg.author.id, nonce),
-                keys::id(msg.id),
-            );
-        }
     }
 
     fn create_account(&self, user: &User, hash: &str) -> Result<(), StoreError> {
@@ -385,6 +355,25 @@ impl Store for EmbeddedStore {
         Ok(v.and_then(|v| keys::trailing_id(&v)))
     }
 
+    async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {
+        self.one_message(channel_id, message_id)
+    }
+
+    async fn pins(&self, channel_id: Id) -> Result<Vec<Message>, StoreError> {
+        self.pinned(channel_id)
+    }
+
+    async fn reactions(
+        &self,
+        channel_id: Id,
+        message_id: Id,
+        emoji: &str,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError> {
+        self.reacted((channel_id, message_id), emoji, after, limit)
+    }
+
     async fn messages(
         &self,
         channel_id: Id,
@@ -442,16 +431,7 @@ mod tests {
             let batch = ids
                 .iter()
                 .map(|&id| {
-                    Mutation::Message(Message {
-                        id,
-                        channel_id: Id(9),
-                        guild_id: Id(1),
-                        author: author.clone(),
-                        content: "c".into(),
-                        nonce: None,
-                        timestamp: id.timestamp(),
-                        edited_timestamp: None,
-                    })
+                    Mutation::Message(Message::new(id, (Id(1), Id(9)), author.clone(), "c".into()))
                 })
                 .collect();
             store.apply(batch).await.unwrap();

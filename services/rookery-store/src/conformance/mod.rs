@@ -14,6 +14,12 @@ use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::{Id, Snowflake};
 use std::sync::LazyLock;
 
+mod messages;
+pub use messages::{
+    pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
+    replies_and_mentions_round_trip,
+};
+
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
 
 /// One `#[tokio::test]` per check:
@@ -30,7 +36,10 @@ macro_rules! conformance_tests {
             accounts_claim_usernames,
             guild_metadata_indexes,
             roles_overwrites_and_member_roles,
-            edits_and_deletes_never_resurrect
+            edits_and_deletes_never_resurrect,
+            replies_and_mentions_round_trip,
+            pins_survive_edits_and_go_with_deletes,
+            reactions_list_by_emoji_and_go_with_deletes
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -52,29 +61,27 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     guild_metadata_indexes(store, bucket_ms).await;
     roles_overwrites_and_member_roles(store, bucket_ms).await;
     edits_and_deletes_never_resurrect(store, bucket_ms).await;
+    replies_and_mentions_round_trip(store, bucket_ms).await;
+    pins_survive_edits_and_go_with_deletes(store, bucket_ms).await;
+    reactions_list_by_emoji_and_go_with_deletes(store, bucket_ms).await;
 }
 
-fn fresh() -> Id {
+pub(crate) fn fresh() -> Id {
     IDS.next_id()
 }
 
-fn user(name: &str) -> User {
+pub(crate) fn user(name: &str) -> User {
     User {
         id: fresh(),
         username: format!("{name}{}", fresh().0 % 1_000_000_007),
     }
 }
 
-fn message(channel: Id, id: Id, author: &User, nonce: Option<&str>) -> Message {
+pub(crate) fn message(channel: Id, id: Id, author: &User, nonce: Option<&str>) -> Message {
+    let content = format!("message {}", id.0);
     Message {
-        id,
-        channel_id: channel,
-        guild_id: Id(1),
-        author: author.clone(),
-        content: format!("message {}", id.0),
         nonce: nonce.map(str::to_owned),
-        timestamp: id.timestamp(),
-        edited_timestamp: None,
+        ..Message::new(id, (Id(1), channel), author.clone(), content)
     }
 }
 

@@ -1,0 +1,52 @@
+//! Pins (Discord's rules): listing needs READ_MESSAGE_HISTORY; pinning and
+//! unpinning need MANAGE_MESSAGES; a channel holds at most [`MAX_PINS`].
+//! Each change is a CHANNEL_PINS_UPDATE on the channel's partition, after
+//! the message's MESSAGE_CREATE; a pin of a message deleted meanwhile
+//! changes nothing.
+
+use crate::{Applied, Edge, EdgeError};
+use rookery_proto::Id;
+use rookery_proto::event::{Event, PinsUpdate};
+use rookery_proto::id::{format_timestamp, now_ms};
+use rookery_proto::model::{Message, User};
+use rookery_proto::permissions::Permissions;
+
+/// Pins per channel (Discord's limit).
+pub const MAX_PINS: usize = 50;
+
+impl Edge {
+    /// A channel's pinned messages, newest first.
+    pub async fn pins(&self, user: &User, channel: Id) -> Result<Vec<Message>, EdgeError> {
+        let needed = Permissions::READ_MESSAGE_HISTORY;
+        self.require_in_channel(user.id, channel, needed).await?;
+        Ok(self.store.pins(channel).await?)
+    }
+
+    /// Pins (`pinned`) or unpins a message; doing either twice is a no-op.
+    pub async fn set_pin(
+        &self,
+        user: &User,
+        channel: Id,
+        message: Id,
+        pinned: bool,
+    ) -> Result<Applied, EdgeError> {
+        let needed = Permissions::MANAGE_MESSAGES;
+        let c = self.require_in_channel(user.id, channel, needed).await?;
+        let found = self.stored_message(channel, message).await?;
+        let found = found.ok_or(EdgeError::UnknownMessage)?;
+        if found.pinned == pinned {
+            return Ok(Applied::Yes);
+        }
+        if pinned && self.store.pins(channel).await?.len() >= MAX_PINS {
+            return Err(EdgeError::MaxPins(MAX_PINS));
+        }
+        let update = PinsUpdate {
+            guild_id: c.guild_id,
+            channel_id: channel,
+            message_id: message,
+            pinned,
+            last_pin_timestamp: pinned.then(|| format_timestamp(now_ms())),
+        };
+        self.publish(Event::ChannelPinsUpdate(update), true).await
+    }
+}

@@ -1,0 +1,93 @@
+//! REST handlers for pins and reactions: thin adapters to the edge's
+//! operations. An emoji in a path is URL-encoded, as in Discord's API.
+
+use super::extract::Auth;
+use super::routes::{EdgeState, message_path, no_content};
+use crate::EdgeError;
+use axum::Json;
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Response};
+use rookery_proto::Id;
+use serde::Deserialize;
+
+pub async fn pins(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path(channel): Path<String>,
+) -> Result<Response, EdgeError> {
+    let channel = super::routes::id(&channel, EdgeError::UnknownChannel)?;
+    Ok(Json(edge.pins(&user, channel).await?).into_response())
+}
+
+pub async fn pin(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path((channel, message)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    Ok(no_content(edge.set_pin(&user, c, m, true).await?))
+}
+
+pub async fn unpin(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path((channel, message)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    Ok(no_content(edge.set_pin(&user, c, m, false).await?))
+}
+
+/// `{emoji}/@me`, or `{emoji}/{user}` to remove another's reaction.
+type ReactionPath = Path<(String, String, String, String)>;
+
+pub async fn add_reaction(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path((channel, message, emoji, who)): ReactionPath,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    if who != "@me" {
+        return Err(EdgeError::NotFound);
+    }
+    Ok(no_content(edge.add_reaction(&user, c, m, &emoji).await?))
+}
+
+pub async fn remove_reaction(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path((channel, message, emoji, who)): ReactionPath,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    let target = match who.as_str() {
+        "@me" => user.id,
+        other => super::routes::id(other, EdgeError::UnknownMember)?,
+    };
+    let done = edge.remove_reaction(&user, (c, m), &emoji, target).await?;
+    Ok(no_content(done))
+}
+
+/// `after` (a user id) and `limit` (1..=100, default 25), as Discord takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionPage {
+    #[serde(default)]
+    after: Option<Id>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+pub async fn reactions(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path((channel, message, emoji)): Path<(String, String, String)>,
+    Query(q): Query<ReactionPage>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    let limit = q.limit.unwrap_or(25);
+    if !(1..=100).contains(&limit) {
+        let why = "limit must be an integer from 1 to 100";
+        return Err(EdgeError::InvalidBody(why.into()));
+    }
+    let page = (q.after.unwrap_or(Id(0)), limit);
+    Ok(Json(edge.reactions(&user, (c, m), &emoji, page).await?).into_response())
+}

@@ -1,0 +1,133 @@
+//! Posting a message: the checks (content, nonce, SEND_MESSAGES, the reply
+//! target, `allowed_mentions`), idempotency by nonce, and the mentions
+//! resolved once, at send time, into the stored message. A later edit
+//! keeps them: notifications are not re-sent for an edit.
+
+use crate::mentions::check_allowed;
+use crate::{Applied, Edge, EdgeError};
+use rookery_proto::Id;
+use rookery_proto::event::Event;
+use rookery_proto::model::{Channel, MESSAGE_REPLY, Message, MessageReference, User};
+use rookery_proto::permissions::Permissions;
+use rookery_proto::rest::{CreateMessage, ReplyTo};
+use std::sync::Arc;
+
+impl Edge {
+    /// Refuses empty or overlong message text.
+    pub(crate) fn check_content(&self, content: &str) -> Result<(), EdgeError> {
+        if content.trim().is_empty() {
+            return Err(EdgeError::EmptyMessage);
+        }
+        let max = self.config.max_message_chars;
+        if content.chars().count() > max {
+            let why = format!("content must be at most {max} characters");
+            return Err(EdgeError::InvalidBody(why));
+        }
+        Ok(())
+    }
+
+    /// Posts a message. A repeated `(author, nonce)` returns the first
+    /// message and publishes nothing; concurrent repeats share one publish.
+    pub async fn send_message(
+        &self,
+        author: &User,
+        channel_id: Id,
+        body: CreateMessage,
+        wait: bool,
+    ) -> Result<(Arc<Message>, Applied), EdgeError> {
+        self.check_content(&body.content)?;
+        if let Some(allowed) = &body.allowed_mentions {
+            check_allowed(allowed)?;
+        }
+        let nonce = body.nonce.clone();
+        if nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > 64) {
+            return Err(EdgeError::InvalidBody("nonce must be 1 to 64 bytes".into()));
+        }
+        let (channel, bits) = self.visible_channel(author.id, channel_id).await?;
+        if !bits.contains(Permissions::SEND_MESSAGES) {
+            return Err(EdgeError::MissingPermissions("in this channel"));
+        }
+        let Some(nonce) = nonce else {
+            return self.post(author, &channel, bits, body, wait).await;
+        };
+        let key = (author.id, nonce.clone());
+        let mut applied = Applied::Yes;
+        let message = self
+            .caches
+            .nonces
+            .try_get_with(key, async {
+                if let Some(id) = self.store.nonce(author.id, &nonce).await?
+                    && let Some(m) = self.stored_message(channel_id, id).await?
+                {
+                    return Ok(Arc::new(m));
+                }
+                let (m, a) = self.post(author, &channel, bits, body, wait).await?;
+                applied = a;
+                Ok::<_, EdgeError>(m)
+            })
+            .await
+            .map_err(|e: Arc<EdgeError>| (*e).clone())?;
+        Ok((message, applied))
+    }
+
+    async fn post(
+        &self,
+        author: &User,
+        channel: &Channel,
+        bits: Permissions,
+        body: CreateMessage,
+        wait: bool,
+    ) -> Result<(Arc<Message>, Applied), EdgeError> {
+        let replied = match &body.message_reference {
+            Some(to) => self.reply_target(channel, bits, to).await?,
+            None => None,
+        };
+        let id = self.ids.next_id();
+        let ids = (channel.guild_id, channel.id);
+        let mut message = Message::new(id, ids, author.clone(), body.content);
+        message.nonce = body.nonce;
+        if let Some(target) = &replied {
+            message.kind = MESSAGE_REPLY;
+            message.message_reference = Some(MessageReference {
+                message_id: target.id,
+                channel_id: channel.id,
+                guild_id: channel.guild_id,
+            });
+        }
+        let replied_author = replied.as_ref().map(|m| &m.author);
+        let allowed = body.allowed_mentions.as_ref();
+        self.resolve_mentions(&mut message, bits, allowed, replied_author)
+            .await?;
+        let applied = self
+            .publish(Event::MessageCreate(message.clone()), wait)
+            .await?;
+        Ok((Arc::new(message), applied))
+    }
+
+    /// The message a reply answers: one of the same channel, readable by
+    /// the author. Gone, it refuses the send, or (without
+    /// `fail_if_not_exists`) makes it an ordinary message.
+    async fn reply_target(
+        &self,
+        channel: &Channel,
+        bits: Permissions,
+        to: &ReplyTo,
+    ) -> Result<Option<Message>, EdgeError> {
+        if to.channel_id.is_some_and(|c| c != channel.id)
+            || to.guild_id.is_some_and(|g| g != channel.guild_id)
+        {
+            let why = "message_reference: replies answer a message of the same channel";
+            return Err(EdgeError::InvalidBody(why.into()));
+        }
+        if !bits.contains(Permissions::READ_MESSAGE_HISTORY) {
+            return Err(EdgeError::MissingPermissions("in this channel"));
+        }
+        match self.stored_message(channel.id, to.message_id).await? {
+            Some(m) => Ok(Some(m)),
+            None if to.fail_if_not_exists => Err(EdgeError::InvalidBody(
+                "message_reference: unknown message".into(),
+            )),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Message rows on the embedded store: posts, edits, deletes, pins and
+//! reactions, and the reads of one message, a channel's pins and a
+//! message's reactions.
+//!
+//! A batch is applied in order as one fjall batch, so a mutation later in a
+//! batch must see what earlier ones did: [`Pending`] holds each message row
+//! the batch has written (or deleted) so far, and reads fall back to disk.
+
+use super::{EmbeddedStore, Inner, backend, decode, encode, keys};
+use crate::{Reaction, StoreError};
+use rookery_proto::Id;
+use rookery_proto::model::Message;
+use std::collections::HashMap;
+
+/// What earlier mutations of a batch did: message rows written (`Some`)
+/// or deleted (`None`), and reaction keys added.
+#[derive(Default)]
+pub(super) struct Pending {
+    rows: HashMap<[u8; 20], Option<Message>>,
+    reactions: Vec<Vec<u8>>,
+}
+
+impl Inner {
+    pub(super) fn message_key(&self, channel: Id, message: Id) -> [u8; 20] {
+        keys::message(channel, message.bucket(self.bucket_ms), message)
+    }
+
+    /// The row as the batch so far leaves it.
+    fn current(&self, pending: &Pending, key: [u8; 20]) -> Result<Option<Message>, StoreError> {
+        if let Some(row) = pending.rows.get(&key) {
+            return Ok(row.clone());
+        }
+        let row = self.t.messages.get(key).map_err(backend)?;
+        row.map(|v| decode("messages", &v)).transpose()
+    }
+
+    fn put(&self, b: &mut fjall::OwnedWriteBatch, pending: &mut Pending, msg: Message) {
+        let key = self.message_key(msg.channel_id, msg.id);
+        b.insert(&self.t.messages, key, encode(&msg));
+        pending.rows.insert(key, Some(msg));
+    }
+
+    pub(super) fn insert_message(
+        &self,
+        b: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        msg: &Message,
+    ) {
+        let t = &self.t;
+        let bucket = msg.id.bucket(self.bucket_ms);
+        b.insert(&t.channel_buckets, keys::bucket(msg.channel_id, bucket), []);
+        if let Some(nonce) = &msg.nonce {
+            let key = keys::user_nonce(msg.author.id, nonce);
+            b.insert(&t.nonces, key, keys::id(msg.id));
+        }
+        self.put(b, pending, msg.clone());
+    }
+
+    pub(super) fn edit_message(
+        &self,
+        b: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        edit: &Message,
+    ) -> Result<(), StoreError> {
+        let key = self.message_key(edit.channel_id, edit.id);
+        if let Some(mut msg) = self.current(pending, key)? {
+            msg.content.clone_from(&edit.content);
+            msg.edited_timestamp.clone_from(&edit.edited_timestamp);
+            self.put(b, pending, msg);
+        }
+        Ok(())
+    }
+
+    pub(super) fn delete_message(
+        &self,
+        b: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        channel: Id,
+        message: Id,
+    ) -> Result<(), StoreError> {
+        let key = self.message_key(channel, message);
+        b.remove(&self.t.messages, key);
+        pending.rows.insert(key, None);
+        let reactions = keys::pair(channel, message);
+        b.remove(&self.t.pins, reactions);
+        for row in self.t.reactions.prefix(reactions) {
+            b.remove(&self.t.reactions, row.key().map_err(backend)?);
+        }
+        for key in pending
+            .reactions
+            .iter()
+            .filter(|k| k.starts_with(&reactions))
+        {
+            b.remove(&self.t.reactions, key.clone());
+        }
+        Ok(())
+    }
+
+    pub(super) fn pin(
+        &self,
+        b: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        (channel, message): (Id, Id),
+        pinned: bool,
+    ) -> Result<(), StoreError> {
+        let key = self.message_key(channel, message);
+        let Some(mut msg) = self.current(pending, key)? else {
+            return Ok(());
+        };
+        msg.pinned = pinned;
+        self.put(b, pending, msg);
+        let pin = keys::pair(channel, message);
+        match pinned {
+            true => b.insert(&self.t.pins, pin, []),
+            false => b.remove(&self.t.pins, pin),
+        }
+        Ok(())
+    }
+
+    pub(super) fn react(
+        &self,
+        b: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        r: &Reaction,
+    ) -> Result<(), StoreError> {
+        let key = keys::reaction(r.channel_id, r.message_id, &r.emoji, r.user_id);
+        if !r.add {
+            b.remove(&self.t.reactions, key);
+        } else if self
+            .current(pending, self.message_key(r.channel_id, r.message_id))?
+            .is_some()
+        {
+            b.insert(&self.t.reactions, key.clone(), []);
+            pending.reactions.push(key);
+        }
+        Ok(())
+    }
+}
+
+impl EmbeddedStore {
+    pub(super) fn one_message(&self, channel: Id, id: Id) -> Result<Option<Message>, StoreError> {
+        let key = self.0.message_key(channel, id);
+        self.get("messages", &self.0.t.messages, &key)
+    }
+
+    pub(super) fn pinned(&self, channel: Id) -> Result<Vec<Message>, StoreError> {
+        let mut out = Vec::new();
+        for id in self
+            .ids_under(&self.0.t.pins, &keys::id(channel))?
+            .into_iter()
+            .rev()
+        {
+            out.extend(self.one_message(channel, id)?);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn reacted(
+        &self,
+        (channel, message): (Id, Id),
+        emoji: &str,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError> {
+        let prefix = keys::reaction_prefix(channel, message, emoji);
+        let mut out = Vec::new();
+        let from = keys::reaction(channel, message, emoji, after);
+        for row in self.0.t.reactions.range(from..) {
+            let key = row.key().map_err(backend)?;
+            if !key.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            out.extend(keys::trailing_id(&key).filter(|&user| user > after));
+        }
+        Ok(out)
+    }
+}
