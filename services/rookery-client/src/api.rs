@@ -66,6 +66,7 @@ impl Api {
         let (status, value) = self.raw(method, path, body).await?;
         if !status.is_success() {
             let err: ApiError = serde_json::from_value(value.clone()).unwrap_or(ApiError {
+                retry_after: None,
                 code: 0,
                 message: value.to_string(),
             });

@@ -7,10 +7,11 @@ use rookery_bus::Record;
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION};
 use rookery_proto::model::{
-    CHANNEL_GUILD_TEXT, Channel, Guild, GuildState, Invite, Member, Message, Role, User,
+    CHANNEL_GUILD_TEXT, Channel, Guild, GuildState, Invite, MAX_SLOW_MODE_SECS, Member, Message,
+    Role, User,
 };
 use rookery_proto::permissions::Permissions;
-use rookery_proto::rest::{AuthResponse, Credentials};
+use rookery_proto::rest::{AuthResponse, ChannelParams, Credentials};
 use rookery_store::Cursor;
 use std::sync::Arc;
 
@@ -134,6 +135,7 @@ impl Edge {
             kind: CHANNEL_GUILD_TEXT,
             position: 0,
             permission_overwrites: Vec::new(),
+            rate_limit_per_user: 0,
         };
         let everyone = Role {
             id,
@@ -184,11 +186,37 @@ impl Edge {
             kind: CHANNEL_GUILD_TEXT,
             position,
             permission_overwrites: Vec::new(),
+            rate_limit_per_user: 0,
         };
         let applied = self
             .publish(Event::ChannelCreate(channel.clone()), true)
             .await?;
         Ok((channel, applied))
+    }
+
+    /// Renames a channel or sets its slow mode (MANAGE_CHANNELS in it);
+    /// absent fields are kept. CHANNEL_UPDATE carries the whole channel.
+    pub async fn update_channel(
+        &self,
+        user: &User,
+        channel: Id,
+        p: ChannelParams,
+    ) -> Result<(Channel, Applied), EdgeError> {
+        let name = p.name.as_deref().map(|n| name_of("name", n)).transpose()?;
+        if p.rate_limit_per_user
+            .is_some_and(|r| r > MAX_SLOW_MODE_SECS)
+        {
+            let why = format!("rate_limit_per_user must be 0 to {MAX_SLOW_MODE_SECS}");
+            return Err(EdgeError::InvalidBody(why));
+        }
+        let needed = Permissions::MANAGE_CHANNELS;
+        let mut updated = (*self.require_in_channel(user.id, channel, needed).await?).clone();
+        updated.name = name.unwrap_or(updated.name);
+        updated.rate_limit_per_user = p.rate_limit_per_user.unwrap_or(updated.rate_limit_per_user);
+        let applied = self
+            .publish(Event::ChannelUpdate(updated.clone()), true)
+            .await?;
+        Ok((updated, applied))
     }
 
     /// Creates an invite to a guild (CREATE_INSTANT_INVITE).

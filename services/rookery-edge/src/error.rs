@@ -57,6 +57,9 @@ pub enum EdgeError {
     /// No such route.
     #[error("not found")]
     NotFound,
+    /// Slow mode: the member may send again after this many milliseconds.
+    #[error("slowmode rate limit: retry after {:.1} s", *.0 as f64 / 1000.0)]
+    SlowMode(u64),
     /// Not a unicode emoji.
     #[error("unknown emoji")]
     UnknownEmoji,
@@ -89,6 +92,7 @@ impl EdgeError {
                 StatusCode::FORBIDDEN
             }
             EdgeError::UsernameTaken => StatusCode::CONFLICT,
+            EdgeError::SlowMode(_) => StatusCode::TOO_MANY_REQUESTS,
             EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -107,6 +111,7 @@ impl EdgeError {
             EdgeError::UnknownRole => 10011,
             EdgeError::UnknownMessage => 10008,
             EdgeError::UnknownEmoji => 10014,
+            EdgeError::SlowMode(_) => 20016,
             EdgeError::MaxPins(_) => 30003,
             EdgeError::NotAuthor => 50005,
             EdgeError::MissingAccess => 50001,
@@ -121,6 +126,10 @@ impl EdgeError {
         ApiError {
             code: self.code(),
             message: self.to_string(),
+            retry_after: match self {
+                EdgeError::SlowMode(ms) => Some(*ms as f64 / 1000.0),
+                _ => None,
+            },
         }
     }
 }

@@ -11,6 +11,7 @@ use rookery_proto::model::{Channel, MESSAGE_REPLY, Message, MessageReference, Us
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::{CreateMessage, ReplyTo};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 impl Edge {
     /// Refuses empty or overlong message text.
@@ -98,10 +99,47 @@ impl Edge {
         let allowed = body.allowed_mentions.as_ref();
         self.resolve_mentions(&mut message, bits, allowed, replied_author)
             .await?;
-        let applied = self
-            .publish(Event::MessageCreate(message.clone()), wait)
-            .await?;
-        Ok((Arc::new(message), applied))
+        let slowed = self.slow_mode(author.id, channel, bits).await?;
+        let published = self.publish(Event::MessageCreate(message.clone()), wait);
+        match published.await {
+            Ok(applied) => Ok((Arc::new(message), applied)),
+            Err(e) => {
+                // Not sent, so it does not count against the wait.
+                if let Some(key) = slowed {
+                    self.caches.slow_mode.invalidate(&key).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Slow mode: refuses a member who sent in the channel less than its
+    /// `rate_limit_per_user` ago, and otherwise starts the wait (atomically,
+    /// so two racing sends cannot both pass). MANAGE_MESSAGES and
+    /// MANAGE_CHANNELS are exempt, as in Discord. The wait is kept per edge.
+    async fn slow_mode(
+        &self,
+        author: Id,
+        channel: &Channel,
+        bits: Permissions,
+    ) -> Result<Option<(Id, Id)>, EdgeError> {
+        let exempt = Permissions::MANAGE_MESSAGES.union(Permissions::MANAGE_CHANNELS);
+        if channel.rate_limit_per_user == 0 || bits.0 & exempt.0 != 0 {
+            return Ok(None);
+        }
+        let wait = Duration::from_secs(u64::from(channel.rate_limit_per_user));
+        let key = (channel.id, author);
+        let entry = self
+            .caches
+            .slow_mode
+            .entry(key)
+            .or_insert_with(async { Instant::now() + wait })
+            .await;
+        if entry.is_fresh() {
+            return Ok(Some(key));
+        }
+        let left = entry.value().saturating_duration_since(Instant::now());
+        Err(EdgeError::SlowMode(left.as_millis().max(1) as u64))
     }
 
     /// The message a reply answers: one of the same channel, readable by

@@ -77,7 +77,14 @@ pub struct Channel {
     /// Permission overwrites, applied in Discord's order.
     #[serde(default)]
     pub permission_overwrites: Vec<Overwrite>,
+    /// Slow mode: seconds a member waits between messages (0 to
+    /// [`MAX_SLOW_MODE_SECS`]; 0 is off).
+    #[serde(default)]
+    pub rate_limit_per_user: u32,
 }
+
+/// The longest slow mode (Discord's: 6 hours).
+pub const MAX_SLOW_MODE_SECS: u32 = 21_600;
 
 /// A guild role. The @everyone role has the guild's id and position 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

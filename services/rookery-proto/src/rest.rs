@@ -101,6 +101,18 @@ pub enum MentionKind {
     Everyone,
 }
 
+/// `PATCH /channels/{id}`: absent fields keep their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelParams {
+    /// 1 to 100 characters.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Slow mode in seconds, 0 to 21600.
+    #[serde(default)]
+    pub rate_limit_per_user: Option<u32>,
+}
+
 /// `PATCH /channels/{id}/messages/{message}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,10 +203,13 @@ where
 }
 
 /// Every REST error body: a stable machine code and a human message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Stable numeric code (see `docs/protocol.md`).
     pub code: u32,
     /// Human-readable reason.
     pub message: String,
+    /// Seconds to wait before retrying (slow mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<f64>,
 }

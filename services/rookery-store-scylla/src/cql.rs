@@ -37,15 +37,13 @@ statements! {
     /// A guild.
     SELECT_GUILD = "SELECT id, name, owner_id FROM guilds WHERE id = ?";
     /// A channel upsert, by id.
-    INSERT_CHANNEL =
-        "INSERT INTO channels (id, guild_id, name, kind, position) VALUES (?, ?, ?, ?, ?)";
+    INSERT_CHANNEL = "INSERT INTO channels (id, guild_id, name, kind, position, rate_limit_per_user) VALUES (?, ?, ?, ?, ?, ?)";
     /// A channel upsert, under its guild.
-    INSERT_GUILD_CHANNEL = "INSERT INTO channels_by_guild (guild_id, channel_id, name, kind, position) VALUES (?, ?, ?, ?, ?)";
+    INSERT_GUILD_CHANNEL = "INSERT INTO channels_by_guild (guild_id, channel_id, name, kind, position, rate_limit_per_user) VALUES (?, ?, ?, ?, ?, ?)";
     /// A channel.
-    SELECT_CHANNEL = "SELECT id, guild_id, name, kind, position FROM channels WHERE id = ?";
+    SELECT_CHANNEL = "SELECT id, guild_id, name, kind, position, rate_limit_per_user FROM channels WHERE id = ?";
     /// A guild's channels.
-    SELECT_GUILD_CHANNELS =
-        "SELECT channel_id, name, kind, position FROM channels_by_guild WHERE guild_id = ?";
+    SELECT_GUILD_CHANNELS = "SELECT channel_id, name, kind, position, rate_limit_per_user FROM channels_by_guild WHERE guild_id = ?";
     /// One permission overwrite of a channel.
     INSERT_OVERWRITE = "INSERT INTO channel_overwrites (channel_id, target_id, target_type, allow, deny) VALUES (?, ?, ?, ?, ?)";
     /// A channel's overwrites.

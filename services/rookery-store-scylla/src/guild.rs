@@ -39,8 +39,9 @@ impl Inner {
     pub(crate) async fn write_channel(&self, c: &Channel) -> Result<(), StoreError> {
         let s = &self.s;
         let (kind, pos) = (i32::from(c.kind), c.position as i32);
-        let by_id = (key(c.id), key(c.guild_id), &c.name, kind, pos);
-        let by_guild = (key(c.guild_id), key(c.id), &c.name, kind, pos);
+        let slow = c.rate_limit_per_user as i32;
+        let by_id = (key(c.id), key(c.guild_id), &c.name, kind, pos, slow);
+        let by_guild = (key(c.guild_id), key(c.id), &c.name, kind, pos, slow);
         futures_util::try_join!(
             self.exec(&s.insert_channel, by_id),
             self.exec(&s.insert_guild_channel, by_guild),

@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "005_guild_features.cql"),
     migration!(6, "006_message_edits.cql"),
     migration!(7, "007_message_replies.cql"),
+    migration!(8, "008_slow_mode.cql"),
 ];
 
 /// How long a migrator waits for another one's lock.

@@ -406,7 +406,7 @@ impl Store for ScyllaStore {
         let stmt = &self.0.s.select_guild_channels;
         let rows = self
             .0
-            .all::<(i64, String, i32, i32)>(stmt, (key(guild_id),))
+            .all::<(i64, String, i32, i32, Option<i32>)>(stmt, (key(guild_id),))
             .await?;
         // One overwrite read per channel, all at once.
         let overwrites = rows.iter().map(|(cid, ..)| self.0.overwrites(id(*cid)));
@@ -415,13 +415,14 @@ impl Store for ScyllaStore {
             .into_iter()
             .zip(overwrites)
             .map(
-                |((cid, name, kind, position), permission_overwrites)| Channel {
+                |((cid, name, kind, position, slow), permission_overwrites)| Channel {
                     id: id(cid),
                     guild_id,
                     name,
                     kind: kind as u8,
                     position: position as u32,
                     permission_overwrites,
+                    rate_limit_per_user: slow.unwrap_or(0) as u32,
                 },
             )
             .collect();
@@ -437,8 +438,8 @@ impl Store for ScyllaStore {
         let stmt = &self.0.s.select_channel;
         let row = self
             .0
-            .one::<(i64, i64, String, i32, i32)>(stmt, (key(cid),));
-        let Some((i, g, name, kind, position)) = row.await? else {
+            .one::<(i64, i64, String, i32, i32, Option<i32>)>(stmt, (key(cid),));
+        let Some((i, g, name, kind, position, slow)) = row.await? else {
             return Ok(None);
         };
         Ok(Some(Channel {
@@ -448,6 +449,7 @@ impl Store for ScyllaStore {
             kind: kind as u8,
             position: position as u32,
             permission_overwrites: self.0.overwrites(cid).await?,
+            rate_limit_per_user: slow.unwrap_or(0) as u32,
         }))
     }
 

@@ -75,7 +75,10 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
             "/channels/{id}/messages/{message}/reactions/{emoji}/{user}",
             put(annotations::add_reaction).delete(annotations::remove_reaction),
         )
-        .route("/channels/{id}", get(roles::channel))
+        .route(
+            "/channels/{id}",
+            get(roles::channel).patch(routes::update_channel),
+        )
         .route(
             "/channels/{id}/permissions/{target}",
             put(roles::put_overwrite).delete(roles::delete_overwrite),

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rookery_proto::Id;
 use rookery_proto::rest::{
-    BulkDelete, CreateMessage, CreateNamed, Credentials, EditMessage, InviteCode,
+    BulkDelete, ChannelParams, CreateMessage, CreateNamed, Credentials, EditMessage, InviteCode,
 };
 use rookery_store::Cursor;
 use serde::Serialize;
@@ -99,6 +99,17 @@ pub async fn post_message(
     let channel = id(&channel, EdgeError::UnknownChannel)?;
     let (message, a) = edge.send_message(&user, channel, b, true).await?;
     Ok(applied(&*message, a))
+}
+
+pub async fn update_channel(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(channel): Path<String>,
+    ApiJson(p): ApiJson<ChannelParams>,
+) -> Result<Response, EdgeError> {
+    let channel = id(&channel, EdgeError::UnknownChannel)?;
+    let (updated, a) = edge.update_channel(&user, channel, p).await?;
+    Ok(applied(updated, a))
 }
 
 pub async fn history(

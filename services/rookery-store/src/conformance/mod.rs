@@ -278,6 +278,7 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         kind: CHANNEL_GUILD_TEXT,
         position,
         permission_overwrites: Vec::new(),
+        rate_limit_per_user: position * 30,
     };
     let (general, random) = (chan("general", 0), chan("random", 1));
     let member = |u: &User| Member {
@@ -390,6 +391,7 @@ pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u6
             overwrite(guild, OverwriteKind::Role, Permissions::NONE),
             overwrite(renamed.id, OverwriteKind::Role, Permissions::SEND_MESSAGES),
         ],
+        rate_limit_per_user: 0,
     };
     store
         .apply(vec![Mutation::Channel(channel.clone())])
