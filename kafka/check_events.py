@@ -32,7 +32,8 @@ def documented_key(event):
     if t in ("CHANNEL_CREATE", "CHANNEL_UPDATE"):
         return d["guild_id"]
     if t in ("INVITE_CREATE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",
-             "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE"):
+             "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE",
+             "GUILD_BAN_ADD", "GUILD_BAN_REMOVE"):
         return d["guild_id"]
     if t in ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK",
              "CHANNEL_PINS_UPDATE", "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE"):

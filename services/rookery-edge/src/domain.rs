@@ -261,6 +261,9 @@ impl Edge {
             .guild_state(invite.guild_id)
             .await
             .ok_or(EdgeError::UnknownGuild)?;
+        if self.store.ban(invite.guild_id, user.id).await?.is_some() {
+            return Err(EdgeError::Banned);
+        }
         let perms = self.hub.perms();
         if perms.member(invite.guild_id, user.id).await?.is_some() {
             let visible = self.hub.visible_state(user.id, &state).await;

@@ -60,6 +60,15 @@ pub enum EdgeError {
     /// Slow mode: the member may send again after this many milliseconds.
     #[error("slowmode rate limit: retry after {:.1} s", *.0 as f64 / 1000.0)]
     SlowMode(u64),
+    /// No such user.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The user is not banned.
+    #[error("unknown ban")]
+    UnknownBan,
+    /// The user is banned from the guild.
+    #[error("the user is banned from this guild")]
+    Banned,
     /// Not a unicode emoji.
     #[error("unknown emoji")]
     UnknownEmoji,
@@ -87,7 +96,10 @@ impl EdgeError {
             | EdgeError::UnknownRole
             | EdgeError::UnknownMessage
             | EdgeError::UnknownMember
+            | EdgeError::UnknownUser
+            | EdgeError::UnknownBan
             | EdgeError::NotFound => StatusCode::NOT_FOUND,
+            EdgeError::Banned => StatusCode::FORBIDDEN,
             EdgeError::MissingAccess | EdgeError::MissingPermissions(_) | EdgeError::NotAuthor => {
                 StatusCode::FORBIDDEN
             }
@@ -111,6 +123,9 @@ impl EdgeError {
             EdgeError::UnknownRole => 10011,
             EdgeError::UnknownMessage => 10008,
             EdgeError::UnknownEmoji => 10014,
+            EdgeError::UnknownUser => 10013,
+            EdgeError::UnknownBan => 10026,
+            EdgeError::Banned => 40007,
             EdgeError::SlowMode(_) => 20016,
             EdgeError::MaxPins(_) => 30003,
             EdgeError::NotAuthor => 50005,

@@ -3,7 +3,7 @@
 
 use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
-use rookery_proto::event::{Envelope, Event};
+use rookery_proto::event::{Envelope, Event, MemberRemove};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::Member;
 
@@ -52,6 +52,17 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
             ev::GUILD_MEMBER_REMOVE,
             D::MemberRemove(r.clone()),
         ),
+        // A ban is a removal for the guild's sessions; the ban itself is
+        // for moderators, who list bans over REST.
+        Event::GuildBanAdd(b) => (
+            b.guild_id,
+            ev::GUILD_MEMBER_REMOVE,
+            D::MemberRemove(MemberRemove {
+                guild_id: b.guild_id,
+                user: b.user.clone(),
+            }),
+        ),
+        Event::GuildBanRemove(_) => return None,
         Event::GuildMemberAdd(add) => {
             let member = Member {
                 guild_id: add.guild_id,

@@ -330,6 +330,7 @@ impl Hub {
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),
             Event::GuildMemberRemove(r) => self.member_removed(r.guild_id, r.user.id),
+            Event::GuildBanAdd(b) => self.member_removed(b.guild_id, b.user.id),
             _ => {}
         }
         let delay = rookery_proto::id::now_ms().saturating_sub(env.ts);

@@ -7,6 +7,7 @@
 //! creation, which needs an atomic username claim (see `docs/architecture.md`).
 
 mod auth;
+mod bans;
 mod caches;
 mod config;
 mod domain;

@@ -293,6 +293,11 @@ impl Perms {
                 self.members.invalidate(&(m.guild_id, m.user.id));
                 m.guild_id
             }
+            Event::GuildBanAdd(b) => {
+                self.bump();
+                self.members.invalidate(&(b.guild_id, b.user.id));
+                b.guild_id
+            }
             _ => return,
         };
         self.guilds.invalidate(&guild);

@@ -16,7 +16,7 @@ use rookery_bus::{EdgeId, EdgeLink, FanoutBatch, InterestAcks};
 use rookery_proto::Id;
 use rookery_proto::event::Envelope;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
-use rookery_store::{Cursor, Mutation, Store, StoreError};
+use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -442,6 +442,20 @@ impl Store for RemoteStore {
         };
         match self.read(call).await? {
             Reply::Message(m) => Ok(m),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
+        match self.read(Call::Bans { guild_id }).await? {
+            Reply::Bans(b) => Ok(b),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError> {
+        match self.read(Call::Ban { guild_id, user_id }).await? {
+            Reply::Bans(b) => Ok(b.into_iter().next()),
             other => Err(unexpected(other)),
         }
     }

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use rookery_proto::Id;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
-use rookery_store::{Cursor, StoreError};
+use rookery_store::{BanRecord, Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::LengthDelimitedCodec;
 
@@ -126,6 +126,13 @@ pub enum Call {
     Pins {
         channel_id: Id,
     },
+    Bans {
+        guild_id: Id,
+    },
+    Ban {
+        guild_id: Id,
+        user_id: Id,
+    },
     Reactions {
         channel_id: Id,
         message_id: Id,
@@ -184,6 +191,7 @@ pub enum Reply {
     Nonce(Option<Id>),
     Messages(Vec<Message>),
     Message(Option<Message>),
+    Bans(Vec<BanRecord>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

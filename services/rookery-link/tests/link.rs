@@ -11,7 +11,9 @@ use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event};
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
-use rookery_store::{Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError};
+use rookery_store::{
+    BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -73,6 +75,8 @@ store_impl!(Split {
         nonce(user_id: Id, nonce: &str) -> Option<Id>,
         message(channel_id: Id, message_id: Id) -> Option<Message>,
         pins(channel_id: Id) -> Vec<Message>,
+        bans(guild_id: Id) -> Vec<BanRecord>,
+        ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
         reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
         messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>,
     ]
@@ -101,6 +105,8 @@ store_impl!(Counting {
         nonce(user_id: Id, nonce: &str) -> Option<Id>,
         message(channel_id: Id, message_id: Id) -> Option<Message>,
         pins(channel_id: Id) -> Vec<Message>,
+        bans(guild_id: Id) -> Vec<BanRecord>,
+        ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
         reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
     ]
 }

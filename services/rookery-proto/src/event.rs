@@ -70,6 +70,22 @@ pub enum Event {
     MessageReactionAdd(ReactionChange),
     /// A user's reaction was removed.
     MessageReactionRemove(ReactionChange),
+    /// A user was banned (and, if a member, removed).
+    GuildBanAdd(BanChange),
+    /// A ban was lifted.
+    GuildBanRemove(BanChange),
+}
+
+/// `GUILD_BAN_ADD` and `GUILD_BAN_REMOVE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanChange {
+    /// The guild.
+    pub guild_id: Id,
+    /// The user banned or unbanned.
+    pub user: User,
+    /// Why (a ban's reason; none on an unban).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// `CHANNEL_PINS_UPDATE` payload: Discord's fields, plus which message was
@@ -207,6 +223,7 @@ impl Event {
             Event::MessageDeleteBulk(d) => d.channel_id.0,
             Event::ChannelPinsUpdate(p) => p.channel_id.0,
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.channel_id.0,
+            Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id.0,
         }
     }
 }

@@ -134,6 +134,15 @@ impl Member {
     }
 }
 
+/// A ban (Discord's ban object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ban {
+    /// Why, as the moderator gave it.
+    pub reason: Option<String>,
+    /// The banned user.
+    pub user: User,
+}
+
 /// `GUILD_DELETE`: a guild the user is no longer in (`unavailable` false,
 /// as Discord sends when one is removed from a guild).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -101,6 +101,16 @@ pub enum MentionKind {
     Everyone,
 }
 
+/// `PUT /guilds/{id}/bans/{user}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBan {
+    /// Delete the user's messages of the last this many seconds (0 to
+    /// 604800, 7 days).
+    #[serde(default)]
+    pub delete_message_seconds: u32,
+}
+
 /// `PATCH /channels/{id}`: absent fields keep their value.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

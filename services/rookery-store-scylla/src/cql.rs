@@ -70,6 +70,14 @@ statements! {
         "SELECT username, joined_at, roles, communication_disabled_until FROM members WHERE guild_id = ? AND user_id = ?";
     /// A user's guilds.
     SELECT_USER_GUILDS = "SELECT guild_id FROM guilds_by_user WHERE user_id = ?";
+    /// A ban (who banned is not recorded yet: `banned_by` stays unset).
+    INSERT_BAN = "INSERT INTO bans (guild_id, user_id, reason) VALUES (?, ?, ?)";
+    /// Lifts a ban.
+    DELETE_BAN = "DELETE FROM bans WHERE guild_id = ? AND user_id = ?";
+    /// One ban.
+    SELECT_BAN = "SELECT user_id, reason FROM bans WHERE guild_id = ? AND user_id = ?";
+    /// A guild's bans.
+    SELECT_BANS = "SELECT user_id, reason FROM bans WHERE guild_id = ?";
     /// An invite upsert.
     INSERT_INVITE = "INSERT INTO invites (code, guild_id, inviter_id) VALUES (?, ?, ?)";
     /// An invite.

@@ -102,9 +102,19 @@ impl Inner {
     }
 
     /// Upserts a membership with its whole role set.
+    /// Upserts a membership unless the user is banned: the writer applies
+    /// a guild's events in order, so a join or role change that follows a
+    /// ban finds it and writes nothing.
     pub(crate) async fn write_member(&self, mb: &Member) -> Result<(), StoreError> {
         let s = &self.s;
         let (g, u) = (key(mb.guild_id), key(mb.user.id));
+        if self
+            .one::<(i64, Option<String>)>(&s.select_ban, (g, u))
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
         let roles: Vec<i64> = mb.roles.iter().map(|r| key(*r)).collect();
         let until = mb.communication_disabled_until.as_deref();
         let until = until

@@ -18,7 +18,7 @@ use rookery_proto::Id;
 use rookery_proto::id::format_timestamp;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::metrics as sm;
-use rookery_store::{Cursor, Mutation, Store, StoreError};
+use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError};
 use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
 use scylla::serialize::row::SerializeRow;
@@ -29,6 +29,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type MemberRow = (String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
+type BanRow = (i64, Option<String>);
+
+fn ban_record((user, reason): BanRow) -> BanRecord {
+    BanRecord {
+        user_id: id(user),
+        reason,
+    }
+}
 
 /// `value`, or unset when `skip`: an unset column writes nothing, where a
 /// null would write a tombstone.
@@ -92,6 +100,8 @@ prepared! {
     delete_user_guild = DELETE_USER_GUILD, insert_user_guild = INSERT_USER_GUILD,
     select_member = SELECT_MEMBER, select_user_guilds = SELECT_USER_GUILDS,
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
+    insert_ban = INSERT_BAN, delete_ban = DELETE_BAN,
+    select_ban = SELECT_BAN, select_bans = SELECT_BANS,
     insert_message = INSERT_MESSAGE, insert_bucket = INSERT_BUCKET,
     edit_message = EDIT_MESSAGE, pin_message = PIN_MESSAGE,
     select_message_id = SELECT_MESSAGE_ID, select_message = SELECT_MESSAGE,
@@ -271,6 +281,22 @@ impl Inner {
                 pinned,
             } => self.pin(*channel_id, *message_id, *pinned).await,
             Mutation::Reaction(r) => self.react(r).await,
+            Mutation::Ban {
+                guild_id,
+                user_id,
+                reason,
+            } => {
+                let row = (
+                    key(*guild_id),
+                    key(*user_id),
+                    unless(reason.is_none(), reason),
+                );
+                self.exec(&s.insert_ban, row).await
+            }
+            Mutation::Unban { guild_id, user_id } => {
+                self.exec(&s.delete_ban, (key(*guild_id), key(*user_id)))
+                    .await
+            }
         }
     }
 
@@ -490,6 +516,18 @@ impl Store for ScyllaStore {
             .0
             .one::<(i64,)>(&self.0.s.select_nonce, (key(user_id), nonce));
         Ok(row.await?.map(|(m,)| id(m)))
+    }
+
+    async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
+        let stmt = &self.0.s.select_bans;
+        let rows = self.0.all::<BanRow>(stmt, (key(guild_id),)).await?;
+        Ok(rows.into_iter().map(ban_record).collect())
+    }
+
+    async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError> {
+        let row = (key(guild_id), key(user_id));
+        let found = self.0.one::<BanRow>(&self.0.s.select_ban, row).await?;
+        Ok(found.map(ban_record))
     }
 
     async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {

@@ -55,7 +55,8 @@ pub enum Mutation {
     Guild(Guild),
     /// Upsert a channel with its overwrites (and list it under its guild).
     Channel(Channel),
-    /// Upsert a membership with its roles (and list the guild under the user).
+    /// Upsert a membership with its roles (and list the guild under the
+    /// user), unless the user is banned from the guild.
     Member(Member),
     /// Delete a membership (and its entry under the user).
     MemberDelete {
@@ -106,6 +107,32 @@ pub enum Mutation {
     },
     /// Add (to a message that still exists) or remove one user's reaction.
     Reaction(Reaction),
+    /// Ban a user from a guild. While the ban stands, [`Mutation::Member`]
+    /// for that user and guild writes nothing.
+    Ban {
+        /// The guild.
+        guild_id: Id,
+        /// The banned user.
+        user_id: Id,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// Lift a ban.
+    Unban {
+        /// The guild.
+        guild_id: Id,
+        /// The user.
+        user_id: Id,
+    },
+}
+
+/// A stored ban.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BanRecord {
+    /// The banned user.
+    pub user_id: Id,
+    /// Why.
+    pub reason: Option<String>,
 }
 
 /// One user's reaction with one emoji.
@@ -186,6 +213,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The id of the message `user_id` sent with `nonce`, if any.
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError>;
+
+    /// A guild's bans, by user id.
+    async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError>;
+
+    /// One ban, if the user is banned.
+    async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError>;
 
     /// One message, if it exists.
     async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError>;

@@ -88,6 +88,27 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
                 pinned: p.pinned,
             }],
         ),
+        Event::GuildBanAdd(b) => (
+            "guild_ban_add",
+            vec![
+                Mutation::Ban {
+                    guild_id: b.guild_id,
+                    user_id: b.user.id,
+                    reason: b.reason.clone(),
+                },
+                Mutation::MemberDelete {
+                    guild_id: b.guild_id,
+                    user_id: b.user.id,
+                },
+            ],
+        ),
+        Event::GuildBanRemove(b) => (
+            "guild_ban_remove",
+            vec![Mutation::Unban {
+                guild_id: b.guild_id,
+                user_id: b.user.id,
+            }],
+        ),
         Event::MessageReactionAdd(r) => ("message_reaction_add", vec![reaction(r, true)]),
         Event::MessageReactionRemove(r) => ("message_reaction_remove", vec![reaction(r, false)]),
     };

@@ -16,7 +16,7 @@ pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
 pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 17] = [
+pub const EVENT_TYPES: [&str; 19] = [
     "user_create",
     "guild_create",
     "channel_create",
@@ -34,6 +34,8 @@ pub const EVENT_TYPES: [&str; 17] = [
     "channel_pins_update",
     "message_reaction_add",
     "message_reaction_remove",
+    "guild_ban_add",
+    "guild_ban_remove",
 ];
 
 /// Registers descriptions with the installed recorder and creates the

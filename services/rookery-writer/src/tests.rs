@@ -6,7 +6,7 @@ use rookery_bus::{EmbeddedBus, EmbeddedBusConfig, LinkError, Record};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, SCHEMA_VERSION};
 use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
-use rookery_store::{Cursor, EmbeddedConfig, EmbeddedStore, Mutation};
+use rookery_store::{BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -85,6 +85,8 @@ flaky_store! {
     messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;
     message(channel_id: Id, message_id: Id) -> Option<Message>;
     pins(channel_id: Id) -> Vec<Message>;
+    bans(guild_id: Id) -> Vec<BanRecord>;
+    ban(guild_id: Id, user_id: Id) -> Option<BanRecord>;
     reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>;
 }
 

@@ -169,6 +169,9 @@ async fn guild_and_message_changes(
         None,
     )
     .await;
+    let ban = format!("/guilds/{g}/bans/{}", bob.user.id);
+    call(Method::PUT, ban.clone(), None).await;
+    call(Method::DELETE, ban, None).await;
 }
 
 #[tokio::test]
@@ -217,6 +220,8 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
         "\"MESSAGE_DELETE\": 1",
         "\"MESSAGE_DELETE_BULK\": 1",
         "\"GUILD_MEMBER_REMOVE\": 1",
+        "\"GUILD_BAN_ADD\": 1",
+        "\"GUILD_BAN_REMOVE\": 1",
     ] {
         assert!(report.contains(expected), "{expected} in {report}");
     }

@@ -36,6 +36,27 @@ pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     Some(token.trim())
 }
 
+/// A JSON body Discord lets callers leave out: none is `T::default()`;
+/// a malformed one gets 400 with code 50109.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<Arc<Edge>> for OptionalJson<T> {
+    type Rejection = EdgeError;
+
+    async fn from_request(req: Request, edge: &Arc<Edge>) -> Result<Self, EdgeError> {
+        let bytes = axum::body::Bytes::from_request(req, edge)
+            .await
+            .map_err(|e| EdgeError::InvalidJson(e.body_text()))?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        let parsed = serde_json::from_slice(&bytes);
+        parsed
+            .map(Self)
+            .map_err(|e| EdgeError::InvalidJson(e.to_string()))
+    }
+}
+
 /// A JSON body; malformed bodies get 400 with code 50109.
 pub struct ApiJson<T>(pub T);
 

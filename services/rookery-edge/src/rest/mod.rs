@@ -58,6 +58,11 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
                 .delete(roles::kick),
         )
         .route("/users/@me/guilds/{id}", delete(roles::leave))
+        .route("/guilds/{id}/bans", get(roles::bans))
+        .route(
+            "/guilds/{id}/bans/{user}",
+            get(roles::get_ban).put(roles::ban).delete(roles::unban),
+        )
         .route(
             "/guilds/{id}/members/{user}/roles/{role}",
             put(roles::add_member_role).delete(roles::remove_member_role),

@@ -2,13 +2,13 @@
 //! channels and overwrites (Discord's routes and status codes: 204 for
 //! changes with no body).
 
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, Auth, OptionalJson};
 use super::routes::{EdgeState, applied, id, no_content};
 use crate::EdgeError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use rookery_proto::rest::{MemberParams, OverwriteParams, RoleParams, RolePosition};
+use rookery_proto::rest::{CreateBan, MemberParams, OverwriteParams, RoleParams, RolePosition};
 
 fn guild(raw: &str) -> Result<rookery_proto::Id, EdgeError> {
     id(raw, EdgeError::UnknownGuild)
@@ -167,4 +167,58 @@ pub async fn leave(
     Path(g): Path<String>,
 ) -> Result<Response, EdgeError> {
     Ok(no_content(edge.leave_guild(&user, guild(&g)?).await?))
+}
+
+/// Discord's `X-Audit-Log-Reason` header, URL-encoded.
+fn audit_reason(headers: &axum::http::HeaderMap) -> Result<Option<String>, EdgeError> {
+    let Some(raw) = headers.get("x-audit-log-reason") else {
+        return Ok(None);
+    };
+    let bad = || EdgeError::InvalidBody("X-Audit-Log-Reason must be URL-encoded UTF-8".into());
+    let raw = raw.to_str().map_err(|_| bad())?;
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8();
+    Ok(Some(decoded.map_err(|_| bad())?.into_owned()))
+}
+
+pub async fn ban(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, u)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    OptionalJson(body): OptionalJson<CreateBan>,
+) -> Result<Response, EdgeError> {
+    let g = id(&g, EdgeError::UnknownGuild)?;
+    let u = id(&u, EdgeError::UnknownUser)?;
+    let reason = audit_reason(&headers)?;
+    let (applied, _) = edge.ban(&user, (g, u), body, reason).await?;
+    Ok(no_content(applied))
+}
+
+pub async fn unban(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, u)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let g = id(&g, EdgeError::UnknownGuild)?;
+    let u = id(&u, EdgeError::UnknownBan)?;
+    Ok(no_content(edge.unban(&user, g, u).await?))
+}
+
+pub async fn bans(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(g): Path<String>,
+) -> Result<Response, EdgeError> {
+    let g = id(&g, EdgeError::UnknownGuild)?;
+    Ok(Json(edge.bans(&user, g).await?).into_response())
+}
+
+pub async fn get_ban(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, u)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let g = id(&g, EdgeError::UnknownGuild)?;
+    let u = id(&u, EdgeError::UnknownBan)?;
+    Ok(Json(edge.get_ban(&user, g, u).await?).into_response())
 }

@@ -15,10 +15,12 @@ use rookery_proto::{Id, Snowflake};
 use std::sync::LazyLock;
 
 mod messages;
+mod moderation;
 pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
     replies_and_mentions_round_trip,
 };
+pub use moderation::bans_keep_banned_users_out;
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
 
@@ -39,7 +41,8 @@ macro_rules! conformance_tests {
             edits_and_deletes_never_resurrect,
             replies_and_mentions_round_trip,
             pins_survive_edits_and_go_with_deletes,
-            reactions_list_by_emoji_and_go_with_deletes
+            reactions_list_by_emoji_and_go_with_deletes,
+            bans_keep_banned_users_out
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -64,6 +67,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     replies_and_mentions_round_trip(store, bucket_ms).await;
     pins_survive_edits_and_go_with_deletes(store, bucket_ms).await;
     reactions_list_by_emoji_and_go_with_deletes(store, bucket_ms).await;
+    bans_keep_banned_users_out(store, bucket_ms).await;
 }
 
 pub(crate) fn fresh() -> Id {

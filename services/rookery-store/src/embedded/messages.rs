@@ -13,11 +13,13 @@ use rookery_proto::model::Message;
 use std::collections::HashMap;
 
 /// What earlier mutations of a batch did: message rows written (`Some`)
-/// or deleted (`None`), and reaction keys added.
+/// or deleted (`None`), reaction keys added, and bans added (`true`) or
+/// lifted.
 #[derive(Default)]
 pub(super) struct Pending {
     rows: HashMap<[u8; 20], Option<Message>>,
     reactions: Vec<Vec<u8>>,
+    pub(super) bans: HashMap<[u8; 16], bool>,
 }
 
 impl Inner {

@@ -5,12 +5,13 @@
 //! and `sync` fsyncs the journal; point reads and short range scans run
 //! inline, since they are bounded, mostly in-memory work.
 
+mod bans;
 mod history;
 mod keys;
 mod messages;
 
 use crate::metrics as m;
-use crate::{Cursor, Mutation, Store, StoreError};
+use crate::{BanRecord, Cursor, Mutation, Store, StoreError};
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use rookery_proto::Id;
@@ -69,6 +70,7 @@ struct Tables {
     channel_buckets: Keyspace,
     pins: Keyspace,
     reactions: Keyspace,
+    bans: Keyspace,
 }
 
 struct Inner {
@@ -128,6 +130,7 @@ impl EmbeddedStore {
             channel_buckets: ks("channel_buckets")?,
             pins: ks("pins")?,
             reactions: ks("reactions")?,
+            bans: ks("bans")?,
         };
         check_bucket_width(&db, &t.meta, config.bucket_ms)?;
         let inner = Inner {
@@ -205,8 +208,10 @@ impl Inner {
                     b.insert(&t.channels_by_guild, keys::pair(c.guild_id, c.id), []);
                 }
                 Mutation::Member(mb) => {
-                    b.insert(&t.members, keys::pair(mb.guild_id, mb.user.id), encode(mb));
-                    b.insert(&t.guilds_by_user, keys::pair(mb.user.id, mb.guild_id), []);
+                    if !self.banned(&pending, mb.guild_id, mb.user.id)? {
+                        b.insert(&t.members, keys::pair(mb.guild_id, mb.user.id), encode(mb));
+                        b.insert(&t.guilds_by_user, keys::pair(mb.user.id, mb.guild_id), []);
+                    }
                 }
                 Mutation::MemberDelete { guild_id, user_id } => {
                     b.remove(&t.members, keys::pair(*guild_id, *user_id));
@@ -231,6 +236,14 @@ impl Inner {
                     pinned,
                 } => self.pin(&mut b, &mut pending, (*channel_id, *message_id), *pinned)?,
                 Mutation::Reaction(r) => self.react(&mut b, &mut pending, r)?,
+                Mutation::Ban {
+                    guild_id,
+                    user_id,
+                    reason,
+                } => self.ban(&mut b, &mut pending, (*guild_id, *user_id), reason),
+                Mutation::Unban { guild_id, user_id } => {
+                    self.unban(&mut b, &mut pending, (*guild_id, *user_id))
+                }
             }
         }
         b.commit().map_err(backend)
@@ -353,6 +366,18 @@ impl Store for EmbeddedStore {
             .get(keys::user_nonce(user_id, nonce))
             .map_err(backend)?;
         Ok(v.and_then(|v| keys::trailing_id(&v)))
+    }
+
+    async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
+        let mut out = Vec::new();
+        for row in self.0.t.bans.prefix(keys::id(guild_id)) {
+            out.push(decode("bans", &row.value().map_err(backend)?)?);
+        }
+        Ok(out)
+    }
+
+    async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError> {
+        self.get("bans", &self.0.t.bans, &keys::pair(guild_id, user_id))
     }
 
     async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {
