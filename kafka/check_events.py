@@ -36,7 +36,8 @@ def documented_key(event):
              "GUILD_BAN_ADD", "GUILD_BAN_REMOVE"):
         return d["guild_id"]
     if t in ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK",
-             "CHANNEL_PINS_UPDATE", "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE"):
+             "CHANNEL_PINS_UPDATE", "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE",
+             "MESSAGE_ACK"):
         return d["channel_id"]
     return None  # a type this reader does not know: ignored, as documented
 

@@ -62,7 +62,8 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
                 user: b.user.clone(),
             }),
         ),
-        Event::GuildBanRemove(_) => return None,
+        // For the reader's own sessions only (see the hub).
+        Event::GuildBanRemove(_) | Event::MessageAck(_) => return None,
         Event::GuildMemberAdd(add) => {
             let member = Member {
                 guild_id: add.guild_id,

@@ -331,6 +331,13 @@ impl Hub {
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),
             Event::GuildMemberRemove(r) => self.member_removed(r.guild_id, r.user.id),
             Event::GuildBanAdd(b) => self.member_removed(b.guild_id, b.user.id),
+            Event::MessageAck(a) => {
+                let d = DispatchData::Ack(a.clone());
+                let d = Arc::new(Dispatch::new(ev::MESSAGE_ACK, d));
+                for s in self.sessions_of(&self.by_user, a.user_id) {
+                    s.dispatch(&d);
+                }
+            }
             _ => {}
         }
         let delay = rookery_proto::id::now_ms().saturating_sub(env.ts);

@@ -24,6 +24,7 @@ mod perms;
 mod pins;
 mod ratelimit;
 mod reactions;
+mod read_states;
 mod rest;
 mod roles;
 mod send;

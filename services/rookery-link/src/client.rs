@@ -446,6 +446,13 @@ impl Store for RemoteStore {
         }
     }
 
+    async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
+        match self.read(Call::ReadStates { user_id }).await? {
+            Reply::Pairs(p) => Ok(p),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
         match self.read(Call::Bans { guild_id }).await? {
             Reply::Bans(b) => Ok(b),

@@ -288,6 +288,7 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         } => Reply::Message(store.message(channel_id, message_id).await?),
         Call::Pins { channel_id } => Reply::Messages(store.pins(channel_id).await?),
         Call::Bans { guild_id } => Reply::Bans(store.bans(guild_id).await?),
+        Call::ReadStates { user_id } => Reply::Pairs(store.read_states(user_id).await?),
         Call::Ban { guild_id, user_id } => {
             Reply::Bans(store.ban(guild_id, user_id).await?.into_iter().collect())
         }

@@ -129,6 +129,9 @@ pub enum Call {
     Bans {
         guild_id: Id,
     },
+    ReadStates {
+        user_id: Id,
+    },
     Ban {
         guild_id: Id,
         user_id: Id,
@@ -192,6 +195,7 @@ pub enum Reply {
     Messages(Vec<Message>),
     Message(Option<Message>),
     Bans(Vec<BanRecord>),
+    Pairs(Vec<(Id, Id)>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

@@ -76,6 +76,7 @@ store_impl!(Split {
         message(channel_id: Id, message_id: Id) -> Option<Message>,
         pins(channel_id: Id) -> Vec<Message>,
         bans(guild_id: Id) -> Vec<BanRecord>,
+        read_states(user_id: Id) -> Vec<(Id, Id)>,
         ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
         reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
         messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>,
@@ -106,6 +107,7 @@ store_impl!(Counting {
         message(channel_id: Id, message_id: Id) -> Option<Message>,
         pins(channel_id: Id) -> Vec<Message>,
         bans(guild_id: Id) -> Vec<BanRecord>,
+        read_states(user_id: Id) -> Vec<(Id, Id)>,
         ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
         reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
     ]

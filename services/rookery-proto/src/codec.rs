@@ -115,6 +115,7 @@ pub fn decode_client(enc: Encoding, bytes: &[u8]) -> Result<ClientFrame, CodecEr
         op::IDENTIFY => ClientFrame::Identify(decode_d(enc, bytes)?),
         op::RESUME => ClientFrame::Resume(decode_d(enc, bytes)?),
         op::SEND => ClientFrame::Send(decode_d(enc, bytes)?),
+        op::ACK => ClientFrame::Ack(decode_d(enc, bytes)?),
         other => return Err(CodecError::UnknownOp(other)),
     })
 }
@@ -185,6 +186,8 @@ pub enum DispatchData {
     PinsUpdate(crate::event::PinsUpdate),
     /// MESSAGE_REACTION_ADD and MESSAGE_REACTION_REMOVE.
     Reaction(crate::event::ReactionChange),
+    /// MESSAGE_ACK.
+    Ack(crate::event::MessageAck),
 }
 
 /// An empty map payload.

@@ -74,6 +74,21 @@ pub enum Event {
     GuildBanAdd(BanChange),
     /// A ban was lifted.
     GuildBanRemove(BanChange),
+    /// A user marked a channel read up to a message.
+    MessageAck(MessageAck),
+}
+
+/// `MESSAGE_ACK` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageAck {
+    /// Who read.
+    pub user_id: Id,
+    /// The channel.
+    pub channel_id: Id,
+    /// Its guild.
+    pub guild_id: Id,
+    /// The last message read.
+    pub message_id: Id,
 }
 
 /// `GUILD_BAN_ADD` and `GUILD_BAN_REMOVE` payload.
@@ -224,6 +239,7 @@ impl Event {
             Event::ChannelPinsUpdate(p) => p.channel_id.0,
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.channel_id.0,
             Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id.0,
+            Event::MessageAck(a) => a.channel_id.0,
         }
     }
 }
@@ -239,6 +255,7 @@ impl Event {
             Event::MessageDeleteBulk(d) => Some(d.channel_id),
             Event::ChannelPinsUpdate(p) => Some(p.channel_id),
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => Some(r.channel_id),
+            Event::MessageAck(a) => Some(a.channel_id),
             _ => None,
         }
     }

@@ -33,6 +33,8 @@ pub mod op {
     pub const SEND_ACK: u8 = 21;
     /// Server → client: the message was refused.
     pub const SEND_ERROR: u8 = 22;
+    /// Client → server: mark a channel read up to a message.
+    pub const ACK: u8 = 23;
 }
 
 /// Dispatch event names (`t`).
@@ -71,6 +73,8 @@ pub mod event_name {
     pub const GUILD_ROLE_DELETE: &str = "GUILD_ROLE_DELETE";
     /// A message was pinned or unpinned.
     pub const CHANNEL_PINS_UPDATE: &str = "CHANNEL_PINS_UPDATE";
+    /// One of your sessions marked a channel read.
+    pub const MESSAGE_ACK: &str = "MESSAGE_ACK";
     /// A user reacted to a message.
     pub const MESSAGE_REACTION_ADD: &str = "MESSAGE_REACTION_ADD";
     /// A reaction was removed.
@@ -123,6 +127,9 @@ pub struct Ready {
     pub user: User,
     /// Every guild the user is a member of, with channels.
     pub guilds: Vec<GuildState>,
+    /// Where the user stands in each channel shown in `guilds`.
+    #[serde(default)]
+    pub read_state: Vec<crate::model::ReadState>,
 }
 
 /// op 20 SEND.
@@ -185,6 +192,21 @@ pub enum ClientFrame {
     Resume(Resume),
     /// op 20.
     Send(Send),
+    /// op 23.
+    Ack(Ack),
+}
+
+/// op 23 ACK: the channel is read up to `message_id`. No answer when it is
+/// taken; a refusal is a SEND_ERROR carrying `nonce` (empty if none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Ack {
+    /// The channel.
+    pub channel_id: Id,
+    /// The last message read.
+    pub message_id: Id,
+    /// Echoed in a SEND_ERROR.
+    #[serde(default)]
+    pub nonce: Option<String>,
 }
 
 /// WebSocket close codes the gateway uses.

@@ -134,6 +134,20 @@ impl Member {
     }
 }
 
+/// Where a user stands in a channel (an entry of READY's `read_state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadState {
+    /// The channel.
+    pub id: Id,
+    /// The last message read (before the user's join if never acked).
+    pub last_message_id: Id,
+    /// Messages after it that mention the user (by name, by one of their
+    /// roles, or `@everyone`), not counting the user's own.
+    pub mention_count: u32,
+    /// Whether any message follows it.
+    pub unread: bool,
+}
+
 /// A ban (Discord's ban object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ban {

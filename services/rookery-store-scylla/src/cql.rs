@@ -78,6 +78,11 @@ statements! {
     SELECT_BAN = "SELECT user_id, reason FROM bans WHERE guild_id = ? AND user_id = ?";
     /// A guild's bans.
     SELECT_BANS = "SELECT user_id, reason FROM bans WHERE guild_id = ?";
+    /// How far a user has read a channel (`mention_count` is computed on
+    /// read, never stored).
+    INSERT_READ_STATE = "INSERT INTO read_states (user_id, channel_id, last_message_id) VALUES (?, ?, ?)";
+    /// A user's read states.
+    SELECT_READ_STATES = "SELECT channel_id, last_message_id FROM read_states WHERE user_id = ?";
     /// An invite upsert.
     INSERT_INVITE = "INSERT INTO invites (code, guild_id, inviter_id) VALUES (?, ?, ?)";
     /// An invite.

@@ -102,6 +102,7 @@ prepared! {
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
     insert_ban = INSERT_BAN, delete_ban = DELETE_BAN,
     select_ban = SELECT_BAN, select_bans = SELECT_BANS,
+    insert_read_state = INSERT_READ_STATE, select_read_states = SELECT_READ_STATES,
     insert_message = INSERT_MESSAGE, insert_bucket = INSERT_BUCKET,
     edit_message = EDIT_MESSAGE, pin_message = PIN_MESSAGE,
     select_message_id = SELECT_MESSAGE_ID, select_message = SELECT_MESSAGE,
@@ -292,6 +293,14 @@ impl Inner {
                     unless(reason.is_none(), reason),
                 );
                 self.exec(&s.insert_ban, row).await
+            }
+            Mutation::ReadState {
+                user_id,
+                channel_id,
+                last_message_id,
+            } => {
+                let row = (key(*user_id), key(*channel_id), key(*last_message_id));
+                self.exec(&s.insert_read_state, row).await
             }
             Mutation::Unban { guild_id, user_id } => {
                 self.exec(&s.delete_ban, (key(*guild_id), key(*user_id)))
@@ -516,6 +525,12 @@ impl Store for ScyllaStore {
             .0
             .one::<(i64,)>(&self.0.s.select_nonce, (key(user_id), nonce));
         Ok(row.await?.map(|(m,)| id(m)))
+    }
+
+    async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
+        let stmt = &self.0.s.select_read_states;
+        let rows = self.0.all::<(i64, i64)>(stmt, (key(user_id),)).await?;
+        Ok(rows.into_iter().map(|(c, m)| (id(c), id(m))).collect())
     }
 
     async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {

@@ -117,6 +117,15 @@ pub enum Mutation {
         /// Why.
         reason: Option<String>,
     },
+    /// Record how far a user has read a channel.
+    ReadState {
+        /// The reader.
+        user_id: Id,
+        /// The channel.
+        channel_id: Id,
+        /// The last message read.
+        last_message_id: Id,
+    },
     /// Lift a ban.
     Unban {
         /// The guild.
@@ -213,6 +222,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The id of the message `user_id` sent with `nonce`, if any.
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError>;
+
+    /// How far a user has read each channel they acked: `(channel, last
+    /// message read)`, by channel id.
+    async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError>;
 
     /// A guild's bans, by user id.
     async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError>;

@@ -109,6 +109,14 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
                 user_id: b.user.id,
             }],
         ),
+        Event::MessageAck(a) => (
+            "message_ack",
+            vec![Mutation::ReadState {
+                user_id: a.user_id,
+                channel_id: a.channel_id,
+                last_message_id: a.message_id,
+            }],
+        ),
         Event::MessageReactionAdd(r) => ("message_reaction_add", vec![reaction(r, true)]),
         Event::MessageReactionRemove(r) => ("message_reaction_remove", vec![reaction(r, false)]),
     };

@@ -16,7 +16,7 @@ pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
 pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 19] = [
+pub const EVENT_TYPES: [&str; 20] = [
     "user_create",
     "guild_create",
     "channel_create",
@@ -36,6 +36,7 @@ pub const EVENT_TYPES: [&str; 19] = [
     "message_reaction_remove",
     "guild_ban_add",
     "guild_ban_remove",
+    "message_ack",
 ];
 
 /// Registers descriptions with the installed recorder and creates the

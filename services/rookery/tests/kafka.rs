@@ -149,6 +149,8 @@ async fn guild_and_message_changes(
     let reaction = format!("/channels/{c}/messages/{}/reactions/🎉/@me", sent[0]);
     call(Method::PUT, reaction.clone(), None).await;
     call(Method::DELETE, reaction, None).await;
+    let ack = format!("/channels/{c}/messages/{}/ack", sent[0]);
+    call(Method::POST, ack, None).await;
     call(
         Method::DELETE,
         format!("/channels/{c}/messages/{}", sent[1]),
@@ -222,6 +224,7 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
         "\"GUILD_MEMBER_REMOVE\": 1",
         "\"GUILD_BAN_ADD\": 1",
         "\"GUILD_BAN_REMOVE\": 1",
+        "\"MESSAGE_ACK\": 1",
     ] {
         assert!(report.contains(expected), "{expected} in {report}");
     }

@@ -239,7 +239,11 @@ impl Reader {
             }
             (ClientFrame::Identify(i), false) => self.identify(i).await,
             (ClientFrame::Resume(r), false) => self.resume(r),
-            (ClientFrame::Send(_), false) => Err(CloseCode::NotAuthenticated),
+            (ClientFrame::Send(_) | ClientFrame::Ack(_), false) => Err(CloseCode::NotAuthenticated),
+            (ClientFrame::Ack(a), true) => {
+                self.ack(a).await;
+                Ok(())
+            }
             (ClientFrame::Send(s), true) => {
                 self.send(s).await;
                 Ok(())
@@ -282,10 +286,16 @@ impl Reader {
         // Subscribed first, then read: a message applied in between is both
         // in `missed` and buffered live, and the session sends it once.
         let missed = self.catch_up(&user, &ident.last_message_ids).await;
+        let read_state = self
+            .edge
+            .read_states(&user, &guilds)
+            .await
+            .map_err(|_| CloseCode::UnknownError)?;
         let ready = gw::Ready {
             session_id: session.id.clone(),
             user,
             guilds,
+            read_state,
         };
         let ready = Arc::new(Dispatch::new(
             ev::READY,
@@ -384,6 +394,20 @@ impl Reader {
                     },
                 );
             }
+        }
+    }
+
+    /// Marks a channel read; only a refusal is answered (SEND_ERROR).
+    async fn ack(&mut self, a: gw::Ack) {
+        let Some(session) = &self.session else { return };
+        let user = session.user.clone();
+        if let Err(e) = self.edge.ack(&user, a.channel_id, a.message_id).await {
+            let refusal = gw::SendError {
+                nonce: a.nonce.unwrap_or_default(),
+                code: e.code(),
+                message: e.to_string(),
+            };
+            self.frame(op::SEND_ERROR, &refusal);
         }
     }
 

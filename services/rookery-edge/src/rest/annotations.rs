@@ -1,5 +1,6 @@
-//! REST handlers for pins and reactions: thin adapters to the edge's
-//! operations. An emoji in a path is URL-encoded, as in Discord's API.
+//! REST handlers for pins, reactions, acks and read states: thin adapters
+//! to the edge's operations. An emoji in a path is URL-encoded, as in
+//! Discord's API.
 
 use super::extract::Auth;
 use super::routes::{EdgeState, message_path, no_content};
@@ -35,6 +36,19 @@ pub async fn unpin(
 ) -> Result<Response, EdgeError> {
     let (c, m) = message_path(&channel, &message)?;
     Ok(no_content(edge.set_pin(&user, c, m, false).await?))
+}
+
+pub async fn ack(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path((channel, message)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    Ok(no_content(edge.ack(&user, c, m).await?))
+}
+
+pub async fn read_states(edge: EdgeState, Auth(user): Auth) -> Result<Response, EdgeError> {
+    Ok(Json(edge.my_read_states(&user).await?).into_response())
 }
 
 /// `{emoji}/@me`, or `{emoji}/{user}` to remove another's reaction.

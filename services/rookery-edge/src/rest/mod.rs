@@ -69,6 +69,11 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         )
         .route("/channels/{id}/pins", get(annotations::pins))
         .route(
+            "/channels/{id}/messages/{message}/ack",
+            post(annotations::ack),
+        )
+        .route("/users/@me/read-states", get(annotations::read_states))
+        .route(
             "/channels/{id}/pins/{message}",
             put(annotations::pin).delete(annotations::unpin),
         )

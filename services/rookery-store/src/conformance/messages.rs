@@ -165,3 +165,34 @@ pub async fn reactions_list_by_emoji_and_go_with_deletes(store: &dyn Store, _buc
         .unwrap();
     assert_eq!(list(&b, "🎉", 0, 100).await, Vec::<u64>::new());
 }
+
+/// Read states are per user and channel, listed by channel, and the last
+/// ack wins (a user may mark a channel unread again).
+pub async fn read_states_are_per_user_and_the_last_ack_wins(store: &dyn Store, _bucket_ms: u64) {
+    let (reader, other) = (fresh(), fresh());
+    let (c1, c2) = (fresh(), fresh());
+    let ack = |user, channel, message: u64| Mutation::ReadState {
+        user_id: user,
+        channel_id: channel,
+        last_message_id: Id(message),
+    };
+    store
+        .apply(vec![
+            ack(reader, c2, 50),
+            ack(reader, c1, 10),
+            ack(other, c1, 99),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.read_states(reader).await.unwrap(),
+        vec![(c1, Id(10)), (c2, Id(50))]
+    );
+    store.apply(vec![ack(reader, c2, 20)]).await.unwrap();
+    assert_eq!(
+        store.read_states(reader).await.unwrap(),
+        vec![(c1, Id(10)), (c2, Id(20))]
+    );
+    assert_eq!(store.read_states(other).await.unwrap(), vec![(c1, Id(99))]);
+    assert!(store.read_states(fresh()).await.unwrap().is_empty());
+}

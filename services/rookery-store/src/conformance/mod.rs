@@ -18,7 +18,7 @@ mod messages;
 mod moderation;
 pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
-    replies_and_mentions_round_trip,
+    read_states_are_per_user_and_the_last_ack_wins, replies_and_mentions_round_trip,
 };
 pub use moderation::bans_keep_banned_users_out;
 
@@ -42,7 +42,8 @@ macro_rules! conformance_tests {
             replies_and_mentions_round_trip,
             pins_survive_edits_and_go_with_deletes,
             reactions_list_by_emoji_and_go_with_deletes,
-            bans_keep_banned_users_out
+            bans_keep_banned_users_out,
+            read_states_are_per_user_and_the_last_ack_wins
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -68,6 +69,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     pins_survive_edits_and_go_with_deletes(store, bucket_ms).await;
     reactions_list_by_emoji_and_go_with_deletes(store, bucket_ms).await;
     bans_keep_banned_users_out(store, bucket_ms).await;
+    read_states_are_per_user_and_the_last_ack_wins(store, bucket_ms).await;
 }
 
 pub(crate) fn fresh() -> Id {

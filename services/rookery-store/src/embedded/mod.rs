@@ -71,6 +71,7 @@ struct Tables {
     pins: Keyspace,
     reactions: Keyspace,
     bans: Keyspace,
+    read_states: Keyspace,
 }
 
 struct Inner {
@@ -131,6 +132,7 @@ impl EmbeddedStore {
             pins: ks("pins")?,
             reactions: ks("reactions")?,
             bans: ks("bans")?,
+            read_states: ks("read_states")?,
         };
         check_bucket_width(&db, &t.meta, config.bucket_ms)?;
         let inner = Inner {
@@ -241,6 +243,15 @@ impl Inner {
                     user_id,
                     reason,
                 } => self.ban(&mut b, &mut pending, (*guild_id, *user_id), reason),
+                Mutation::ReadState {
+                    user_id,
+                    channel_id,
+                    last_message_id,
+                } => b.insert(
+                    &t.read_states,
+                    keys::pair(*user_id, *channel_id),
+                    keys::id(*last_message_id),
+                ),
                 Mutation::Unban { guild_id, user_id } => {
                     self.unban(&mut b, &mut pending, (*guild_id, *user_id))
                 }
@@ -366,6 +377,15 @@ impl Store for EmbeddedStore {
             .get(keys::user_nonce(user_id, nonce))
             .map_err(backend)?;
         Ok(v.and_then(|v| keys::trailing_id(&v)))
+    }
+
+    async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
+        let mut out = Vec::new();
+        for row in self.0.t.read_states.prefix(keys::id(user_id)) {
+            let (key, value) = row.into_inner().map_err(backend)?;
+            out.extend(keys::trailing_id(&key).zip(keys::trailing_id(&value)));
+        }
+        Ok(out)
     }
 
     async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
