@@ -15,9 +15,9 @@
 
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
-use rookery_proto::event::{BanChange, Event, MessageDeleteBulk};
+use rookery_proto::event::{Audit, BanChange, Event, MessageDeleteBulk};
 use rookery_proto::id::now_ms;
-use rookery_proto::model::{Ban, User};
+use rookery_proto::model::{Ban, User, audit_action};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::CreateBan;
 use rookery_store::{BanRecord, Cursor};
@@ -62,12 +62,19 @@ impl Edge {
                 .await?
                 .ok_or(EdgeError::UnknownUser)?,
         };
+        let audit = Audit {
+            user_id: user.id,
+            action_type: audit_action::MEMBER_BAN_ADD,
+            target_id: Some(target),
+            reason: reason.clone(),
+        };
         let change = BanChange {
             guild_id: guild,
             user: banned,
             reason,
         };
-        let applied = self.publish(Event::GuildBanAdd(change), true).await?;
+        let event = Event::GuildBanAdd(change);
+        let applied = self.publish_audited(event, Some(audit), true).await?;
         let purged = match body.delete_message_seconds {
             0 => 0,
             seconds => self.purge(guild, target, seconds).await?,
@@ -93,7 +100,8 @@ impl Edge {
             user: banned,
             reason: None,
         };
-        self.publish(Event::GuildBanRemove(change), true).await
+        let by = (user.id, audit_action::MEMBER_BAN_REMOVE, Some(target));
+        self.publish_by(Event::GuildBanRemove(change), by).await
     }
 
     /// A guild's bans, by user id.

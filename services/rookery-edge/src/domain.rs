@@ -5,10 +5,10 @@ use crate::perms::GuildAccess;
 use crate::{Edge, EdgeError};
 use rookery_bus::Record;
 use rookery_proto::Id;
-use rookery_proto::event::{Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION};
+use rookery_proto::event::{Audit, Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION};
 use rookery_proto::model::{
     CHANNEL_GUILD_TEXT, Channel, Guild, GuildState, Invite, MAX_SLOW_MODE_SECS, Member, Message,
-    Role, User,
+    Role, User, audit_action,
 };
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::{AuthResponse, ChannelParams, Credentials};
@@ -56,6 +56,31 @@ impl Edge {
     /// Publishes `event`; with `wait`, returns once it is applied or the
     /// apply timeout passed.
     pub(crate) async fn publish(&self, event: Event, wait: bool) -> Result<Applied, EdgeError> {
+        self.publish_audited(event, None, wait).await
+    }
+
+    /// Publishes a change the guild's audit log records, made by `user`.
+    pub(crate) async fn publish_by(
+        &self,
+        event: Event,
+        (user, action_type, target_id): (Id, u8, Option<Id>),
+    ) -> Result<Applied, EdgeError> {
+        let audit = Audit {
+            user_id: user,
+            action_type,
+            target_id,
+            reason: None,
+        };
+        self.publish_audited(event, Some(audit), true).await
+    }
+
+    /// Publishes a change the guild's audit log records (`audit`).
+    pub(crate) async fn publish_audited(
+        &self,
+        event: Event,
+        audit: Option<Audit>,
+        wait: bool,
+    ) -> Result<Applied, EdgeError> {
         let id = self.ids.next_id();
         let env = Envelope {
             v: SCHEMA_VERSION,
@@ -63,6 +88,7 @@ impl Edge {
             ts: rookery_proto::id::now_ms(),
             origin: self.config.worker_id,
             event,
+            audit,
         };
         let applied = wait.then(|| self.hub.wait_applied(id));
         if let Err(e) = self
@@ -188,8 +214,9 @@ impl Edge {
             permission_overwrites: Vec::new(),
             rate_limit_per_user: 0,
         };
+        let by = (user.id, audit_action::CHANNEL_CREATE, Some(channel.id));
         let applied = self
-            .publish(Event::ChannelCreate(channel.clone()), true)
+            .publish_by(Event::ChannelCreate(channel.clone()), by)
             .await?;
         Ok((channel, applied))
     }
@@ -213,8 +240,9 @@ impl Edge {
         let mut updated = (*self.require_in_channel(user.id, channel, needed).await?).clone();
         updated.name = name.unwrap_or(updated.name);
         updated.rate_limit_per_user = p.rate_limit_per_user.unwrap_or(updated.rate_limit_per_user);
+        let by = (user.id, audit_action::CHANNEL_UPDATE, Some(channel));
         let applied = self
-            .publish(Event::ChannelUpdate(updated.clone()), true)
+            .publish_by(Event::ChannelUpdate(updated.clone()), by)
             .await?;
         Ok((updated, applied))
     }

@@ -6,6 +6,7 @@
 //! where hot. Writes never touch the store directly, except account
 //! creation, which needs an atomic username claim (see `docs/architecture.md`).
 
+mod audit;
 mod auth;
 mod bans;
 mod caches;

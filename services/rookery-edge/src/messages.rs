@@ -14,7 +14,7 @@ use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, MessageDelete, MessageDeleteBulk};
 use rookery_proto::id::{format_timestamp, now_ms};
-use rookery_proto::model::{Message, User};
+use rookery_proto::model::{Message, User, audit_action};
 use rookery_proto::permissions::Permissions;
 use std::collections::HashSet;
 
@@ -77,12 +77,22 @@ impl Edge {
         if message.author.id != user.id && !bits.contains(Permissions::MANAGE_MESSAGES) {
             return Err(EdgeError::MissingPermissions("in this channel"));
         }
-        let event = MessageDelete {
+        let event = Event::MessageDelete(MessageDelete {
             id,
             channel_id: channel,
             guild_id: c.guild_id,
-        };
-        self.publish(Event::MessageDelete(event), true).await
+        });
+        if message.author.id == user.id {
+            return self.publish(event, true).await;
+        }
+        // A moderator's delete is audited, with the author as the target
+        // (as Discord records it).
+        let by = (
+            user.id,
+            audit_action::MESSAGE_DELETE,
+            Some(message.author.id),
+        );
+        self.publish_by(event, by).await
     }
 
     /// Deletes 2 to 100 recent messages (MANAGE_MESSAGES).
@@ -101,7 +111,8 @@ impl Edge {
             channel_id: channel,
             guild_id: c.guild_id,
         };
-        self.publish(Event::MessageDeleteBulk(event), true).await
+        let by = (user.id, audit_action::MESSAGE_BULK_DELETE, Some(channel));
+        self.publish_by(Event::MessageDeleteBulk(event), by).await
     }
 }
 

@@ -15,7 +15,7 @@ use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, MemberRemove};
 use rookery_proto::id::{format_timestamp, now_ms, parse_timestamp};
-use rookery_proto::model::{Member, User};
+use rookery_proto::model::{Member, User, audit_action};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::MemberParams;
 
@@ -35,7 +35,12 @@ impl Edge {
             .await?;
         let member = self.target(guild, target).await?;
         m.outranks_member(&member)?;
-        self.remove_member(guild, member.user).await
+        let event = Event::GuildMemberRemove(MemberRemove {
+            guild_id: guild,
+            user: member.user,
+        });
+        let by = (user.id, audit_action::MEMBER_KICK, Some(target));
+        self.publish_by(event, by).await
     }
 
     /// Leaves a guild; its owner cannot.
@@ -46,13 +51,9 @@ impl Edge {
                 "the owner cannot leave the guild".into(),
             ));
         }
-        self.remove_member(guild, user.clone()).await
-    }
-
-    async fn remove_member(&self, guild: Id, user: User) -> Result<Applied, EdgeError> {
         let event = Event::GuildMemberRemove(MemberRemove {
             guild_id: guild,
-            user,
+            user: user.clone(),
         });
         self.publish(event, true).await
     }
@@ -79,8 +80,9 @@ impl Edge {
             ));
         }
         member.communication_disabled_until = until.map(|t| timeout_end(&t)).transpose()?;
+        let by = (user.id, audit_action::MEMBER_UPDATE, Some(target));
         let applied = self
-            .publish(Event::GuildMemberUpdate(member.clone()), true)
+            .publish_by(Event::GuildMemberUpdate(member.clone()), by)
             .await?;
         Ok((member, applied))
     }

@@ -8,7 +8,7 @@ use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, PinsUpdate};
 use rookery_proto::id::{format_timestamp, now_ms};
-use rookery_proto::model::{Message, User};
+use rookery_proto::model::{Message, User, audit_action};
 use rookery_proto::permissions::Permissions;
 
 /// Pins per channel (Discord's limit).
@@ -47,6 +47,11 @@ impl Edge {
             pinned,
             last_pin_timestamp: pinned.then(|| format_timestamp(now_ms())),
         };
-        self.publish(Event::ChannelPinsUpdate(update), true).await
+        let action = match pinned {
+            true => audit_action::MESSAGE_PIN,
+            false => audit_action::MESSAGE_UNPIN,
+        };
+        let by = (user.id, action, Some(message));
+        self.publish_by(Event::ChannelPinsUpdate(update), by).await
     }
 }

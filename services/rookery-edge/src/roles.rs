@@ -15,7 +15,7 @@ use crate::perms::{GuildAccess, rank};
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, GuildRole, GuildRoleDelete};
-use rookery_proto::model::{Channel, Member, Role, User};
+use rookery_proto::model::{Channel, Member, Role, User, audit_action};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::rest::{OverwriteParams, RoleParams, RolePosition};
 use std::sync::Arc;
@@ -133,7 +133,8 @@ impl Edge {
             guild_id: guild,
             role: role.clone(),
         });
-        Ok((role, self.publish(event, true).await?))
+        let by = (user.id, audit_action::ROLE_CREATE, Some(role.id));
+        Ok((role, self.publish_by(event, by).await?))
     }
 
     /// Edits a role below the caller's highest (or @everyone's bits).
@@ -164,7 +165,8 @@ impl Edge {
             guild_id: guild,
             role: role.clone(),
         });
-        Ok((role, self.publish(event, true).await?))
+        let by = (user.id, audit_action::ROLE_UPDATE, Some(role.id));
+        Ok((role, self.publish_by(event, by).await?))
     }
 
     /// Deletes a role below the caller's highest; @everyone cannot go.
@@ -184,7 +186,8 @@ impl Edge {
             guild_id: guild,
             role_id: role,
         });
-        self.publish(event, true).await
+        self.publish_by(event, (user.id, audit_action::ROLE_DELETE, Some(role)))
+            .await
     }
 
     /// Moves roles; each, before and after, must rank below the caller.
@@ -217,7 +220,8 @@ impl Edge {
                 guild_id: guild,
                 role: role.clone(),
             });
-            if self.publish(event, true).await? == Applied::Pending {
+            let by = (user.id, audit_action::ROLE_UPDATE, Some(role.id));
+            if self.publish_by(event, by).await? == Applied::Pending {
                 applied = Applied::Pending;
             }
         }
@@ -258,7 +262,8 @@ impl Edge {
         } else {
             member.roles.retain(|r| *r != role);
         }
-        self.publish(Event::GuildMemberUpdate(member), true).await
+        let by = (user.id, audit_action::MEMBER_ROLE_UPDATE, Some(target));
+        self.publish_by(Event::GuildMemberUpdate(member), by).await
     }
 
     /// A member of a guild the caller belongs to.
@@ -294,13 +299,21 @@ impl Edge {
         }
         let mut updated = (*c).clone();
         updated.permission_overwrites.retain(|o| o.id != target);
-        if let Some(p) = params {
+        let existed = updated.permission_overwrites.len() < c.permission_overwrites.len();
+        let action = if let Some(p) = params {
             let o = self.checked_overwrite(&c, bits, target, p).await?;
             updated.permission_overwrites.push(o);
-        } else if updated.permission_overwrites.len() == c.permission_overwrites.len() {
+            match existed {
+                true => audit_action::CHANNEL_OVERWRITE_UPDATE,
+                false => audit_action::CHANNEL_OVERWRITE_CREATE,
+            }
+        } else if existed {
+            audit_action::CHANNEL_OVERWRITE_DELETE
+        } else {
             return Ok(Applied::Yes);
-        }
-        self.publish(Event::ChannelUpdate(updated), true).await
+        };
+        let by = (user.id, action, Some(channel));
+        self.publish_by(Event::ChannelUpdate(updated), by).await
     }
 
     async fn checked_overwrite(

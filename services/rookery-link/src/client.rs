@@ -15,7 +15,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use rookery_bus::{EdgeId, EdgeLink, FanoutBatch, InterestAcks};
 use rookery_proto::Id;
 use rookery_proto::event::Envelope;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -449,6 +449,23 @@ impl Store for RemoteStore {
     async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
         match self.read(Call::ReadStates { user_id }).await? {
             Reply::Pairs(p) => Ok(p),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn audit_log(
+        &self,
+        guild_id: Id,
+        before: Id,
+        limit: usize,
+    ) -> Result<Vec<AuditLogEntry>, StoreError> {
+        let call = Call::AuditLog {
+            guild_id,
+            before,
+            limit,
+        };
+        match self.read(call).await? {
+            Reply::AuditLog(entries) => Ok(entries),
             other => Err(unexpected(other)),
         }
     }

@@ -289,6 +289,11 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         Call::Pins { channel_id } => Reply::Messages(store.pins(channel_id).await?),
         Call::Bans { guild_id } => Reply::Bans(store.bans(guild_id).await?),
         Call::ReadStates { user_id } => Reply::Pairs(store.read_states(user_id).await?),
+        Call::AuditLog {
+            guild_id,
+            before,
+            limit,
+        } => Reply::AuditLog(store.audit_log(guild_id, before, limit).await?),
         Call::Ban { guild_id, user_id } => {
             Reply::Bans(store.ban(guild_id, user_id).await?.into_iter().collect())
         }

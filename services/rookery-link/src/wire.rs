@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use rookery_proto::Id;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::{BanRecord, Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::LengthDelimitedCodec;
@@ -132,6 +132,11 @@ pub enum Call {
     ReadStates {
         user_id: Id,
     },
+    AuditLog {
+        guild_id: Id,
+        before: Id,
+        limit: usize,
+    },
     Ban {
         guild_id: Id,
         user_id: Id,
@@ -196,6 +201,7 @@ pub enum Reply {
     Message(Option<Message>),
     Bans(Vec<BanRecord>),
     Pairs(Vec<(Id, Id)>),
+    AuditLog(Vec<AuditLogEntry>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.
@@ -249,6 +255,7 @@ mod tests {
             id: Id(9),
             ts: 5,
             origin: 2,
+            audit: None,
             event: Event::UserCreate(User {
                 id: Id(9),
                 username: "ada".into(),

@@ -10,7 +10,7 @@ use rookery_bus::{
 use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event};
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::{
     BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError,
 };
@@ -76,6 +76,7 @@ store_impl!(Split {
         message(channel_id: Id, message_id: Id) -> Option<Message>,
         pins(channel_id: Id) -> Vec<Message>,
         bans(guild_id: Id) -> Vec<BanRecord>,
+        audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>,
         read_states(user_id: Id) -> Vec<(Id, Id)>,
         ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
         reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
@@ -107,6 +108,7 @@ store_impl!(Counting {
         message(channel_id: Id, message_id: Id) -> Option<Message>,
         pins(channel_id: Id) -> Vec<Message>,
         bans(guild_id: Id) -> Vec<BanRecord>,
+        audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>,
         read_states(user_id: Id) -> Vec<(Id, Id)>,
         ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
         reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
@@ -182,6 +184,7 @@ fn message(id: u64, channel: u64, origin: u16) -> Arc<Envelope> {
         id: Id(id),
         ts: 0,
         origin,
+        audit: None,
         event: Event::MessageCreate(Message::new(
             Id(id),
             (Id(5), Id(channel)),
@@ -318,6 +321,7 @@ fn user_created(id: u64) -> Arc<Envelope> {
         id: Id(id),
         ts: 0,
         origin: 0,
+        audit: None,
         event: Event::UserCreate(User {
             id: Id(id),
             username: format!("u{id}"),

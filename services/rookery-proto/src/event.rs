@@ -28,6 +28,23 @@ pub struct Envelope {
     pub origin: u16,
     /// What changed.
     pub event: Event,
+    /// Who made a change the guild's audit log records, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Audit>,
+}
+
+/// The audit side of a change: who did it, Discord's action type, to what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audit {
+    /// Who made the change.
+    pub user_id: Id,
+    /// Discord's audit log event number (`crate::model::audit_action`).
+    pub action_type: u8,
+    /// What was changed: a channel, role, user or message id.
+    pub target_id: Option<Id>,
+    /// Why, as the moderator gave it.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Every kind of change.
@@ -245,6 +262,28 @@ impl Event {
 }
 
 impl Event {
+    /// The guild an event belongs to, for events inside a guild.
+    pub fn guild(&self) -> Option<Id> {
+        Some(match self {
+            Event::UserCreate(_) => return None,
+            Event::GuildCreate(g) => g.guild.id,
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) => c.guild_id,
+            Event::InviteCreate(i) => i.guild_id,
+            Event::GuildMemberAdd(m) => m.guild_id,
+            Event::MessageCreate(m) | Event::MessageUpdate(m) => m.guild_id,
+            Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id,
+            Event::GuildRoleDelete(r) => r.guild_id,
+            Event::GuildMemberUpdate(m) => m.guild_id,
+            Event::GuildMemberRemove(m) => m.guild_id,
+            Event::MessageDelete(d) => d.guild_id,
+            Event::MessageDeleteBulk(d) => d.guild_id,
+            Event::ChannelPinsUpdate(p) => p.guild_id,
+            Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.guild_id,
+            Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id,
+            Event::MessageAck(a) => a.guild_id,
+        })
+    }
+
     /// The channel of a channel-scoped event. These are routed only to the
     /// edges with interest in the channel; every other event is rare (guild,
     /// membership and account changes) and goes to every edge.
@@ -298,6 +337,7 @@ mod tests {
             id: Id(99),
             ts: 1_700_000_000_000,
             origin: 4,
+            audit: None,
             event: Event::GuildMemberAdd(MemberAdd {
                 guild_id: Id(5),
                 user: User {

@@ -148,6 +148,61 @@ pub struct ReadState {
     pub unread: bool,
 }
 
+/// An audit log entry (Discord's object, without `changes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLogEntry {
+    /// Snowflake id: the change's event id, so its time is the change's.
+    pub id: Id,
+    /// The guild.
+    pub guild_id: Id,
+    /// Who made the change.
+    pub user_id: Id,
+    /// Discord's audit log event number ([`audit_action`]).
+    pub action_type: u8,
+    /// The channel, role, user or message changed.
+    pub target_id: Option<Id>,
+    /// Why, if given.
+    pub reason: Option<String>,
+}
+
+/// Discord's audit log event numbers, for the changes Rookery records.
+pub mod audit_action {
+    /// A channel was created.
+    pub const CHANNEL_CREATE: u8 = 10;
+    /// A channel's name or slow mode changed.
+    pub const CHANNEL_UPDATE: u8 = 11;
+    /// A permission overwrite was added.
+    pub const CHANNEL_OVERWRITE_CREATE: u8 = 13;
+    /// A permission overwrite changed.
+    pub const CHANNEL_OVERWRITE_UPDATE: u8 = 14;
+    /// A permission overwrite was removed.
+    pub const CHANNEL_OVERWRITE_DELETE: u8 = 15;
+    /// A member was kicked.
+    pub const MEMBER_KICK: u8 = 20;
+    /// A user was banned.
+    pub const MEMBER_BAN_ADD: u8 = 22;
+    /// A ban was lifted.
+    pub const MEMBER_BAN_REMOVE: u8 = 23;
+    /// A member's timeout changed.
+    pub const MEMBER_UPDATE: u8 = 24;
+    /// A member was given or lost a role.
+    pub const MEMBER_ROLE_UPDATE: u8 = 25;
+    /// A role was created.
+    pub const ROLE_CREATE: u8 = 30;
+    /// A role changed or moved.
+    pub const ROLE_UPDATE: u8 = 31;
+    /// A role was deleted.
+    pub const ROLE_DELETE: u8 = 32;
+    /// A moderator deleted someone else's message.
+    pub const MESSAGE_DELETE: u8 = 72;
+    /// Messages were bulk deleted.
+    pub const MESSAGE_BULK_DELETE: u8 = 73;
+    /// A message was pinned.
+    pub const MESSAGE_PIN: u8 = 74;
+    /// A message was unpinned.
+    pub const MESSAGE_UNPIN: u8 = 75;
+}
+
 /// A ban (Discord's ban object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ban {

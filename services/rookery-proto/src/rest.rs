@@ -101,6 +101,13 @@ pub enum MentionKind {
     Everyone,
 }
 
+/// `GET /guilds/{id}/audit-logs` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditLog {
+    /// Newest first.
+    pub audit_log_entries: Vec<crate::model::AuditLogEntry>,
+}
+
 /// `PUT /guilds/{id}/bans/{user}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

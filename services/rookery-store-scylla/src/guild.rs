@@ -1,4 +1,4 @@
-//! Roles, channel permission overwrites and member role sets on ScyllaDB.
+//! Channels, roles, permission overwrites and memberships on ScyllaDB.
 //!
 //! A channel's overwrites live in `channel_overwrites` (one row each), so
 //! replacing the list reads the current targets and deletes the ones that
@@ -8,8 +8,8 @@
 
 use crate::store::{Inner, id, key};
 use rookery_proto::Id;
-use rookery_proto::id::parse_timestamp;
-use rookery_proto::model::{Channel, Member, Role};
+use rookery_proto::id::{format_timestamp, parse_timestamp};
+use rookery_proto::model::{Channel, Member, Role, User};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_store::StoreError;
 use scylla::value::CqlTimestamp;
@@ -178,5 +178,75 @@ impl Inner {
             .collect();
         out.sort_by_key(|r| (r.position, r.id));
         Ok(out)
+    }
+}
+
+/// A `members` row: username, joined_at, roles, timeout end.
+type MemberRow = (String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
+
+impl Inner {
+    pub(crate) async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
+        let stmt = &self.s.select_guild_channels;
+        let rows = self
+            .all::<(i64, String, i32, i32, Option<i32>)>(stmt, (key(guild_id),))
+            .await?;
+        // One overwrite read per channel, all at once.
+        let overwrites = rows.iter().map(|(cid, ..)| self.overwrites(id(*cid)));
+        let overwrites = futures_util::future::try_join_all(overwrites).await?;
+        let mut out: Vec<Channel> = rows
+            .into_iter()
+            .zip(overwrites)
+            .map(
+                |((cid, name, kind, position, slow), permission_overwrites)| Channel {
+                    id: id(cid),
+                    guild_id,
+                    name,
+                    kind: kind as u8,
+                    position: position as u32,
+                    permission_overwrites,
+                    rate_limit_per_user: slow.unwrap_or(0) as u32,
+                },
+            )
+            .collect();
+        out.sort_by_key(|c| (c.position, c.id));
+        Ok(out)
+    }
+
+    pub(crate) async fn channel(&self, cid: Id) -> Result<Option<Channel>, StoreError> {
+        let stmt = &self.s.select_channel;
+        let row = self.one::<(i64, i64, String, i32, i32, Option<i32>)>(stmt, (key(cid),));
+        let Some((i, g, name, kind, position, slow)) = row.await? else {
+            return Ok(None);
+        };
+        Ok(Some(Channel {
+            id: id(i),
+            guild_id: id(g),
+            name,
+            kind: kind as u8,
+            position: position as u32,
+            permission_overwrites: self.overwrites(cid).await?,
+            rate_limit_per_user: slow.unwrap_or(0) as u32,
+        }))
+    }
+
+    pub(crate) async fn member(
+        &self,
+        guild_id: Id,
+        user_id: Id,
+    ) -> Result<Option<Member>, StoreError> {
+        let stmt = &self.s.select_member;
+        let row = self.one::<MemberRow>(stmt, (key(guild_id), key(user_id)));
+        Ok(row
+            .await?
+            .map(|(username, joined_at, roles, until)| Member {
+                guild_id,
+                user: User {
+                    id: user_id,
+                    username,
+                },
+                joined_at,
+                roles: roles.unwrap_or_default().into_iter().map(id).collect(),
+                communication_disabled_until: until.map(|t| format_timestamp(t.0 as u64)),
+            }))
     }
 }

@@ -18,6 +18,7 @@ mod guild;
 mod history;
 pub mod metrics;
 mod migrate;
+mod moderation;
 mod session;
 mod store;
 

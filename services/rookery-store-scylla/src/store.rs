@@ -15,28 +15,17 @@ use async_trait::async_trait;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
-use rookery_proto::id::format_timestamp;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::metrics as sm;
 use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError};
 use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
-use scylla::value::{CqlTimestamp, MaybeUnset};
+use scylla::value::MaybeUnset;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-type MemberRow = (String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
-type BanRow = (i64, Option<String>);
-
-fn ban_record((user, reason): BanRow) -> BanRecord {
-    BanRecord {
-        user_id: id(user),
-        reason,
-    }
-}
 
 /// `value`, or unset when `skip`: an unset column writes nothing, where a
 /// null would write a tombstone.
@@ -103,6 +92,7 @@ prepared! {
     insert_ban = INSERT_BAN, delete_ban = DELETE_BAN,
     select_ban = SELECT_BAN, select_bans = SELECT_BANS,
     insert_read_state = INSERT_READ_STATE, select_read_states = SELECT_READ_STATES,
+    insert_audit = INSERT_AUDIT, select_audit = SELECT_AUDIT,
     insert_message = INSERT_MESSAGE, insert_bucket = INSERT_BUCKET,
     edit_message = EDIT_MESSAGE, pin_message = PIN_MESSAGE,
     select_message_id = SELECT_MESSAGE_ID, select_message = SELECT_MESSAGE,
@@ -282,30 +272,10 @@ impl Inner {
                 pinned,
             } => self.pin(*channel_id, *message_id, *pinned).await,
             Mutation::Reaction(r) => self.react(r).await,
-            Mutation::Ban {
-                guild_id,
-                user_id,
-                reason,
-            } => {
-                let row = (
-                    key(*guild_id),
-                    key(*user_id),
-                    unless(reason.is_none(), reason),
-                );
-                self.exec(&s.insert_ban, row).await
-            }
-            Mutation::ReadState {
-                user_id,
-                channel_id,
-                last_message_id,
-            } => {
-                let row = (key(*user_id), key(*channel_id), key(*last_message_id));
-                self.exec(&s.insert_read_state, row).await
-            }
-            Mutation::Unban { guild_id, user_id } => {
-                self.exec(&s.delete_ban, (key(*guild_id), key(*user_id)))
-                    .await
-            }
+            Mutation::Ban { .. }
+            | Mutation::Unban { .. }
+            | Mutation::ReadState { .. }
+            | Mutation::Audit(_) => self.write_record(mutation).await,
         }
     }
 
@@ -438,31 +408,7 @@ impl Store for ScyllaStore {
     }
 
     async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
-        let stmt = &self.0.s.select_guild_channels;
-        let rows = self
-            .0
-            .all::<(i64, String, i32, i32, Option<i32>)>(stmt, (key(guild_id),))
-            .await?;
-        // One overwrite read per channel, all at once.
-        let overwrites = rows.iter().map(|(cid, ..)| self.0.overwrites(id(*cid)));
-        let overwrites = futures_util::future::try_join_all(overwrites).await?;
-        let mut out: Vec<Channel> = rows
-            .into_iter()
-            .zip(overwrites)
-            .map(
-                |((cid, name, kind, position, slow), permission_overwrites)| Channel {
-                    id: id(cid),
-                    guild_id,
-                    name,
-                    kind: kind as u8,
-                    position: position as u32,
-                    permission_overwrites,
-                    rate_limit_per_user: slow.unwrap_or(0) as u32,
-                },
-            )
-            .collect();
-        out.sort_by_key(|c| (c.position, c.id));
-        Ok(out)
+        self.0.guild_channels(guild_id).await
     }
 
     async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError> {
@@ -470,39 +416,11 @@ impl Store for ScyllaStore {
     }
 
     async fn channel(&self, cid: Id) -> Result<Option<Channel>, StoreError> {
-        let stmt = &self.0.s.select_channel;
-        let row = self
-            .0
-            .one::<(i64, i64, String, i32, i32, Option<i32>)>(stmt, (key(cid),));
-        let Some((i, g, name, kind, position, slow)) = row.await? else {
-            return Ok(None);
-        };
-        Ok(Some(Channel {
-            id: id(i),
-            guild_id: id(g),
-            name,
-            kind: kind as u8,
-            position: position as u32,
-            permission_overwrites: self.0.overwrites(cid).await?,
-            rate_limit_per_user: slow.unwrap_or(0) as u32,
-        }))
+        self.0.channel(cid).await
     }
 
     async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
-        let stmt = &self.0.s.select_member;
-        let row = self.0.one::<MemberRow>(stmt, (key(guild_id), key(user_id)));
-        Ok(row
-            .await?
-            .map(|(username, joined_at, roles, until)| Member {
-                guild_id,
-                user: User {
-                    id: user_id,
-                    username,
-                },
-                joined_at,
-                roles: roles.unwrap_or_default().into_iter().map(id).collect(),
-                communication_disabled_until: until.map(|t| format_timestamp(t.0 as u64)),
-            }))
+        self.0.member(guild_id, user_id).await
     }
 
     async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
@@ -528,21 +446,24 @@ impl Store for ScyllaStore {
     }
 
     async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
-        let stmt = &self.0.s.select_read_states;
-        let rows = self.0.all::<(i64, i64)>(stmt, (key(user_id),)).await?;
-        Ok(rows.into_iter().map(|(c, m)| (id(c), id(m))).collect())
+        self.0.read_states(user_id).await
+    }
+
+    async fn audit_log(
+        &self,
+        guild_id: Id,
+        before: Id,
+        limit: usize,
+    ) -> Result<Vec<AuditLogEntry>, StoreError> {
+        self.0.audit_log(guild_id, before, limit).await
     }
 
     async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
-        let stmt = &self.0.s.select_bans;
-        let rows = self.0.all::<BanRow>(stmt, (key(guild_id),)).await?;
-        Ok(rows.into_iter().map(ban_record).collect())
+        self.0.bans(guild_id).await
     }
 
     async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError> {
-        let row = (key(guild_id), key(user_id));
-        let found = self.0.one::<BanRow>(&self.0.s.select_ban, row).await?;
-        Ok(found.map(ban_record))
+        self.0.ban(guild_id, user_id).await
     }
 
     async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {

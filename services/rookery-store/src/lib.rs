@@ -17,7 +17,11 @@ pub use embedded::{DEFAULT_BUCKET_MS, EmbeddedConfig, EmbeddedStore};
 
 use async_trait::async_trait;
 use rookery_proto::Id;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+
+/// How long audit log entries are kept (90 days, as Discord; the ScyllaDB
+/// table's TTL).
+pub const AUDIT_RETENTION_MS: u64 = 90 * 24 * 3600 * 1000;
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +121,8 @@ pub enum Mutation {
         /// Why.
         reason: Option<String>,
     },
+    /// Record an audit log entry (kept 90 days).
+    Audit(AuditLogEntry),
     /// Record how far a user has read a channel.
     ReadState {
         /// The reader.
@@ -226,6 +232,16 @@ pub trait Store: Send + Sync + 'static {
     /// How far a user has read each channel they acked: `(channel, last
     /// message read)`, by channel id.
     async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError>;
+
+    /// A guild's audit log entries with ids below `before`, newest first, at
+    /// most `limit` (clamped to 1..=100), none older than
+    /// [`AUDIT_RETENTION_MS`].
+    async fn audit_log(
+        &self,
+        guild_id: Id,
+        before: Id,
+        limit: usize,
+    ) -> Result<Vec<AuditLogEntry>, StoreError>;
 
     /// A guild's bans, by user id.
     async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError>;

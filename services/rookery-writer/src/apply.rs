@@ -3,7 +3,7 @@
 use crate::metrics as m;
 use rookery_proto::event::ReactionChange;
 use rookery_proto::event::{Envelope, Event};
-use rookery_proto::model::Member;
+use rookery_proto::model::{AuditLogEntry, Member};
 use rookery_store::{Mutation, Reaction};
 
 /// The mutations that materialise one event.
@@ -121,6 +121,17 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
         Event::MessageReactionRemove(r) => ("message_reaction_remove", vec![reaction(r, false)]),
     };
     metrics::counter!(m::EVENTS, "type" => kind).increment(1);
+    let mut out = out;
+    if let (Some(a), Some(guild_id)) = (&env.audit, env.event.guild()) {
+        out.push(Mutation::Audit(AuditLogEntry {
+            id: env.id,
+            guild_id,
+            user_id: a.user_id,
+            action_type: a.action_type,
+            target_id: a.target_id,
+            reason: a.reason.clone(),
+        }));
+    }
     out
 }
 

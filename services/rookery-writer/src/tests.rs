@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rookery_bus::{EmbeddedBus, EmbeddedBusConfig, LinkError, Record};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, SCHEMA_VERSION};
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::{BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -86,6 +86,7 @@ flaky_store! {
     message(channel_id: Id, message_id: Id) -> Option<Message>;
     pins(channel_id: Id) -> Vec<Message>;
     bans(guild_id: Id) -> Vec<BanRecord>;
+    audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>;
     read_states(user_id: Id) -> Vec<(Id, Id)>;
     ban(guild_id: Id, user_id: Id) -> Option<BanRecord>;
     reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>;
@@ -115,6 +116,7 @@ fn message_event(id: u64) -> Envelope {
         id,
         ts: 0,
         origin: 0,
+        audit: None,
         event: Event::MessageCreate(Message::new(
             id,
             (Id(1), Id(10)),

@@ -59,6 +59,7 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         )
         .route("/users/@me/guilds/{id}", delete(roles::leave))
         .route("/guilds/{id}/bans", get(roles::bans))
+        .route("/guilds/{id}/audit-logs", get(roles::audit_log))
         .route(
             "/guilds/{id}/bans/{user}",
             get(roles::get_ban).put(roles::ban).delete(roles::unban),

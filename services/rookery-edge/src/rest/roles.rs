@@ -222,3 +222,39 @@ pub async fn get_ban(
     let u = id(&u, EdgeError::UnknownBan)?;
     Ok(Json(edge.get_ban(&user, g, u).await?).into_response())
 }
+
+/// `before`, `limit` (1–100, default 50), `user_id`, `action_type`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    #[serde(default)]
+    before: Option<rookery_proto::Id>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    user_id: Option<rookery_proto::Id>,
+    #[serde(default)]
+    action_type: Option<u8>,
+}
+
+pub async fn audit_log(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(g): Path<String>,
+    axum::extract::Query(p): axum::extract::Query<AuditParams>,
+) -> Result<Response, EdgeError> {
+    let g = guild(&g)?;
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        let why = "limit must be an integer from 1 to 100";
+        return Err(EdgeError::InvalidBody(why.into()));
+    }
+    let q = crate::audit::AuditQuery {
+        before: p.before,
+        limit,
+        user_id: p.user_id,
+        action_type: p.action_type,
+    };
+    let audit_log_entries = edge.audit_log(&user, g, q).await?;
+    Ok(Json(rookery_proto::rest::AuditLog { audit_log_entries }).into_response())
+}

@@ -20,7 +20,7 @@ pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
     read_states_are_per_user_and_the_last_ack_wins, replies_and_mentions_round_trip,
 };
-pub use moderation::bans_keep_banned_users_out;
+pub use moderation::{audit_log_lists_newest_first_within_retention, bans_keep_banned_users_out};
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
 
@@ -43,7 +43,8 @@ macro_rules! conformance_tests {
             pins_survive_edits_and_go_with_deletes,
             reactions_list_by_emoji_and_go_with_deletes,
             bans_keep_banned_users_out,
-            read_states_are_per_user_and_the_last_ack_wins
+            read_states_are_per_user_and_the_last_ack_wins,
+            audit_log_lists_newest_first_within_retention
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -70,6 +71,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     reactions_list_by_emoji_and_go_with_deletes(store, bucket_ms).await;
     bans_keep_banned_users_out(store, bucket_ms).await;
     read_states_are_per_user_and_the_last_ack_wins(store, bucket_ms).await;
+    audit_log_lists_newest_first_within_retention(store, bucket_ms).await;
 }
 
 pub(crate) fn fresh() -> Id {

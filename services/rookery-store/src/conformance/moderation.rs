@@ -1,10 +1,12 @@
-//! Checks of bans: listed per guild, and a banned user's membership is
-//! never written while the ban stands.
+//! Checks of moderation records: bans (listed per guild, and a banned
+//! user's membership is never written while the ban stands) and the audit
+//! log.
 
 use super::{fresh, user};
-use crate::{BanRecord, Mutation, Store};
+use crate::{AUDIT_RETENTION_MS, BanRecord, Mutation, Store};
 use rookery_proto::Id;
-use rookery_proto::model::{Member, User};
+use rookery_proto::id::now_ms;
+use rookery_proto::model::{AuditLogEntry, Member, User};
 
 fn member(guild: Id, u: &User) -> Member {
     Member {
@@ -93,4 +95,44 @@ pub async fn bans_keep_banned_users_out(store: &dyn Store, _bucket_ms: u64) {
         .map(|b| b.user_id)
         .collect();
     assert_eq!(banned, vec![late.id]);
+}
+
+/// The audit log lists a guild's entries newest first, pages with
+/// `before`, keeps guilds apart, and leaves out entries past the retention.
+pub async fn audit_log_lists_newest_first_within_retention(store: &dyn Store, _bucket_ms: u64) {
+    let (guild, other) = (fresh(), fresh());
+    let entry = |guild, id: Id, action_type| AuditLogEntry {
+        id,
+        guild_id: guild,
+        user_id: Id(7),
+        action_type,
+        target_id: Some(Id(9)),
+        reason: (action_type == 22).then(|| "spam".to_string()),
+    };
+    let expired_at = now_ms() - AUDIT_RETENTION_MS - 60_000;
+    let expired = entry(guild, Id(Id::floor_of_ms(expired_at).0 + 1), 20);
+    let entries: Vec<AuditLogEntry> = (0..5).map(|i| entry(guild, fresh(), 20 + i)).collect();
+    let mut batch: Vec<Mutation> = entries.iter().cloned().map(Mutation::Audit).collect();
+    batch.push(Mutation::Audit(entry(other, fresh(), 30)));
+    batch.push(Mutation::Audit(expired));
+    store.apply(batch).await.unwrap();
+
+    let newest_first: Vec<AuditLogEntry> = entries.iter().rev().cloned().collect();
+    assert_eq!(
+        store
+            .audit_log(guild, Id(u64::MAX >> 1), 100)
+            .await
+            .unwrap(),
+        newest_first
+    );
+    let page = store.audit_log(guild, entries[2].id, 1).await.unwrap();
+    assert_eq!(page, vec![entries[1].clone()]);
+    assert_eq!(
+        store
+            .audit_log(other, Id(u64::MAX >> 1), 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -5,6 +5,7 @@
 //! and `sync` fsyncs the journal; point reads and short range scans run
 //! inline, since they are bounded, mostly in-memory work.
 
+mod audit;
 mod bans;
 mod history;
 mod keys;
@@ -15,7 +16,7 @@ use crate::{BanRecord, Cursor, Mutation, Store, StoreError};
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use rookery_proto::Id;
-use rookery_proto::model::{Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,7 @@ struct Tables {
     reactions: Keyspace,
     bans: Keyspace,
     read_states: Keyspace,
+    audit_log: Keyspace,
 }
 
 struct Inner {
@@ -133,6 +135,7 @@ impl EmbeddedStore {
             reactions: ks("reactions")?,
             bans: ks("bans")?,
             read_states: ks("read_states")?,
+            audit_log: ks("audit_log")?,
         };
         check_bucket_width(&db, &t.meta, config.bucket_ms)?;
         let inner = Inner {
@@ -252,6 +255,9 @@ impl Inner {
                     keys::pair(*user_id, *channel_id),
                     keys::id(*last_message_id),
                 ),
+                Mutation::Audit(a) => {
+                    b.insert(&t.audit_log, keys::pair(a.guild_id, a.id), encode(a))
+                }
                 Mutation::Unban { guild_id, user_id } => {
                     self.unban(&mut b, &mut pending, (*guild_id, *user_id))
                 }
@@ -386,6 +392,15 @@ impl Store for EmbeddedStore {
             out.extend(keys::trailing_id(&key).zip(keys::trailing_id(&value)));
         }
         Ok(out)
+    }
+
+    async fn audit_log(
+        &self,
+        guild_id: Id,
+        before: Id,
+        limit: usize,
+    ) -> Result<Vec<AuditLogEntry>, StoreError> {
+        self.audit_page(guild_id, before, limit)
     }
 
     async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {

@@ -1,0 +1,135 @@
+//! Moderation records and read states on ScyllaDB: bans, the audit log
+//! (time-bucketed like messages, walked newest first), and the last
+//! message each user read per channel.
+
+use crate::session::backend;
+use crate::store::{Inner, id, key, unless};
+use futures_util::{StreamExt, TryStreamExt};
+use rookery_proto::Id;
+use rookery_proto::id::now_ms;
+use rookery_proto::model::AuditLogEntry;
+use rookery_store::{AUDIT_RETENTION_MS, BanRecord, Mutation, StoreError};
+
+type BanRow = (i64, Option<String>);
+type AuditRow = (i64, i64, i32, Option<i64>, Option<String>);
+
+fn entry(guild: Id, (entry, user, action, target, reason): AuditRow) -> AuditLogEntry {
+    AuditLogEntry {
+        id: id(entry),
+        guild_id: guild,
+        user_id: id(user),
+        action_type: action as u8,
+        target_id: target.map(id),
+        reason,
+    }
+}
+
+fn ban_record((user, reason): BanRow) -> BanRecord {
+    BanRecord {
+        user_id: id(user),
+        reason,
+    }
+}
+
+impl Inner {
+    /// Writes a ban, an unban, a read state or an audit entry.
+    pub(crate) async fn write_record(&self, mutation: &Mutation) -> Result<(), StoreError> {
+        let s = &self.s;
+        match mutation {
+            Mutation::Ban {
+                guild_id,
+                user_id,
+                reason,
+            } => {
+                let row = (
+                    key(*guild_id),
+                    key(*user_id),
+                    unless(reason.is_none(), reason),
+                );
+                self.exec(&s.insert_ban, row).await
+            }
+            Mutation::Unban { guild_id, user_id } => {
+                self.exec(&s.delete_ban, (key(*guild_id), key(*user_id)))
+                    .await
+            }
+            Mutation::ReadState {
+                user_id,
+                channel_id,
+                last_message_id,
+            } => {
+                let row = (key(*user_id), key(*channel_id), key(*last_message_id));
+                self.exec(&s.insert_read_state, row).await
+            }
+            Mutation::Audit(a) => {
+                let row = (
+                    key(a.guild_id),
+                    i64::from(a.id.bucket(self.bucket_ms)),
+                    key(a.id),
+                    key(a.user_id),
+                    i32::from(a.action_type),
+                    unless(a.target_id.is_none(), a.target_id.map(key)),
+                    unless(a.reason.is_none(), &a.reason),
+                );
+                self.exec(&s.insert_audit, row).await
+            }
+            other => unreachable!("not a record mutation: {other:?}"),
+        }
+    }
+
+    pub(crate) async fn bans(&self, guild: Id) -> Result<Vec<BanRecord>, StoreError> {
+        let rows = self
+            .all::<BanRow>(&self.s.select_bans, (key(guild),))
+            .await?;
+        Ok(rows.into_iter().map(ban_record).collect())
+    }
+
+    pub(crate) async fn ban(&self, guild: Id, user: Id) -> Result<Option<BanRecord>, StoreError> {
+        let found = self.one::<BanRow>(&self.s.select_ban, (key(guild), key(user)));
+        Ok(found.await?.map(ban_record))
+    }
+
+    pub(crate) async fn read_states(&self, user: Id) -> Result<Vec<(Id, Id)>, StoreError> {
+        let rows = self.all::<(i64, i64)>(&self.s.select_read_states, (key(user),));
+        Ok(rows
+            .await?
+            .into_iter()
+            .map(|(c, m)| (id(c), id(m)))
+            .collect())
+    }
+
+    /// Walks the guild's buckets from `before`'s down to the oldest one the
+    /// retention keeps, newest entries first.
+    pub(crate) async fn audit_log(
+        &self,
+        guild: Id,
+        before: Id,
+        limit: usize,
+    ) -> Result<Vec<AuditLogEntry>, StoreError> {
+        let limit = limit.clamp(1, 100);
+        let oldest = Id::floor_of_ms(now_ms().saturating_sub(AUDIT_RETENTION_MS));
+        let below = i64::try_from(before.0).unwrap_or(i64::MAX);
+        let top = Id(before.0.saturating_sub(1)).bucket(self.bucket_ms);
+        let mut out = Vec::new();
+        for bucket in (oldest.bucket(self.bucket_ms)..=top).rev() {
+            let values = (key(guild), i64::from(bucket), below);
+            let rows = self
+                .session
+                .execute_iter(self.s.select_audit.clone(), values)
+                .await
+                .map_err(backend)?
+                .rows_stream::<AuditRow>()
+                .map_err(backend)?;
+            let wanted = limit - out.len();
+            let rows: Vec<AuditRow> = rows.take(wanted).try_collect().await.map_err(backend)?;
+            out.extend(
+                rows.into_iter()
+                    .map(|row| entry(guild, row))
+                    .filter(|e| e.id >= oldest),
+            );
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
