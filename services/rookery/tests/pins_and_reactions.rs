@@ -198,3 +198,34 @@ async fn reactions_need_add_reactions_for_a_new_emoji_and_are_told_once() {
         .await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_channel_holds_at_most_fifty_pins() {
+    // Unlimited REST budget: the test makes a hundred calls at once.
+    let server = TestServer::start_with(|c| c.rest_requests_per_second = 0).await;
+    let alice = server.user("alice").await;
+    let channel = server.guild(&[&alice]).await.channels[0].id;
+    let mut ids = Vec::new();
+    for i in 0..51 {
+        let text = format!("m{i}");
+        ids.push(
+            alice
+                .api
+                .post_message(channel, &text, None)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let pin = |m: Id| format!("/channels/{channel}/pins/{m}");
+    for &m in &ids[..50] {
+        alice.no_content(Method::PUT, &pin(m), None).await;
+    }
+    alice
+        .refused(Method::PUT, &pin(ids[50]), None, (400, 30003))
+        .await;
+    alice.no_content(Method::DELETE, &pin(ids[0]), None).await;
+    alice.no_content(Method::PUT, &pin(ids[50]), None).await;
+    assert_eq!(pinned(&alice, channel).await.len(), 50);
+    server.stop().await;
+}
