@@ -67,6 +67,7 @@ impl Edge {
             action_type: audit_action::MEMBER_BAN_ADD,
             target_id: Some(target),
             reason: reason.clone(),
+            changes: Vec::new(),
         };
         let change = BanChange {
             guild_id: guild,

@@ -5,7 +5,9 @@ use crate::perms::GuildAccess;
 use crate::{Edge, EdgeError};
 use rookery_bus::Record;
 use rookery_proto::Id;
-use rookery_proto::event::{Audit, Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION};
+use rookery_proto::event::{
+    Audit, AuditChange, Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION,
+};
 use rookery_proto::model::{
     CHANNEL_GUILD_TEXT, Channel, Guild, GuildState, Invite, MAX_SLOW_MODE_SECS, Member, Message,
     Role, User, audit_action,
@@ -63,13 +65,24 @@ impl Edge {
     pub(crate) async fn publish_by(
         &self,
         event: Event,
+        by: (Id, u8, Option<Id>),
+    ) -> Result<Applied, EdgeError> {
+        self.publish_changes(event, by, Vec::new()).await
+    }
+
+    /// As [`Edge::publish_by`], recording what changed field by field.
+    pub(crate) async fn publish_changes(
+        &self,
+        event: Event,
         (user, action_type, target_id): (Id, u8, Option<Id>),
+        changes: Vec<AuditChange>,
     ) -> Result<Applied, EdgeError> {
         let audit = Audit {
             user_id: user,
             action_type,
             target_id,
             reason: None,
+            changes,
         };
         self.publish_audited(event, Some(audit), true).await
     }
@@ -237,12 +250,22 @@ impl Edge {
             return Err(EdgeError::InvalidBody(why));
         }
         let needed = Permissions::MANAGE_CHANNELS;
-        let mut updated = (*self.require_in_channel(user.id, channel, needed).await?).clone();
+        let before = self.require_in_channel(user.id, channel, needed).await?;
+        let mut updated = (*before).clone();
         updated.name = name.unwrap_or(updated.name);
         updated.rate_limit_per_user = p.rate_limit_per_user.unwrap_or(updated.rate_limit_per_user);
+        let changes = [
+            AuditChange::of("name", &before.name, &updated.name),
+            AuditChange::of(
+                "rate_limit_per_user",
+                &before.rate_limit_per_user,
+                &updated.rate_limit_per_user,
+            ),
+        ];
         let by = (user.id, audit_action::CHANNEL_UPDATE, Some(channel));
+        let event = Event::ChannelUpdate(updated.clone());
         let applied = self
-            .publish_by(Event::ChannelUpdate(updated.clone()), by)
+            .publish_changes(event, by, changes.into_iter().flatten().collect())
             .await?;
         Ok((updated, applied))
     }

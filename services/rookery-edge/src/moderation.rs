@@ -13,7 +13,7 @@
 
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
-use rookery_proto::event::{Event, MemberRemove};
+use rookery_proto::event::{AuditChange, Event, MemberRemove};
 use rookery_proto::id::{format_timestamp, now_ms, parse_timestamp};
 use rookery_proto::model::{Member, User, audit_action};
 use rookery_proto::permissions::Permissions;
@@ -79,10 +79,14 @@ impl Edge {
                 "administrators cannot be timed out",
             ));
         }
+        let before = member.communication_disabled_until.take();
         member.communication_disabled_until = until.map(|t| timeout_end(&t)).transpose()?;
+        let key = "communication_disabled_until";
+        let change = AuditChange::of(key, &before, &member.communication_disabled_until);
         let by = (user.id, audit_action::MEMBER_UPDATE, Some(target));
+        let event = Event::GuildMemberUpdate(member.clone());
         let applied = self
-            .publish_by(Event::GuildMemberUpdate(member.clone()), by)
+            .publish_changes(event, by, change.into_iter().collect())
             .await?;
         Ok((member, applied))
     }

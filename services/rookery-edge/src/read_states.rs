@@ -12,12 +12,16 @@
 //! is what those messages hold (a floor).
 
 use crate::{Applied, Edge, EdgeError};
+use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, MessageAck};
 use rookery_proto::id::parse_timestamp;
 use rookery_proto::model::{GuildState, Member, ReadState, User};
 use rookery_store::Cursor;
 use std::collections::HashMap;
+
+/// Channels counted at once for one READY.
+const READ_CONCURRENCY: usize = 8;
 
 /// Messages read per channel to count mentions.
 pub const MENTION_SCAN_LIMIT: usize = 10_000;
@@ -42,20 +46,29 @@ impl Edge {
         guilds: &[GuildState],
     ) -> Result<Vec<ReadState>, EdgeError> {
         let marks: HashMap<Id, Id> = self.store.read_states(user.id).await?.into_iter().collect();
-        let mut out = Vec::new();
+        let mut wanted = Vec::new();
         for guild in guilds {
             let Some(member) = self.hub.perms().member(guild.id, user.id).await? else {
                 continue;
             };
             for channel in &guild.channels {
-                let last = marks
-                    .get(&channel.id)
-                    .copied()
-                    .unwrap_or_else(|| joined(&member));
-                out.push(self.read_state(&member, channel.id, last).await?);
+                let last = marks.get(&channel.id).copied();
+                wanted.push((
+                    member.clone(),
+                    channel.id,
+                    last.unwrap_or_else(|| joined(&member)),
+                ));
             }
         }
-        Ok(out)
+        // A few channels at a time, in order: READY waits on these reads.
+        let mut counts = Vec::with_capacity(wanted.len());
+        for (member, channel, last) in &wanted {
+            counts.push(self.read_state(member, *channel, *last));
+        }
+        futures_util::stream::iter(counts)
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await
     }
 
     /// The user's read states over REST: every guild's visible channels.

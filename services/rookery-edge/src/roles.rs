@@ -14,7 +14,7 @@
 use crate::perms::{GuildAccess, rank};
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
-use rookery_proto::event::{Event, GuildRole, GuildRoleDelete};
+use rookery_proto::event::{AuditChange, Event, GuildRole, GuildRoleDelete};
 use rookery_proto::model::{Channel, Member, Role, User, audit_action};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::rest::{OverwriteParams, RoleParams, RolePosition};
@@ -146,7 +146,8 @@ impl Edge {
         p: RoleParams,
     ) -> Result<(Role, Applied), EdgeError> {
         let m = self.manager(guild, user.id).await?;
-        let mut role = m.role(role)?.clone();
+        let before = m.role(role)?.clone();
+        let mut role = before.clone();
         if role.id != guild {
             m.outranks(&role)?;
         }
@@ -161,12 +162,13 @@ impl Edge {
         role.color = p.color.unwrap_or(role.color);
         role.hoist = p.hoist.unwrap_or(role.hoist);
         role.mentionable = p.mentionable.unwrap_or(role.mentionable);
+        let changes = role_changes(&before, &role);
         let event = Event::GuildRoleUpdate(GuildRole {
             guild_id: guild,
             role: role.clone(),
         });
         let by = (user.id, audit_action::ROLE_UPDATE, Some(role.id));
-        Ok((role, self.publish_by(event, by).await?))
+        Ok((role, self.publish_changes(event, by, changes).await?))
     }
 
     /// Deletes a role below the caller's highest; @everyone cannot go.
@@ -262,8 +264,15 @@ impl Edge {
         } else {
             member.roles.retain(|r| *r != role);
         }
+        // Discord's keys for a role given or taken.
+        let change = AuditChange {
+            key: if add { "$add" } else { "$remove" }.into(),
+            old_value: None,
+            new_value: Some(serde_json::json!([{"id": role, "name": r.name}])),
+        };
         let by = (user.id, audit_action::MEMBER_ROLE_UPDATE, Some(target));
-        self.publish_by(Event::GuildMemberUpdate(member), by).await
+        let event = Event::GuildMemberUpdate(member);
+        self.publish_changes(event, by, vec![change]).await
     }
 
     /// A member of a guild the caller belongs to.
@@ -299,9 +308,12 @@ impl Edge {
         }
         let mut updated = (*c).clone();
         updated.permission_overwrites.retain(|o| o.id != target);
-        let existed = updated.permission_overwrites.len() < c.permission_overwrites.len();
+        let old = c.permission_overwrites.iter().find(|o| o.id == target);
+        let existed = old.is_some();
+        let mut new = None;
         let action = if let Some(p) = params {
             let o = self.checked_overwrite(&c, bits, target, p).await?;
+            new = Some(o);
             updated.permission_overwrites.push(o);
             match existed {
                 true => audit_action::CHANNEL_OVERWRITE_UPDATE,
@@ -312,8 +324,16 @@ impl Edge {
         } else {
             return Ok(Applied::Yes);
         };
+        let bits_of = |o: Option<&Overwrite>| o.map(|o| (o.allow, o.deny));
+        let (was, now) = (bits_of(old), bits_of(new.as_ref()));
+        let changes = [
+            AuditChange::of("allow", &was.map(|b| b.0), &now.map(|b| b.0)),
+            AuditChange::of("deny", &was.map(|b| b.1), &now.map(|b| b.1)),
+        ];
         let by = (user.id, action, Some(channel));
-        self.publish_by(Event::ChannelUpdate(updated), by).await
+        let event = Event::ChannelUpdate(updated);
+        self.publish_changes(event, by, changes.into_iter().flatten().collect())
+            .await
     }
 
     async fn checked_overwrite(
@@ -347,4 +367,18 @@ impl Edge {
             deny,
         })
     }
+}
+
+/// What an edit changed in a role, field by field.
+fn role_changes(before: &Role, after: &Role) -> Vec<AuditChange> {
+    [
+        AuditChange::of("name", &before.name, &after.name),
+        AuditChange::of("permissions", &before.permissions, &after.permissions),
+        AuditChange::of("color", &before.color, &after.color),
+        AuditChange::of("hoist", &before.hoist, &after.hoist),
+        AuditChange::of("mentionable", &before.mentionable, &after.mentionable),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

@@ -45,6 +45,34 @@ pub struct Audit {
     /// Why, as the moderator gave it.
     #[serde(default)]
     pub reason: Option<String>,
+    /// What changed, field by field (Discord's change objects).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<AuditChange>,
+}
+
+/// One changed field of an audited change (Discord's audit log change
+/// object). Member role changes use Discord's keys `$add` and `$remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditChange {
+    /// The field.
+    pub key: String,
+    /// Its value before, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_value: Option<serde_json::Value>,
+    /// Its value after, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_value: Option<serde_json::Value>,
+}
+
+impl AuditChange {
+    /// The change of `key` from `old` to `new`, if they differ.
+    pub fn of<T: Serialize + PartialEq>(key: &str, old: &T, new: &T) -> Option<Self> {
+        (old != new).then(|| AuditChange {
+            key: key.to_owned(),
+            old_value: serde_json::to_value(old).ok().filter(|v| !v.is_null()),
+            new_value: serde_json::to_value(new).ok().filter(|v| !v.is_null()),
+        })
+    }
 }
 
 /// Every kind of change.

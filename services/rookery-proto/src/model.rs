@@ -163,6 +163,9 @@ pub struct AuditLogEntry {
     pub target_id: Option<Id>,
     /// Why, if given.
     pub reason: Option<String>,
+    /// What changed, field by field, where the change has fields.
+    #[serde(default)]
+    pub changes: Vec<crate::event::AuditChange>,
 }
 
 /// Discord's audit log event numbers, for the changes Rookery records.

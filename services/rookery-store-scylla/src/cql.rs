@@ -85,9 +85,9 @@ statements! {
     SELECT_READ_STATES = "SELECT channel_id, last_message_id FROM read_states WHERE user_id = ?";
     /// An audit log entry, in its `(guild, bucket)` partition; the table's
     /// TTL drops it after 90 days.
-    INSERT_AUDIT = "INSERT INTO audit_log (guild_id, bucket, entry_id, user_id, action_type, target_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    INSERT_AUDIT = "INSERT INTO audit_log (guild_id, bucket, entry_id, user_id, action_type, target_id, reason, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
     /// One bucket's entries below an id, newest first (the clustering order).
-    SELECT_AUDIT = "SELECT entry_id, user_id, action_type, target_id, reason FROM audit_log WHERE guild_id = ? AND bucket = ? AND entry_id < ?";
+    SELECT_AUDIT = "SELECT entry_id, user_id, action_type, target_id, reason, changes FROM audit_log WHERE guild_id = ? AND bucket = ? AND entry_id < ?";
     /// An invite upsert.
     INSERT_INVITE = "INSERT INTO invites (code, guild_id, inviter_id) VALUES (?, ?, ?)";
     /// An invite.

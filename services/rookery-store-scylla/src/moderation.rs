@@ -11,17 +11,27 @@ use rookery_proto::model::AuditLogEntry;
 use rookery_store::{AUDIT_RETENTION_MS, BanRecord, Mutation, StoreError};
 
 type BanRow = (i64, Option<String>);
-type AuditRow = (i64, i64, i32, Option<i64>, Option<String>);
+type AuditRow = (i64, i64, i32, Option<i64>, Option<String>, Option<String>);
 
-fn entry(guild: Id, (entry, user, action, target, reason): AuditRow) -> AuditLogEntry {
-    AuditLogEntry {
+/// An entry from its row; `changes` is stored as JSON text.
+fn entry(guild: Id, row: AuditRow) -> Result<AuditLogEntry, StoreError> {
+    let (entry, user, action, target, reason, changes) = row;
+    let changes = match changes {
+        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+            table: "audit_log",
+            detail: e.to_string(),
+        })?,
+        None => Vec::new(),
+    };
+    Ok(AuditLogEntry {
         id: id(entry),
         guild_id: guild,
         user_id: id(user),
         action_type: action as u8,
         target_id: target.map(id),
         reason,
-    }
+        changes,
+    })
 }
 
 fn ban_record((user, reason): BanRow) -> BanRecord {
@@ -61,6 +71,7 @@ impl Inner {
                 self.exec(&s.insert_read_state, row).await
             }
             Mutation::Audit(a) => {
+                let changes = serde_json::to_string(&a.changes).expect("changes are JSON");
                 let row = (
                     key(a.guild_id),
                     i64::from(a.id.bucket(self.bucket_ms)),
@@ -69,6 +80,7 @@ impl Inner {
                     i32::from(a.action_type),
                     unless(a.target_id.is_none(), a.target_id.map(key)),
                     unless(a.reason.is_none(), &a.reason),
+                    unless(a.changes.is_empty(), changes),
                 );
                 self.exec(&s.insert_audit, row).await
             }
@@ -121,11 +133,12 @@ impl Inner {
                 .map_err(backend)?;
             let wanted = limit - out.len();
             let rows: Vec<AuditRow> = rows.take(wanted).try_collect().await.map_err(backend)?;
-            out.extend(
-                rows.into_iter()
-                    .map(|row| entry(guild, row))
-                    .filter(|e| e.id >= oldest),
-            );
+            for row in rows {
+                let e = entry(guild, row)?;
+                if e.id >= oldest {
+                    out.push(e);
+                }
+            }
             if out.len() == limit {
                 break;
             }

@@ -130,6 +130,7 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             action_type: a.action_type,
             target_id: a.target_id,
             reason: a.reason.clone(),
+            changes: a.changes.clone(),
         }));
     }
     out

@@ -8,7 +8,7 @@ use rookery_proto::Id;
 use rookery_proto::model::{AuditLogEntry, audit_action as a};
 use rookery_proto::rest::AuditLog;
 use rookery_testkit::{TestServer, TestUser};
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn entries(u: &TestUser, guild: Id, query: &str) -> Vec<AuditLogEntry> {
     let (status, log) = u
@@ -182,6 +182,52 @@ async fn moderators_changes_are_listed_newest_first_and_members_own_are_not() {
             .all(|e| e.user_id == alice.user.id && e.guild_id == g)
     );
     assert!(log.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    // Field-level changes, as Discord's change objects.
+    let changes = |action: u8| {
+        let e = log.iter().rev().find(|e| e.action_type == action).unwrap();
+        serde_json::to_value(&e.changes).unwrap()
+    };
+    let change = |key: &str, old: Value, new: Value| {
+        let mut c = json!({"key": key});
+        if !old.is_null() {
+            c["old_value"] = old;
+        }
+        if !new.is_null() {
+            c["new_value"] = new;
+        }
+        c
+    };
+    assert_eq!(
+        changes(a::CHANNEL_UPDATE),
+        json!([change("rate_limit_per_user", json!(0), json!(5))])
+    );
+    assert_eq!(
+        changes(a::ROLE_UPDATE),
+        json!([change("hoist", json!(false), json!(true))])
+    );
+    let added = json!([{"key": "$add", "new_value": [{"id": role.to_string(), "name": "r"}]}]);
+    assert_eq!(changes(a::MEMBER_ROLE_UPDATE), added);
+    let created = json!([
+        change("allow", Value::Null, json!("0")),
+        change("deny", Value::Null, json!("2048"))
+    ]);
+    assert_eq!(changes(a::CHANNEL_OVERWRITE_CREATE), created);
+    assert_eq!(
+        changes(a::CHANNEL_OVERWRITE_UPDATE),
+        json!([change("deny", json!("2048"), json!("1024"))])
+    );
+    let removed = json!([
+        change("allow", json!("0"), Value::Null),
+        change("deny", json!("1024"), Value::Null)
+    ]);
+    assert_eq!(changes(a::CHANNEL_OVERWRITE_DELETE), removed);
+    let timeout = json!([change(
+        "communication_disabled_until",
+        Value::Null,
+        json!(soon)
+    )]);
+    assert_eq!(changes(a::MEMBER_UPDATE), timeout);
+    assert_eq!(changes(a::MEMBER_KICK), json!([]));
     let bans = entries(&alice, g, &format!("?action_type={}", a::MEMBER_BAN_ADD)).await;
     assert_eq!((bans.len(), bans[0].reason.as_deref()), (1, Some("spam")));
     assert!(

@@ -5,6 +5,7 @@
 use super::{fresh, user};
 use crate::{AUDIT_RETENTION_MS, BanRecord, Mutation, Store};
 use rookery_proto::Id;
+use rookery_proto::event::AuditChange;
 use rookery_proto::id::now_ms;
 use rookery_proto::model::{AuditLogEntry, Member, User};
 
@@ -108,6 +109,9 @@ pub async fn audit_log_lists_newest_first_within_retention(store: &dyn Store, _b
         action_type,
         target_id: Some(Id(9)),
         reason: (action_type == 22).then(|| "spam".to_string()),
+        changes: AuditChange::of("name", &"old", &"new")
+            .into_iter()
+            .collect(),
     };
     let expired_at = now_ms() - AUDIT_RETENTION_MS - 60_000;
     let expired = entry(guild, Id(Id::floor_of_ms(expired_at).0 + 1), 20);
