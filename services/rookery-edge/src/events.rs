@@ -47,21 +47,16 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         Event::GuildRoleUpdate(r) => (r.guild_id, ev::GUILD_ROLE_UPDATE, D::Role(r.clone())),
         Event::GuildRoleDelete(r) => (r.guild_id, ev::GUILD_ROLE_DELETE, D::RoleDelete(r.clone())),
         Event::GuildMemberUpdate(m) => (m.guild_id, ev::GUILD_MEMBER_UPDATE, D::Member(m.clone())),
-        Event::GuildMemberRemove(r) => (
-            r.guild_id,
-            ev::GUILD_MEMBER_REMOVE,
-            D::MemberRemove(r.clone()),
-        ),
         // A ban is a removal for the guild's sessions; the ban itself is
         // for moderators, who list bans over REST.
-        Event::GuildBanAdd(b) => (
-            b.guild_id,
-            ev::GUILD_MEMBER_REMOVE,
-            D::MemberRemove(MemberRemove {
-                guild_id: b.guild_id,
-                user: b.user.clone(),
-            }),
-        ),
+        Event::GuildMemberRemove(_) | Event::GuildBanAdd(_) => {
+            let (guild_id, user) = env.event.removed_member()?;
+            let removal = MemberRemove {
+                guild_id,
+                user: user.clone(),
+            };
+            (guild_id, ev::GUILD_MEMBER_REMOVE, D::MemberRemove(removal))
+        }
         // For the reader's own sessions only (see the hub).
         Event::GuildBanRemove(_) | Event::MessageAck(_) => return None,
         Event::GuildMemberAdd(add) => {

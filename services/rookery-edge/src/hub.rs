@@ -325,12 +325,13 @@ impl Hub {
                 None => self.to_guild(guild, &Arc::new(d)),
             }
         }
+        if let Some((guild, user)) = env.event.removed_member() {
+            self.member_removed(guild, user.id);
+        }
         match &env.event {
             Event::ChannelCreate(c) => self.want_channel(c.guild_id, c.id),
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),
-            Event::GuildMemberRemove(r) => self.member_removed(r.guild_id, r.user.id),
-            Event::GuildBanAdd(b) => self.member_removed(b.guild_id, b.user.id),
             Event::MessageAck(a) => {
                 let d = DispatchData::Ack(a.clone());
                 let d = Arc::new(Dispatch::new(ev::MESSAGE_ACK, d));

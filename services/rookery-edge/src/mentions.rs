@@ -104,14 +104,18 @@ impl Edge {
         }
         users.sort_by_key(|u| u.id);
         let any_role = bits.contains(Permissions::MENTION_EVERYONE);
-        let guild = perms.guild(message.guild_id).await?;
-        let mut roles: Vec<Id> = w
-            .roles
-            .into_iter()
-            .filter(|&r| {
-                mentionable(&guild, r, any_role) && may(MentionKind::Roles, r, |a| &a.roles)
-            })
-            .collect();
+        let mut roles: Vec<Id> = Vec::new();
+        // Most messages mention no role: no guild lookup for them.
+        if !w.roles.is_empty() {
+            let guild = perms.guild(message.guild_id).await?;
+            roles = w
+                .roles
+                .into_iter()
+                .filter(|&r| {
+                    mentionable(&guild, r, any_role) && may(MentionKind::Roles, r, |a| &a.roles)
+                })
+                .collect();
+        }
         roles.sort();
         message.mentions = users;
         message.mention_roles = roles;

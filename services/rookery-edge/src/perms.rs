@@ -269,6 +269,11 @@ impl Perms {
     /// Drops what a guild event changed. Call before releasing whoever
     /// waits for the event to apply.
     pub fn invalidate(&self, event: &Event) {
+        if let Some((guild, user)) = event.removed_member() {
+            self.bump();
+            self.members.invalidate(&(guild, user.id));
+            return self.invalidate_guild(guild);
+        }
         let guild = match event {
             Event::ChannelUpdate(c) => {
                 self.bump();
@@ -288,18 +293,13 @@ impl Perms {
                 self.members.invalidate(&(m.guild_id, m.user.id));
                 m.guild_id
             }
-            Event::GuildMemberRemove(m) => {
-                self.bump();
-                self.members.invalidate(&(m.guild_id, m.user.id));
-                m.guild_id
-            }
-            Event::GuildBanAdd(b) => {
-                self.bump();
-                self.members.invalidate(&(b.guild_id, b.user.id));
-                b.guild_id
-            }
             _ => return,
         };
+        self.invalidate_guild(guild);
+    }
+
+    /// Drops a guild's access and every permission computed in it.
+    fn invalidate_guild(&self, guild: Id) {
         self.guilds.invalidate(&guild);
         self.computed
             .invalidate_entries_if(move |_, (g, _, _)| *g == guild)

@@ -312,6 +312,15 @@ impl Event {
         })
     }
 
+    /// The membership an event ends: a leave, a kick or a ban.
+    pub fn removed_member(&self) -> Option<(Id, &User)> {
+        match self {
+            Event::GuildMemberRemove(m) => Some((m.guild_id, &m.user)),
+            Event::GuildBanAdd(b) => Some((b.guild_id, &b.user)),
+            _ => None,
+        }
+    }
+
     /// The channel of a channel-scoped event. These are routed only to the
     /// edges with interest in the channel; every other event is rare (guild,
     /// membership and account changes) and goes to every edge.

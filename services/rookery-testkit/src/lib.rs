@@ -12,7 +12,8 @@ use rookery::{ServeConfig, Server};
 use rookery_client::{Api, Gateway};
 use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
-use rookery_proto::model::{GuildState, User};
+use rookery_proto::model::{GuildState, Role, User};
+use rookery_proto::permissions::Permissions;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -56,6 +57,31 @@ impl TestUser {
     ) {
         let (status, answer) = self.call(method.clone(), path, body).await;
         assert_eq!(status.as_u16(), 204, "{method} {path}: {answer}");
+    }
+
+    /// Asserts the call answers 200 and decodes its body.
+    pub async fn ok<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> T {
+        let (status, answer) = self.call(method.clone(), path, body).await;
+        assert_eq!(status.as_u16(), 200, "{method} {path}: {answer}");
+        serde_json::from_value(answer).expect("the documented shape")
+    }
+
+    /// Creates a role in `guild` (`body` as `POST /guilds/{id}/roles`).
+    pub async fn create_role(&self, guild: Id, body: serde_json::Value) -> Role {
+        let path = format!("/guilds/{guild}/roles");
+        self.ok(reqwest::Method::POST, &path, Some(body)).await
+    }
+
+    /// Sets what @everyone may do in `guild`.
+    pub async fn set_everyone(&self, guild: Id, permissions: Permissions) {
+        let body = serde_json::json!({"permissions": permissions.0.to_string()});
+        let path = format!("/guilds/{guild}/roles/{guild}");
+        let _: Role = self.ok(reqwest::Method::PATCH, &path, Some(body)).await;
     }
 
     /// Asserts the call is refused with HTTP `status` and error `code`.
@@ -160,6 +186,15 @@ impl TestServer {
     /// An unauthenticated REST client.
     pub fn api(&self) -> Api {
         Api::new(self.http())
+    }
+
+    /// Registers one user per prefix.
+    pub async fn users<const N: usize>(&self, prefixes: [&str; N]) -> [TestUser; N] {
+        let mut users = Vec::with_capacity(N);
+        for prefix in prefixes {
+            users.push(self.user(prefix).await);
+        }
+        users.try_into().ok().expect("one user per prefix")
     }
 
     /// Registers a user with a unique name starting with `prefix`.

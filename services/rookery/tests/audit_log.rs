@@ -11,27 +11,15 @@ use rookery_testkit::{TestServer, TestUser};
 use serde_json::{Value, json};
 
 async fn entries(u: &TestUser, guild: Id, query: &str) -> Vec<AuditLogEntry> {
-    let (status, log) = u
-        .call(
-            Method::GET,
-            &format!("/guilds/{guild}/audit-logs{query}"),
-            None,
-        )
-        .await;
-    assert_eq!(status.as_u16(), 200, "{log}");
-    serde_json::from_value::<AuditLog>(log)
-        .unwrap()
-        .audit_log_entries
+    let path = format!("/guilds/{guild}/audit-logs{query}");
+    let log: AuditLog = u.ok(Method::GET, &path, None).await;
+    log.audit_log_entries
 }
 
 #[tokio::test]
 async fn moderators_changes_are_listed_newest_first_and_members_own_are_not() {
     let server = TestServer::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
     let guild = server.guild(&[&alice, &bob, &carol]).await;
     let (g, general) = (guild.id, guild.channels[0].id);
     bob.refused(
@@ -52,14 +40,7 @@ async fn moderators_changes_are_listed_newest_first_and_members_own_are_not() {
             .as_u16(),
         200
     );
-    let (_, role) = alice
-        .call(
-            Method::POST,
-            &format!("/guilds/{g}/roles"),
-            Some(json!({"name": "r"})),
-        )
-        .await;
-    let role: Id = role["id"].as_str().unwrap().parse().unwrap();
+    let role = alice.create_role(g, json!({"name": "r"})).await.id;
     let hoist = Some(json!({"hoist": true}));
     alice
         .call(Method::PATCH, &format!("/guilds/{g}/roles/{role}"), hoist)

@@ -41,11 +41,7 @@ async fn authors(u: &TestUser, channel: Id) -> Vec<Id> {
 #[tokio::test]
 async fn a_ban_removes_the_member_purges_their_messages_and_keeps_them_out() {
     let server = TestServer::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
     let guild = server.guild(&[&alice, &bob, &carol]).await;
     let g = guild.id;
     let general = guild.channels[0].id;

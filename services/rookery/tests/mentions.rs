@@ -18,17 +18,12 @@ const T: Duration = Duration::from_secs(10);
 
 async fn post(u: &TestUser, channel: Id, body: Value) -> Message {
     let path = format!("/channels/{channel}/messages");
-    let (status, answer) = u.call(Method::POST, &path, Some(body)).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    serde_json::from_value(answer).unwrap()
+    u.ok(Method::POST, &path, Some(body)).await
 }
 
 async fn role(u: &TestUser, guild: Id, name: &str, mentionable: bool) -> Role {
     let body = json!({"name": name, "mentionable": mentionable});
-    let path = format!("/guilds/{guild}/roles");
-    let (status, answer) = u.call(Method::POST, &path, Some(body)).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    serde_json::from_value(answer).unwrap()
+    u.create_role(guild, body).await
 }
 
 fn mentioned(m: &Message) -> (Vec<Id>, Vec<Id>, bool) {
@@ -39,22 +34,13 @@ fn mentioned(m: &Message) -> (Vec<Id>, Vec<Id>, bool) {
 #[tokio::test]
 async fn mentions_follow_membership_roles_and_allowed_mentions() {
     let server = TestServer::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
     let outsider = server.user("outsider").await;
     let guild = server.guild(&[&alice, &bob, &carol]).await;
     let (g, channel) = (guild.id, guild.channels[0].id);
     // @everyone loses MENTION_EVERYONE: only the owner keeps it.
     let everyone = Permissions::DEFAULT_EVERYONE.0 & !Permissions::MENTION_EVERYONE.0;
-    let body = json!({"permissions": everyone.to_string()});
-    let path = format!("/guilds/{g}/roles/{g}");
-    assert_eq!(
-        alice.call(Method::PATCH, &path, Some(body)).await.0,
-        StatusCode::OK
-    );
+    alice.set_everyone(g, Permissions(everyone)).await;
     let (team, fans) = (
         role(&alice, g, "team", false).await,
         role(&alice, g, "fans", true).await,

@@ -108,20 +108,12 @@ async fn moderators_pin_and_everyone_sees_the_pins() {
 #[tokio::test]
 async fn reactions_need_add_reactions_for_a_new_emoji_and_are_told_once() {
     let server = TestServer::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
     let guild = server.guild(&[&alice, &bob, &carol]).await;
     let (g, channel) = (guild.id, guild.channels[0].id);
     // @everyone loses ADD_REACTIONS: only the owner can start a reaction.
     let everyone = Permissions::DEFAULT_EVERYONE.0 & !Permissions::ADD_REACTIONS.0;
-    let body = json!({"permissions": everyone.to_string()});
-    let (status, _) = alice
-        .call(Method::PATCH, &format!("/guilds/{g}/roles/{g}"), Some(body))
-        .await;
-    assert_eq!(status.as_u16(), 200);
+    alice.set_everyone(g, Permissions(everyone)).await;
     let mut carol_gw = server.gateway(&carol, Encoding::Json).await;
     let m = alice
         .api

@@ -9,7 +9,7 @@ use rookery_client::Gateway;
 use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::{self as gw, op};
-use rookery_proto::model::{ReadState, Role};
+use rookery_proto::model::ReadState;
 use rookery_testkit::{TestServer, TestUser};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -59,34 +59,23 @@ fn brute_force(
 }
 
 async fn read_states(u: &TestUser) -> BTreeMap<Id, ReadState> {
-    let (_, states) = u.call(Method::GET, "/users/@me/read-states", None).await;
-    let states: Vec<ReadState> = serde_json::from_value(states).unwrap();
+    let states: Vec<ReadState> = u.ok(Method::GET, "/users/@me/read-states", None).await;
     states.into_iter().map(|s| (s.id, s)).collect()
 }
 
 #[tokio::test]
 async fn unread_flags_and_mention_counts_match_a_brute_force_count() {
     let server = TestServer::start().await;
-    let (alice, bob, carol) = (
-        server.user("alice").await,
-        server.user("bob").await,
-        server.user("carol").await,
-    );
+    let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
     let guild = server.guild(&[&alice, &bob, &carol]).await;
     let g = guild.id;
     let channels = [
         guild.channels[0].id,
         alice.api.create_channel(g, "random").await.unwrap().id,
     ];
-    let (status, team) = alice
-        .call(
-            Method::POST,
-            &format!("/guilds/{g}/roles"),
-            Some(json!({"name": "team", "mentionable": true})),
-        )
+    let team = alice
+        .create_role(g, json!({"name": "team", "mentionable": true}))
         .await;
-    assert_eq!(status.as_u16(), 200);
-    let team: Role = serde_json::from_value(team).unwrap();
     let path = format!("/guilds/{g}/members/{}/roles/{}", carol.user.id, team.id);
     alice.no_content(Method::PUT, &path, None).await;
 

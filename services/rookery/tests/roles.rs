@@ -16,11 +16,7 @@ use std::time::{Duration, Instant};
 const T: Duration = Duration::from_secs(10);
 
 async fn create_role(u: &TestUser, guild: Id, body: Value) -> Role {
-    let (status, role) = u
-        .call(Method::POST, &format!("/guilds/{guild}/roles"), Some(body))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{role}");
-    serde_json::from_value(role).unwrap()
+    u.create_role(guild, body).await
 }
 
 fn bits(p: Permissions) -> String {
