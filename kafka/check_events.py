@@ -37,8 +37,10 @@ def documented_key(event):
         return d["guild_id"]
     if t in ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK",
              "CHANNEL_PINS_UPDATE", "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE",
-             "MESSAGE_ACK"):
+             "MESSAGE_ACK", "TYPING_START"):
         return d["channel_id"]
+    if t == "PRESENCE_UPDATE":
+        return d["user_id"]
     return None  # a type this reader does not know: ignored, as documented
 
 

@@ -21,6 +21,8 @@ fn main() {
         .expect("events topic");
     mock.create_topic(rookery_bus_kafka::DEFAULT_INTEREST_TOPIC, partitions, 1)
         .expect("interest topic");
+    mock.create_topic(rookery_bus_kafka::DEFAULT_EPHEMERAL_TOPIC, partitions, 1)
+        .expect("ephemeral topic");
     println!("{}", mock.bootstrap_servers());
     loop {
         std::thread::park();

@@ -5,6 +5,7 @@
 
 use crate::KafkaConfig;
 use crate::consumer::KafkaConsumer;
+use crate::ephemeral::EphemeralConsumer;
 use async_trait::async_trait;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
@@ -12,6 +13,7 @@ use rookery_bus::metrics as m;
 use rookery_bus::{Bus, BusError, Consumer, Position, Record, partition_for};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// Work to finish when a consumer's assignment changes, before it hands out
 /// records of the new assignment (the writer rebuilds interest here).
@@ -46,6 +48,9 @@ pub struct KafkaBus {
     producer: FutureProducer,
     partitions: u32,
     on_assign: OnceLock<Arc<dyn AssignmentHook>>,
+    /// The partitions this process's group consumer owns; the ephemeral
+    /// consumer follows them.
+    owned: Arc<watch::Sender<Vec<u32>>>,
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> BusError {
@@ -68,6 +73,7 @@ impl KafkaBus {
             producer,
             partitions,
             on_assign: OnceLock::new(),
+            owned: Arc::new(watch::channel(Vec::new()).0),
         })
     }
 
@@ -83,7 +89,17 @@ impl KafkaBus {
     /// Checks that the interest topic exists and is co-partitioned with the
     /// events topic (the same partition count).
     pub async fn check_interest_topic(&self) -> Result<(), BusError> {
-        let topic = &self.config.interest_topic;
+        self.check_co_partitioned(&self.config.interest_topic).await
+    }
+
+    /// Checks the ephemeral topic likewise: a channel's typing must land in
+    /// the partition whose owner knows the channel's interest.
+    pub async fn check_ephemeral_topic(&self) -> Result<(), BusError> {
+        self.check_co_partitioned(&self.config.ephemeral_topic)
+            .await
+    }
+
+    async fn check_co_partitioned(&self, topic: &str) -> Result<(), BusError> {
         let count = topic_partitions(&self.producer, &self.config, topic).await?;
         if count != self.partitions {
             return Err(BusError::Config(format!(
@@ -92,6 +108,27 @@ impl KafkaBus {
             )));
         }
         Ok(())
+    }
+
+    /// Sends `record` to `topic`, in the partition [`partition_for`] picks.
+    async fn send(&self, topic: &str, record: &Record) -> Result<Position, BusError> {
+        let partition = partition_for(record.key, self.partitions);
+        let key = record.key.to_be_bytes();
+        let kafka_record = FutureRecord::to(topic)
+            .partition(partition as i32)
+            .key(&key[..])
+            .payload(&record.payload);
+        match self
+            .producer
+            .send(kafka_record, Timeout::After(Duration::from_secs(5)))
+            .await
+        {
+            Ok(delivery) => Ok(Position {
+                partition: delivery.partition as u32,
+                offset: delivery.offset as u64,
+            }),
+            Err((e, _)) => Err(BusError::Backend(format!("kafka publish failed: {e}"))),
+        }
     }
 
     /// Runs `hook` whenever consumers created after this call get a new
@@ -153,34 +190,44 @@ impl Bus for KafkaBus {
 
     async fn publish(&self, record: Record) -> Result<Position, BusError> {
         let started = Instant::now();
-        let partition = partition_for(record.key, self.partitions);
-        let key = record.key.to_be_bytes();
-        let kafka_record = FutureRecord::to(&self.config.topic)
-            .partition(partition as i32)
-            .key(&key[..])
-            .payload(&record.payload);
-        match self
-            .producer
-            .send(kafka_record, Timeout::After(Duration::from_secs(5)))
-            .await
-        {
-            Ok(delivery) => {
+        let sent = self.send(&self.config.topic, &record).await;
+        match &sent {
+            Ok(_) => {
                 metrics::histogram!(m::PUBLISH_DURATION).record(started.elapsed());
                 metrics::counter!(m::PUBLISHED).increment(1);
-                Ok(Position {
-                    partition: delivery.partition as u32,
-                    offset: delivery.offset as u64,
-                })
             }
-            Err((e, _)) => {
-                metrics::counter!(m::PUBLISH_ERRORS).increment(1);
-                Err(BusError::Backend(format!("kafka publish failed: {e}")))
-            }
+            Err(_) => metrics::counter!(m::PUBLISH_ERRORS).increment(1),
         }
+        sent
     }
 
     async fn consumer(&self, group: &str) -> Result<Box<dyn Consumer>, BusError> {
         let hook = self.on_assign.get().cloned();
-        Ok(Box::new(KafkaConsumer::new(&self.config, group, hook)?))
+        let owned = self.owned.clone();
+        Ok(Box::new(KafkaConsumer::new(
+            &self.config,
+            group,
+            hook,
+            owned,
+        )?))
+    }
+
+    async fn publish_ephemeral(&self, record: Record) -> Result<(), BusError> {
+        match self.send(&self.config.ephemeral_topic, &record).await {
+            Ok(_) => {
+                metrics::counter!(m::EPHEMERAL_PUBLISHED).increment(1);
+                Ok(())
+            }
+            Err(e) => {
+                metrics::counter!(m::EPHEMERAL_DROPPED).increment(1);
+                Err(e)
+            }
+        }
+    }
+
+    async fn ephemeral_consumer(&self) -> Result<Box<dyn Consumer>, BusError> {
+        self.check_ephemeral_topic().await?;
+        let owned = self.owned.subscribe();
+        Ok(Box::new(EphemeralConsumer::new(&self.config, owned)?))
     }
 }

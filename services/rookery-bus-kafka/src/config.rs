@@ -1,10 +1,10 @@
 //! Settings from one `kafka://` URL (`--bus` / `ROOKERY_BUS`):
 //!
 //! ```text
-//! kafka://host:port[,host:port...][?topic=NAME&interest_topic=NAME&<librdkafka property>=<value>&...]
+//! kafka://host:port[,host:port...][?topic=NAME&interest_topic=NAME&ephemeral_topic=NAME&<librdkafka property>=<value>&...]
 //! ```
 //!
-//! Every query option but `topic` and `interest_topic` is a librdkafka property applied to every
+//! Every query option but the three topics is a librdkafka property applied to every
 //! client Rookery creates (producer, consumers, admin), over Rookery's
 //! defaults: e.g. `security.protocol=SASL_SSL`, `linger.ms=2`.
 
@@ -16,6 +16,9 @@ pub const DEFAULT_TOPIC: &str = "rookery.events";
 /// The interest topic, co-partitioned with the events topic.
 pub const DEFAULT_INTEREST_TOPIC: &str = "rookery.interest";
 
+/// The ephemeral topic (typing, presence), co-partitioned too.
+pub const DEFAULT_EPHEMERAL_TOPIC: &str = "rookery.ephemeral";
+
 /// Settings of the Kafka bus.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaConfig {
@@ -25,6 +28,8 @@ pub struct KafkaConfig {
     pub topic: String,
     /// The interest topic.
     pub interest_topic: String,
+    /// The ephemeral topic.
+    pub ephemeral_topic: String,
     /// librdkafka properties over the defaults, in URL order.
     pub overrides: Vec<(String, String)>,
 }
@@ -52,6 +57,7 @@ impl KafkaConfig {
             brokers: brokers.to_owned(),
             topic: DEFAULT_TOPIC.to_owned(),
             interest_topic: DEFAULT_INTEREST_TOPIC.to_owned(),
+            ephemeral_topic: DEFAULT_EPHEMERAL_TOPIC.to_owned(),
             overrides: Vec::new(),
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -63,6 +69,8 @@ impl KafkaConfig {
                 "topic" => return Err(invalid("empty topic")),
                 "interest_topic" if !v.is_empty() => config.interest_topic = v.to_owned(),
                 "interest_topic" => return Err(invalid("empty interest_topic")),
+                "ephemeral_topic" if !v.is_empty() => config.ephemeral_topic = v.to_owned(),
+                "ephemeral_topic" => return Err(invalid("empty ephemeral_topic")),
                 "bootstrap.servers" => return Err(invalid("brokers go in the host list")),
                 _ => config.overrides.push((k.to_owned(), v.to_owned())),
             }
@@ -91,12 +99,13 @@ mod tests {
     #[test]
     fn brokers_topic_and_overrides() {
         let c = KafkaConfig::from_url(
-            "kafka://k1:9092,k2:9092?topic=chat.events&interest_topic=chat.interest&linger.ms=2&security.protocol=SSL",
+            "kafka://k1:9092,k2:9092?topic=chat.events&interest_topic=chat.interest&ephemeral_topic=chat.ephemeral&linger.ms=2&security.protocol=SSL",
         )
         .unwrap();
         assert_eq!(c.brokers, "k1:9092,k2:9092");
         assert_eq!(c.topic, "chat.events");
         assert_eq!(c.interest_topic, "chat.interest");
+        assert_eq!(c.ephemeral_topic, "chat.ephemeral");
         assert_eq!(
             c.overrides,
             [

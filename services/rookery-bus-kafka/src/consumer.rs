@@ -123,6 +123,8 @@ pub struct KafkaConsumer {
     changed: Arc<Changed>,
     /// The hook's run for the latest assignment; polls wait for it.
     rebuilding: Option<JoinHandle<()>>,
+    /// Where the owned partitions are published for the ephemeral consumer.
+    owned: Arc<tokio::sync::watch::Sender<Vec<u32>>>,
     /// The latest position committed (asynchronously) per partition,
     /// committed again synchronously on drop so a stopping writer's progress
     /// reaches the broker before it leaves the group.
@@ -148,6 +150,7 @@ impl KafkaConsumer {
         config: &KafkaConfig,
         group: &str,
         hook: Option<Arc<dyn AssignmentHook>>,
+        owned: Arc<tokio::sync::watch::Sender<Vec<u32>>>,
     ) -> Result<Self, BusError> {
         let mut client = config.client(CONSUMER_DEFAULTS);
         client.set("group.id", group);
@@ -166,6 +169,7 @@ impl KafkaConsumer {
             hook,
             changed,
             rebuilding: None,
+            owned,
             committed: HashMap::new(),
         })
     }
@@ -179,14 +183,15 @@ impl KafkaConsumer {
                 let _ = run.await;
                 self.rebuilding = None;
             }
-            let Some(hook) = self.hook.clone() else {
-                return;
-            };
             if !self.changed.flag.swap(false, Ordering::AcqRel) {
                 return;
             }
             let partitions = self.assigned();
-            self.rebuilding = Some(tokio::spawn(async move { hook.assigned(partitions).await }));
+            self.owned.send_replace(partitions.clone());
+            if let Some(hook) = self.hook.clone() {
+                self.rebuilding =
+                    Some(tokio::spawn(async move { hook.assigned(partitions).await }));
+            }
         }
     }
 
@@ -211,35 +216,40 @@ impl KafkaConsumer {
         }
         Ok(list)
     }
+}
 
-    /// Takes what is already fetched, without waiting, after `first`.
-    fn drain(&self, first: BorrowedMessage<'_>, max: usize) -> Vec<Batch> {
-        let mut batches: Vec<Batch> = Vec::new();
-        let mut push = |msg: &BorrowedMessage<'_>| {
-            let partition = msg.partition() as u32;
-            let record = consumed(msg);
-            match batches.iter_mut().find(|b| b.partition == partition) {
-                Some(b) => b.records.push(record),
-                None => batches.push(Batch {
-                    partition,
-                    records: vec![record],
-                }),
-            }
-        };
-        push(&first);
-        drop(first);
-        for _ in 1..max {
-            match self.consumer.recv().now_or_never() {
-                Some(Ok(msg)) => push(&msg),
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "kafka consume error");
-                    break;
-                }
-                None => break,
-            }
+/// Takes what `consumer` has already fetched, without waiting, after
+/// `first`, grouped by partition.
+pub(crate) fn drain<C: ConsumerContext + 'static>(
+    consumer: &StreamConsumer<C>,
+    first: BorrowedMessage<'_>,
+    max: usize,
+) -> Vec<Batch> {
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut push = |msg: &BorrowedMessage<'_>| {
+        let partition = msg.partition() as u32;
+        let record = consumed(msg);
+        match batches.iter_mut().find(|b| b.partition == partition) {
+            Some(b) => b.records.push(record),
+            None => batches.push(Batch {
+                partition,
+                records: vec![record],
+            }),
         }
-        batches
+    };
+    push(&first);
+    drop(first);
+    for _ in 1..max {
+        match consumer.recv().now_or_never() {
+            Some(Ok(msg)) => push(&msg),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "kafka consume error");
+                break;
+            }
+            None => break,
+        }
     }
+    batches
 }
 
 fn consumed(msg: &BorrowedMessage<'_>) -> Consumed {
@@ -266,8 +276,8 @@ impl Consumer for KafkaConsumer {
             // and the rest are taken without an await.
             let got = tokio::select! {
                 biased;
-                () = changed.notify.notified(), if self.hook.is_some() => None,
-                msg = self.consumer.recv() => Some(msg.map(|first| self.drain(first, max.max(1)))),
+                () = changed.notify.notified() => None,
+                msg = self.consumer.recv() => Some(msg.map(|first| drain(&self.consumer, first, max.max(1)))),
             };
             match got {
                 // Records of a new assignment wait for its hook.
@@ -285,7 +295,7 @@ impl Consumer for KafkaConsumer {
 
     async fn try_poll(&mut self, max: usize) -> Result<Vec<Batch>, BusError> {
         let got = match self.consumer.recv().now_or_never() {
-            Some(Ok(first)) => Ok(self.drain(first, max.max(1))),
+            Some(Ok(first)) => Ok(drain(&self.consumer, first, max.max(1))),
             Some(Err(e)) => Err(backend(e)),
             None => Ok(Vec::new()),
         };

@@ -340,3 +340,72 @@ async fn a_missing_or_differently_partitioned_interest_topic_is_refused() {
     let err = KafkaInterest::new(&bus, me, acks).await.err().unwrap();
     assert!(err.to_string().contains("must match"), "{err}");
 }
+
+/// The ephemeral consumer reads the partitions the group consumer owns,
+/// from a tail of recent records: one published while nobody owned the
+/// partition still arrives (and so does an old one: the writer's relay
+/// drops events by age).
+#[tokio::test]
+async fn the_ephemeral_consumer_follows_the_group_consumers_partitions() {
+    let mock = cluster(4);
+    mock.create_topic("rookery.ephemeral", 4, 3).unwrap();
+    let bus = bus(&mock, "").await;
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", mock.bootstrap_servers())
+        .create()
+        .unwrap();
+    let minute_ago = rookery_bus::now_ms() as i64 - 60_000;
+    let key = 1u64.to_be_bytes();
+    let stale = rdkafka::producer::FutureRecord::to("rookery.ephemeral")
+        .key(&key[..])
+        .payload(&b"stale"[..])
+        .partition(partition_for(1, 4) as i32)
+        .timestamp(minute_ago);
+    producer.send(stale, Duration::from_secs(5)).await.unwrap();
+    let early = Record {
+        key: 1,
+        payload: b"early".to_vec(),
+    };
+    bus.publish_ephemeral(early).await.unwrap();
+    let mut ephemeral = bus.ephemeral_consumer().await.unwrap();
+    let mut group = bus.consumer("writers").await.unwrap();
+    // The group consumer learns its assignment while polling.
+    bus.publish(Record {
+        key: 2,
+        payload: b"event".to_vec(),
+    })
+    .await
+    .unwrap();
+    take(&mut group, 1).await;
+    for key in 10..13u64 {
+        let payload = format!("typing {key}").into_bytes();
+        bus.publish_ephemeral(Record { key, payload })
+            .await
+            .unwrap();
+    }
+    let got = by_partition(&take(&mut ephemeral, 5).await);
+    let mut payloads: Vec<String> = got
+        .values()
+        .flatten()
+        .map(|r| String::from_utf8_lossy(&r.1).into_owned())
+        .collect();
+    payloads.sort();
+    assert_eq!(
+        payloads,
+        ["early", "stale", "typing 10", "typing 11", "typing 12"]
+    );
+    for (partition, records) in &got {
+        assert!(records.iter().all(|r| partition_for(r.2, 4) == *partition));
+    }
+}
+
+#[tokio::test]
+async fn the_ephemeral_consumer_needs_a_co_partitioned_topic() {
+    let mock = cluster(4);
+    let bus = bus(&mock, "").await;
+    let missing = bus.ephemeral_consumer().await.err().unwrap().to_string();
+    assert!(missing.contains("rookery topics ensure"), "{missing}");
+    mock.create_topic("rookery.ephemeral", 2, 3).unwrap();
+    let short = bus.ephemeral_consumer().await.err().unwrap().to_string();
+    assert!(short.contains("co-partitioned"), "{short}");
+}

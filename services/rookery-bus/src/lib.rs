@@ -11,6 +11,7 @@
 //! log in fjall with group commit. The Kafka bus implements the same traits.
 
 mod embedded;
+mod ephemeral;
 pub mod interest;
 pub mod metrics;
 mod partitioner;
@@ -100,6 +101,16 @@ pub trait Bus: Send + Sync + 'static {
 
     /// A consumer in `group` for the partitions this process owns.
     async fn consumer(&self, group: &str) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// Publishes an ephemeral record (typing, presence): delivered at most
+    /// once, never stored. Returns once the bus has it; a record the bus
+    /// cannot take is dropped and counted, not retried.
+    async fn publish_ephemeral(&self, record: Record) -> Result<(), BusError>;
+
+    /// The ephemeral records of the partitions this process's
+    /// [`Bus::consumer`] owns, from now on; commits are ignored. One per
+    /// process, taken by the writer's relay.
+    async fn ephemeral_consumer(&self) -> Result<Box<dyn Consumer>, BusError>;
 }
 
 /// A consumer of owned partitions.

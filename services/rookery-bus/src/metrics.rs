@@ -12,6 +12,11 @@ pub const PUBLISH_ERRORS: &str = "rookery_bus_publish_errors_total";
 pub const COMMIT_BATCH: &str = "rookery_bus_group_commit_records";
 /// Seconds per group commit (write + fsync) of the embedded log.
 pub const COMMIT_DURATION: &str = "rookery_bus_group_commit_duration_seconds";
+/// Ephemeral records (typing, presence) handed to the bus.
+pub const EPHEMERAL_PUBLISHED: &str = "rookery_bus_ephemeral_published_records_total";
+/// Ephemeral records dropped: the embedded queue was full, or the broker
+/// refused them.
+pub const EPHEMERAL_DROPPED: &str = "rookery_bus_ephemeral_dropped_records_total";
 /// Records published but not yet committed by the consumer group, per partition.
 pub const CONSUMER_LAG: &str = "rookery_bus_consumer_lag_records";
 
@@ -20,6 +25,18 @@ pub const CONSUMER_LAG: &str = "rookery_bus_consumer_lag_records";
 pub fn describe() {
     counter!(PUBLISHED).absolute(0);
     counter!(PUBLISH_ERRORS).absolute(0);
+    counter!(EPHEMERAL_PUBLISHED).absolute(0);
+    counter!(EPHEMERAL_DROPPED).absolute(0);
+    describe_counter!(
+        EPHEMERAL_PUBLISHED,
+        Unit::Count,
+        "Ephemeral records (typing, presence) handed to the bus."
+    );
+    describe_counter!(
+        EPHEMERAL_DROPPED,
+        Unit::Count,
+        "Ephemeral records dropped (queue full or broker refusal)."
+    );
     describe_histogram!(
         PUBLISH_DURATION,
         Unit::Seconds,

@@ -6,6 +6,7 @@ use futures_util::{SinkExt, StreamExt};
 use rookery_proto::Id;
 use rookery_proto::codec::{self, Encoding, Header};
 use rookery_proto::gateway::{self as gw, op};
+use rookery_proto::presence::PresenceSet;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
@@ -239,9 +240,20 @@ impl Gateway {
         let identify = gw::Identify {
             token: token.into(),
             last_message_ids,
+            presence: None,
         };
-        self.send_op(op::IDENTIFY, &identify).await?;
+        self.identify_with(&identify).await
+    }
+
+    /// Sends `identify` and waits for READY.
+    pub async fn identify_with(&mut self, identify: &gw::Identify) -> Result<gw::Ready> {
+        self.send_op(op::IDENTIFY, identify).await?;
         self.dispatch("READY", Duration::from_secs(10)).await?.d()
+    }
+
+    /// op 3: sets this session's status and activities.
+    pub async fn set_presence(&mut self, presence: &PresenceSet) -> Result<()> {
+        self.send_op(op::PRESENCE_UPDATE, presence).await
     }
 
     /// HEARTBEAT with the last seq.

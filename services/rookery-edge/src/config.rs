@@ -40,6 +40,12 @@ pub struct EdgeConfig {
     pub max_connections: usize,
     /// How long a REST mutation waits to be applied before answering 202.
     pub apply_timeout: Duration,
+    /// How long after a user's last connection drops they show offline (a
+    /// reconnect within it shows nothing).
+    pub presence_grace: Duration,
+    /// How often an unchanged presence is published again; other edges
+    /// drop a view not refreshed within three of these.
+    pub presence_refresh: Duration,
 }
 
 impl EdgeConfig {
@@ -61,6 +67,8 @@ impl EdgeConfig {
             resume_window: Duration::from_secs(120),
             max_connections: 18_000,
             apply_timeout: Duration::from_secs(5),
+            presence_grace: Duration::from_secs(5),
+            presence_refresh: Duration::from_secs(60),
         }
     }
 }

@@ -57,8 +57,9 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
             };
             (guild_id, ev::GUILD_MEMBER_REMOVE, D::MemberRemove(removal))
         }
-        // For the reader's own sessions only (see the hub).
-        Event::GuildBanRemove(_) | Event::MessageAck(_) => return None,
+        Event::TypingStart(t) => (t.guild_id, ev::TYPING_START, D::Typing(t.clone())),
+        // For the reader's own sessions only, and per guild (see the hub).
+        Event::GuildBanRemove(_) | Event::MessageAck(_) | Event::PresenceUpdate(_) => return None,
         Event::GuildMemberAdd(add) => {
             let member = Member {
                 guild_id: add.guild_id,

@@ -50,6 +50,9 @@ fn channel_of(d: &Dispatch) -> Option<Id> {
         DispatchData::MessageDelete(m) => Some(m.channel_id),
         DispatchData::MessageDeleteBulk(m) => Some(m.channel_id),
         DispatchData::Channel(c) => Some(c.id),
+        DispatchData::PinsUpdate(p) => Some(p.channel_id),
+        DispatchData::Reaction(r) => Some(r.channel_id),
+        DispatchData::Typing(t) => Some(t.channel_id),
         _ => None,
     }
 }
@@ -196,6 +199,43 @@ pub(crate) mod tests {
             h.admit(&message(5, 14)),
             "a later verdict decides the next ones"
         );
+    }
+
+    /// Every channel-scoped dispatch waits with its channel, so a denial
+    /// drops a typing indicator, a pin or a reaction too, not only messages.
+    #[test]
+    fn every_channel_scoped_dispatch_is_held_with_its_channel() {
+        use rookery_proto::event::{PinsUpdate, ReactionChange, TypingStart};
+        let typing = DispatchData::Typing(TypingStart {
+            channel_id: Id(5),
+            guild_id: Id(1),
+            user_id: Id(2),
+            timestamp: 0,
+        });
+        let pin = DispatchData::PinsUpdate(PinsUpdate {
+            guild_id: Id(1),
+            channel_id: Id(5),
+            message_id: Id(9),
+            pinned: true,
+            last_pin_timestamp: None,
+        });
+        let reaction = DispatchData::Reaction(ReactionChange {
+            user_id: Id(2),
+            channel_id: Id(5),
+            message_id: Id(9),
+            guild_id: Id(1),
+            emoji: rookery_proto::event::Emoji {
+                id: None,
+                name: "x".into(),
+            },
+        });
+        let mut h = Holds::default();
+        h.hold(&[Id(5)]);
+        for d in [typing, pin, reaction] {
+            assert!(!h.admit(&Arc::new(Dispatch::new("T", d))));
+        }
+        h.deny(Id(5));
+        assert!(h.held.is_empty());
     }
 
     #[test]

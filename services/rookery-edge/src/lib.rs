@@ -23,6 +23,7 @@ pub mod metrics;
 mod moderation;
 mod perms;
 mod pins;
+mod presence;
 mod ratelimit;
 mod reactions;
 mod read_states;
@@ -30,6 +31,7 @@ mod rest;
 mod roles;
 mod send;
 mod session;
+mod typing;
 
 pub use config::EdgeConfig;
 pub use domain::Applied;
@@ -61,6 +63,7 @@ pub struct Edge {
     hasher: Hasher,
     caches: Caches,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    presence: Mutex<presence::Local>,
     connections: Arc<Semaphore>,
     rest_limits: Option<ratelimit::RestLimits>,
     draining: watch::Sender<bool>,
@@ -84,6 +87,10 @@ impl Edge {
             hasher: Hasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             caches: Caches::new(),
             sessions: Mutex::default(),
+            presence: Mutex::new(presence::Local::new(presence::Timing {
+                grace: config.presence_grace,
+                refresh: config.presence_refresh,
+            })),
             connections: Arc::new(Semaphore::new(config.max_connections)),
             rest_limits: ratelimit::RestLimits::new(
                 config.rest_rate_burst,
@@ -127,6 +134,7 @@ impl Edge {
     /// Ends a session for good: no RESUME after this.
     fn end_session(&self, s: &Session) {
         self.hub.remove_session(s);
+        self.presence_ended(s);
         let mut sessions = self.sessions.lock().expect("sessions");
         sessions.remove(&s.id);
         ::metrics::gauge!(metrics::SESSIONS).set(sessions.len() as f64);

@@ -113,6 +113,7 @@ pub fn decode_client(enc: Encoding, bytes: &[u8]) -> Result<ClientFrame, CodecEr
             ClientFrame::Heartbeat(from_bytes::<Hb>(enc, bytes)?.d)
         }
         op::IDENTIFY => ClientFrame::Identify(decode_d(enc, bytes)?),
+        op::PRESENCE_UPDATE => ClientFrame::Presence(decode_d(enc, bytes)?),
         op::RESUME => ClientFrame::Resume(decode_d(enc, bytes)?),
         op::SEND => ClientFrame::Send(decode_d(enc, bytes)?),
         op::ACK => ClientFrame::Ack(decode_d(enc, bytes)?),
@@ -188,6 +189,10 @@ pub enum DispatchData {
     Reaction(crate::event::ReactionChange),
     /// MESSAGE_ACK.
     Ack(crate::event::MessageAck),
+    /// TYPING_START.
+    Typing(crate::event::TypingStart),
+    /// PRESENCE_UPDATE.
+    Presence(crate::presence::Presence),
 }
 
 /// An empty map payload.
@@ -320,6 +325,7 @@ mod tests {
             let ident = Identify {
                 token: "t".into(),
                 last_message_ids: Default::default(),
+                presence: None,
             };
             assert!(
                 matches!(decode_client(enc, &encode(enc, op::IDENTIFY, &ident)).unwrap(),

@@ -121,6 +121,24 @@ pub enum Event {
     GuildBanRemove(BanChange),
     /// A user marked a channel read up to a message.
     MessageAck(MessageAck),
+    /// A user started typing (ephemeral: `rookery.ephemeral`, never stored).
+    TypingStart(TypingStart),
+    /// A user's presence as one edge sees it (ephemeral).
+    PresenceUpdate(crate::presence::PresenceChange),
+}
+
+/// `TYPING_START` payload. Clients show the indicator for 10 seconds, or
+/// until the user's next message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingStart {
+    /// The channel.
+    pub channel_id: Id,
+    /// Its guild.
+    pub guild_id: Id,
+    /// Who is typing.
+    pub user_id: Id,
+    /// Unix seconds when they started.
+    pub timestamp: u64,
 }
 
 /// `MESSAGE_ACK` payload.
@@ -285,6 +303,8 @@ impl Event {
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.channel_id.0,
             Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id.0,
             Event::MessageAck(a) => a.channel_id.0,
+            Event::TypingStart(t) => t.channel_id.0,
+            Event::PresenceUpdate(p) => p.user_id.0,
         }
     }
 }
@@ -309,7 +329,15 @@ impl Event {
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.guild_id,
             Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id,
             Event::MessageAck(a) => a.guild_id,
+            Event::TypingStart(t) => t.guild_id,
+            Event::PresenceUpdate(_) => return None,
         })
+    }
+
+    /// Whether the event is ephemeral: published on `rookery.ephemeral`,
+    /// fanned out once and never stored.
+    pub fn is_ephemeral(&self) -> bool {
+        matches!(self, Event::TypingStart(_) | Event::PresenceUpdate(_))
     }
 
     /// The membership an event ends: a leave, a kick or a ban.
@@ -332,6 +360,7 @@ impl Event {
             Event::ChannelPinsUpdate(p) => Some(p.channel_id),
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => Some(r.channel_id),
             Event::MessageAck(a) => Some(a.channel_id),
+            Event::TypingStart(t) => Some(t.channel_id),
             _ => None,
         }
     }

@@ -17,6 +17,8 @@ pub mod op {
     pub const HEARTBEAT: u8 = 1;
     /// Client → server: authenticate a new session.
     pub const IDENTIFY: u8 = 2;
+    /// Client → server: set the session's status and activities.
+    pub const PRESENCE_UPDATE: u8 = 3;
     /// Client → server: re-attach to a session and replay what was missed.
     pub const RESUME: u8 = 6;
     /// Server → client: reconnect and resume (e.g. the edge is draining).
@@ -79,6 +81,10 @@ pub mod event_name {
     pub const MESSAGE_REACTION_ADD: &str = "MESSAGE_REACTION_ADD";
     /// A reaction was removed.
     pub const MESSAGE_REACTION_REMOVE: &str = "MESSAGE_REACTION_REMOVE";
+    /// A member who can see the channel started typing in it.
+    pub const TYPING_START: &str = "TYPING_START";
+    /// A member sharing a guild changed status or activities.
+    pub const PRESENCE_UPDATE: &str = "PRESENCE_UPDATE";
 }
 
 /// op 10 HELLO.
@@ -99,6 +105,9 @@ pub struct Identify {
     /// oldest first), then live ones, with no duplicates.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub last_message_ids: std::collections::BTreeMap<Id, Id>,
+    /// The session's starting presence (online if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<crate::presence::PresenceSet>,
 }
 
 /// Most channels an IDENTIFY may ask to catch up on; more close with 4002.
@@ -130,6 +139,9 @@ pub struct Ready {
     /// Where the user stands in each channel shown in `guilds`.
     #[serde(default)]
     pub read_state: Vec<crate::model::ReadState>,
+    /// The members of `guilds` who are not offline, one entry per guild.
+    #[serde(default)]
+    pub presences: Vec<crate::presence::Presence>,
 }
 
 /// op 20 SEND.
@@ -188,6 +200,8 @@ pub enum ClientFrame {
     Heartbeat(Option<u64>),
     /// op 2.
     Identify(Identify),
+    /// op 3.
+    Presence(crate::presence::PresenceSet),
     /// op 6.
     Resume(Resume),
     /// op 20.

@@ -21,6 +21,7 @@ pub mod gateway;
 pub mod id;
 pub mod model;
 pub mod permissions;
+pub mod presence;
 pub mod rest;
 
 pub use id::{Id, Snowflake};

@@ -119,6 +119,9 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
         ),
         Event::MessageReactionAdd(r) => ("message_reaction_add", vec![reaction(r, true)]),
         Event::MessageReactionRemove(r) => ("message_reaction_remove", vec![reaction(r, false)]),
+        // Ephemeral events travel on their own topic and are never stored
+        // (see `EphemeralRelay`).
+        Event::TypingStart(_) | Event::PresenceUpdate(_) => return Vec::new(),
     };
     metrics::counter!(m::EVENTS, "type" => kind).increment(1);
     let mut out = out;

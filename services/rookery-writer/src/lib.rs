@@ -10,8 +10,10 @@
 
 mod apply;
 pub mod metrics;
+mod relay;
 
 pub use apply::mutations;
+pub use relay::EphemeralRelay;
 
 use crate::metrics as m;
 use rookery_bus::{Batch, Bus, BusError, Consumer, EdgeLink, FanoutBatch, Position};
@@ -192,7 +194,7 @@ impl Writer {
 
 /// Undecodable records are logged, counted and skipped: one poisoned record
 /// must not stall its partition forever.
-fn decode(batch: &Batch) -> Vec<Arc<Envelope>> {
+pub(crate) fn decode(batch: &Batch) -> Vec<Arc<Envelope>> {
     let mut out = Vec::with_capacity(batch.records.len());
     for r in &batch.records {
         match Envelope::from_bytes(&r.payload) {

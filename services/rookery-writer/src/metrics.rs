@@ -15,6 +15,12 @@ pub const STORE_RETRIES: &str = "rookery_writer_store_retries_total";
 /// Fan-out pushes that failed.
 pub const PUSH_ERRORS: &str = "rookery_writer_push_errors_total";
 
+/// Ephemeral events relayed to the edges, by type.
+pub const EPHEMERAL_EVENTS: &str = "rookery_writer_ephemeral_events_total";
+
+/// Ephemeral event types, as the `type` label of [`EPHEMERAL_EVENTS`].
+pub const EPHEMERAL_TYPES: [&str; 2] = ["typing_start", "presence_update"];
+
 /// Event types, as the `type` label of [`EVENTS`].
 pub const EVENT_TYPES: [&str; 20] = [
     "user_create",
@@ -45,6 +51,14 @@ pub fn describe() {
     for kind in EVENT_TYPES {
         counter!(EVENTS, "type" => kind).absolute(0);
     }
+    for kind in EPHEMERAL_TYPES {
+        counter!(EPHEMERAL_EVENTS, "type" => kind).absolute(0);
+    }
+    describe_counter!(
+        EPHEMERAL_EVENTS,
+        Unit::Count,
+        "Ephemeral events (typing, presence) relayed to edges, by type."
+    );
     for name in [UNDECODABLE, STORE_RETRIES, PUSH_ERRORS] {
         counter!(name).absolute(0);
     }

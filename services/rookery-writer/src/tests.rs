@@ -267,3 +267,54 @@ async fn undecodable_records_are_skipped_without_stalling_the_partition() {
     assert_eq!(w.catch_up().await.unwrap(), 2);
     assert_eq!(stored(&r.store).await, vec![Id(5 << 22)]);
 }
+
+fn typing_event(id: u64, ts: u64) -> Envelope {
+    Envelope {
+        v: SCHEMA_VERSION,
+        id: Id(id << 22),
+        ts,
+        origin: 0,
+        audit: None,
+        event: Event::TypingStart(rookery_proto::event::TypingStart {
+            channel_id: Id(10),
+            guild_id: Id(1),
+            user_id: Id(2),
+            timestamp: ts / 1000,
+        }),
+    }
+}
+
+/// The relay pushes fresh ephemeral events, never stores them, and drops
+/// stale ones and anything that is not ephemeral.
+#[tokio::test]
+async fn the_relay_pushes_fresh_ephemeral_events_only() {
+    let r = rig();
+    let link = Arc::new(Recorder::default());
+    let relay = EphemeralRelay::new(&r.bus, link.clone()).await.unwrap();
+    let now = rookery_bus::now_ms();
+    let stale = now - relay::STALE_AFTER.as_millis() as u64 - 1000;
+    for env in [
+        typing_event(1, stale),
+        message_event(2),
+        typing_event(3, now),
+    ] {
+        let record = Record {
+            key: env.event.key(),
+            payload: env.to_bytes(),
+        };
+        r.bus.publish_ephemeral(record).await.unwrap();
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(relay.run(async {
+        let _ = stopped.await;
+    }));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while link.0.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "nothing relayed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(*link.0.lock().unwrap(), vec![Id(3 << 22)]);
+    assert!(stored(&r.store).await.is_empty(), "nothing is stored");
+}

@@ -74,6 +74,14 @@ pub struct ServeConfig {
     /// Seconds a disconnected session stays resumable.
     #[arg(long, env = "ROOKERY_RESUME_WINDOW_SECS", default_value_t = 120)]
     pub resume_window_secs: u64,
+    /// Milliseconds after a user's last connection drops before they show
+    /// offline.
+    #[arg(long, env = "ROOKERY_PRESENCE_GRACE_MS", default_value_t = 5000)]
+    pub presence_grace_ms: u64,
+    /// Seconds between refreshes of an unchanged presence (other edges drop
+    /// a presence not refreshed within three).
+    #[arg(long, env = "ROOKERY_PRESENCE_REFRESH_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub presence_refresh_secs: u64,
 }
 
 /// `rookery topics ensure` settings.
@@ -122,6 +130,8 @@ impl ServeConfig {
             rest_requests_per_second: 50,
             outbound_queue: 1024,
             resume_window_secs: 120,
+            presence_grace_ms: 5000,
+            presence_refresh_secs: 60,
         }
     }
 
@@ -138,6 +148,8 @@ impl ServeConfig {
             rest_rate_window: Duration::from_secs(1),
             outbound_queue: self.outbound_queue.max(1),
             resume_window: Duration::from_secs(self.resume_window_secs),
+            presence_grace: Duration::from_millis(self.presence_grace_ms),
+            presence_refresh: Duration::from_secs(self.presence_refresh_secs.max(1)),
             ..EdgeConfig::new(jwt_secret)
         }
     }

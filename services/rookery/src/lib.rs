@@ -20,7 +20,7 @@ use rookery_bus_kafka::{KafkaBus, KafkaConfig};
 use rookery_edge::{Edge, Hub};
 use rookery_store::{EmbeddedConfig, EmbeddedStore, Store};
 use rookery_store_scylla::{ScyllaConfig, ScyllaStore};
-use rookery_writer::{Writer, WriterConfig};
+use rookery_writer::{EphemeralRelay, Writer, WriterConfig};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -65,6 +65,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
         metrics_render(),
     )
     .context("invalid edge configuration")?;
+    let relay = EphemeralRelay::new(bus.as_ref(), hub.clone()).await?;
     let mut writer = Writer::new(bus.as_ref(), store, hub, &WriterConfig::default()).await?;
     let replayed = writer
         .catch_up()
@@ -74,6 +75,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
 
     let (stop, stopped) = watch::channel(false);
     let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
+    tokio::spawn(relay_ephemeral(relay, stopped.clone()));
     tokio::spawn(expire_sessions(edge.clone(), stopped.clone()));
     let http = serve_on(listener, edge.router(), stopped);
     edge.set_ready(true);
@@ -241,13 +243,24 @@ pub(crate) async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|s| *s).await;
 }
 
+/// Once a second: ends sessions past the resume window, publishes the
+/// presence changes that are due and drops expired presences.
 pub(crate) async fn expire_sessions(edge: Arc<Edge>, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
-            _ = tick.tick() => { edge.expire_sessions(); }
+            _ = tick.tick() => {}
             _ = stopped.wait_for(|s| *s) => return,
         }
+        edge.expire_sessions();
+        edge.tick_presence().await;
+    }
+}
+
+/// Runs the writer's ephemeral relay until the node stops.
+pub(crate) async fn relay_ephemeral(relay: EphemeralRelay, stopped: watch::Receiver<bool>) {
+    if let Err(e) = relay.run(wait_for(stopped)).await {
+        tracing::error!(error = %e, "ephemeral relay stopped");
     }
 }
 

@@ -19,7 +19,7 @@ use rookery_bus_kafka::{AppliedNotify, InterestFollower, KafkaBus, KafkaConfig, 
 use rookery_edge::{Edge, Hub};
 use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
 use rookery_store::Store;
-use rookery_writer::{Writer, WriterConfig};
+use rookery_writer::{EphemeralRelay, Writer, WriterConfig};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,12 +141,16 @@ pub async fn start_writer_on(
         &WriterConfig::default(),
     )
     .await?;
+    let relay = EphemeralRelay::new(bus.as_ref(), fanout.clone())
+        .await
+        .context("cannot read the ephemeral topic")?;
     writer
         .catch_up()
         .await
         .context("cannot replay the bus into the store")?;
     let (stop, stopped) = watch::channel(false);
     let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
+    tokio::spawn(crate::relay_ephemeral(relay, stopped.clone()));
     let (addr, http) = serve_http(
         config.node.listen,
         crate::ops_router(metrics_render()),

@@ -8,8 +8,10 @@ use rookery::{EdgeNode, EdgeRoleConfig, ServeConfig, WriterNode, WriterRoleConfi
 use rookery_client::{Api, Gateway};
 use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
+use rookery_proto::event::TypingStart;
 use rookery_proto::gateway::{self as gw, op};
 use rookery_proto::model::Message;
+use rookery_proto::presence::{Presence, PresenceSet, Status};
 use rookery_proto::rest::AuthResponse;
 use rookery_store::{EmbeddedConfig, EmbeddedStore, Store};
 use std::collections::BTreeSet;
@@ -38,8 +40,20 @@ async fn writer(bus: &str, dir: &Path, store: Arc<dyn Store>) -> WriterNode {
 }
 
 async fn edge(bus: &str, dir: &Path, worker_id: u16, writers: &[&WriterNode]) -> EdgeNode {
+    edge_with(bus, dir, worker_id, writers, |_| {}).await
+}
+
+async fn edge_with(
+    bus: &str,
+    dir: &Path,
+    worker_id: u16,
+    writers: &[&WriterNode],
+    adjust: impl FnOnce(&mut ServeConfig),
+) -> EdgeNode {
+    let mut node = node(bus, dir, worker_id);
+    adjust(&mut node);
     let config = EdgeRoleConfig {
-        node: node(bus, dir, worker_id),
+        node,
         writers: writers.iter().map(|w| w.internal.to_string()).collect(),
     };
     let edge = rookery::start_edge(config).await.unwrap();
@@ -112,6 +126,7 @@ async fn send_until_acked(g: &mut Gateway, channel: Id, nonce: &str, content: &s
 async fn clients_on_two_edges_chat_through_a_writer_handover() {
     let mock = MockCluster::new(3).unwrap();
     mock.create_topic("rookery.events", 8, 3).unwrap();
+    mock.create_topic("rookery.ephemeral", 8, 3).unwrap();
     mock.create_topic("rookery.interest", 8, 3).unwrap();
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
@@ -221,6 +236,7 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
 async fn guilds_joined_and_channels_created_while_connected_are_routed() {
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("rookery.events", 4, 1).unwrap();
+    mock.create_topic("rookery.ephemeral", 4, 1).unwrap();
     mock.create_topic("rookery.interest", 4, 1).unwrap();
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
@@ -270,6 +286,88 @@ async fn guilds_joined_and_channels_created_while_connected_are_routed() {
     w.stop().await.unwrap();
 }
 
+/// Typing and presence cross edges through the ephemeral topic, read by
+/// the owner of each partition (two writers share them); an edge that dies
+/// without a word takes its users offline when their lease runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn typing_and_presence_cross_edges_and_a_dead_edges_users_go_offline() {
+    let mock = MockCluster::new(1).unwrap();
+    for topic in ["rookery.events", "rookery.ephemeral", "rookery.interest"] {
+        mock.create_topic(topic, 4, 1).unwrap();
+    }
+    let bus = format!("kafka://{}", mock.bootstrap_servers());
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(&EmbeddedConfig::new(dir.path().join("store"))).unwrap());
+    let w1 = writer(&bus, &dir.path().join("w1"), store.clone()).await;
+    let w2 = writer(&bus, &dir.path().join("w2"), store).await;
+    let fast = |c: &mut ServeConfig| c.presence_refresh_secs = 1;
+    let a = edge_with(&bus, &dir.path().join("a"), 1, &[&w1, &w2], fast).await;
+    let b = edge(&bus, &dir.path().join("b"), 2, &[&w1, &w2]).await;
+    let Pair {
+        bob,
+        channel,
+        mut ga,
+        mut gb,
+        ..
+    } = pair_across(&a.addr.to_string(), &b.addr.to_string(), Encoding::Json).await;
+    let alice_api = Api::new(format!("http://{}", a.addr));
+    let alice = alice_api.login("alice", "long-enough").await.unwrap();
+
+    // Alice's and Bob's first (online) presences may come first.
+    let presence_of = async |g: &mut Gateway, user: Id, status: Status| -> Presence {
+        let about = |f: &rookery_client::ServerFrame| {
+            f.t() == Some("PRESENCE_UPDATE")
+                && f.d::<Presence>()
+                    .is_ok_and(|p| p.user.id == user && p.status == status)
+        };
+        g.next_matching("presence", T, about)
+            .await
+            .unwrap()
+            .d()
+            .unwrap()
+    };
+    let dnd = PresenceSet {
+        status: Status::Dnd,
+        ..Default::default()
+    };
+    ga.set_presence(&dnd).await.unwrap();
+    presence_of(&mut gb, alice.user.id, Status::Dnd).await;
+    let idle = PresenceSet {
+        status: Status::Idle,
+        ..Default::default()
+    };
+    gb.set_presence(&idle).await.unwrap();
+    presence_of(&mut ga, bob.user.id, Status::Idle).await;
+
+    let (status, _) = alice_api
+        .with_token(&alice.token)
+        .raw(
+            reqwest::Method::POST,
+            &format!("/channels/{channel}/typing"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 204);
+    let t: TypingStart = gb.dispatch("TYPING_START", T).await.unwrap().d().unwrap();
+    assert_eq!((t.channel_id, t.user_id), (channel, alice.user.id));
+
+    // Edge a stops without publishing Alice's offline (its ticks stop with
+    // it); edge b drops her view when its 3 s lease ends.
+    let stopped = Instant::now();
+    a.stop().await.unwrap();
+    presence_of(&mut gb, alice.user.id, Status::Offline).await;
+    assert!(
+        stopped.elapsed() >= Duration::from_secs(1),
+        "the lease was kept"
+    );
+    drop(ga);
+    b.stop().await.unwrap();
+    w1.stop().await.unwrap();
+    w2.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
     let dir = tempfile::tempdir().unwrap();
@@ -282,6 +380,7 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
 
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("rookery.events", 2, 1).unwrap();
+    mock.create_topic("rookery.ephemeral", 2, 1).unwrap();
     mock.create_topic("rookery.interest", 2, 1).unwrap();
     let mut node = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
     node.bus = format!("kafka://{}", mock.bootstrap_servers());
@@ -309,6 +408,7 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
 async fn a_second_writer_on_the_embedded_store_is_refused_at_startup() {
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("rookery.events", 2, 1).unwrap();
+    mock.create_topic("rookery.ephemeral", 2, 1).unwrap();
     mock.create_topic("rookery.interest", 2, 1).unwrap();
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
@@ -342,6 +442,7 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
     const BIN: &str = env!("CARGO_BIN_EXE_rookery");
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("rookery.events", 4, 1).unwrap();
+    mock.create_topic("rookery.ephemeral", 4, 1).unwrap();
     mock.create_topic("rookery.interest", 4, 1).unwrap();
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();

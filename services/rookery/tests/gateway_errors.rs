@@ -120,6 +120,7 @@ async fn bad_frames_get_their_close_codes() {
                     &gw::Identify {
                         token: "forged".into(),
                         last_message_ids: Default::default(),
+                        presence: None,
                     },
                 ))
             }),
@@ -138,6 +139,38 @@ async fn bad_frames_get_their_close_codes() {
                     &gw::Identify {
                         token: "t".into(),
                         last_message_ids: too_many,
+                        presence: None,
+                    },
+                ))
+            }),
+            CloseCode::DecodeError,
+        ),
+        (
+            "presence before identify",
+            Encoding::Json,
+            Box::new(|_| WsMessage::text(r#"{"op":3,"d":{"status":"idle"}}"#)),
+            CloseCode::NotAuthenticated,
+        ),
+        (
+            "identify with an activity text over the limit",
+            Encoding::MsgPack,
+            Box::new(|g| {
+                let long = rookery_proto::presence::Activity {
+                    name: "Custom Status".into(),
+                    kind: rookery_proto::presence::ACTIVITY_CUSTOM,
+                    state: Some("x".repeat(rookery_proto::presence::MAX_ACTIVITY_TEXT + 1)),
+                };
+                let presence = rookery_proto::presence::PresenceSet {
+                    activities: vec![long],
+                    ..Default::default()
+                };
+                g.frame_message(codec::encode(
+                    Encoding::MsgPack,
+                    op::IDENTIFY,
+                    &gw::Identify {
+                        token: "t".into(),
+                        last_message_ids: Default::default(),
+                        presence: Some(presence),
                     },
                 ))
             }),
@@ -180,6 +213,7 @@ async fn a_second_identify_is_refused() {
         &gw::Identify {
             token: user.token.clone(),
             last_message_ids: Default::default(),
+            presence: None,
         },
     )
     .await

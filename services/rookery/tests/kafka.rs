@@ -15,6 +15,7 @@ const T: Duration = Duration::from_secs(30);
 async fn chat_over_kafka_end_to_end() {
     let mock = MockCluster::new(3).unwrap();
     mock.create_topic("rookery.events", 8, 3).unwrap();
+    mock.create_topic("rookery.ephemeral", 8, 3).unwrap();
     let url = format!("kafka://{}", mock.bootstrap_servers());
     let server = TestServer::start_with(|c| c.bus = url).await;
     let alice = server.user("alice").await;
@@ -73,6 +74,32 @@ fn records_on(bootstrap: &str, topic: &str, partitions: i32) -> i64 {
                 .1
         })
         .sum()
+}
+
+/// Alice (on `g`) turns dnd and types while Bob watches: three presences
+/// (Alice's and Bob's first, Alice's dnd) and one typing on the ephemeral
+/// topic. Bob's connection is returned, to stay up until they are counted.
+async fn typing_and_presence(
+    server: &TestServer,
+    (alice, g): (&rookery_testkit::TestUser, &mut rookery_client::Gateway),
+    bob: &rookery_testkit::TestUser,
+    guild: &rookery_proto::model::GuildState,
+) -> rookery_client::Gateway {
+    use rookery_proto::presence::{Presence, PresenceSet, Status};
+    let mut bob_gw = server.gateway(bob, Encoding::Json).await;
+    let dnd = PresenceSet {
+        status: Status::Dnd,
+        ..Default::default()
+    };
+    g.set_presence(&dnd).await.unwrap();
+    let is_dnd = |f: &rookery_client::ServerFrame| {
+        f.t() == Some("PRESENCE_UPDATE") && f.d::<Presence>().is_ok_and(|p| p.status == Status::Dnd)
+    };
+    bob_gw.next_matching("dnd", T, is_dnd).await.unwrap();
+    let typing = format!("/channels/{}/typing", guild.channels[0].id);
+    alice.no_content(reqwest::Method::POST, &typing, None).await;
+    bob_gw.dispatch("TYPING_START", T).await.unwrap();
+    bob_gw
 }
 
 fn check_events(bootstrap: &str, topic: &str, count: i64) -> (bool, String) {
@@ -183,9 +210,16 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     }
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("rookery.events", 4, 1).unwrap();
+    mock.create_topic("rookery.ephemeral", 4, 1).unwrap();
     let bootstrap = mock.bootstrap_servers();
     let url = format!("kafka://{bootstrap}");
-    let server = TestServer::start_with(|c| c.bus = url).await;
+    // No presence refresh or offline within the test: exact counts.
+    let server = TestServer::start_with(|c| {
+        c.bus = url;
+        c.presence_refresh_secs = 3600;
+        c.presence_grace_ms = 3_600_000;
+    })
+    .await;
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let guild = server.guild(&[&alice, &bob]).await;
@@ -199,7 +233,14 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
         let ack: gw::SendAck = g.op(op::SEND_ACK, T).await.unwrap().d().unwrap();
         sent.push(ack.id);
     }
+    let ephemeral = typing_and_presence(&server, (&alice, &mut g), &bob, &guild).await;
     guild_and_message_changes(&alice, &bob, &guild, &sent).await;
+    let (ok, report) = check_events(&bootstrap, "rookery.ephemeral", 4);
+    assert!(ok, "{report}");
+    for expected in ["\"TYPING_START\": 1", "\"PRESENCE_UPDATE\": 3"] {
+        assert!(report.contains(expected), "{expected} in {report}");
+    }
+    drop(ephemeral);
     let total = records_on(&bootstrap, "rookery.events", 4);
     let (ok, report) = check_events(&bootstrap, "rookery.events", total);
     assert!(ok, "{report}");
@@ -252,6 +293,7 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
 async fn sends_fail_cleanly_while_kafka_is_down_and_nothing_acked_is_lost() {
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("rookery.events", 2, 1).unwrap();
+    mock.create_topic("rookery.ephemeral", 2, 1).unwrap();
     let url = format!(
         "kafka://{}?message.timeout.ms=1500",
         mock.bootstrap_servers()

@@ -7,6 +7,7 @@
 //! when the high watermark moves. A consumer group's commit and the trimming
 //! of records every group has consumed are one atomic batch.
 
+use crate::ephemeral::EphemeralQueue;
 use crate::metrics as m;
 use crate::{Batch, Bus, BusError, Consumed, Consumer, Position, Record, partition_for};
 use async_trait::async_trait;
@@ -62,6 +63,7 @@ struct Pending {
 pub struct EmbeddedBus {
     shared: Arc<Shared>,
     tx: mpsc::Sender<Pending>,
+    ephemeral: Arc<EphemeralQueue>,
 }
 
 fn backend(e: impl std::fmt::Display) -> BusError {
@@ -123,7 +125,15 @@ impl EmbeddedBus {
             .name("bus-committer".into())
             .spawn(move || committer.run_committer(rx, max_batch))
             .map_err(backend)?;
-        Ok(Self { shared, tx })
+        let ephemeral = Arc::new(EphemeralQueue::new(
+            config.max_batch,
+            config.partitions.max(1),
+        ));
+        Ok(Self {
+            shared,
+            tx,
+            ephemeral,
+        })
     }
 }
 
@@ -275,6 +285,15 @@ impl Bus for EmbeddedBus {
             committed,
             cursor: 0,
         }))
+    }
+
+    async fn publish_ephemeral(&self, record: Record) -> Result<(), BusError> {
+        self.ephemeral.publish(record);
+        Ok(())
+    }
+
+    async fn ephemeral_consumer(&self) -> Result<Box<dyn Consumer>, BusError> {
+        self.ephemeral.consumer()
     }
 }
 

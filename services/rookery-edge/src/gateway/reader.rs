@@ -10,6 +10,7 @@ use crate::session::{Conn, Outbound, ResumeError, Session};
 use fastwebsockets::{OpCode, WebSocket};
 use rookery_proto::codec::{self, CodecError, Dispatch, DispatchData, Empty, Encoding};
 use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as ev, op};
+use rookery_proto::presence::PresenceSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -121,6 +122,7 @@ impl Reader {
         };
         if let Some(s) = &self.session {
             s.detach(self.conn.id);
+            self.edge.presence_touched(s).await;
             if matches!(end, End::ClientClose(true)) {
                 self.edge.end_session(s);
             }
@@ -238,8 +240,11 @@ impl Reader {
                 Err(CloseCode::AlreadyAuthenticated)
             }
             (ClientFrame::Identify(i), false) => self.identify(i).await,
-            (ClientFrame::Resume(r), false) => self.resume(r),
-            (ClientFrame::Send(_) | ClientFrame::Ack(_), false) => Err(CloseCode::NotAuthenticated),
+            (ClientFrame::Resume(r), false) => self.resume(r).await,
+            (ClientFrame::Send(_) | ClientFrame::Ack(_) | ClientFrame::Presence(_), false) => {
+                Err(CloseCode::NotAuthenticated)
+            }
+            (ClientFrame::Presence(p), true) => self.presence(p).await,
             (ClientFrame::Ack(a), true) => {
                 self.ack(a).await;
                 Ok(())
@@ -252,7 +257,8 @@ impl Reader {
     }
 
     async fn identify(&mut self, ident: gw::Identify) -> Result<(), CloseCode> {
-        if ident.last_message_ids.len() > gw::CATCH_UP_CHANNELS {
+        let presence = ident.presence.unwrap_or_default();
+        if ident.last_message_ids.len() > gw::CATCH_UP_CHANNELS || presence.invalid().is_some() {
             return Err(CloseCode::DecodeError);
         }
         let user = self
@@ -291,8 +297,10 @@ impl Reader {
             .read_states(&user, &guilds)
             .await
             .map_err(|_| CloseCode::UnknownError)?;
+        let ids: Vec<_> = guilds.iter().map(|g| g.id).collect();
         let ready = gw::Ready {
             session_id: session.id.clone(),
+            presences: self.edge.hub.presences_in(&ids, user.id),
             user,
             guilds,
             read_state,
@@ -302,6 +310,7 @@ impl Reader {
             DispatchData::Ready(Box::new(ready)),
         ));
         session.attach_ready(self.conn.clone(), ready, missed);
+        self.edge.set_presence(&session, presence).await;
         self.session = Some(session);
         identified();
         metrics::counter!(m::IDENTIFIED).increment(1);
@@ -332,7 +341,7 @@ impl Reader {
         out
     }
 
-    fn resume(&mut self, r: gw::Resume) -> Result<(), CloseCode> {
+    async fn resume(&mut self, r: gw::Resume) -> Result<(), CloseCode> {
         let user = self
             .edge
             .tokens
@@ -349,6 +358,7 @@ impl Reader {
         let resumed = Arc::new(Dispatch::new(ev::RESUMED, DispatchData::Resumed(Empty {})));
         match session.resume(self.conn.clone(), r.seq, resumed) {
             Ok(()) => {
+                self.edge.presence_touched(&session).await;
                 self.session = Some(session);
                 identified();
                 metrics::counter!(m::RESUMED).increment(1);
@@ -398,6 +408,17 @@ impl Reader {
     }
 
     /// Marks a channel read; only a refusal is answered (SEND_ERROR).
+    /// op 3: an invalid presence closes with 4002, as a malformed frame.
+    async fn presence(&mut self, p: PresenceSet) -> Result<(), CloseCode> {
+        if p.invalid().is_some() {
+            return Err(CloseCode::DecodeError);
+        }
+        if let Some(s) = &self.session {
+            self.edge.set_presence(s, p).await;
+        }
+        Ok(())
+    }
+
     async fn ack(&mut self, a: gw::Ack) {
         let Some(session) = &self.session else { return };
         let user = session.user.clone();

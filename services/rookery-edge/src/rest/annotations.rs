@@ -1,4 +1,4 @@
-//! REST handlers for pins, reactions, acks and read states: thin adapters
+//! REST handlers for pins, reactions, typing, acks and read states: thin adapters
 //! to the edge's operations. An emoji in a path is URL-encoded, as in
 //! Discord's API.
 
@@ -18,6 +18,16 @@ pub async fn pins(
 ) -> Result<Response, EdgeError> {
     let channel = super::routes::id(&channel, EdgeError::UnknownChannel)?;
     Ok(Json(edge.pins(&user, channel).await?).into_response())
+}
+
+pub async fn typing(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path(channel): Path<String>,
+) -> Result<Response, EdgeError> {
+    let channel = super::routes::id(&channel, EdgeError::UnknownChannel)?;
+    edge.typing(&user, channel).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn pin(

@@ -69,6 +69,7 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
             put(roles::add_member_role).delete(roles::remove_member_role),
         )
         .route("/channels/{id}/pins", get(annotations::pins))
+        .route("/channels/{id}/typing", post(annotations::typing))
         .route(
             "/channels/{id}/messages/{message}/ack",
             post(annotations::ack),

@@ -30,6 +30,8 @@ use tokio::sync::oneshot;
 /// Messages per channel sent to a session that joins it while connected.
 const CATCH_UP_LIMIT: usize = 100;
 
+mod presence;
+
 type Index = RwLock<HashMap<Id, HashMap<u64, Arc<Session>>>>;
 
 /// Resolves once a guild's channels are routed to this edge.
@@ -65,6 +67,8 @@ pub struct Hub {
     /// Lock order: `local` before `by_guild` when both are held.
     local: Mutex<HashMap<Id, LocalGuild>>,
     waiters: Mutex<HashMap<Id, oneshot::Sender<()>>>,
+    /// Every presence heard, merged per user.
+    board: Mutex<crate::presence::Board>,
 }
 
 async fn withdrawn(pending: rookery_bus::interest::Registered) {
@@ -100,6 +104,7 @@ impl Hub {
             by_user: RwLock::default(),
             local: Mutex::default(),
             waiters: Mutex::default(),
+            board: Mutex::default(),
         })
     }
 
@@ -332,6 +337,7 @@ impl Hub {
             Event::ChannelCreate(c) => self.want_channel(c.guild_id, c.id),
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),
+            Event::PresenceUpdate(p) => self.presence_seen(env.origin, env.id, p),
             Event::MessageAck(a) => {
                 let d = DispatchData::Ack(a.clone());
                 let d = Arc::new(Dispatch::new(ev::MESSAGE_ACK, d));
@@ -376,6 +382,7 @@ impl Hub {
                 unavailable: false,
             }),
         ));
+        self.board.lock().expect("board").left_guild(guild, user);
         for s in self.sessions_of(&self.by_user, user) {
             if s.remove_guild(guild) {
                 remove(&self.by_guild, guild, s.key);
