@@ -117,7 +117,7 @@ fn partitions_of(list: &TopicPartitionList) -> Vec<i32> {
 
 /// A member of a consumer group on the events topic.
 pub struct KafkaConsumer {
-    consumer: StreamConsumer<GroupContext>,
+    consumer: Arc<StreamConsumer<GroupContext>>,
     topic: String,
     hook: Option<Arc<dyn AssignmentHook>>,
     changed: Arc<Changed>,
@@ -131,16 +131,32 @@ pub struct KafkaConsumer {
     committed: HashMap<u32, u64>,
 }
 
+/// Longest wait for the final commit when a consumer is dropped.
+const FINAL_COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Drop for KafkaConsumer {
+    /// A synchronous commit has no timeout of its own and waits for a group
+    /// coordinator for ever when the cluster is gone; it runs on its own
+    /// thread, waited for at most [`FINAL_COMMIT_TIMEOUT`].
     fn drop(&mut self) {
         if self.committed.is_empty() {
             return;
         }
         let positions = std::mem::take(&mut self.committed);
-        if let Ok(list) = self.offsets(positions)
-            && let Err(e) = self.consumer.commit(&list, CommitMode::Sync)
-        {
-            tracing::warn!(error = %e, "final offset commit failed; the next owner replays more");
+        let Ok(list) = self.offsets(positions) else {
+            return;
+        };
+        let consumer = self.consumer.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(consumer.commit(&list, CommitMode::Sync));
+        });
+        match rx.recv_timeout(FINAL_COMMIT_TIMEOUT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "final offset commit failed; the next owner replays more");
+            }
+            Err(_) => tracing::warn!("final offset commit timed out; the next owner replays more"),
         }
     }
 }
@@ -164,7 +180,7 @@ impl KafkaConsumer {
             .map_err(|e| BusError::Config(format!("kafka consumer: {e}")))?;
         consumer.subscribe(&[&config.topic]).map_err(backend)?;
         Ok(Self {
-            consumer,
+            consumer: Arc::new(consumer),
             topic: config.topic.clone(),
             hook,
             changed,

@@ -119,6 +119,14 @@ impl Session {
         }
     }
 
+    /// Sends (or buffers) a dispatch about a channel's visibility at once,
+    /// ahead of anything held for the channel: CHANNEL_CREATE must precede
+    /// the messages it shows, and CHANNEL_DELETE must not wait for a
+    /// channel that is being dropped.
+    pub fn announce(&self, d: &Arc<Dispatch>) {
+        self.state().deliver(d.clone());
+    }
+
     /// Holds the live messages of `channels` (being joined) until
     /// [`Session::release`].
     pub fn hold(&self, channels: &[rookery_proto::Id]) {

@@ -81,6 +81,8 @@ pub mod event_name {
     pub const MESSAGE_REACTION_ADD: &str = "MESSAGE_REACTION_ADD";
     /// A reaction was removed.
     pub const MESSAGE_REACTION_REMOVE: &str = "MESSAGE_REACTION_REMOVE";
+    /// You can no longer see a channel (a permission changed): forget it.
+    pub const CHANNEL_DELETE: &str = "CHANNEL_DELETE";
     /// A member who can see the channel started typing in it.
     pub const TYPING_START: &str = "TYPING_START";
     /// A member sharing a guild changed status or activities.

@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 const CATCH_UP_LIMIT: usize = 100;
 
 mod presence;
+mod visibility;
 
 type Index = RwLock<HashMap<Id, HashMap<u64, Arc<Session>>>>;
 
@@ -323,7 +324,11 @@ impl Hub {
         // Before anything else, and before the waiter below is released:
         // the request that made a permission change returns only once no
         // cached grant of this edge predates it.
+        let sight = self.sight_before(&env.event);
         self.perms.invalidate(&env.event);
+        if let Some(sight) = sight {
+            self.sight_changed(sight);
+        }
         if let Some((guild, d)) = guild_dispatch(env) {
             match seen_in(&env.event) {
                 Some(channel) => self.to_viewers(guild, channel, Arc::new(d)),
