@@ -18,17 +18,21 @@ use rookery_proto::event::Event;
 use rookery_proto::gateway::event_name as ev;
 use std::sync::Arc;
 
-/// Sessions and channels a permission change may affect, with what each
-/// session could see before it.
+/// Sessions a permission change may affect, each with the channels it
+/// holds and what it could see of them before.
 pub(super) struct Sight {
-    before: Vec<(Arc<Session>, Id, Option<bool>)>,
+    before: Vec<(Arc<Session>, Vec<Verdict>)>,
 }
+
+/// A channel and whether the session could see it (`None`: not cached).
+type Verdict = (Id, Option<bool>);
 
 /// The guild, the only member and the only channel a change can affect.
 fn scope(event: &Event) -> Option<(Id, Option<Id>, Option<Id>)> {
     match event {
         Event::ChannelUpdate(c) => Some((c.guild_id, None, Some(c.id))),
-        Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => Some((r.guild_id, None, None)),
+        // A new role has no members yet, so it changes no one's sight.
+        Event::GuildRoleUpdate(r) => Some((r.guild_id, None, None)),
         Event::GuildRoleDelete(r) => Some((r.guild_id, None, None)),
         Event::GuildMemberUpdate(m) => Some((m.guild_id, Some(m.user.id), None)),
         _ => None,
@@ -54,42 +58,47 @@ impl Hub {
             .filter(|s| user.is_none_or(|u| s.user.id == u))
         {
             s.hold(&channels);
-            for &c in &channels {
-                before.push((s.clone(), c, self.perms.cached_view(s.user.id, c)));
-            }
+            let seen = channels.iter();
+            let seen = seen.map(|&c| (c, self.perms.cached_view(s.user.id, c)));
+            before.push((s.clone(), seen.collect()));
         }
         Some(Sight { before })
     }
 
     /// Call after the caches forgot the change: recomputes each held
     /// channel's verdict, sends CHANNEL_CREATE or CHANNEL_DELETE where it
-    /// changed, and releases (or drops) what was held.
+    /// changed, and releases (or drops) what was held. Sessions are done
+    /// concurrently, so a large guild's change holds no one for long.
     pub(super) fn sight_changed(&self, sight: Sight) {
-        if sight.before.is_empty() {
-            return;
-        }
         let Some(hub) = self.me.upgrade() else { return };
-        tokio::spawn(async move {
-            for (s, channel, before) in sight.before {
-                let now = hub.perms.can_view(s.user.id, channel).await;
-                match (before, now) {
-                    (Some(false), true) => {
-                        if let Some(d) = hub.channel_dispatch(ev::CHANNEL_CREATE, channel).await {
-                            s.announce(&d);
-                        }
-                        s.release(&[channel], &[]);
-                    }
-                    (Some(true), false) => {
-                        s.deny(channel);
-                        if let Some(d) = hub.channel_dispatch(ev::CHANNEL_DELETE, channel).await {
-                            s.announce(&d);
-                        }
-                    }
-                    (_, true) => s.release(&[channel], &[]),
-                    (_, false) => s.deny(channel),
+        for (s, channels) in sight.before {
+            let hub = hub.clone();
+            tokio::spawn(async move {
+                for (channel, before) in channels {
+                    hub.resolve_sight(&s, channel, before).await;
+                }
+            });
+        }
+    }
+
+    async fn resolve_sight(&self, s: &Session, channel: Id, before: Option<bool>) {
+        let now = self.perms.can_view(s.user.id, channel).await;
+        match (before, now) {
+            (Some(false), true) => {
+                if let Some(d) = self.channel_dispatch(ev::CHANNEL_CREATE, channel).await {
+                    s.announce(&d);
+                }
+                s.release(&[channel], &[]);
+            }
+            (Some(true), false) => {
+                s.deny(channel);
+                if let Some(d) = self.channel_dispatch(ev::CHANNEL_DELETE, channel).await {
+                    s.announce(&d);
                 }
             }
-        });
+            (_, true) => s.release(&[channel], &[]),
+            (_, false) => s.deny(channel),
+        }
     }
 
     async fn channel_dispatch(&self, t: &'static str, channel: Id) -> Option<Arc<Dispatch>> {

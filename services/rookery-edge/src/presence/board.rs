@@ -39,7 +39,14 @@ struct UserViews {
 pub(crate) struct Board {
     users: HashMap<Id, UserViews>,
     by_guild: HashMap<Id, HashSet<Id>>,
+    /// When [`Board::expire`] next walks every view.
+    next_sweep: Option<Instant>,
 }
+
+/// How often expired views are looked for: a walk of every view costs in
+/// proportion to the users online, and a dead edge's users may go offline
+/// this much after their lease.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 impl Board {
     /// Takes edge `origin`'s view (event `id`); returns the presences to
@@ -66,8 +73,13 @@ impl Board {
         self.settle(change.user_id)
     }
 
-    /// Drops views whose lease ended; returns the presences to dispatch.
+    /// Drops views whose lease ended (looking every [`SWEEP_EVERY`]);
+    /// returns the presences to dispatch.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<Presence> {
+        if self.next_sweep.is_some_and(|next| now < next) {
+            return Vec::new();
+        }
+        self.next_sweep = Some(now + SWEEP_EVERY);
         let mut touched = Vec::new();
         for (&user, u) in &mut self.users {
             let before = u.views.len();
@@ -218,8 +230,14 @@ mod tests {
             [(100, Status::Offline), (200, Status::Online)]
         );
         assert!(b.in_guild(Id(100)).is_empty());
-        assert!(b.expire(t + Duration::from_millis(LEASE / 2)).is_empty());
-        let out = b.expire(t + Duration::from_millis(LEASE + 1));
+        let half = t + Duration::from_millis(LEASE / 2);
+        assert!(b.expire(half).is_empty());
+        let expired = t + Duration::from_millis(LEASE + 1);
+        assert!(
+            b.expire(expired).is_empty(),
+            "no walk before the next sweep"
+        );
+        let out = b.expire(half + SWEEP_EVERY);
         assert_eq!(statuses(&out), [(200, Status::Offline)]);
         assert!(b.users.is_empty(), "nothing kept for a gone user");
     }

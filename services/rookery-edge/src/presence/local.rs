@@ -102,24 +102,37 @@ impl Local {
         }
     }
 
-    /// Offline views whose grace passed and refreshes that are due.
+    /// Offline views whose grace passed, and refreshes that are due (a
+    /// refresh also picks up guilds joined since the last view). Users
+    /// with neither are not looked at beyond two flags.
     pub(crate) fn tick(&mut self, now: Instant) -> Vec<PresenceChange> {
-        let users: Vec<Id> = self.users.keys().copied().collect();
+        let refresh = self.timing.refresh;
+        let due: Vec<(Id, bool)> = self
+            .users
+            .iter()
+            .filter_map(|(&id, u)| {
+                let stale = u.published.as_ref().is_some_and(|(v, at)| {
+                    v.status != Status::Offline && now.duration_since(*at) >= refresh
+                });
+                (stale || u.gone_since.is_some()).then_some((id, stale))
+            })
+            .collect();
         let mut out = Vec::new();
-        for user in users {
-            out.extend(self.settle(user, now));
-            let Some(u) = self.users.get_mut(&user) else {
-                continue;
-            };
-            if let Some((view, at)) = &mut u.published
-                && view.status != Status::Offline
-                && now.duration_since(*at) >= self.timing.refresh
-            {
-                *at = now;
-                out.push(change(user, view, self.timing));
+        for (user, stale) in due {
+            match self.settle(user, now) {
+                Some(changed) => out.push(changed),
+                None if stale => out.extend(self.republish(user, now)),
+                None => {}
             }
         }
         out
+    }
+
+    /// The user's unchanged view, published again.
+    fn republish(&mut self, user: Id, now: Instant) -> Option<PresenceChange> {
+        let (view, at) = self.users.get_mut(&user)?.published.as_mut()?;
+        *at = now;
+        Some(change(user, view, self.timing))
     }
 
     /// Works out the user's view; returns it if it must be published.
@@ -292,6 +305,10 @@ mod tests {
         let out = l.tick(t + TIMING.refresh);
         assert_eq!(status(out.into_iter().next()), Some(Status::Online));
         assert!(l.tick(t + TIMING.refresh * 3 / 2).is_empty());
+        // A guild joined since: the next refresh carries it.
+        a.add_guild(Id(200));
+        let out = l.tick(t + TIMING.refresh * 2);
+        assert_eq!(out[0].guild_ids, [Id(100), Id(200)]);
     }
 
     #[test]
