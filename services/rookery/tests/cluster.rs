@@ -81,12 +81,24 @@ async fn pair_across(a: &str, b: &str, bob_encoding: Encoding) -> Pair {
     let bob = api_b.register("bob", "long-enough").await.unwrap();
     let owner = api_a.with_token(&alice.token);
     let guild = owner.create_guild("across edges").await.unwrap();
-    let code = owner.create_invite(guild.id).await.unwrap();
-    api_b
-        .with_token(&bob.token)
-        .accept_invite(&code)
-        .await
-        .unwrap();
+    // Right after start the writers may still be sharing out partitions,
+    // so a change can take longer than the edge's apply wait (it answers
+    // 202): like a client, retry what depends on it until it shows.
+    let code = until_found(|| owner.create_invite(guild.id)).await;
+    let bob_api = api_b.with_token(&bob.token);
+    until_found(|| bob_api.accept_invite(&code)).await;
+    until_found(|| async {
+        let mine = bob_api.my_guilds().await?;
+        match mine.iter().any(|g| g.id == guild.id) {
+            true => Ok(()),
+            false => Err(rookery_client::ClientError::Api {
+                status: 404,
+                code: 10004,
+                message: "not joined yet".into(),
+            }),
+        }
+    })
+    .await;
     let mut ga = Gateway::connect(&format!("ws://{a}"), Encoding::Json)
         .await
         .unwrap();
@@ -101,6 +113,27 @@ async fn pair_across(a: &str, b: &str, bob_encoding: Encoding) -> Pair {
         channel: guild.channels[0].id,
         ga,
         gb,
+    }
+}
+
+/// Runs `op` until it stops answering 404 (a change not applied yet), for
+/// up to `T`.
+async fn until_found<T, F, Fut>(op: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, rookery_client::ClientError>>,
+{
+    let deadline = Instant::now() + T;
+    loop {
+        match op().await {
+            Ok(v) => return v,
+            Err(rookery_client::ClientError::Api { status: 404, .. })
+                if Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
     }
 }
 
