@@ -94,15 +94,8 @@ impl Edge {
         audit: Option<Audit>,
         wait: bool,
     ) -> Result<Applied, EdgeError> {
-        let id = self.ids.next_id();
-        let env = Envelope {
-            v: SCHEMA_VERSION,
-            id,
-            ts: rookery_proto::id::now_ms(),
-            origin: self.config.worker_id,
-            event,
-            audit,
-        };
+        let env = self.envelope(event, audit);
+        let id = env.id;
         let applied = wait.then(|| self.hub.wait_applied(id));
         if let Err(e) = self
             .bus
@@ -124,6 +117,18 @@ impl Edge {
                 self.hub.forget_waiter(id);
                 Ok(Applied::Pending)
             }
+        }
+    }
+
+    /// An event from this edge with a fresh id, stamped now.
+    pub(crate) fn envelope(&self, event: Event, audit: Option<Audit>) -> Envelope {
+        Envelope {
+            v: SCHEMA_VERSION,
+            id: self.ids.next_id(),
+            ts: rookery_proto::id::now_ms(),
+            origin: self.config.worker_id,
+            event,
+            audit,
         }
     }
 

@@ -19,7 +19,7 @@ impl Edge {
             user_id: user.id,
             timestamp: rookery_proto::id::now_ms() / 1000,
         };
-        let env = self.ephemeral(Event::TypingStart(typing));
+        let env = self.envelope(Event::TypingStart(typing), None);
         self.publish_ephemeral(&env).await?;
         Ok(())
     }

@@ -79,7 +79,7 @@ impl TestUser {
 
     /// Sets what @everyone may do in `guild`.
     pub async fn set_everyone(&self, guild: Id, permissions: Permissions) {
-        let body = serde_json::json!({"permissions": permissions.0.to_string()});
+        let body = serde_json::json!({"permissions": bits(permissions)});
         let path = format!("/guilds/{guild}/roles/{guild}");
         let _: Role = self.ok(reqwest::Method::PATCH, &path, Some(body)).await;
     }
@@ -100,6 +100,29 @@ impl TestUser {
             "{method} {path}: {answer}"
         );
     }
+}
+
+/// Permission bits as the REST API takes them (a decimal string).
+pub fn bits(p: Permissions) -> String {
+    p.0.to_string()
+}
+
+/// Waits for the next PRESENCE_UPDATE about `user` (with `status`, if
+/// given); other frames are kept for later reads.
+pub async fn presence_of(
+    g: &mut Gateway,
+    user: Id,
+    status: Option<rookery_proto::presence::Status>,
+) -> rookery_proto::presence::Presence {
+    use rookery_proto::presence::Presence;
+    let about = |f: &rookery_client::ServerFrame| {
+        f.t() == Some("PRESENCE_UPDATE")
+            && f.d::<Presence>()
+                .is_ok_and(|p| p.user.id == user && status.is_none_or(|s| p.status == s))
+    };
+    let timeout = std::time::Duration::from_secs(30);
+    let frame = g.next_matching("presence", timeout, about).await;
+    frame.expect("presence").d().expect("a presence")
 }
 
 /// Sends a message over the gateway and waits for its answer: `Ok(id)` on

@@ -10,15 +10,11 @@ use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::{Channel, Message};
 use rookery_proto::permissions::Permissions;
-use rookery_testkit::{TestServer, TestUser};
+use rookery_testkit::{TestServer, TestUser, bits};
 use serde_json::json;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
-
-fn bits(p: Permissions) -> String {
-    p.0.to_string()
-}
 
 async fn channel_event(g: &mut Gateway, t: &str) -> Channel {
     g.dispatch(t, T).await.unwrap().d().unwrap()

@@ -4,6 +4,7 @@
 //! partitions over without losing an acknowledged message.
 
 use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
 use rookery::{EdgeNode, EdgeRoleConfig, ServeConfig, WriterNode, WriterRoleConfig};
 use rookery_client::{Api, Gateway};
 use rookery_proto::Id;
@@ -11,9 +12,10 @@ use rookery_proto::codec::Encoding;
 use rookery_proto::event::TypingStart;
 use rookery_proto::gateway::{self as gw, op};
 use rookery_proto::model::Message;
-use rookery_proto::presence::{Presence, PresenceSet, Status};
+use rookery_proto::presence::{PresenceSet, Status};
 use rookery_proto::rest::AuthResponse;
 use rookery_store::{EmbeddedConfig, EmbeddedStore, Store};
+use rookery_testkit::presence_of;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +23,20 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(30);
 const SECRET: &str = "a-cluster-wide-secret-of-32-bytes-or-more";
+
+/// A mock Kafka cluster of `brokers` with Rookery's three co-partitioned
+/// topics.
+fn kafka(
+    brokers: i32,
+    partitions: i32,
+    replication: i32,
+) -> MockCluster<'static, DefaultProducerContext> {
+    let mock = MockCluster::new(brokers).unwrap();
+    for topic in ["rookery.events", "rookery.ephemeral", "rookery.interest"] {
+        mock.create_topic(topic, partitions, replication).unwrap();
+    }
+    mock
+}
 
 fn node(bus: &str, dir: &Path, worker_id: u16) -> ServeConfig {
     let mut c = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir);
@@ -157,10 +173,7 @@ async fn send_until_acked(g: &mut Gateway, channel: Id, nonce: &str, content: &s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clients_on_two_edges_chat_through_a_writer_handover() {
-    let mock = MockCluster::new(3).unwrap();
-    mock.create_topic("rookery.events", 8, 3).unwrap();
-    mock.create_topic("rookery.ephemeral", 8, 3).unwrap();
-    mock.create_topic("rookery.interest", 8, 3).unwrap();
+    let mock = kafka(3, 8, 3);
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
@@ -267,10 +280,7 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
 /// message posted right after reaches the member on the other edge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn guilds_joined_and_channels_created_while_connected_are_routed() {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic("rookery.events", 4, 1).unwrap();
-    mock.create_topic("rookery.ephemeral", 4, 1).unwrap();
-    mock.create_topic("rookery.interest", 4, 1).unwrap();
+    let mock = kafka(1, 4, 1);
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
@@ -324,10 +334,7 @@ async fn guilds_joined_and_channels_created_while_connected_are_routed() {
 /// without a word takes its users offline when their lease runs out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn typing_and_presence_cross_edges_and_a_dead_edges_users_go_offline() {
-    let mock = MockCluster::new(1).unwrap();
-    for topic in ["rookery.events", "rookery.ephemeral", "rookery.interest"] {
-        mock.create_topic(topic, 4, 1).unwrap();
-    }
+    let mock = kafka(1, 4, 1);
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
@@ -348,30 +355,18 @@ async fn typing_and_presence_cross_edges_and_a_dead_edges_users_go_offline() {
     let alice = alice_api.login("alice", "long-enough").await.unwrap();
 
     // Alice's and Bob's first (online) presences may come first.
-    let presence_of = async |g: &mut Gateway, user: Id, status: Status| -> Presence {
-        let about = |f: &rookery_client::ServerFrame| {
-            f.t() == Some("PRESENCE_UPDATE")
-                && f.d::<Presence>()
-                    .is_ok_and(|p| p.user.id == user && p.status == status)
-        };
-        g.next_matching("presence", T, about)
-            .await
-            .unwrap()
-            .d()
-            .unwrap()
-    };
     let dnd = PresenceSet {
         status: Status::Dnd,
         ..Default::default()
     };
     ga.set_presence(&dnd).await.unwrap();
-    presence_of(&mut gb, alice.user.id, Status::Dnd).await;
+    presence_of(&mut gb, alice.user.id, Some(Status::Dnd)).await;
     let idle = PresenceSet {
         status: Status::Idle,
         ..Default::default()
     };
     gb.set_presence(&idle).await.unwrap();
-    presence_of(&mut ga, bob.user.id, Status::Idle).await;
+    presence_of(&mut ga, bob.user.id, Some(Status::Idle)).await;
 
     let (status, _) = alice_api
         .with_token(&alice.token)
@@ -390,7 +385,7 @@ async fn typing_and_presence_cross_edges_and_a_dead_edges_users_go_offline() {
     // it); edge b drops her view when its 3 s lease ends.
     let stopped = Instant::now();
     a.stop().await.unwrap();
-    presence_of(&mut gb, alice.user.id, Status::Offline).await;
+    presence_of(&mut gb, alice.user.id, Some(Status::Offline)).await;
     assert!(
         stopped.elapsed() >= Duration::from_secs(1),
         "the lease was kept"
@@ -411,10 +406,7 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
     let err = rookery::start_writer(config).await.err().unwrap();
     assert!(err.to_string().contains("needs --bus kafka://"), "{err}");
 
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic("rookery.events", 2, 1).unwrap();
-    mock.create_topic("rookery.ephemeral", 2, 1).unwrap();
-    mock.create_topic("rookery.interest", 2, 1).unwrap();
+    let mock = kafka(1, 2, 1);
     let mut node = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
     node.bus = format!("kafka://{}", mock.bootstrap_servers());
     let config = EdgeRoleConfig {
@@ -439,10 +431,7 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_writer_on_the_embedded_store_is_refused_at_startup() {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic("rookery.events", 2, 1).unwrap();
-    mock.create_topic("rookery.ephemeral", 2, 1).unwrap();
-    mock.create_topic("rookery.interest", 2, 1).unwrap();
+    let mock = kafka(1, 2, 1);
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
     let config = |worker_id, sub: &str| WriterRoleConfig {
@@ -473,10 +462,7 @@ async fn a_second_writer_on_the_embedded_store_is_refused_at_startup() {
 async fn the_binary_runs_as_a_writer_and_two_edges() {
     use rookery_testkit::ChildServer;
     const BIN: &str = env!("CARGO_BIN_EXE_rookery");
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic("rookery.events", 4, 1).unwrap();
-    mock.create_topic("rookery.ephemeral", 4, 1).unwrap();
-    mock.create_topic("rookery.interest", 4, 1).unwrap();
+    let mock = kafka(1, 4, 1);
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
     let common = [

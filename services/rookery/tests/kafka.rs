@@ -85,17 +85,14 @@ async fn typing_and_presence(
     bob: &rookery_testkit::TestUser,
     guild: &rookery_proto::model::GuildState,
 ) -> rookery_client::Gateway {
-    use rookery_proto::presence::{Presence, PresenceSet, Status};
+    use rookery_proto::presence::{PresenceSet, Status};
     let mut bob_gw = server.gateway(bob, Encoding::Json).await;
     let dnd = PresenceSet {
         status: Status::Dnd,
         ..Default::default()
     };
     g.set_presence(&dnd).await.unwrap();
-    let is_dnd = |f: &rookery_client::ServerFrame| {
-        f.t() == Some("PRESENCE_UPDATE") && f.d::<Presence>().is_ok_and(|p| p.status == Status::Dnd)
-    };
-    bob_gw.next_matching("dnd", T, is_dnd).await.unwrap();
+    rookery_testkit::presence_of(&mut bob_gw, alice.user.id, Some(Status::Dnd)).await;
     let typing = format!("/channels/{}/typing", guild.channels[0].id);
     alice.no_content(reqwest::Method::POST, &typing, None).await;
     bob_gw.dispatch("TYPING_START", T).await.unwrap();

@@ -9,7 +9,7 @@ use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::{Channel, Member, Message, Role};
 use rookery_proto::permissions::Permissions;
-use rookery_testkit::{TestServer, TestUser, send_answer};
+use rookery_testkit::{TestServer, TestUser, bits, send_answer};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -17,10 +17,6 @@ const T: Duration = Duration::from_secs(10);
 
 async fn create_role(u: &TestUser, guild: Id, body: Value) -> Role {
     u.create_role(guild, body).await
-}
-
-fn bits(p: Permissions) -> String {
-    p.0.to_string()
 }
 
 /// The ids of the MESSAGE_CREATEs received up to and including `id`.

@@ -12,15 +12,11 @@ use rookery_proto::event::TypingStart;
 use rookery_proto::gateway::{self as gw, CloseCode, op};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::presence::{ACTIVITY_CUSTOM, Activity, Presence, PresenceSet, Status};
-use rookery_testkit::TestServer;
+use rookery_testkit::{TestServer, bits, presence_of};
 use serde_json::json;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const T: Duration = Duration::from_secs(10);
-
-fn bits(p: Permissions) -> String {
-    p.0.to_string()
-}
 
 fn unix_secs() -> u64 {
     SystemTime::now()
@@ -97,18 +93,6 @@ fn presence(status: Status, custom: Option<&str>) -> PresenceSet {
     }
 }
 
-/// The next PRESENCE_UPDATE about `user` (others are kept for later).
-async fn presence_of(g: &mut Gateway, user: Id) -> Presence {
-    let about = |f: &rookery_client::ServerFrame| {
-        f.t() == Some("PRESENCE_UPDATE") && f.d::<Presence>().is_ok_and(|p| p.user.id == user)
-    };
-    g.next_matching("presence", T, about)
-        .await
-        .unwrap()
-        .d()
-        .unwrap()
-}
-
 async fn identify_as(
     server: &TestServer,
     token: &str,
@@ -138,7 +122,7 @@ async fn presence_reaches_members_sharing_a_guild_and_invisible_shows_offline() 
 
     let dnd = presence(Status::Dnd, Some("writing tests"));
     let (mut alice_gw, _) = identify_as(&server, &alice.token, Some(dnd.clone())).await;
-    let seen = presence_of(&mut bob_gw, alice.user.id).await;
+    let seen = presence_of(&mut bob_gw, alice.user.id, None).await;
     assert_eq!(
         (seen.guild_id, seen.status, &seen.activities),
         (guild.id, Status::Dnd, &dnd.activities)
@@ -167,7 +151,7 @@ async fn presence_reaches_members_sharing_a_guild_and_invisible_shows_offline() 
     // Invisible is offline to others, without activities.
     let invisible = presence(Status::Invisible, Some("hidden"));
     alice_gw.set_presence(&invisible).await.unwrap();
-    let hidden = presence_of(&mut bob_gw, alice.user.id).await;
+    let hidden = presence_of(&mut bob_gw, alice.user.id, None).await;
     assert_eq!(
         (hidden.status, hidden.activities.len()),
         (Status::Offline, 0)
@@ -178,13 +162,13 @@ async fn presence_reaches_members_sharing_a_guild_and_invisible_shows_offline() 
         .set_presence(&presence(Status::Online, None))
         .await
         .unwrap();
-    let online = presence_of(&mut bob_gw, alice.user.id).await;
+    let online = presence_of(&mut bob_gw, alice.user.id, None).await;
     assert_eq!(online.status, Status::Online);
 
     // The last connection closes: offline, but only after the grace.
     let closed = Instant::now();
     alice_gw.close(1000).await.unwrap();
-    let gone = presence_of(&mut bob_gw, alice.user.id).await;
+    let gone = presence_of(&mut bob_gw, alice.user.id, None).await;
     assert_eq!(gone.status, Status::Offline);
     assert!(closed.elapsed() >= grace, "offline before the grace ended");
     server.stop().await;
@@ -198,7 +182,7 @@ async fn a_resume_within_the_grace_shows_nothing_and_bad_presences_close_4002() 
     let mut bob_gw = server.gateway(&bob, Encoding::MsgPack).await;
     let (alice_gw, ready) = identify_as(&server, &alice.token, None).await;
     assert_eq!(
-        presence_of(&mut bob_gw, alice.user.id).await.status,
+        presence_of(&mut bob_gw, alice.user.id, None).await.status,
         Status::Online
     );
 
@@ -222,7 +206,7 @@ async fn a_resume_within_the_grace_shows_nothing_and_bad_presences_close_4002() 
         .await
         .unwrap();
     assert_eq!(
-        presence_of(&mut bob_gw, alice.user.id).await.status,
+        presence_of(&mut bob_gw, alice.user.id, None).await.status,
         Status::Idle
     );
 

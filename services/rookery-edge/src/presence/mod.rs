@@ -13,9 +13,7 @@ pub(crate) use local::{Local, Timing};
 use crate::Edge;
 use crate::session::Session;
 use rookery_bus::Record;
-use rookery_proto::event::SCHEMA_VERSION;
 use rookery_proto::event::{Envelope, Event};
-use rookery_proto::id::now_ms;
 use rookery_proto::presence::{PresenceChange, PresenceSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,7 +58,7 @@ impl Edge {
         let changes = f(&mut local, Instant::now());
         changes
             .into_iter()
-            .map(|c| self.ephemeral(Event::PresenceUpdate(c)))
+            .map(|c| self.envelope(Event::PresenceUpdate(c), None))
             .collect()
     }
 
@@ -70,18 +68,6 @@ impl Edge {
                 // The next refresh publishes the view again.
                 tracing::warn!(error = %e, "failed to publish presence");
             }
-        }
-    }
-
-    /// An ephemeral event from this edge, stamped now.
-    pub(crate) fn ephemeral(&self, event: Event) -> Envelope {
-        Envelope {
-            v: SCHEMA_VERSION,
-            id: self.ids.next_id(),
-            ts: now_ms(),
-            origin: self.config.worker_id,
-            event,
-            audit: None,
         }
     }
 
