@@ -3,7 +3,8 @@
 Kafka topic with an independent client (confluent-kafka), decodes them with
 msgpack, and checks each against kafka/events.schema.json (docs/events.md)
 and the documented key (8 bytes big-endian: the user id for USER_CREATE, the
-guild id for guild events, the channel id for message events).
+guild id for guild events, the channel id for message events and for every
+event of a DM or group DM).
 
     check_events.py BOOTSTRAP TOPIC COUNT
 
@@ -30,14 +31,15 @@ def documented_key(event):
     if t == "GUILD_CREATE":
         return d["guild"]["id"]
     if t in ("CHANNEL_CREATE", "CHANNEL_UPDATE"):
-        return d["guild_id"]
+        # A DM or group DM has no guild: it is keyed by itself.
+        return d.get("guild_id", d["id"])
     if t in ("INVITE_CREATE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",
              "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE",
              "GUILD_BAN_ADD", "GUILD_BAN_REMOVE"):
         return d["guild_id"]
     if t in ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK",
              "CHANNEL_PINS_UPDATE", "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE",
-             "MESSAGE_ACK", "TYPING_START"):
+             "MESSAGE_ACK", "TYPING_START", "CHANNEL_RECIPIENT_ADD", "CHANNEL_RECIPIENT_REMOVE"):
         return d["channel_id"]
     if t == "PRESENCE_UPDATE":
         return d["user_id"]

@@ -180,6 +180,8 @@ impl Edge {
             position: 0,
             permission_overwrites: Vec::new(),
             rate_limit_per_user: 0,
+            recipients: Vec::new(),
+            owner_id: None,
         };
         let everyone = Role {
             id,
@@ -231,6 +233,8 @@ impl Edge {
             position,
             permission_overwrites: Vec::new(),
             rate_limit_per_user: 0,
+            recipients: Vec::new(),
+            owner_id: None,
         };
         let by = (user.id, audit_action::CHANNEL_CREATE, Some(channel.id));
         let applied = self

@@ -75,6 +75,9 @@ pub enum EdgeError {
     /// The channel holds the most pins it may.
     #[error("maximum number of pins reached ({0})")]
     MaxPins(usize),
+    /// The action does not apply to a DM or group DM (or to a DM only).
+    #[error("cannot execute action on a DM channel")]
+    DmChannel,
     /// The bus or store failed; retry later.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -100,9 +103,10 @@ impl EdgeError {
             | EdgeError::UnknownBan
             | EdgeError::NotFound => StatusCode::NOT_FOUND,
             EdgeError::Banned => StatusCode::FORBIDDEN,
-            EdgeError::MissingAccess | EdgeError::MissingPermissions(_) | EdgeError::NotAuthor => {
-                StatusCode::FORBIDDEN
-            }
+            EdgeError::MissingAccess
+            | EdgeError::MissingPermissions(_)
+            | EdgeError::NotAuthor
+            | EdgeError::DmChannel => StatusCode::FORBIDDEN,
             EdgeError::UsernameTaken => StatusCode::CONFLICT,
             EdgeError::SlowMode(_) => StatusCode::TOO_MANY_REQUESTS,
             EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -129,6 +133,7 @@ impl EdgeError {
             EdgeError::SlowMode(_) => 20016,
             EdgeError::MaxPins(_) => 30003,
             EdgeError::NotAuthor => 50005,
+            EdgeError::DmChannel => 50003,
             EdgeError::MissingAccess => 50001,
             EdgeError::MissingPermissions(_) => 50013,
             EdgeError::UsernameTaken => 40009,

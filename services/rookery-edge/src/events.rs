@@ -1,5 +1,6 @@
-//! What an applied event becomes for the sessions of its guild: the
-//! dispatch they are sent, and the channel whose viewers alone may get it.
+//! What an applied event becomes for the sessions of its scope (a guild,
+//! or a DM or group DM): the dispatch they are sent, and the channel whose
+//! viewers alone may get it.
 
 use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
@@ -16,37 +17,28 @@ pub(crate) fn seen_in(event: &Event) -> Option<Id> {
     }
 }
 
-/// The dispatch an event makes to every session of its guild, if any.
+/// The dispatch an event makes to every session of its scope (its guild,
+/// or a private channel itself), if any.
 pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
     use DispatchData as D;
-    let (guild, t, d) = match &env.event {
-        Event::MessageCreate(m) => (m.guild_id, ev::MESSAGE_CREATE, D::Message(m.clone())),
-        Event::MessageUpdate(m) => (m.guild_id, ev::MESSAGE_UPDATE, D::Message(m.clone())),
-        Event::MessageDelete(d) => (d.guild_id, ev::MESSAGE_DELETE, D::MessageDelete(d.clone())),
-        Event::MessageDeleteBulk(d) => (
-            d.guild_id,
-            ev::MESSAGE_DELETE_BULK,
-            D::MessageDeleteBulk(d.clone()),
-        ),
-        Event::ChannelPinsUpdate(p) => (
-            p.guild_id,
-            ev::CHANNEL_PINS_UPDATE,
-            D::PinsUpdate(p.clone()),
-        ),
-        Event::MessageReactionAdd(r) => {
-            (r.guild_id, ev::MESSAGE_REACTION_ADD, D::Reaction(r.clone()))
-        }
-        Event::MessageReactionRemove(r) => (
-            r.guild_id,
-            ev::MESSAGE_REACTION_REMOVE,
-            D::Reaction(r.clone()),
-        ),
-        Event::ChannelCreate(c) => (c.guild_id, ev::CHANNEL_CREATE, D::Channel(c.clone())),
-        Event::ChannelUpdate(c) => (c.guild_id, ev::CHANNEL_UPDATE, D::Channel(c.clone())),
-        Event::GuildRoleCreate(r) => (r.guild_id, ev::GUILD_ROLE_CREATE, D::Role(r.clone())),
-        Event::GuildRoleUpdate(r) => (r.guild_id, ev::GUILD_ROLE_UPDATE, D::Role(r.clone())),
-        Event::GuildRoleDelete(r) => (r.guild_id, ev::GUILD_ROLE_DELETE, D::RoleDelete(r.clone())),
-        Event::GuildMemberUpdate(m) => (m.guild_id, ev::GUILD_MEMBER_UPDATE, D::Member(m.clone())),
+    let (t, d) = match &env.event {
+        Event::MessageCreate(m) => (ev::MESSAGE_CREATE, D::Message(m.clone())),
+        Event::MessageUpdate(m) => (ev::MESSAGE_UPDATE, D::Message(m.clone())),
+        Event::MessageDelete(d) => (ev::MESSAGE_DELETE, D::MessageDelete(d.clone())),
+        Event::MessageDeleteBulk(d) => (ev::MESSAGE_DELETE_BULK, D::MessageDeleteBulk(d.clone())),
+        Event::ChannelPinsUpdate(p) => (ev::CHANNEL_PINS_UPDATE, D::PinsUpdate(p.clone())),
+        Event::MessageReactionAdd(r) => (ev::MESSAGE_REACTION_ADD, D::Reaction(r.clone())),
+        Event::MessageReactionRemove(r) => (ev::MESSAGE_REACTION_REMOVE, D::Reaction(r.clone())),
+        // A private channel is shown per recipient (see the hub).
+        Event::ChannelCreate(c) if c.is_private() => return None,
+        Event::ChannelCreate(c) => (ev::CHANNEL_CREATE, D::Channel(c.clone())),
+        Event::ChannelUpdate(c) => (ev::CHANNEL_UPDATE, D::Channel(c.clone())),
+        Event::ChannelRecipientAdd(r) => (ev::CHANNEL_RECIPIENT_ADD, D::Recipient(r.clone())),
+        Event::ChannelRecipientRemove(r) => (ev::CHANNEL_RECIPIENT_REMOVE, D::Recipient(r.clone())),
+        Event::GuildRoleCreate(r) => (ev::GUILD_ROLE_CREATE, D::Role(r.clone())),
+        Event::GuildRoleUpdate(r) => (ev::GUILD_ROLE_UPDATE, D::Role(r.clone())),
+        Event::GuildRoleDelete(r) => (ev::GUILD_ROLE_DELETE, D::RoleDelete(r.clone())),
+        Event::GuildMemberUpdate(m) => (ev::GUILD_MEMBER_UPDATE, D::Member(m.clone())),
         // A ban is a removal for the guild's sessions; the ban itself is
         // for moderators, who list bans over REST.
         Event::GuildMemberRemove(_) | Event::GuildBanAdd(_) => {
@@ -55,9 +47,9 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
                 guild_id,
                 user: user.clone(),
             };
-            (guild_id, ev::GUILD_MEMBER_REMOVE, D::MemberRemove(removal))
+            (ev::GUILD_MEMBER_REMOVE, D::MemberRemove(removal))
         }
-        Event::TypingStart(t) => (t.guild_id, ev::TYPING_START, D::Typing(t.clone())),
+        Event::TypingStart(t) => (ev::TYPING_START, D::Typing(t.clone())),
         // For the reader's own sessions only, and per guild (see the hub).
         Event::GuildBanRemove(_) | Event::MessageAck(_) | Event::PresenceUpdate(_) => return None,
         Event::GuildMemberAdd(add) => {
@@ -68,9 +60,9 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
                 roles: Vec::new(),
                 communication_disabled_until: None,
             };
-            (add.guild_id, ev::GUILD_MEMBER_ADD, D::Member(member))
+            (ev::GUILD_MEMBER_ADD, D::Member(member))
         }
         Event::UserCreate(_) | Event::InviteCreate(_) | Event::GuildCreate(_) => return None,
     };
-    Some((guild, Dispatch::new(t, d)))
+    Some((env.event.guild()?, Dispatch::new(t, d)))
 }

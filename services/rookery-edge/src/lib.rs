@@ -24,6 +24,7 @@ mod moderation;
 mod perms;
 mod pins;
 mod presence;
+mod private;
 mod ratelimit;
 mod reactions;
 mod read_states;

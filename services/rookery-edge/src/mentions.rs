@@ -87,10 +87,13 @@ impl Edge {
             allowed.is_none_or(|a| a.parse.contains(&kind) || listed(a).contains(&id))
         };
         let perms = self.hub.perms();
+        // Mentionable users are the scope's members: a guild's, or a
+        // private channel's recipients.
+        let scope = message.scope();
         let mut users = Vec::new();
         for id in w.users {
             if may(MentionKind::Users, id, |a| &a.users)
-                && let Some(member) = perms.member(message.guild_id, id).await?
+                && let Some(member) = perms.member(scope, id).await?
             {
                 users.push(member.user.clone());
             }
@@ -98,15 +101,16 @@ impl Edge {
         if let Some(author) = replied
             && allowed.is_none_or(|a| a.replied_user)
             && !users.iter().any(|u| u.id == author.id)
-            && perms.member(message.guild_id, author.id).await?.is_some()
+            && perms.member(scope, author.id).await?.is_some()
         {
             users.push(author.clone());
         }
         users.sort_by_key(|u| u.id);
         let any_role = bits.contains(Permissions::MENTION_EVERYONE);
         let mut roles: Vec<Id> = Vec::new();
-        // Most messages mention no role: no guild lookup for them.
-        if !w.roles.is_empty() {
+        // Most messages mention no role: no guild lookup for them. A
+        // private channel has no roles.
+        if !w.roles.is_empty() && !message.guild_id.is_none() {
             let guild = perms.guild(message.guild_id).await?;
             roles = w
                 .roles

@@ -3,6 +3,10 @@
 //! roles) and the channel (with its overwrites), and the result is cached
 //! per `(user, channel)`.
 //!
+//! A DM or group DM is its own scope: its recipients are the scope's
+//! members, and each has [`Permissions::PRIVATE_CHANNEL`] in it; no guild
+//! (and so no guild route) exists for it.
+//!
 //! The guild's own events invalidate them as this edge applies them (the
 //! hub calls [`Perms::invalidate`] before it releases the request that
 //! made the change). A computation that read the store before an
@@ -226,6 +230,13 @@ impl Perms {
     ) -> Result<(Arc<Channel>, Permissions), EdgeError> {
         let c = self.channel(channel).await?;
         let load = async {
+            if c.is_private() {
+                // A recipient is a member of the channel's scope.
+                self.member(c.id, user)
+                    .await?
+                    .ok_or(EdgeError::MissingAccess)?;
+                return Ok(Some((c.id, Permissions::PRIVATE_CHANNEL, u64::MAX)));
+            }
             let (access, member) = self.in_guild(c.guild_id, user).await?;
             let until = member.timed_out_until(rookery_proto::id::now_ms());
             let bits = p::in_channel(
@@ -278,7 +289,13 @@ impl Perms {
             Event::ChannelUpdate(c) => {
                 self.bump();
                 self.channels.invalidate(&c.id);
-                c.guild_id
+                c.scope()
+            }
+            Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => {
+                self.bump();
+                self.channels.invalidate(&r.channel_id);
+                self.members.invalidate(&(r.channel_id, r.user.id));
+                r.channel_id
             }
             Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => {
                 self.bump();

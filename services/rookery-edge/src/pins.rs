@@ -1,5 +1,6 @@
 //! Pins (Discord's rules): listing needs READ_MESSAGE_HISTORY; pinning and
-//! unpinning need MANAGE_MESSAGES; a channel holds at most [`MAX_PINS`].
+//! unpinning need MANAGE_MESSAGES (in a DM or group DM, any recipient may);
+//! a channel holds at most [`MAX_PINS`].
 //! Each change is a CHANNEL_PINS_UPDATE on the channel's partition, after
 //! the message's MESSAGE_CREATE; a pin of a message deleted meanwhile
 //! changes nothing.
@@ -30,8 +31,11 @@ impl Edge {
         message: Id,
         pinned: bool,
     ) -> Result<Applied, EdgeError> {
-        let needed = Permissions::MANAGE_MESSAGES;
-        let c = self.require_in_channel(user.id, channel, needed).await?;
+        let (c, bits) = self.visible_channel(user.id, channel).await?;
+        // In a DM or group DM anyone may pin, as in Discord.
+        if !c.is_private() && !bits.contains(Permissions::MANAGE_MESSAGES) {
+            return Err(EdgeError::MissingPermissions("in this channel"));
+        }
         let found = self.stored_message(channel, message).await?;
         let found = found.ok_or(EdgeError::UnknownMessage)?;
         if found.pinned == pinned {
@@ -51,7 +55,12 @@ impl Edge {
             true => audit_action::MESSAGE_PIN,
             false => audit_action::MESSAGE_UNPIN,
         };
+        let event = Event::ChannelPinsUpdate(update);
+        if c.is_private() {
+            // Audit logs are a guild's.
+            return self.publish(event, true).await;
+        }
         let by = (user.id, action, Some(message));
-        self.publish_by(Event::ChannelPinsUpdate(update), by).await
+        self.publish_by(event, by).await
     }
 }

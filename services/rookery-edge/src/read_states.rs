@@ -11,12 +11,13 @@
 //! [`MENTION_SCAN_LIMIT`] messages per channel; past that, `mention_count`
 //! is what those messages hold (a floor).
 
+use crate::hub::Scope;
 use crate::{Applied, Edge, EdgeError};
 use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, MessageAck};
 use rookery_proto::id::parse_timestamp;
-use rookery_proto::model::{GuildState, Member, ReadState, User};
+use rookery_proto::model::{Channel, GuildState, Member, ReadState, User};
 use rookery_store::Cursor;
 use std::collections::HashMap;
 
@@ -39,23 +40,24 @@ impl Edge {
         self.publish(Event::MessageAck(ack), true).await
     }
 
-    /// The user's read state in every channel of `guilds` (as shown to them).
+    /// The user's read state in every channel of `shown`: each scope (a
+    /// guild, or a private channel itself) with the channels shown of it.
     pub async fn read_states(
         &self,
         user: &User,
-        guilds: &[GuildState],
+        shown: Vec<(Id, Vec<Id>)>,
     ) -> Result<Vec<ReadState>, EdgeError> {
         let marks: HashMap<Id, Id> = self.store.read_states(user.id).await?.into_iter().collect();
         let mut wanted = Vec::new();
-        for guild in guilds {
-            let Some(member) = self.hub.perms().member(guild.id, user.id).await? else {
+        for (scope, channels) in shown {
+            let Some(member) = self.hub.perms().member(scope, user.id).await? else {
                 continue;
             };
-            for channel in &guild.channels {
-                let last = marks.get(&channel.id).copied();
+            for channel in channels {
+                let last = marks.get(&channel).copied();
                 wanted.push((
                     member.clone(),
-                    channel.id,
+                    channel,
                     last.unwrap_or_else(|| joined(&member)),
                 ));
             }
@@ -71,15 +73,20 @@ impl Edge {
             .await
     }
 
-    /// The user's read states over REST: every guild's visible channels.
+    /// The user's read states over REST: every guild's visible channels,
+    /// and every DM and group DM.
     pub async fn my_read_states(&self, user: &User) -> Result<Vec<ReadState>, EdgeError> {
-        let mut guilds = Vec::new();
+        let (mut guilds, mut private) = (Vec::new(), Vec::new());
         for id in self.store.user_guilds(user.id).await? {
-            if let Some(state) = self.hub.guild_state(id).await {
-                guilds.push(self.hub.visible_state(user.id, &state).await);
+            match self.hub.scope_state(id).await {
+                Some(Scope::Guild(state)) => {
+                    guilds.push(self.hub.visible_state(user.id, &state).await)
+                }
+                Some(Scope::Private(c)) => private.push(c),
+                None => {}
             }
         }
-        self.read_states(user, &guilds).await
+        self.read_states(user, shown(&guilds, &private)).await
     }
 
     async fn read_state(
@@ -109,6 +116,17 @@ impl Edge {
             unread,
         })
     }
+}
+
+/// Each scope shown to a user with its channels: every guild's, and each
+/// private channel as its own scope.
+pub(crate) fn shown(guilds: &[GuildState], private: &[Channel]) -> Vec<(Id, Vec<Id>)> {
+    let guilds = guilds
+        .iter()
+        .map(|g| (g.id, g.channels.iter().map(|c| c.id).collect()));
+    guilds
+        .chain(private.iter().map(|c| (c.id, vec![c.id])))
+        .collect()
 }
 
 /// The last id before the member joined: what a channel never acked counts

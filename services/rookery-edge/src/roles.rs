@@ -290,7 +290,11 @@ impl Edge {
 
     /// A channel the caller can see.
     pub async fn get_channel(&self, user: &User, channel: Id) -> Result<Channel, EdgeError> {
-        Ok((*self.visible_channel(user.id, channel).await?.0).clone())
+        Ok(self
+            .visible_channel(user.id, channel)
+            .await?
+            .0
+            .seen_by(user.id))
     }
 
     /// Sets (`Some`) or removes the overwrite for `target` in a channel:

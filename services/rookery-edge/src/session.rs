@@ -79,6 +79,9 @@ struct State {
     conn: Option<Conn>,
     detached_at: Option<Instant>,
     guilds: HashSet<rookery_proto::Id>,
+    /// DMs and group DMs: scopes too, but no guild (presence is shared
+    /// through guilds only).
+    private: HashSet<rookery_proto::Id>,
     holds: Holds,
 }
 
@@ -97,6 +100,7 @@ impl Session {
             conn: None,
             detached_at: Some(Instant::now()),
             guilds: HashSet::new(),
+            private: HashSet::new(),
             holds: Holds::default(),
         };
         Arc::new(Self {
@@ -227,6 +231,23 @@ impl Session {
     /// Guilds the session is subscribed to.
     pub fn guilds(&self) -> Vec<rookery_proto::Id> {
         self.state().guilds.iter().copied().collect()
+    }
+
+    /// Records a DM or group DM; false if it was known.
+    pub fn add_private(&self, channel: rookery_proto::Id) -> bool {
+        self.state().private.insert(channel)
+    }
+
+    /// Forgets a DM or group DM; false if it was not known.
+    pub fn remove_private(&self, channel: rookery_proto::Id) -> bool {
+        self.state().private.remove(&channel)
+    }
+
+    /// Every scope the session is subscribed to: its guilds and private
+    /// channels.
+    pub fn scopes(&self) -> Vec<rookery_proto::Id> {
+        let st = self.state();
+        st.guilds.iter().chain(&st.private).copied().collect()
     }
 }
 

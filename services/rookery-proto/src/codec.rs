@@ -193,6 +193,8 @@ pub enum DispatchData {
     Typing(crate::event::TypingStart),
     /// PRESENCE_UPDATE.
     Presence(crate::presence::Presence),
+    /// CHANNEL_RECIPIENT_ADD and CHANNEL_RECIPIENT_REMOVE.
+    Recipient(crate::event::RecipientChange),
 }
 
 /// An empty map payload.

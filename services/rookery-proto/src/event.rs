@@ -125,6 +125,19 @@ pub enum Event {
     TypingStart(TypingStart),
     /// A user's presence as one edge sees it (ephemeral).
     PresenceUpdate(crate::presence::PresenceChange),
+    /// A user was added to a group DM.
+    ChannelRecipientAdd(RecipientChange),
+    /// A user left or was removed from a group DM.
+    ChannelRecipientRemove(RecipientChange),
+}
+
+/// `CHANNEL_RECIPIENT_ADD` and `CHANNEL_RECIPIENT_REMOVE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientChange {
+    /// The group DM.
+    pub channel_id: Id,
+    /// The user added or removed.
+    pub user: User,
 }
 
 /// `TYPING_START` payload. Clients show the indicator for 10 seconds, or
@@ -133,7 +146,8 @@ pub enum Event {
 pub struct TypingStart {
     /// The channel.
     pub channel_id: Id,
-    /// Its guild.
+    /// Its guild (none, left out, in a DM or group DM).
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
     /// Who is typing.
     pub user_id: Id,
@@ -148,7 +162,8 @@ pub struct MessageAck {
     pub user_id: Id,
     /// The channel.
     pub channel_id: Id,
-    /// Its guild.
+    /// Its guild (none, left out, in a DM or group DM).
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
     /// The last message read.
     pub message_id: Id,
@@ -170,7 +185,8 @@ pub struct BanChange {
 /// pinned or unpinned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinsUpdate {
-    /// The guild.
+    /// The guild (none, left out, in a DM or group DM).
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
     /// The channel.
     pub channel_id: Id,
@@ -202,7 +218,8 @@ pub struct ReactionChange {
     pub channel_id: Id,
     /// The message.
     pub message_id: Id,
-    /// The message's guild.
+    /// The message's guild (none, left out, in a DM or group DM).
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
     /// The emoji.
     pub emoji: Emoji,
@@ -215,7 +232,8 @@ pub struct MessageDelete {
     pub id: Id,
     /// Its channel.
     pub channel_id: Id,
-    /// Its guild.
+    /// Its guild (none, left out, in a DM or group DM).
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
 }
 
@@ -226,7 +244,8 @@ pub struct MessageDeleteBulk {
     pub ids: Vec<Id>,
     /// Their channel.
     pub channel_id: Id,
-    /// Its guild.
+    /// Its guild (none, left out, in a DM or group DM).
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
 }
 
@@ -287,11 +306,10 @@ impl Event {
         match self {
             Event::UserCreate(u) => u.id.0,
             Event::GuildCreate(g) => g.guild.id.0,
-            Event::ChannelCreate(c) => c.guild_id.0,
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) => c.scope().0,
             Event::InviteCreate(i) => i.guild_id.0,
             Event::GuildMemberAdd(m) => m.guild_id.0,
             Event::MessageCreate(m) => m.channel_id.0,
-            Event::ChannelUpdate(c) => c.guild_id.0,
             Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id.0,
             Event::GuildRoleDelete(r) => r.guild_id.0,
             Event::GuildMemberUpdate(m) => m.guild_id.0,
@@ -305,32 +323,38 @@ impl Event {
             Event::MessageAck(a) => a.channel_id.0,
             Event::TypingStart(t) => t.channel_id.0,
             Event::PresenceUpdate(p) => p.user_id.0,
+            Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => r.channel_id.0,
         }
     }
 }
 
 impl Event {
-    /// The guild an event belongs to, for events inside a guild.
+    /// The scope an event belongs to: its guild, or the private channel
+    /// itself for a DM's or group DM's events (see
+    /// [`crate::model::Channel::scope`]); none for account events.
     pub fn guild(&self) -> Option<Id> {
         Some(match self {
             Event::UserCreate(_) => return None,
             Event::GuildCreate(g) => g.guild.id,
-            Event::ChannelCreate(c) | Event::ChannelUpdate(c) => c.guild_id,
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) => c.scope(),
             Event::InviteCreate(i) => i.guild_id,
             Event::GuildMemberAdd(m) => m.guild_id,
-            Event::MessageCreate(m) | Event::MessageUpdate(m) => m.guild_id,
+            Event::MessageCreate(m) | Event::MessageUpdate(m) => m.scope(),
             Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id,
             Event::GuildRoleDelete(r) => r.guild_id,
             Event::GuildMemberUpdate(m) => m.guild_id,
             Event::GuildMemberRemove(m) => m.guild_id,
-            Event::MessageDelete(d) => d.guild_id,
-            Event::MessageDeleteBulk(d) => d.guild_id,
-            Event::ChannelPinsUpdate(p) => p.guild_id,
-            Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.guild_id,
+            Event::MessageDelete(d) => d.guild_id.or(d.channel_id),
+            Event::MessageDeleteBulk(d) => d.guild_id.or(d.channel_id),
+            Event::ChannelPinsUpdate(p) => p.guild_id.or(p.channel_id),
+            Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => {
+                r.guild_id.or(r.channel_id)
+            }
             Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id,
-            Event::MessageAck(a) => a.guild_id,
-            Event::TypingStart(t) => t.guild_id,
+            Event::MessageAck(a) => a.guild_id.or(a.channel_id),
+            Event::TypingStart(t) => t.guild_id.or(t.channel_id),
             Event::PresenceUpdate(_) => return None,
+            Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => r.channel_id,
         })
     }
 

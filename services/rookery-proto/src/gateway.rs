@@ -83,6 +83,10 @@ pub mod event_name {
     pub const MESSAGE_REACTION_REMOVE: &str = "MESSAGE_REACTION_REMOVE";
     /// You can no longer see a channel (a permission changed): forget it.
     pub const CHANNEL_DELETE: &str = "CHANNEL_DELETE";
+    /// A user was added to a group DM the session's user is in.
+    pub const CHANNEL_RECIPIENT_ADD: &str = "CHANNEL_RECIPIENT_ADD";
+    /// A user left or was removed from a group DM the session's user is in.
+    pub const CHANNEL_RECIPIENT_REMOVE: &str = "CHANNEL_RECIPIENT_REMOVE";
     /// A member who can see the channel started typing in it.
     pub const TYPING_START: &str = "TYPING_START";
     /// A member sharing a guild changed status or activities.
@@ -138,7 +142,11 @@ pub struct Ready {
     pub user: User,
     /// Every guild the user is a member of, with channels.
     pub guilds: Vec<GuildState>,
-    /// Where the user stands in each channel shown in `guilds`.
+    /// The user's DMs and group DMs (Discord's `private_channels`).
+    #[serde(default)]
+    pub private_channels: Vec<crate::model::Channel>,
+    /// Where the user stands in each channel shown in `guilds` and
+    /// `private_channels`.
     #[serde(default)]
     pub read_state: Vec<crate::model::ReadState>,
     /// The members of `guilds` who are not offline, one entry per guild.

@@ -23,6 +23,20 @@ const WORKER_BITS: u32 = 10;
 pub struct Id(pub u64);
 
 impl Id {
+    /// No id: a guild id a private channel's objects do not have (left
+    /// out of their encodings, as Discord leaves it out).
+    pub const NONE: Id = Id(0);
+
+    /// Whether this is [`Id::NONE`].
+    pub fn is_none(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// This id, or `other` if this is [`Id::NONE`].
+    pub fn or(self, other: Id) -> Id {
+        if self.is_none() { other } else { self }
+    }
+
     /// Milliseconds since the Unix epoch at which this id was minted.
     pub fn unix_ms(self) -> u64 {
         (self.0 >> (SEQ_BITS + WORKER_BITS)) + EPOCH_MS

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 /// Channel type of a guild text channel (Discord's `GUILD_TEXT`).
 pub const CHANNEL_GUILD_TEXT: u8 = 0;
+/// Channel type of a direct message between two users (Discord's `DM`).
+pub const CHANNEL_DM: u8 = 1;
+/// Channel type of a group DM (Discord's `GROUP_DM`).
+pub const CHANNEL_GROUP_DM: u8 = 3;
+/// Most recipients of a group DM, its owner included (Discord's 10).
+pub const MAX_GROUP_DM_RECIPIENTS: usize = 10;
 
 /// Message type of an ordinary message (Discord's `DEFAULT`).
 pub const MESSAGE_DEFAULT: u8 = 0;
@@ -65,11 +71,12 @@ impl GuildState {
 pub struct Channel {
     /// Snowflake id.
     pub id: Id,
-    /// Owning guild.
+    /// Owning guild; none (left out) for a DM or group DM.
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
-    /// Display name.
+    /// Display name (a group DM's may be empty).
     pub name: String,
-    /// Channel type; [`CHANNEL_GUILD_TEXT`] is the only one so far.
+    /// [`CHANNEL_GUILD_TEXT`], [`CHANNEL_DM`] or [`CHANNEL_GROUP_DM`].
     #[serde(rename = "type")]
     pub kind: u8,
     /// Sort position inside the guild.
@@ -81,6 +88,36 @@ pub struct Channel {
     /// [`MAX_SLOW_MODE_SECS`]; 0 is off).
     #[serde(default)]
     pub rate_limit_per_user: u32,
+    /// A DM's or group DM's users. Stored and published with all of them;
+    /// a user is shown the others, as Discord does ([`Channel::seen_by`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<User>,
+    /// A group DM's owner: who may remove recipients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<Id>,
+}
+
+impl Channel {
+    /// Whether this is a DM or group DM (a channel outside any guild).
+    pub fn is_private(&self) -> bool {
+        self.guild_id.is_none()
+    }
+
+    /// What the channel belongs to: its guild, or for a DM or group DM
+    /// the channel itself. Membership, routing and permissions are kept
+    /// per scope, so a private channel works as a guild of one channel
+    /// whose members are its recipients.
+    pub fn scope(&self) -> Id {
+        self.guild_id.or(self.id)
+    }
+
+    /// The channel as `user` is shown it: a private channel lists the other
+    /// recipients only.
+    pub fn seen_by(&self, user: Id) -> Channel {
+        let mut c = self.clone();
+        c.recipients.retain(|r| r.id != user);
+        c
+    }
 }
 
 /// The longest slow mode (Discord's: 6 hours).
@@ -232,7 +269,8 @@ pub struct Message {
     pub id: Id,
     /// The channel it was posted in.
     pub channel_id: Id,
-    /// The guild of that channel.
+    /// The guild of that channel; none (left out) in a DM or group DM.
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
     /// Author, as of sending.
     pub author: User,
@@ -287,6 +325,11 @@ impl Message {
         }
     }
 
+    /// Its channel's scope (see [`Channel::scope`]).
+    pub fn scope(&self) -> Id {
+        self.guild_id.or(self.channel_id)
+    }
+
     /// Whether the message mentions `user`, who holds `roles`: by name, by
     /// one of the roles, or through `@everyone`.
     pub fn mentions_user(&self, user: Id, roles: &[Id]) -> bool {
@@ -303,7 +346,8 @@ pub struct MessageReference {
     pub message_id: Id,
     /// Its channel (the reply's own).
     pub channel_id: Id,
-    /// Its guild.
+    /// Its guild; none (left out) in a DM or group DM.
+    #[serde(default, skip_serializing_if = "Id::is_none")]
     pub guild_id: Id,
 }
 

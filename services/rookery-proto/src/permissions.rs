@@ -71,6 +71,15 @@ impl Permissions {
             | Self::MENTION_EVERYONE.0,
     );
 
+    /// What every recipient may do in a DM or group DM (no one may manage
+    /// it: a message is deleted by its author alone; anyone may pin).
+    pub const PRIVATE_CHANNEL: Self = Self(
+        Self::ADD_REACTIONS.0
+            | Self::VIEW_CHANNEL.0
+            | Self::SEND_MESSAGES.0
+            | Self::READ_MESSAGE_HISTORY.0,
+    );
+
     /// Whether every bit of `other` is set.
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0

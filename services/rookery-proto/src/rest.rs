@@ -32,6 +32,22 @@ pub struct CreateNamed {
     pub name: String,
 }
 
+/// `POST /users/@me/channels`: a DM with `recipient_id` (the existing one
+/// if there is one), or a new group DM with the caller and `recipients`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePrivate {
+    /// The other user of a DM.
+    #[serde(default)]
+    pub recipient_id: Option<Id>,
+    /// The other users of a group DM (1 to 9).
+    #[serde(default)]
+    pub recipients: Option<Vec<Id>>,
+    /// A group DM's name (0 to 100 characters).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
 /// `POST /channels/{id}/messages` (and the gateway's SEND).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -37,11 +37,17 @@ statements! {
     /// A guild.
     SELECT_GUILD = "SELECT id, name, owner_id FROM guilds WHERE id = ?";
     /// A channel upsert, by id.
-    INSERT_CHANNEL = "INSERT INTO channels (id, guild_id, name, kind, position, rate_limit_per_user) VALUES (?, ?, ?, ?, ?, ?)";
+    INSERT_CHANNEL = "INSERT INTO channels (id, guild_id, name, kind, position, rate_limit_per_user, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?)";
     /// A channel upsert, under its guild.
     INSERT_GUILD_CHANNEL = "INSERT INTO channels_by_guild (guild_id, channel_id, name, kind, position, rate_limit_per_user) VALUES (?, ?, ?, ?, ?, ?)";
     /// A channel.
-    SELECT_CHANNEL = "SELECT id, guild_id, name, kind, position, rate_limit_per_user FROM channels WHERE id = ?";
+    SELECT_CHANNEL = "SELECT id, guild_id, name, kind, position, rate_limit_per_user, owner_id FROM channels WHERE id = ?";
+    /// A private channel's recipient.
+    INSERT_RECIPIENT = "INSERT INTO channel_recipients (channel_id, user_id, username) VALUES (?, ?, ?)";
+    /// A recipient who left or was removed.
+    DELETE_RECIPIENT = "DELETE FROM channel_recipients WHERE channel_id = ? AND user_id = ?";
+    /// A private channel's recipients.
+    SELECT_RECIPIENTS = "SELECT user_id, username FROM channel_recipients WHERE channel_id = ?";
     /// A guild's channels.
     SELECT_GUILD_CHANNELS = "SELECT channel_id, name, kind, position, rate_limit_per_user FROM channels_by_guild WHERE guild_id = ?";
     /// One permission overwrite of a channel.

@@ -40,7 +40,16 @@ impl Inner {
         let s = &self.s;
         let (kind, pos) = (i32::from(c.kind), c.position as i32);
         let slow = c.rate_limit_per_user as i32;
-        let by_id = (key(c.id), key(c.guild_id), &c.name, kind, pos, slow);
+        let owner = c.owner_id.map(key);
+        let by_id = (key(c.id), key(c.guild_id), &c.name, kind, pos, slow, owner);
+        if c.is_private() {
+            let adds = c
+                .recipients
+                .iter()
+                .map(|u| self.write_recipient(c.id, u, true));
+            futures_util::future::try_join_all(adds).await?;
+            return self.exec(&s.insert_channel, by_id).await;
+        }
         let by_guild = (key(c.guild_id), key(c.id), &c.name, kind, pos, slow);
         futures_util::try_join!(
             self.exec(&s.insert_channel, by_id),
@@ -48,6 +57,34 @@ impl Inner {
             self.write_overwrites(c.id, &c.permission_overwrites)
         )?;
         Ok(())
+    }
+
+    pub(crate) async fn write_recipient(
+        &self,
+        channel: Id,
+        user: &User,
+        add: bool,
+    ) -> Result<(), StoreError> {
+        let s = &self.s;
+        if add {
+            let row = (key(channel), key(user.id), &user.username);
+            self.exec(&s.insert_recipient, row).await
+        } else {
+            self.exec(&s.delete_recipient, (key(channel), key(user.id)))
+                .await
+        }
+    }
+
+    async fn recipients(&self, channel: Id) -> Result<Vec<User>, StoreError> {
+        let stmt = &self.s.select_recipients;
+        let rows = self.all::<(i64, String)>(stmt, (key(channel),)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(u, username)| User {
+                id: id(u),
+                username,
+            })
+            .collect())
     }
 
     async fn write_overwrites(&self, channel: Id, list: &[Overwrite]) -> Result<(), StoreError> {
@@ -181,6 +218,9 @@ impl Inner {
     }
 }
 
+/// A `channels` row: id, guild, name, kind, position, slow mode, owner.
+type ChannelRow = (i64, i64, String, i32, i32, Option<i32>, Option<i64>);
+
 /// A `members` row: username, joined_at, roles, timeout end.
 type MemberRow = (String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
 
@@ -205,6 +245,8 @@ impl Inner {
                     position: position as u32,
                     permission_overwrites,
                     rate_limit_per_user: slow.unwrap_or(0) as u32,
+                    recipients: Vec::new(),
+                    owner_id: None,
                 },
             )
             .collect();
@@ -214,18 +256,25 @@ impl Inner {
 
     pub(crate) async fn channel(&self, cid: Id) -> Result<Option<Channel>, StoreError> {
         let stmt = &self.s.select_channel;
-        let row = self.one::<(i64, i64, String, i32, i32, Option<i32>)>(stmt, (key(cid),));
-        let Some((i, g, name, kind, position, slow)) = row.await? else {
+        let row = self.one::<ChannelRow>(stmt, (key(cid),));
+        let Some((i, g, name, kind, position, slow, owner)) = row.await? else {
             return Ok(None);
+        };
+        let guild_id = id(g);
+        let recipients = match guild_id.is_none() {
+            true => self.recipients(cid).await?,
+            false => Vec::new(),
         };
         Ok(Some(Channel {
             id: id(i),
-            guild_id: id(g),
+            guild_id,
             name,
             kind: kind as u8,
             position: position as u32,
             permission_overwrites: self.overwrites(cid).await?,
             rate_limit_per_user: slow.unwrap_or(0) as u32,
+            recipients,
+            owner_id: owner.map(id),
         }))
     }
 

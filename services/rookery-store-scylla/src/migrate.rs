@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "006_message_edits.cql"),
     migration!(7, "007_message_replies.cql"),
     migration!(8, "008_slow_mode.cql"),
+    migration!(9, "009_private_channels.cql"),
 ];
 
 /// How long a migrator waits for another one's lock.

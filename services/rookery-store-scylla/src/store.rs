@@ -82,6 +82,8 @@ prepared! {
     insert_guild = INSERT_GUILD, select_guild = SELECT_GUILD,
     insert_channel = INSERT_CHANNEL, insert_guild_channel = INSERT_GUILD_CHANNEL,
     select_channel = SELECT_CHANNEL, select_guild_channels = SELECT_GUILD_CHANNELS,
+    insert_recipient = INSERT_RECIPIENT, delete_recipient = DELETE_RECIPIENT,
+    select_recipients = SELECT_RECIPIENTS,
     insert_overwrite = INSERT_OVERWRITE, select_overwrites = SELECT_OVERWRITES,
     delete_overwrite = DELETE_OVERWRITE, insert_role = INSERT_ROLE,
     select_roles = SELECT_ROLES, delete_role = DELETE_ROLE,
@@ -248,6 +250,11 @@ impl Inner {
                 self.exec(&s.insert_guild, values).await
             }
             Mutation::Channel(c) => self.write_channel(c).await,
+            Mutation::Recipient {
+                channel_id,
+                user,
+                add,
+            } => self.write_recipient(*channel_id, user, *add).await,
             Mutation::Member(mb) => self.write_member(mb).await,
             Mutation::MemberDelete { guild_id, user_id } => {
                 self.delete_member(*guild_id, *user_id).await

@@ -57,8 +57,18 @@ pub enum Mutation {
     User(User),
     /// Upsert a guild.
     Guild(Guild),
-    /// Upsert a channel with its overwrites (and list it under its guild).
+    /// Upsert a channel with its overwrites (and list it under its guild);
+    /// a DM's or group DM's with its recipients (listed under no guild).
     Channel(Channel),
+    /// Add a user to a private channel's recipients, or remove one.
+    Recipient {
+        /// The DM or group DM.
+        channel_id: Id,
+        /// The recipient.
+        user: User,
+        /// Added (true) or removed.
+        add: bool,
+    },
     /// Upsert a membership with its roles (and list the guild under the
     /// user), unless the user is banned from the guild.
     Member(Member),
@@ -214,13 +224,15 @@ pub trait Store: Send + Sync + 'static {
     /// A guild's roles, @everyone included, by position then id.
     async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError>;
 
-    /// A channel by id.
+    /// A channel by id (a private one with its recipients, by id).
     async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError>;
 
     /// A membership.
     async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
 
-    /// Ids of the guilds a user belongs to.
+    /// Ids of the scopes a user belongs to: their guilds, and their DMs
+    /// and group DMs (a private channel is its own scope: its recipients
+    /// are members under the channel's id).
     async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError>;
 
     /// An invite by code.

@@ -3,7 +3,7 @@
 use crate::metrics as m;
 use rookery_proto::event::ReactionChange;
 use rookery_proto::event::{Envelope, Event};
-use rookery_proto::model::{AuditLogEntry, Member};
+use rookery_proto::model::{AuditLogEntry, Member, User};
 use rookery_store::{Mutation, Reaction};
 
 /// The mutations that materialise one event.
@@ -26,7 +26,37 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             }));
             ("guild_create", out)
         }
+        Event::ChannelCreate(c) if c.is_private() => {
+            let mut out = vec![Mutation::Channel(c.clone())];
+            out.extend(c.recipients.iter().map(|u| recipient(env, c.id, u)));
+            ("channel_create", out)
+        }
         Event::ChannelCreate(c) => ("channel_create", vec![Mutation::Channel(c.clone())]),
+        Event::ChannelRecipientAdd(r) => (
+            "channel_recipient_add",
+            vec![
+                Mutation::Recipient {
+                    channel_id: r.channel_id,
+                    user: r.user.clone(),
+                    add: true,
+                },
+                recipient(env, r.channel_id, &r.user),
+            ],
+        ),
+        Event::ChannelRecipientRemove(r) => (
+            "channel_recipient_remove",
+            vec![
+                Mutation::Recipient {
+                    channel_id: r.channel_id,
+                    user: r.user.clone(),
+                    add: false,
+                },
+                Mutation::MemberDelete {
+                    guild_id: r.channel_id,
+                    user_id: r.user.id,
+                },
+            ],
+        ),
         Event::InviteCreate(i) => ("invite_create", vec![Mutation::Invite(i.clone())]),
         Event::GuildMemberAdd(a) => (
             "guild_member_add",
@@ -139,6 +169,19 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
     out
 }
 
+/// A recipient is a member of the private channel's scope (the channel's
+/// id): that is what lists the channel under the user and what its
+/// permissions and unread counts are computed from.
+fn recipient(env: &Envelope, channel: rookery_proto::Id, user: &User) -> Mutation {
+    Mutation::Member(Member {
+        guild_id: channel,
+        user: user.clone(),
+        joined_at: env.id.timestamp(),
+        roles: Vec::new(),
+        communication_disabled_until: None,
+    })
+}
+
 fn reaction(r: &ReactionChange, add: bool) -> Mutation {
     Mutation::Reaction(Reaction {
         channel_id: r.channel_id,
@@ -147,4 +190,69 @@ fn reaction(r: &ReactionChange, add: bool) -> Mutation {
         user_id: r.user_id,
         add,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rookery_proto::Id;
+    use rookery_proto::event::{RecipientChange, SCHEMA_VERSION};
+    use rookery_proto::model::{CHANNEL_GROUP_DM, Channel};
+
+    fn env(event: Event) -> Envelope {
+        Envelope {
+            v: SCHEMA_VERSION,
+            id: Id(1 << 30),
+            ts: 0,
+            origin: 1,
+            event,
+            audit: None,
+        }
+    }
+
+    fn user(id: u64) -> User {
+        User {
+            id: Id(id),
+            username: format!("u{id}"),
+        }
+    }
+
+    /// Recipients are members of the channel's scope: that is what lists
+    /// the channel under them and grants them its permissions.
+    #[test]
+    fn private_channels_make_their_recipients_members_of_their_scope() {
+        let group = Channel {
+            id: Id(7),
+            guild_id: Id::NONE,
+            name: String::new(),
+            kind: CHANNEL_GROUP_DM,
+            position: 0,
+            permission_overwrites: Vec::new(),
+            rate_limit_per_user: 0,
+            recipients: vec![user(1), user(2)],
+            owner_id: Some(Id(1)),
+        };
+        let out = mutations(&env(Event::ChannelCreate(group.clone())));
+        assert_eq!(out[0], Mutation::Channel(group));
+        let members: Vec<(Id, Id)> = out[1..]
+            .iter()
+            .map(|m| match m {
+                Mutation::Member(m) => (m.guild_id, m.user.id),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(members, [(Id(7), Id(1)), (Id(7), Id(2))]);
+
+        let change = RecipientChange {
+            channel_id: Id(7),
+            user: user(2),
+        };
+        let out = mutations(&env(Event::ChannelRecipientRemove(change)));
+        let gone = Mutation::MemberDelete {
+            guild_id: Id(7),
+            user_id: Id(2),
+        };
+        assert_eq!(out.len(), 2);
+        assert!(out.contains(&gone), "{out:?}");
+    }
 }

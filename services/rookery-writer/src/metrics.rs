@@ -22,7 +22,7 @@ pub const EPHEMERAL_EVENTS: &str = "rookery_writer_ephemeral_events_total";
 pub const EPHEMERAL_TYPES: [&str; 2] = ["typing_start", "presence_update"];
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 20] = [
+pub const EVENT_TYPES: [&str; 22] = [
     "user_create",
     "guild_create",
     "channel_create",
@@ -43,6 +43,8 @@ pub const EVENT_TYPES: [&str; 20] = [
     "guild_ban_add",
     "guild_ban_remove",
     "message_ack",
+    "channel_recipient_add",
+    "channel_recipient_remove",
 ];
 
 /// Registers descriptions with the installed recorder and creates the

@@ -279,7 +279,7 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
 /// joined, a channel created) are routed to their edge at once: the first
 /// message posted right after reaches the member on the other edge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn guilds_joined_and_channels_created_while_connected_are_routed() {
+async fn guilds_joined_channels_created_and_dms_opened_while_connected_are_routed() {
     let mock = kafka(1, 4, 1);
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
@@ -323,6 +323,20 @@ async fn guilds_joined_and_channels_created_while_connected_are_routed() {
     let post = send_until_acked(&mut ga, created.id, "c1", "in the new channel").await;
     let m: Message = gb.dispatch("MESSAGE_CREATE", T).await.unwrap().d().unwrap();
     assert_eq!((m.id, m.channel_id), (post.id, created.id));
+
+    // A DM opened on edge a reaches Bob on edge b, and so do its messages.
+    let body = serde_json::json!({"recipient_id": bob.user.id});
+    let (status, dm) = owner
+        .raw(reqwest::Method::POST, "/users/@me/channels", Some(body))
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 200, "{dm}");
+    let opened: rookery_proto::model::Channel =
+        gb.dispatch("CHANNEL_CREATE", T).await.unwrap().d().unwrap();
+    assert_eq!(serde_json::json!(opened.id.to_string()), dm["id"]);
+    let post = send_until_acked(&mut ga, opened.id, "dm1", "just us").await;
+    let m: Message = gb.dispatch("MESSAGE_CREATE", T).await.unwrap().d().unwrap();
+    assert_eq!((m.id, m.channel_id), (post.id, opened.id));
 
     b.stop().await.unwrap();
     a.stop().await.unwrap();

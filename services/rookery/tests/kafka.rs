@@ -200,6 +200,23 @@ async fn guild_and_message_changes(
     call(Method::DELETE, ban, None).await;
 }
 
+/// A group DM's life: opened, a message, a recipient added and removed.
+async fn private_changes(alice: &rookery_testkit::TestUser, others: [rookery_proto::Id; 2]) {
+    use reqwest::Method;
+    use serde_json::json;
+    let path = "/users/@me/channels";
+    let body = json!({"recipients": [others[0]], "name": "analytics"});
+    let group: rookery_proto::model::Channel = alice.ok(Method::POST, path, Some(body)).await;
+    alice
+        .api
+        .post_message(group.id, "in private", None)
+        .await
+        .unwrap();
+    let recipient = format!("/channels/{}/recipients/{}", group.id, others[1]);
+    alice.no_content(Method::PUT, &recipient, None).await;
+    alice.no_content(Method::DELETE, &recipient, None).await;
+}
+
 #[tokio::test]
 async fn an_independent_client_decodes_the_topic_against_the_documented_schema() {
     if !rookery_testkit::tools::python_modules(&["confluent_kafka", "msgpack", "jsonschema"]) {
@@ -232,6 +249,8 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     }
     let ephemeral = typing_and_presence(&server, (&alice, &mut g), &bob, &guild).await;
     guild_and_message_changes(&alice, &bob, &guild, &sent).await;
+    let carol = server.user("carol").await;
+    private_changes(&alice, [bob.user.id, carol.user.id]).await;
     let (ok, report) = check_events(&bootstrap, "rookery.ephemeral", 4);
     assert!(ok, "{report}");
     for expected in ["\"TYPING_START\": 1", "\"PRESENCE_UPDATE\": 3"] {
@@ -242,12 +261,12 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     let (ok, report) = check_events(&bootstrap, "rookery.events", total);
     assert!(ok, "{report}");
     for expected in [
-        "\"USER_CREATE\": 2",
+        "\"USER_CREATE\": 3",
         "\"GUILD_CREATE\": 1",
-        "\"CHANNEL_CREATE\": 1",
+        "\"CHANNEL_CREATE\": 2",
         "\"INVITE_CREATE\": 1",
         "\"GUILD_MEMBER_ADD\": 1",
-        "\"MESSAGE_CREATE\": 6",
+        "\"MESSAGE_CREATE\": 7",
         "\"CHANNEL_PINS_UPDATE\": 1",
         "\"MESSAGE_REACTION_ADD\": 1",
         "\"MESSAGE_REACTION_REMOVE\": 1",
@@ -263,6 +282,8 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
         "\"GUILD_BAN_ADD\": 1",
         "\"GUILD_BAN_REMOVE\": 1",
         "\"MESSAGE_ACK\": 1",
+        "\"CHANNEL_RECIPIENT_ADD\": 1",
+        "\"CHANNEL_RECIPIENT_REMOVE\": 1",
     ] {
         assert!(report.contains(expected), "{expected} in {report}");
     }

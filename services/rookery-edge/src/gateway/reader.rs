@@ -268,33 +268,24 @@ impl Reader {
             .map_err(|_| CloseCode::AuthenticationFailed)?;
         let session = Session::new(user.clone(), self.edge.config.replay_buffer);
         self.edge.register_session(&session);
-        let mut guilds = Vec::new();
         let ids = self
             .edge
             .store
             .user_guilds(user.id)
             .await
             .map_err(|_| CloseCode::UnknownError)?;
-        let mut routed = Vec::with_capacity(ids.len());
-        for id in ids {
-            // Subscribe before reading, so nothing applied meanwhile is missed.
-            self.edge.hub.subscribe(&session, id);
-            if let Some(state) = self.edge.hub.guild_state(id).await {
-                // Every channel is routed here; the session is sent the
-                // ones it may see, and only their messages.
-                routed.push(self.edge.hub.want(&state));
-                guilds.push(self.edge.hub.visible_state(user.id, &state).await);
-            }
-        }
+        let scopes = self.edge.hub.subscribe_scopes(&session, ids).await;
         // Live only once every channel is routed to this edge: a message
         // applied after READY then reaches the session.
-        futures_util::future::join_all(routed).await;
+        futures_util::future::join_all(scopes.routed).await;
         // Subscribed first, then read: a message applied in between is both
         // in `missed` and buffered live, and the session sends it once.
         let missed = self.catch_up(&user, &ident.last_message_ids).await;
+        let (guilds, private_channels) = (scopes.guilds, scopes.private);
+        let shown = crate::read_states::shown(&guilds, &private_channels);
         let read_state = self
             .edge
-            .read_states(&user, &guilds)
+            .read_states(&user, shown)
             .await
             .map_err(|_| CloseCode::UnknownError)?;
         let ids: Vec<_> = guilds.iter().map(|g| g.id).collect();
@@ -303,6 +294,7 @@ impl Reader {
             presences: self.edge.hub.presences_in(&ids, user.id),
             user,
             guilds,
+            private_channels,
             read_state,
         };
         let ready = Arc::new(Dispatch::new(

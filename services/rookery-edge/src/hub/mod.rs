@@ -31,7 +31,10 @@ use tokio::sync::oneshot;
 const CATCH_UP_LIMIT: usize = 100;
 
 mod presence;
+mod private;
 mod visibility;
+
+pub use private::Scope;
 
 type Index = RwLock<HashMap<Id, HashMap<u64, Arc<Session>>>>;
 
@@ -263,7 +266,7 @@ impl Hub {
 
     /// Removes a session from every index.
     pub fn remove_session(&self, s: &Session) {
-        let guilds = s.guilds();
+        let guilds = s.scopes();
         for &g in &guilds {
             remove(&self.by_guild, g, s.key);
         }
@@ -329,6 +332,9 @@ impl Hub {
         if let Some(sight) = sight {
             self.sight_changed(sight);
         }
+        if let Event::ChannelRecipientRemove(r) = &env.event {
+            self.recipient_removed(r);
+        }
         if let Some((guild, d)) = guild_dispatch(env) {
             match seen_in(&env.event) {
                 Some(channel) => self.to_viewers(guild, channel, Arc::new(d)),
@@ -339,7 +345,9 @@ impl Hub {
             self.member_removed(guild, user.id);
         }
         match &env.event {
+            Event::ChannelCreate(c) if c.is_private() => self.opened(c, env.id),
             Event::ChannelCreate(c) => self.want_channel(c.guild_id, c.id),
+            Event::ChannelRecipientAdd(r) => self.recipient_added(r, env.id),
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),
             Event::PresenceUpdate(p) => self.presence_seen(env.origin, env.id, p),

@@ -30,7 +30,7 @@ type Verdict = (Id, Option<bool>);
 /// The guild, the only member and the only channel a change can affect.
 fn scope(event: &Event) -> Option<(Id, Option<Id>, Option<Id>)> {
     match event {
-        Event::ChannelUpdate(c) => Some((c.guild_id, None, Some(c.id))),
+        Event::ChannelUpdate(c) => Some((c.scope(), None, Some(c.id))),
         // A new role has no members yet, so it changes no one's sight.
         Event::GuildRoleUpdate(r) => Some((r.guild_id, None, None)),
         Event::GuildRoleDelete(r) => Some((r.guild_id, None, None)),

@@ -4,6 +4,7 @@
 
 mod annotations;
 mod extract;
+mod private;
 mod roles;
 mod routes;
 
@@ -89,7 +90,17 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         )
         .route(
             "/channels/{id}",
-            get(roles::channel).patch(routes::update_channel),
+            get(roles::channel)
+                .patch(routes::update_channel)
+                .delete(private::leave),
+        )
+        .route(
+            "/users/@me/channels",
+            get(private::list).post(private::open),
+        )
+        .route(
+            "/channels/{id}/recipients/{user}",
+            put(private::add).delete(private::remove),
         )
         .route(
             "/channels/{id}/permissions/{target}",

@@ -16,11 +16,13 @@ use std::sync::LazyLock;
 
 mod messages;
 mod moderation;
+mod private;
 pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
     read_states_are_per_user_and_the_last_ack_wins, replies_and_mentions_round_trip,
 };
 pub use moderation::{audit_log_lists_newest_first_within_retention, bans_keep_banned_users_out};
+pub use private::private_channels_keep_their_recipients;
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
 
@@ -44,7 +46,8 @@ macro_rules! conformance_tests {
             reactions_list_by_emoji_and_go_with_deletes,
             bans_keep_banned_users_out,
             read_states_are_per_user_and_the_last_ack_wins,
-            audit_log_lists_newest_first_within_retention
+            audit_log_lists_newest_first_within_retention,
+            private_channels_keep_their_recipients
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -72,6 +75,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     bans_keep_banned_users_out(store, bucket_ms).await;
     read_states_are_per_user_and_the_last_ack_wins(store, bucket_ms).await;
     audit_log_lists_newest_first_within_retention(store, bucket_ms).await;
+    private_channels_keep_their_recipients(store, bucket_ms).await;
 }
 
 pub(crate) fn fresh() -> Id {
@@ -287,6 +291,8 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         position,
         permission_overwrites: Vec::new(),
         rate_limit_per_user: position * 30,
+        recipients: Vec::new(),
+        owner_id: None,
     };
     let (general, random) = (chan("general", 0), chan("random", 1));
     let member = |u: &User| Member {
@@ -400,6 +406,8 @@ pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u6
             overwrite(renamed.id, OverwriteKind::Role, Permissions::SEND_MESSAGES),
         ],
         rate_limit_per_user: 0,
+        recipients: Vec::new(),
+        owner_id: None,
     };
     store
         .apply(vec![Mutation::Channel(channel.clone())])

@@ -7,6 +7,7 @@
 
 mod audit;
 mod bans;
+mod channels;
 mod history;
 mod keys;
 mod messages;
@@ -62,6 +63,7 @@ struct Tables {
     guilds: Keyspace,
     channels: Keyspace,
     channels_by_guild: Keyspace,
+    recipients: Keyspace,
     members: Keyspace,
     roles: Keyspace,
     guilds_by_user: Keyspace,
@@ -124,6 +126,7 @@ impl EmbeddedStore {
             guilds: ks("guilds")?,
             channels: ks("channels")?,
             channels_by_guild: ks("channels_by_guild")?,
+            recipients: ks("recipients")?,
             members: ks("members")?,
             roles: ks("roles")?,
             guilds_by_user: ks("guilds_by_user")?,
@@ -208,9 +211,17 @@ impl Inner {
             match mutation {
                 Mutation::User(u) => b.insert(&t.users, keys::id(u.id), encode(u)),
                 Mutation::Guild(g) => b.insert(&t.guilds, keys::id(g.id), encode(g)),
-                Mutation::Channel(c) => {
-                    b.insert(&t.channels, keys::id(c.id), encode(c));
-                    b.insert(&t.channels_by_guild, keys::pair(c.guild_id, c.id), []);
+                Mutation::Channel(c) => self.upsert_channel(&mut b, c),
+                Mutation::Recipient {
+                    channel_id,
+                    user,
+                    add,
+                } => {
+                    let key = keys::pair(*channel_id, user.id);
+                    match add {
+                        true => b.insert(&t.recipients, key, encode(user)),
+                        false => b.remove(&t.recipients, key),
+                    }
                 }
                 Mutation::Member(mb) => {
                     if !self.banned(&pending, mb.guild_id, mb.user.id)? {
@@ -360,7 +371,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
-        self.get("channels", &self.0.t.channels, &keys::id(id))
+        self.0.channel(id)
     }
 
     async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {

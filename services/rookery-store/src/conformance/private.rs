@@ -1,0 +1,68 @@
+//! Conformance: DMs and group DMs, channels outside any guild.
+
+use super::{fresh, message, user};
+use crate::{Cursor, Mutation, Store};
+use rookery_proto::Id;
+use rookery_proto::model::{CHANNEL_GROUP_DM, Channel, Member};
+
+/// A private channel is read back with its recipients (by id), recipient
+/// changes are one row each, it is listed under no guild, and its
+/// recipients' memberships of its scope find it from the user's side.
+pub async fn private_channels_keep_their_recipients(store: &dyn Store, _bucket_ms: u64) {
+    let (owner, ann, bo) = (user("own"), user("ann"), user("bo"));
+    let group = Channel {
+        id: fresh(),
+        guild_id: Id::NONE,
+        name: "trip".into(),
+        kind: CHANNEL_GROUP_DM,
+        position: 0,
+        permission_overwrites: Vec::new(),
+        rate_limit_per_user: 0,
+        recipients: vec![owner.clone(), ann.clone()],
+        owner_id: Some(owner.id),
+    };
+    let member = Member {
+        guild_id: group.scope(),
+        user: ann.clone(),
+        joined_at: group.id.timestamp(),
+        roles: Vec::new(),
+        communication_disabled_until: None,
+    };
+    let batch = vec![Mutation::Channel(group.clone()), Mutation::Member(member)];
+    store.apply(batch.clone()).await.unwrap();
+    // Applying it again (a redelivery) changes nothing.
+    store.apply(batch).await.unwrap();
+    let mut expected = group.clone();
+    expected.recipients.sort_by_key(|u| u.id);
+    assert_eq!(store.channel(group.id).await.unwrap(), Some(expected));
+    assert!(store.guild_channels(Id::NONE).await.unwrap().is_empty());
+    assert!(store.user_guilds(ann.id).await.unwrap().contains(&group.id));
+
+    let add = |u: &rookery_proto::model::User, add| Mutation::Recipient {
+        channel_id: group.id,
+        user: u.clone(),
+        add,
+    };
+    store.apply(vec![add(&bo, true)]).await.unwrap();
+    store.apply(vec![add(&ann, false)]).await.unwrap();
+    let now = store.channel(group.id).await.unwrap().unwrap();
+    let mut ids: Vec<Id> = now.recipients.iter().map(|u| u.id).collect();
+    let mut want = vec![owner.id, bo.id];
+    want.sort();
+    ids.sort();
+    assert_eq!(ids, want);
+    assert_eq!(now.owner_id, Some(owner.id));
+    assert!(now.is_private());
+
+    // Its messages take the same path as a guild channel's.
+    let m = rookery_proto::model::Message {
+        guild_id: Id::NONE,
+        ..message(group.id, fresh(), &bo, None)
+    };
+    store
+        .apply(vec![Mutation::Message(m.clone())])
+        .await
+        .unwrap();
+    let page = store.messages(group.id, Cursor::Latest, 10).await.unwrap();
+    assert_eq!(page, vec![m]);
+}
