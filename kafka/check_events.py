@@ -30,7 +30,7 @@ def documented_key(event):
         return d["id"]
     if t == "GUILD_CREATE":
         return d["guild"]["id"]
-    if t in ("CHANNEL_CREATE", "CHANNEL_UPDATE"):
+    if t in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE"):
         # A DM or group DM has no guild: it is keyed by itself.
         return d.get("guild_id", d["id"])
     if t in ("INVITE_CREATE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",

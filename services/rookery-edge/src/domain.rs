@@ -9,8 +9,8 @@ use rookery_proto::event::{
     Audit, AuditChange, Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION,
 };
 use rookery_proto::model::{
-    CHANNEL_GUILD_TEXT, Channel, Guild, GuildState, Invite, MAX_SLOW_MODE_SECS, Member, Message,
-    Role, User, audit_action,
+    Channel, Guild, GuildState, Invite, MAX_SLOW_MODE_SECS, Member, Message, Role, User,
+    audit_action,
 };
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::{AuthResponse, ChannelParams, Credentials};
@@ -172,17 +172,7 @@ impl Edge {
     ) -> Result<(GuildState, Applied), EdgeError> {
         let name = name_of("name", name)?;
         let id = self.ids.next_id();
-        let general = Channel {
-            id: self.ids.next_id(),
-            guild_id: id,
-            name: "general".into(),
-            kind: CHANNEL_GUILD_TEXT,
-            position: 0,
-            permission_overwrites: Vec::new(),
-            rate_limit_per_user: 0,
-            recipients: Vec::new(),
-            owner_id: None,
-        };
+        let general = Channel::guild_text(self.ids.next_id(), id, "general", 0);
         let everyone = Role {
             id,
             name: "@everyone".into(),
@@ -225,17 +215,7 @@ impl Edge {
             .map(|c| c.position + 1)
             .max()
             .unwrap_or(0);
-        let channel = Channel {
-            id: self.ids.next_id(),
-            guild_id,
-            name,
-            kind: CHANNEL_GUILD_TEXT,
-            position,
-            permission_overwrites: Vec::new(),
-            rate_limit_per_user: 0,
-            recipients: Vec::new(),
-            owner_id: None,
-        };
+        let channel = Channel::guild_text(self.ids.next_id(), guild_id, name, position);
         let by = (user.id, audit_action::CHANNEL_CREATE, Some(channel.id));
         let applied = self
             .publish_by(Event::ChannelCreate(channel.clone()), by)
@@ -277,6 +257,27 @@ impl Edge {
             .publish_changes(event, by, changes.into_iter().flatten().collect())
             .await?;
         Ok((updated, applied))
+    }
+
+    /// Deletes a guild channel (MANAGE_CHANNELS in it), or leaves a group
+    /// DM; answers the channel as it was.
+    pub async fn delete_channel(
+        &self,
+        user: &User,
+        channel: Id,
+    ) -> Result<(Channel, Applied), EdgeError> {
+        let c = self.hub.perms().channel(channel).await?;
+        if c.is_private() {
+            let applied = self.remove_recipient(user, channel, user.id).await?;
+            return Ok((c.seen_by(user.id), applied));
+        }
+        let needed = Permissions::MANAGE_CHANNELS;
+        let c = self.require_in_channel(user.id, channel, needed).await?;
+        let by = (user.id, audit_action::CHANNEL_DELETE, Some(channel));
+        let applied = self
+            .publish_by(Event::ChannelDelete((*c).clone()), by)
+            .await?;
+        Ok(((*c).clone(), applied))
     }
 
     /// Creates an invite to a guild (CREATE_INSTANT_INVITE).

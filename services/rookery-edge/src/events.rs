@@ -29,8 +29,10 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         Event::ChannelPinsUpdate(p) => (ev::CHANNEL_PINS_UPDATE, D::PinsUpdate(p.clone())),
         Event::MessageReactionAdd(r) => (ev::MESSAGE_REACTION_ADD, D::Reaction(r.clone())),
         Event::MessageReactionRemove(r) => (ev::MESSAGE_REACTION_REMOVE, D::Reaction(r.clone())),
-        // A private channel is shown per recipient (see the hub).
+        // A private channel is shown per recipient, and a deleted one to
+        // those who could see it (see the hub).
         Event::ChannelCreate(c) if c.is_private() => return None,
+        Event::ChannelDelete(_) => return None,
         Event::ChannelCreate(c) => (ev::CHANNEL_CREATE, D::Channel(c.clone())),
         Event::ChannelUpdate(c) => (ev::CHANNEL_UPDATE, D::Channel(c.clone())),
         Event::ChannelRecipientAdd(r) => (ev::CHANNEL_RECIPIENT_ADD, D::Recipient(r.clone())),

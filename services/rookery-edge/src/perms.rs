@@ -75,6 +75,18 @@ impl GuildAccess {
     }
 }
 
+/// A member's permissions in guild channel `c`.
+fn bits_in(access: &GuildAccess, member: &Member, c: &Channel, timed_out: bool) -> Permissions {
+    p::in_channel(
+        access.base(member),
+        c.guild_id,
+        member.user.id,
+        &member.roles,
+        &c.permission_overwrites,
+        timed_out,
+    )
+}
+
 /// A role's place in the hierarchy (greater outranks).
 pub fn rank(r: &Role) -> (u32, std::cmp::Reverse<Id>) {
     (r.position, std::cmp::Reverse(r.id))
@@ -239,19 +251,23 @@ impl Perms {
             }
             let (access, member) = self.in_guild(c.guild_id, user).await?;
             let until = member.timed_out_until(rookery_proto::id::now_ms());
-            let bits = p::in_channel(
-                access.base(&member),
-                c.guild_id,
-                user,
-                &member.roles,
-                &c.permission_overwrites,
-                until.is_some(),
-            );
+            let bits = bits_in(&access, &member, &c, until.is_some());
             Ok(Some((c.guild_id, bits, until.unwrap_or(u64::MAX))))
         };
         let found = self.cached("permissions", &self.computed, (user, channel), load);
         let (_, bits, _) = found.await?.expect("computed permissions are always some");
         Ok((c, bits))
+    }
+
+    /// Whether the user could see guild channel `c` as the caller has it
+    /// (a deleted channel, say), computed and never cached.
+    pub async fn could_view(&self, user: Id, c: &Channel) -> bool {
+        match self.in_guild(c.guild_id, user).await {
+            Ok((access, member)) => {
+                bits_in(&access, &member, c, false).contains(Permissions::VIEW_CHANNEL)
+            }
+            Err(_) => false,
+        }
     }
 
     /// Whether the user may see the channel, if that is cached (it never
@@ -286,7 +302,7 @@ impl Perms {
             return self.invalidate_guild(guild);
         }
         let guild = match event {
-            Event::ChannelUpdate(c) => {
+            Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
                 self.bump();
                 self.channels.invalidate(&c.id);
                 c.scope()

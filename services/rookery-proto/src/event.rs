@@ -125,6 +125,8 @@ pub enum Event {
     TypingStart(TypingStart),
     /// A user's presence as one edge sees it (ephemeral).
     PresenceUpdate(crate::presence::PresenceChange),
+    /// A guild channel was deleted (the channel as it was).
+    ChannelDelete(Channel),
     /// A user was added to a group DM.
     ChannelRecipientAdd(RecipientChange),
     /// A user left or was removed from a group DM.
@@ -306,7 +308,9 @@ impl Event {
         match self {
             Event::UserCreate(u) => u.id.0,
             Event::GuildCreate(g) => g.guild.id.0,
-            Event::ChannelCreate(c) | Event::ChannelUpdate(c) => c.scope().0,
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
+                c.scope().0
+            }
             Event::InviteCreate(i) => i.guild_id.0,
             Event::GuildMemberAdd(m) => m.guild_id.0,
             Event::MessageCreate(m) => m.channel_id.0,
@@ -336,7 +340,9 @@ impl Event {
         Some(match self {
             Event::UserCreate(_) => return None,
             Event::GuildCreate(g) => g.guild.id,
-            Event::ChannelCreate(c) | Event::ChannelUpdate(c) => c.scope(),
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
+                c.scope()
+            }
             Event::InviteCreate(i) => i.guild_id,
             Event::GuildMemberAdd(m) => m.guild_id,
             Event::MessageCreate(m) | Event::MessageUpdate(m) => m.scope(),

@@ -98,6 +98,21 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// A guild text channel without overwrites or slow mode.
+    pub fn guild_text(id: Id, guild_id: Id, name: impl Into<String>, position: u32) -> Self {
+        Channel {
+            id,
+            guild_id,
+            name: name.into(),
+            kind: CHANNEL_GUILD_TEXT,
+            position,
+            permission_overwrites: Vec::new(),
+            rate_limit_per_user: 0,
+            recipients: Vec::new(),
+            owner_id: None,
+        }
+    }
+
     /// Whether this is a DM or group DM (a channel outside any guild).
     pub fn is_private(&self) -> bool {
         self.guild_id.is_none()
@@ -211,6 +226,8 @@ pub mod audit_action {
     pub const CHANNEL_CREATE: u8 = 10;
     /// A channel's name or slow mode changed.
     pub const CHANNEL_UPDATE: u8 = 11;
+    /// A channel was deleted.
+    pub const CHANNEL_DELETE: u8 = 12;
     /// A permission overwrite was added.
     pub const CHANNEL_OVERWRITE_CREATE: u8 = 13;
     /// A permission overwrite changed.

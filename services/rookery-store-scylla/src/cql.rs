@@ -42,6 +42,10 @@ statements! {
     INSERT_GUILD_CHANNEL = "INSERT INTO channels_by_guild (guild_id, channel_id, name, kind, position, rate_limit_per_user) VALUES (?, ?, ?, ?, ?, ?)";
     /// A channel.
     SELECT_CHANNEL = "SELECT id, guild_id, name, kind, position, rate_limit_per_user, owner_id FROM channels WHERE id = ?";
+    /// A deleted channel, by id.
+    DELETE_CHANNEL = "DELETE FROM channels WHERE id = ?";
+    /// A deleted channel, under its guild.
+    DELETE_GUILD_CHANNEL = "DELETE FROM channels_by_guild WHERE guild_id = ? AND channel_id = ?";
     /// A private channel's recipient.
     INSERT_RECIPIENT = "INSERT INTO channel_recipients (channel_id, user_id, username) VALUES (?, ?, ?)";
     /// A recipient who left or was removed.

@@ -83,7 +83,8 @@ prepared! {
     insert_channel = INSERT_CHANNEL, insert_guild_channel = INSERT_GUILD_CHANNEL,
     select_channel = SELECT_CHANNEL, select_guild_channels = SELECT_GUILD_CHANNELS,
     insert_recipient = INSERT_RECIPIENT, delete_recipient = DELETE_RECIPIENT,
-    select_recipients = SELECT_RECIPIENTS,
+    select_recipients = SELECT_RECIPIENTS, delete_channel = DELETE_CHANNEL,
+    delete_guild_channel = DELETE_GUILD_CHANNEL,
     insert_overwrite = INSERT_OVERWRITE, select_overwrites = SELECT_OVERWRITES,
     delete_overwrite = DELETE_OVERWRITE, insert_role = INSERT_ROLE,
     select_roles = SELECT_ROLES, delete_role = DELETE_ROLE,
@@ -250,6 +251,17 @@ impl Inner {
                 self.exec(&s.insert_guild, values).await
             }
             Mutation::Channel(c) => self.write_channel(c).await,
+            Mutation::ChannelDelete {
+                guild_id,
+                channel_id,
+            } => {
+                let by_guild = (key(*guild_id), key(*channel_id));
+                futures_util::try_join!(
+                    self.exec(&s.delete_channel, (key(*channel_id),)),
+                    self.exec(&s.delete_guild_channel, by_guild),
+                )?;
+                Ok(())
+            }
             Mutation::Recipient {
                 channel_id,
                 user,

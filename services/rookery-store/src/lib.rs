@@ -60,6 +60,14 @@ pub enum Mutation {
     /// Upsert a channel with its overwrites (and list it under its guild);
     /// a DM's or group DM's with its recipients (listed under no guild).
     Channel(Channel),
+    /// Delete a guild channel (and its listing under the guild). Its
+    /// messages stay where they are, unreachable: the channel is unknown.
+    ChannelDelete {
+        /// The guild.
+        guild_id: Id,
+        /// The channel.
+        channel_id: Id,
+    },
     /// Add a user to a private channel's recipients, or remove one.
     Recipient {
         /// The DM or group DM.

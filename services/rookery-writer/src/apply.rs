@@ -32,6 +32,13 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             ("channel_create", out)
         }
         Event::ChannelCreate(c) => ("channel_create", vec![Mutation::Channel(c.clone())]),
+        Event::ChannelDelete(c) => (
+            "channel_delete",
+            vec![Mutation::ChannelDelete {
+                guild_id: c.guild_id,
+                channel_id: c.id,
+            }],
+        ),
         Event::ChannelRecipientAdd(r) => (
             "channel_recipient_add",
             vec![

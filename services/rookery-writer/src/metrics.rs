@@ -22,7 +22,7 @@ pub const EPHEMERAL_EVENTS: &str = "rookery_writer_ephemeral_events_total";
 pub const EPHEMERAL_TYPES: [&str; 2] = ["typing_start", "presence_update"];
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 22] = [
+pub const EVENT_TYPES: [&str; 23] = [
     "user_create",
     "guild_create",
     "channel_create",
@@ -45,6 +45,7 @@ pub const EVENT_TYPES: [&str; 22] = [
     "message_ack",
     "channel_recipient_add",
     "channel_recipient_remove",
+    "channel_delete",
 ];
 
 /// Registers descriptions with the installed recorder and creates the

@@ -103,3 +103,67 @@ async fn members_are_told_when_they_gain_or_lose_sight_of_a_channel() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_deleted_channel_is_gone_for_its_viewers_and_hidden_from_others() {
+    let server = TestServer::start().await;
+    let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
+    let guild = server.guild(&[&alice, &bob, &carol]).await;
+    let (g, general) = (guild.id, guild.channels[0].id);
+    let doomed = alice.api.create_channel(g, "doomed").await.unwrap().id;
+    // Carol cannot see it: she must not learn it existed, even now.
+    let hide = json!({"type": 1, "deny": bits(Permissions::VIEW_CHANNEL)});
+    let carol_overwrite = format!("/channels/{doomed}/permissions/{}", carol.user.id);
+    alice
+        .no_content(Method::PUT, &carol_overwrite, Some(hide))
+        .await;
+    let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
+    let mut carol_gw = server.gateway(&carol, Encoding::MsgPack).await;
+    alice
+        .api
+        .post_message(doomed, "before", None)
+        .await
+        .unwrap();
+
+    let path = format!("/channels/{doomed}");
+    bob.refused(Method::DELETE, &path, None, (403, 50013)).await;
+    carol
+        .refused(Method::DELETE, &path, None, (403, 50001))
+        .await;
+    let gone: Channel = alice.ok(Method::DELETE, &path, None).await;
+    assert_eq!((gone.id, gone.name.as_str()), (doomed, "doomed"));
+    assert_eq!(
+        channel_event(&mut bob_gw, "CHANNEL_DELETE").await.id,
+        doomed
+    );
+    let names = names_until_message(&mut carol_gw, &alice, general).await;
+    assert!(!names.contains(&"CHANNEL_DELETE".to_owned()), "{names:?}");
+
+    // Nothing of it can be read or written any more.
+    let messages = format!("/channels/{doomed}/messages");
+    bob.refused(Method::GET, &messages, None, (404, 10003))
+        .await;
+    let body = Some(json!({"content": "anyone?"}));
+    alice
+        .refused(Method::POST, &messages, body, (404, 10003))
+        .await;
+    alice
+        .refused(Method::DELETE, &path, None, (404, 10003))
+        .await;
+    let ready = Gateway::connect(&server.ws(), Encoding::Json).await;
+    let ready = ready.unwrap().identify(&bob.token).await.unwrap();
+    let channels: Vec<Id> = ready.guilds[0].channels.iter().map(|c| c.id).collect();
+    assert_eq!(channels, vec![general]);
+    // The audit log records it (Discord's CHANNEL_DELETE, 12).
+    let log: serde_json::Value = alice
+        .ok(
+            Method::GET,
+            &format!("/guilds/{g}/audit-logs?action_type=12"),
+            None,
+        )
+        .await;
+    let entry = &log["audit_log_entries"][0];
+    assert_eq!(entry["target_id"], json!(doomed.to_string()));
+    assert_eq!(entry["user_id"], json!(alice.user.id.to_string()));
+    server.stop().await;
+}

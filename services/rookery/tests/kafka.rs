@@ -237,7 +237,7 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let guild = server.guild(&[&alice, &bob]).await;
-    alice.api.create_channel(guild.id, "random").await.unwrap();
+    let random = alice.api.create_channel(guild.id, "random").await.unwrap();
     let mut g = server.gateway(&alice, Encoding::MsgPack).await;
     let mut sent = Vec::new();
     for i in 0..5 {
@@ -251,6 +251,8 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     guild_and_message_changes(&alice, &bob, &guild, &sent).await;
     let carol = server.user("carol").await;
     private_changes(&alice, [bob.user.id, carol.user.id]).await;
+    let path = format!("/channels/{}", random.id);
+    let _: rookery_proto::model::Channel = alice.ok(reqwest::Method::DELETE, &path, None).await;
     let (ok, report) = check_events(&bootstrap, "rookery.ephemeral", 4);
     assert!(ok, "{report}");
     for expected in ["\"TYPING_START\": 1", "\"PRESENCE_UPDATE\": 3"] {
@@ -284,6 +286,7 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
         "\"MESSAGE_ACK\": 1",
         "\"CHANNEL_RECIPIENT_ADD\": 1",
         "\"CHANNEL_RECIPIENT_REMOVE\": 1",
+        "\"CHANNEL_DELETE\": 1",
     ] {
         assert!(report.contains(expected), "{expected} in {report}");
     }

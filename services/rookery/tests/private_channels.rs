@@ -262,7 +262,8 @@ async fn group_dm_recipients_come_and_go() {
     bob.refused(Method::DELETE, &member(&carol), None, (403, 50013))
         .await;
     let leave = format!("/channels/{}", group.id);
-    bob.no_content(Method::DELETE, &leave, None).await;
+    let left: Channel = bob.ok(Method::DELETE, &leave, None).await;
+    assert_eq!(left.id, group.id);
     let gone: Channel = bob_gw
         .dispatch("CHANNEL_DELETE", T)
         .await

@@ -20,7 +20,7 @@ use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::{Envelope, Event, MemberAdd};
 use rookery_proto::gateway::event_name as ev;
-use rookery_proto::model::{GuildState, UnavailableGuild};
+use rookery_proto::model::{Channel, GuildState, UnavailableGuild};
 use rookery_store::Store;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -193,6 +193,29 @@ impl Hub {
         tokio::spawn(async move { hub.catch_up(sessions, vec![channel], channel, added).await });
     }
 
+    /// A guild channel was deleted: the sessions that could see it (as the
+    /// event has it) get CHANNEL_DELETE, and it is no longer routed here.
+    fn channel_deleted(&self, c: &Channel) {
+        let mut local = self.local.lock().expect("local");
+        if let Some(g) = local.get_mut(&c.guild_id)
+            && g.channels.remove(&c.id)
+        {
+            tokio::spawn(withdrawn(self.interest.withdraw(&[c.id.0])));
+        }
+        drop(local);
+        let sessions = self.sessions_of(&self.by_guild, c.guild_id);
+        let d = Dispatch::new(ev::CHANNEL_DELETE, DispatchData::Channel(c.clone()));
+        let (d, c) = (Arc::new(d), c.clone());
+        let Some(hub) = self.me.upgrade() else { return };
+        tokio::spawn(async move {
+            for s in sessions {
+                if hub.perms.could_view(s.user.id, &c).await {
+                    s.announce(&d);
+                }
+            }
+        });
+    }
+
     /// Once routing is `live`, sends `sessions` (holding `channels`) what
     /// the store has after `after`, followed by what was held meanwhile.
     async fn catch_up(
@@ -347,6 +370,7 @@ impl Hub {
         match &env.event {
             Event::ChannelCreate(c) if c.is_private() => self.opened(c, env.id),
             Event::ChannelCreate(c) => self.want_channel(c.guild_id, c.id),
+            Event::ChannelDelete(c) => self.channel_deleted(c),
             Event::ChannelRecipientAdd(r) => self.recipient_added(r, env.id),
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),

@@ -92,7 +92,7 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
             "/channels/{id}",
             get(roles::channel)
                 .patch(routes::update_channel)
-                .delete(private::leave),
+                .delete(private::delete),
         )
         .route(
             "/users/@me/channels",

@@ -1,5 +1,5 @@
-//! REST handlers for DMs and group DMs (Discord's routes): thin adapters
-//! to the edge's operations in `crate::private`.
+//! REST handlers for DMs and group DMs, and channel deletion (Discord's
+//! routes): thin adapters to the edge's operations.
 
 use super::extract::{ApiJson, Auth};
 use super::routes::{EdgeState, applied, id, no_content};
@@ -59,15 +59,13 @@ pub async fn remove(
     ))
 }
 
-/// `DELETE /channels/{id}`: leaves a group DM (deleting a guild channel
-/// is not supported; a DM cannot be left).
-pub async fn leave(
+/// `DELETE /channels/{id}`: deletes a guild channel, or leaves a group DM.
+pub async fn delete(
     edge: EdgeState,
     Auth(user): Auth,
     Path(channel): Path<String>,
 ) -> Result<Response, EdgeError> {
     let channel = id(&channel, EdgeError::UnknownChannel)?;
-    Ok(no_content(
-        edge.remove_recipient(&user, channel, user.id).await?,
-    ))
+    let (gone, a) = edge.delete_channel(&user, channel).await?;
+    Ok(applied(gone, a))
 }

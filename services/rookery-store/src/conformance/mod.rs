@@ -22,7 +22,7 @@ pub use messages::{
     read_states_are_per_user_and_the_last_ack_wins, replies_and_mentions_round_trip,
 };
 pub use moderation::{audit_log_lists_newest_first_within_retention, bans_keep_banned_users_out};
-pub use private::private_channels_keep_their_recipients;
+pub use private::{deleted_channels_are_gone, private_channels_keep_their_recipients};
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
 
@@ -47,7 +47,8 @@ macro_rules! conformance_tests {
             bans_keep_banned_users_out,
             read_states_are_per_user_and_the_last_ack_wins,
             audit_log_lists_newest_first_within_retention,
-            private_channels_keep_their_recipients
+            private_channels_keep_their_recipients,
+            deleted_channels_are_gone
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -76,6 +77,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     read_states_are_per_user_and_the_last_ack_wins(store, bucket_ms).await;
     audit_log_lists_newest_first_within_retention(store, bucket_ms).await;
     private_channels_keep_their_recipients(store, bucket_ms).await;
+    deleted_channels_are_gone(store, bucket_ms).await;
 }
 
 pub(crate) fn fresh() -> Id {
@@ -284,15 +286,8 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         owner_id: owner.id,
     };
     let chan = |name: &str, position| Channel {
-        id: fresh(),
-        guild_id: guild.id,
-        name: name.into(),
-        kind: CHANNEL_GUILD_TEXT,
-        position,
-        permission_overwrites: Vec::new(),
         rate_limit_per_user: position * 30,
-        recipients: Vec::new(),
-        owner_id: None,
+        ..Channel::guild_text(fresh(), guild.id, name, position)
     };
     let (general, random) = (chan("general", 0), chan("random", 1));
     let member = |u: &User| Member {

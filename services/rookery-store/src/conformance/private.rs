@@ -1,4 +1,5 @@
-//! Conformance: DMs and group DMs, channels outside any guild.
+//! Conformance: DMs and group DMs (channels outside any guild), and
+//! channel deletion.
 
 use super::{fresh, message, user};
 use crate::{Cursor, Mutation, Store};
@@ -65,4 +66,26 @@ pub async fn private_channels_keep_their_recipients(store: &dyn Store, _bucket_m
         .unwrap();
     let page = store.messages(group.id, Cursor::Latest, 10).await.unwrap();
     assert_eq!(page, vec![m]);
+}
+
+/// A deleted channel is found by no index, its siblings are untouched, and
+/// deleting it again changes nothing.
+pub async fn deleted_channels_are_gone(store: &dyn Store, _bucket_ms: u64) {
+    let guild = fresh();
+    let kept = Channel::guild_text(fresh(), guild, "kept", 0);
+    let doomed = Channel::guild_text(fresh(), guild, "doomed", 1);
+    let batch = vec![
+        Mutation::Channel(kept.clone()),
+        Mutation::Channel(doomed.clone()),
+    ];
+    store.apply(batch).await.unwrap();
+    let delete = Mutation::ChannelDelete {
+        guild_id: guild,
+        channel_id: doomed.id,
+    };
+    store.apply(vec![delete.clone()]).await.unwrap();
+    store.apply(vec![delete]).await.unwrap();
+    assert_eq!(store.channel(doomed.id).await.unwrap(), None);
+    assert_eq!(store.channel(kept.id).await.unwrap(), Some(kept.clone()));
+    assert_eq!(store.guild_channels(guild).await.unwrap(), vec![kept]);
 }

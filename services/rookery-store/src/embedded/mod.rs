@@ -212,6 +212,13 @@ impl Inner {
                 Mutation::User(u) => b.insert(&t.users, keys::id(u.id), encode(u)),
                 Mutation::Guild(g) => b.insert(&t.guilds, keys::id(g.id), encode(g)),
                 Mutation::Channel(c) => self.upsert_channel(&mut b, c),
+                Mutation::ChannelDelete {
+                    guild_id,
+                    channel_id,
+                } => {
+                    b.remove(&t.channels, keys::id(*channel_id));
+                    b.remove(&t.channels_by_guild, keys::pair(*guild_id, *channel_id));
+                }
                 Mutation::Recipient {
                     channel_id,
                     user,
