@@ -4,7 +4,7 @@ Kafka topic with an independent client (confluent-kafka), decodes them with
 msgpack, and checks each against kafka/events.schema.json (docs/events.md)
 and the documented key (8 bytes big-endian: the user id for USER_CREATE, the
 guild id for guild events, the channel id for message events and for every
-event of a DM or group DM).
+event of a DM or group DM, except a DM's opening: the lower of its users).
 
     check_events.py BOOTSTRAP TOPIC COUNT
 
@@ -30,8 +30,11 @@ def documented_key(event):
         return d["id"]
     if t == "GUILD_CREATE":
         return d["guild"]["id"]
+    if t == "CHANNEL_CREATE" and d["type"] == 1:
+        # A DM's opening: the lower of its two users.
+        return min(r["id"] for r in d["recipients"])
     if t in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE"):
-        # A DM or group DM has no guild: it is keyed by itself.
+        # A group DM has no guild: it is keyed by itself.
         return d.get("guild_id", d["id"])
     if t in ("INVITE_CREATE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",
              "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE",

@@ -55,13 +55,7 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         // For the reader's own sessions only, and per guild (see the hub).
         Event::GuildBanRemove(_) | Event::MessageAck(_) | Event::PresenceUpdate(_) => return None,
         Event::GuildMemberAdd(add) => {
-            let member = Member {
-                guild_id: add.guild_id,
-                user: add.user.clone(),
-                joined_at: env.id.timestamp(),
-                roles: Vec::new(),
-                communication_disabled_until: None,
-            };
+            let member = Member::joined(add.guild_id, add.user.clone(), env.id.timestamp());
             (ev::GUILD_MEMBER_ADD, D::Member(member))
         }
         Event::UserCreate(_) | Event::InviteCreate(_) | Event::GuildCreate(_) => return None,

@@ -4,9 +4,11 @@
 //! A private channel is its own scope: its recipients are the scope's
 //! members, and messages, reactions, pins, typing and read states take the
 //! guild channel's path unchanged, with [`Permissions::PRIVATE_CHANNEL`]
-//! for every recipient. Opening one is a CHANNEL_CREATE event keyed by the
-//! channel; a recipient change is CHANNEL_RECIPIENT_ADD or _REMOVE on the
-//! same partition, so they apply in order.
+//! for every recipient. Opening one is a CHANNEL_CREATE event: a group
+//! DM's is keyed by the channel, as its recipient changes
+//! (CHANNEL_RECIPIENT_ADD and _REMOVE) are, so they apply in order; a DM's
+//! is keyed by the lower of its two user ids, so two openings of one
+//! pair's DM apply in order and the store keeps the first.
 
 use crate::hub::Scope;
 use crate::{Applied, Edge, EdgeError};
@@ -76,18 +78,22 @@ impl Edge {
         let applied = self
             .publish(Event::ChannelCreate(channel.clone()), true)
             .await?;
+        // Two openings of one pair's DM apply in order and the first wins:
+        // answer the DM that exists.
+        if let (CHANNEL_DM, Applied::Yes) = (kind, applied)
+            && let Some(open) = self.dm_with(user.id, channel.recipients[1].id).await?
+        {
+            return Ok((open.seen_by(user.id), applied));
+        }
         Ok((channel.seen_by(user.id), applied))
     }
 
-    /// The DM between two users, if one is open. Looks through the user's
-    /// scopes: a DM is found among them by its recipients.
+    /// The DM between two users, if one is open.
     async fn dm_with(&self, user: Id, other: Id) -> Result<Option<Arc<Channel>>, EdgeError> {
-        for c in self.private_channels_of(user).await? {
-            if c.kind == CHANNEL_DM && c.recipients.iter().any(|r| r.id == other) {
-                return Ok(Some(c));
-            }
+        match self.store.dm_channel(user, other).await? {
+            Some(id) => Ok(Some(self.hub.perms().channel(id).await?)),
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     async fn private_channels_of(&self, user: Id) -> Result<Vec<Arc<Channel>>, EdgeError> {

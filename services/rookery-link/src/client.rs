@@ -410,6 +410,13 @@ impl Store for RemoteStore {
         }
     }
 
+    async fn dm_channel(&self, a: Id, b: Id) -> Result<Option<Id>, StoreError> {
+        match self.read(Call::DmChannel { a, b }).await? {
+            Reply::Nonce(id) => Ok(id),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
         match self
             .read(Call::Invite {

@@ -107,6 +107,10 @@ pub enum Call {
     UserGuilds {
         user_id: Id,
     },
+    DmChannel {
+        a: Id,
+        b: Id,
+    },
     Invite {
         code: String,
     },
@@ -196,6 +200,7 @@ pub enum Reply {
     Member(Option<Member>),
     Ids(Vec<Id>),
     Invite(Option<Invite>),
+    /// An optional id: a nonce's message, a pair's DM.
     Nonce(Option<Id>),
     Messages(Vec<Message>),
     Message(Option<Message>),

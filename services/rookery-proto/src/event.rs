@@ -308,6 +308,11 @@ impl Event {
         match self {
             Event::UserCreate(u) => u.id.0,
             Event::GuildCreate(g) => g.guild.id.0,
+            // Every opening of a DM between the same two users is on one
+            // partition, so the store keeps the first (see `dm_pair`).
+            Event::ChannelCreate(c) if c.dm_pair().is_some() => {
+                c.dm_pair().map_or(c.id.0, |(low, _)| low.0)
+            }
             Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
                 c.scope().0
             }

@@ -126,6 +126,14 @@ impl Channel {
         self.guild_id.or(self.id)
     }
 
+    /// A DM's two users, lower id first: at most one DM exists per pair.
+    pub fn dm_pair(&self) -> Option<(Id, Id)> {
+        match (self.kind, self.recipients.as_slice()) {
+            (CHANNEL_DM, [a, b]) => Some((a.id.min(b.id), a.id.max(b.id))),
+            _ => None,
+        }
+    }
+
     /// The channel as `user` is shown it: a private channel lists the other
     /// recipients only.
     pub fn seen_by(&self, user: Id) -> Channel {
@@ -179,6 +187,17 @@ pub struct Member {
 }
 
 impl Member {
+    /// A new membership: no roles, no timeout.
+    pub fn joined(guild_id: Id, user: User, joined_at: String) -> Self {
+        Member {
+            guild_id,
+            user,
+            joined_at,
+            roles: Vec::new(),
+            communication_disabled_until: None,
+        }
+    }
+
     /// When the member's timeout ends, if it is still running at `now_ms`.
     pub fn timed_out_until(&self, now_ms: u64) -> Option<u64> {
         let until = crate::id::parse_timestamp(self.communication_disabled_until.as_deref()?)?;

@@ -46,6 +46,10 @@ statements! {
     DELETE_CHANNEL = "DELETE FROM channels WHERE id = ?";
     /// A deleted channel, under its guild.
     DELETE_GUILD_CHANNEL = "DELETE FROM channels_by_guild WHERE guild_id = ? AND channel_id = ?";
+    /// The first DM of a pair of users (a lightweight transaction).
+    CLAIM_DM_PAIR = "INSERT INTO dm_pairs (user_low, user_high, channel_id) VALUES (?, ?, ?) IF NOT EXISTS";
+    /// The DM of a pair of users.
+    SELECT_DM_PAIR = "SELECT channel_id FROM dm_pairs WHERE user_low = ? AND user_high = ?";
     /// A private channel's recipient.
     INSERT_RECIPIENT = "INSERT INTO channel_recipients (channel_id, user_id, username) VALUES (?, ?, ?)";
     /// A recipient who left or was removed.

@@ -59,6 +59,40 @@ impl Inner {
         Ok(())
     }
 
+    /// Opens a private channel with its recipients' memberships, unless
+    /// it is a DM whose pair already has another (the first opened wins:
+    /// a lightweight transaction claims the pair).
+    pub(crate) async fn open_private(
+        &self,
+        c: &Channel,
+        joined_at: &str,
+    ) -> Result<(), StoreError> {
+        if let Some((low, high)) = c.dm_pair() {
+            let claim = (key(low), key(high), key(c.id));
+            let result = self.session.execute_unpaged(&self.s.claim_dm_pair, claim);
+            let (claimed, _) =
+                crate::migrate::lwt_outcome(result.await.map_err(crate::session::backend)?)?;
+            // A retried claim of our own (a timeout after it was applied)
+            // is ours; another channel's means this opening lost.
+            if !claimed && self.dm_channel(low, high).await? != Some(c.id) {
+                return Ok(());
+            }
+        }
+        self.write_channel(c).await?;
+        let members = c.recipients.iter().map(|user| {
+            let member = Member::joined(c.id, user.clone(), joined_at.to_owned());
+            async move { self.write_member(&member).await }
+        });
+        futures_util::future::try_join_all(members).await?;
+        Ok(())
+    }
+
+    /// The DM of a pair of users, lower id first.
+    pub(crate) async fn dm_channel(&self, low: Id, high: Id) -> Result<Option<Id>, StoreError> {
+        let row = self.one::<(i64,)>(&self.s.select_dm_pair, (key(low), key(high)));
+        Ok(row.await?.map(|(c,)| id(c)))
+    }
+
     pub(crate) async fn write_recipient(
         &self,
         channel: Id,

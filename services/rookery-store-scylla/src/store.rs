@@ -84,7 +84,8 @@ prepared! {
     select_channel = SELECT_CHANNEL, select_guild_channels = SELECT_GUILD_CHANNELS,
     insert_recipient = INSERT_RECIPIENT, delete_recipient = DELETE_RECIPIENT,
     select_recipients = SELECT_RECIPIENTS, delete_channel = DELETE_CHANNEL,
-    delete_guild_channel = DELETE_GUILD_CHANNEL,
+    delete_guild_channel = DELETE_GUILD_CHANNEL, claim_dm_pair = CLAIM_DM_PAIR,
+    select_dm_pair = SELECT_DM_PAIR,
     insert_overwrite = INSERT_OVERWRITE, select_overwrites = SELECT_OVERWRITES,
     delete_overwrite = DELETE_OVERWRITE, insert_role = INSERT_ROLE,
     select_roles = SELECT_ROLES, delete_role = DELETE_ROLE,
@@ -251,6 +252,9 @@ impl Inner {
                 self.exec(&s.insert_guild, values).await
             }
             Mutation::Channel(c) => self.write_channel(c).await,
+            Mutation::PrivateChannel { channel, joined_at } => {
+                self.open_private(channel, joined_at).await
+            }
             Mutation::ChannelDelete {
                 guild_id,
                 channel_id,
@@ -446,6 +450,10 @@ impl Store for ScyllaStore {
         let stmt = &self.0.s.select_user_guilds;
         let rows = self.0.all::<(i64,)>(stmt, (key(user_id),)).await?;
         Ok(rows.into_iter().map(|(g,)| id(g)).collect())
+    }
+
+    async fn dm_channel(&self, a: Id, b: Id) -> Result<Option<Id>, StoreError> {
+        self.0.dm_channel(a.min(b), a.max(b)).await
     }
 
     async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {

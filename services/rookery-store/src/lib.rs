@@ -68,6 +68,16 @@ pub enum Mutation {
         /// The channel.
         channel_id: Id,
     },
+    /// Open a DM or group DM: the channel with its recipients, and each
+    /// recipient's membership of its scope (the channel's id), unless it is
+    /// a DM and its pair of users has another DM already (the first opened
+    /// wins, and the later one writes nothing).
+    PrivateChannel {
+        /// The channel.
+        channel: Channel,
+        /// When the recipients joined (RFC 3339).
+        joined_at: String,
+    },
     /// Add a user to a private channel's recipients, or remove one.
     Recipient {
         /// The DM or group DM.
@@ -242,6 +252,9 @@ pub trait Store: Send + Sync + 'static {
     /// and group DMs (a private channel is its own scope: its recipients
     /// are members under the channel's id).
     async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError>;
+
+    /// The DM between two users (in either order), if one was opened.
+    async fn dm_channel(&self, a: Id, b: Id) -> Result<Option<Id>, StoreError>;
 
     /// An invite by code.
     async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError>;

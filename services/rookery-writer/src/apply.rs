@@ -17,20 +17,20 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
                 guild_id: g.guild.id,
                 role: role.clone(),
             }));
-            out.push(Mutation::Member(Member {
-                guild_id: g.guild.id,
-                user: g.owner.clone(),
-                joined_at: env.id.timestamp(),
-                roles: Vec::new(),
-                communication_disabled_until: None,
-            }));
+            out.push(Mutation::Member(Member::joined(
+                g.guild.id,
+                g.owner.clone(),
+                env.id.timestamp(),
+            )));
             ("guild_create", out)
         }
-        Event::ChannelCreate(c) if c.is_private() => {
-            let mut out = vec![Mutation::Channel(c.clone())];
-            out.extend(c.recipients.iter().map(|u| recipient(env, c.id, u)));
-            ("channel_create", out)
-        }
+        Event::ChannelCreate(c) if c.is_private() => (
+            "channel_create",
+            vec![Mutation::PrivateChannel {
+                channel: c.clone(),
+                joined_at: env.id.timestamp(),
+            }],
+        ),
         Event::ChannelCreate(c) => ("channel_create", vec![Mutation::Channel(c.clone())]),
         Event::ChannelDelete(c) => (
             "channel_delete",
@@ -67,13 +67,11 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
         Event::InviteCreate(i) => ("invite_create", vec![Mutation::Invite(i.clone())]),
         Event::GuildMemberAdd(a) => (
             "guild_member_add",
-            vec![Mutation::Member(Member {
-                guild_id: a.guild_id,
-                user: a.user.clone(),
-                joined_at: env.id.timestamp(),
-                roles: Vec::new(),
-                communication_disabled_until: None,
-            })],
+            vec![Mutation::Member(Member::joined(
+                a.guild_id,
+                a.user.clone(),
+                env.id.timestamp(),
+            ))],
         ),
         Event::ChannelUpdate(c) => ("channel_update", vec![Mutation::Channel(c.clone())]),
         Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => (
@@ -178,15 +176,10 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
 
 /// A recipient is a member of the private channel's scope (the channel's
 /// id): that is what lists the channel under the user and what its
-/// permissions and unread counts are computed from.
+/// permissions and unread counts are computed from. (An opening writes
+/// its recipients' memberships itself: see `Mutation::PrivateChannel`.)
 fn recipient(env: &Envelope, channel: rookery_proto::Id, user: &User) -> Mutation {
-    Mutation::Member(Member {
-        guild_id: channel,
-        user: user.clone(),
-        joined_at: env.id.timestamp(),
-        roles: Vec::new(),
-        communication_disabled_until: None,
-    })
+    Mutation::Member(Member::joined(channel, user.clone(), env.id.timestamp()))
 }
 
 fn reaction(r: &ReactionChange, add: bool) -> Mutation {
@@ -224,8 +217,9 @@ mod tests {
         }
     }
 
-    /// Recipients are members of the channel's scope: that is what lists
-    /// the channel under them and grants them its permissions.
+    /// Recipients are members of the channel's scope (an opening writes
+    /// theirs with the channel): that is what lists the channel under them
+    /// and grants them its permissions.
     #[test]
     fn private_channels_make_their_recipients_members_of_their_scope() {
         let group = Channel {
@@ -239,16 +233,23 @@ mod tests {
             recipients: vec![user(1), user(2)],
             owner_id: Some(Id(1)),
         };
-        let out = mutations(&env(Event::ChannelCreate(group.clone())));
-        assert_eq!(out[0], Mutation::Channel(group));
-        let members: Vec<(Id, Id)> = out[1..]
-            .iter()
-            .map(|m| match m {
-                Mutation::Member(m) => (m.guild_id, m.user.id),
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(members, [(Id(7), Id(1)), (Id(7), Id(2))]);
+        let opened = env(Event::ChannelCreate(group.clone()));
+        let out = mutations(&opened);
+        let open = Mutation::PrivateChannel {
+            channel: group,
+            joined_at: opened.id.timestamp(),
+        };
+        assert_eq!(out, [open]);
+        let added = RecipientChange {
+            channel_id: Id(7),
+            user: user(3),
+        };
+        let out = mutations(&env(Event::ChannelRecipientAdd(added)));
+        let member = out.iter().find_map(|m| match m {
+            Mutation::Member(m) => Some((m.guild_id, m.user.id)),
+            _ => None,
+        });
+        assert_eq!(member, Some((Id(7), Id(3))));
 
         let change = RecipientChange {
             channel_id: Id(7),

@@ -80,6 +80,7 @@ flaky_store! {
     channel(id: Id) -> Option<Channel>;
     member(guild_id: Id, user_id: Id) -> Option<Member>;
     user_guilds(user_id: Id) -> Vec<Id>;
+    dm_channel(a: Id, b: Id) -> Option<Id>;
     invite(code: &str) -> Option<Invite>;
     nonce(user_id: Id, nonce: &str) -> Option<Id>;
     messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;

@@ -320,3 +320,21 @@ async fn group_dm_recipients_come_and_go() {
     assert!(stray.is_err(), "{stray:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn two_users_opening_their_dm_at_once_get_the_same_one() {
+    let server = TestServer::start().await;
+    for _ in 0..5 {
+        let [ann, bo] = server.users(["ann", "bo"]).await;
+        let (a, b) = tokio::join!(
+            open(&ann, json!({"recipient_id": bo.user.id})),
+            open(&bo, json!({"recipient_id": ann.user.id})),
+        );
+        assert_eq!(a.id, b.id);
+        for u in [&ann, &bo] {
+            let listed: Vec<Channel> = u.ok(Method::GET, "/users/@me/channels", None).await;
+            assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![a.id]);
+        }
+    }
+    server.stop().await;
+}

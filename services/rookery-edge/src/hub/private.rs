@@ -83,11 +83,24 @@ impl Hub {
         out
     }
 
-    /// A private channel was opened: each recipient's sessions here join it.
+    /// A private channel was opened: each recipient's sessions here join
+    /// it, once the store confirms it (a DM opened after another of the
+    /// same pair wrote nothing; read off the delivery path).
     pub(super) fn opened(&self, c: &Channel, since: Id) {
-        for user in &c.recipients {
-            self.open_for(user.id, c, since);
-        }
+        let Some(hub) = self.me.upgrade() else { return };
+        let c = c.clone();
+        tokio::spawn(async move {
+            match hub.store.channel(c.id).await {
+                Ok(Some(_)) => c
+                    .recipients
+                    .iter()
+                    .for_each(|u| hub.open_for(u.id, &c, since)),
+                Ok(None) => tracing::debug!(channel = %c.id, "dm opening lost to an earlier one"),
+                Err(e) => {
+                    tracing::warn!(channel = %c.id, error = %e, "private channel read failed")
+                }
+            }
+        });
     }
 
     /// Subscribes `user`'s sessions to private channel `c`, sends them

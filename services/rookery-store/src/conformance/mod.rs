@@ -22,7 +22,9 @@ pub use messages::{
     read_states_are_per_user_and_the_last_ack_wins, replies_and_mentions_round_trip,
 };
 pub use moderation::{audit_log_lists_newest_first_within_retention, bans_keep_banned_users_out};
-pub use private::{deleted_channels_are_gone, private_channels_keep_their_recipients};
+pub use private::{
+    a_pair_of_users_has_one_dm, deleted_channels_are_gone, private_channels_keep_their_recipients,
+};
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
 
@@ -48,7 +50,8 @@ macro_rules! conformance_tests {
             read_states_are_per_user_and_the_last_ack_wins,
             audit_log_lists_newest_first_within_retention,
             private_channels_keep_their_recipients,
-            deleted_channels_are_gone
+            deleted_channels_are_gone,
+            a_pair_of_users_has_one_dm
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -78,6 +81,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     audit_log_lists_newest_first_within_retention(store, bucket_ms).await;
     private_channels_keep_their_recipients(store, bucket_ms).await;
     deleted_channels_are_gone(store, bucket_ms).await;
+    a_pair_of_users_has_one_dm(store, bucket_ms).await;
 }
 
 pub(crate) fn fresh() -> Id {

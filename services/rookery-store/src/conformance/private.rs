@@ -4,7 +4,7 @@
 use super::{fresh, message, user};
 use crate::{Cursor, Mutation, Store};
 use rookery_proto::Id;
-use rookery_proto::model::{CHANNEL_GROUP_DM, Channel, Member};
+use rookery_proto::model::{CHANNEL_DM, CHANNEL_GROUP_DM, Channel};
 
 /// A private channel is read back with its recipients (by id), recipient
 /// changes are one row each, it is listed under no guild, and its
@@ -22,14 +22,10 @@ pub async fn private_channels_keep_their_recipients(store: &dyn Store, _bucket_m
         recipients: vec![owner.clone(), ann.clone()],
         owner_id: Some(owner.id),
     };
-    let member = Member {
-        guild_id: group.scope(),
-        user: ann.clone(),
+    let batch = vec![Mutation::PrivateChannel {
+        channel: group.clone(),
         joined_at: group.id.timestamp(),
-        roles: Vec::new(),
-        communication_disabled_until: None,
-    };
-    let batch = vec![Mutation::Channel(group.clone()), Mutation::Member(member)];
+    }];
     store.apply(batch.clone()).await.unwrap();
     // Applying it again (a redelivery) changes nothing.
     store.apply(batch).await.unwrap();
@@ -38,6 +34,8 @@ pub async fn private_channels_keep_their_recipients(store: &dyn Store, _bucket_m
     assert_eq!(store.channel(group.id).await.unwrap(), Some(expected));
     assert!(store.guild_channels(Id::NONE).await.unwrap().is_empty());
     assert!(store.user_guilds(ann.id).await.unwrap().contains(&group.id));
+    let member = store.member(group.scope(), owner.id).await.unwrap();
+    assert_eq!(member.map(|m| m.joined_at), Some(group.id.timestamp()));
 
     let add = |u: &rookery_proto::model::User, add| Mutation::Recipient {
         channel_id: group.id,
@@ -88,4 +86,45 @@ pub async fn deleted_channels_are_gone(store: &dyn Store, _bucket_ms: u64) {
     assert_eq!(store.channel(doomed.id).await.unwrap(), None);
     assert_eq!(store.channel(kept.id).await.unwrap(), Some(kept.clone()));
     assert_eq!(store.guild_channels(guild).await.unwrap(), vec![kept]);
+}
+
+/// At most one DM per pair of users: a later opening of a DM between the
+/// same two users (in either order, in the same batch or a later one)
+/// writes nothing, and redelivering the first changes nothing.
+pub async fn a_pair_of_users_has_one_dm(store: &dyn Store, _bucket_ms: u64) {
+    let (ann, bo) = (user("ann"), user("bo"));
+    let dm = |recipients: Vec<rookery_proto::model::User>| Mutation::PrivateChannel {
+        channel: Channel {
+            id: fresh(),
+            kind: CHANNEL_DM,
+            recipients,
+            ..Channel::guild_text(Id::NONE, Id::NONE, "", 0)
+        },
+        joined_at: fresh().timestamp(),
+    };
+    let (first, same_batch, later) = (
+        dm(vec![ann.clone(), bo.clone()]),
+        dm(vec![bo.clone(), ann.clone()]),
+        dm(vec![bo.clone(), ann.clone()]),
+    );
+    let id_of = |m: &Mutation| match m {
+        Mutation::PrivateChannel { channel, .. } => channel.id,
+        other => panic!("{other:?}"),
+    };
+    let batch = vec![first.clone(), same_batch.clone()];
+    store.apply(batch).await.unwrap();
+    store
+        .apply(vec![later.clone(), first.clone()])
+        .await
+        .unwrap();
+    for (a, b) in [(ann.id, bo.id), (bo.id, ann.id)] {
+        assert_eq!(store.dm_channel(a, b).await.unwrap(), Some(id_of(&first)));
+    }
+    for lost in [&same_batch, &later] {
+        assert_eq!(store.channel(id_of(lost)).await.unwrap(), None);
+        let scopes = store.user_guilds(ann.id).await.unwrap();
+        assert!(!scopes.contains(&id_of(lost)), "{scopes:?}");
+    }
+    assert!(store.channel(id_of(&first)).await.unwrap().is_some());
+    assert_eq!(store.dm_channel(ann.id, user("cy").id).await.unwrap(), None);
 }

@@ -20,6 +20,8 @@ pub(super) struct Pending {
     rows: HashMap<[u8; 20], Option<Message>>,
     reactions: Vec<Vec<u8>>,
     pub(super) bans: HashMap<[u8; 16], bool>,
+    /// DM pairs claimed by the batch so far.
+    pub(super) dm_pairs: HashMap<[u8; 16], Id>,
 }
 
 impl Inner {

@@ -64,6 +64,7 @@ struct Tables {
     channels: Keyspace,
     channels_by_guild: Keyspace,
     recipients: Keyspace,
+    dm_pairs: Keyspace,
     members: Keyspace,
     roles: Keyspace,
     guilds_by_user: Keyspace,
@@ -127,6 +128,7 @@ impl EmbeddedStore {
             channels: ks("channels")?,
             channels_by_guild: ks("channels_by_guild")?,
             recipients: ks("recipients")?,
+            dm_pairs: ks("dm_pairs")?,
             members: ks("members")?,
             roles: ks("roles")?,
             guilds_by_user: ks("guilds_by_user")?,
@@ -212,6 +214,9 @@ impl Inner {
                 Mutation::User(u) => b.insert(&t.users, keys::id(u.id), encode(u)),
                 Mutation::Guild(g) => b.insert(&t.guilds, keys::id(g.id), encode(g)),
                 Mutation::Channel(c) => self.upsert_channel(&mut b, c),
+                Mutation::PrivateChannel { channel, joined_at } => {
+                    self.open_private(&mut b, &mut pending, channel, joined_at)?
+                }
                 Mutation::ChannelDelete {
                     guild_id,
                     channel_id,
@@ -387,6 +392,10 @@ impl Store for EmbeddedStore {
 
     async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
         self.ids_under(&self.0.t.guilds_by_user, &keys::id(user_id))
+    }
+
+    async fn dm_channel(&self, a: Id, b: Id) -> Result<Option<Id>, StoreError> {
+        self.0.dm_channel(a.min(b), a.max(b))
     }
 
     async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
