@@ -362,7 +362,9 @@ impl Edge {
         if !bits.contains(Permissions::READ_MESSAGE_HISTORY) {
             return Ok(Vec::new());
         }
-        Ok(self.store.messages(channel_id, cursor, limit).await?)
+        let mut page = self.store.messages(channel_id, cursor, limit).await?;
+        self.mark_mine(user.id, channel_id, &mut page).await?;
+        Ok(page)
     }
 
     /// A channel the user can see, with the user's permissions in it.

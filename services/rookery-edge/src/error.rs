@@ -75,6 +75,9 @@ pub enum EdgeError {
     /// The channel holds the most pins it may.
     #[error("maximum number of pins reached ({0})")]
     MaxPins(usize),
+    /// The message has the most distinct emoji it may.
+    #[error("maximum number of reactions reached ({0})")]
+    MaxReactions(usize),
     /// The action does not apply to a DM or group DM (or to a DM only).
     #[error("cannot execute action on a DM channel")]
     DmChannel,
@@ -92,7 +95,8 @@ impl EdgeError {
             | EdgeError::InvalidJson(_)
             | EdgeError::EmptyMessage
             | EdgeError::UnknownEmoji
-            | EdgeError::MaxPins(_) => StatusCode::BAD_REQUEST,
+            | EdgeError::MaxPins(_)
+            | EdgeError::MaxReactions(_) => StatusCode::BAD_REQUEST,
             EdgeError::UnknownChannel
             | EdgeError::UnknownGuild
             | EdgeError::UnknownInvite
@@ -132,6 +136,7 @@ impl EdgeError {
             EdgeError::Banned => 40007,
             EdgeError::SlowMode(_) => 20016,
             EdgeError::MaxPins(_) => 30003,
+            EdgeError::MaxReactions(_) => 30010,
             EdgeError::NotAuthor => 50005,
             EdgeError::DmChannel => 50003,
             EdgeError::MissingAccess => 50001,

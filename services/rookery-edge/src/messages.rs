@@ -40,7 +40,10 @@ impl Edge {
     pub async fn message(&self, user: &User, channel: Id, id: Id) -> Result<Message, EdgeError> {
         let needed = Permissions::READ_MESSAGE_HISTORY;
         self.require_in_channel(user.id, channel, needed).await?;
-        self.find_message(channel, id).await
+        let mut found = [self.find_message(channel, id).await?];
+        self.mark_mine(user.id, channel, &mut found).await?;
+        let [message] = found;
+        Ok(message)
     }
 
     /// Replaces the text of one's own message.
@@ -59,9 +62,16 @@ impl Edge {
         }
         message.content = content;
         message.edited_timestamp = Some(format_timestamp(now_ms()));
-        let applied = self
-            .publish(Event::MessageUpdate(message.clone()), true)
-            .await?;
+        // The event goes to every viewer, so it carries no reader's `me`:
+        // no reactions at all (clients keep the ones they have).
+        let event = Message {
+            reactions: Vec::new(),
+            ..message.clone()
+        };
+        let applied = self.publish(Event::MessageUpdate(event), true).await?;
+        let mut answer = [message];
+        self.mark_mine(user.id, channel, &mut answer).await?;
+        let [message] = answer;
         Ok((message, applied))
     }
 

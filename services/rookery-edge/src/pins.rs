@@ -20,7 +20,9 @@ impl Edge {
     pub async fn pins(&self, user: &User, channel: Id) -> Result<Vec<Message>, EdgeError> {
         let needed = Permissions::READ_MESSAGE_HISTORY;
         self.require_in_channel(user.id, channel, needed).await?;
-        Ok(self.store.pins(channel).await?)
+        let mut pins = self.store.pins(channel).await?;
+        self.mark_mine(user.id, channel, &mut pins).await?;
+        Ok(pins)
     }
 
     /// Pins (`pinned`) or unpins a message; doing either twice is a no-op.

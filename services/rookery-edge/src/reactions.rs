@@ -1,18 +1,28 @@
 //! Reactions (Discord's rules, unicode emoji only): reacting needs
 //! READ_MESSAGE_HISTORY, and ADD_REACTIONS too when nobody has reacted with
-//! that emoji yet; removing one's own needs nothing more, removing
-//! another's needs MANAGE_MESSAGES; listing who reacted needs
-//! READ_MESSAGE_HISTORY. Adding a reaction that exists, or removing one
-//! that does not, publishes nothing, so event consumers can count.
+//! that emoji yet (a message takes at most [`MAX_REACTION_EMOJI`] distinct
+//! emoji); removing one's own needs nothing more, removing another's needs
+//! MANAGE_MESSAGES; listing who reacted needs READ_MESSAGE_HISTORY. Adding
+//! a reaction that exists, or removing one that does not, publishes
+//! nothing, so event consumers can count.
+//!
+//! Messages read over REST carry their reaction counts, with `me` set for
+//! the reader by [`Edge::mark_mine`].
 
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::event::{Emoji, Event, ReactionChange};
-use rookery_proto::model::User;
+use rookery_proto::model::{Message, User};
 use rookery_proto::permissions::Permissions;
+use std::collections::HashSet;
 
 /// Longest emoji accepted, in bytes (a family emoji with modifiers is 25).
 const MAX_EMOJI_BYTES: usize = 64;
+
+/// Distinct emoji per message (Discord's limit). Checked against the stored
+/// counts, so reactions with new emoji racing each other may pass it by
+/// the few in flight.
+pub const MAX_REACTION_EMOJI: usize = 20;
 
 /// Whether `emoji` can be a unicode emoji: short, no whitespace or control
 /// characters, and at least one character outside ASCII (keycaps such as
@@ -58,12 +68,15 @@ impl Edge {
         if !bits.contains(Permissions::READ_MESSAGE_HISTORY) {
             return Err(EdgeError::MissingPermissions("in this channel"));
         }
-        self.stored_message(channel, message)
-            .await?
-            .ok_or(EdgeError::UnknownMessage)?;
-        let first = self.store.reactions(channel, message, emoji, Id(0), 1);
-        if first.await?.is_empty() && !bits.contains(Permissions::ADD_REACTIONS) {
-            return Err(EdgeError::MissingPermissions("in this channel"));
+        let found = self.stored_message(channel, message).await?;
+        let found = found.ok_or(EdgeError::UnknownMessage)?;
+        if found.reaction_count(emoji) == 0 {
+            if !bits.contains(Permissions::ADD_REACTIONS) {
+                return Err(EdgeError::MissingPermissions("in this channel"));
+            }
+            if found.reactions.len() >= MAX_REACTION_EMOJI {
+                return Err(EdgeError::MaxReactions(MAX_REACTION_EMOJI));
+            }
         }
         if self.reacted((channel, message), emoji, user.id).await? {
             return Ok(Applied::Yes);
@@ -121,6 +134,32 @@ impl Edge {
             users.extend(self.store.user(id).await?);
         }
         Ok(users)
+    }
+}
+
+impl Edge {
+    /// Sets `me` on the reactions of one channel's `messages` for `reader`,
+    /// from one read of the reader's reactions over their id range; no read
+    /// when none of them has a reaction.
+    pub(crate) async fn mark_mine(
+        &self,
+        reader: Id,
+        channel: Id,
+        messages: &mut [Message],
+    ) -> Result<(), EdgeError> {
+        let reacted = messages.iter().filter(|m| !m.reactions.is_empty());
+        let ids = reacted.map(|m| m.id);
+        let (Some(first), Some(last)) = (ids.clone().min(), ids.max()) else {
+            return Ok(());
+        };
+        let mine = self.store.user_reactions(channel, reader, (first, last));
+        let mine: HashSet<(Id, String)> = mine.await?.into_iter().collect();
+        for m in messages {
+            for r in &mut m.reactions {
+                r.me = mine.contains(&(m.id, r.emoji.name.clone()));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -58,8 +58,11 @@ impl Edge {
             .nonces
             .try_get_with(key, async {
                 if let Some(id) = self.store.nonce(author.id, &nonce).await?
-                    && let Some(m) = self.stored_message(channel_id, id).await?
+                    && let Some(mut m) = self.stored_message(channel_id, id).await?
                 {
+                    // The send's answer again, as first given: reactions
+                    // since are read with the history.
+                    m.reactions.clear();
                     return Ok(Arc::new(m));
                 }
                 let (m, a) = self.post(author, &channel, bits, body, wait).await?;

@@ -448,7 +448,7 @@ impl Store for RemoteStore {
             message_id,
         };
         match self.read(call).await? {
-            Reply::Message(m) => Ok(m),
+            Reply::Message(m) => Ok(m.map(|m| *m)),
             other => Err(unexpected(other)),
         }
     }
@@ -515,6 +515,24 @@ impl Store for RemoteStore {
         };
         match self.read(call).await? {
             Reply::Ids(users) => Ok(users),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn user_reactions(
+        &self,
+        channel_id: Id,
+        user_id: Id,
+        (first, last): (Id, Id),
+    ) -> Result<Vec<(Id, String)>, StoreError> {
+        let call = Call::UserReactions {
+            channel_id,
+            user_id,
+            first,
+            last,
+        };
+        match self.read(call).await? {
+            Reply::Reacted(found) => Ok(found),
             other => Err(unexpected(other)),
         }
     }

@@ -286,7 +286,7 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         Call::Message {
             channel_id,
             message_id,
-        } => Reply::Message(store.message(channel_id, message_id).await?),
+        } => Reply::Message(store.message(channel_id, message_id).await?.map(Box::new)),
         Call::Pins { channel_id } => Reply::Messages(store.pins(channel_id).await?),
         Call::Bans { guild_id } => Reply::Bans(store.bans(guild_id).await?),
         Call::ReadStates { user_id } => Reply::Pairs(store.read_states(user_id).await?),
@@ -307,6 +307,15 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         } => {
             let users = store.reactions(channel_id, message_id, &emoji, after, limit);
             Reply::Ids(users.await?)
+        }
+        Call::UserReactions {
+            channel_id,
+            user_id,
+            first,
+            last,
+        } => {
+            let found = store.user_reactions(channel_id, user_id, (first, last));
+            Reply::Reacted(found.await?)
         }
     })
 }

@@ -152,6 +152,12 @@ pub enum Call {
         after: Id,
         limit: usize,
     },
+    UserReactions {
+        channel_id: Id,
+        user_id: Id,
+        first: Id,
+        last: Id,
+    },
 }
 
 /// [`Cursor`] on the wire.
@@ -203,10 +209,14 @@ pub enum Reply {
     /// An optional id: a nonce's message, a pair's DM.
     Nonce(Option<Id>),
     Messages(Vec<Message>),
-    Message(Option<Message>),
+    /// Boxed: a message is the largest reply, and replies travel in
+    /// [`ToEdge`] beside much smaller fan-out batches.
+    Message(Option<Box<Message>>),
     Bans(Vec<BanRecord>),
     Pairs(Vec<(Id, Id)>),
     AuditLog(Vec<AuditLogEntry>),
+    /// A reader's reactions: `(message, emoji)`.
+    Reacted(Vec<(Id, String)>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

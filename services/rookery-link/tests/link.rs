@@ -81,6 +81,7 @@ store_impl!(Split {
         read_states(user_id: Id) -> Vec<(Id, Id)>,
         ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
         reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
+        user_reactions(channel_id: Id, user_id: Id, ids: (Id, Id)) -> Vec<(Id, String)>,
         messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>,
     ]
 });
@@ -114,6 +115,7 @@ store_impl!(Counting {
         read_states(user_id: Id) -> Vec<(Id, Id)>,
         ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
         reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
+        user_reactions(channel_id: Id, user_id: Id, ids: (Id, Id)) -> Vec<(Id, String)>,
     ]
 }
     async fn messages(&self, ch: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError> {

@@ -2,6 +2,7 @@
 //! Field names follow Discord's where Discord has the same object.
 
 use crate::Id;
+use crate::event::Emoji;
 use crate::permissions::{Overwrite, Permissions};
 use serde::{Deserialize, Serialize};
 
@@ -338,6 +339,10 @@ pub struct Message {
     /// Whether the message is pinned in its channel.
     #[serde(default)]
     pub pinned: bool,
+    /// Reaction counts, by emoji (byte order); left out when there are
+    /// none, and in events (see [`Message::count_reaction`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<MessageReaction>,
 }
 
 impl Message {
@@ -358,6 +363,7 @@ impl Message {
             mention_roles: Vec::new(),
             mention_everyone: false,
             pinned: false,
+            reactions: Vec::new(),
         }
     }
 
@@ -372,6 +378,105 @@ impl Message {
         self.mention_everyone
             || self.mentions.iter().any(|u| u.id == user)
             || self.mention_roles.iter().any(|r| roles.contains(r))
+    }
+}
+
+/// Discord's reaction object: how many reacted to a message with one emoji,
+/// and whether the reader did (`me`, false as stored: the edge sets it per
+/// reader). Super reactions do not exist here, so the burst fields are
+/// always zero, false and empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReaction {
+    /// Users who reacted with the emoji.
+    pub count: u32,
+    /// The count split by kind: all `normal`.
+    #[serde(default)]
+    pub count_details: CountDetails,
+    /// Whether the reader reacted with it.
+    #[serde(default)]
+    pub me: bool,
+    /// Whether the reader super-reacted: never.
+    #[serde(default)]
+    pub me_burst: bool,
+    /// The emoji.
+    pub emoji: Emoji,
+    /// Super reaction colours: none.
+    #[serde(default)]
+    pub burst_colors: Vec<String>,
+}
+
+/// Discord's reaction count details.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountDetails {
+    /// Super reactions: always 0.
+    pub burst: u32,
+    /// Ordinary reactions.
+    pub normal: u32,
+}
+
+impl MessageReaction {
+    fn counted(emoji: &str, count: u32) -> Self {
+        MessageReaction {
+            count,
+            count_details: CountDetails {
+                burst: 0,
+                normal: count,
+            },
+            me: false,
+            me_burst: false,
+            emoji: Emoji {
+                id: None,
+                name: emoji.to_owned(),
+            },
+            burst_colors: Vec::new(),
+        }
+    }
+}
+
+impl Message {
+    /// Counts one more (`add`) or one fewer reaction with `emoji`; an emoji
+    /// whose count reaches zero is dropped. The store calls this only when
+    /// a user's reaction actually appears or goes, so counts stay exact
+    /// when the bus delivers an event twice.
+    pub fn count_reaction(&mut self, emoji: &str, add: bool) {
+        let found = self
+            .reactions
+            .binary_search_by(|r| r.emoji.name.as_str().cmp(emoji));
+        let count = match found {
+            Ok(i) => self.reactions[i].count,
+            Err(_) => 0,
+        };
+        self.set_reaction_count(
+            emoji,
+            if add {
+                count + 1
+            } else {
+                count.saturating_sub(1)
+            },
+        );
+    }
+
+    /// Sets the count of `emoji` (zero drops it), keeping byte order.
+    pub fn set_reaction_count(&mut self, emoji: &str, count: u32) {
+        let found = self
+            .reactions
+            .binary_search_by(|r| r.emoji.name.as_str().cmp(emoji));
+        match (found, count) {
+            (Ok(i), 0) => {
+                self.reactions.remove(i);
+            }
+            (Ok(i), n) => self.reactions[i] = MessageReaction::counted(emoji, n),
+            (Err(i), n) if n > 0 => self.reactions.insert(i, MessageReaction::counted(emoji, n)),
+            (Err(_), _) => {}
+        }
+    }
+
+    /// The reaction count of `emoji` (0 when nobody reacted with it).
+    pub fn reaction_count(&self, emoji: &str) -> u32 {
+        self.reactions
+            .iter()
+            .find(|r| r.emoji.name == emoji)
+            .map_or(0, |r| r.count)
     }
 }
 
@@ -396,4 +501,36 @@ pub struct Invite {
     pub guild_id: Id,
     /// Who created it.
     pub inviter_id: Id,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(m: &Message) -> Vec<(&str, u32)> {
+        let pairs = m.reactions.iter().map(|r| (r.emoji.name.as_str(), r.count));
+        pairs.collect()
+    }
+
+    #[test]
+    fn reaction_counts_keep_byte_order_and_drop_at_zero() {
+        let author = User {
+            id: Id(1),
+            username: "a".into(),
+        };
+        let mut m = Message::new(Id(9), (Id(2), Id(3)), author, "hi".into());
+        m.count_reaction("👍", true);
+        m.count_reaction("🎉", true);
+        m.count_reaction("👍", true);
+        m.count_reaction("❤", true);
+        assert_eq!(counts(&m), [("❤", 1), ("🎉", 1), ("👍", 2)]);
+        assert_eq!(m.reactions[2].count_details.normal, 2);
+        m.count_reaction("🎉", false);
+        m.count_reaction("👍", false);
+        m.count_reaction("😀", false);
+        assert_eq!(counts(&m), [("❤", 1), ("👍", 1)]);
+        assert_eq!((m.reaction_count("👍"), m.reaction_count("🎉")), (1, 0));
+        m.set_reaction_count("❤", 0);
+        assert_eq!(counts(&m), [("👍", 1)]);
+    }
 }

@@ -118,7 +118,7 @@ statements! {
     /// Whether a message exists.
     SELECT_MESSAGE_ID = "SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// One message.
-    SELECT_MESSAGE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    SELECT_MESSAGE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// Deletes one message (one row tombstone).
     DELETE_MESSAGE = "DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// Lists a pinned message under its channel.
@@ -133,6 +133,22 @@ statements! {
     DELETE_REACTION = "DELETE FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id = ?";
     /// Removes every reaction of a deleted message (one partition tombstone).
     DELETE_REACTIONS = "DELETE FROM reactions WHERE channel_id = ? AND message_id = ?";
+    /// Whether one user reacted with one emoji.
+    SELECT_REACTION = "SELECT user_id FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id = ?";
+    /// Every reaction of a message (read before it is deleted, to take
+    /// the readers' index rows along).
+    SELECT_MESSAGE_REACTIONS = "SELECT emoji, user_id FROM reactions WHERE channel_id = ? AND message_id = ?";
+    /// A message's reaction counts, or no row if the message is gone.
+    SELECT_REACTION_COUNTS = "SELECT reactions FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    /// A message's reaction counts, rewritten whole (a frozen map: one
+    /// cell), only once the message is known to exist.
+    SET_REACTION_COUNTS = "INSERT INTO messages (channel_id, bucket, message_id, reactions) VALUES (?, ?, ?, ?)";
+    /// Indexes one reaction under its reader.
+    INSERT_USER_REACTION = "INSERT INTO user_reactions (channel_id, user_id, message_id, emoji) VALUES (?, ?, ?, ?)";
+    /// Unindexes one reaction.
+    DELETE_USER_REACTION = "DELETE FROM user_reactions WHERE channel_id = ? AND user_id = ? AND message_id = ? AND emoji = ?";
+    /// A reader's reactions on a range of a channel's messages.
+    SELECT_USER_REACTIONS = "SELECT message_id, emoji FROM user_reactions WHERE channel_id = ? AND user_id = ? AND message_id >= ? AND message_id <= ?";
     /// The users who reacted with one emoji, above an id, ascending.
     SELECT_REACTIONS = "SELECT user_id FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id > ?";
     /// Marks a bucket non-empty.
@@ -146,9 +162,9 @@ statements! {
     /// Non-empty buckets at or above one, oldest first.
     SELECT_BUCKETS_UP = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket >= ? ORDER BY bucket ASC";
     /// One bucket's messages below an id, newest first.
-    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
+    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
     /// One bucket's messages above an id, oldest first.
-    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
+    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
 
     /// Pins a setting on first use (a lightweight transaction).
     PIN_META = "INSERT INTO store_meta (name, value) VALUES (?, ?) IF NOT EXISTS";

@@ -3,12 +3,12 @@
 //! reactions.
 //!
 //! An edit, a pin or a reaction writes only after reading that the message
-//! is there: the writer applies a channel's events in order, so one that
+//! is there (a reaction, after reading its counts too): the writer applies a channel's events in order, so one that
 //! follows the delete finds nothing and writes nothing (an upsert would
 //! bring the message back). Edits and pins name only their own columns, so
 //! neither undoes the other.
 
-use crate::history;
+use crate::history::{self, Counts};
 use crate::session::backend;
 use crate::store::{Inner, id, key};
 use futures_util::{StreamExt, TryStreamExt};
@@ -16,6 +16,7 @@ use rookery_proto::Id;
 use rookery_proto::id::parse_timestamp;
 use rookery_proto::model::Message;
 use rookery_store::{Reaction, StoreError};
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::value::CqlTimestamp;
 
 impl Inner {
@@ -61,33 +62,79 @@ impl Inner {
         }
     }
 
-    /// Adds a reaction to a message that still exists, or removes one.
+    /// Adds a reaction to a message that still exists, or removes one, and
+    /// counts it, unless that changes nothing (a replay, or a message
+    /// deleted meanwhile). The reaction row, its index row and the new
+    /// counts go in one logged batch: a crash leaves all or none, so a
+    /// replay's read sees the counts that match the rows.
     pub(crate) async fn react(&self, r: &Reaction) -> Result<(), StoreError> {
-        let row = (
-            key(r.channel_id),
-            key(r.message_id),
-            &r.emoji,
-            key(r.user_id),
-        );
-        if !r.add {
-            return self.exec(&self.s.delete_reaction, row).await;
+        let s = &self.s;
+        let (c, bucket, m) = self.row_key(r.channel_id, r.message_id);
+        let Some((counts,)) = self
+            .one::<(Option<Counts>,)>(&s.select_reaction_counts, (c, bucket, m))
+            .await?
+        else {
+            return Ok(());
+        };
+        let row = (c, m, &r.emoji, key(r.user_id));
+        let present = self.one::<(i64,)>(&s.select_reaction, row).await?.is_some();
+        if present == r.add {
+            return Ok(());
         }
-        if self.exists(r.channel_id, r.message_id).await? {
-            self.exec(&self.s.insert_reaction, row).await?;
+        let mut counts = counts.unwrap_or_default();
+        let n = counts.get(&r.emoji).copied().unwrap_or(0) + if r.add { 1 } else { -1 };
+        match n > 0 {
+            true => counts.insert(r.emoji.clone(), n),
+            false => counts.remove(&r.emoji),
+        };
+        let index = (c, key(r.user_id), m, &r.emoji);
+        let mut batch = Batch::new(BatchType::Logged);
+        let (reaction, indexed) = match r.add {
+            true => (&s.insert_reaction, &s.insert_user_reaction),
+            false => (&s.delete_reaction, &s.delete_user_reaction),
+        };
+        for stmt in [reaction, indexed, &s.set_reaction_counts] {
+            batch.append_statement(stmt.clone());
         }
+        let values = (row, index, (c, bucket, m, counts));
+        self.session.batch(&batch, values).await.map_err(backend)?;
         Ok(())
     }
 
-    /// Deletes a message's row, its pin and its reactions.
+    /// Deletes a message's row, its pin and its reactions, with their
+    /// readers' index rows.
     pub(crate) async fn delete_message(&self, channel: Id, message: Id) -> Result<(), StoreError> {
         let s = &self.s;
         let pair = (key(channel), key(message));
+        let reactors = self
+            .all::<(String, i64)>(&s.select_message_reactions, pair)
+            .await?;
+        let unindex = reactors.iter().map(|(emoji, user)| {
+            let row = (pair.0, *user, pair.1, emoji);
+            self.exec(&s.delete_user_reaction, row)
+        });
         futures_util::try_join!(
             self.exec(&s.delete_message, self.row_key(channel, message)),
             self.exec(&s.delete_pin, pair),
-            self.exec(&s.delete_reactions, pair),
+            futures_util::future::try_join_all(unindex),
         )?;
-        Ok(())
+        // Last: a crash before this leaves the reactions to be read again
+        // when the delete is replayed.
+        self.exec(&s.delete_reactions, pair).await
+    }
+
+    /// A user's reactions on a channel's messages `first..=last`.
+    pub(crate) async fn user_reactions(
+        &self,
+        (channel, user): (Id, Id),
+        (first, last): (Id, Id),
+    ) -> Result<Vec<(Id, String)>, StoreError> {
+        let bound = |id: Id| i64::try_from(id.0).unwrap_or(i64::MAX);
+        let values = (key(channel), key(user), bound(first), bound(last));
+        let rows = self
+            .all::<(i64, String)>(&self.s.select_user_reactions, values)
+            .await?;
+        Ok(rows.into_iter().map(|(m, e)| (id(m), e)).collect())
     }
 
     /// One message, if it exists.

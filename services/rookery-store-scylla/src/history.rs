@@ -32,7 +32,11 @@ pub(crate) type Row = (
     Option<Vec<i64>>,
     Option<bool>,
     Option<bool>,
+    Option<Counts>,
 );
+
+/// A message's reaction counts as stored: emoji → users.
+pub(crate) type Counts = BTreeMap<String, i32>;
 
 pub(crate) async fn page(
     s: &Inner,
@@ -182,6 +186,7 @@ pub(crate) fn message(channel: Id, row: Row) -> Message {
         roles,
         everyone,
         pinned,
+        counts,
     ) = row;
     let (mid, guild_id) = (id(mid), id(guild));
     let author = User {
@@ -194,7 +199,7 @@ pub(crate) fn message(channel: Id, row: Row) -> Message {
         guild_id,
     });
     let mentions = users.unwrap_or_default().into_iter();
-    Message {
+    let mut message = Message {
         nonce,
         edited_timestamp: edited.map(|t| format_timestamp(t.0 as u64)),
         kind: if message_reference.is_some() {
@@ -213,5 +218,9 @@ pub(crate) fn message(channel: Id, row: Row) -> Message {
         mention_everyone: everyone.unwrap_or(false),
         pinned: pinned.unwrap_or(false),
         ..Message::new(mid, (guild_id, channel), author, content)
+    };
+    for (emoji, n) in counts.unwrap_or_default() {
+        message.set_reaction_count(&emoji, u32::try_from(n).unwrap_or(0));
     }
+    message
 }

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "007_message_replies.cql"),
     migration!(8, "008_slow_mode.cql"),
     migration!(9, "009_private_channels.cql"),
+    migration!(10, "010_reaction_counts.cql"),
 ];
 
 /// How long a migrator waits for another one's lock.

@@ -2,9 +2,10 @@
 //!
 //! Ids are `bigint`: a snowflake is below 2^63 until 2094, and the cast
 //! round-trips every u64 anyway. A batch's mutations are written
-//! concurrently (bounded by `write_concurrency`), never as a multi-partition
-//! logged batch; each write is durable at the configured consistency when it
-//! returns, so [`Store::sync`] has nothing to do.
+//! concurrently (bounded by `write_concurrency`), not as one multi-partition
+//! logged batch (a reaction alone is one: its row, its index row and the
+//! counts, see `edits.rs`); each write is durable at the configured
+//! consistency when it returns, so [`Store::sync`] has nothing to do.
 
 use crate::cql;
 use crate::metrics::DriverMetrics;
@@ -103,7 +104,11 @@ prepared! {
     delete_message = DELETE_MESSAGE, insert_pin = INSERT_PIN, delete_pin = DELETE_PIN,
     select_pins = SELECT_PINS, insert_reaction = INSERT_REACTION,
     delete_reaction = DELETE_REACTION, delete_reactions = DELETE_REACTIONS,
-    select_reactions = SELECT_REACTIONS,
+    select_reactions = SELECT_REACTIONS, select_reaction = SELECT_REACTION,
+    select_message_reactions = SELECT_MESSAGE_REACTIONS,
+    select_reaction_counts = SELECT_REACTION_COUNTS, set_reaction_counts = SET_REACTION_COUNTS,
+    insert_user_reaction = INSERT_USER_REACTION, delete_user_reaction = DELETE_USER_REACTION,
+    select_user_reactions = SELECT_USER_REACTIONS,
     insert_nonce = INSERT_NONCE, select_nonce = SELECT_NONCE,
     buckets_down = SELECT_BUCKETS_DOWN, buckets_up = SELECT_BUCKETS_UP,
     messages_before = SELECT_MESSAGES_BEFORE, messages_after = SELECT_MESSAGES_AFTER,
@@ -512,6 +517,15 @@ impl Store for ScyllaStore {
         self.0
             .reactions((channel_id, message_id), emoji, after, limit)
             .await
+    }
+
+    async fn user_reactions(
+        &self,
+        channel_id: Id,
+        user_id: Id,
+        ids: (Id, Id),
+    ) -> Result<Vec<(Id, String)>, StoreError> {
+        self.0.user_reactions((channel_id, user_id), ids).await
     }
 
     async fn messages(

@@ -298,6 +298,7 @@ fn every_schema_file_parses_and_defines_its_keys() {
         "channel_buckets",
         "pins",
         "reactions",
+        "user_reactions",
         "nonces",
         "store_meta",
         "schema_migrations",

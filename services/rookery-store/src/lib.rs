@@ -137,7 +137,9 @@ pub enum Mutation {
         /// Pinned (true) or unpinned.
         pinned: bool,
     },
-    /// Add (to a message that still exists) or remove one user's reaction.
+    /// Add (to a message that still exists) or remove one user's reaction,
+    /// counting it in or out of the message's reaction counts only when
+    /// the reaction actually appears or goes.
     Reaction(Reaction),
     /// Ban a user from a guild. While the ban stands, [`Mutation::Member`]
     /// for that user and guild writes nothing.
@@ -298,6 +300,16 @@ pub trait Store: Send + Sync + 'static {
         after: Id,
         limit: usize,
     ) -> Result<Vec<Id>, StoreError>;
+
+    /// The reactions `user_id` has on the channel's messages with ids in
+    /// `first..=last`: `(message, emoji)`, by message id (the reader's `me`
+    /// on a page of history, in one read).
+    async fn user_reactions(
+        &self,
+        channel_id: Id,
+        user_id: Id,
+        (first, last): (Id, Id),
+    ) -> Result<Vec<(Id, String)>, StoreError>;
 
     /// A page of a channel's history (`limit` is clamped to 1..=100).
     async fn messages(

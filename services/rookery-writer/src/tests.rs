@@ -91,6 +91,7 @@ flaky_store! {
     read_states(user_id: Id) -> Vec<(Id, Id)>;
     ban(guild_id: Id, user_id: Id) -> Option<BanRecord>;
     reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>;
+    user_reactions(channel_id: Id, user_id: Id, ids: (Id, Id)) -> Vec<(Id, String)>;
 }
 
 struct Rig {

@@ -35,6 +35,20 @@ async fn reactors_of(u: &TestUser, base: &str, query: &str) -> Vec<Id> {
     users.into_iter().map(|u| u.id).collect()
 }
 
+/// Posts each text in turn: the messages' ids.
+async fn post_all<const N: usize>(
+    u: &TestUser,
+    channel: Id,
+    texts: [impl AsRef<str>; N],
+) -> [Id; N] {
+    let mut ids = [Id(0); N];
+    for (id, text) in ids.iter_mut().zip(texts) {
+        let posted = u.api.post_message(channel, text.as_ref(), None).await;
+        *id = posted.unwrap().id;
+    }
+    ids
+}
+
 async fn pinned(u: &TestUser, channel: Id) -> Vec<Id> {
     let (_, pins) = u
         .call(Method::GET, &format!("/channels/{channel}/pins"), None)
@@ -51,17 +65,7 @@ async fn moderators_pin_and_everyone_sees_the_pins() {
     let guild = server.guild(&[&alice, &bob]).await;
     let channel = guild.channels[0].id;
     let mut bob_gw = server.gateway(&bob, Encoding::MsgPack).await;
-    let mut ids = Vec::new();
-    for text in ["first", "second"] {
-        ids.push(
-            alice
-                .api
-                .post_message(channel, text, None)
-                .await
-                .unwrap()
-                .id,
-        );
-    }
+    let ids = post_all(&alice, channel, ["first", "second"]).await;
     let pin = |m: Id| format!("/channels/{channel}/pins/{m}");
 
     bob.refused(Method::PUT, &pin(ids[0]), None, (403, 50013))
@@ -197,18 +201,7 @@ async fn a_channel_holds_at_most_fifty_pins() {
     let server = TestServer::start_with(|c| c.rest_requests_per_second = 0).await;
     let alice = server.user("alice").await;
     let channel = server.guild(&[&alice]).await.channels[0].id;
-    let mut ids = Vec::new();
-    for i in 0..51 {
-        let text = format!("m{i}");
-        ids.push(
-            alice
-                .api
-                .post_message(channel, &text, None)
-                .await
-                .unwrap()
-                .id,
-        );
-    }
+    let ids: [Id; 51] = post_all(&alice, channel, std::array::from_fn(|i| format!("m{i}"))).await;
     let pin = |m: Id| format!("/channels/{channel}/pins/{m}");
     for &m in &ids[..50] {
         alice.no_content(Method::PUT, &pin(m), None).await;
@@ -219,5 +212,138 @@ async fn a_channel_holds_at_most_fifty_pins() {
     alice.no_content(Method::DELETE, &pin(ids[0]), None).await;
     alice.no_content(Method::PUT, &pin(ids[50]), None).await;
     assert_eq!(pinned(&alice, channel).await.len(), 50);
+    server.stop().await;
+}
+
+/// A message's id and its reactions' `(emoji, count, me)`.
+type Counted = (String, Vec<(String, u64, bool)>);
+
+/// [`Counted`] of each message in `messages`, in their order.
+fn counts_of(messages: &Value) -> Vec<Counted> {
+    let of = |m: &Value| {
+        let reactions = m.get("reactions").map(|r| r.as_array().unwrap().clone());
+        let counted = reactions.unwrap_or_default().into_iter().map(|r| {
+            let name = r["emoji"]["name"].as_str().unwrap().to_owned();
+            (
+                name,
+                r["count"].as_u64().unwrap(),
+                r["me"].as_bool().unwrap(),
+            )
+        });
+        (m["id"].as_str().unwrap().to_owned(), counted.collect())
+    };
+    messages.as_array().unwrap().iter().map(of).collect()
+}
+
+fn counted(id: Id, reactions: &[(&str, u64, bool)]) -> (String, Vec<(String, u64, bool)>) {
+    let r = reactions.iter().map(|&(e, n, me)| (e.to_owned(), n, me));
+    (id.to_string(), r.collect())
+}
+
+#[tokio::test]
+async fn messages_carry_reaction_counts_with_the_readers_own() {
+    // Unlimited REST budget: the test reacts twenty times in a row.
+    let server = TestServer::start_with(|c| c.rest_requests_per_second = 0).await;
+    let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
+    let channel = server.guild(&[&alice, &bob, &carol]).await.channels[0].id;
+    let mut carol_gw = server.gateway(&carol, Encoding::Json).await;
+    let [m1, m2, m3] = post_all(&alice, channel, ["one", "two", "three"]).await;
+    let react =
+        |m: Id, emoji: &str| format!("/channels/{channel}/messages/{m}/reactions/{emoji}/@me");
+    alice.no_content(Method::PUT, &react(m1, "👍"), None).await;
+    bob.no_content(Method::PUT, &react(m1, "👍"), None).await;
+    bob.no_content(Method::PUT, &react(m1, "🎉"), None).await;
+    bob.no_content(Method::PUT, &react(m1, "🎉"), None).await;
+    carol.no_content(Method::PUT, &react(m3, "🎉"), None).await;
+
+    let history = format!("/channels/{channel}/messages?limit=10");
+    let page = async |u: &TestUser| counts_of(&u.call(Method::GET, &history, None).await.1);
+    assert_eq!(
+        page(&bob).await,
+        [
+            counted(m3, &[("🎉", 1, false)]),
+            counted(m2, &[]),
+            counted(m1, &[("🎉", 1, true), ("👍", 2, true)]),
+        ]
+    );
+    assert_eq!(
+        page(&carol).await,
+        [
+            counted(m3, &[("🎉", 1, true)]),
+            counted(m2, &[]),
+            counted(m1, &[("🎉", 1, false), ("👍", 2, false)]),
+        ]
+    );
+    // Discord's whole reaction object, and no `reactions` without any.
+    let (_, one) = alice
+        .call(
+            Method::GET,
+            &format!("/channels/{channel}/messages/{m1}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        one["reactions"][1],
+        json!({"count": 2, "count_details": {"burst": 0, "normal": 2}, "me": true,
+               "me_burst": false, "emoji": {"id": null, "name": "👍"}, "burst_colors": []})
+    );
+    let (_, two) = alice
+        .call(
+            Method::GET,
+            &format!("/channels/{channel}/messages/{m2}"),
+            None,
+        )
+        .await;
+    assert!(two.get("reactions").is_none(), "{two}");
+
+    // A removal counts down; pins and an edit's answer carry the counts,
+    // the MESSAGE_UPDATE event none.
+    bob.no_content(Method::DELETE, &react(m1, "👍"), None).await;
+    alice
+        .no_content(Method::PUT, &format!("/channels/{channel}/pins/{m1}"), None)
+        .await;
+    let (_, pins) = bob
+        .call(Method::GET, &format!("/channels/{channel}/pins"), None)
+        .await;
+    let expected = counted(m1, &[("🎉", 1, true), ("👍", 1, false)]);
+    assert_eq!(counts_of(&pins), [expected]);
+    let edit = json!({"content": "one, edited"});
+    let (_, edited) = alice
+        .call(
+            Method::PATCH,
+            &format!("/channels/{channel}/messages/{m1}"),
+            Some(edit),
+        )
+        .await;
+    let answer = counts_of(&json!([edited]));
+    assert_eq!(answer, [counted(m1, &[("🎉", 1, false), ("👍", 1, true)])]);
+    let (_, update) = next(&mut carol_gw, "MESSAGE_UPDATE").await;
+    assert_eq!(update["content"], json!("one, edited"));
+    assert!(update.get("reactions").is_none(), "{update}");
+
+    // At most twenty distinct emoji; more of one already there is fine.
+    let emoji = "😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗🤩".chars();
+    let emoji: Vec<String> = emoji.map(String::from).collect();
+    for e in &emoji[..20] {
+        alice.no_content(Method::PUT, &react(m2, e), None).await;
+    }
+    alice
+        .refused(Method::PUT, &react(m2, &emoji[20]), None, (400, 30010))
+        .await;
+    bob.no_content(Method::PUT, &react(m2, &emoji[0]), None)
+        .await;
+    let (_, two) = bob
+        .call(
+            Method::GET,
+            &format!("/channels/{channel}/messages/{m2}"),
+            None,
+        )
+        .await;
+    let [(_, two)] = &counts_of(&json!([two]))[..] else {
+        panic!("one message");
+    };
+    assert_eq!(two.len(), 20);
+    let firsts: Vec<_> = two.iter().filter(|(_, n, _)| *n == 2).collect();
+    assert_eq!(firsts, [&(emoji[0].clone(), 2, true)]);
     server.stop().await;
 }

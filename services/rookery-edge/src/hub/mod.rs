@@ -230,7 +230,10 @@ impl Hub {
         for &channel in &channels {
             let cursor = rookery_store::Cursor::After(after);
             match self.store.messages(channel, cursor, CATCH_UP_LIMIT).await {
-                Ok(page) => caught_up.extend(page.into_iter().map(|m| {
+                // A MESSAGE_CREATE carries no reactions: their events
+                // follow, some of them perhaps counted already.
+                Ok(page) => caught_up.extend(page.into_iter().map(|mut m| {
+                    m.reactions.clear();
                     Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m)))
                 })),
                 Err(e) => tracing::warn!(%channel, error = %e, "join catch-up failed"),

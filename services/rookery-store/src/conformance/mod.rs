@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 mod messages;
 mod moderation;
 mod private;
+mod reactions;
 pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
     read_states_are_per_user_and_the_last_ack_wins, replies_and_mentions_round_trip,
@@ -25,6 +26,7 @@ pub use moderation::{audit_log_lists_newest_first_within_retention, bans_keep_ba
 pub use private::{
     a_pair_of_users_has_one_dm, deleted_channels_are_gone, private_channels_keep_their_recipients,
 };
+pub use reactions::reaction_counts_stay_exact;
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
 
@@ -46,6 +48,7 @@ macro_rules! conformance_tests {
             replies_and_mentions_round_trip,
             pins_survive_edits_and_go_with_deletes,
             reactions_list_by_emoji_and_go_with_deletes,
+            reaction_counts_stay_exact,
             bans_keep_banned_users_out,
             read_states_are_per_user_and_the_last_ack_wins,
             audit_log_lists_newest_first_within_retention,
@@ -76,6 +79,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     replies_and_mentions_round_trip(store, bucket_ms).await;
     pins_survive_edits_and_go_with_deletes(store, bucket_ms).await;
     reactions_list_by_emoji_and_go_with_deletes(store, bucket_ms).await;
+    reaction_counts_stay_exact(store, bucket_ms).await;
     bans_keep_banned_users_out(store, bucket_ms).await;
     read_states_are_per_user_and_the_last_ack_wins(store, bucket_ms).await;
     audit_log_lists_newest_first_within_retention(store, bucket_ms).await;

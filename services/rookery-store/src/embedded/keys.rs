@@ -57,6 +57,22 @@ pub fn reaction(channel: Id, message: Id, emoji: &str, user: Id) -> Vec<u8> {
     k
 }
 
+/// A reaction key's emoji and user.
+pub fn reaction_parts(key: &[u8]) -> Option<(&str, Id)> {
+    let emoji = key.get(17..key.len().checked_sub(8)?)?;
+    Some((std::str::from_utf8(emoji).ok()?, trailing_id(key)?))
+}
+
+/// `channel | user | message | emoji`: one user's reaction, indexed by
+/// reader, so a page's `me` flags are one range read.
+pub fn user_reaction(channel: Id, user: Id, message: Id, emoji: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(24 + emoji.len());
+    k.extend_from_slice(&pair(channel, user));
+    k.extend_from_slice(&message.0.to_be_bytes());
+    k.extend_from_slice(emoji.as_bytes());
+    k
+}
+
 /// The trailing 8 bytes of a key as an id.
 pub fn trailing_id(key: &[u8]) -> Option<Id> {
     let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
@@ -81,5 +97,8 @@ mod tests {
         assert_eq!(trailing_id(&message(Id(1), 2, Id(77))), Some(Id(77)));
         assert_eq!(trailing_bucket(&bucket(Id(1), 9)), Some(9));
         assert_eq!(trailing_id(b"abc"), None);
+        let r = reaction(Id(1), Id(2), "👍", Id(3));
+        assert_eq!(reaction_parts(&r), Some(("👍", Id(3))));
+        assert_eq!(reaction_parts(b"short"), None);
     }
 }

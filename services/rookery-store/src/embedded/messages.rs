@@ -13,12 +13,12 @@ use rookery_proto::model::Message;
 use std::collections::HashMap;
 
 /// What earlier mutations of a batch did: message rows written (`Some`)
-/// or deleted (`None`), reaction keys added, and bans added (`true`) or
-/// lifted.
+/// or deleted (`None`), reactions added (`true`) or removed, and bans added
+/// (`true`) or lifted.
 #[derive(Default)]
 pub(super) struct Pending {
     rows: HashMap<[u8; 20], Option<Message>>,
-    reactions: Vec<Vec<u8>>,
+    reactions: HashMap<Vec<u8>, bool>,
     pub(super) bans: HashMap<[u8; 16], bool>,
     /// DM pairs claimed by the batch so far.
     pub(super) dm_pairs: HashMap<[u8; 16], Id>,
@@ -44,20 +44,29 @@ impl Inner {
         pending.rows.insert(key, Some(msg));
     }
 
+    /// Inserts a message. A replayed one keeps the reaction counts it has
+    /// gained: the replayed reactions after it find their rows there and
+    /// count nothing again (as on ScyllaDB, whose insert leaves the counts'
+    /// column alone).
     pub(super) fn insert_message(
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
         msg: &Message,
-    ) {
+    ) -> Result<(), StoreError> {
         let t = &self.t;
+        let mut msg = msg.clone();
+        if let Some(stored) = self.current(pending, self.message_key(msg.channel_id, msg.id))? {
+            msg.reactions = stored.reactions;
+        }
         let bucket = msg.id.bucket(self.bucket_ms);
         b.insert(&t.channel_buckets, keys::bucket(msg.channel_id, bucket), []);
         if let Some(nonce) = &msg.nonce {
             let key = keys::user_nonce(msg.author.id, nonce);
             b.insert(&t.nonces, key, keys::id(msg.id));
         }
-        self.put(b, pending, msg.clone());
+        self.put(b, pending, msg);
+        Ok(())
     }
 
     pub(super) fn edit_message(
@@ -85,17 +94,24 @@ impl Inner {
         let key = self.message_key(channel, message);
         b.remove(&self.t.messages, key);
         pending.rows.insert(key, None);
-        let reactions = keys::pair(channel, message);
-        b.remove(&self.t.pins, reactions);
-        for row in self.t.reactions.prefix(reactions) {
-            b.remove(&self.t.reactions, row.key().map_err(backend)?);
+        let pair = keys::pair(channel, message);
+        b.remove(&self.t.pins, pair);
+        let mut gone = Vec::new();
+        for row in self.t.reactions.prefix(pair) {
+            gone.push(row.key().map_err(backend)?.to_vec());
         }
-        for key in pending
+        let added = pending
             .reactions
             .iter()
-            .filter(|k| k.starts_with(&reactions))
-        {
-            b.remove(&self.t.reactions, key.clone());
+            .filter(|&(k, &on)| on && k.starts_with(&pair));
+        gone.extend(added.map(|(k, _)| k.clone()));
+        for key in gone {
+            if let Some((emoji, user)) = keys::reaction_parts(&key) {
+                let index = keys::user_reaction(channel, user, message, emoji);
+                b.remove(&self.t.user_reactions, index);
+            }
+            pending.reactions.insert(key.clone(), false);
+            b.remove(&self.t.reactions, key);
         }
         Ok(())
     }
@@ -121,22 +137,37 @@ impl Inner {
         Ok(())
     }
 
+    /// Adds or removes one reaction, and counts it on the message, unless
+    /// that changes nothing (a replay, or a message deleted meanwhile).
     pub(super) fn react(
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
         r: &Reaction,
     ) -> Result<(), StoreError> {
+        let row = self.message_key(r.channel_id, r.message_id);
+        let Some(mut msg) = self.current(pending, row)? else {
+            return Ok(());
+        };
         let key = keys::reaction(r.channel_id, r.message_id, &r.emoji, r.user_id);
-        if !r.add {
-            b.remove(&self.t.reactions, key);
-        } else if self
-            .current(pending, self.message_key(r.channel_id, r.message_id))?
-            .is_some()
-        {
-            b.insert(&self.t.reactions, key.clone(), []);
-            pending.reactions.push(key);
+        let present = match pending.reactions.get(&key) {
+            Some(&on) => on,
+            None => self.t.reactions.contains_key(&key).map_err(backend)?,
+        };
+        if present == r.add {
+            return Ok(());
         }
+        let index = keys::user_reaction(r.channel_id, r.user_id, r.message_id, &r.emoji);
+        if r.add {
+            b.insert(&self.t.reactions, key.clone(), []);
+            b.insert(&self.t.user_reactions, index, []);
+        } else {
+            b.remove(&self.t.reactions, key.clone());
+            b.remove(&self.t.user_reactions, index);
+        }
+        pending.reactions.insert(key, r.add);
+        msg.count_reaction(&r.emoji, r.add);
+        self.put(b, pending, msg);
         Ok(())
     }
 }
@@ -155,6 +186,36 @@ impl EmbeddedStore {
             .rev()
         {
             out.extend(self.one_message(channel, id)?);
+        }
+        Ok(out)
+    }
+
+    /// `(message, emoji)` of a user's reactions in a channel, for messages
+    /// `first..=last`.
+    pub(super) fn reactions_of(
+        &self,
+        (channel, user): (Id, Id),
+        (first, last): (Id, Id),
+    ) -> Result<Vec<(Id, String)>, StoreError> {
+        let prefix = keys::pair(channel, user);
+        let from = keys::user_reaction(channel, user, first, "");
+        let mut out = Vec::new();
+        for row in self.0.t.user_reactions.range(from..) {
+            let key = row.key().map_err(backend)?;
+            let Some(rest) = key.strip_prefix(&prefix) else {
+                break;
+            };
+            let corrupt = |detail: &str| StoreError::Corrupt {
+                table: "user_reactions",
+                detail: detail.to_owned(),
+            };
+            let (id, emoji) = rest.split_first_chunk::<8>().ok_or(corrupt("short key"))?;
+            let id = Id(u64::from_be_bytes(*id));
+            if id > last {
+                break;
+            }
+            let emoji = std::str::from_utf8(emoji).map_err(|_| corrupt("emoji not UTF-8"))?;
+            out.push((id, emoji.to_owned()));
         }
         Ok(out)
     }

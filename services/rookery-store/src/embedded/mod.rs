@@ -74,6 +74,7 @@ struct Tables {
     channel_buckets: Keyspace,
     pins: Keyspace,
     reactions: Keyspace,
+    user_reactions: Keyspace,
     bans: Keyspace,
     read_states: Keyspace,
     audit_log: Keyspace,
@@ -138,6 +139,7 @@ impl EmbeddedStore {
             channel_buckets: ks("channel_buckets")?,
             pins: ks("pins")?,
             reactions: ks("reactions")?,
+            user_reactions: ks("user_reactions")?,
             bans: ks("bans")?,
             read_states: ks("read_states")?,
             audit_log: ks("audit_log")?,
@@ -252,7 +254,7 @@ impl Inner {
                     b.remove(&t.roles, keys::pair(*guild_id, *role_id))
                 }
                 Mutation::Invite(i) => b.insert(&t.invites, i.code.as_bytes(), encode(i)),
-                Mutation::Message(msg) => self.insert_message(&mut b, &mut pending, msg),
+                Mutation::Message(msg) => self.insert_message(&mut b, &mut pending, msg)?,
                 Mutation::MessageEdit(msg) => self.edit_message(&mut b, &mut pending, msg)?,
                 Mutation::MessageDelete {
                     channel_id,
@@ -459,6 +461,15 @@ impl Store for EmbeddedStore {
         limit: usize,
     ) -> Result<Vec<Id>, StoreError> {
         self.reacted((channel_id, message_id), emoji, after, limit)
+    }
+
+    async fn user_reactions(
+        &self,
+        channel_id: Id,
+        user_id: Id,
+        ids: (Id, Id),
+    ) -> Result<Vec<(Id, String)>, StoreError> {
+        self.reactions_of((channel_id, user_id), ids)
     }
 
     async fn messages(
