@@ -172,6 +172,45 @@ impl Inner {
     }
 }
 
+/// Set in `meta` once reaction counts and the readers' index match the
+/// reactions.
+const COUNTED: &str = "reaction_counts";
+
+impl Inner {
+    /// A store written before reaction counts existed holds reactions with
+    /// no counts on their messages and no readers' index: both are built
+    /// from the reactions on the first open, in one atomic batch (a crash
+    /// leaves the store as it was, to be counted again), then marked done.
+    pub(super) fn backfill_reaction_counts(&self) -> Result<(), StoreError> {
+        if self.t.meta.contains_key(COUNTED).map_err(backend)? {
+            return Ok(());
+        }
+        let mut b = self.db.batch();
+        let mut pending = Pending::default();
+        for row in self.t.reactions.iter() {
+            let key = row.key().map_err(backend)?;
+            let (Some((emoji, user)), Some(message)) = (
+                keys::reaction_parts(&key),
+                key.get(8..16).and_then(keys::trailing_id),
+            ) else {
+                continue;
+            };
+            let channel = keys::trailing_id(&key[..8]).expect("8 bytes");
+            let index = keys::user_reaction(channel, user, message, emoji);
+            b.insert(&self.t.user_reactions, index, []);
+            if let Some(mut msg) = self.current(&pending, self.message_key(channel, message))? {
+                msg.count_reaction(emoji, true);
+                self.put(&mut b, &mut pending, msg);
+            }
+        }
+        b.insert(&self.t.meta, COUNTED, []);
+        b.commit().map_err(backend)?;
+        self.db
+            .persist(fjall::PersistMode::SyncAll)
+            .map_err(backend)
+    }
+}
+
 impl EmbeddedStore {
     pub(super) fn one_message(&self, channel: Id, id: Id) -> Result<Option<Message>, StoreError> {
         let key = self.0.message_key(channel, id);
@@ -238,5 +277,83 @@ impl EmbeddedStore {
             out.extend(keys::trailing_id(&key).filter(|&user| user > after));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{EmbeddedConfig, EmbeddedStore, Mutation, Reaction, Store};
+    use rookery_proto::Id;
+    use rookery_proto::model::{Message, User};
+
+    fn open(dir: &std::path::Path) -> EmbeddedStore {
+        EmbeddedStore::open(&EmbeddedConfig::new(dir)).unwrap()
+    }
+
+    /// A store written before reaction counts existed (reactions, but no
+    /// counts, readers' index or mark) is counted on its next open.
+    #[tokio::test]
+    async fn reactions_written_before_counts_are_counted_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (channel, author) = (
+            Id(7),
+            User {
+                id: Id(5),
+                username: "x".into(),
+            },
+        );
+        let m = Message::new(Id(9 << 22), (Id(1), channel), author, "hi".into());
+        let react = |emoji: &str, user| {
+            Mutation::Reaction(Reaction {
+                channel_id: channel,
+                message_id: m.id,
+                emoji: emoji.into(),
+                user_id: Id(user),
+                add: true,
+            })
+        };
+        {
+            let store = open(dir.path());
+            let batch = vec![
+                Mutation::Message(m.clone()),
+                react("👍", 1),
+                react("👍", 2),
+                react("🎉", 2),
+            ];
+            store.apply(batch).await.unwrap();
+            // Back to the old layout: the row without counts, no index, no mark.
+            let t = &store.0.t;
+            t.messages
+                .insert(store.0.message_key(channel, m.id), super::encode(&m))
+                .unwrap();
+            for row in t.user_reactions.iter() {
+                t.user_reactions.remove(row.key().unwrap()).unwrap();
+            }
+            t.meta.remove(super::COUNTED).unwrap();
+            store.sync().await.unwrap();
+            let stored = store.message(channel, m.id).await.unwrap().unwrap();
+            assert!(stored.reactions.is_empty());
+        }
+        let store = open(dir.path());
+        let stored = store.message(channel, m.id).await.unwrap().unwrap();
+        let counts: Vec<_> = stored
+            .reactions
+            .iter()
+            .map(|r| (r.emoji.name.as_str(), r.count))
+            .collect();
+        assert_eq!(counts, [("🎉", 1), ("👍", 2)]);
+        let mine = store
+            .user_reactions(channel, Id(2), (m.id, m.id))
+            .await
+            .unwrap();
+        assert_eq!(mine, [(m.id, "🎉".to_owned()), (m.id, "👍".to_owned())]);
+        // Counted once: a later open changes nothing.
+        drop(store);
+        let again = open(dir.path())
+            .message(channel, m.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, stored);
     }
 }

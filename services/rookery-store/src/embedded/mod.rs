@@ -151,6 +151,7 @@ impl EmbeddedStore {
             bucket_ms: config.bucket_ms,
             accounts: Mutex::new(()),
         };
+        inner.backfill_reaction_counts()?;
         Ok(Self(Arc::new(inner)))
     }
 
