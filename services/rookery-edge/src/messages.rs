@@ -17,6 +17,7 @@ use rookery_proto::id::{format_timestamp, now_ms};
 use rookery_proto::model::{Message, User, audit_action};
 use rookery_proto::permissions::Permissions;
 use std::collections::HashSet;
+use std::slice;
 
 /// Bulk deletes reach back at most this far.
 const BULK_DELETE_MAX_AGE_MS: u64 = 14 * 24 * 3600 * 1000;
@@ -40,9 +41,9 @@ impl Edge {
     pub async fn message(&self, user: &User, channel: Id, id: Id) -> Result<Message, EdgeError> {
         let needed = Permissions::READ_MESSAGE_HISTORY;
         self.require_in_channel(user.id, channel, needed).await?;
-        let mut found = [self.find_message(channel, id).await?];
-        self.mark_mine(user.id, channel, &mut found).await?;
-        let [message] = found;
+        let mut message = self.find_message(channel, id).await?;
+        self.mark_mine(user.id, channel, slice::from_mut(&mut message))
+            .await?;
         Ok(message)
     }
 
@@ -69,9 +70,8 @@ impl Edge {
             ..message.clone()
         };
         let applied = self.publish(Event::MessageUpdate(event), true).await?;
-        let mut answer = [message];
-        self.mark_mine(user.id, channel, &mut answer).await?;
-        let [message] = answer;
+        self.mark_mine(user.id, channel, slice::from_mut(&mut message))
+            .await?;
         Ok((message, applied))
     }
 

@@ -135,9 +135,7 @@ impl Edge {
         }
         Ok(users)
     }
-}
 
-impl Edge {
     /// Sets `me` on the reactions of one channel's `messages` for `reader`,
     /// from one read of the reader's reactions over their id range; no read
     /// when none of them has a reaction.
@@ -152,11 +150,12 @@ impl Edge {
         let (Some(first), Some(last)) = (ids.clone().min(), ids.max()) else {
             return Ok(());
         };
-        let mine = self.store.user_reactions(channel, reader, (first, last));
-        let mine: HashSet<(Id, String)> = mine.await?.into_iter().collect();
+        let found = self.store.user_reactions(channel, reader, (first, last));
+        let found = found.await?;
+        let mine: HashSet<(Id, &str)> = found.iter().map(|(m, e)| (*m, e.as_str())).collect();
         for m in messages {
             for r in &mut m.reactions {
-                r.me = mine.contains(&(m.id, r.emoji.name.clone()));
+                r.me = mine.contains(&(m.id, r.emoji.name.as_str()));
             }
         }
         Ok(())

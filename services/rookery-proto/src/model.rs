@@ -439,29 +439,14 @@ impl Message {
     /// a user's reaction actually appears or goes, so counts stay exact
     /// when the bus delivers an event twice.
     pub fn count_reaction(&mut self, emoji: &str, add: bool) {
-        let found = self
-            .reactions
-            .binary_search_by(|r| r.emoji.name.as_str().cmp(emoji));
-        let count = match found {
-            Ok(i) => self.reactions[i].count,
-            Err(_) => 0,
-        };
-        self.set_reaction_count(
-            emoji,
-            if add {
-                count + 1
-            } else {
-                count.saturating_sub(1)
-            },
-        );
+        let n = self.reaction_count(emoji);
+        let n = if add { n + 1 } else { n.saturating_sub(1) };
+        self.set_reaction_count(emoji, n);
     }
 
     /// Sets the count of `emoji` (zero drops it), keeping byte order.
     pub fn set_reaction_count(&mut self, emoji: &str, count: u32) {
-        let found = self
-            .reactions
-            .binary_search_by(|r| r.emoji.name.as_str().cmp(emoji));
-        match (found, count) {
+        match (self.find_reaction(emoji), count) {
             (Ok(i), 0) => {
                 self.reactions.remove(i);
             }
@@ -473,10 +458,14 @@ impl Message {
 
     /// The reaction count of `emoji` (0 when nobody reacted with it).
     pub fn reaction_count(&self, emoji: &str) -> u32 {
+        self.find_reaction(emoji)
+            .map_or(0, |i| self.reactions[i].count)
+    }
+
+    /// Where `emoji` is in `reactions`, or where it would go.
+    fn find_reaction(&self, emoji: &str) -> Result<usize, usize> {
         self.reactions
-            .iter()
-            .find(|r| r.emoji.name == emoji)
-            .map_or(0, |r| r.count)
+            .binary_search_by(|r| r.emoji.name.as_str().cmp(emoji))
     }
 }
 

@@ -3,9 +3,10 @@
 //! reactions.
 //!
 //! An edit, a pin or a reaction writes only after reading that the message
-//! is there (a reaction, after reading its counts too): the writer applies a channel's events in order, so one that
-//! follows the delete finds nothing and writes nothing (an upsert would
-//! bring the message back). Edits and pins name only their own columns, so
+//! is there (a reaction reads its counts, which only an existing message
+//! has a row for): the writer applies a channel's events in order, so one
+//! that follows the delete finds nothing and writes nothing (an upsert
+//! would bring the message back). Edits and pins name only their own columns, so
 //! neither undoes the other.
 
 use crate::history::{self, Counts};
@@ -70,15 +71,15 @@ impl Inner {
     pub(crate) async fn react(&self, r: &Reaction) -> Result<(), StoreError> {
         let s = &self.s;
         let (c, bucket, m) = self.row_key(r.channel_id, r.message_id);
-        let Some((counts,)) = self
-            .one::<(Option<Counts>,)>(&s.select_reaction_counts, (c, bucket, m))
-            .await?
-        else {
+        let row = (c, m, &r.emoji, key(r.user_id));
+        let (counts, present) = futures_util::try_join!(
+            self.one::<(Option<Counts>,)>(&s.select_reaction_counts, (c, bucket, m)),
+            self.one::<(i64,)>(&s.select_reaction, row),
+        )?;
+        let Some((counts,)) = counts else {
             return Ok(());
         };
-        let row = (c, m, &r.emoji, key(r.user_id));
-        let present = self.one::<(i64,)>(&s.select_reaction, row).await?.is_some();
-        if present == r.add {
+        if present.is_some() == r.add {
             return Ok(());
         }
         let mut counts = counts.unwrap_or_default();
