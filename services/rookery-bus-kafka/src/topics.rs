@@ -47,6 +47,24 @@ pub fn definitions() -> Vec<TopicSpec> {
         .topics
 }
 
+/// The definitions under the names `config` gives the three topics (its
+/// URL's `topic=`, `interest_topic=` and `ephemeral_topic=`), so `ensure`
+/// creates and checks the topics the bus will use.
+pub fn definitions_for(config: &KafkaConfig) -> Vec<TopicSpec> {
+    definitions()
+        .into_iter()
+        .map(|mut spec| {
+            spec.name = match spec.name.as_str() {
+                crate::config::DEFAULT_TOPIC => config.topic.clone(),
+                crate::config::DEFAULT_INTEREST_TOPIC => config.interest_topic.clone(),
+                crate::config::DEFAULT_EPHEMERAL_TOPIC => config.ephemeral_topic.clone(),
+                other => other.to_owned(),
+            };
+            spec
+        })
+        .collect()
+}
+
 /// What `ensure` did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct EnsureReport {
@@ -272,6 +290,17 @@ mod tests {
             plan.problems,
             ["rookery.ephemeral: has 8 partitions, the definition says 32"]
         );
+    }
+
+    #[test]
+    fn the_definitions_take_the_topic_names_of_the_url() {
+        let url = "kafka://k:9092?topic=a.events&interest_topic=a.interest";
+        let config = KafkaConfig::from_url(url).unwrap();
+        let names: Vec<String> = definitions_for(&config)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["a.events", "a.interest", "rookery.ephemeral"]);
     }
 
     #[test]

@@ -59,10 +59,10 @@ statements! {
     /// A guild's channels.
     SELECT_GUILD_CHANNELS = "SELECT channel_id, name, kind, position, rate_limit_per_user FROM channels_by_guild WHERE guild_id = ?";
     /// One permission overwrite of a channel.
-    INSERT_OVERWRITE = "INSERT INTO channel_overwrites (channel_id, target_id, target_type, allow, deny) VALUES (?, ?, ?, ?, ?)";
+    INSERT_OVERWRITE = "INSERT INTO channel_overwrites (channel_id, target_id, target_type, allow_bits, deny_bits) VALUES (?, ?, ?, ?, ?)";
     /// A channel's overwrites.
     SELECT_OVERWRITES =
-        "SELECT target_id, target_type, allow, deny FROM channel_overwrites WHERE channel_id = ?";
+        "SELECT target_id, target_type, allow_bits, deny_bits FROM channel_overwrites WHERE channel_id = ?";
     /// Removes one overwrite (one row tombstone).
     DELETE_OVERWRITE = "DELETE FROM channel_overwrites WHERE channel_id = ? AND target_id = ?";
     /// A role upsert.

@@ -1,6 +1,6 @@
 //! Moderation records and read states on ScyllaDB: bans, the audit log
-//! (time-bucketed like messages, walked newest first), and the last
-//! message each user read per channel.
+//! (in week-long `(guild, bucket)` partitions, walked newest first), and
+//! the last message each user read per channel.
 
 use crate::session::backend;
 use crate::store::{Inner, id, key, unless};
@@ -9,6 +9,16 @@ use rookery_proto::Id;
 use rookery_proto::id::now_ms;
 use rookery_proto::model::AuditLogEntry;
 use rookery_store::{AUDIT_RETENTION_MS, BanRecord, Mutation, StoreError};
+
+/// Width of an audit log partition: one week, the table's compaction
+/// window, so a partition's entries expire together. Fixed, not the message
+/// bucket width: a first page walks from this week down to the retention
+/// limit, at most 14 partitions however narrow message buckets are.
+pub(crate) const AUDIT_BUCKET_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// Entry ids a little ahead of this node's clock (another edge minted them)
+/// are still found by a first page.
+const CLOCK_SKEW_MS: u64 = 60_000;
 
 type BanRow = (i64, Option<String>);
 type AuditRow = (i64, i64, i32, Option<i64>, Option<String>, Option<String>);
@@ -74,7 +84,7 @@ impl Inner {
                 let changes = serde_json::to_string(&a.changes).expect("changes are JSON");
                 let row = (
                     key(a.guild_id),
-                    i64::from(a.id.bucket(self.bucket_ms)),
+                    i64::from(a.id.bucket(AUDIT_BUCKET_MS)),
                     key(a.id),
                     key(a.user_id),
                     i32::from(a.action_type),
@@ -109,8 +119,9 @@ impl Inner {
             .collect())
     }
 
-    /// Walks the guild's buckets from `before`'s down to the oldest one the
-    /// retention keeps, newest entries first.
+    /// Walks the guild's partitions from `before`'s (or the present's, when
+    /// `before` is later) down to the oldest one the retention keeps, newest
+    /// entries first.
     pub(crate) async fn audit_log(
         &self,
         guild: Id,
@@ -120,9 +131,10 @@ impl Inner {
         let limit = limit.clamp(1, 100);
         let oldest = Id::floor_of_ms(now_ms().saturating_sub(AUDIT_RETENTION_MS));
         let below = i64::try_from(before.0).unwrap_or(i64::MAX);
-        let top = Id(before.0.saturating_sub(1)).bucket(self.bucket_ms);
+        let present = Id::floor_of_ms(now_ms() + CLOCK_SKEW_MS);
+        let top = Id(before.0.saturating_sub(1)).min(present);
         let mut out = Vec::new();
-        for bucket in (oldest.bucket(self.bucket_ms)..=top).rev() {
+        for bucket in (oldest.bucket(AUDIT_BUCKET_MS)..=top.bucket(AUDIT_BUCKET_MS)).rev() {
             let values = (key(guild), i64::from(bucket), below);
             let rows = self
                 .session

@@ -4,6 +4,7 @@
 //! ([`ChildServer`]).
 
 mod child;
+pub mod engines;
 pub mod tools;
 
 pub use child::ChildServer;

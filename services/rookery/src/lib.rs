@@ -171,7 +171,7 @@ pub async fn ensure_topics(
         replication_factor: config.replication_factor,
         partitions: config.partitions,
     };
-    let specs: Vec<_> = topics::definitions()
+    let specs: Vec<_> = topics::definitions_for(&kafka)
         .into_iter()
         .map(|s| overrides.apply(s))
         .collect();
