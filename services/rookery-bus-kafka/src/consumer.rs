@@ -18,7 +18,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rookery_bus::metrics as m;
-use rookery_bus::{Batch, BusError, Consumed, Consumer, Position};
+use rookery_bus::{Batch, BusError, Checkpoint, Consumed, Consumer};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -125,10 +125,10 @@ pub struct KafkaConsumer {
     rebuilding: Option<JoinHandle<()>>,
     /// Where the owned partitions are published for the ephemeral consumer.
     owned: Arc<tokio::sync::watch::Sender<Vec<u32>>>,
-    /// The latest position committed (asynchronously) per partition,
+    /// The latest checkpoint committed (asynchronously) per partition,
     /// committed again synchronously on drop so a stopping writer's progress
     /// reaches the broker before it leaves the group.
-    committed: HashMap<u32, u64>,
+    committed: HashMap<u32, Checkpoint>,
 }
 
 /// Longest wait for the final commit when a consumer is dropped.
@@ -142,8 +142,8 @@ impl Drop for KafkaConsumer {
         if self.committed.is_empty() {
             return;
         }
-        let positions = std::mem::take(&mut self.committed);
-        let Ok(list) = self.offsets(positions) else {
+        let checkpoints = std::mem::take(&mut self.committed);
+        let Ok(list) = self.offsets(checkpoints.values()) else {
             return;
         };
         let consumer = self.consumer.clone();
@@ -220,19 +220,27 @@ impl KafkaConsumer {
             .collect()
     }
 
-    /// A commit list: each partition's next offset to consume.
-    fn offsets(
+    /// A commit list: each partition's next offset to consume, with the
+    /// writer's clock as the offset's metadata (a decimal string).
+    fn offsets<'a>(
         &self,
-        positions: impl IntoIterator<Item = (u32, u64)>,
+        checkpoints: impl IntoIterator<Item = &'a Checkpoint>,
     ) -> Result<TopicPartitionList, BusError> {
         let mut list = TopicPartitionList::new();
-        for (partition, offset) in positions {
-            list.add_partition_offset(&self.topic, partition as i32, Offset::Offset(offset as i64))
+        for c in checkpoints {
+            let offset = Offset::Offset(c.offset as i64);
+            list.add_partition_offset(&self.topic, c.partition as i32, offset)
                 .map_err(backend)?;
+            if let Some(mut entry) = list.find_partition(&self.topic, c.partition as i32) {
+                entry.set_metadata(c.clock.to_string());
+            }
         }
         Ok(list)
     }
 }
+
+/// How long reading a group's committed offset from the coordinator may take.
+const COMMITTED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Takes what `consumer` has already fetched, without waiting, after
 /// `first`, grouped by partition.
@@ -319,15 +327,41 @@ impl Consumer for KafkaConsumer {
         got
     }
 
-    async fn commit(&mut self, positions: &[Position]) -> Result<(), BusError> {
-        let list = self.offsets(positions.iter().map(|p| (p.partition, p.offset)))?;
+    async fn commit(&mut self, checkpoints: &[Checkpoint]) -> Result<(), BusError> {
+        let list = self.offsets(checkpoints)?;
         self.consumer
             .commit(&list, CommitMode::Async)
             .map_err(backend)?;
-        // The latest position per partition, for the drop-time commit.
-        for p in positions {
-            self.committed.insert(p.partition, p.offset);
+        // The latest checkpoint per partition, for the drop-time commit.
+        for c in checkpoints {
+            self.committed.insert(c.partition, *c);
         }
         Ok(())
+    }
+
+    /// Asks the group coordinator (a blocking call, off the runtime). A
+    /// commit without a clock (another tool's, or none) gives `None`.
+    async fn committed(&mut self, partition: u32) -> Result<Option<Checkpoint>, BusError> {
+        let mut list = TopicPartitionList::new();
+        list.add_partition(&self.topic, partition as i32);
+        let consumer = self.consumer.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            consumer.committed_offsets(list, COMMITTED_TIMEOUT)
+        })
+        .await
+        .map_err(backend)?
+        .map_err(backend)?;
+        let Some(entry) = found.elements().into_iter().next() else {
+            return Ok(None);
+        };
+        let (Offset::Offset(offset), Ok(clock)) = (entry.offset(), entry.metadata().parse())
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Checkpoint {
+            partition,
+            offset: offset as u64,
+            clock,
+        }))
     }
 }

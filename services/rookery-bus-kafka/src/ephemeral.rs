@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use futures_util::FutureExt;
 use rdkafka::consumer::{Consumer as _, DefaultConsumerContext, StreamConsumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rookery_bus::{Batch, BusError, Consumer, Position};
+use rookery_bus::{Batch, BusError, Checkpoint, Consumer};
 use tokio::sync::watch;
 
 /// Consumer settings under the URL's overrides.
@@ -107,7 +107,7 @@ impl Consumer for EphemeralConsumer {
         })
     }
 
-    async fn commit(&mut self, _: &[Position]) -> Result<(), BusError> {
+    async fn commit(&mut self, _: &[Checkpoint]) -> Result<(), BusError> {
         Ok(())
     }
 }

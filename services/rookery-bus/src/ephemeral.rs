@@ -4,7 +4,7 @@
 //! nothing a moment later, and presence heals with its next refresh.
 
 use crate::metrics as m;
-use crate::{Batch, BusError, Consumed, Consumer, Position, Record, partition_for};
+use crate::{Batch, BusError, Checkpoint, Consumed, Consumer, Record, partition_for};
 use async_trait::async_trait;
 use std::sync::Mutex;
 use tokio::sync::mpsc;
@@ -102,7 +102,7 @@ impl Consumer for EphemeralConsumer {
         })
     }
 
-    async fn commit(&mut self, _: &[Position]) -> Result<(), BusError> {
+    async fn commit(&mut self, _: &[Checkpoint]) -> Result<(), BusError> {
         Ok(())
     }
 }

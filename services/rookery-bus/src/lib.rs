@@ -59,6 +59,21 @@ pub struct Position {
     pub offset: u64,
 }
 
+/// A consumer group's progress on one partition: the next offset to
+/// consume, and the writer's clock at that point (the write time of the
+/// record before it, see `rookery-writer`'s `WriteClocks`). Committed
+/// together, so whichever writer owns the partition next continues the
+/// same clock from the same offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Checkpoint {
+    /// Partition number.
+    pub partition: u32,
+    /// The next offset to consume.
+    pub offset: u64,
+    /// Opaque to the bus: stored and returned as given.
+    pub clock: u64,
+}
+
 /// A consumed record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consumed {
@@ -124,9 +139,17 @@ pub trait Consumer: Send + Sync {
     /// Like [`Consumer::poll`] but returns at once, possibly empty.
     async fn try_poll(&mut self, max: usize) -> Result<Vec<Batch>, BusError>;
 
-    /// Records progress: each position is the next offset to consume in its
-    /// partition. Call only after the records below it are fully processed.
-    async fn commit(&mut self, positions: &[Position]) -> Result<(), BusError>;
+    /// Records progress: each checkpoint's offset is the next one to consume
+    /// in its partition. Call only after the records below it are fully
+    /// processed.
+    async fn commit(&mut self, checkpoints: &[Checkpoint]) -> Result<(), BusError>;
+
+    /// The group's last committed checkpoint of `partition`, if any (the
+    /// place a new owner of the partition starts from). Consumers that do
+    /// not commit (ephemeral ones) have none.
+    async fn committed(&mut self, _partition: u32) -> Result<Option<Checkpoint>, BusError> {
+        Ok(None)
+    }
 }
 
 /// Errors pushing to an edge.

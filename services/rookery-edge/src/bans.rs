@@ -105,12 +105,18 @@ impl Edge {
         self.publish_by(Event::GuildBanRemove(change), by).await
     }
 
-    /// A guild's bans, by user id.
-    pub async fn bans(&self, user: &User, guild: Id) -> Result<Vec<Ban>, EdgeError> {
+    /// A page of a guild's bans, by user id: those above `after`, at most
+    /// `limit`.
+    pub async fn bans(
+        &self,
+        user: &User,
+        guild: Id,
+        (after, limit): (Id, usize),
+    ) -> Result<Vec<Ban>, EdgeError> {
         self.require_base(guild, user.id, Permissions::BAN_MEMBERS)
             .await?;
         let mut out = Vec::new();
-        for record in self.store.bans(guild).await? {
+        for record in self.store.bans(guild, after, limit).await? {
             out.extend(self.ban_of(record).await?);
         }
         Ok(out)

@@ -477,8 +477,18 @@ impl Store for RemoteStore {
         }
     }
 
-    async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
-        match self.read(Call::Bans { guild_id }).await? {
+    async fn bans(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<BanRecord>, StoreError> {
+        let call = Call::Bans {
+            guild_id,
+            after,
+            limit,
+        };
+        match self.read(call).await? {
             Reply::Bans(b) => Ok(b),
             other => Err(unexpected(other)),
         }

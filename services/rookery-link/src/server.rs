@@ -288,7 +288,11 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
             message_id,
         } => Reply::Message(store.message(channel_id, message_id).await?.map(Box::new)),
         Call::Pins { channel_id } => Reply::Messages(store.pins(channel_id).await?),
-        Call::Bans { guild_id } => Reply::Bans(store.bans(guild_id).await?),
+        Call::Bans {
+            guild_id,
+            after,
+            limit,
+        } => Reply::Bans(store.bans(guild_id, after, limit).await?),
         Call::ReadStates { user_id } => Reply::Pairs(store.read_states(user_id).await?),
         Call::AuditLog {
             guild_id,

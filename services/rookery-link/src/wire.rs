@@ -132,6 +132,8 @@ pub enum Call {
     },
     Bans {
         guild_id: Id,
+        after: Id,
+        limit: usize,
     },
     ReadStates {
         user_id: Id,

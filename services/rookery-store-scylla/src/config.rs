@@ -10,7 +10,8 @@
 //! default 2000), `speculative_ms` (delay before a speculative retry of an
 //! idempotent request, default 100, `0` disables), `write_concurrency`
 //! (in-flight writes per batch, default 64), `connect_timeout_ms` (default
-//! 5000).
+//! 5000), `schema_timeout_ms` (per request of `rookery migrate`, whose
+//! schema changes wait for every node; default 60000).
 
 use rookery_store::StoreError;
 use scylla::statement::Consistency;
@@ -35,6 +36,9 @@ pub struct ScyllaConfig {
     pub write_concurrency: usize,
     /// Bound on establishing the session.
     pub connect_timeout: Duration,
+    /// Client-side timeout of each request of `rookery migrate`: a schema
+    /// change takes seconds where a read takes milliseconds.
+    pub schema_timeout: Duration,
     /// Username and password for PasswordAuthenticator.
     pub credentials: Option<(String, String)>,
     /// Message bucket width; pinned in the keyspace on first use.
@@ -95,6 +99,7 @@ impl ScyllaConfig {
             speculative_delay: Some(Duration::from_millis(100)),
             write_concurrency: 64,
             connect_timeout: Duration::from_millis(5000),
+            schema_timeout: Duration::from_secs(60),
             credentials,
             bucket_ms: rookery_store::DEFAULT_BUCKET_MS,
         };
@@ -118,6 +123,7 @@ impl ScyllaConfig {
             "dc" => self.local_dc = Some(value.to_owned()),
             "timeout_ms" => self.request_timeout = ms(value)?,
             "connect_timeout_ms" => self.connect_timeout = ms(value)?,
+            "schema_timeout_ms" => self.schema_timeout = ms(value)?,
             "speculative_ms" => {
                 self.speculative_delay = Some(ms(value)?).filter(|d| !d.is_zero());
             }
@@ -242,7 +248,8 @@ mod tests {
     fn a_full_url_sets_every_field() {
         let c = ScyllaConfig::from_url(
             "scylla://app:s3cret@10.0.0.1:9042,10.0.0.2:9042/chat?consistency=quorum&dc=eu1\
-             &timeout_ms=500&speculative_ms=0&write_concurrency=8&connect_timeout_ms=900",
+             &timeout_ms=500&speculative_ms=0&write_concurrency=8&connect_timeout_ms=900\
+             &schema_timeout_ms=30000",
         )
         .unwrap();
         assert_eq!(c.nodes, ["10.0.0.1:9042", "10.0.0.2:9042"]);
@@ -253,6 +260,7 @@ mod tests {
         assert_eq!(c.speculative_delay, None);
         assert_eq!(c.write_concurrency, 8);
         assert_eq!(c.connect_timeout, Duration::from_millis(900));
+        assert_eq!(c.schema_timeout, Duration::from_secs(30));
         assert_eq!(c.credentials, Some(("app".into(), "s3cret".into())));
         assert!(
             !format!("{c:?}").contains("s3cret"),

@@ -90,8 +90,8 @@ statements! {
     DELETE_BAN = "DELETE FROM bans WHERE guild_id = ? AND user_id = ?";
     /// One ban.
     SELECT_BAN = "SELECT user_id, reason FROM bans WHERE guild_id = ? AND user_id = ?";
-    /// A guild's bans.
-    SELECT_BANS = "SELECT user_id, reason FROM bans WHERE guild_id = ?";
+    /// A guild's bans above a user id, ascending (paged by the caller).
+    SELECT_BANS = "SELECT user_id, reason FROM bans WHERE guild_id = ? AND user_id > ?";
     /// How far a user has read a channel (`mention_count` is computed on
     /// read, never stored).
     INSERT_READ_STATE = "INSERT INTO read_states (user_id, channel_id, last_message_id) VALUES (?, ?, ?)";
@@ -143,12 +143,12 @@ statements! {
     /// A message's reaction counts, rewritten whole (a frozen map: one
     /// cell), only once the message is known to exist.
     SET_REACTION_COUNTS = "INSERT INTO messages (channel_id, bucket, message_id, reactions) VALUES (?, ?, ?, ?)";
-    /// Indexes one reaction under its reader.
-    INSERT_USER_REACTION = "INSERT INTO user_reactions (channel_id, user_id, message_id, emoji) VALUES (?, ?, ?, ?)";
+    /// Indexes one reaction under its reader, in its message's bucket.
+    INSERT_USER_REACTION = "INSERT INTO user_reactions (channel_id, user_id, bucket, message_id, emoji) VALUES (?, ?, ?, ?, ?)";
     /// Unindexes one reaction.
-    DELETE_USER_REACTION = "DELETE FROM user_reactions WHERE channel_id = ? AND user_id = ? AND message_id = ? AND emoji = ?";
-    /// A reader's reactions on a range of a channel's messages.
-    SELECT_USER_REACTIONS = "SELECT message_id, emoji FROM user_reactions WHERE channel_id = ? AND user_id = ? AND message_id >= ? AND message_id <= ?";
+    DELETE_USER_REACTION = "DELETE FROM user_reactions WHERE channel_id = ? AND user_id = ? AND bucket = ? AND message_id = ? AND emoji = ?";
+    /// A reader's reactions on a range of a channel's messages, in one bucket.
+    SELECT_USER_REACTIONS = "SELECT message_id, emoji FROM user_reactions WHERE channel_id = ? AND user_id = ? AND bucket = ? AND message_id >= ? AND message_id <= ?";
     /// The users who reacted with one emoji, above an id, ascending.
     SELECT_REACTIONS = "SELECT user_id FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id > ?";
     /// Marks a bucket non-empty.
@@ -159,6 +159,8 @@ statements! {
     SELECT_NONCE = "SELECT message_id FROM nonces WHERE user_id = ? AND nonce = ?";
     /// Non-empty buckets at or below one, newest first (the clustering order).
     SELECT_BUCKETS_DOWN = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket <= ?";
+    /// Non-empty buckets from one to another.
+    SELECT_BUCKETS_BETWEEN = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket >= ? AND bucket <= ?";
     /// Non-empty buckets at or above one, oldest first.
     SELECT_BUCKETS_UP = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket >= ? ORDER BY bucket ASC";
     /// One bucket's messages below an id, newest first.
@@ -168,14 +170,20 @@ statements! {
 
     /// Pins a setting on first use (a lightweight transaction).
     PIN_META = "INSERT INTO store_meta (name, value) VALUES (?, ?) IF NOT EXISTS";
+    /// A pinned setting (read before claiming: a pinned store needs no
+    /// lightweight transaction to open).
+    SELECT_META = "SELECT value FROM store_meta WHERE name = ?";
 
     /// Bootstrap of `rookery migrate`: the applied-migrations ledger.
     CREATE_MIGRATIONS = "CREATE TABLE IF NOT EXISTS schema_migrations (version int, name text, checksum text, applied_at timestamp, PRIMARY KEY (version))";
     /// Bootstrap of `rookery migrate`: the lock that serialises migrators.
     CREATE_LOCK = "CREATE TABLE IF NOT EXISTS schema_lock (id int, owner text, PRIMARY KEY (id))";
-    /// Takes the migration lock; the TTL frees it if its holder dies.
+    /// Takes the migration lock for a lease (a TTL in seconds): it frees
+    /// itself if its holder dies.
     ACQUIRE_LOCK =
-        "INSERT INTO schema_lock (id, owner) VALUES (0, ?) IF NOT EXISTS USING TTL 300";
+        "INSERT INTO schema_lock (id, owner) VALUES (0, ?) IF NOT EXISTS USING TTL ?";
+    /// Extends the lease of the migration lock, only if we still hold it.
+    RENEW_LOCK = "UPDATE schema_lock USING TTL ? SET owner = ? WHERE id = 0 IF owner = ?";
     /// Frees the migration lock, only if we hold it.
     RELEASE_LOCK = "DELETE FROM schema_lock WHERE id = 0 IF owner = ?";
     /// Migrations applied so far.
@@ -184,5 +192,6 @@ statements! {
     INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
 }
 
-/// The bootstrap tables, created before the lock is taken.
-pub const BOOTSTRAP: &[&str] = &[CREATE_MIGRATIONS, CREATE_LOCK];
+/// Whether a keyspace has a table (the lock's, before it is created).
+pub const SELECT_TABLE: &str =
+    "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?";

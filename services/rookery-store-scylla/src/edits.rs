@@ -11,12 +11,12 @@
 
 use crate::history::{self, Counts};
 use crate::session::backend;
-use crate::store::{Inner, id, key};
+use crate::store::{Inner, id, key, unless};
 use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
 use rookery_proto::id::parse_timestamp;
 use rookery_proto::model::Message;
-use rookery_store::{Reaction, StoreError};
+use rookery_store::{Reaction, StoreError, WriteTime};
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::value::CqlTimestamp;
 
@@ -33,20 +33,21 @@ impl Inner {
     }
 
     /// Rewrites the text of a message that still exists.
-    pub(crate) async fn edit_message(&self, msg: &Message) -> Result<(), StoreError> {
+    pub(crate) async fn edit_message(&self, at: WriteTime, msg: &Message) -> Result<(), StoreError> {
         if !self.exists(msg.channel_id, msg.id).await? {
             return Ok(());
         }
         let (channel, bucket, id) = self.row_key(msg.channel_id, msg.id);
         let edited = msg.edited_timestamp.as_deref().and_then(parse_timestamp);
         let edited = edited.map(|ms| CqlTimestamp(ms as i64));
-        let row = (channel, bucket, id, &msg.content, edited);
-        self.exec(&self.s.edit_message, row).await
+        let row = (channel, bucket, id, &msg.content, unless(edited.is_none(), edited));
+        self.exec(at, &self.s.edit_message, row).await
     }
 
     /// Pins or unpins a message that still exists.
     pub(crate) async fn pin(
         &self,
+        at: WriteTime,
         channel: Id,
         message: Id,
         pinned: bool,
@@ -55,11 +56,11 @@ impl Inner {
             return Ok(());
         }
         let (c, bucket, m) = self.row_key(channel, message);
-        self.exec(&self.s.pin_message, (c, bucket, m, pinned))
+        self.exec(at, &self.s.pin_message, (c, bucket, m, pinned))
             .await?;
         match pinned {
-            true => self.exec(&self.s.insert_pin, (c, m)).await,
-            false => self.exec(&self.s.delete_pin, (c, m)).await,
+            true => self.exec(at, &self.s.insert_pin, (c, m)).await,
+            false => self.exec(at, &self.s.delete_pin, (c, m)).await,
         }
     }
 
@@ -68,7 +69,7 @@ impl Inner {
     /// deleted meanwhile). The reaction row, its index row and the new
     /// counts go in one logged batch: a crash leaves all or none, so a
     /// replay's read sees the counts that match the rows.
-    pub(crate) async fn react(&self, r: &Reaction) -> Result<(), StoreError> {
+    pub(crate) async fn react(&self, at: WriteTime, r: &Reaction) -> Result<(), StoreError> {
         let s = &self.s;
         let (c, bucket, m) = self.row_key(r.channel_id, r.message_id);
         let row = (c, m, &r.emoji, key(r.user_id));
@@ -88,8 +89,9 @@ impl Inner {
             true => counts.insert(r.emoji.clone(), n),
             false => counts.remove(&r.emoji),
         };
-        let index = (c, key(r.user_id), m, &r.emoji);
+        let index = (c, key(r.user_id), bucket, m, &r.emoji);
         let mut batch = Batch::new(BatchType::Logged);
+        batch.set_timestamp(Some(at.0));
         let (reaction, indexed) = match r.add {
             true => (&s.insert_reaction, &s.insert_user_reaction),
             false => (&s.delete_reaction, &s.delete_user_reaction),
@@ -103,39 +105,70 @@ impl Inner {
     }
 
     /// Deletes a message's row, its pin and its reactions, with their
-    /// readers' index rows.
-    pub(crate) async fn delete_message(&self, channel: Id, message: Id) -> Result<(), StoreError> {
+    /// readers' index rows: the reactions are read a page at a time and
+    /// unindexed `write_concurrency` at a time, so a message with a million
+    /// reactions costs bounded memory and bounded requests in flight.
+    pub(crate) async fn delete_message(
+        &self,
+        at: WriteTime,
+        channel: Id,
+        message: Id,
+    ) -> Result<(), StoreError> {
         let s = &self.s;
         let pair = (key(channel), key(message));
+        let (_, bucket, _) = self.row_key(channel, message);
         let reactors = self
-            .all::<(String, i64)>(&s.select_message_reactions, pair)
-            .await?;
-        let unindex = reactors.iter().map(|(emoji, user)| {
-            let row = (pair.0, *user, pair.1, emoji);
-            self.exec(&s.delete_user_reaction, row)
-        });
+            .session
+            .execute_iter(s.select_message_reactions.clone(), pair)
+            .await
+            .map_err(backend)?
+            .rows_stream::<(String, i64)>()
+            .map_err(backend)?
+            .map_err(backend);
+        let unindexed = reactors
+            .map_ok(|(emoji, user)| {
+                let row = (pair.0, user, bucket, pair.1, emoji);
+                async move { self.exec(at, &s.delete_user_reaction, row).await }
+            })
+            .try_buffer_unordered(self.write_concurrency)
+            .try_collect::<()>();
         futures_util::try_join!(
-            self.exec(&s.delete_message, self.row_key(channel, message)),
-            self.exec(&s.delete_pin, pair),
-            futures_util::future::try_join_all(unindex),
+            self.exec(at, &s.delete_message, self.row_key(channel, message)),
+            self.exec(at, &s.delete_pin, pair),
+            unindexed,
         )?;
         // Last: a crash before this leaves the reactions to be read again
         // when the delete is replayed.
-        self.exec(&s.delete_reactions, pair).await
+        self.exec(at, &s.delete_reactions, pair).await
     }
 
-    /// A user's reactions on a channel's messages `first..=last`.
+    /// A user's reactions on a channel's messages `first..=last`: one
+    /// range read per non-empty bucket the range spans (a page of history
+    /// spans one or two).
     pub(crate) async fn user_reactions(
         &self,
         (channel, user): (Id, Id),
         (first, last): (Id, Id),
     ) -> Result<Vec<(Id, String)>, StoreError> {
         let bound = |id: Id| i64::try_from(id.0).unwrap_or(i64::MAX);
-        let values = (key(channel), key(user), bound(first), bound(last));
-        let rows = self
-            .all::<(i64, String)>(&self.s.select_user_reactions, values)
+        let buckets = (
+            key(channel),
+            i64::from(first.bucket(self.bucket_ms)),
+            i64::from(last.bucket(self.bucket_ms)),
+        );
+        let buckets = self
+            .all::<(i64,)>(&self.s.buckets_between, buckets)
             .await?;
-        Ok(rows.into_iter().map(|(m, e)| (id(m), e)).collect())
+        let mut out = Vec::new();
+        for (bucket,) in buckets {
+            let values = (key(channel), key(user), bucket, bound(first), bound(last));
+            let rows = self
+                .all::<(i64, String)>(&self.s.select_user_reactions, values)
+                .await?;
+            out.extend(rows.into_iter().map(|(m, e)| (id(m), e)));
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// One message, if it exists.
@@ -148,7 +181,7 @@ impl Inner {
         let found = self
             .one::<history::Row>(&self.s.select_message, row)
             .await?;
-        Ok(found.map(|row| history::message(channel, row)))
+        Ok(found.and_then(|row| history::message(channel, row)))
     }
 
     /// A channel's pinned messages, newest first.

@@ -6,12 +6,12 @@
 //! delete racing the inserts at the same timestamp. The writer applies a
 //! guild's events in order, so nothing else rewrites the list meanwhile.
 
-use crate::store::{Inner, id, key};
+use crate::store::{Inner, id, key, unless};
 use rookery_proto::Id;
 use rookery_proto::id::{format_timestamp, parse_timestamp};
 use rookery_proto::model::{Channel, Member, Role, User};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
-use rookery_store::StoreError;
+use rookery_store::{StoreError, WriteTime};
 use scylla::value::CqlTimestamp;
 use std::collections::HashSet;
 
@@ -36,25 +36,26 @@ type OverwriteRow = (i64, i32, i64, i64);
 
 impl Inner {
     /// Upserts a channel under both keys and replaces its overwrites.
-    pub(crate) async fn write_channel(&self, c: &Channel) -> Result<(), StoreError> {
+    pub(crate) async fn write_channel(&self, at: WriteTime, c: &Channel) -> Result<(), StoreError> {
         let s = &self.s;
         let (kind, pos) = (i32::from(c.kind), c.position as i32);
         let slow = c.rate_limit_per_user as i32;
-        let owner = c.owner_id.map(key);
+        // Unset, not null, without an owner: a null is a tombstone.
+        let owner = unless(c.owner_id.is_none(), c.owner_id.map(key));
         let by_id = (key(c.id), key(c.guild_id), &c.name, kind, pos, slow, owner);
         if c.is_private() {
             let adds = c
                 .recipients
                 .iter()
-                .map(|u| self.write_recipient(c.id, u, true));
+                .map(|u| self.write_recipient(at, c.id, u, true));
             futures_util::future::try_join_all(adds).await?;
-            return self.exec(&s.insert_channel, by_id).await;
+            return self.exec(at, &s.insert_channel, by_id).await;
         }
         let by_guild = (key(c.guild_id), key(c.id), &c.name, kind, pos, slow);
         futures_util::try_join!(
-            self.exec(&s.insert_channel, by_id),
-            self.exec(&s.insert_guild_channel, by_guild),
-            self.write_overwrites(c.id, &c.permission_overwrites)
+            self.exec(at, &s.insert_channel, by_id),
+            self.exec(at, &s.insert_guild_channel, by_guild),
+            self.write_overwrites(at, c.id, &c.permission_overwrites)
         )?;
         Ok(())
     }
@@ -64,6 +65,7 @@ impl Inner {
     /// a lightweight transaction claims the pair).
     pub(crate) async fn open_private(
         &self,
+        at: WriteTime,
         c: &Channel,
         joined_at: &str,
     ) -> Result<(), StoreError> {
@@ -78,10 +80,10 @@ impl Inner {
                 return Ok(());
             }
         }
-        self.write_channel(c).await?;
+        self.write_channel(at, c).await?;
         let members = c.recipients.iter().map(|user| {
             let member = Member::joined(c.id, user.clone(), joined_at.to_owned());
-            async move { self.write_member(&member).await }
+            async move { self.write_member(at, &member).await }
         });
         futures_util::future::try_join_all(members).await?;
         Ok(())
@@ -95,6 +97,7 @@ impl Inner {
 
     pub(crate) async fn write_recipient(
         &self,
+        at: WriteTime,
         channel: Id,
         user: &User,
         add: bool,
@@ -102,9 +105,9 @@ impl Inner {
         let s = &self.s;
         if add {
             let row = (key(channel), key(user.id), &user.username);
-            self.exec(&s.insert_recipient, row).await
+            self.exec(at, &s.insert_recipient, row).await
         } else {
-            self.exec(&s.delete_recipient, (key(channel), key(user.id)))
+            self.exec(at, &s.delete_recipient, (key(channel), key(user.id)))
                 .await
         }
     }
@@ -121,7 +124,12 @@ impl Inner {
             .collect())
     }
 
-    async fn write_overwrites(&self, channel: Id, list: &[Overwrite]) -> Result<(), StoreError> {
+    async fn write_overwrites(
+        &self,
+        at: WriteTime,
+        channel: Id,
+        list: &[Overwrite],
+    ) -> Result<(), StoreError> {
         let s = &self.s;
         let keep: HashSet<Id> = list.iter().map(|o| o.id).collect();
         for o in list {
@@ -132,11 +140,11 @@ impl Inner {
                 bits(o.allow),
                 bits(o.deny),
             );
-            self.exec(&s.insert_overwrite, row).await?;
+            self.exec(at, &s.insert_overwrite, row).await?;
         }
         for (target, ..) in self.overwrite_rows(channel).await? {
             if !keep.contains(&id(target)) {
-                self.exec(&s.delete_overwrite, (key(channel), target))
+                self.exec(at, &s.delete_overwrite, (key(channel), target))
                     .await?;
             }
         }
@@ -176,7 +184,7 @@ impl Inner {
     /// Upserts a membership unless the user is banned: the writer applies
     /// a guild's events in order, so a join or role change that follows a
     /// ban finds it and writes nothing.
-    pub(crate) async fn write_member(&self, mb: &Member) -> Result<(), StoreError> {
+    pub(crate) async fn write_member(&self, at: WriteTime, mb: &Member) -> Result<(), StoreError> {
         let s = &self.s;
         let (g, u) = (key(mb.guild_id), key(mb.user.id));
         if self
@@ -187,29 +195,28 @@ impl Inner {
             return Ok(());
         }
         let roles: Vec<i64> = mb.roles.iter().map(|r| key(*r)).collect();
+        // The epoch stands for "no timeout": a null would be a tombstone.
         let until = mb.communication_disabled_until.as_deref();
-        let until = until
-            .and_then(parse_timestamp)
-            .map(|ms| CqlTimestamp(ms as i64));
+        let until = CqlTimestamp(until.and_then(parse_timestamp).unwrap_or(0) as i64);
         let row = (g, u, &mb.user.username, &mb.joined_at, roles, until);
         futures_util::try_join!(
-            self.exec(&s.insert_member, row),
-            self.exec(&s.insert_user_guild, (u, g))
+            self.exec(at, &s.insert_member, row),
+            self.exec(at, &s.insert_user_guild, (u, g))
         )?;
         Ok(())
     }
 
     /// Removes a membership from both tables.
-    pub(crate) async fn delete_member(&self, guild: Id, user: Id) -> Result<(), StoreError> {
+    pub(crate) async fn delete_member(&self, at: WriteTime, guild: Id, user: Id) -> Result<(), StoreError> {
         let s = &self.s;
         futures_util::try_join!(
-            self.exec(&s.delete_member, (key(guild), key(user))),
-            self.exec(&s.delete_user_guild, (key(user), key(guild)))
+            self.exec(at, &s.delete_member, (key(guild), key(user))),
+            self.exec(at, &s.delete_user_guild, (key(user), key(guild)))
         )?;
         Ok(())
     }
 
-    pub(crate) async fn write_role(&self, guild: Id, r: &Role) -> Result<(), StoreError> {
+    pub(crate) async fn write_role(&self, at: WriteTime, guild: Id, r: &Role) -> Result<(), StoreError> {
         let row = (
             key(guild),
             key(r.id),
@@ -220,11 +227,11 @@ impl Inner {
             r.hoist,
             r.mentionable,
         );
-        self.exec(&self.s.insert_role, row).await
+        self.exec(at, &self.s.insert_role, row).await
     }
 
-    pub(crate) async fn delete_role(&self, guild: Id, role: Id) -> Result<(), StoreError> {
-        self.exec(&self.s.delete_role, (key(guild), key(role)))
+    pub(crate) async fn delete_role(&self, at: WriteTime, guild: Id, role: Id) -> Result<(), StoreError> {
+        self.exec(at, &self.s.delete_role, (key(guild), key(role)))
             .await
     }
 
@@ -329,7 +336,9 @@ impl Inner {
                 },
                 joined_at,
                 roles: roles.unwrap_or_default().into_iter().map(id).collect(),
-                communication_disabled_until: until.map(|t| format_timestamp(t.0 as u64)),
+                communication_disabled_until: until
+                    .filter(|t| t.0 > 0)
+                    .map(|t| format_timestamp(t.0 as u64)),
             }))
     }
 }

@@ -18,13 +18,16 @@ use std::ops::ControlFlow;
 
 use crate::session::backend;
 
-/// A `messages` row as the reads select it.
+/// A `messages` row as the reads select it. The creation's columns are
+/// optional here although every message has them: a row holding only an
+/// edit's or a reaction's columns (a write that outlived the message's
+/// delete) must not make every page around it unreadable.
 pub(crate) type Row = (
     i64,
-    i64,
-    i64,
-    String,
-    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
     Option<String>,
     Option<CqlTimestamp>,
     Option<i64>,
@@ -162,7 +165,7 @@ async fn read_bucket(
             .map_err(backend)?;
         let rows = result.into_rows_result().map_err(backend)?;
         for row in rows.rows::<Row>().map_err(backend)? {
-            out.push(message(channel, row.map_err(backend)?));
+            out.extend(message(channel, row.map_err(backend)?));
         }
         match next.into_paging_control_flow() {
             ControlFlow::Continue(state) => paging = state,
@@ -172,7 +175,9 @@ async fn read_bucket(
     Ok(())
 }
 
-pub(crate) fn message(channel: Id, row: Row) -> Message {
+/// The message of a row, or `None` for a fragment without the creation's
+/// columns (logged and counted, then left out).
+pub(crate) fn message(channel: Id, row: Row) -> Option<Message> {
     let (
         mid,
         guild,
@@ -188,6 +193,13 @@ pub(crate) fn message(channel: Id, row: Row) -> Message {
         pinned,
         counts,
     ) = row;
+    let (Some(guild), Some(author), Some(username), Some(content)) =
+        (guild, author, username, content)
+    else {
+        tracing::warn!(channel = channel.0, message = mid, "skipping a partial message row");
+        metrics::counter!(crate::metrics::PARTIAL_ROWS).increment(1);
+        return None;
+    };
     let (mid, guild_id) = (id(mid), id(guild));
     let author = User {
         id: id(author),
@@ -222,5 +234,5 @@ pub(crate) fn message(channel: Id, row: Row) -> Message {
     for (emoji, n) in counts.unwrap_or_default() {
         message.set_reaction_count(&emoji, u32::try_from(n).unwrap_or(0));
     }
-    message
+    Some(message)
 }

@@ -14,14 +14,22 @@
 mod config;
 pub mod cql;
 mod edits;
+mod engine;
 mod guild;
 mod history;
 pub mod metrics;
 mod migrate;
 mod moderation;
+mod schema_lock;
 mod session;
 mod store;
+mod write;
 
 pub use config::{DEFAULT_KEYSPACE, Replication, ScyllaConfig};
-pub use migrate::{MIGRATIONS, MigrateReport, Migration, migrate, split_statements};
+pub use engine::{Engine, Tablets};
+pub use migrate::{
+    MIGRATIONS, MigrateOptions, MigrateReport, Migration, Placeholders, migrate, migrate_with,
+    split_statements,
+};
+pub use schema_lock::SchemaLock;
 pub use store::ScyllaStore;

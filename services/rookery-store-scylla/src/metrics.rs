@@ -19,6 +19,8 @@ pub const RETRIES: &str = "rookery_scylla_retries_total";
 pub const TIMEOUTS: &str = "rookery_scylla_request_timeouts_total";
 /// Open connections to the cluster.
 pub const CONNECTIONS: &str = "rookery_scylla_connections";
+/// Message rows left out of reads because they lack the creation's columns.
+pub const PARTIAL_ROWS: &str = "rookery_scylla_partial_rows_total";
 /// Request latency percentiles from the driver's histogram.
 pub const LATENCY: &str = "rookery_scylla_request_latency_seconds";
 
@@ -27,6 +29,11 @@ const EVERY: Duration = Duration::from_secs(5);
 /// Registers descriptions with the installed recorder.
 pub fn describe() {
     describe_counter!(REQUESTS, Unit::Count, "Requests sent to ScyllaDB.");
+    describe_counter!(
+        PARTIAL_ROWS,
+        Unit::Count,
+        "Message rows without their creation's columns, left out of reads."
+    );
     describe_counter!(
         ERRORS,
         Unit::Count,

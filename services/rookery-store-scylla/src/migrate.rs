@@ -4,17 +4,22 @@
 //! Safe to run twice: every statement is `IF NOT EXISTS` (or an
 //! `ALTER TABLE ... ADD` whose "column exists" answer counts as done), applied versions
 //! are skipped, and an applied file whose text changed since is refused
-//! (fix forward with a new file). Safe from two processes at once: after the
-//! idempotent bootstrap, a migrator takes a lightweight-transaction lock
-//! (with a TTL, so a crashed holder frees it) and waits for the schema to
-//! agree across the cluster after each statement.
+//! (fix forward with a new file). Safe from two processes at once: a
+//! migrator takes the [`SchemaLock`] before any schema change but the two
+//! the lock itself needs (the keyspace and the lock's table, created only
+//! when missing), and waits for the schema to agree across the cluster
+//! after each statement. Every request runs under the schema timeout
+//! (`schema_timeout_ms`), not the store's.
 
 use crate::cql;
-use crate::session::{backend, connect};
+use crate::engine::{self, Engine};
+use crate::schema_lock::SchemaLock;
+use crate::session::{backend, connect, schema_profile};
 use crate::{Replication, ScyllaConfig};
 use rookery_store::StoreError;
 use scylla::client::session::Session;
 use scylla::value::{CqlTimestamp, CqlValue};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One schema file.
@@ -53,16 +58,44 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "010_reaction_counts.cql"),
 ];
 
-/// How long a migrator waits for another one's lock.
-const LOCK_WAIT: Duration = Duration::from_secs(600);
+/// How a migrator takes the schema lock.
+#[derive(Debug, Clone, Copy)]
+pub struct MigrateOptions {
+    /// The lock's lease: how soon a crashed migrator's lock frees itself
+    /// (a live one renews it every third of the lease).
+    pub lock_lease: Duration,
+    /// How long to wait for another migrator's lock before giving up.
+    pub lock_wait: Duration,
+}
+
+impl Default for MigrateOptions {
+    fn default() -> Self {
+        Self {
+            lock_lease: Duration::from_secs(60),
+            lock_wait: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What the keyspace file's placeholders are filled with.
+#[derive(Debug, Clone, Copy)]
+pub struct Placeholders<'a> {
+    /// `${keyspace}`.
+    pub keyspace: &'a str,
+    /// `${replication}`.
+    pub replication: &'a Replication,
+    /// `${keyspace_options}` (see [`Engine::keyspace_options`]).
+    pub keyspace_options: &'a str,
+}
 
 impl Migration {
     /// The file's statements, with the keyspace file's placeholders filled.
-    pub fn statements(&self, keyspace: &str, replication: &Replication) -> Vec<String> {
+    pub fn statements(&self, fill: &Placeholders<'_>) -> Vec<String> {
         let text = self
             .text
-            .replace("${keyspace}", keyspace)
-            .replace("${replication}", &replication.to_cql());
+            .replace("${keyspace}", fill.keyspace)
+            .replace("${replication}", &fill.replication.to_cql())
+            .replace("${keyspace_options}", fill.keyspace_options);
         split_statements(&text)
     }
 
@@ -100,6 +133,8 @@ pub fn split_statements(text: &str) -> Vec<String> {
 /// What a run did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct MigrateReport {
+    /// The engine it found.
+    pub engine: Option<Engine>,
     /// Versions applied by this run.
     pub applied: Vec<i32>,
     /// Versions found already applied.
@@ -111,39 +146,77 @@ pub async fn migrate(
     config: &ScyllaConfig,
     replication: &Replication,
 ) -> Result<MigrateReport, StoreError> {
-    let session = connect(config, None).await?;
+    migrate_with(config, replication, &MigrateOptions::default()).await
+}
+
+/// [`migrate`] with explicit lock settings.
+pub async fn migrate_with(
+    config: &ScyllaConfig,
+    replication: &Replication,
+    options: &MigrateOptions,
+) -> Result<MigrateReport, StoreError> {
+    let session = Arc::new(connect(config, None, schema_profile(config)).await?);
+    let engine = engine::detect(&session).await?;
+    tracing::info!(%engine, keyspace = config.keyspace, "migrating");
+    let fill = Placeholders {
+        keyspace: &config.keyspace,
+        replication,
+        keyspace_options: engine.keyspace_options()?,
+    };
     let (first, rest) = MIGRATIONS
         .split_first()
         .expect("at least the keyspace file");
-    // The keyspace must exist before anything can live in it; its file is
-    // idempotent, so it runs before the lock, like the bootstrap tables.
-    run_file(&session, first, &config.keyspace, replication).await?;
+    if !has_table(&session, &config.keyspace, "schema_lock").await? {
+        run_file(&session, first, &fill).await?;
+        session
+            .query_unpaged(format!("USE {}", config.keyspace), ())
+            .await
+            .map_err(backend)?;
+        ddl_statement(&session, cql::CREATE_LOCK).await?;
+    }
     session
         .use_keyspace(&config.keyspace, false)
         .await
         .map_err(backend)?;
-    for ddl in cql::BOOTSTRAP {
-        ddl_statement(&session, ddl).await?;
-    }
     let owner = format!("{}-{}", std::process::id(), now_ms());
-    acquire_lock(&session, &owner).await?;
-    let result = apply_pending(&session, first, rest, &config.keyspace, replication).await;
-    if let Err(e) = release_lock(&session, &owner).await {
+    let lock = SchemaLock::acquire(session.clone(), &owner, options.lock_lease, options.lock_wait);
+    let lock = lock.await?;
+    let result = async {
+        ddl_statement(&session, cql::CREATE_MIGRATIONS).await?;
+        apply_pending(&session, (first, rest), &fill, &lock).await
+    }
+    .await;
+    if let Err(e) = lock.release().await {
         tracing::warn!(error = %e, "cannot release the migration lock; it expires by TTL");
     }
-    result
+    let mut report = result?;
+    report.engine = Some(engine);
+    Ok(report)
+}
+
+/// Whether `keyspace` has `table` (the keyspace may not exist either).
+async fn has_table(session: &Session, keyspace: &str, table: &str) -> Result<bool, StoreError> {
+    let found = session
+        .query_unpaged(cql::SELECT_TABLE, (keyspace, table))
+        .await
+        .map_err(backend)?
+        .into_rows_result()
+        .map_err(backend)?
+        .maybe_first_row::<(String,)>()
+        .map_err(backend)?;
+    Ok(found.is_some())
 }
 
 async fn apply_pending(
     session: &Session,
-    first: &Migration,
-    rest: &[Migration],
-    keyspace: &str,
-    replication: &Replication,
+    (first, rest): (&Migration, &[Migration]),
+    fill: &Placeholders<'_>,
+    lock: &SchemaLock,
 ) -> Result<MigrateReport, StoreError> {
     let applied = applied_versions(session).await?;
     let mut report = MigrateReport::default();
     for m in std::iter::once(first).chain(rest) {
+        lock.check()?;
         if let Some((name, sum)) = applied.iter().find(|(v, ..)| *v == m.version).map(|a| &a.1) {
             if *sum != m.checksum() {
                 return Err(StoreError::Config(format!(
@@ -154,9 +227,9 @@ async fn apply_pending(
             report.skipped.push(m.version);
             continue;
         }
-        if m.version != first.version {
-            run_file(session, m, keyspace, replication).await?;
-        }
+        // The keyspace file runs whenever it is not recorded (so it can
+        // be recorded once the lock is ours): CREATE ... IF NOT EXISTS.
+        run_file(session, m, fill).await?;
         record(session, m).await?;
         tracing::info!(version = m.version, name = m.name, "migration applied");
         report.applied.push(m.version);
@@ -167,10 +240,9 @@ async fn apply_pending(
 async fn run_file(
     session: &Session,
     m: &Migration,
-    keyspace: &str,
-    replication: &Replication,
+    fill: &Placeholders<'_>,
 ) -> Result<(), StoreError> {
-    for statement in m.statements(keyspace, replication) {
+    for statement in m.statements(fill) {
         ddl_statement(session, &statement)
             .await
             .map_err(|e| StoreError::Config(format!("{}: {e}", m.name)))?;
@@ -225,36 +297,6 @@ async fn record(session: &Session, m: &Migration) -> Result<(), StoreError> {
     Ok(())
 }
 
-async fn acquire_lock(session: &Session, owner: &str) -> Result<(), StoreError> {
-    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
-    loop {
-        let result = session
-            .query_unpaged(cql::ACQUIRE_LOCK, (owner,))
-            .await
-            .map_err(backend)?;
-        let (applied, holder) = lwt_outcome(result)?;
-        if applied {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(StoreError::Locked(format!(
-                "schema_lock held by {}",
-                holder.unwrap_or_default()
-            )));
-        }
-        tracing::info!(holder, "another migrator holds the lock; waiting");
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-}
-
-async fn release_lock(session: &Session, owner: &str) -> Result<(), StoreError> {
-    session
-        .query_unpaged(cql::RELEASE_LOCK, (owner,))
-        .await
-        .map_err(backend)?;
-    Ok(())
-}
-
 /// `[applied]` and, when not applied, the text value of the existing row's
 /// last column (the lock owner, or a pinned setting).
 pub(crate) fn lwt_outcome(
@@ -304,12 +346,17 @@ mod tests {
     #[test]
     fn statements_drop_comments_and_fill_the_keyspace_placeholders() {
         let m = MIGRATIONS[0];
-        let s = m.statements("chat_test", &Replication::Simple(3));
+        let fill = Placeholders {
+            keyspace: "chat_test",
+            replication: &Replication::Simple(3),
+            keyspace_options: " AND tablets = {'enabled': false}",
+        };
         assert_eq!(
-            s,
+            m.statements(&fill),
             [
                 "CREATE KEYSPACE IF NOT EXISTS chat_test WITH replication = \
-              {'class': 'SimpleStrategy', 'replication_factor': '3'}"
+              {'class': 'SimpleStrategy', 'replication_factor': '3'} \
+              AND tablets = {'enabled': false}"
             ]
         );
         let split = split_statements("-- a; b\nSELECT 1; // c;\n\n  SELECT\n 2 ;;");

@@ -8,7 +8,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
 use rookery_proto::id::now_ms;
 use rookery_proto::model::AuditLogEntry;
-use rookery_store::{AUDIT_RETENTION_MS, BanRecord, Mutation, StoreError};
+use rookery_store::{AUDIT_RETENTION_MS, BanRecord, MAX_BANS_PAGE, Mutation, StoreError, WriteTime};
 
 /// Width of an audit log partition: one week, the table's compaction
 /// window, so a partition's entries expire together. Fixed, not the message
@@ -53,7 +53,11 @@ fn ban_record((user, reason): BanRow) -> BanRecord {
 
 impl Inner {
     /// Writes a ban, an unban, a read state or an audit entry.
-    pub(crate) async fn write_record(&self, mutation: &Mutation) -> Result<(), StoreError> {
+    pub(crate) async fn write_record(
+        &self,
+        at: WriteTime,
+        mutation: &Mutation,
+    ) -> Result<(), StoreError> {
         let s = &self.s;
         match mutation {
             Mutation::Ban {
@@ -66,10 +70,10 @@ impl Inner {
                     key(*user_id),
                     unless(reason.is_none(), reason),
                 );
-                self.exec(&s.insert_ban, row).await
+                self.exec(at, &s.insert_ban, row).await
             }
             Mutation::Unban { guild_id, user_id } => {
-                self.exec(&s.delete_ban, (key(*guild_id), key(*user_id)))
+                self.exec(at, &s.delete_ban, (key(*guild_id), key(*user_id)))
                     .await
             }
             Mutation::ReadState {
@@ -78,7 +82,7 @@ impl Inner {
                 last_message_id,
             } => {
                 let row = (key(*user_id), key(*channel_id), key(*last_message_id));
-                self.exec(&s.insert_read_state, row).await
+                self.exec(at, &s.insert_read_state, row).await
             }
             Mutation::Audit(a) => {
                 let changes = serde_json::to_string(&a.changes).expect("changes are JSON");
@@ -92,16 +96,34 @@ impl Inner {
                     unless(a.reason.is_none(), &a.reason),
                     unless(a.changes.is_empty(), changes),
                 );
-                self.exec(&s.insert_audit, row).await
+                self.exec(at, &s.insert_audit, row).await
             }
             other => unreachable!("not a record mutation: {other:?}"),
         }
     }
 
-    pub(crate) async fn bans(&self, guild: Id) -> Result<Vec<BanRecord>, StoreError> {
-        let rows = self
-            .all::<BanRow>(&self.s.select_bans, (key(guild),))
-            .await?;
+    /// One page of bans: a page size of `limit`, and no more rows taken.
+    pub(crate) async fn bans(
+        &self,
+        guild: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<BanRecord>, StoreError> {
+        let limit = limit.clamp(1, MAX_BANS_PAGE);
+        let after = i64::try_from(after.0).unwrap_or(i64::MAX);
+        let mut stmt = self.s.select_bans.clone();
+        stmt.set_page_size(limit as i32);
+        let rows: Vec<BanRow> = self
+            .session
+            .execute_iter(stmt, (key(guild), after))
+            .await
+            .map_err(backend)?
+            .rows_stream::<BanRow>()
+            .map_err(backend)?
+            .take(limit)
+            .try_collect()
+            .await
+            .map_err(backend)?;
         Ok(rows.into_iter().map(ban_record).collect())
     }
 

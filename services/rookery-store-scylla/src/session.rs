@@ -2,7 +2,14 @@
 //! routing (the driver's default policy, with prepared statements carrying
 //! their partition key), the configured consistency, client-side timeouts,
 //! the default retry policy, speculative execution for idempotent requests,
-//! and monotonic client timestamps.
+//! and monotonic client timestamps (for the writes that carry none of their
+//! own: lightweight transactions and schema changes).
+//!
+//! Lightweight transactions run at SERIAL, not LOCAL_SERIAL: they are the
+//! uniqueness claims (usernames, DM pairs, the pinned bucket width, the
+//! migration lock), and LOCAL_SERIAL would make a name unique only within
+//! one datacenter. A claim pays a cross-datacenter round trip; a
+//! registration can afford it.
 
 use crate::ScyllaConfig;
 use rookery_store::StoreError;
@@ -21,8 +28,17 @@ pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// The execution profile every request uses.
+/// The execution profile of the store's requests.
 pub(crate) fn profile(config: &ScyllaConfig) -> ExecutionProfile {
+    profile_with_timeout(config, config.request_timeout)
+}
+
+/// The profile of `rookery migrate`: the store's, with the schema timeout.
+pub(crate) fn schema_profile(config: &ScyllaConfig) -> ExecutionProfile {
+    profile_with_timeout(config, config.schema_timeout)
+}
+
+fn profile_with_timeout(config: &ScyllaConfig, timeout: std::time::Duration) -> ExecutionProfile {
     let mut routing = DefaultPolicy::builder().token_aware(true);
     if let Some(dc) = &config.local_dc {
         routing = routing
@@ -37,23 +53,25 @@ pub(crate) fn profile(config: &ScyllaConfig) -> ExecutionProfile {
     });
     ExecutionProfile::builder()
         .consistency(config.consistency)
-        .serial_consistency(Some(SerialConsistency::LocalSerial))
-        .request_timeout(Some(config.request_timeout))
+        .serial_consistency(Some(SerialConsistency::Serial))
+        .request_timeout(Some(timeout))
         .load_balancing_policy(routing.build())
         .retry_policy(Arc::new(DefaultRetryPolicy::new()))
         .speculative_execution_policy(speculative)
         .build()
 }
 
-/// Connects within `connect_timeout`, optionally in `keyspace`.
+/// Connects within `connect_timeout`, optionally in `keyspace`, with
+/// `profile` for every request.
 pub(crate) async fn connect(
     config: &ScyllaConfig,
     keyspace: Option<&str>,
+    profile: ExecutionProfile,
 ) -> Result<Session, StoreError> {
     let mut builder = SessionBuilder::new()
         .known_nodes(&config.nodes)
         .connection_timeout(config.connect_timeout)
-        .default_execution_profile_handle(profile(config).into_handle())
+        .default_execution_profile_handle(profile.into_handle())
         // Writes of one batch run concurrently; client timestamps taken in
         // issue order keep the last-issued write of a row the winner.
         .timestamp_generator(Arc::new(MonotonicTimestampGenerator::new()))
@@ -74,5 +92,22 @@ pub(crate) async fn connect(
             "cannot connect to ScyllaDB at {nodes}: no answer within {:?}",
             config.connect_timeout
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn claims_are_serial_and_schema_changes_get_their_own_timeout() {
+        let config = ScyllaConfig::from_url("scylla://h:9042?timeout_ms=2000").unwrap();
+        let store = profile(&config);
+        assert_eq!(store.get_serial_consistency(), Some(SerialConsistency::Serial));
+        assert_eq!(store.get_request_timeout(), Some(Duration::from_secs(2)));
+        let schema = schema_profile(&config);
+        assert_eq!(schema.get_request_timeout(), Some(config.schema_timeout));
+        assert!(config.schema_timeout >= Duration::from_secs(30));
     }
 }

@@ -10,21 +10,20 @@
 use crate::cql;
 use crate::metrics::DriverMetrics;
 use crate::migrate::lwt_outcome;
-use crate::session::{backend, connect};
+use crate::session::{backend, connect, profile};
+use crate::write::LocalClock;
 use crate::{ScyllaConfig, history};
 use async_trait::async_trait;
-use futures_util::stream::FuturesUnordered;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use rookery_proto::Id;
 use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
 use rookery_store::metrics as sm;
-use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError};
+use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError, WriteTime};
 use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::MaybeUnset;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -56,10 +55,12 @@ pub(crate) struct Inner {
     pub(crate) session: Arc<Session>,
     pub(crate) s: Statements,
     pub(crate) bucket_ms: u64,
-    write_concurrency: usize,
+    pub(crate) write_concurrency: usize,
     /// `(channel, bucket)` rows this process has written: every message
     /// would otherwise rewrite its bucket's row.
-    known_buckets: moka::future::Cache<(Id, u32), ()>,
+    pub(crate) known_buckets: moka::future::Cache<(Id, u32), ()>,
+    /// Times of the writes that come without one.
+    pub(crate) clock: LocalClock,
     _metrics: DriverMetrics,
 }
 
@@ -111,8 +112,9 @@ prepared! {
     select_user_reactions = SELECT_USER_REACTIONS,
     insert_nonce = INSERT_NONCE, select_nonce = SELECT_NONCE,
     buckets_down = SELECT_BUCKETS_DOWN, buckets_up = SELECT_BUCKETS_UP,
+    buckets_between = SELECT_BUCKETS_BETWEEN,
     messages_before = SELECT_MESSAGES_BEFORE, messages_after = SELECT_MESSAGES_AFTER,
-    pin_meta = PIN_META,
+    pin_meta = PIN_META, select_meta = SELECT_META,
 }
 
 async fn prepare(session: &Session, text: &str) -> Result<PreparedStatement, StoreError> {
@@ -133,7 +135,7 @@ impl ScyllaStore {
     /// bucket width. A keyspace that was never migrated fails here, naming
     /// the statement that could not be prepared.
     pub async fn connect(config: &ScyllaConfig) -> Result<Self, StoreError> {
-        let session = Arc::new(connect(config, Some(&config.keyspace)).await?);
+        let session = Arc::new(connect(config, Some(&config.keyspace), profile(config)).await?);
         let s = Statements::prepare(&session).await?;
         pin_bucket_width(&session, &s, config.bucket_ms).await?;
         let inner = Inner {
@@ -142,6 +144,7 @@ impl ScyllaStore {
             s,
             bucket_ms: config.bucket_ms,
             write_concurrency: config.write_concurrency,
+            clock: LocalClock::default(),
             known_buckets: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_idle(Duration::from_secs(3600))
@@ -151,34 +154,54 @@ impl ScyllaStore {
     }
 }
 
+/// Pins the bucket width on first use, or checks the pinned one. Reads
+/// first: only a keyspace that has none yet takes a lightweight
+/// transaction, so a store opens while Paxos cannot reach a quorum.
 async fn pin_bucket_width(
     session: &Session,
     s: &Statements,
     bucket_ms: u64,
 ) -> Result<(), StoreError> {
     let ours = bucket_ms.to_string();
-    let result = session
-        .execute_unpaged(&s.pin_meta, ("bucket_ms", &ours))
+    let pinned = session
+        .execute_unpaged(&s.select_meta, ("bucket_ms",))
         .await
+        .map_err(backend)?
+        .into_rows_result()
+        .map_err(backend)?
+        .maybe_first_row::<(String,)>()
         .map_err(backend)?;
-    match lwt_outcome(result)? {
-        (true, _) => Ok(()),
-        (false, Some(stored)) if stored == ours => Ok(()),
-        (false, stored) => Err(StoreError::Config(format!(
-            "store was created with {} ms buckets, configured {bucket_ms} ms",
-            stored.unwrap_or_default()
+    let stored = match pinned {
+        Some((stored,)) => Some(stored),
+        None => {
+            let claim = session.execute_unpaged(&s.pin_meta, ("bucket_ms", &ours));
+            match lwt_outcome(claim.await.map_err(backend)?)? {
+                (true, _) => None,
+                (false, stored) => Some(stored.unwrap_or_default()),
+            }
+        }
+    };
+    match stored {
+        Some(stored) if stored != ours => Err(StoreError::Config(format!(
+            "store was created with {stored} ms buckets, configured {bucket_ms} ms"
         ))),
+        _ => Ok(()),
     }
 }
 
 impl Inner {
+    /// One write, at `at` (a clone of the prepared statement carries the
+    /// timestamp; the clone shares the preparation).
     pub(crate) async fn exec(
         &self,
+        at: WriteTime,
         stmt: &PreparedStatement,
         values: impl SerializeRow,
     ) -> Result<(), StoreError> {
+        let mut stmt = stmt.clone();
+        stmt.set_timestamp(Some(at.0));
         self.session
-            .execute_unpaged(stmt, values)
+            .execute_unpaged(&stmt, values)
             .await
             .map_err(backend)?;
         Ok(())
@@ -223,142 +246,16 @@ impl Inner {
             .await
     }
 
-    /// Every mutation, `write_concurrency` at a time. New messages (all of
-    /// a batch, usually) commute; any other change may be about the same
-    /// row as another in the batch (an edit after its message, a role
-    /// deleted after an update), so a batch holding one is written in
-    /// order.
-    async fn write_all(&self, batch: &[Mutation]) -> Result<(), StoreError> {
-        if !batch.iter().all(|m| matches!(m, Mutation::Message(_))) {
-            for mutation in batch {
-                self.write(mutation).await?;
-            }
-            return Ok(());
-        }
-        let mut in_flight = FuturesUnordered::new();
-        for mutation in batch {
-            if in_flight.len() == self.write_concurrency {
-                in_flight.next().await.transpose()?;
-            }
-            in_flight.push(self.write(mutation));
-        }
-        while let Some(done) = in_flight.next().await {
-            done?;
-        }
-        Ok(())
-    }
-
-    async fn write(&self, mutation: &Mutation) -> Result<(), StoreError> {
-        let s = &self.s;
-        match mutation {
-            Mutation::User(u) => self.exec(&s.insert_user, (key(u.id), &u.username)).await,
-            Mutation::Guild(g) => {
-                let values = (key(g.id), &g.name, key(g.owner_id));
-                self.exec(&s.insert_guild, values).await
-            }
-            Mutation::Channel(c) => self.write_channel(c).await,
-            Mutation::PrivateChannel { channel, joined_at } => {
-                self.open_private(channel, joined_at).await
-            }
-            Mutation::ChannelDelete {
-                guild_id,
-                channel_id,
-            } => {
-                let by_guild = (key(*guild_id), key(*channel_id));
-                futures_util::try_join!(
-                    self.exec(&s.delete_channel, (key(*channel_id),)),
-                    self.exec(&s.delete_guild_channel, by_guild),
-                )?;
-                Ok(())
-            }
-            Mutation::Recipient {
-                channel_id,
-                user,
-                add,
-            } => self.write_recipient(*channel_id, user, *add).await,
-            Mutation::Member(mb) => self.write_member(mb).await,
-            Mutation::MemberDelete { guild_id, user_id } => {
-                self.delete_member(*guild_id, *user_id).await
-            }
-            Mutation::Role { guild_id, role } => self.write_role(*guild_id, role).await,
-            Mutation::RoleDelete { guild_id, role_id } => {
-                self.delete_role(*guild_id, *role_id).await
-            }
-            Mutation::Invite(i) => {
-                let values = (&i.code, key(i.guild_id), key(i.inviter_id));
-                self.exec(&s.insert_invite, values).await
-            }
-            Mutation::Message(msg) => self.write_message(msg).await,
-            Mutation::MessageEdit(msg) => self.edit_message(msg).await,
-            Mutation::MessageDelete {
-                channel_id,
-                message_id,
-            } => self.delete_message(*channel_id, *message_id).await,
-            Mutation::Pin {
-                channel_id,
-                message_id,
-                pinned,
-            } => self.pin(*channel_id, *message_id, *pinned).await,
-            Mutation::Reaction(r) => self.react(r).await,
-            Mutation::Ban { .. }
-            | Mutation::Unban { .. }
-            | Mutation::ReadState { .. }
-            | Mutation::Audit(_) => self.write_record(mutation).await,
-        }
-    }
-
-    async fn write_message(&self, msg: &Message) -> Result<(), StoreError> {
-        let s = &self.s;
-        let bucket = msg.id.bucket(self.bucket_ms);
-        let mentions: BTreeMap<i64, &str> = msg
-            .mentions
-            .iter()
-            .map(|u| (key(u.id), u.username.as_str()))
-            .collect();
-        let roles: Vec<i64> = msg.mention_roles.iter().copied().map(key).collect();
-        let reply_to = msg.message_reference.as_ref().map(|r| key(r.message_id));
-        let row = (
-            key(msg.channel_id),
-            i64::from(bucket),
-            key(msg.id),
-            key(msg.guild_id),
-            key(msg.author.id),
-            &msg.author.username,
-            &msg.content,
-            unless(msg.nonce.is_none(), &msg.nonce),
-            unless(reply_to.is_none(), reply_to),
-            unless(mentions.is_empty(), &mentions),
-            unless(roles.is_empty(), &roles),
-            unless(!msg.mention_everyone, true),
-        );
-        let message = self.exec(&s.insert_message, row);
-        let nonce = async {
-            match &msg.nonce {
-                Some(n) => {
-                    let values = (key(msg.author.id), n, key(msg.id));
-                    self.exec(&s.insert_nonce, values).await
-                }
-                None => Ok(()),
-            }
-        };
-        let known = (msg.channel_id, bucket);
-        let bucket_row = async {
-            if self.known_buckets.contains_key(&known) {
-                return Ok(());
-            }
-            let values = (key(msg.channel_id), i64::from(bucket));
-            self.exec(&s.insert_bucket, values).await?;
-            self.known_buckets.insert(known, ()).await;
-            Ok(())
-        };
-        futures_util::try_join!(message, nonce, bucket_row)?;
-        Ok(())
-    }
 }
 
 #[async_trait]
 impl Store for ScyllaStore {
     async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError> {
+        let timed = batch.into_iter().map(|m| (self.0.clock.now(), m));
+        self.apply_at(timed.collect()).await
+    }
+
+    async fn apply_at(&self, batch: Vec<(WriteTime, Mutation)>) -> Result<(), StoreError> {
         let started = Instant::now();
         let n = batch.len() as u64;
         self.0.write_all(&batch).await?;
@@ -373,12 +270,13 @@ impl Store for ScyllaStore {
 
     async fn create_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError> {
         let (inner, s) = (&self.0, &self.0.s);
+        let at = inner.clock.now();
         // Profile and hash first, claim last: a crash in between leaves an
         // unreachable row under a fresh id, never a claimed name without an
         // account behind it.
         futures_util::try_join!(
-            inner.exec(&s.insert_user, (key(user.id), &user.username)),
-            inner.exec(&s.insert_credentials, (key(user.id), password_hash)),
+            inner.exec(at, &s.insert_user, (key(user.id), &user.username)),
+            inner.exec(at, &s.insert_credentials, (key(user.id), password_hash)),
         )?;
         let name = user.username.to_lowercase();
         let result = inner
@@ -490,8 +388,13 @@ impl Store for ScyllaStore {
         self.0.audit_log(guild_id, before, limit).await
     }
 
-    async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
-        self.0.bans(guild_id).await
+    async fn bans(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<BanRecord>, StoreError> {
+        self.0.bans(guild_id, after, limit).await
     }
 
     async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError> {

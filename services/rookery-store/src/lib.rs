@@ -23,6 +23,9 @@ use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Messag
 /// table's TTL).
 pub const AUDIT_RETENTION_MS: u64 = 90 * 24 * 3600 * 1000;
 
+/// The largest page of bans (Discord's `GET /guilds/{id}/bans` maximum).
+pub const MAX_BANS_PAGE: usize = 1000;
+
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,6 +51,15 @@ pub enum StoreError {
     #[error("store backend: {0}")]
     Backend(String),
 }
+
+/// When a mutation is written: microseconds on the wall clock's scale,
+/// strictly increasing with the event's position on its bus partition and
+/// the same whichever writer applies it (`rookery-writer`'s write clocks).
+/// A store that resolves concurrent writes by timestamp (ScyllaDB) writes
+/// with it, so a late write of an earlier event (a former partition owner
+/// still finishing its batch, a replay) never wins over a later event's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WriteTime(pub i64);
 
 /// One change to apply. Applying the same mutation twice has the same effect
 /// as applying it once (the bus delivers at least once).
@@ -221,6 +233,14 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a batch of mutations; readable when it returns `Ok`.
     async fn apply(&self, batch: Vec<Mutation>) -> Result<(), StoreError>;
 
+    /// Applies mutations at the write times their events were given (the
+    /// writer's path). A store that applies in order and keeps no write
+    /// times (the embedded one) applies them as [`Store::apply`] does.
+    async fn apply_at(&self, batch: Vec<(WriteTime, Mutation)>) -> Result<(), StoreError> {
+        self.apply(batch.into_iter().map(|(_, m)| m).collect())
+            .await
+    }
+
     /// Makes every batch applied so far durable. A store whose writes are
     /// durable on return (ScyllaDB at its consistency level) does nothing.
     async fn sync(&self) -> Result<(), StoreError>;
@@ -278,8 +298,11 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<AuditLogEntry>, StoreError>;
 
-    /// A guild's bans, by user id.
-    async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError>;
+    /// A page of a guild's bans: users with ids above `after`, ascending,
+    /// at most `limit` (clamped to 1..=[`MAX_BANS_PAGE`]). A guild's bans
+    /// are never read whole: a raided guild may hold millions.
+    async fn bans(&self, guild_id: Id, after: Id, limit: usize)
+    -> Result<Vec<BanRecord>, StoreError>;
 
     /// One ban, if the user is banned.
     async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError>;

@@ -6,9 +6,12 @@
 //! makes the store durable and only then commits the offsets applied so far:
 //! at least once end to end, with no fsync on the path of each message.
 //! Store writes are idempotent (keys contain the ids), so a redelivered batch
-//! changes nothing, and clients drop duplicate ids.
+//! changes nothing, and clients drop duplicate ids. Each event is written at
+//! the time its partition's write clock gives it ([`clock`]), the same for
+//! any writer, so a partition changing owners cannot reorder its writes.
 
 mod apply;
+pub mod clock;
 pub mod metrics;
 mod relay;
 
@@ -16,9 +19,10 @@ pub use apply::mutations;
 pub use relay::EphemeralRelay;
 
 use crate::metrics as m;
-use rookery_bus::{Batch, Bus, BusError, Consumer, EdgeLink, FanoutBatch, Position};
+use crate::clock::WriteClocks;
+use rookery_bus::{Batch, Bus, BusError, Checkpoint, Consumer, EdgeLink, FanoutBatch};
 use rookery_proto::event::Envelope;
-use rookery_store::{Store, StoreError};
+use rookery_store::{Store, StoreError, WriteTime};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +68,7 @@ pub struct Writer {
     sync_interval: Duration,
     /// Next offset per partition applied but not yet synced and committed.
     unsynced: HashMap<u32, u64>,
+    clocks: WriteClocks,
     last_sync: Instant,
 }
 
@@ -83,6 +88,7 @@ impl Writer {
             max_batch: config.max_batch,
             sync_interval: config.sync_interval,
             unsynced: HashMap::new(),
+            clocks: WriteClocks::default(),
             last_sync: Instant::now(),
         })
     }
@@ -125,31 +131,40 @@ impl Writer {
             return Ok(());
         }
         self.retry("store sync", || self.store.sync()).await?;
-        let positions: Vec<Position> = self
+        let checkpoints: Vec<Checkpoint> = self
             .unsynced
             .drain()
-            .map(|(partition, offset)| Position { partition, offset })
+            .map(|(partition, offset)| Checkpoint {
+                partition,
+                offset,
+                clock: self.clocks.last(partition) as u64,
+            })
             .collect();
-        self.consumer.commit(&positions).await?;
+        self.consumer.commit(&checkpoints).await?;
         Ok(())
     }
 
     async fn process(&mut self, batches: Vec<Batch>) -> Result<usize, WriterError> {
         let started = Instant::now();
         let records = batches.iter().map(|b| b.records.len()).sum();
-        let decoded: Vec<(u32, Vec<Arc<Envelope>>)> =
-            batches.iter().map(|b| (b.partition, decode(b))).collect();
+        let mut decoded: Vec<(u32, Vec<(WriteTime, Arc<Envelope>)>)> = Vec::new();
+        for b in &batches {
+            self.start_clock(b).await?;
+            decoded.push((b.partition, stamp(b, &mut self.clocks)));
+        }
         let batch: Vec<_> = decoded
             .iter()
-            .flat_map(|(_, events)| events.iter().flat_map(|e| mutations(e)))
+            .flat_map(|(_, events)| events.iter())
+            .flat_map(|(at, e)| mutations(e).into_iter().map(|m| (*at, m)))
             .collect();
         if !batch.is_empty() {
-            self.retry("store write", || self.store.apply(batch.clone()))
+            self.retry("store write", || self.store.apply_at(batch.clone()))
                 .await?;
         }
         let applied_at_ms = rookery_bus::now_ms();
         // One push per partition: edges check each against its owner.
         for (partition, events) in decoded.into_iter().filter(|(_, e)| !e.is_empty()) {
+            let events = events.into_iter().map(|(_, e)| e).collect();
             let fanout = FanoutBatch {
                 partition: Some(partition),
                 events,
@@ -167,6 +182,38 @@ impl Writer {
         ::metrics::histogram!(m::BATCH_RECORDS).record(records as f64);
         ::metrics::histogram!(m::BATCH_DURATION).record(started.elapsed());
         Ok(records)
+    }
+
+    /// Continues the batch's partition clock, or starts it from the
+    /// group's checkpoint when the batch begins where that was committed (a
+    /// new owner, a restart). Anywhere else (nothing committed yet: the log's
+    /// start) it starts from zero, which any other writer starting there
+    /// does too.
+    async fn start_clock(&mut self, batch: &Batch) -> Result<(), WriterError> {
+        let Some(first) = batch.records.first().map(|r| r.offset) else {
+            return Ok(());
+        };
+        if self.clocks.continues(batch.partition, first) {
+            return Ok(());
+        }
+        let mut delay = Duration::from_millis(50);
+        let committed = loop {
+            match self.consumer.committed(batch.partition).await {
+                Ok(found) => break found,
+                Err(e) => {
+                    tracing::warn!(error = %e, partition = batch.partition, retry_in_ms = delay.as_millis() as u64, "cannot read the committed checkpoint");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        let last = match committed {
+            Some(c) if c.offset == first => c.clock as i64,
+            _ => 0,
+        };
+        tracing::debug!(partition = batch.partition, offset = first, clock = last, "write clock started");
+        self.clocks.start(batch.partition, first, last);
+        Ok(())
     }
 
     /// Store failures are retried with backoff, never skipped: offsets are
@@ -192,20 +239,38 @@ impl Writer {
     }
 }
 
-/// Undecodable records are logged, counted and skipped: one poisoned record
-/// must not stall its partition forever.
-pub(crate) fn decode(batch: &Batch) -> Vec<Arc<Envelope>> {
+/// Each decodable record with its write time (undecodable ones still tick
+/// the clock, so every writer's chain stays the same).
+pub(crate) fn stamp(batch: &Batch, clocks: &mut WriteClocks) -> Vec<(WriteTime, Arc<Envelope>)> {
     let mut out = Vec::with_capacity(batch.records.len());
     for r in &batch.records {
-        match Envelope::from_bytes(&r.payload) {
-            Ok(env) => out.push(Arc::new(env)),
-            Err(e) => {
-                tracing::error!(partition = batch.partition, offset = r.offset, error = %e, "skipping undecodable event");
-                ::metrics::counter!(m::UNDECODABLE).increment(1);
-            }
-        }
+        let decoded = decode_record(batch.partition, r);
+        let event_ms = decoded.as_ref().map(|env| env.id.unix_ms());
+        let at = clocks.tick(batch.partition, r.offset, event_ms);
+        out.extend(decoded.map(|env| (at, env)));
     }
     out
+}
+
+/// The batch's decodable records.
+pub(crate) fn decode(batch: &Batch) -> Vec<Arc<Envelope>> {
+    let records = batch.records.iter();
+    records
+        .filter_map(|r| decode_record(batch.partition, r))
+        .collect()
+}
+
+/// Undecodable records are logged, counted and skipped: one poisoned record
+/// must not stall its partition forever.
+fn decode_record(partition: u32, record: &rookery_bus::Consumed) -> Option<Arc<Envelope>> {
+    match Envelope::from_bytes(&record.payload) {
+        Ok(env) => Some(Arc::new(env)),
+        Err(e) => {
+            tracing::error!(partition, offset = record.offset, error = %e, "skipping undecodable event");
+            ::metrics::counter!(m::UNDECODABLE).increment(1);
+            None
+        }
+    }
 }
 
 #[cfg(test)]

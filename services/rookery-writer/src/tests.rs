@@ -86,7 +86,7 @@ flaky_store! {
     messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;
     message(channel_id: Id, message_id: Id) -> Option<Message>;
     pins(channel_id: Id) -> Vec<Message>;
-    bans(guild_id: Id) -> Vec<BanRecord>;
+    bans(guild_id: Id, after: Id, limit: usize) -> Vec<BanRecord>;
     audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>;
     read_states(user_id: Id) -> Vec<(Id, Id)>;
     ban(guild_id: Id, user_id: Id) -> Option<BanRecord>;

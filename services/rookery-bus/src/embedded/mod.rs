@@ -9,7 +9,9 @@
 
 use crate::ephemeral::EphemeralQueue;
 use crate::metrics as m;
-use crate::{Batch, Bus, BusError, Consumed, Consumer, Position, Record, partition_for};
+use crate::{
+    Batch, Bus, BusError, Checkpoint, Consumed, Consumer, Position, Record, partition_for,
+};
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use std::collections::HashSet;
@@ -89,6 +91,25 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
     ))
 }
 
+/// A group's committed value: the next offset, then the writer's clock
+/// (absent in values written before clocks were committed).
+fn committed_value(offset: u64, clock: u64) -> [u8; 16] {
+    let mut value = [0; 16];
+    value[..8].copy_from_slice(&offset.to_be_bytes());
+    value[8..].copy_from_slice(&clock.to_be_bytes());
+    value
+}
+
+/// The offset of a committed value.
+fn committed_offset(value: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(value.get(..8)?.try_into().ok()?))
+}
+
+/// The clock of a committed value, if it has one.
+fn committed_clock(value: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(value.get(8..16)?.try_into().ok()?))
+}
+
 impl EmbeddedBus {
     /// Opens (or creates) the log and starts its committer thread.
     pub fn open(config: &EmbeddedBusConfig) -> Result<Self, BusError> {
@@ -146,7 +167,7 @@ fn recover_high(log: &Keyspace, offsets: &Keyspace, p: u32) -> Result<u64, BusEr
     };
     let mut committed = 0;
     for g in offsets.prefix(p.to_be_bytes()) {
-        committed = committed.max(be_u64(&g.value().map_err(backend)?).unwrap_or(0));
+        committed = committed.max(committed_offset(&g.value().map_err(backend)?).unwrap_or(0));
     }
     Ok(last.max(committed))
 }
@@ -259,7 +280,7 @@ impl Bus for EmbeddedBus {
                 .offsets
                 .get(&key)
                 .map_err(backend)?
-                .and_then(|v| be_u64(&v))
+                .and_then(|v| committed_offset(&v))
             {
                 Some(committed) => positions.push(committed),
                 None => {
@@ -379,10 +400,10 @@ impl Consumer for EmbeddedConsumer {
         self.read_available(max)
     }
 
-    async fn commit(&mut self, positions: &[Position]) -> Result<(), BusError> {
+    async fn commit(&mut self, checkpoints: &[Checkpoint]) -> Result<(), BusError> {
         let s = &self.shared;
         let mut batch = s.db.batch();
-        for pos in positions {
+        for pos in checkpoints {
             let p = pos.partition as usize;
             if pos.partition >= s.partitions || pos.offset <= self.committed[p] {
                 continue;
@@ -390,7 +411,7 @@ impl Consumer for EmbeddedConsumer {
             batch.insert(
                 &s.offsets,
                 offset_key(pos.partition, &self.group),
-                pos.offset.to_be_bytes(),
+                committed_value(pos.offset, pos.clock),
             );
             // Records every group has consumed are no longer needed.
             for offset in
@@ -405,6 +426,20 @@ impl Consumer for EmbeddedConsumer {
         }
         batch.commit().map_err(backend)
     }
+
+    async fn committed(&mut self, partition: u32) -> Result<Option<Checkpoint>, BusError> {
+        let key = offset_key(partition, &self.group);
+        let Some(value) = self.shared.offsets.get(key).map_err(backend)? else {
+            return Ok(None);
+        };
+        Ok(committed_offset(&value)
+            .zip(committed_clock(&value))
+            .map(|(offset, clock)| Checkpoint {
+                partition,
+                offset,
+                clock,
+            }))
+    }
 }
 
 impl EmbeddedConsumer {
@@ -413,7 +448,7 @@ impl EmbeddedConsumer {
         for g in self.shared.offsets.prefix(partition.to_be_bytes()) {
             let (k, v) = g.into_inner().map_err(backend)?;
             if &k[4..] != self.group.as_bytes() {
-                min = min.min(be_u64(&v).unwrap_or(0));
+                min = min.min(committed_offset(&v).unwrap_or(0));
             }
         }
         Ok(min)

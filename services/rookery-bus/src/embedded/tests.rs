@@ -84,14 +84,18 @@ async fn uncommitted_records_are_redelivered_after_reopen_and_committed_ones_are
         let mut c = bus.consumer("writer").await.unwrap();
         let batches = drain(&mut c).await;
         assert_eq!(batches.len(), 1);
-        let first_six = Position {
+        let first_six = Checkpoint {
             partition: batches[0].partition,
             offset: batches[0].records[5].offset + 1,
+            clock: 1_234_567,
         };
         c.commit(&[first_six]).await.unwrap();
     }
     let bus = open(dir.path());
     let mut c = bus.consumer("writer").await.unwrap();
+    let partition = bus.partitions();
+    let found = c.committed(partition_for(7, partition)).await.unwrap();
+    assert_eq!(found.map(|c| (c.offset, c.clock)), Some((6, 1_234_567)));
     assert_eq!(by_key(&drain(&mut c).await)[&7], vec![6, 7, 8, 9]);
     // Offsets keep growing after trimming and reopening.
     let next = bus.publish(rec(7, 10)).await.unwrap();
@@ -136,9 +140,10 @@ async fn trimming_waits_for_every_group() {
     let mut a = bus.consumer("a").await.unwrap();
     let mut b = bus.consumer("b").await.unwrap();
     let pos = bus.publish(rec(3, 0)).await.unwrap();
-    let next = Position {
+    let next = Checkpoint {
         partition: pos.partition,
         offset: pos.offset + 1,
+        clock: 0,
     };
     drain(&mut a).await;
     a.commit(&[next]).await.unwrap();
@@ -151,4 +156,25 @@ async fn trimming_waits_for_every_group() {
         "b has not consumed it"
     );
     assert_eq!(drain(&mut b).await.len(), 1);
+}
+
+/// A data dir written before checkpoints carried a clock (8-byte values)
+/// resumes at its commit, with no clock to continue.
+#[tokio::test]
+async fn a_commit_without_a_clock_still_resumes_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let partition = {
+        let bus = open(dir.path());
+        for n in 0..4 {
+            bus.publish(rec(9, n)).await.unwrap();
+        }
+        let p = partition_for(9, bus.partitions());
+        let key = offset_key(p, "writer");
+        bus.shared.offsets.insert(key, 2u64.to_be_bytes()).unwrap();
+        p
+    };
+    let bus = open(dir.path());
+    let mut c = bus.consumer("writer").await.unwrap();
+    assert_eq!(c.committed(partition).await.unwrap(), None);
+    assert_eq!(by_key(&drain(&mut c).await)[&9], vec![2, 3]);
 }

@@ -90,28 +90,36 @@ pub async fn remove_reaction(
     Ok(no_content(done))
 }
 
-/// `after` (a user id) and `limit` (1..=100, default 25), as Discord takes.
+/// A page of users: `after` (a user id) and `limit`, as Discord takes them
+/// (reactions: 1..=100, default 25; bans: 1..=1000, default 1000).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReactionPage {
+pub struct UserPage {
     #[serde(default)]
     after: Option<Id>,
     #[serde(default)]
     limit: Option<usize>,
 }
 
+impl UserPage {
+    /// `(after, limit)`, or 400 naming the bound the limit is outside.
+    pub(crate) fn within(&self, default: usize, max: usize) -> Result<(Id, usize), EdgeError> {
+        let limit = self.limit.unwrap_or(default);
+        if !(1..=max).contains(&limit) {
+            let why = format!("limit must be an integer from 1 to {max}");
+            return Err(EdgeError::InvalidBody(why));
+        }
+        Ok((self.after.unwrap_or(Id(0)), limit))
+    }
+}
+
 pub async fn reactions(
     edge: EdgeState,
     Auth(user): Auth,
     Path((channel, message, emoji)): Path<(String, String, String)>,
-    Query(q): Query<ReactionPage>,
+    Query(q): Query<UserPage>,
 ) -> Result<Response, EdgeError> {
     let (c, m) = message_path(&channel, &message)?;
-    let limit = q.limit.unwrap_or(25);
-    if !(1..=100).contains(&limit) {
-        let why = "limit must be an integer from 1 to 100";
-        return Err(EdgeError::InvalidBody(why.into()));
-    }
-    let page = (q.after.unwrap_or(Id(0)), limit);
+    let page = q.within(25, 100)?;
     Ok(Json(edge.reactions(&user, (c, m), &emoji, page).await?).into_response())
 }

@@ -208,9 +208,11 @@ pub async fn bans(
     State(edge): EdgeState,
     Auth(user): Auth,
     Path(g): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<super::annotations::UserPage>,
 ) -> Result<Response, EdgeError> {
     let g = id(&g, EdgeError::UnknownGuild)?;
-    Ok(Json(edge.bans(&user, g).await?).into_response())
+    let page = q.within(rookery_store::MAX_BANS_PAGE, rookery_store::MAX_BANS_PAGE)?;
+    Ok(Json(edge.bans(&user, g, page).await?).into_response())
 }
 
 pub async fn get_ban(

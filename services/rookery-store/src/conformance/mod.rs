@@ -22,7 +22,10 @@ pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
     read_states_are_per_user_and_the_last_ack_wins, replies_and_mentions_round_trip,
 };
-pub use moderation::{audit_log_lists_newest_first_within_retention, bans_keep_banned_users_out};
+pub use moderation::{
+    audit_log_lists_newest_first_within_retention, bans_are_paged_by_user_id,
+    bans_keep_banned_users_out,
+};
 pub use private::{
     a_pair_of_users_has_one_dm, deleted_channels_are_gone, private_channels_keep_their_recipients,
 };
@@ -50,6 +53,7 @@ macro_rules! conformance_tests {
             reactions_list_by_emoji_and_go_with_deletes,
             reaction_counts_stay_exact,
             bans_keep_banned_users_out,
+            bans_are_paged_by_user_id,
             read_states_are_per_user_and_the_last_ack_wins,
             audit_log_lists_newest_first_within_retention,
             private_channels_keep_their_recipients,
@@ -81,6 +85,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     reactions_list_by_emoji_and_go_with_deletes(store, bucket_ms).await;
     reaction_counts_stay_exact(store, bucket_ms).await;
     bans_keep_banned_users_out(store, bucket_ms).await;
+    bans_are_paged_by_user_id(store, bucket_ms).await;
     read_states_are_per_user_and_the_last_ack_wins(store, bucket_ms).await;
     audit_log_lists_newest_first_within_retention(store, bucket_ms).await;
     private_channels_keep_their_recipients(store, bucket_ms).await;

@@ -43,7 +43,7 @@ pub async fn bans_keep_banned_users_out(store: &dyn Store, _bucket_ms: u64) {
         user_id: troll.id,
         reason: Some("spam".into()),
     };
-    assert_eq!(store.bans(guild).await.unwrap(), vec![record.clone()]);
+    assert_eq!(store.bans(guild, Id(0), 10).await.unwrap(), vec![record.clone()]);
     assert_eq!(store.ban(guild, troll.id).await.unwrap(), Some(record));
     assert_eq!(store.ban(guild, bystander.id).await.unwrap(), None);
 
@@ -89,13 +89,38 @@ pub async fn bans_keep_banned_users_out(store: &dyn Store, _bucket_ms: u64) {
         .unwrap();
     assert!(store.member(guild, troll.id).await.unwrap().is_some());
     let banned: Vec<Id> = store
-        .bans(guild)
+        .bans(guild, Id(0), 10)
         .await
         .unwrap()
         .iter()
         .map(|b| b.user_id)
         .collect();
     assert_eq!(banned, vec![late.id]);
+}
+
+/// Bans are read a page at a time, by user id, above a cursor; a limit
+/// past the maximum is clamped.
+pub async fn bans_are_paged_by_user_id(store: &dyn Store, _bucket_ms: u64) {
+    let guild = fresh();
+    let mut users: Vec<Id> = (0..5).map(|_| fresh()).collect();
+    users.sort();
+    let bans = users.iter().map(|&user_id| Mutation::Ban {
+        guild_id: guild,
+        user_id,
+        reason: None,
+    });
+    store.apply(bans.collect()).await.unwrap();
+    let page = |after, limit| async move {
+        let found = store.bans(guild, after, limit).await.unwrap();
+        found.into_iter().map(|b| b.user_id).collect::<Vec<_>>()
+    };
+    assert_eq!(page(Id(0), 2).await, users[..2]);
+    assert_eq!(page(users[1], 2).await, users[2..4]);
+    assert_eq!(page(users[3], 2).await, users[4..]);
+    assert!(page(users[4], 2).await.is_empty());
+    assert_eq!(page(Id(0), 0).await, users[..1], "clamped to at least one");
+    assert_eq!(page(Id(0), usize::MAX).await, users);
+    assert!(page(Id(u64::MAX), 10).await.is_empty());
 }
 
 /// The audit log lists a guild's entries newest first, pages with

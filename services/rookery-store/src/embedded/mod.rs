@@ -13,7 +13,7 @@ mod keys;
 mod messages;
 
 use crate::metrics as m;
-use crate::{BanRecord, Cursor, Mutation, Store, StoreError};
+use crate::{BanRecord, Cursor, MAX_BANS_PAGE, Mutation, Store, StoreError};
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use rookery_proto::Id;
@@ -433,9 +433,18 @@ impl Store for EmbeddedStore {
         self.audit_page(guild_id, before, limit)
     }
 
-    async fn bans(&self, guild_id: Id) -> Result<Vec<BanRecord>, StoreError> {
+    async fn bans(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<BanRecord>, StoreError> {
+        let Some(first) = after.0.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let range = keys::pair(guild_id, Id(first))..=keys::pair(guild_id, Id(u64::MAX));
         let mut out = Vec::new();
-        for row in self.0.t.bans.prefix(keys::id(guild_id)) {
+        for row in self.0.t.bans.range(range).take(limit.clamp(1, MAX_BANS_PAGE)) {
             out.push(decode("bans", &row.value().map_err(backend)?)?);
         }
         Ok(out)

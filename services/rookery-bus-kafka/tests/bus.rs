@@ -1,73 +1,45 @@
 //! The Kafka bus against librdkafka's mock cluster (a Kafka-protocol broker
-//! in-process): keyed partitioning, ordered consumption, at-least-once
-//! commits, injected broker errors, and the failures a caller must see;
-//! the interest registry on the interest topic.
+//! in-process, for fault injection) and, where `ROOKERY_TEST_KAFKA` names
+//! one, a real Apache Kafka broker (`engines/run start kafka`): keyed
+//! partitioning and order, at-least-once commits with their write clock,
+//! a rebalance between two group members, the failures a caller must see,
+//! the interest registry, the embedded store's single writer, and the
+//! ephemeral consumer. `both!` runs each scenario on each cluster.
 
-use rdkafka::mocking::MockCluster;
+mod common;
+
+use common::{TestCluster, by_partition, eventually, take};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rookery_bus::{
-    Batch, Bus, Consumer, EdgeId, Interest, InterestAcks, InterestTable, Position, Record,
-    partition_for,
+    Bus, Checkpoint, EdgeId, Interest, InterestAcks, InterestTable, Record, partition_for,
 };
 use rookery_bus_kafka::{
     AppliedNotify, AssignmentHook, InterestFollower, KafkaBus, KafkaConfig, KafkaInterest,
     claim_embedded_store,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const TOPIC: &str = "rookery.events";
+both!(
+    records_land_in_their_keys_partition_and_come_back_in_order,
+    a_restarted_member_resumes_after_the_commit_with_its_clock,
+    two_members_of_a_group_share_the_partitions_and_hand_them_over,
+    a_missing_topic_is_refused_with_the_reason,
+    interest_is_registered_confirmed_withdrawn_and_rebuilt_by_a_new_owner,
+    a_second_writer_on_the_embedded_store_is_refused,
+    a_missing_or_differently_partitioned_interest_topic_is_refused,
+    the_ephemeral_consumer_follows_the_group_consumers_partitions,
+    the_ephemeral_consumer_needs_a_co_partitioned_topic,
+);
 
-fn cluster(partitions: i32) -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
-    let mock = MockCluster::new(3).unwrap();
-    mock.create_topic(TOPIC, partitions, 3).unwrap();
-    mock
+async fn events(c: &TestCluster, partitions: i32) -> KafkaBus {
+    c.create_topic("events", partitions).await;
+    c.bus("").await
 }
 
-async fn bus(
-    mock: &MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
-    extra: &str,
-) -> KafkaBus {
-    let url = format!("kafka://{}{extra}", mock.bootstrap_servers());
-    KafkaBus::connect(KafkaConfig::from_url(&url).unwrap())
-        .await
-        .unwrap()
-}
-
-/// Polls until `n` records arrived (or 20 s passed).
-async fn take(consumer: &mut Box<dyn Consumer>, n: usize) -> Vec<Batch> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut out = Vec::new();
-    let mut got = 0;
-    while got < n {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let batches = tokio::time::timeout(left, consumer.poll(64))
-            .await
-            .unwrap_or_else(|_| panic!("only {got} of {n} records arrived"))
-            .unwrap();
-        got += batches.iter().map(|b| b.records.len()).sum::<usize>();
-        out.extend(batches);
-    }
-    out
-}
-
-fn by_partition(batches: &[Batch]) -> BTreeMap<u32, Vec<(u64, Vec<u8>, u64)>> {
-    let mut out: BTreeMap<u32, Vec<_>> = BTreeMap::new();
-    for b in batches {
-        for r in &b.records {
-            out.entry(b.partition)
-                .or_default()
-                .push((r.offset, r.payload.clone(), r.key));
-        }
-    }
-    out
-}
-
-#[tokio::test]
-async fn records_land_in_their_keys_partition_and_come_back_in_order() {
-    let mock = cluster(4);
-    let bus = bus(&mock, "").await;
+async fn records_land_in_their_keys_partition_and_come_back_in_order(c: TestCluster) {
+    let bus = events(&c, 4).await;
     assert_eq!(bus.partitions(), 4);
     for i in 0..40u64 {
         let key = 1000 + i % 10;
@@ -75,7 +47,7 @@ async fn records_land_in_their_keys_partition_and_come_back_in_order() {
         let pos = bus.publish(Record { key, payload }).await.unwrap();
         assert_eq!(pos.partition, partition_for(key, 4), "key {key}");
     }
-    let mut consumer = bus.consumer("writers").await.unwrap();
+    let mut consumer = bus.consumer(&c.name("writers")).await.unwrap();
     let got = by_partition(&take(&mut consumer, 40).await);
     for (partition, records) in &got {
         let offsets: Vec<u64> = records.iter().map(|r| r.0).collect();
@@ -103,10 +75,10 @@ async fn records_land_in_their_keys_partition_and_come_back_in_order() {
     assert!(per_key.values().all(|v| v.windows(2).all(|w| w[0] < w[1])));
 }
 
-#[tokio::test]
-async fn a_restarted_member_resumes_after_the_commit_and_gets_the_rest_again() {
-    let mock = cluster(2);
-    let bus = bus(&mock, "").await;
+/// A commit carries the writer's clock, and the next member of the group
+/// finds it at the offset it starts from.
+async fn a_restarted_member_resumes_after_the_commit_with_its_clock(c: TestCluster) {
+    let bus = events(&c, 2).await;
     for i in 0..20u64 {
         bus.publish(Record {
             key: i,
@@ -115,21 +87,27 @@ async fn a_restarted_member_resumes_after_the_commit_and_gets_the_rest_again() {
         .await
         .unwrap();
     }
-    let mut first = bus.consumer("writers").await.unwrap();
+    let group = c.name("writers");
+    let mut first = bus.consumer(&group).await.unwrap();
     let all = by_partition(&take(&mut first, 20).await);
     // Commit the first half of each partition only ("applied and synced").
-    let commits: Vec<Position> = all
+    let commits: Vec<Checkpoint> = all
         .iter()
-        .map(|(p, recs)| Position {
+        .map(|(p, recs)| Checkpoint {
             partition: *p,
             offset: recs[recs.len() / 2].0,
+            clock: 1_700_000_000_000_000 + u64::from(*p),
         })
         .collect();
     first.commit(&commits).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(first);
 
-    let mut second = bus.consumer("writers").await.unwrap();
+    let mut second = bus.consumer(&group).await.unwrap();
+    for commit in &commits {
+        let found = second.committed(commit.partition).await.unwrap();
+        assert_eq!(found, Some(*commit), "the checkpoint, clock included");
+    }
     let expected: usize = all.values().map(|r| r.len() - r.len() / 2).sum();
     let again = by_partition(&take(&mut second, expected).await);
     for (p, recs) in &all {
@@ -142,10 +120,66 @@ async fn a_restarted_member_resumes_after_the_commit_and_gets_the_rest_again() {
     }
 }
 
+/// Two members of one group own disjoint partitions covering the topic;
+/// when one leaves, the other takes its partitions over from its commits.
+async fn two_members_of_a_group_share_the_partitions_and_hand_them_over(c: TestCluster) {
+    let bus = events(&c, 4).await;
+    let group = c.name("writers");
+    let mut a = bus.consumer(&group).await.unwrap();
+    let mut b = bus.consumer(&group).await.unwrap();
+    let (mut seen_a, mut seen_b) = (BTreeSet::new(), BTreeSet::new());
+    let mut next = 0u64;
+    // Publish until both members have records: the group has rebalanced.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen_a.is_empty() || seen_b.is_empty() {
+        assert!(Instant::now() < deadline, "a={seen_a:?} b={seen_b:?}");
+        for key in next..next + 8 {
+            let payload = key.to_be_bytes().to_vec();
+            bus.publish(Record { key, payload }).await.unwrap();
+        }
+        next += 8;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for (consumer, seen) in [(&mut a, &mut seen_a), (&mut b, &mut seen_b)] {
+            for batch in consumer.try_poll(256).await.unwrap() {
+                seen.insert(batch.partition);
+                let commit = batch.next_position().map(|p| Checkpoint {
+                    partition: p.partition,
+                    offset: p.offset,
+                    clock: 0,
+                });
+                consumer.commit(&commit.into_iter().collect::<Vec<_>>()).await.unwrap();
+            }
+        }
+    }
+    assert!(seen_a.is_disjoint(&seen_b), "a={seen_a:?} b={seen_b:?}");
+    drop(a);
+    // `b` now owns every partition: a record for each key lands there.
+    for key in 0..32u64 {
+        let payload = format!("after {key}").into_bytes();
+        bus.publish(Record { key, payload }).await.unwrap();
+    }
+    let mut after: BTreeSet<u32> = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while after.len() < 4 {
+        assert!(Instant::now() < deadline, "b took over only {after:?}");
+        let batches = tokio::time::timeout(Duration::from_secs(5), b.poll(256)).await;
+        for batch in batches.into_iter().flatten().flatten() {
+            let late = batch.records.iter().any(|r| r.payload.starts_with(b"after"));
+            if late {
+                after.insert(batch.partition);
+            }
+        }
+    }
+}
+
+/// Injected broker errors are the mock's: the real broker has no knob.
 #[tokio::test]
 async fn retriable_broker_errors_are_retried_without_duplicates() {
-    let mock = cluster(1);
-    let bus = bus(&mock, "").await;
+    let c = TestCluster::mock();
+    let bus = events(&c, 1).await;
+    let common::Cluster::Mock(mock) = &c.cluster else {
+        unreachable!("a mock cluster")
+    };
     mock.request_errors(
         RDKafkaApiKey::Produce,
         &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 3],
@@ -158,7 +192,7 @@ async fn retriable_broker_errors_are_retried_without_duplicates() {
         .await
         .unwrap();
     }
-    let mut consumer = bus.consumer("writers").await.unwrap();
+    let mut consumer = bus.consumer(&c.name("writers")).await.unwrap();
     let got = by_partition(&take(&mut consumer, 5).await);
     let payloads: Vec<u8> = got[&0].iter().map(|r| r.1[0]).collect();
     assert_eq!(payloads, [0, 1, 2, 3, 4], "each once, in order");
@@ -171,8 +205,12 @@ async fn retriable_broker_errors_are_retried_without_duplicates() {
 
 #[tokio::test]
 async fn publishing_to_a_dead_cluster_fails_within_the_message_timeout() {
-    let mock = cluster(1);
-    let bus = bus(&mock, "?message.timeout.ms=1500").await;
+    let c = TestCluster::mock();
+    c.create_topic("events", 1).await;
+    let bus = c.bus("&message.timeout.ms=1500").await;
+    let common::Cluster::Mock(mock) = &c.cluster else {
+        unreachable!("a mock cluster")
+    };
     for broker in 1..=3 {
         mock.broker_down(broker).unwrap();
     }
@@ -188,16 +226,13 @@ async fn publishing_to_a_dead_cluster_fails_within_the_message_timeout() {
     assert!(err.to_string().contains("kafka publish failed"), "{err}");
 }
 
-#[tokio::test]
-async fn a_missing_topic_or_an_unreachable_cluster_is_refused_with_the_reason() {
-    let mock = cluster(1);
-    let url = format!("kafka://{}?topic=nope", mock.bootstrap_servers());
-    let err = KafkaBus::connect(KafkaConfig::from_url(&url).unwrap())
-        .await
-        .err()
-        .unwrap();
+async fn a_missing_topic_is_refused_with_the_reason(c: TestCluster) {
+    let err = KafkaBus::connect(c.config("")).await.err().unwrap();
     assert!(err.to_string().contains("rookery topics ensure"), "{err}");
+}
 
+#[tokio::test]
+async fn an_unreachable_cluster_is_refused_with_the_reason() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -219,11 +254,10 @@ async fn a_missing_topic_or_an_unreachable_cluster_is_refused_with_the_reason() 
     );
 }
 
-/// A cluster with co-partitioned events and interest topics.
-fn interest_cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
-    let mock = cluster(4);
-    mock.create_topic("rookery.interest", 4, 3).unwrap();
-    mock
+/// Co-partitioned events and interest topics, and a bus on them.
+async fn interest_cluster(c: &TestCluster) -> KafkaBus {
+    c.create_topic("interest", 4).await;
+    events(c, 4).await
 }
 
 /// Hands a writer's acknowledgements straight to the edge (the internal
@@ -251,19 +285,8 @@ async fn owner(
     (follower, table)
 }
 
-/// Waits until `check` holds, up to 10 s.
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-#[tokio::test]
-async fn interest_is_registered_confirmed_withdrawn_and_rebuilt_by_a_new_owner() {
-    let mock = interest_cluster();
-    let bus = bus(&mock, "").await;
+async fn interest_is_registered_confirmed_withdrawn_and_rebuilt_by_a_new_owner(c: TestCluster) {
+    let bus = interest_cluster(&c).await;
     let acks = Arc::new(InterestAcks::default());
     let (first, table) = owner(&bus, &acks, 1).await;
     let edge = EdgeId {
@@ -308,10 +331,8 @@ async fn interest_is_registered_confirmed_withdrawn_and_rebuilt_by_a_new_owner()
     assert!(rebuilt.edges_for(200).is_empty(), "dead epoch dropped");
 }
 
-#[tokio::test]
-async fn a_second_writer_on_the_embedded_store_is_refused() {
-    let mock = interest_cluster();
-    let bus = bus(&mock, "").await;
+async fn a_second_writer_on_the_embedded_store_is_refused(c: TestCluster) {
+    let bus = interest_cluster(&c).await;
     claim_embedded_store(&bus, 1).await.unwrap();
     // The same writer restarting keeps its claim.
     claim_embedded_store(&bus, 1).await.unwrap();
@@ -322,21 +343,17 @@ async fn a_second_writer_on_the_embedded_store_is_refused() {
     );
 }
 
-#[tokio::test]
-async fn a_missing_or_differently_partitioned_interest_topic_is_refused() {
-    let mock = cluster(4);
-    let bus = bus(&mock, "").await;
+async fn a_missing_or_differently_partitioned_interest_topic_is_refused(c: TestCluster) {
+    let bus = events(&c, 4).await;
     let me = EdgeId { node: 1, epoch: 1 };
     let acks = Arc::new(InterestAcks::default());
     let err = KafkaInterest::new(&bus, me, acks.clone())
         .await
         .err()
         .unwrap();
-    assert!(
-        err.to_string().contains("rookery.interest does not exist"),
-        "{err}"
-    );
-    mock.create_topic("rookery.interest", 2, 3).unwrap();
+    let missing = format!("{} does not exist", c.name("interest"));
+    assert!(err.to_string().contains(&missing), "{err}");
+    c.create_topic("interest", 2).await;
     let err = KafkaInterest::new(&bus, me, acks).await.err().unwrap();
     assert!(err.to_string().contains("must match"), "{err}");
 }
@@ -345,18 +362,17 @@ async fn a_missing_or_differently_partitioned_interest_topic_is_refused() {
 /// from a tail of recent records: one published while nobody owned the
 /// partition still arrives (and so does an old one: the writer's relay
 /// drops events by age).
-#[tokio::test]
-async fn the_ephemeral_consumer_follows_the_group_consumers_partitions() {
-    let mock = cluster(4);
-    mock.create_topic("rookery.ephemeral", 4, 3).unwrap();
-    let bus = bus(&mock, "").await;
+async fn the_ephemeral_consumer_follows_the_group_consumers_partitions(c: TestCluster) {
+    c.create_topic("ephemeral", 4).await;
+    let bus = events(&c, 4).await;
     let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", mock.bootstrap_servers())
+        .set("bootstrap.servers", c.bootstrap())
         .create()
         .unwrap();
     let minute_ago = rookery_bus::now_ms() as i64 - 60_000;
     let key = 1u64.to_be_bytes();
-    let stale = rdkafka::producer::FutureRecord::to("rookery.ephemeral")
+    let ephemeral_topic = c.name("ephemeral");
+    let stale = rdkafka::producer::FutureRecord::to(&ephemeral_topic)
         .key(&key[..])
         .payload(&b"stale"[..])
         .partition(partition_for(1, 4) as i32)
@@ -368,7 +384,7 @@ async fn the_ephemeral_consumer_follows_the_group_consumers_partitions() {
     };
     bus.publish_ephemeral(early).await.unwrap();
     let mut ephemeral = bus.ephemeral_consumer().await.unwrap();
-    let mut group = bus.consumer("writers").await.unwrap();
+    let mut group = bus.consumer(&c.name("writers")).await.unwrap();
     // The group consumer learns its assignment while polling.
     bus.publish(Record {
         key: 2,
@@ -399,13 +415,11 @@ async fn the_ephemeral_consumer_follows_the_group_consumers_partitions() {
     }
 }
 
-#[tokio::test]
-async fn the_ephemeral_consumer_needs_a_co_partitioned_topic() {
-    let mock = cluster(4);
-    let bus = bus(&mock, "").await;
+async fn the_ephemeral_consumer_needs_a_co_partitioned_topic(c: TestCluster) {
+    let bus = events(&c, 4).await;
     let missing = bus.ephemeral_consumer().await.err().unwrap().to_string();
     assert!(missing.contains("rookery topics ensure"), "{missing}");
-    mock.create_topic("rookery.ephemeral", 2, 3).unwrap();
+    c.create_topic("ephemeral", 2).await;
     let short = bus.ephemeral_consumer().await.err().unwrap().to_string();
     assert!(short.contains("co-partitioned"), "{short}");
 }
