@@ -354,8 +354,7 @@ impl Consumer for KafkaConsumer {
         let Some(entry) = found.elements().into_iter().next() else {
             return Ok(None);
         };
-        let (Offset::Offset(offset), Ok(clock)) = (entry.offset(), entry.metadata().parse())
-        else {
+        let (Offset::Offset(offset), Ok(clock)) = (entry.offset(), entry.metadata().parse()) else {
             return Ok(None);
         };
         Ok(Some(Checkpoint {

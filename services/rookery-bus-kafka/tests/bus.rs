@@ -147,7 +147,10 @@ async fn two_members_of_a_group_share_the_partitions_and_hand_them_over(c: TestC
                     offset: p.offset,
                     clock: 0,
                 });
-                consumer.commit(&commit.into_iter().collect::<Vec<_>>()).await.unwrap();
+                consumer
+                    .commit(&commit.into_iter().collect::<Vec<_>>())
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -164,7 +167,10 @@ async fn two_members_of_a_group_share_the_partitions_and_hand_them_over(c: TestC
         assert!(Instant::now() < deadline, "b took over only {after:?}");
         let batches = tokio::time::timeout(Duration::from_secs(5), b.poll(256)).await;
         for batch in batches.into_iter().flatten().flatten() {
-            let late = batch.records.iter().any(|r| r.payload.starts_with(b"after"));
+            let late = batch
+                .records
+                .iter()
+                .any(|r| r.payload.starts_with(b"after"));
             if late {
                 after.insert(batch.partition);
             }

@@ -46,7 +46,10 @@ async fn ensure_creates_the_topics_and_refuses_a_mismatched_one_on_a_real_broker
     };
     let specs = |partitions| -> Vec<_> {
         let overrides = dev(partitions);
-        definitions_for(&config).into_iter().map(|s| overrides.apply(s)).collect()
+        definitions_for(&config)
+            .into_iter()
+            .map(|s| overrides.apply(s))
+            .collect()
     };
     let created = ensure(&config, &specs(4)).await.unwrap();
     let mut names = vec![c.name("events"), c.name("interest"), c.name("ephemeral")];
@@ -59,7 +62,10 @@ async fn ensure_creates_the_topics_and_refuses_a_mismatched_one_on_a_real_broker
     assert!(names.iter().all(|n| found.get(n) == Some(&4)), "{found:?}");
 
     let again = ensure(&config, &specs(4)).await.unwrap();
-    assert!(again.created.is_empty() && again.problems.is_empty(), "{again:?}");
+    assert!(
+        again.created.is_empty() && again.problems.is_empty(),
+        "{again:?}"
+    );
     assert_eq!(again.matching.len(), 3, "{again:?}");
 
     let wider = ensure(&config, &specs(8)).await.unwrap();
@@ -67,8 +73,13 @@ async fn ensure_creates_the_topics_and_refuses_a_mismatched_one_on_a_real_broker
     assert!(wider.problems[0].contains("has 4 partitions"), "{wider:?}");
 
     let mut retention = specs(4);
-    retention[0].config.insert("retention.ms".into(), "1000".into());
+    retention[0]
+        .config
+        .insert("retention.ms".into(), "1000".into());
     let differs = ensure(&config, &retention).await.unwrap();
-    let expected = format!("{}: retention.ms is 604800000, the definition says 1000", c.name("events"));
+    let expected = format!(
+        "{}: retention.ms is 604800000, the definition says 1000",
+        c.name("events")
+    );
     assert_eq!(differs.problems, [expected]);
 }

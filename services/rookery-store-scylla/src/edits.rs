@@ -33,14 +33,24 @@ impl Inner {
     }
 
     /// Rewrites the text of a message that still exists.
-    pub(crate) async fn edit_message(&self, at: WriteTime, msg: &Message) -> Result<(), StoreError> {
+    pub(crate) async fn edit_message(
+        &self,
+        at: WriteTime,
+        msg: &Message,
+    ) -> Result<(), StoreError> {
         if !self.exists(msg.channel_id, msg.id).await? {
             return Ok(());
         }
         let (channel, bucket, id) = self.row_key(msg.channel_id, msg.id);
         let edited = msg.edited_timestamp.as_deref().and_then(parse_timestamp);
         let edited = edited.map(|ms| CqlTimestamp(ms as i64));
-        let row = (channel, bucket, id, &msg.content, unless(edited.is_none(), edited));
+        let row = (
+            channel,
+            bucket,
+            id,
+            &msg.content,
+            unless(edited.is_none(), edited),
+        );
         self.exec(at, &self.s.edit_message, row).await
     }
 
@@ -156,9 +166,7 @@ impl Inner {
             i64::from(first.bucket(self.bucket_ms)),
             i64::from(last.bucket(self.bucket_ms)),
         );
-        let buckets = self
-            .all::<(i64,)>(&self.s.buckets_between, buckets)
-            .await?;
+        let buckets = self.all::<(i64,)>(&self.s.buckets_between, buckets).await?;
         let mut out = Vec::new();
         for (bucket,) in buckets {
             let values = (key(channel), key(user), bucket, bound(first), bound(last));

@@ -49,7 +49,9 @@ impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Cassandra { version } => write!(f, "Apache Cassandra {version}"),
-            Self::Scylla { version, tablets } => write!(f, "ScyllaDB {version} (tablets: {tablets:?})"),
+            Self::Scylla { version, tablets } => {
+                write!(f, "ScyllaDB {version} (tablets: {tablets:?})")
+            }
         }
     }
 }
@@ -121,10 +123,7 @@ async fn scylla_tablets(session: &Session) -> Result<Tablets, StoreError> {
         .into_rows_result()
         .map_err(backend)?;
     let mut settings = Vec::new();
-    for row in rows
-        .rows::<(String, Option<String>)>()
-        .map_err(backend)?
-    {
+    for row in rows.rows::<(String, Option<String>)>().map_err(backend)? {
         let (name, value) = row.map_err(backend)?;
         settings.push((name, value.unwrap_or_default()));
     }
@@ -167,10 +166,24 @@ mod tests {
 
     #[test]
     fn tablets_default_comes_from_the_newest_setting_the_node_has() {
-        let mode = |v| config(&[("tablets_mode_for_new_keyspaces", v), ("enable_tablets", "false")]);
-        assert_eq!(tablets_from_config(&mode("\"enforced\"")), Tablets::Enforced);
-        assert_eq!(tablets_from_config(&mode("\"enabled\"")), Tablets::OnByDefault);
-        assert_eq!(tablets_from_config(&mode("\"disabled\"")), Tablets::OffByDefault);
+        let mode = |v| {
+            config(&[
+                ("tablets_mode_for_new_keyspaces", v),
+                ("enable_tablets", "false"),
+            ])
+        };
+        assert_eq!(
+            tablets_from_config(&mode("\"enforced\"")),
+            Tablets::Enforced
+        );
+        assert_eq!(
+            tablets_from_config(&mode("\"enabled\"")),
+            Tablets::OnByDefault
+        );
+        assert_eq!(
+            tablets_from_config(&mode("\"disabled\"")),
+            Tablets::OffByDefault
+        );
         let six = config(&[("enable_tablets", "true")]);
         assert_eq!(tablets_from_config(&six), Tablets::OnByDefault);
         let five = config(&[("enable_ipv6_dns_lookup", "false")]);
@@ -193,6 +206,10 @@ mod tests {
             assert_eq!(options, " AND tablets = {'enabled': false}");
         }
         let refused = scylla(Tablets::Enforced).keyspace_options().unwrap_err();
-        assert!(refused.to_string().contains("tablets_mode_for_new_keyspaces"));
+        assert!(
+            refused
+                .to_string()
+                .contains("tablets_mode_for_new_keyspaces")
+        );
     }
 }

@@ -207,7 +207,12 @@ impl Inner {
     }
 
     /// Removes a membership from both tables.
-    pub(crate) async fn delete_member(&self, at: WriteTime, guild: Id, user: Id) -> Result<(), StoreError> {
+    pub(crate) async fn delete_member(
+        &self,
+        at: WriteTime,
+        guild: Id,
+        user: Id,
+    ) -> Result<(), StoreError> {
         let s = &self.s;
         futures_util::try_join!(
             self.exec(at, &s.delete_member, (key(guild), key(user))),
@@ -216,7 +221,12 @@ impl Inner {
         Ok(())
     }
 
-    pub(crate) async fn write_role(&self, at: WriteTime, guild: Id, r: &Role) -> Result<(), StoreError> {
+    pub(crate) async fn write_role(
+        &self,
+        at: WriteTime,
+        guild: Id,
+        r: &Role,
+    ) -> Result<(), StoreError> {
         let row = (
             key(guild),
             key(r.id),
@@ -230,7 +240,12 @@ impl Inner {
         self.exec(at, &self.s.insert_role, row).await
     }
 
-    pub(crate) async fn delete_role(&self, at: WriteTime, guild: Id, role: Id) -> Result<(), StoreError> {
+    pub(crate) async fn delete_role(
+        &self,
+        at: WriteTime,
+        guild: Id,
+        role: Id,
+    ) -> Result<(), StoreError> {
         self.exec(at, &self.s.delete_role, (key(guild), key(role)))
             .await
     }

@@ -196,7 +196,11 @@ pub(crate) fn message(channel: Id, row: Row) -> Option<Message> {
     let (Some(guild), Some(author), Some(username), Some(content)) =
         (guild, author, username, content)
     else {
-        tracing::warn!(channel = channel.0, message = mid, "skipping a partial message row");
+        tracing::warn!(
+            channel = channel.0,
+            message = mid,
+            "skipping a partial message row"
+        );
         metrics::counter!(crate::metrics::PARTIAL_ROWS).increment(1);
         return None;
     };

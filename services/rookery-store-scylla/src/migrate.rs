@@ -179,7 +179,12 @@ pub async fn migrate_with(
         .await
         .map_err(backend)?;
     let owner = format!("{}-{}", std::process::id(), now_ms());
-    let lock = SchemaLock::acquire(session.clone(), &owner, options.lock_lease, options.lock_wait);
+    let lock = SchemaLock::acquire(
+        session.clone(),
+        &owner,
+        options.lock_lease,
+        options.lock_wait,
+    );
     let lock = lock.await?;
     let result = async {
         ddl_statement(&session, cql::CREATE_MIGRATIONS).await?;

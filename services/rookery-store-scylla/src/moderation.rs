@@ -8,7 +8,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
 use rookery_proto::id::now_ms;
 use rookery_proto::model::AuditLogEntry;
-use rookery_store::{AUDIT_RETENTION_MS, BanRecord, MAX_BANS_PAGE, Mutation, StoreError, WriteTime};
+use rookery_store::{
+    AUDIT_RETENTION_MS, BanRecord, MAX_BANS_PAGE, Mutation, StoreError, WriteTime,
+};
 
 /// Width of an audit log partition: one week, the table's compaction
 /// window, so a partition's entries expire together. Fixed, not the message

@@ -104,7 +104,10 @@ mod tests {
     fn claims_are_serial_and_schema_changes_get_their_own_timeout() {
         let config = ScyllaConfig::from_url("scylla://h:9042?timeout_ms=2000").unwrap();
         let store = profile(&config);
-        assert_eq!(store.get_serial_consistency(), Some(SerialConsistency::Serial));
+        assert_eq!(
+            store.get_serial_consistency(),
+            Some(SerialConsistency::Serial)
+        );
         assert_eq!(store.get_request_timeout(), Some(Duration::from_secs(2)));
         let schema = schema_profile(&config);
         assert_eq!(schema.get_request_timeout(), Some(config.schema_timeout));

@@ -245,7 +245,6 @@ impl Inner {
             .try_collect()
             .await
     }
-
 }
 
 #[async_trait]

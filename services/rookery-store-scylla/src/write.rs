@@ -42,7 +42,10 @@ impl Inner {
     /// row as another in the batch (an edit after its message, a role
     /// deleted after an update), so a batch holding one is written in
     /// order.
-    pub(crate) async fn write_all(&self, batch: &[(WriteTime, Mutation)]) -> Result<(), StoreError> {
+    pub(crate) async fn write_all(
+        &self,
+        batch: &[(WriteTime, Mutation)],
+    ) -> Result<(), StoreError> {
         if !batch.iter().all(|(_, m)| matches!(m, Mutation::Message(_))) {
             for (at, mutation) in batch {
                 self.write(*at, mutation).await?;
@@ -65,7 +68,10 @@ impl Inner {
     async fn write(&self, at: WriteTime, mutation: &Mutation) -> Result<(), StoreError> {
         let s = &self.s;
         match mutation {
-            Mutation::User(u) => self.exec(at, &s.insert_user, (key(u.id), &u.username)).await,
+            Mutation::User(u) => {
+                self.exec(at, &s.insert_user, (key(u.id), &u.username))
+                    .await
+            }
             Mutation::Guild(g) => {
                 let values = (key(g.id), &g.name, key(g.owner_id));
                 self.exec(at, &s.insert_guild, values).await
@@ -169,4 +175,3 @@ impl Inner {
         Ok(())
     }
 }
-

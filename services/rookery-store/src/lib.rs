@@ -301,8 +301,12 @@ pub trait Store: Send + Sync + 'static {
     /// A page of a guild's bans: users with ids above `after`, ascending,
     /// at most `limit` (clamped to 1..=[`MAX_BANS_PAGE`]). A guild's bans
     /// are never read whole: a raided guild may hold millions.
-    async fn bans(&self, guild_id: Id, after: Id, limit: usize)
-    -> Result<Vec<BanRecord>, StoreError>;
+    async fn bans(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<BanRecord>, StoreError>;
 
     /// One ban, if the user is banned.
     async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError>;

@@ -18,8 +18,8 @@ mod relay;
 pub use apply::mutations;
 pub use relay::EphemeralRelay;
 
-use crate::metrics as m;
 use crate::clock::WriteClocks;
+use crate::metrics as m;
 use rookery_bus::{Batch, Bus, BusError, Checkpoint, Consumer, EdgeLink, FanoutBatch};
 use rookery_proto::event::Envelope;
 use rookery_store::{Store, StoreError, WriteTime};
@@ -147,7 +147,7 @@ impl Writer {
     async fn process(&mut self, batches: Vec<Batch>) -> Result<usize, WriterError> {
         let started = Instant::now();
         let records = batches.iter().map(|b| b.records.len()).sum();
-        let mut decoded: Vec<(u32, Vec<(WriteTime, Arc<Envelope>)>)> = Vec::new();
+        let mut decoded: Vec<(u32, Vec<Stamped>)> = Vec::new();
         for b in &batches {
             self.start_clock(b).await?;
             decoded.push((b.partition, stamp(b, &mut self.clocks)));
@@ -211,7 +211,12 @@ impl Writer {
             Some(c) if c.offset == first => c.clock as i64,
             _ => 0,
         };
-        tracing::debug!(partition = batch.partition, offset = first, clock = last, "write clock started");
+        tracing::debug!(
+            partition = batch.partition,
+            offset = first,
+            clock = last,
+            "write clock started"
+        );
         self.clocks.start(batch.partition, first, last);
         Ok(())
     }
@@ -239,9 +244,12 @@ impl Writer {
     }
 }
 
+/// An event and its write time.
+type Stamped = (WriteTime, Arc<Envelope>);
+
 /// Each decodable record with its write time (undecodable ones still tick
 /// the clock, so every writer's chain stays the same).
-pub(crate) fn stamp(batch: &Batch, clocks: &mut WriteClocks) -> Vec<(WriteTime, Arc<Envelope>)> {
+pub(crate) fn stamp(batch: &Batch, clocks: &mut WriteClocks) -> Vec<Stamped> {
     let mut out = Vec::with_capacity(batch.records.len());
     for r in &batch.records {
         let decoded = decode_record(batch.partition, r);

@@ -1,8 +1,13 @@
 //! `rookery serve --bus kafka://...` against librdkafka's mock cluster (a
-//! Kafka-protocol broker in-process): the whole path — gateway SEND, the
-//! idempotent producer, the writer's consumer group, the store, fan-out —
-//! over Kafka.
+//! Kafka-protocol broker in-process) and, where `ROOKERY_TEST_KAFKA` names
+//! one, the real broker: the whole path — gateway SEND, the idempotent
+//! producer, the writer's consumer group, the store, fan-out — over Kafka,
+//! and the analytics contract read back by an independent client.
 
+#[path = "../../rookery-bus-kafka/tests/common/mod.rs"]
+mod common;
+
+use common::TestCluster;
 use rdkafka::mocking::MockCluster;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::{self as gw, op};
@@ -11,13 +16,21 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
 
-#[tokio::test]
-async fn chat_over_kafka_end_to_end() {
-    let mock = MockCluster::new(3).unwrap();
-    mock.create_topic("rookery.events", 8, 3).unwrap();
-    mock.create_topic("rookery.ephemeral", 8, 3).unwrap();
-    let url = format!("kafka://{}", mock.bootstrap_servers());
-    let server = TestServer::start_with(|c| c.bus = url).await;
+both!(
+    chat_over_kafka_end_to_end,
+    an_independent_client_decodes_the_topic_against_the_documented_schema,
+);
+
+/// The events and ephemeral topics with `partitions` each, and the URL.
+async fn topics(c: &TestCluster, partitions: i32) -> String {
+    c.create_topic("events", partitions).await;
+    c.create_topic("ephemeral", partitions).await;
+    c.url("")
+}
+
+async fn chat_over_kafka_end_to_end(c: TestCluster) {
+    let url = topics(&c, 8).await;
+    let server = TestServer::start_with(|config| config.bus = url).await;
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let channel = server.guild(&[&alice, &bob]).await.channels[0].id;
@@ -220,21 +233,18 @@ async fn private_changes(alice: &rookery_testkit::TestUser, others: [rookery_pro
     alice.no_content(Method::DELETE, &recipient, None).await;
 }
 
-#[tokio::test]
-async fn an_independent_client_decodes_the_topic_against_the_documented_schema() {
+async fn an_independent_client_decodes_the_topic_against_the_documented_schema(c: TestCluster) {
     if !rookery_testkit::tools::python_modules(&["confluent_kafka", "msgpack", "jsonschema"]) {
         return;
     }
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic("rookery.events", 4, 1).unwrap();
-    mock.create_topic("rookery.ephemeral", 4, 1).unwrap();
-    let bootstrap = mock.bootstrap_servers();
-    let url = format!("kafka://{bootstrap}");
+    let url = topics(&c, 4).await;
+    let bootstrap = c.bootstrap();
+    let (events, ephemeral_topic) = (c.name("events"), c.name("ephemeral"));
     // No presence refresh or offline within the test: exact counts.
-    let server = TestServer::start_with(|c| {
-        c.bus = url;
-        c.presence_refresh_secs = 3600;
-        c.presence_grace_ms = 3_600_000;
+    let server = TestServer::start_with(|config| {
+        config.bus = url;
+        config.presence_refresh_secs = 3600;
+        config.presence_grace_ms = 3_600_000;
     })
     .await;
     let alice = server.user("alice").await;
@@ -256,14 +266,14 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     private_changes(&alice, [bob.user.id, carol.user.id]).await;
     let path = format!("/channels/{}", random.id);
     let _: rookery_proto::model::Channel = alice.ok(reqwest::Method::DELETE, &path, None).await;
-    let (ok, report) = check_events(&bootstrap, "rookery.ephemeral", 4);
+    let (ok, report) = check_events(&bootstrap, &ephemeral_topic, 4);
     assert!(ok, "{report}");
     for expected in ["\"TYPING_START\": 1", "\"PRESENCE_UPDATE\": 3"] {
         assert!(report.contains(expected), "{expected} in {report}");
     }
     drop(ephemeral);
-    let total = records_on(&bootstrap, "rookery.events", 4);
-    let (ok, report) = check_events(&bootstrap, "rookery.events", total);
+    let total = records_on(&bootstrap, &events, 4);
+    let (ok, report) = check_events(&bootstrap, &events, total);
     assert!(ok, "{report}");
     for expected in [
         "\"USER_CREATE\": 3",
@@ -296,16 +306,17 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema()
     server.stop().await;
 
     // A record missing its envelope fields, under a key of the wrong size.
-    mock.create_topic("broken", 1, 1).unwrap();
+    c.create_topic("broken", 1).await;
+    let broken = c.name("broken");
     let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()
         .unwrap();
-    let record = rdkafka::producer::FutureRecord::to("broken")
+    let record = rdkafka::producer::FutureRecord::to(&broken)
         .key(&b"k"[..])
         .payload(&[0x81, 0xa1, b'v', 0x01][..]);
     producer.send(record, Duration::from_secs(5)).await.unwrap();
-    let (ok, report) = check_events(&bootstrap, "broken", 1);
+    let (ok, report) = check_events(&bootstrap, &broken, 1);
     assert!(!ok, "a broken record must fail the check: {report}");
     assert!(report.contains("'ts' is a required property"), "{report}");
 }

@@ -90,7 +90,9 @@ impl TestCluster {
 
     /// A connected bus.
     pub async fn bus(&self, extra: &str) -> KafkaBus {
-        KafkaBus::connect(self.config(extra)).await.expect("bus connects")
+        KafkaBus::connect(self.config(extra))
+            .await
+            .expect("bus connects")
     }
 
     /// Creates `base` (this test's name for it) with `partitions`.

@@ -43,7 +43,10 @@ pub async fn bans_keep_banned_users_out(store: &dyn Store, _bucket_ms: u64) {
         user_id: troll.id,
         reason: Some("spam".into()),
     };
-    assert_eq!(store.bans(guild, Id(0), 10).await.unwrap(), vec![record.clone()]);
+    assert_eq!(
+        store.bans(guild, Id(0), 10).await.unwrap(),
+        vec![record.clone()]
+    );
     assert_eq!(store.ban(guild, troll.id).await.unwrap(), Some(record));
     assert_eq!(store.ban(guild, bystander.id).await.unwrap(), None);
 

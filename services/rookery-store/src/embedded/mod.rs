@@ -444,7 +444,13 @@ impl Store for EmbeddedStore {
         };
         let range = keys::pair(guild_id, Id(first))..=keys::pair(guild_id, Id(u64::MAX));
         let mut out = Vec::new();
-        for row in self.0.t.bans.range(range).take(limit.clamp(1, MAX_BANS_PAGE)) {
+        for row in self
+            .0
+            .t
+            .bans
+            .range(range)
+            .take(limit.clamp(1, MAX_BANS_PAGE))
+        {
             out.push(decode("bans", &row.value().map_err(backend)?)?);
         }
         Ok(out)
