@@ -37,6 +37,10 @@ struct Cli {
     /// The server's pid, to read its RSS and CPU from /proc.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// More processes whose CPU to report over the measured phase,
+    /// `name=pid,...` (a cluster's edges, writers and engines).
+    #[arg(long, value_delimiter = ',', value_parser = parse_named_pid)]
+    cpu_of: Vec<(String, u32)>,
     /// Where to write the JSON report.
     #[arg(long, default_value = "loadtest-report.json")]
     report: PathBuf,
@@ -173,10 +177,21 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_loaded = cli.server_pid.and_then(procfs::rss_kib);
     let ticks_start = cli.server_pid.and_then(procfs::cpu_ticks);
+    let others_start: Vec<Option<u64>> = cli.cpu_of.iter().map(|(_, p)| procfs::cpu_ticks(*p)).collect();
     go_on(&parts);
     let active = cli.scenario.active_secs();
     tokio::time::sleep(Duration::from_secs(active)).await;
     let ticks_end = cli.server_pid.and_then(procfs::cpu_ticks);
+    let percent = |a: u64, b: u64| (b - a) as f64 / procfs::TICKS_PER_SEC / active.max(1) as f64 * 100.0;
+    let process_cpu_percent = cli
+        .cpu_of
+        .iter()
+        .zip(others_start)
+        .filter_map(|((name, pid), start)| {
+            let (a, b) = start.zip(procfs::cpu_ticks(*pid))?;
+            Some((name.clone(), percent(a, b)))
+        })
+        .collect();
     let mut totals = PartReport::default();
     for p in parts {
         totals.merge(&p.report.await??);
@@ -188,14 +203,13 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
             rss_loaded_kib: loaded,
             rss_per_connection_bytes: loaded.saturating_sub(before) * 1024
                 / totals.connections.max(1),
-            cpu_percent: ticks_start.zip(ticks_end).map_or(0.0, |(a, b)| {
-                (b - a) as f64 / procfs::TICKS_PER_SEC / active.max(1) as f64 * 100.0
-            }),
+            cpu_percent: ticks_start.zip(ticks_end).map_or(0.0, |(a, b)| percent(a, b)),
         });
     let params = serde_json::json!({
         "scenario": &cli.scenario, "procs": cli.procs, "sources": cli.sources, "encoding": cli.encoding,
     });
-    let report = Report::new(cli.scenario.name(), params, active as f64, totals, server);
+    let mut report = Report::new(cli.scenario.name(), params, active as f64, totals, server);
+    report.process_cpu_percent = process_cpu_percent;
     std::fs::write(&cli.report, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("write {}", cli.report.display()))?;
     print_summary(&report, &cli.report);
@@ -326,5 +340,21 @@ fn print_summary(r: &Report, path: &std::path::Path) {
             s.rss_before_kib, s.rss_loaded_kib, s.rss_per_connection_bytes, s.cpu_percent
         );
     }
+    if !r.process_cpu_percent.is_empty() {
+        let each: Vec<String> = r
+            .process_cpu_percent
+            .iter()
+            .map(|(name, cpu)| format!("{name} {cpu:.1}"))
+            .collect();
+        let total: f64 = r.process_cpu_percent.values().sum();
+        println!("  CPU % of a core: {} (total {total:.1})", each.join(", "));
+    }
     println!("  report: {}", path.display());
+}
+
+/// `name=pid`.
+fn parse_named_pid(s: &str) -> std::result::Result<(String, u32), String> {
+    let (name, pid) = s.split_once('=').ok_or("expected name=pid")?;
+    let pid = pid.parse().map_err(|_| format!("{pid:?} is not a pid"))?;
+    Ok((name.to_owned(), pid))
 }

@@ -191,6 +191,9 @@ pub struct Report {
     pub resume_latency_ms: Percentiles,
     /// Server resources, when its pid was given.
     pub server: Option<ServerUsage>,
+    /// CPU of the other processes named with `--cpu-of`, % of one core.
+    #[serde(default)]
+    pub process_cpu_percent: std::collections::BTreeMap<String, f64>,
     /// Raw counters and histograms.
     pub totals: PartReport,
 }
@@ -222,6 +225,7 @@ impl Report {
             history_latency_ms: totals.history_latency.summary(),
             resume_latency_ms: totals.resume_latency.summary(),
             server,
+            process_cpu_percent: Default::default(),
             totals,
         }
     }

@@ -47,6 +47,13 @@ impl Interest for LocalInterest {
 
 /// How far the partition owners have applied this edge's interest records:
 /// the next offset per partition of the interest topic.
+///
+/// Lock order: the `applied` mutex and the watch's own lock are never held
+/// together. `applied` releases the mutex before notifying, and `wait`
+/// checks between notifications, outside the watch's lock (checking inside
+/// `wait_for`'s predicate took the mutex under the watch's lock while a
+/// notifier held the mutex and wanted the watch's: a deadlock that wedged
+/// the edge's runtime).
 pub struct InterestAcks {
     applied: Mutex<HashMap<u32, u64>>,
     changed: watch::Sender<u64>,
@@ -64,10 +71,14 @@ impl Default for InterestAcks {
 impl InterestAcks {
     /// A writer applied this edge's records of `partition` below `next`.
     pub fn applied(&self, partition: u32, next: u64) {
-        let mut applied = self.applied.lock().expect("acks");
-        let entry = applied.entry(partition).or_default();
-        if next > *entry {
-            *entry = next;
+        let moved = {
+            let mut applied = self.applied.lock().expect("acks");
+            let entry = applied.entry(partition).or_default();
+            let moved = next > *entry;
+            *entry = (*entry).max(next);
+            moved
+        };
+        if moved {
             self.changed.send_modify(|v| *v += 1);
         }
     }
@@ -80,12 +91,21 @@ impl InterestAcks {
     }
 
     /// Waits until every record in `records` is applied, up to `limit`;
-    /// false on timeout.
+    /// false on timeout. (Subscribed before the first check, so an
+    /// acknowledgement between a check and the wait is not missed.)
     pub async fn wait(&self, records: &[Position], limit: Duration) -> bool {
         let mut rx = self.changed.subscribe();
-        tokio::time::timeout(limit, rx.wait_for(|_| self.covers(records)))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        let covered = async {
+            loop {
+                if self.covers(records) {
+                    return true;
+                }
+                if rx.changed().await.is_err() {
+                    return false;
+                }
+            }
+        };
+        tokio::time::timeout(limit, covered).await.unwrap_or(false)
     }
 }
 
@@ -232,6 +252,56 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    /// Acknowledgements arriving (the link's reader thread) while sessions
+    /// wait for theirs (runtime tasks) never wedge each other: `applied`
+    /// held its mutex while notifying the watch, and `wait` took the mutex
+    /// inside the watch's lock, so one edge under a burst of IDENTIFYs
+    /// stopped answering anything.
+    #[test]
+    fn acknowledgements_and_waiters_never_deadlock() {
+        let acks = Arc::new(InterestAcks::default());
+        let (done, finished) = std::sync::mpsc::channel();
+        let shared = acks.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let waiters: Vec<_> = (0..8u32)
+                    .map(|i| {
+                        let acks = shared.clone();
+                        tokio::spawn(async move {
+                            for offset in 0..3000 {
+                                let record = [Position {
+                                    partition: i % 2,
+                                    offset,
+                                }];
+                                assert!(acks.wait(&record, Duration::from_secs(60)).await);
+                            }
+                        })
+                    })
+                    .collect();
+                let feeder = std::thread::spawn(move || {
+                    for next in 1..=3001 {
+                        shared.applied(0, next);
+                        shared.applied(1, next);
+                    }
+                });
+                for w in waiters {
+                    w.await.unwrap();
+                }
+                feeder.join().unwrap();
+            });
+            let _ = done.send(());
+        });
+        let outcome = finished.recv_timeout(Duration::from_secs(30));
+        assert!(outcome.is_ok(), "acknowledgements and waiters deadlocked");
+        assert!(acks.covers(&[Position { partition: 1, offset: 3000 }]));
+    }
 
     fn edge(node: u16, epoch: u64) -> EdgeId {
         EdgeId { node, epoch }

@@ -2,7 +2,9 @@
 //! against the schema files (`tests/cql_check.rs`): tables, columns, key
 //! restrictions, nothing that would need ALLOW FILTERING.
 //!
-//! Statements are unqualified; the session's keyspace applies. Writes are
+//! Statements are written unqualified and prepared qualified ([`qualify`]):
+//! the store's session has no keyspace of its own (`USE` with prepared
+//! statements is ambiguous, and Cassandra 5 warns about it). Writes are
 //! INSERTs (upserts, which touch only the columns they name, so an INSERT
 //! of some columns is what an UPDATE would be), single-row DELETEs, and one
 //! whole-partition DELETE (a message's reactions: one partition tombstone,
@@ -192,6 +194,35 @@ statements! {
     INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
 }
 
+/// `statement` with its table named in `keyspace`: every statement here
+/// names one table, right after `INSERT INTO `, `FROM ` or `UPDATE `.
+pub fn qualify(keyspace: &str, statement: &str) -> String {
+    for marker in ["INSERT INTO ", " FROM ", "UPDATE "] {
+        if let Some(at) = statement.find(marker) {
+            let at = at + marker.len();
+            return format!("{}{keyspace}.{}", &statement[..at], &statement[at..]);
+        }
+    }
+    statement.to_owned()
+}
+
 /// Whether a keyspace has a table (the lock's, before it is created).
 pub const SELECT_TABLE: &str =
     "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_statement_is_qualified_once_at_its_table() {
+        let not_ddl = ALL.iter().filter(|(_, s)| !s.starts_with("CREATE "));
+        for (name, statement) in not_ddl {
+            let qualified = qualify("ks", statement);
+            assert_eq!(qualified.matches("ks.").count(), 1, "{name}: {qualified}");
+            assert_eq!(qualified.replacen("ks.", "", 1), *statement, "{name}");
+        }
+        let select = qualify("ks", SELECT_USER);
+        assert_eq!(select, "SELECT id, username FROM ks.users WHERE id = ?");
+    }
+}

@@ -10,7 +10,7 @@
 //! ScyllaDB that enforces tablets for new keyspaces is refused with the
 //! setting to change.
 
-use crate::session::backend;
+use crate::session::{backend, first_row};
 use rookery_store::StoreError;
 use scylla::client::session::Session;
 
@@ -90,11 +90,7 @@ pub(crate) async fn detect(session: &Session) -> Result<Engine, StoreError> {
         let version = first_text(session, "SELECT release_version FROM system.local").await?;
         return Ok(Engine::Cassandra { version });
     };
-    let version = result
-        .into_rows_result()
-        .map_err(backend)?
-        .maybe_first_row::<(Option<String>,)>()
-        .map_err(backend)?
+    let version = first_row::<(Option<String>,)>(result)?
         .and_then(|(v,)| v)
         .unwrap_or_default();
     let tablets = scylla_tablets(session).await?;
@@ -102,14 +98,8 @@ pub(crate) async fn detect(session: &Session) -> Result<Engine, StoreError> {
 }
 
 async fn first_text(session: &Session, query: &str) -> Result<String, StoreError> {
-    let row = session
-        .query_unpaged(query, ())
-        .await
-        .map_err(backend)?
-        .into_rows_result()
-        .map_err(backend)?
-        .maybe_first_row::<(Option<String>,)>()
-        .map_err(backend)?;
+    let result = session.query_unpaged(query, ()).await.map_err(backend)?;
+    let row = first_row::<(Option<String>,)>(result)?;
     Ok(row.and_then(|(v,)| v).unwrap_or_default())
 }
 

@@ -14,7 +14,7 @@
 use crate::cql;
 use crate::engine::{self, Engine};
 use crate::schema_lock::SchemaLock;
-use crate::session::{backend, connect, schema_profile};
+use crate::session::{backend, connect, first_row, schema_profile};
 use crate::{Replication, ScyllaConfig};
 use rookery_store::StoreError;
 use scylla::client::session::Session;
@@ -155,7 +155,7 @@ pub async fn migrate_with(
     replication: &Replication,
     options: &MigrateOptions,
 ) -> Result<MigrateReport, StoreError> {
-    let session = Arc::new(connect(config, None, schema_profile(config)).await?);
+    let session = Arc::new(connect(config, schema_profile(config)).await?);
     let engine = engine::detect(&session).await?;
     tracing::info!(%engine, keyspace = config.keyspace, "migrating");
     let fill = Placeholders {
@@ -204,12 +204,8 @@ async fn has_table(session: &Session, keyspace: &str, table: &str) -> Result<boo
     let found = session
         .query_unpaged(cql::SELECT_TABLE, (keyspace, table))
         .await
-        .map_err(backend)?
-        .into_rows_result()
-        .map_err(backend)?
-        .maybe_first_row::<(String,)>()
         .map_err(backend)?;
-    Ok(found.is_some())
+    Ok(first_row::<(String,)>(found)?.is_some())
 }
 
 async fn apply_pending(
@@ -307,10 +303,7 @@ async fn record(session: &Session, m: &Migration) -> Result<(), StoreError> {
 pub(crate) fn lwt_outcome(
     result: scylla::response::query_result::QueryResult,
 ) -> Result<(bool, Option<String>), StoreError> {
-    let rows = result.into_rows_result().map_err(backend)?;
-    let row = rows
-        .maybe_first_row::<scylla::value::Row>()
-        .map_err(backend)?
+    let row = first_row::<scylla::value::Row>(result)?
         .ok_or_else(|| StoreError::Backend("LWT returned no row".into()))?;
     let applied = matches!(row.columns.first(), Some(Some(CqlValue::Boolean(true))));
     let existing = row.columns.last().and_then(|c| match c {

@@ -28,6 +28,17 @@ pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// A result's first row, deserialised; `None` when it has none.
+pub(crate) fn first_row<R>(
+    result: scylla::response::query_result::QueryResult,
+) -> Result<Option<R>, StoreError>
+where
+    R: for<'f, 'm> scylla::deserialize::row::DeserializeRow<'f, 'm>,
+{
+    let rows = result.into_rows_result().map_err(backend)?;
+    rows.maybe_first_row::<R>().map_err(backend)
+}
+
 /// The execution profile of the store's requests.
 pub(crate) fn profile(config: &ScyllaConfig) -> ExecutionProfile {
     profile_with_timeout(config, config.request_timeout)
@@ -61,11 +72,9 @@ fn profile_with_timeout(config: &ScyllaConfig, timeout: std::time::Duration) -> 
         .build()
 }
 
-/// Connects within `connect_timeout`, optionally in `keyspace`, with
-/// `profile` for every request.
+/// Connects within `connect_timeout`, with `profile` for every request.
 pub(crate) async fn connect(
     config: &ScyllaConfig,
-    keyspace: Option<&str>,
     profile: ExecutionProfile,
 ) -> Result<Session, StoreError> {
     let mut builder = SessionBuilder::new()
@@ -78,9 +87,6 @@ pub(crate) async fn connect(
         .tcp_nodelay(true);
     if let Some((user, password)) = &config.credentials {
         builder = builder.user(user, password);
-    }
-    if let Some(ks) = keyspace {
-        builder = builder.use_keyspace(ks, false);
     }
     let nodes = config.nodes.join(",");
     match tokio::time::timeout(config.connect_timeout, builder.build()).await {

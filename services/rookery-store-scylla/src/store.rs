@@ -10,7 +10,7 @@
 use crate::cql;
 use crate::metrics::DriverMetrics;
 use crate::migrate::lwt_outcome;
-use crate::session::{backend, connect, profile};
+use crate::session::{backend, connect, first_row, profile};
 use crate::write::LocalClock;
 use crate::{ScyllaConfig, history};
 use async_trait::async_trait;
@@ -54,6 +54,7 @@ pub struct ScyllaStore(pub(crate) Arc<Inner>);
 pub(crate) struct Inner {
     pub(crate) session: Arc<Session>,
     pub(crate) s: Statements,
+    keyspace: String,
     pub(crate) bucket_ms: u64,
     pub(crate) write_concurrency: usize,
     /// `(channel, bucket)` rows this process has written: every message
@@ -70,8 +71,8 @@ macro_rules! prepared {
         pub(crate) struct Statements { $(pub(crate) $field: PreparedStatement,)* }
 
         impl Statements {
-            async fn prepare(session: &Session) -> Result<Self, StoreError> {
-                Ok(Self { $($field: prepare(session, cql::$cql).await?,)* })
+            async fn prepare(session: &Session, keyspace: &str) -> Result<Self, StoreError> {
+                Ok(Self { $($field: prepare(session, &cql::qualify(keyspace, cql::$cql)).await?,)* })
             }
         }
     };
@@ -135,13 +136,14 @@ impl ScyllaStore {
     /// bucket width. A keyspace that was never migrated fails here, naming
     /// the statement that could not be prepared.
     pub async fn connect(config: &ScyllaConfig) -> Result<Self, StoreError> {
-        let session = Arc::new(connect(config, Some(&config.keyspace), profile(config)).await?);
-        let s = Statements::prepare(&session).await?;
+        let session = Arc::new(connect(config, profile(config)).await?);
+        let s = Statements::prepare(&session, &config.keyspace).await?;
         pin_bucket_width(&session, &s, config.bucket_ms).await?;
         let inner = Inner {
             _metrics: DriverMetrics::spawn(&session),
             session,
             s,
+            keyspace: config.keyspace.clone(),
             bucket_ms: config.bucket_ms,
             write_concurrency: config.write_concurrency,
             clock: LocalClock::default(),
@@ -166,11 +168,8 @@ async fn pin_bucket_width(
     let pinned = session
         .execute_unpaged(&s.select_meta, ("bucket_ms",))
         .await
-        .map_err(backend)?
-        .into_rows_result()
-        .map_err(backend)?
-        .maybe_first_row::<(String,)>()
         .map_err(backend)?;
+    let pinned = first_row::<(String,)>(pinned)?;
     let stored = match pinned {
         Some((stored,)) => Some(stored),
         None => {
@@ -216,14 +215,8 @@ impl Inner {
     where
         R: for<'f, 'm> DeserializeRow<'f, 'm>,
     {
-        let rows = self
-            .session
-            .execute_unpaged(stmt, values)
-            .await
-            .map_err(backend)?
-            .into_rows_result()
-            .map_err(backend)?;
-        rows.maybe_first_row::<R>().map_err(backend)
+        let result = self.session.execute_unpaged(stmt, values).await;
+        first_row(result.map_err(backend)?)
     }
 
     /// Every row of one partition.
@@ -447,7 +440,7 @@ impl Store for ScyllaStore {
 impl std::fmt::Debug for ScyllaStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScyllaStore")
-            .field("keyspace", &self.0.session.get_keyspace())
+            .field("keyspace", &self.0.keyspace)
             .finish()
     }
 }

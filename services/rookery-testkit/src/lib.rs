@@ -103,6 +103,29 @@ impl TestUser {
     }
 }
 
+/// Runs `op` until it stops answering 404 (a change not applied yet: in a
+/// cluster an edge answers 202 when the writers are still sharing out
+/// partitions, and a client retries what depends on it), for up to
+/// `limit`.
+pub async fn until_found<T, F, Fut>(limit: std::time::Duration, op: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, rookery_client::ClientError>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match op().await {
+            Ok(v) => return v,
+            Err(rookery_client::ClientError::Api { status: 404, .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 /// Permission bits as the REST API takes them (a decimal string).
 pub fn bits(p: Permissions) -> String {
     p.0.to_string()

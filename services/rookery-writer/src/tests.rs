@@ -6,7 +6,7 @@ use rookery_bus::{EmbeddedBus, EmbeddedBusConfig, LinkError, Record};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, SCHEMA_VERSION};
 use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
-use rookery_store::{BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation};
+use rookery_store::{BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, WriteTime};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -25,11 +25,12 @@ impl EdgeLink for Recorder {
 }
 
 /// Fails the first `failures` applies and the first `sync_failures` syncs,
-/// then delegates.
+/// then delegates; records the write time of every message applied.
 struct Flaky {
     inner: EmbeddedStore,
     failures: AtomicUsize,
     sync_failures: AtomicUsize,
+    times: Mutex<Vec<(Id, WriteTime)>>,
 }
 
 impl Flaky {
@@ -38,6 +39,7 @@ impl Flaky {
             inner: inner.clone(),
             failures: AtomicUsize::new(failures),
             sync_failures: AtomicUsize::new(sync_failures),
+            times: Mutex::default(),
         }
     }
 }
@@ -58,6 +60,16 @@ macro_rules! flaky_store {
                     return Err(StoreError::Backend("injected".into()));
                 }
                 self.inner.apply(batch).await
+            }
+            async fn apply_at(&self, batch: Vec<(WriteTime, Mutation)>) -> Result<(), StoreError> {
+                let times = batch.iter().filter_map(|(at, m)| match m {
+                    Mutation::Message(msg) => Some((msg.id, *at)),
+                    _ => None,
+                });
+                let times: Vec<(Id, WriteTime)> = times.collect();
+                self.apply(batch.into_iter().map(|(_, m)| m).collect()).await?;
+                self.times.lock().unwrap().extend(times);
+                Ok(())
             }
             async fn sync(&self) -> Result<(), StoreError> {
                 if take(&self.sync_failures) {
@@ -319,4 +331,64 @@ async fn the_relay_pushes_fresh_ephemeral_events_only() {
     running.await.unwrap().unwrap();
     assert_eq!(*link.0.lock().unwrap(), vec![Id(3 << 22)]);
     assert!(stored(&r.store).await.is_empty(), "nothing is stored");
+}
+
+/// A writer that starts where another committed stamps every record from
+/// there exactly as a writer that read the partition from its start: the
+/// clock travels with the commit, and an event's time is never taken from
+/// the writer's own clock. Events minted out of order by clocks that
+/// disagree still get increasing times in log order.
+#[tokio::test]
+async fn a_writer_resuming_at_a_checkpoint_stamps_as_its_predecessor_did() {
+    let r = rig();
+    // The reference group exists from the start, so nothing is trimmed
+    // before it reads.
+    drop(r.bus.consumer("from-the-start").await.unwrap());
+    // An edge whose clock ran ahead minted 90 before the commit: what follows
+    // must still come after it.
+    let minted = [50u64, 20, 90, 10, 70, 30, 80, 40];
+    for i in &minted[..4] {
+        publish(&r.bus, &message_event(*i)).await;
+    }
+    let config = WriterConfig::default();
+    let link = Arc::new(Recorder::default());
+    let first = Arc::new(Flaky::new(&r.store, 0, 0));
+    let mut w = Writer::new(&r.bus, first.clone(), link.clone(), &config)
+        .await
+        .unwrap();
+    assert_eq!(w.catch_up().await.unwrap(), 4);
+    drop(w);
+    for i in &minted[4..] {
+        publish(&r.bus, &message_event(*i)).await;
+    }
+    let next = Arc::new(Flaky::new(&r.store, 0, 0));
+    let mut w = Writer::new(&r.bus, next.clone(), link.clone(), &config)
+        .await
+        .unwrap();
+    assert_eq!(w.catch_up().await.unwrap(), 4, "resumed after the commit");
+
+    let reference = Arc::new(Flaky::new(&r.store, 0, 0));
+    let from_start = WriterConfig {
+        group: "from-the-start".into(),
+        ..WriterConfig::default()
+    };
+    let mut w = Writer::new(&r.bus, reference.clone(), link, &from_start)
+        .await
+        .unwrap();
+    assert_eq!(w.catch_up().await.unwrap(), 8);
+    let times = |s: &Flaky| s.times.lock().unwrap().clone();
+    let all = times(&reference);
+    assert_eq!(times(&first), all[..4]);
+    assert_eq!(
+        times(&next),
+        all[4..],
+        "the same times from the checkpoint on"
+    );
+    assert!(
+        all.windows(2).all(|w| w[0].1 < w[1].1),
+        "increasing: {all:?}"
+    );
+    let ids: Vec<Id> = all.iter().map(|(id, _)| *id).collect();
+    let published: Vec<Id> = minted.iter().map(|i| Id(i << 22)).collect();
+    assert_eq!(ids, published, "in log order, not id order");
 }

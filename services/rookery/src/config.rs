@@ -109,6 +109,13 @@ pub struct MigrateConfig {
     /// development) or `dc1:N,dc2:N` (NetworkTopologyStrategy, production).
     #[arg(long, env = "ROOKERY_REPLICATION", default_value = "simple:1")]
     pub replication: Replication,
+    /// Seconds to wait for another migrator's schema lock before giving up.
+    #[arg(long, env = "ROOKERY_LOCK_WAIT_SECS", default_value_t = 600)]
+    pub lock_wait_secs: u64,
+    /// Seconds of the schema lock's lease: how soon a crashed migrator's
+    /// lock frees itself (a running one renews it every third of it).
+    #[arg(long, env = "ROOKERY_LOCK_LEASE_SECS", default_value_t = 60)]
+    pub lock_lease_secs: u64,
 }
 
 impl ServeConfig {

@@ -211,7 +211,11 @@ pub async fn migrate(config: &MigrateConfig) -> Result<rookery_store_scylla::Mig
         return Ok(rookery_store_scylla::MigrateReport::default());
     }
     let scylla = ScyllaConfig::from_url(&config.store)?;
-    let report = rookery_store_scylla::migrate(&scylla, &config.replication).await?;
+    let options = rookery_store_scylla::MigrateOptions {
+        lock_lease: std::time::Duration::from_secs(config.lock_lease_secs.max(3)),
+        lock_wait: std::time::Duration::from_secs(config.lock_wait_secs),
+    };
+    let report = rookery_store_scylla::migrate_with(&scylla, &config.replication, &options).await?;
     Ok(report)
 }
 

@@ -90,7 +90,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
 async fn migrate(config: MigrateConfig) -> anyhow::Result<()> {
     let report = rookery::migrate(&config).await?;
-    tracing::info!(applied = ?report.applied, already = ?report.skipped, "schema up to date");
+    let engine = report.engine.as_ref().map(ToString::to_string);
+    let engine = engine.as_deref().unwrap_or("embedded store");
+    tracing::info!(engine, applied = ?report.applied, already = ?report.skipped, "schema up to date");
     Ok(())
 }
 

@@ -151,3 +151,38 @@ async fn a_ban_removes_the_member_purges_their_messages_and_keeps_them_out() {
     assert_eq!(authors(&carol, general).await, vec![bob.user.id]);
     server.stop().await;
 }
+
+/// The ban list is paged as Discord's: by user id, above `after`, at most
+/// `limit` (1 to 1000); a limit outside that range is refused.
+#[tokio::test]
+async fn the_ban_list_is_paged_by_user_id() {
+    let server = TestServer::start().await;
+    let [alice, bob, carol, dave] = server.users(["alice", "bob", "carol", "dave"]).await;
+    let g = server.guild(&[&alice]).await.id;
+    let bans = format!("/guilds/{g}/bans");
+    let mut banned = [bob.user.id, carol.user.id, dave.user.id];
+    banned.sort();
+    for user in banned {
+        alice
+            .no_content(Method::PUT, &format!("{bans}/{user}"), None)
+            .await;
+    }
+    let page = |query: String| {
+        let path = format!("{bans}?{query}");
+        let alice = &alice;
+        async move {
+            let listed: Vec<Ban> = alice.ok(Method::GET, &path, None).await;
+            listed.into_iter().map(|b| b.user.id).collect::<Vec<Id>>()
+        }
+    };
+    assert_eq!(page("limit=2".into()).await, banned[..2]);
+    assert_eq!(
+        page(format!("after={}&limit=2", banned[1])).await,
+        banned[2..]
+    );
+    assert_eq!(page(format!("after={}", banned[2])).await, Vec::<Id>::new());
+    for bad in ["limit=0", "limit=1001"] {
+        let path = format!("{bans}?{bad}");
+        alice.refused(Method::GET, &path, None, (400, 50035)).await;
+    }
+}

@@ -132,25 +132,13 @@ async fn pair_across(a: &str, b: &str, bob_encoding: Encoding) -> Pair {
     }
 }
 
-/// Runs `op` until it stops answering 404 (a change not applied yet), for
-/// up to `T`.
-async fn until_found<T, F, Fut>(op: F) -> T
+/// [`rookery_testkit::until_found`] within `T`.
+async fn until_found<V, F, Fut>(op: F) -> V
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, rookery_client::ClientError>>,
+    Fut: Future<Output = Result<V, rookery_client::ClientError>>,
 {
-    let deadline = Instant::now() + T;
-    loop {
-        match op().await {
-            Ok(v) => return v,
-            Err(rookery_client::ClientError::Api { status: 404, .. })
-                if Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
+    rookery_testkit::until_found(T, op).await
 }
 
 /// Sends until acknowledged, as a client does: a SEND_ERROR (a store read

@@ -26,9 +26,9 @@ use common::{TestCluster, engines};
 use rookery_client::Api;
 use rookery_proto::Id;
 use rookery_proto::rest::AuthResponse;
-use rookery_testkit::ChildServer;
+use rookery_testkit::{ChildServer, until_found};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rookery");
 const SECRET: &str = "a-cluster-wide-secret-of-at-least-32-bytes";
@@ -86,27 +86,6 @@ impl Cluster {
     }
 }
 
-/// Retries `op` while it answers 404 (a change not applied yet: edges
-/// answer 202 when the writers are still sharing out partitions).
-async fn until_found<V, F, Fut>(op: F) -> V
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<V, rookery_client::ClientError>>,
-{
-    let deadline = Instant::now() + T;
-    loop {
-        match op().await {
-            Ok(v) => return v,
-            Err(rookery_client::ClientError::Api { status: 404, .. })
-                if Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
-}
-
 /// Three guilds of four members, two members on each edge.
 async fn members(edges: [&str; 2]) -> Vec<(AuthResponse, Id, usize)> {
     let mut out = Vec::new();
@@ -116,7 +95,7 @@ async fn members(edges: [&str; 2]) -> Vec<(AuthResponse, Id, usize)> {
         let owner = owner_api.register(&name, "long-enough").await.unwrap();
         let api = owner_api.with_token(&owner.token);
         let guild = api.create_guild(&format!("g{g}")).await.unwrap();
-        let code = until_found(|| api.create_invite(guild.id)).await;
+        let code = until_found(T, || api.create_invite(guild.id)).await;
         let channel = guild.channels[0].id;
         out.push((owner, channel, 0));
         for i in 1..4 {
@@ -125,7 +104,7 @@ async fn members(edges: [&str; 2]) -> Vec<(AuthResponse, Id, usize)> {
             let name = format!("m{g}_{i}_{}", std::process::id());
             let member = api.register(&name, "long-enough").await.unwrap();
             let api = api.with_token(&member.token);
-            until_found(|| api.accept_invite(&code)).await;
+            until_found(T, || api.accept_invite(&code)).await;
             out.push((member, channel, edge));
         }
     }
