@@ -14,6 +14,7 @@
 # over the measured phase, the writers' store-write p99 and the largest
 # consumer lag they reported, the driver's request latency and Cassandra's
 # own write latency (nodetool).
+# BUS_OPTIONS adds librdkafka properties to the bus URL (`&linger.ms=0`).
 # Needs `cargo build --release -p rookery -p rookery-loadtest`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +89,7 @@ fi
 engines/run start >/dev/null
 name="bench_$(date +%s)"
 store="scylla://127.0.0.1:9042/$name"
-bus="kafka://127.0.0.1:9092?topic=$name.events&interest_topic=$name.interest&ephemeral_topic=$name.ephemeral"
+bus="kafka://127.0.0.1:9092?topic=$name.events&interest_topic=$name.interest&ephemeral_topic=$name.ephemeral${BUS_OPTIONS:-}"
 export ROOKERY_JWT_SECRET="bench-secret-of-at-least-thirty-two-bytes"
 "$bin/rookery" migrate --store "$store" --replication simple:1 2>/dev/null
 "$bin/rookery" topics ensure --bus "$bus" --replication-factor 1 --partitions 16 2>/dev/null

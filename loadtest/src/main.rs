@@ -177,12 +177,17 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_loaded = cli.server_pid.and_then(procfs::rss_kib);
     let ticks_start = cli.server_pid.and_then(procfs::cpu_ticks);
-    let others_start: Vec<Option<u64>> = cli.cpu_of.iter().map(|(_, p)| procfs::cpu_ticks(*p)).collect();
+    let others_start: Vec<Option<u64>> = cli
+        .cpu_of
+        .iter()
+        .map(|(_, p)| procfs::cpu_ticks(*p))
+        .collect();
     go_on(&parts);
     let active = cli.scenario.active_secs();
     tokio::time::sleep(Duration::from_secs(active)).await;
     let ticks_end = cli.server_pid.and_then(procfs::cpu_ticks);
-    let percent = |a: u64, b: u64| (b - a) as f64 / procfs::TICKS_PER_SEC / active.max(1) as f64 * 100.0;
+    let percent =
+        |a: u64, b: u64| (b - a) as f64 / procfs::TICKS_PER_SEC / active.max(1) as f64 * 100.0;
     let process_cpu_percent = cli
         .cpu_of
         .iter()
@@ -203,7 +208,9 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
             rss_loaded_kib: loaded,
             rss_per_connection_bytes: loaded.saturating_sub(before) * 1024
                 / totals.connections.max(1),
-            cpu_percent: ticks_start.zip(ticks_end).map_or(0.0, |(a, b)| percent(a, b)),
+            cpu_percent: ticks_start
+                .zip(ticks_end)
+                .map_or(0.0, |(a, b)| percent(a, b)),
         });
     let params = serde_json::json!({
         "scenario": &cli.scenario, "procs": cli.procs, "sources": cli.sources, "encoding": cli.encoding,

@@ -300,7 +300,10 @@ mod tests {
         });
         let outcome = finished.recv_timeout(Duration::from_secs(30));
         assert!(outcome.is_ok(), "acknowledgements and waiters deadlocked");
-        assert!(acks.covers(&[Position { partition: 1, offset: 3000 }]));
+        assert!(acks.covers(&[Position {
+            partition: 1,
+            offset: 3000
+        }]));
     }
 
     fn edge(node: u16, epoch: u64) -> EdgeId {
