@@ -88,9 +88,13 @@ def check_references(objs):
                 for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
                     if key in src and (kind, src[key]["name"]) not in names:
                         problems.append(f"{owner} reads missing {kind} {src[key]['name']}")
+            ops = any(p["name"] == "ops" for p in c.get("ports", []))
             for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
                 if probe in c and c[probe]["httpGet"]["path"] != path:
                     problems.append(f"{owner} {probe} must use {path}")
+                # serve and edge answer probes on the operations listener.
+                if probe in c and ops and c[probe]["httpGet"]["port"] != "ops":
+                    problems.append(f"{owner} {probe} must use the ops port")
 
 
 def check_hpa(objs):
@@ -124,12 +128,13 @@ def check_namespace_and_port(objs):
         if d["metadata"].get("namespace") != "rookery":
             problems.append(f"{f}: {d['kind']} {d['metadata']['name']} is not in namespace rookery")
     cm = next(d for d in by_kind(objs, "ConfigMap") if d["metadata"]["name"] == "rookery")
-    port = int(cm["data"]["ROOKERY_LISTEN"].rsplit(":", 1)[1])
-    for owner, t in pod_templates(objs):
-        for c in t["spec"]["containers"]:
-            for p in c.get("ports", []):
-                if p["name"] == "http" and p["containerPort"] != port:
-                    problems.append(f"{owner}: container port {p['containerPort']} != ROOKERY_LISTEN port {port}")
+    for name, var in (("http", "ROOKERY_LISTEN"), ("ops", "ROOKERY_OPS_LISTEN")):
+        port = int(cm["data"][var].rsplit(":", 1)[1])
+        for owner, t in pod_templates(objs):
+            for c in t["spec"]["containers"]:
+                for p in c.get("ports", []):
+                    if p["name"] == name and p["containerPort"] != port:
+                        problems.append(f"{owner}: container port {p['containerPort']} != {var} port {port}")
 
 
 dirs = [pathlib.Path(a) for a in sys.argv[1:]] or [HERE / "single-node", HERE / "cluster"]

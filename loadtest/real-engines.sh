@@ -82,7 +82,7 @@ if [ "$shape" = embedded ]; then
   pids+=($!)
   ready 127.0.0.1:8080
   generate --server-pid "${pids[0]}"
-  stages 127.0.0.1:8080
+  stages 127.0.0.1:9464
   exit 0
 fi
 
@@ -102,7 +102,7 @@ ready 127.0.0.1:9100
 ready 127.0.0.1:9101
 for e in 1 2; do
   "$bin/rookery" edge --bus "$bus" --store "$store" --worker-id "$e" --data-dir "$run_dir/e$e" \
-    --writers 127.0.0.1:7070,127.0.0.1:7071 --listen "127.0.0.1:808$e" &
+    --writers 127.0.0.1:7070,127.0.0.1:7071 --listen "127.0.0.1:808$e" --ops-listen "127.0.0.1:946$e" &
   pids+=($!)
 done
 ready 127.0.0.1:8081
@@ -119,7 +119,7 @@ sampler=$!
 generate --server http://127.0.0.1:8081,http://127.0.0.1:8082 --procs 2 --cpu-of "$cpu_of"
 kill "$sampler" 2>/dev/null || true
 lag=$(sort -n "$run_dir/lag" | tail -1)
-for node in 127.0.0.1:8081 127.0.0.1:9100 127.0.0.1:9101; do stages "$node"; done
+for node in 127.0.0.1:9461 127.0.0.1:9100 127.0.0.1:9101; do stages "$node"; done
 curl -s "http://127.0.0.1:9100/metrics" | grep '^rookery_scylla_request_latency_seconds' || true
 echo "largest consumer lag reported: ${lag:-0} records"
 engines/run nodetool tablestats "$name.messages" 2>/dev/null | grep -E 'Local write (count|latency)'

@@ -15,6 +15,9 @@ pub struct EdgeConfig {
     /// Heartbeat interval announced in HELLO. A connection is closed with
     /// 4009 when no heartbeat arrives within 1.5 intervals.
     pub heartbeat_interval: Duration,
+    /// How long after HELLO a connection has to IDENTIFY or RESUME before it
+    /// is closed with 4003 (heartbeats do not extend it).
+    pub identify_timeout: Duration,
     /// Largest inbound WebSocket frame, in bytes.
     pub max_frame_bytes: usize,
     /// Longest message, in characters.
@@ -36,8 +39,16 @@ pub struct EdgeConfig {
     pub replay_buffer: usize,
     /// How long a disconnected session can still be resumed.
     pub resume_window: Duration,
-    /// Most concurrent gateway connections.
+    /// Most open TCP connections on the public listener, HTTP and WebSocket
+    /// together.
     pub max_connections: usize,
+    /// Connections of `max_connections` that WebSockets may not take, so
+    /// REST calls, logins and health checks still get in when the gateway
+    /// is full.
+    pub connection_reserve: usize,
+    /// Time a client has to send a request's headers; an idle keep-alive
+    /// connection is closed after it too.
+    pub http_header_timeout: Duration,
     /// How long a REST mutation waits to be applied before answering 202.
     pub apply_timeout: Duration,
     /// How long after a user's last connection drops they show offline (a
@@ -49,6 +60,13 @@ pub struct EdgeConfig {
 }
 
 impl EdgeConfig {
+    /// Gateway connections allowed: the cap less the reserve (at least one).
+    pub fn max_websockets(&self) -> usize {
+        self.max_connections
+            .saturating_sub(self.connection_reserve)
+            .max(1)
+    }
+
     /// Defaults with the given signing secret.
     pub fn new(jwt_secret: Vec<u8>) -> Self {
         Self {
@@ -56,6 +74,7 @@ impl EdgeConfig {
             jwt_secret,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             heartbeat_interval: Duration::from_millis(41_250),
+            identify_timeout: Duration::from_secs(10),
             max_frame_bytes: 4096,
             max_message_chars: 2000,
             frame_rate_burst: 120,
@@ -66,6 +85,8 @@ impl EdgeConfig {
             replay_buffer: 1024,
             resume_window: Duration::from_secs(120),
             max_connections: 18_000,
+            connection_reserve: 512,
+            http_header_timeout: Duration::from_secs(10),
             apply_timeout: Duration::from_secs(5),
             presence_grace: Duration::from_secs(5),
             presence_refresh: Duration::from_secs(60),

@@ -32,6 +32,7 @@ mod rest;
 mod roles;
 mod send;
 mod session;
+pub mod transport;
 mod typing;
 
 pub use config::EdgeConfig;
@@ -92,7 +93,7 @@ impl Edge {
                 grace: config.presence_grace,
                 refresh: config.presence_refresh,
             })),
-            connections: Arc::new(Semaphore::new(config.max_connections)),
+            connections: Arc::new(Semaphore::new(config.max_websockets())),
             rest_limits: ratelimit::RestLimits::new(
                 config.rest_rate_burst,
                 config.rest_rate_window,
@@ -107,9 +108,14 @@ impl Edge {
         }))
     }
 
-    /// The HTTP router: REST, gateway, health and metrics.
+    /// The public HTTP router: REST, gateway and health.
     pub fn router(self: &Arc<Self>) -> axum::Router {
         rest::router(self.clone())
+    }
+
+    /// The operations router: health, readiness and metrics.
+    pub fn ops_router(self: &Arc<Self>) -> axum::Router {
+        rest::ops_router(self.clone())
     }
 
     /// Marks the edge ready (for `/readyz`).
@@ -174,6 +180,21 @@ impl Edge {
 
     /// Open gateway connections.
     pub fn open_connections(&self) -> usize {
-        self.config.max_connections - self.connections.available_permits()
+        self.config.max_websockets() - self.connections.available_permits()
+    }
+
+    /// Serves the edge's routes on `listener` within its connection limits
+    /// until `stopped`.
+    pub async fn serve(
+        self: &Arc<Self>,
+        listener: tokio::net::TcpListener,
+        stopped: watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
+        let limits = transport::HttpLimits {
+            max_connections: self.config.max_connections,
+            header_timeout: self.config.http_header_timeout,
+            name: "public",
+        };
+        transport::serve(listener, self.router(), limits, stopped).await
     }
 }

@@ -16,6 +16,17 @@ pub const SESSIONS: &str = "rookery_edge_sessions";
 pub const IDENTIFIED: &str = "rookery_edge_sessions_identified_total";
 /// Sessions resumed.
 pub const RESUMED: &str = "rookery_edge_sessions_resumed_total";
+/// Sessions ended, by reason (see [`SESSION_END_REASONS`]).
+pub const SESSIONS_ENDED: &str = "rookery_edge_sessions_ended_total";
+/// Why a session ends: the client closed it, its resume window passed, its
+/// replay buffer overflowed while detached, a newer session of the same user
+/// evicted it, or a RESUME found a gap it could not fill.
+pub const SESSION_END_REASONS: [&str; 5] = ["closed", "expired", "overflowed", "evicted", "gap"];
+/// IDENTIFYs refused because the user spent the identify budget or holds
+/// the most sessions allowed.
+pub const IDENTIFY_REFUSED: &str = "rookery_edge_identify_refused_total";
+/// Connections closed for not identifying within the deadline after HELLO.
+pub const IDENTIFY_TIMEOUTS: &str = "rookery_edge_identify_timeouts_total";
 /// Inbound frames.
 pub const FRAMES_IN: &str = "rookery_edge_frames_received_total";
 /// Outbound frames.
@@ -49,6 +60,20 @@ pub const HTTP_REQUESTS: &str = "rookery_edge_http_requests_total";
 /// HTTP request duration, by route.
 pub const HTTP_DURATION: &str = "rookery_edge_http_request_duration_seconds";
 
+/// Open TCP connections of a listener (HTTP and WebSocket), by listener.
+pub const HTTP_CONNECTIONS: &str = "rookery_edge_http_connections";
+/// Idle HTTP connections closed to make room at the connection cap.
+pub const HTTP_EVICTED: &str = "rookery_edge_http_connections_evicted_total";
+/// Connections refused at the cap (every slot busy or a WebSocket).
+pub const HTTP_REFUSED: &str = "rookery_edge_http_connections_refused_total";
+/// HTTP connections ended by the server, by reason (timeout: no complete
+/// request headers in time; error: a protocol or I/O error).
+pub const HTTP_CLOSED: &str = "rookery_edge_http_connections_closed_total";
+/// Listener names, as the `listener` label.
+pub const LISTENERS: [&str; 2] = ["public", "ops"];
+/// HTTP methods counted by name; any other is `other`.
+pub const HTTP_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
 /// Cache names, as the `cache` label.
 pub const CACHES: [&str; 4] = ["channel", "member", "guild", "permissions"];
 
@@ -77,9 +102,58 @@ pub fn describe() {
         Unit::Count,
         "Inbound requests refused by a rate limit, by scope."
     );
-    for name in [IDENTIFIED, RESUMED, SLOW_CONSUMERS] {
+    for name in [IDENTIFIED, RESUMED, SLOW_CONSUMERS, IDENTIFY_TIMEOUTS] {
         counter!(name).absolute(0);
     }
+    for listener in LISTENERS {
+        gauge!(HTTP_CONNECTIONS, "listener" => listener).set(0.0);
+        counter!(HTTP_EVICTED, "listener" => listener).absolute(0);
+        counter!(HTTP_REFUSED, "listener" => listener).absolute(0);
+        for reason in ["timeout", "error"] {
+            counter!(HTTP_CLOSED, "listener" => listener, "reason" => reason).absolute(0);
+        }
+    }
+    describe_gauge!(
+        HTTP_CONNECTIONS,
+        Unit::Count,
+        "Open TCP connections of a listener, HTTP and WebSocket together."
+    );
+    describe_counter!(
+        HTTP_EVICTED,
+        Unit::Count,
+        "Idle HTTP connections closed to make room at the connection cap."
+    );
+    describe_counter!(
+        HTTP_REFUSED,
+        Unit::Count,
+        "Connections refused at the cap because every slot held a request in flight or a WebSocket."
+    );
+    describe_counter!(
+        HTTP_CLOSED,
+        Unit::Count,
+        "HTTP connections ended by the server, by reason (timeout: no complete request headers in time; error)."
+    );
+    for reason in SESSION_END_REASONS {
+        counter!(SESSIONS_ENDED, "reason" => reason).absolute(0);
+    }
+    for reason in ["budget", "sessions"] {
+        counter!(IDENTIFY_REFUSED, "reason" => reason).absolute(0);
+    }
+    describe_counter!(
+        SESSIONS_ENDED,
+        Unit::Count,
+        "Gateway sessions ended, by reason (closed, expired, overflowed, evicted, gap)."
+    );
+    describe_counter!(
+        IDENTIFY_REFUSED,
+        Unit::Count,
+        "IDENTIFYs refused, by reason (budget: the user's identify budget is spent; sessions: the user holds the most sessions allowed)."
+    );
+    describe_counter!(
+        IDENTIFY_TIMEOUTS,
+        Unit::Count,
+        "Gateway connections closed for not identifying within the deadline after HELLO."
+    );
     for scope in ["gateway", "rest"] {
         counter!(RATE_LIMITED, "scope" => scope).absolute(0);
     }

@@ -29,7 +29,8 @@ impl ChildServer {
     /// with `extra` flags, and reads the bound address from its log.
     pub fn role(bin: &str, role: &str, data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(bin)
-            .args([role, "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([role, "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"])
+            .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
             .env("ROOKERY_LOG", "info")
@@ -65,6 +66,12 @@ impl ChildServer {
     pub fn field(&self, field: &str) -> Option<String> {
         let rest = self.ready_line.split(&format!("{field}=")).nth(1)?;
         rest.split_whitespace().next().map(str::to_owned)
+    }
+
+    /// The operations listener (`/metrics`) of a `serve` or `edge` process;
+    /// a writer serves them on [`ChildServer::addr`].
+    pub fn ops_addr(&self) -> String {
+        self.field("ops_addr").unwrap_or_else(|| self.addr.clone())
     }
 
     /// Sends `signal` (a `kill` name: TERM, KILL...).

@@ -220,6 +220,11 @@ impl TestServer {
         format!("http://{}", self.server().addr())
     }
 
+    /// `http://ops_addr`: `/metrics`, `/healthz`, `/readyz`.
+    pub fn ops(&self) -> String {
+        format!("http://{}", self.server().ops_addr())
+    }
+
     /// `ws://addr`.
     pub fn ws(&self) -> String {
         format!("ws://{}", self.server().addr())

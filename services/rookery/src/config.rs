@@ -15,6 +15,13 @@ pub struct ServeConfig {
     /// Address for HTTP, REST and the gateway.
     #[arg(long, env = "ROOKERY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Address for `/healthz`, `/readyz` and `/metrics` (the operations
+    /// listener of `serve` and `edge`; a writer serves them on `--listen`).
+    #[arg(long, env = "ROOKERY_OPS_LISTEN", default_value = "127.0.0.1:9464")]
+    pub ops_listen: SocketAddr,
+    /// Most open connections on the operations listener.
+    #[arg(long, env = "ROOKERY_OPS_MAX_CONNECTIONS", default_value_t = 64)]
+    pub ops_max_connections: usize,
     /// Directory of the embedded store and bus (created if missing).
     #[arg(long, env = "ROOKERY_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -54,12 +61,26 @@ pub struct ServeConfig {
     /// Heartbeat interval announced to clients, in milliseconds.
     #[arg(long, env = "ROOKERY_HEARTBEAT_INTERVAL_MS", default_value_t = 41_250)]
     pub heartbeat_interval_ms: u64,
+    /// Milliseconds after HELLO within which a connection must IDENTIFY or
+    /// RESUME (else close 4003; heartbeats do not extend it).
+    #[arg(long, env = "ROOKERY_IDENTIFY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub identify_timeout_ms: u64,
     /// Largest inbound gateway frame, in bytes.
     #[arg(long, env = "ROOKERY_MAX_FRAME_BYTES", default_value_t = 4096)]
     pub max_frame_bytes: usize,
-    /// Most concurrent gateway connections.
+    /// Most open connections on the public listener, HTTP and WebSocket
+    /// together. At the cap the longest-idle HTTP connection is closed to
+    /// make room; with none idle, the newcomer is refused.
     #[arg(long, env = "ROOKERY_MAX_CONNECTIONS", default_value_t = 18_000)]
     pub max_connections: usize,
+    /// Connections of `--max-connections` the gateway may not take, kept for
+    /// REST, logins and health checks.
+    #[arg(long, env = "ROOKERY_CONNECTION_RESERVE", default_value_t = 512)]
+    pub connection_reserve: usize,
+    /// Milliseconds a client has to send a request's headers; an idle
+    /// keep-alive connection is closed after it too.
+    #[arg(long, env = "ROOKERY_HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_header_timeout_ms: u64,
     /// Inbound gateway frames per connection per minute (burst size).
     #[arg(long, env = "ROOKERY_FRAMES_PER_MINUTE", default_value_t = 120)]
     pub frames_per_minute: u32,
@@ -119,10 +140,13 @@ pub struct MigrateConfig {
 }
 
 impl ServeConfig {
-    /// Defaults for a node serving `listen` from `data_dir`.
+    /// Defaults for a node serving `listen` from `data_dir`, with its
+    /// operations listener on any free loopback port.
     pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen,
+            ops_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ops_max_connections: 64,
             data_dir: data_dir.into(),
             store: "embedded".into(),
             bus: "embedded".into(),
@@ -131,8 +155,11 @@ impl ServeConfig {
             bucket_ms: rookery_store::DEFAULT_BUCKET_MS,
             partitions: 16,
             heartbeat_interval_ms: 41_250,
+            identify_timeout_ms: 10_000,
             max_frame_bytes: 4096,
             max_connections: 18_000,
+            connection_reserve: 512,
+            http_header_timeout_ms: 10_000,
             frames_per_minute: 120,
             rest_requests_per_second: 50,
             outbound_queue: 1024,
@@ -142,13 +169,25 @@ impl ServeConfig {
         }
     }
 
+    /// Limits of the operations listener.
+    pub fn ops_limits(&self) -> rookery_edge::transport::HttpLimits {
+        rookery_edge::transport::HttpLimits {
+            max_connections: self.ops_max_connections.max(1),
+            header_timeout: Duration::from_millis(self.http_header_timeout_ms.max(1)),
+            name: "ops",
+        }
+    }
+
     /// The edge's share of the settings.
     pub fn edge(&self, jwt_secret: Vec<u8>) -> EdgeConfig {
         EdgeConfig {
             worker_id: self.worker_id,
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
+            identify_timeout: Duration::from_millis(self.identify_timeout_ms),
             max_frame_bytes: self.max_frame_bytes,
             max_connections: self.max_connections,
+            connection_reserve: self.connection_reserve,
+            http_header_timeout: Duration::from_millis(self.http_header_timeout_ms.max(1)),
             frame_rate_burst: self.frames_per_minute,
             frame_rate_window: Duration::from_secs(60),
             rest_rate_burst: self.rest_requests_per_second,

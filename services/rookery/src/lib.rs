@@ -14,7 +14,6 @@ pub use roles::{
 pub use telemetry::{init_logging, metrics_handle};
 
 use anyhow::{Context, Result};
-use axum::serve::ListenerExt;
 use rookery_bus::{Bus, EmbeddedBus, EmbeddedBusConfig};
 use rookery_bus_kafka::{KafkaBus, KafkaConfig};
 use rookery_edge::{Edge, Hub};
@@ -32,9 +31,10 @@ use tokio::task::JoinHandle;
 /// A running single-node server.
 pub struct Server {
     addr: SocketAddr,
+    ops_addr: SocketAddr,
     edge: Arc<Edge>,
     stop: watch::Sender<bool>,
-    http: JoinHandle<std::io::Result<()>>,
+    http: Listeners,
     writer: JoinHandle<Result<(), rookery_writer::WriterError>>,
 }
 
@@ -43,10 +43,10 @@ pub struct Server {
 pub async fn start(config: ServeConfig) -> Result<Server> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("data dir {} is not usable", config.data_dir.display()))?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = bind(config.listen).await?;
+    let ops_listener = bind(config.ops_listen).await?;
     let addr = listener.local_addr()?;
+    let ops_addr = ops_listener.local_addr()?;
     let secret = jwt_secret(&config)?;
     let store = open_store(&config).await.context("cannot open the store")?;
     let bus = open_bus(&config).await.context("cannot open the bus")?;
@@ -77,11 +77,12 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
     tokio::spawn(relay_ephemeral(relay, stopped.clone()));
     tokio::spawn(expire_sessions(edge.clone(), stopped.clone()));
-    let http = serve_on(listener, edge.router(), stopped);
+    let http = serve_edge(&edge, listener, ops_listener, &config, stopped);
     edge.set_ready(true);
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "rookery serving");
+    tracing::info!(%addr, %ops_addr, data_dir = %config.data_dir.display(), "rookery serving");
     Ok(Server {
         addr,
+        ops_addr,
         edge,
         stop,
         http,
@@ -100,37 +101,52 @@ pub(crate) fn metrics_render() -> Option<rookery_edge::MetricsRender> {
     })
 }
 
-/// Serves `app` on a bound listener until `stopped`, with TCP_NODELAY on
-/// every connection: without it, Nagle's algorithm holds a small dispatch
-/// until the client's delayed ACK (up to 40 ms per message).
-fn serve_on(
-    listener: TcpListener,
-    app: axum::Router,
-    stopped: watch::Receiver<bool>,
-) -> JoinHandle<std::io::Result<()>> {
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(wait_for(stopped))
-            .await
-    })
+/// Binds `listen`, failing with a one-line reason.
+pub(crate) async fn bind(listen: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
 }
 
-/// Binds `listen` and serves `app` there.
-pub(crate) async fn serve_http(
-    listen: SocketAddr,
+/// Serves `app` on an operations listener (health, readiness, metrics).
+pub(crate) fn serve_ops(
+    listener: TcpListener,
     app: axum::Router,
+    config: &ServeConfig,
     stopped: watch::Receiver<bool>,
-) -> Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let addr = listener.local_addr()?;
-    Ok((addr, serve_on(listener, app, stopped)))
+) -> JoinHandle<std::io::Result<()>> {
+    let limits = config.ops_limits();
+    tokio::spawn(rookery_edge::transport::serve(listener, app, limits, stopped))
+}
+
+/// Serves the edge's public routes and its operations routes, each on its
+/// own listener, until `stopped`.
+pub(crate) fn serve_edge(
+    edge: &Arc<Edge>,
+    public: TcpListener,
+    ops: TcpListener,
+    config: &ServeConfig,
+    stopped: watch::Receiver<bool>,
+) -> Listeners {
+    let ops = serve_ops(ops, edge.ops_router(), config, stopped.clone());
+    let edge = edge.clone();
+    let public = tokio::spawn(async move { edge.serve(public, stopped).await });
+    Listeners { public, ops }
+}
+
+/// The tasks serving an edge's two listeners.
+pub(crate) struct Listeners {
+    public: JoinHandle<std::io::Result<()>>,
+    ops: JoinHandle<std::io::Result<()>>,
+}
+
+impl Listeners {
+    /// Waits for both to finish (after `stopped`).
+    pub(crate) async fn join(self) -> Result<()> {
+        self.public.await??;
+        self.ops.await??;
+        Ok(())
+    }
 }
 
 /// `/healthz`, `/readyz` and `/metrics` for a process without the edge's
@@ -225,12 +241,17 @@ impl Server {
         self.addr
     }
 
+    /// The operations listener's address (`/metrics`).
+    pub fn ops_addr(&self) -> SocketAddr {
+        self.ops_addr
+    }
+
     /// Drains and stops: not ready, clients told to reconnect (4102), HTTP
     /// stops accepting, the writer finishes and commits its batch.
     pub async fn stop(self) -> Result<()> {
         self.edge.drain();
         let _ = self.stop.send(true);
-        self.http.await??;
+        self.http.join().await?;
         self.writer.await??;
         // Give connection writers a moment to flush their close frames.
         for _ in 0..50 {

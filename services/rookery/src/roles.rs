@@ -11,7 +11,7 @@
 //!   writer, and reads the store directly (ScyllaDB) or through the writers
 //!   (embedded store).
 
-use crate::{ServeConfig, jwt_secret, metrics_render, open_store, serve_http, wait_for};
+use crate::{Listeners, ServeConfig, bind, jwt_secret, metrics_render, open_store, wait_for};
 use anyhow::{Context, Result};
 use clap::Args;
 use rookery_bus::{Bus, EdgeId, InterestAcks, InterestTable};
@@ -151,12 +151,10 @@ pub async fn start_writer_on(
     let (stop, stopped) = watch::channel(false);
     let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
     tokio::spawn(crate::relay_ephemeral(relay, stopped.clone()));
-    let (addr, http) = serve_http(
-        config.node.listen,
-        crate::ops_router(metrics_render()),
-        stopped,
-    )
-    .await?;
+    let listener = bind(config.node.listen).await?;
+    let addr = listener.local_addr()?;
+    let ops = crate::ops_router(metrics_render());
+    let http = crate::serve_ops(listener, ops, &config.node, stopped);
     let internal = fanout.local_addr();
     tracing::info!(%addr, %internal, "rookery writer serving");
     Ok(WriterNode {
@@ -192,10 +190,12 @@ impl WriterNode {
 pub struct EdgeNode {
     /// Its HTTP and gateway address.
     pub addr: SocketAddr,
+    /// Its operations address (`/metrics`).
+    pub ops_addr: SocketAddr,
     edge: Arc<Edge>,
     links: Vec<Arc<WriterLink>>,
     stop: watch::Sender<bool>,
-    http: JoinHandle<std::io::Result<()>>,
+    http: Listeners,
 }
 
 /// Starts an edge.
@@ -247,11 +247,14 @@ pub async fn start_edge(config: EdgeRoleConfig) -> Result<EdgeNode> {
     );
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(crate::expire_sessions(edge.clone(), stopped.clone()));
-    let (addr, http) = serve_http(node.listen, edge.router(), stopped).await?;
+    let (public, ops) = (bind(node.listen).await?, bind(node.ops_listen).await?);
+    let (addr, ops_addr) = (public.local_addr()?, ops.local_addr()?);
+    let http = crate::serve_edge(&edge, public, ops, node, stopped);
     edge.set_ready(true);
-    tracing::info!(%addr, writers = %config.writers.join(","), "rookery edge serving");
+    tracing::info!(%addr, %ops_addr, writers = %config.writers.join(","), "rookery edge serving");
     Ok(EdgeNode {
         addr,
+        ops_addr,
         edge,
         links,
         stop,
@@ -269,7 +272,7 @@ impl EdgeNode {
     pub async fn stop(self) -> Result<()> {
         self.edge.drain();
         let _ = self.stop.send(true);
-        self.http.await??;
+        self.http.join().await?;
         // Writers stop routing here; a crashed edge's records go when its
         // id comes back with a new epoch instead.
         let left = tokio::time::timeout(Duration::from_secs(5), self.edge.leave()).await;

@@ -551,8 +551,8 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
             .unwrap_or_else(|| panic!("no {series} in {text}"))
     };
     let (on_a, on_idle) = (
-        metrics(a.addr.clone()).await,
-        metrics(idle.addr.clone()).await,
+        metrics(a.ops_addr()).await,
+        metrics(idle.ops_addr()).await,
     );
     assert_eq!(received(&on_a, "channel"), 2, "both messages reach edge a");
     assert_eq!(

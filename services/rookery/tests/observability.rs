@@ -96,7 +96,7 @@ fn families(exposition: &str) -> BTreeMap<String, String> {
 #[tokio::test]
 async fn the_exposition_matches_the_catalogue_and_passes_promtool() {
     let (server, load) = loaded_server().await;
-    let text = reqwest::get(format!("{}/metrics", server.http()))
+    let text = reqwest::get(format!("{}/metrics", server.ops()))
         .await
         .unwrap()
         .text()
@@ -260,7 +260,7 @@ async fn a_real_prometheus_evaluates_every_dashboard_query_and_alert_rule() {
         return;
     };
     let (server, load) = loaded_server().await;
-    let target = server.http().trim_start_matches("http://").to_owned();
+    let target = server.ops().trim_start_matches("http://").to_owned();
     let prom = Prometheus::start(&binary, &target).await;
     prom.wait_until(|| async { prom.query("up{job=\"rookery\"} == 1").await == Ok(1) })
         .await;

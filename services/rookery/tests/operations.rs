@@ -26,7 +26,7 @@ async fn health_readiness_and_metrics() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.text().await.unwrap(), body);
     }
-    let r = reqwest::get(format!("{}/metrics", server.http()))
+    let r = reqwest::get(format!("{}/metrics", server.ops()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -132,7 +132,7 @@ async fn rest_calls_spend_a_per_user_budget_with_discords_headers() {
     tokio::time::sleep(Duration::from_secs_f64(retry_after + 0.05)).await;
     assert_eq!(call(&alice.token).await.unwrap().status(), 200);
 
-    let metrics = reqwest::get(format!("{}/metrics", server.http()))
+    let metrics = reqwest::get(format!("{}/metrics", server.ops()))
         .await
         .unwrap()
         .text()

@@ -23,6 +23,7 @@ pub(crate) struct GatewayQuery {
 pub(crate) async fn upgrade(
     State(edge): State<Arc<Edge>>,
     Query(q): Query<GatewayQuery>,
+    slot: Option<axum::Extension<crate::transport::ConnectionSlot>>,
     ws: IncomingUpgrade,
 ) -> Response {
     let encoding = match q
@@ -44,7 +45,13 @@ pub(crate) async fn upgrade(
         Ok(parts) => parts,
         Err(e) => return EdgeError::InvalidBody(format!("websocket upgrade: {e}")).into_response(),
     };
+    // The WebSocket keeps the connection's slot for its life.
+    let slot = slot.map(|axum::Extension(s)| s.0);
+    if let Some(slot) = &slot {
+        slot.upgraded();
+    }
     tokio::spawn(async move {
+        let _slot = slot;
         match fut.await {
             Ok(ws) => reader::run(edge, ws, encoding, permit).await,
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),

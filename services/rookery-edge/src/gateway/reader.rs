@@ -35,7 +35,11 @@ struct Reader {
     edge: Arc<Edge>,
     conn: Conn,
     session: Option<Arc<Session>>,
+    /// The next heartbeat is due by then.
     deadline: Instant,
+    /// IDENTIFY or RESUME must have succeeded by then: heartbeats alone do
+    /// not keep an anonymous socket (and its connection slot) alive.
+    identify_by: Instant,
     budget: crate::ratelimit::TokenBucket,
 }
 
@@ -97,6 +101,7 @@ impl Reader {
             },
             session: None,
             deadline: Instant::now() + interval * 3 / 2,
+            identify_by: Instant::now() + edge.config.identify_timeout,
             budget,
             edge,
         };
@@ -156,6 +161,10 @@ impl Reader {
                     return End::Close(CloseCode::ServerShutdown);
                 }
                 () = tokio::time::sleep_until(self.deadline) => return End::Close(CloseCode::SessionTimedOut),
+                () = tokio::time::sleep_until(self.identify_by), if self.session.is_none() => {
+                    metrics::counter!(m::IDENTIFY_TIMEOUTS).increment(1);
+                    return End::Close(CloseCode::NotAuthenticated);
+                }
                 frame = rd.next() => frame,
             };
             let decoded = match frame {
@@ -190,6 +199,14 @@ impl Reader {
             Encoding::Json => Opcode::Text,
             Encoding::MsgPack => Opcode::Binary,
         };
+        m::hot().frames_in.increment(1);
+        m::hot().bytes_in.increment(frame.payload.len() as u64);
+        // Control frames spend the budget too: a ping flood costs the
+        // server as much as a heartbeat flood.
+        if !self.budget.take().allowed {
+            metrics::counter!(m::RATE_LIMITED, "scope" => "gateway").increment(1);
+            return Err(End::Close(CloseCode::RateLimited));
+        }
         match frame.opcode {
             Opcode::Pong => return Ok(None),
             Opcode::Ping => {
@@ -215,12 +232,6 @@ impl Reader {
             // would let a client grow a message past the size limit.
             op if op != expected || !frame.fin => return Err(End::Close(CloseCode::DecodeError)),
             _ => {}
-        }
-        m::hot().frames_in.increment(1);
-        m::hot().bytes_in.increment(frame.payload.len() as u64);
-        if !self.budget.take().allowed {
-            metrics::counter!(m::RATE_LIMITED, "scope" => "gateway").increment(1);
-            return Err(End::Close(CloseCode::RateLimited));
         }
         match codec::decode_client(self.conn.encoding, &frame.payload) {
             Ok(f) => Ok(Some(f)),

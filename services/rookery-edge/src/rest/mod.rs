@@ -1,5 +1,6 @@
-//! The HTTP surface: `/api/v1` (JSON), `/gateway`, `/healthz`, `/readyz`,
-//! `/metrics`. Authenticated API calls spend the user's REST budget
+//! The HTTP surface: `/api/v1` (JSON), `/gateway`, `/healthz`, `/readyz`
+//! on the public listener; `/healthz`, `/readyz`, `/metrics` on the
+//! operations listener. Authenticated API calls spend the user's REST budget
 //! (`docs/protocol.md`, "Rate limits").
 
 mod annotations;
@@ -112,10 +113,21 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         .route("/gateway", get(crate::gateway::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .fallback(|| async { EdgeError::NotFound })
         .layer(middleware::from_fn(record))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(edge)
+}
+
+/// The operations listener's routes: health, readiness and `/metrics`,
+/// kept off the public listener so scrapes and probes never compete with
+/// clients for connections, and the exposition is not public.
+pub(crate) fn ops_router(edge: Arc<Edge>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { EdgeError::NotFound })
         .with_state(edge)
 }
 
@@ -194,7 +206,12 @@ async fn record(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
-    let method = req.method().as_str().to_owned();
+    // Bounded: an unauthenticated client could otherwise mint a series per
+    // invented method.
+    let method = m::HTTP_METHODS
+        .iter()
+        .find(|known| **known == req.method().as_str())
+        .map_or("other", |known| known);
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();

@@ -1,0 +1,193 @@
+//! What a hostile client tries against one node, and what it gets: sockets
+//! that never identify, control-frame floods, identify storms, slow and
+//! idle HTTP connections. Each test shows the limit holding and a bystander
+//! still served.
+
+use rookery_client::{ClientError, Gateway};
+use rookery_proto::codec::Encoding;
+use rookery_proto::gateway::{CloseCode, op};
+use rookery_testkit::TestServer;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const T: Duration = Duration::from_secs(10);
+
+async fn closed_with(g: &mut Gateway) -> u16 {
+    loop {
+        match tokio::time::timeout(T, g.next()).await.expect("a close") {
+            Ok(_) => continue,
+            Err(ClientError::Closed { code, .. }) => return code,
+            Err(e) => panic!("expected a close frame, got {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_socket_that_heartbeats_but_never_identifies_is_closed() {
+    let server = TestServer::start_with(|c| {
+        c.heartbeat_interval_ms = 200;
+        c.identify_timeout_ms = 600;
+    })
+    .await;
+    let mut anonymous = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
+    let started = std::time::Instant::now();
+    let heartbeats = async {
+        loop {
+            if anonymous.heartbeat().await.is_err() {
+                return closed_with(&mut anonymous).await;
+            }
+            let pause = tokio::time::sleep(Duration::from_millis(100));
+            tokio::pin!(pause);
+            loop {
+                tokio::select! {
+                    () = &mut pause => break,
+                    frame = anonymous.next() => match frame {
+                        Err(ClientError::Closed { code, .. }) => return code,
+                        Err(e) => panic!("{e}"),
+                        Ok(_) => {}
+                    },
+                }
+            }
+        }
+    };
+    let code = tokio::time::timeout(T, heartbeats).await.expect("closed");
+    assert_eq!(code, CloseCode::NotAuthenticated.code());
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    // An identified connection is not held to the deadline.
+    let user = server.user("u").await;
+    let mut g = server.gateway(&user, Encoding::Json).await;
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        g.heartbeat().await.unwrap();
+        g.op(op::HEARTBEAT_ACK, T).await.unwrap();
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pings_spend_the_frame_budget() {
+    let server = TestServer::start_with(|c| c.frames_per_minute = 10).await;
+    let mut g = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
+    for _ in 0..20 {
+        if g.send_raw(WsMessage::Ping(vec![1].into())).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(closed_with(&mut g).await, CloseCode::RateLimited.code());
+    server.stop().await;
+}
+
+/// A TCP connection that sent `bytes` and nothing more.
+async fn half_open(addr: &str, bytes: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(bytes).await.unwrap();
+    tcp
+}
+
+/// Whether the server closed `tcp` within `limit` (what it sent before
+/// closing is ignored).
+async fn closed_within(tcp: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+const PARTIAL: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: rookery\r\n";
+
+#[tokio::test]
+async fn slow_headers_and_idle_keep_alives_are_closed() {
+    let server = TestServer::start_with(|c| c.http_header_timeout_ms = 300).await;
+    let addr = server.http().trim_start_matches("http://").to_owned();
+    let mut slow = half_open(&addr, PARTIAL).await;
+    let mut idle = half_open(&addr, b"GET /healthz HTTP/1.1\r\nHost: rookery\r\n\r\n").await;
+    let mut silent = half_open(&addr, b"").await;
+    for (name, tcp) in [("slow", &mut slow), ("idle", &mut idle), ("silent", &mut silent)] {
+        assert!(closed_within(tcp, Duration::from_secs(3)).await, "{name} kept open");
+    }
+    // A client that keeps its requests coming is served throughout.
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let r = client.get(format!("{}/healthz", server.http())).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop().await;
+}
+
+/// The value of `series` (a full name with labels) in an exposition.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series}"))
+}
+
+#[tokio::test]
+async fn a_half_open_flood_cannot_lock_out_health_checks_logins_or_the_gateway() {
+    let server = TestServer::start_with(|c| {
+        c.max_connections = 40;
+        c.connection_reserve = 10;
+    })
+    .await;
+    let user = server.user("bystander").await;
+    let addr = server.http().trim_start_matches("http://").to_owned();
+    // Five times the cap of requests that never finish their headers.
+    let mut flood = Vec::new();
+    for _ in 0..200 {
+        flood.push(half_open(&addr, PARTIAL).await);
+    }
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{}/healthz", server.http())).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    server.api().login(&user.user.username, "correct-horse").await.unwrap();
+    let mut g = server.gateway(&user, Encoding::Json).await;
+    g.heartbeat().await.unwrap();
+    g.op(op::HEARTBEAT_ACK, T).await.unwrap();
+    // The oldest of the flood were closed to make room; the cap held.
+    let mut closed = 0;
+    for tcp in &mut flood[..150] {
+        closed += usize::from(closed_within(tcp, Duration::from_millis(50)).await);
+    }
+    assert!(closed >= 140, "only {closed} of the oldest 150 closed");
+    let text = client.get(format!("{}/metrics", server.ops())).send().await.unwrap();
+    let text = text.text().await.unwrap();
+    let open = metric(&text, r#"rookery_edge_http_connections{listener="public"}"#);
+    assert!(open <= 41.0, "{open} connections open");
+    assert!(metric(&text, r#"rookery_edge_http_connections_evicted_total{listener="public"}"#) >= 150.0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_gateway_leaves_the_reserve_to_rest() {
+    let server = TestServer::start_with(|c| {
+        c.max_connections = 12;
+        c.connection_reserve = 4;
+    })
+    .await;
+    let user = server.user("u").await;
+    let mut sockets = Vec::new();
+    for _ in 0..8 {
+        sockets.push(server.gateway(&user, Encoding::MsgPack).await);
+    }
+    let refused = Gateway::connect(&server.ws(), Encoding::Json).await;
+    assert!(refused.is_err(), "a ninth WebSocket took the reserve");
+    // The reserve still serves REST while the gateway is full.
+    for _ in 0..3 {
+        user.api.my_guilds().await.unwrap();
+    }
+    drop(sockets.pop());
+    // The slot frees when the server sees the close.
+    let deadline = std::time::Instant::now() + T;
+    while Gateway::connect(&server.ws(), Encoding::Json).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the slot never freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}
