@@ -37,6 +37,15 @@ pub struct EdgeConfig {
     pub outbound_queue: usize,
     /// Dispatches kept per session for RESUME.
     pub replay_buffer: usize,
+    /// Sessions one user may hold on this edge; at the cap a new IDENTIFY
+    /// ends the user's oldest detached session, or is refused (4008) if all
+    /// are attached.
+    pub max_sessions_per_user: usize,
+    /// IDENTIFYs one user may start per `identify_window` on this edge
+    /// (Discord's `session_start_limit`: 1000 a day).
+    pub identify_burst: u32,
+    /// Window over which the identify budget refills.
+    pub identify_window: Duration,
     /// How long a disconnected session can still be resumed.
     pub resume_window: Duration,
     /// Most open TCP connections on the public listener, HTTP and WebSocket
@@ -84,6 +93,9 @@ impl EdgeConfig {
             outbound_queue: 1024,
             replay_buffer: 1024,
             resume_window: Duration::from_secs(120),
+            max_sessions_per_user: 16,
+            identify_burst: 1000,
+            identify_window: Duration::from_secs(24 * 3600),
             max_connections: 18_000,
             connection_reserve: 512,
             http_header_timeout: Duration::from_secs(10),

@@ -32,6 +32,7 @@ mod rest;
 mod roles;
 mod send;
 mod session;
+mod sessions;
 pub mod transport;
 mod typing;
 
@@ -46,9 +47,9 @@ use rookery_bus::Bus;
 use rookery_proto::Snowflake;
 use rookery_store::Store;
 use session::Session;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use sessions::{Refusal, Registry};
 use tokio::sync::{Semaphore, watch};
 
 /// Renders the Prometheus exposition for `/metrics`.
@@ -64,7 +65,7 @@ pub struct Edge {
     tokens: Tokens,
     hasher: Hasher,
     caches: Caches,
-    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    sessions: Registry,
     presence: Mutex<presence::Local>,
     connections: Arc<Semaphore>,
     rest_limits: Option<ratelimit::RestLimits>,
@@ -88,7 +89,11 @@ impl Edge {
             tokens: Tokens::new(&config.jwt_secret, config.token_ttl),
             hasher: Hasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             caches: Caches::new(),
-            sessions: Mutex::default(),
+            sessions: Registry::new(sessions::SessionLimits {
+                per_user: config.max_sessions_per_user,
+                identify_burst: config.identify_burst,
+                identify_window: config.identify_window,
+            }),
             presence: Mutex::new(presence::Local::new(presence::Timing {
                 grace: config.presence_grace,
                 refresh: config.presence_refresh,
@@ -127,42 +132,56 @@ impl Edge {
         self.ready.load(Ordering::Acquire)
     }
 
-    fn register_session(&self, s: &Arc<Session>) {
+    /// Admits a new session for its user (spending an IDENTIFY, ending the
+    /// user's oldest detached session at their cap) and routes to it.
+    fn register_session(&self, s: &Arc<Session>) -> Result<(), Refusal> {
+        let admitted = self
+            .sessions
+            .take_identify(s.user.id)
+            .and_then(|()| self.sessions.admit(s));
+        let evicted = admitted.inspect_err(|refusal| {
+            ::metrics::counter!(metrics::IDENTIFY_REFUSED, "reason" => refusal.label())
+                .increment(1);
+        })?;
+        if let Some(old) = evicted {
+            self.unroute(&old, "evicted");
+        }
         self.hub.add_session(s);
-        let mut sessions = self.sessions.lock().expect("sessions");
-        sessions.insert(s.id.clone(), s.clone());
-        ::metrics::gauge!(metrics::SESSIONS).set(sessions.len() as f64);
+        Ok(())
     }
 
     fn session(&self, id: &str) -> Option<Arc<Session>> {
-        self.sessions.lock().expect("sessions").get(id).cloned()
+        self.sessions.get(id)
     }
 
-    /// Ends a session for good: no RESUME after this.
-    fn end_session(&self, s: &Session) {
+    /// Ends a session for good: no RESUME after this. `reason` is one of
+    /// [`metrics::SESSION_END_REASONS`].
+    fn end_session(&self, s: &Session, reason: &'static str) {
+        if self.sessions.remove(s) {
+            self.unroute(s, reason);
+        }
+    }
+
+    /// Stops fan-out to a session already out of the registry.
+    fn unroute(&self, s: &Session, reason: &'static str) {
         self.hub.remove_session(s);
         self.presence_ended(s);
-        let mut sessions = self.sessions.lock().expect("sessions");
-        sessions.remove(&s.id);
-        ::metrics::gauge!(metrics::SESSIONS).set(sessions.len() as f64);
+        ::metrics::counter!(metrics::SESSIONS_ENDED, "reason" => reason).increment(1);
     }
 
-    /// Ends sessions detached for longer than the resume window; returns how
-    /// many. The binary calls this periodically.
+    /// Ends sessions detached for longer than the resume window and those
+    /// whose replay buffer overflowed; returns how many. The binary calls
+    /// this every second.
     pub fn expire_sessions(&self) -> usize {
         let window = self.config.resume_window;
-        let expired: Vec<Arc<Session>> = self
-            .sessions
-            .lock()
-            .expect("sessions")
-            .values()
-            .filter(|s| s.detached_at().is_some_and(|t| t.elapsed() >= window))
-            .cloned()
-            .collect();
-        for s in &expired {
-            self.end_session(s);
+        let ended = self.sessions.matching(|s| {
+            s.overflowed() || s.detached_at().is_some_and(|t| t.elapsed() >= window)
+        });
+        for s in &ended {
+            let reason = if s.overflowed() { "overflowed" } else { "expired" };
+            self.end_session(s, reason);
         }
-        expired.len()
+        ended.len()
     }
 
     /// Starts draining: new gateway connections are refused and every open

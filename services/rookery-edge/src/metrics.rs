@@ -20,8 +20,10 @@ pub const RESUMED: &str = "rookery_edge_sessions_resumed_total";
 pub const SESSIONS_ENDED: &str = "rookery_edge_sessions_ended_total";
 /// Why a session ends: the client closed it, its resume window passed, its
 /// replay buffer overflowed while detached, a newer session of the same user
-/// evicted it, or a RESUME found a gap it could not fill.
-pub const SESSION_END_REASONS: [&str; 5] = ["closed", "expired", "overflowed", "evicted", "gap"];
+/// evicted it, a RESUME found a gap it could not fill, or its IDENTIFY
+/// failed after it was registered.
+pub const SESSION_END_REASONS: [&str; 6] =
+    ["closed", "expired", "overflowed", "evicted", "gap", "failed"];
 /// IDENTIFYs refused because the user spent the identify budget or holds
 /// the most sessions allowed.
 pub const IDENTIFY_REFUSED: &str = "rookery_edge_identify_refused_total";
@@ -142,7 +144,7 @@ pub fn describe() {
     describe_counter!(
         SESSIONS_ENDED,
         Unit::Count,
-        "Gateway sessions ended, by reason (closed, expired, overflowed, evicted, gap)."
+        "Gateway sessions ended, by reason (closed, expired, overflowed, evicted, gap, failed)."
     );
     describe_counter!(
         IDENTIFY_REFUSED,

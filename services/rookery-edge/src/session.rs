@@ -3,7 +3,10 @@
 //!
 //! A session outlives its connection for the resume window. Dispatches that
 //! arrive while it is detached go to the replay buffer only; dispatches that
-//! arrive before READY wait and follow READY in order.
+//! arrive before READY wait and follow READY in order. Once the buffer has
+//! dropped a dispatch the detached client never got (or more arrive before
+//! READY than it holds), no RESUME can succeed: the session is marked
+//! overflowed, takes no more dispatches, and the edge ends it.
 
 use crate::holds::Holds;
 use crate::metrics as m;
@@ -78,6 +81,9 @@ struct State {
     early: Vec<Arc<Dispatch>>,
     conn: Option<Conn>,
     detached_at: Option<Instant>,
+    /// The last seq queued to the connection before it went away.
+    detached_seq: u64,
+    overflowed: bool,
     guilds: HashSet<rookery_proto::Id>,
     /// DMs and group DMs: scopes too, but no guild (presence is shared
     /// through guilds only).
@@ -99,6 +105,8 @@ impl Session {
             early: Vec::new(),
             conn: None,
             detached_at: Some(Instant::now()),
+            detached_seq: 0,
+            overflowed: false,
             guilds: HashSet::new(),
             private: HashSet::new(),
             holds: Holds::default(),
@@ -118,7 +126,7 @@ impl Session {
     /// Sends (or buffers) a dispatch.
     pub fn dispatch(&self, d: &Arc<Dispatch>) {
         let mut st = self.state();
-        if st.holds.admit(d) {
+        if !st.overflowed && st.holds.admit(d) {
             st.deliver(d.clone());
         }
     }
@@ -128,7 +136,10 @@ impl Session {
     /// the messages it shows, and CHANNEL_DELETE must not wait for a
     /// channel that is being dropped.
     pub fn announce(&self, d: &Arc<Dispatch>) {
-        self.state().deliver(d.clone());
+        let mut st = self.state();
+        if !st.overflowed {
+            st.deliver(d.clone());
+        }
     }
 
     /// Holds the live messages of `channels` (being joined) until
@@ -143,7 +154,9 @@ impl Session {
     pub fn release(&self, channels: &[rookery_proto::Id], caught_up: &[Arc<Dispatch>]) {
         let mut st = self.state();
         for d in st.holds.release(channels, caught_up) {
-            st.deliver(d);
+            if !st.overflowed {
+                st.deliver(d);
+            }
         }
     }
 
@@ -208,9 +221,14 @@ impl Session {
     pub fn detach(&self, conn_id: u64) {
         let mut st = self.state();
         if st.conn.as_ref().is_some_and(|c| c.id == conn_id) {
-            st.conn = None;
-            st.detached_at = Some(Instant::now());
+            let seq = st.seq;
+            st.lose_conn(seq);
         }
+    }
+
+    /// Whether the session can no longer be resumed (see the module docs).
+    pub fn overflowed(&self) -> bool {
+        self.state().overflowed
     }
 
     /// When the session lost its connection, if it has none.
@@ -255,9 +273,25 @@ impl State {
     fn deliver(&mut self, d: Arc<Dispatch>) {
         if self.ready {
             self.push(d);
-        } else {
+        } else if self.early.len() < self.replay_cap {
             self.early.push(d);
+        } else {
+            self.overflow();
         }
+    }
+
+    /// Drops everything buffered: nothing will ever be sent from it.
+    fn overflow(&mut self) {
+        self.overflowed = true;
+        self.early = Vec::new();
+        self.replay = VecDeque::new();
+    }
+
+    /// The connection is gone; `delivered` is the last seq queued to it.
+    fn lose_conn(&mut self, delivered: u64) {
+        self.conn = None;
+        self.detached_at = Some(Instant::now());
+        self.detached_seq = delivered;
     }
 
     fn attach(&mut self, conn: Conn) {
@@ -268,8 +302,13 @@ impl State {
     fn push(&mut self, d: Arc<Dispatch>) {
         self.seq += 1;
         let seq = self.seq;
-        if self.replay.len() == self.replay_cap {
-            self.replay.pop_front();
+        if self.replay.len() == self.replay_cap
+            && let Some((dropped, _)) = self.replay.pop_front()
+            && self.conn.is_none()
+            && dropped > self.detached_seq
+        {
+            self.overflow();
+            return;
         }
         self.replay.push_back((seq, d.clone()));
         self.send(seq, d);
@@ -284,13 +323,9 @@ impl State {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 conn.close(CloseCode::SlowConsumer);
                 metrics::counter!(m::SLOW_CONSUMERS).increment(1);
-                self.conn = None;
-                self.detached_at = Some(Instant::now());
+                self.lose_conn(seq - 1);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.conn = None;
-                self.detached_at = Some(Instant::now());
-            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.lose_conn(seq - 1),
         }
     }
 }
@@ -427,6 +462,35 @@ mod tests {
         let (c2, mut rx2, _) = conn(2, 16);
         s.resume(c2, 2, d("RESUMED")).unwrap();
         assert_eq!(drain(&mut rx2), vec![(3, "B"), (4, "RESUMED")]);
+    }
+
+    #[test]
+    fn a_detached_session_overflows_once_its_buffer_drops_what_the_client_never_got() {
+        let s = session();
+        let (c, _rx, _) = conn(1, 64);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.dispatch(&d("A"));
+        s.detach(1);
+        // The buffer (4) drops seq 2, which the client had: still resumable.
+        for _ in 0..4 {
+            s.dispatch(&d("X"));
+        }
+        assert!(!s.overflowed());
+        let (c2, _rx2, _) = conn(2, 64);
+        s.dispatch(&d("Y"));
+        assert!(s.overflowed(), "seq 3 was never delivered and is gone");
+        assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::GapTooOld));
+    }
+
+    #[test]
+    fn a_session_that_never_gets_ready_buffers_at_most_its_replay_size() {
+        let s = session();
+        for _ in 0..4 {
+            s.dispatch(&d("EARLY"));
+        }
+        assert!(!s.overflowed());
+        s.dispatch(&d("EARLY"));
+        assert!(s.overflowed());
     }
 
     #[test]

@@ -92,6 +92,19 @@ pub struct ServeConfig {
     /// disconnected (close 4101).
     #[arg(long, env = "ROOKERY_OUTBOUND_QUEUE", default_value_t = 1024)]
     pub outbound_queue: usize,
+    /// Dispatches kept per session for RESUME; a detached session whose
+    /// buffer drops one its client never got is ended.
+    #[arg(long, env = "ROOKERY_REPLAY_BUFFER", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub replay_buffer: u64,
+    /// Sessions one user may hold on this edge; at the cap a new IDENTIFY
+    /// ends their oldest detached session, or is refused (close 4008) if
+    /// every one is attached.
+    #[arg(long, env = "ROOKERY_MAX_SESSIONS_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_sessions_per_user: u64,
+    /// IDENTIFYs one user may start per day on this edge (Discord's
+    /// `session_start_limit.total`); then close 4008.
+    #[arg(long, env = "ROOKERY_IDENTIFIES_PER_DAY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub identifies_per_day: u32,
     /// Seconds a disconnected session stays resumable.
     #[arg(long, env = "ROOKERY_RESUME_WINDOW_SECS", default_value_t = 120)]
     pub resume_window_secs: u64,
@@ -163,6 +176,9 @@ impl ServeConfig {
             frames_per_minute: 120,
             rest_requests_per_second: 50,
             outbound_queue: 1024,
+            replay_buffer: 1024,
+            max_sessions_per_user: 16,
+            identifies_per_day: 1000,
             resume_window_secs: 120,
             presence_grace_ms: 5000,
             presence_refresh_secs: 60,
@@ -194,6 +210,10 @@ impl ServeConfig {
             rest_rate_window: Duration::from_secs(1),
             outbound_queue: self.outbound_queue.max(1),
             resume_window: Duration::from_secs(self.resume_window_secs),
+            replay_buffer: self.replay_buffer as usize,
+            max_sessions_per_user: self.max_sessions_per_user as usize,
+            identify_burst: self.identifies_per_day,
+            identify_window: Duration::from_secs(24 * 3600),
             presence_grace: Duration::from_millis(self.presence_grace_ms),
             presence_refresh: Duration::from_secs(self.presence_refresh_secs.max(1)),
             ..EdgeConfig::new(jwt_secret)

@@ -129,7 +129,7 @@ impl Reader {
             s.detach(self.conn.id);
             self.edge.presence_touched(s).await;
             if matches!(end, End::ClientClose(true)) {
-                self.edge.end_session(s);
+                self.edge.end_session(s, "closed");
             }
         }
         drop(self);
@@ -268,7 +268,7 @@ impl Reader {
     }
 
     async fn identify(&mut self, ident: gw::Identify) -> Result<(), CloseCode> {
-        let presence = ident.presence.unwrap_or_default();
+        let presence = ident.presence.clone().unwrap_or_default();
         if ident.last_message_ids.len() > gw::CATCH_UP_CHANNELS || presence.invalid().is_some() {
             return Err(CloseCode::DecodeError);
         }
@@ -277,47 +277,65 @@ impl Reader {
             .tokens
             .verify(&ident.token)
             .map_err(|_| CloseCode::AuthenticationFailed)?;
-        let session = Session::new(user.clone(), self.edge.config.replay_buffer);
-        self.edge.register_session(&session);
+        let session = Session::new(user, self.edge.config.replay_buffer);
+        self.edge
+            .register_session(&session)
+            .map_err(|_| CloseCode::RateLimited)?;
+        let ready = match self.build_ready(&session, &ident).await {
+            Ok(ready) => ready,
+            Err(code) => {
+                // Subscribed but never ready: nothing could resume it.
+                self.edge.end_session(&session, "failed");
+                return Err(code);
+            }
+        };
+        session.attach_ready(self.conn.clone(), ready.0, ready.1);
+        self.edge.set_presence(&session, presence).await;
+        self.session = Some(session);
+        identified();
+        metrics::counter!(m::IDENTIFIED).increment(1);
+        Ok(())
+    }
+
+    /// Subscribes `session` to its user's scopes and builds READY, plus the
+    /// catch-up the client asked for.
+    async fn build_ready(
+        &self,
+        session: &Arc<Session>,
+        ident: &gw::Identify,
+    ) -> Result<(Arc<Dispatch>, Vec<Arc<Dispatch>>), CloseCode> {
+        let user = &session.user;
         let ids = self
             .edge
             .store
             .user_guilds(user.id)
             .await
             .map_err(|_| CloseCode::UnknownError)?;
-        let scopes = self.edge.hub.subscribe_scopes(&session, ids).await;
+        let scopes = self.edge.hub.subscribe_scopes(session, ids).await;
         // Live only once every channel is routed to this edge: a message
         // applied after READY then reaches the session.
         futures_util::future::join_all(scopes.routed).await;
         // Subscribed first, then read: a message applied in between is both
         // in `missed` and buffered live, and the session sends it once.
-        let missed = self.catch_up(&user, &ident.last_message_ids).await;
+        let missed = self.catch_up(user, &ident.last_message_ids).await;
         let (guilds, private_channels) = (scopes.guilds, scopes.private);
         let shown = crate::read_states::shown(&guilds, &private_channels);
         let read_state = self
             .edge
-            .read_states(&user, shown)
+            .read_states(user, shown)
             .await
             .map_err(|_| CloseCode::UnknownError)?;
         let ids: Vec<_> = guilds.iter().map(|g| g.id).collect();
         let ready = gw::Ready {
             session_id: session.id.clone(),
             presences: self.edge.hub.presences_in(&ids, user.id),
-            user,
+            user: user.clone(),
             guilds,
             private_channels,
             read_state,
         };
-        let ready = Arc::new(Dispatch::new(
-            ev::READY,
-            DispatchData::Ready(Box::new(ready)),
-        ));
-        session.attach_ready(self.conn.clone(), ready, missed);
-        self.edge.set_presence(&session, presence).await;
-        self.session = Some(session);
-        identified();
-        metrics::counter!(m::IDENTIFIED).increment(1);
-        Ok(())
+        let ready = Dispatch::new(ev::READY, DispatchData::Ready(Box::new(ready)));
+        Ok((Arc::new(ready), missed))
     }
 
     /// The messages after each given id, from the store, in channels the
@@ -369,7 +387,7 @@ impl Reader {
             }
             Err(ResumeError::SeqAhead) => Err(CloseCode::InvalidSeq),
             Err(ResumeError::GapTooOld) => {
-                self.edge.end_session(&session);
+                self.edge.end_session(&session, "gap");
                 self.frame(op::INVALID_SESSION, &false);
                 Ok(())
             }
