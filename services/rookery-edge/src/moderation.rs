@@ -67,7 +67,9 @@ impl Edge {
         p: MemberParams,
     ) -> Result<(Member, Applied), EdgeError> {
         let Some(until) = p.communication_disabled_until else {
-            return Ok((self.target(guild, target).await?, Applied::Yes));
+            // Nothing to change: the member as GET shows it, to whoever GET
+            // would show it.
+            return Ok((self.guild_member(user, guild, target).await?, Applied::Yes));
         };
         let m = self
             .manager_with(guild, user.id, Permissions::MODERATE_MEMBERS)

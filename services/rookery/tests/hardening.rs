@@ -293,3 +293,34 @@ async fn a_detached_session_past_its_replay_buffer_gets_no_more_traffic() {
     assert!(!resumes(&server, &bob.token, &session.1, session.0).await);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_empty_member_patch_reads_no_more_than_get_allows() {
+    use reqwest::Method;
+    let server = TestServer::start().await;
+    let [alice, bob, carol, mallory] = server.users(["alice", "bob", "carol", "mallory"]).await;
+    let guild = server.guild(&[&alice, &bob, &carol]).await.id;
+    let path = format!("/guilds/{guild}/members/{}", bob.user.id);
+    let empty = Some(serde_json::json!({}));
+    // A member may read another member, as with GET.
+    let seen: serde_json::Value = carol.ok(Method::PATCH, &path, empty.clone()).await;
+    assert_eq!(seen["user"]["id"], serde_json::json!(bob.user.id));
+    // An outsider learns nothing: the same refusal as GET.
+    let (get, _) = mallory.call(Method::GET, &path, None).await;
+    let (patch, answer) = mallory.call(Method::PATCH, &path, empty.clone()).await;
+    assert_eq!(patch, get, "{answer}");
+    assert!(patch.is_client_error(), "{patch}: {answer}");
+    // Nor who is in a DM.
+    let dm: serde_json::Value = alice
+        .ok(
+            Method::POST,
+            "/users/@me/channels",
+            Some(serde_json::json!({"recipient_id": bob.user.id})),
+        )
+        .await;
+    let dm = dm["id"].as_str().unwrap().to_owned();
+    let through_dm = format!("/guilds/{dm}/members/{}", bob.user.id);
+    let (status, answer) = mallory.call(Method::PATCH, &through_dm, empty).await;
+    assert!(status.is_client_error(), "{status}: {answer}");
+    server.stop().await;
+}
