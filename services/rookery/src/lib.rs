@@ -4,6 +4,7 @@
 
 mod config;
 mod roles;
+mod supervise;
 mod telemetry;
 
 pub use config::{MigrateConfig, ServeConfig, TopicsConfig};
@@ -35,7 +36,8 @@ pub struct Server {
     edge: Arc<Edge>,
     stop: watch::Sender<bool>,
     http: Listeners,
-    writer: JoinHandle<Result<(), rookery_writer::WriterError>>,
+    writer: JoinHandle<Result<()>>,
+    failure: supervise::Failure,
 }
 
 /// Opens the data dir, replays the bus backlog into the store, and starts
@@ -74,8 +76,12 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     tracing::info!(replayed, "bus backlog applied");
 
     let (stop, stopped) = watch::channel(false);
-    let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
-    tokio::spawn(relay_ephemeral(relay, stopped.clone()));
+    let failure = supervise::Failure::new();
+    let run = writer.run(wait_for(stopped.clone()));
+    let writer = supervise::spawn("writer", run, stopped.clone(), &failure);
+    let run = relay.run(wait_for(stopped.clone()));
+    supervise::spawn("ephemeral relay", run, stopped.clone(), &failure);
+    tokio::spawn(unready_on_failure(edge.clone(), failure.clone()));
     tokio::spawn(expire_sessions(edge.clone(), stopped.clone()));
     let http = serve_edge(&edge, listener, ops_listener, &config, stopped);
     edge.set_ready(true);
@@ -87,7 +93,15 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
         stop,
         http,
         writer,
+        failure,
     })
+}
+
+/// A failed role makes the edge unready: clients and load balancers move
+/// to other nodes while the process exits.
+async fn unready_on_failure(edge: Arc<Edge>, failure: supervise::Failure) {
+    failure.failed().await;
+    edge.set_ready(false);
 }
 
 /// The `/metrics` renderer: the exposition plus process metrics, read from
@@ -150,16 +164,30 @@ impl Listeners {
 }
 
 /// `/healthz`, `/readyz` and `/metrics` for a process without the edge's
-/// routes (a writer).
-pub(crate) fn ops_router(render: Option<rookery_edge::MetricsRender>) -> axum::Router {
+/// routes (a writer); unready once a role failed.
+pub(crate) fn ops_router(
+    render: Option<rookery_edge::MetricsRender>,
+    failure: supervise::Failure,
+) -> axum::Router {
+    use axum::http::StatusCode;
     use axum::routing::get;
     let metrics = move || {
         let render = render.clone();
         async move { render.map_or_else(String::new, |r| r()) }
     };
+    let readyz = move || {
+        let failed = failure.has_failed();
+        async move {
+            if failed {
+                (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+            } else {
+                (StatusCode::OK, "ready")
+            }
+        }
+    };
     axum::Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
 }
 
@@ -241,6 +269,12 @@ impl Server {
         self.addr
     }
 
+    /// Resolves with the reason when a role (the writer, the ephemeral
+    /// relay) has failed; the process should then exit non-zero.
+    pub fn failed(&self) -> impl Future<Output = String> + use<> {
+        self.failure.failed()
+    }
+
     /// The operations listener's address (`/metrics`).
     pub fn ops_addr(&self) -> SocketAddr {
         self.ops_addr
@@ -279,13 +313,6 @@ pub(crate) async fn expire_sessions(edge: Arc<Edge>, mut stopped: watch::Receive
         }
         edge.expire_sessions();
         edge.tick_presence().await;
-    }
-}
-
-/// Runs the writer's ephemeral relay until the node stops.
-pub(crate) async fn relay_ephemeral(relay: EphemeralRelay, stopped: watch::Receiver<bool>) {
-    if let Err(e) = relay.run(wait_for(stopped)).await {
-        tracing::error!(error = %e, "ephemeral relay stopped");
     }
 }
 

@@ -64,7 +64,11 @@ fn main() -> ExitCode {
             }
             Command::Writer(config) => {
                 let node = rookery::start_writer(config).await?;
-                shutdown_signal().await;
+                let failed = node.failed();
+                tokio::select! {
+                    () = shutdown_signal() => {}
+                    reason = failed => anyhow::bail!(reason),
+                }
                 tracing::info!("shutting down");
                 node.stop().await
             }
@@ -81,9 +85,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Serves until SIGINT/SIGTERM, or fails (exit 1) as soon as a role dies:
+/// acknowledging sends that nothing applies would lose them.
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let server = rookery::start(config).await?;
-    shutdown_signal().await;
+    let failed = server.failed();
+    tokio::select! {
+        () = shutdown_signal() => {}
+        reason = failed => anyhow::bail!(reason),
+    }
     tracing::info!("shutting down");
     server.stop().await
 }

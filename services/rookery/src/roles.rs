@@ -11,6 +11,7 @@
 //!   writer, and reads the store directly (ScyllaDB) or through the writers
 //!   (embedded store).
 
+use crate::supervise::{self, Failure};
 use crate::{Listeners, ServeConfig, bind, jwt_secret, metrics_render, open_store, wait_for};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -63,8 +64,9 @@ pub struct WriterNode {
     fanout: Arc<FanoutServer>,
     follower: Arc<InterestFollower>,
     stop: watch::Sender<bool>,
-    writer: JoinHandle<Result<(), rookery_writer::WriterError>>,
+    writer: JoinHandle<Result<()>>,
     http: JoinHandle<std::io::Result<()>>,
+    failure: Failure,
 }
 
 fn kafka_only(node: &ServeConfig, role: &str) -> Result<()> {
@@ -149,11 +151,14 @@ pub async fn start_writer_on(
         .await
         .context("cannot replay the bus into the store")?;
     let (stop, stopped) = watch::channel(false);
-    let writer = tokio::spawn(writer.run(wait_for(stopped.clone())));
-    tokio::spawn(crate::relay_ephemeral(relay, stopped.clone()));
+    let failure = Failure::new();
+    let run = writer.run(wait_for(stopped.clone()));
+    let writer = supervise::spawn("writer", run, stopped.clone(), &failure);
+    let run = relay.run(wait_for(stopped.clone()));
+    supervise::spawn("ephemeral relay", run, stopped.clone(), &failure);
     let listener = bind(config.node.listen).await?;
     let addr = listener.local_addr()?;
-    let ops = crate::ops_router(metrics_render());
+    let ops = crate::ops_router(metrics_render(), failure.clone());
     let http = crate::serve_ops(listener, ops, &config.node, stopped);
     let internal = fanout.local_addr();
     tracing::info!(%addr, %internal, "rookery writer serving");
@@ -165,10 +170,17 @@ pub async fn start_writer_on(
         stop,
         writer,
         http,
+        failure,
     })
 }
 
 impl WriterNode {
+    /// Resolves with the reason when the writer or the relay has failed;
+    /// the process should then exit non-zero.
+    pub fn failed(&self) -> impl std::future::Future<Output = String> + use<> {
+        self.failure.failed()
+    }
+
     /// Edges connected now.
     pub fn edges(&self) -> usize {
         self.fanout.edges()
