@@ -91,6 +91,7 @@ name="bench_$(date +%s)"
 store="scylla://127.0.0.1:9042/$name"
 bus="kafka://127.0.0.1:9092?topic=$name.events&interest_topic=$name.interest&ephemeral_topic=$name.ephemeral${BUS_OPTIONS:-}"
 export ROOKERY_JWT_SECRET="bench-secret-of-at-least-thirty-two-bytes"
+export ROOKERY_LINK_SECRET="bench-link-secret-of-at-least-thirty-two-bytes"
 "$bin/rookery" migrate --store "$store" --replication simple:1 2>/dev/null
 "$bin/rookery" topics ensure --bus "$bus" --replication-factor 1 --partitions 16 2>/dev/null
 for w in 0 1; do

@@ -4,9 +4,7 @@
 
 use crate::EdgeError;
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rookery_proto::Id;
 use rookery_proto::model::User;
@@ -136,16 +134,11 @@ impl Hasher {
         .map_err(|e| EdgeError::Unavailable(e.to_string()))
     }
 
-    /// Checks a password against a stored hash.
-    pub async fn verify(&self, password: String, hash: String) -> Result<bool, EdgeError> {
-        self.run(move || {
-            PasswordHash::new(&hash).is_ok_and(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-        })
-        .await
+    /// Checks a password against a stored hash (with none, against a
+    /// stand-in: see [`rookery_store::password::verify`]).
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, EdgeError> {
+        self.run(move || rookery_store::password::verify(&password, hash.as_deref()))
+            .await
     }
 }
 

@@ -154,10 +154,17 @@ impl Edge {
     /// Checks credentials and returns a fresh token.
     pub async fn login(&self, c: Credentials) -> Result<AuthResponse, EdgeError> {
         const BAD: EdgeError = EdgeError::Unauthorized("invalid username or password");
-        let (user, hash) = self.store.account(&c.username).await?.ok_or(BAD)?;
-        if !self.hasher.verify(c.password, hash).await? {
-            return Err(BAD);
-        }
+        let user = match self.store.check_password(&c.username, &c.password).await {
+            Some(checked) => checked?.ok_or(BAD)?,
+            None => {
+                let account = self.store.account(&c.username).await?;
+                // An unknown name costs a verification too: the answer's
+                // timing must not tell which names exist.
+                let hash = account.as_ref().map(|(_, h)| h.clone());
+                let matches = self.hasher.verify(c.password, hash).await?;
+                account.filter(|_| matches).ok_or(BAD)?.0
+            }
+        };
         Ok(AuthResponse {
             token: self.tokens.issue(&user),
             user,

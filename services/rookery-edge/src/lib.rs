@@ -47,9 +47,9 @@ use rookery_bus::Bus;
 use rookery_proto::Snowflake;
 use rookery_store::Store;
 use session::Session;
+use sessions::{Refusal, Registry};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use sessions::{Refusal, Registry};
 use tokio::sync::{Semaphore, watch};
 
 /// Renders the Prometheus exposition for `/metrics`.
@@ -174,11 +174,15 @@ impl Edge {
     /// this every second.
     pub fn expire_sessions(&self) -> usize {
         let window = self.config.resume_window;
-        let ended = self.sessions.matching(|s| {
-            s.overflowed() || s.detached_at().is_some_and(|t| t.elapsed() >= window)
-        });
+        let ended = self
+            .sessions
+            .matching(|s| s.overflowed() || s.detached_at().is_some_and(|t| t.elapsed() >= window));
         for s in &ended {
-            let reason = if s.overflowed() { "overflowed" } else { "expired" };
+            let reason = if s.overflowed() {
+                "overflowed"
+            } else {
+                "expired"
+            };
             self.end_session(s, reason);
         }
         ended.len()

@@ -22,8 +22,14 @@ pub const SESSIONS_ENDED: &str = "rookery_edge_sessions_ended_total";
 /// replay buffer overflowed while detached, a newer session of the same user
 /// evicted it, a RESUME found a gap it could not fill, or its IDENTIFY
 /// failed after it was registered.
-pub const SESSION_END_REASONS: [&str; 6] =
-    ["closed", "expired", "overflowed", "evicted", "gap", "failed"];
+pub const SESSION_END_REASONS: [&str; 6] = [
+    "closed",
+    "expired",
+    "overflowed",
+    "evicted",
+    "gap",
+    "failed",
+];
 /// IDENTIFYs refused because the user spent the identify budget or holds
 /// the most sessions allowed.
 pub const IDENTIFY_REFUSED: &str = "rookery_edge_identify_refused_total";

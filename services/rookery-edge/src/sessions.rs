@@ -76,11 +76,19 @@ impl Registry {
     /// Spends one IDENTIFY of `user`'s budget.
     pub(crate) fn take_identify(&self, user: Id) -> Result<(), Refusal> {
         let (burst, window) = (self.limits.identify_burst, self.limits.identify_window);
-        let bucket = self
-            .budgets
-            .get_with(user, || Arc::new(Mutex::new(TokenBucket::new(burst, window))));
-        let allowed = bucket.lock().unwrap_or_else(|p| p.into_inner()).take().allowed;
-        if allowed { Ok(()) } else { Err(Refusal::Budget) }
+        let bucket = self.budgets.get_with(user, || {
+            Arc::new(Mutex::new(TokenBucket::new(burst, window)))
+        });
+        let allowed = bucket
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .allowed;
+        if allowed {
+            Ok(())
+        } else {
+            Err(Refusal::Budget)
+        }
     }
 
     /// Adds `session`; at the user's cap, first removes their oldest

@@ -35,15 +35,18 @@ type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<Reply, WireError>>>>;
 /// partition.
 pub struct EdgeLinks {
     me: EdgeId,
+    key: crate::LinkKey,
     acks: Arc<InterestAcks>,
     claims: Mutex<HashMap<u32, u64>>,
 }
 
 impl EdgeLinks {
-    /// Shared state for edge `me`, reporting interest progress to `acks`.
-    pub fn new(me: EdgeId, acks: Arc<InterestAcks>) -> Arc<Self> {
+    /// Shared state for edge `me`, which proves `key` to every writer,
+    /// reporting interest progress to `acks`.
+    pub fn new(me: EdgeId, key: crate::LinkKey, acks: Arc<InterestAcks>) -> Arc<Self> {
         Arc::new(Self {
             me,
+            key,
             acks,
             claims: Mutex::default(),
         })
@@ -129,13 +132,13 @@ impl WriterLink {
     /// One connection's life: frames out from the queue, fan-out and
     /// replies in; on loss every pending call fails.
     async fn session(&self, socket: TcpStream, hub: &dyn EdgeLink) {
-        let (mut sink, mut stream) = Framed::new(socket, wire::codec()).split();
+        let mut framed = Framed::new(socket, wire::codec());
+        if let Err(e) = crate::auth::connect(&mut framed, &self.shared.key, self.shared.me).await {
+            tracing::error!(writer = %self.addr, error = %e, "writer link authentication failed");
+            return;
+        }
+        let (mut sink, mut stream) = framed.split();
         let (tx, mut rx) = mpsc::channel::<Bytes>(1024);
-        let hello = ToWriter::Hello {
-            node: self.shared.me.node,
-            epoch: self.shared.me.epoch,
-        };
-        let _ = tx.try_send(wire::encode(&hello));
         *self.out.lock().expect("out") = Some(tx);
         self.connected.send_replace(true);
         metrics::gauge!(m::WRITERS).increment(1.0);
@@ -200,6 +203,9 @@ impl WriterLink {
                 if let Some(waiter) = self.pending.lock().expect("pending").remove(&id) {
                     let _ = waiter.send(result);
                 }
+            }
+            ToEdge::Challenge { .. } | ToEdge::Welcome { .. } => {
+                return Err("a handshake frame after the handshake".into());
             }
         }
         Ok(())
@@ -349,16 +355,30 @@ impl Store for RemoteStore {
         }
     }
 
-    async fn account(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
-        match self
-            .read(Call::Account {
-                username: username.to_owned(),
-            })
-            .await?
-        {
-            Reply::Account(a) => Ok(a),
-            other => Err(unexpected(other)),
-        }
+    async fn account(&self, _username: &str) -> Result<Option<(User, String)>, StoreError> {
+        Err(StoreError::Config(
+            "password hashes never leave the writer; edges use check_password".into(),
+        ))
+    }
+
+    async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Option<Result<Option<User>, StoreError>> {
+        let call = Call::Login {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        // Never coalesced: two logins with one name may differ in password.
+        let checked = async {
+            let link = self.links.pick().map_err(StoreError::from)?;
+            match link.call(call).await.map_err(StoreError::from)? {
+                Reply::User(user) => Ok(user),
+                other => Err(unexpected(other)),
+            }
+        };
+        Some(checked.await)
     }
 
     async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {

@@ -2,7 +2,9 @@
 //!
 //! A writer listens on an internal address ([`FanoutServer`]); every edge
 //! connects to every writer ([`WriterLink`], reconnecting with backoff).
-//! Over each connection (length-delimited MessagePack frames, [`wire`]):
+//! Each connection starts with a mutual HMAC handshake over a shared
+//! secret ([`auth`]); nothing else is read or sent before it passes. Then
+//! (length-delimited MessagePack frames, [`wire`]):
 //!
 //! - the writer pushes applied batches (the [`EdgeLink`](rookery_bus::EdgeLink)
 //!   of the writer role), each channel's messages only to the edges with
@@ -12,10 +14,13 @@
 //! - with the embedded store, the one writer hosting it answers the edges'
 //!   store calls ([`RemoteStore`], identical reads in flight coalesced).
 
+pub mod auth;
 mod client;
 pub mod metrics;
+mod password;
 mod server;
 pub mod wire;
 
+pub use auth::LinkKey;
 pub use client::{EdgeLinks, LinkSet, RemoteStore, WriterLink};
-pub use server::FanoutServer;
+pub use server::{FanoutServer, ServerOptions};

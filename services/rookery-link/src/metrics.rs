@@ -17,6 +17,10 @@ pub const STALE_BATCHES: &str = "rookery_link_stale_batches_total";
 /// Events an edge received from writers, by scope: `channel` events are
 /// routed by interest, `other` (guild, membership, account) go to every edge.
 pub const RECEIVED: &str = "rookery_link_events_received_total";
+/// Link connections refused before they were authenticated, by reason:
+/// `proof` (wrong key), `handshake` (timeout or malformed), `busy` (too
+/// many handshakes at once).
+pub const AUTH_FAILURES: &str = "rookery_link_auth_failures_total";
 /// Writers this edge is connected to.
 pub const WRITERS: &str = "rookery_link_writers";
 
@@ -24,6 +28,14 @@ pub const WRITERS: &str = "rookery_link_writers";
 /// zero).
 pub fn describe() {
     describe_gauge!(EDGES, Unit::Count, "Edges connected to this writer.");
+    describe_counter!(
+        AUTH_FAILURES,
+        Unit::Count,
+        "Link connections refused before authentication, by reason (proof, handshake, busy)."
+    );
+    for reason in ["proof", "handshake", "busy"] {
+        counter!(AUTH_FAILURES, "reason" => reason).absolute(0);
+    }
     describe_counter!(FANOUT_FRAMES, Unit::Count, "Fan-out frames sent to edges.");
     describe_counter!(
         SLOW_EDGES,

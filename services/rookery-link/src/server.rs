@@ -1,6 +1,8 @@
 //! The writer's side: [`FanoutServer`] accepts edge connections on the
-//! internal address, pushes applied batches to them (it is the writer's
-//! [`EdgeLink`]), and answers their store calls from the store it hosts.
+//! internal address, authenticates them ([`crate::auth`]), pushes applied
+//! batches to them (it is the writer's [`EdgeLink`]), and answers their
+//! store calls from the store it hosts, a bounded number at a time per
+//! edge.
 //!
 //! With an [`InterestTable`], a channel's events go only to the edges
 //! interested in it (and to the edge that published them, for
@@ -20,12 +22,35 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::codec::Framed;
 
 /// Frames queued per edge; an edge further behind is disconnected (it
 /// reconnects, and its clients recover from history).
 const EDGE_QUEUE: usize = 4096;
+
+/// How the writer's side of the link is secured and bounded.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The shared link key.
+    pub key: crate::LinkKey,
+    /// Store calls one edge may have in flight; its next call waits.
+    pub calls_per_edge: usize,
+    /// Connections that may be in their handshake at once; more are
+    /// closed at once.
+    pub handshakes: usize,
+}
+
+impl ServerOptions {
+    /// Defaults with `key`: 256 calls per edge, 64 handshakes.
+    pub fn new(key: crate::LinkKey) -> Self {
+        Self {
+            key,
+            calls_per_edge: 256,
+            handshakes: 64,
+        }
+    }
+}
 
 /// One connected edge.
 struct EdgeConn {
@@ -39,6 +64,8 @@ pub struct FanoutServer {
     addr: SocketAddr,
     store: Arc<dyn Store>,
     interest: Option<Arc<InterestTable>>,
+    options: ServerOptions,
+    handshakes: Arc<Semaphore>,
     edges: Mutex<HashMap<u64, EdgeConn>>,
     next_id: AtomicU64,
     accept: Mutex<Option<tokio::task::AbortHandle>>,
@@ -53,18 +80,22 @@ impl Drop for FanoutServer {
 }
 
 impl FanoutServer {
-    /// Listens on `addr` and serves edges until dropped; routes by
-    /// `interest` if given, else sends every batch to every edge.
+    /// Listens on `addr` and serves edges that prove the link key until
+    /// dropped; routes by `interest` if given, else sends every batch to
+    /// every edge.
     pub async fn bind(
         addr: SocketAddr,
         store: Arc<dyn Store>,
         interest: Option<Arc<InterestTable>>,
+        options: ServerOptions,
     ) -> std::io::Result<Arc<Self>> {
         let listener = TcpListener::bind(addr).await?;
         let server = Arc::new(Self {
             addr: listener.local_addr()?,
             store,
             interest,
+            handshakes: Arc::new(Semaphore::new(options.handshakes.max(1))),
+            options,
             edges: Mutex::default(),
             next_id: AtomicU64::new(1),
             accept: Mutex::new(None),
@@ -74,9 +105,12 @@ impl FanoutServer {
         let task = tokio::spawn(async move {
             while let Ok((socket, peer)) = listener.accept().await {
                 let Some(server) = weak.upgrade() else { return };
+                let Ok(handshake) = server.handshakes.clone().try_acquire_owned() else {
+                    metrics::counter!(m::AUTH_FAILURES, "reason" => "busy").increment(1);
+                    continue;
+                };
                 let _ = socket.set_nodelay(true);
-                tracing::info!(%peer, "edge connected");
-                tokio::spawn(server.serve(socket));
+                tokio::spawn(server.serve(socket, peer, handshake));
             }
         });
         *server.accept.lock().expect("accept") = Some(task.abort_handle());
@@ -103,9 +137,29 @@ impl FanoutServer {
         self.edges.lock().expect("edges").len()
     }
 
-    async fn serve(self: Arc<Self>, socket: TcpStream) {
+    async fn serve(
+        self: Arc<Self>,
+        socket: TcpStream,
+        peer: SocketAddr,
+        handshake: OwnedSemaphorePermit,
+    ) {
+        let mut framed = Framed::new(socket, wire::codec());
+        let who = match crate::auth::accept(&mut framed, &self.options.key).await {
+            Ok(who) => who,
+            Err(e) => {
+                let reason = match e {
+                    crate::auth::AuthError::BadProof => "proof",
+                    _ => "handshake",
+                };
+                metrics::counter!(m::AUTH_FAILURES, "reason" => reason).increment(1);
+                tracing::warn!(%peer, error = %e, "edge failed link authentication; closing");
+                return;
+            }
+        };
+        drop(handshake);
+        tracing::info!(%peer, "edge connected");
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (mut sink, mut stream) = Framed::new(socket, wire::codec()).split();
+        let (mut sink, mut stream) = framed.split();
         let (tx, mut rx) = mpsc::channel::<Bytes>(EDGE_QUEUE);
         let conn = EdgeConn {
             who: None,
@@ -113,6 +167,8 @@ impl FanoutServer {
         };
         self.edges.lock().expect("edges").insert(id, conn);
         metrics::gauge!(m::EDGES).increment(1.0);
+        self.hello(id, who);
+        let calls = Arc::new(Semaphore::new(self.options.calls_per_edge.max(1)));
         let writer = tokio::spawn(async move {
             while let Some(frame) = rx.recv().await {
                 if sink.send(frame).await.is_err() {
@@ -128,12 +184,21 @@ impl FanoutServer {
             };
             let Some(Ok(frame)) = frame else { break };
             match wire::decode::<ToWriter>(&frame) {
-                Ok(ToWriter::Hello { node, epoch }) => self.hello(id, EdgeId { node, epoch }),
+                Ok(ToWriter::Hello { .. }) => {
+                    tracing::warn!(edge = id, "second hello from an edge; closing");
+                    break;
+                }
                 Ok(ToWriter::Call { id, call }) => {
+                    // Waits while the edge has its most calls in flight:
+                    // backpressure on its connection, not unbounded tasks.
+                    let Ok(permit) = calls.clone().acquire_owned().await else {
+                        break;
+                    };
                     let (store, tx) = (self.store.clone(), tx.clone());
                     tokio::spawn(async move {
                         let result = execute(store.as_ref(), call).await.map_err(Into::into);
                         let _ = tx.send(wire::encode(&ToEdge::Reply { id, result })).await;
+                        drop(permit);
                     });
                 }
                 Err(e) => {
@@ -267,7 +332,9 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
             store.create_account(&user, &hash).await?;
             Reply::Done
         }
-        Call::Account { username } => Reply::Account(store.account(&username).await?),
+        Call::Login { username, password } => {
+            Reply::User(crate::password::check(store, &username, password).await?)
+        }
         Call::User { id } => Reply::User(store.user(id).await?),
         Call::Guild { id } => Reply::Guild(store.guild(id).await?),
         Call::GuildChannels { guild_id } => Reply::Channels(store.guild_channels(guild_id).await?),

@@ -22,13 +22,18 @@ pub fn codec() -> LengthDelimitedCodec {
 /// Edge → writer.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToWriter {
-    /// The first frame on a connection: which edge instance this is, so the
-    /// writer routes interest to it and drops its dead epochs.
+    /// The answer to [`ToEdge::Challenge`]: which edge instance this is,
+    /// so the writer routes interest to it and drops its dead epochs, and
+    /// the proof that it holds the link key (see [`crate::auth`]).
     Hello {
         /// The edge's worker id.
         node: u16,
         /// Its boot epoch.
         epoch: u64,
+        /// The edge's nonce, for the writer's proof.
+        nonce: Bytes,
+        /// HMAC over both nonces and the edge's id.
+        proof: Bytes,
     },
     /// A store call, answered by [`ToEdge::Reply`] with the same `id`.
     Call {
@@ -42,6 +47,16 @@ pub enum ToWriter {
 /// Writer → edge.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToEdge {
+    /// The first frame on a connection: the writer's nonce.
+    Challenge {
+        /// Fresh random bytes.
+        nonce: Bytes,
+    },
+    /// The writer accepted the edge's hello and proves the key back.
+    Welcome {
+        /// HMAC over both nonces.
+        proof: Bytes,
+    },
     /// Applied events of one bus partition, in apply order.
     Fanout {
         /// The partition, if the batch came from one.
@@ -82,8 +97,10 @@ pub enum Call {
         user: User,
         hash: String,
     },
-    Account {
+    /// Checks a password on the writer, which keeps the hashes.
+    Login {
         username: String,
+        password: String,
     },
     User {
         id: Id,
@@ -199,7 +216,6 @@ impl From<WireCursor> for Cursor {
 #[allow(missing_docs)]
 pub enum Reply {
     Done,
-    Account(Option<(User, String)>),
     User(Option<User>),
     Guild(Option<Guild>),
     Channels(Vec<Channel>),

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use rookery_bus::{
     EdgeId, EdgeLink, FanoutBatch, InterestAcks, InterestTable, LinkError, Position, partition_for,
 };
-use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
+use rookery_link::{
+    EdgeLinks, FanoutServer, LinkKey, LinkSet, RemoteStore, ServerOptions, WriterLink,
+};
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event};
 use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
@@ -19,6 +21,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const BUCKET_MS: u64 = 60_000;
+
+fn key() -> LinkKey {
+    LinkKey::new(b"the-link-secret-of-at-least-32-bytes").unwrap()
+}
+
+fn options() -> ServerOptions {
+    ServerOptions::new(key())
+}
 
 /// Records what the writer pushed.
 #[derive(Default)]
@@ -60,10 +70,10 @@ struct Split {
 }
 
 store_impl!(Split {
-    local: [apply(batch: Vec<Mutation>) -> (), sync() -> ()]
+    // Hashes never cross the link: the suite reads them on the writer's side.
+    local: [apply(batch: Vec<Mutation>) -> (), sync() -> (), account(username: &str) -> Option<(User, String)>]
     remote: [
         create_account(user: &User, password_hash: &str) -> (),
-        account(username: &str) -> Option<(User, String)>,
         user(id: Id) -> Option<User>,
         guild(id: Id) -> Option<Guild>,
         guild_channels(guild_id: Id) -> Vec<Channel>,
@@ -145,7 +155,7 @@ async fn rig() -> Rig {
         inner: local.clone(),
         served: served.clone(),
     });
-    let server = FanoutServer::bind("127.0.0.1:0".parse().unwrap(), hosted, None)
+    let server = FanoutServer::bind("127.0.0.1:0".parse().unwrap(), hosted, None, options())
         .await
         .unwrap();
     let hub = Arc::new(Recorder::default());
@@ -175,7 +185,7 @@ rookery_store::conformance_tests!(|rig| rig().await => &rig.store, BUCKET_MS);
 fn edge_links(node: u16) -> (Arc<EdgeLinks>, Arc<InterestAcks>) {
     let acks = Arc::new(InterestAcks::default());
     let me = EdgeId { node, epoch: 1 };
-    (EdgeLinks::new(me, acks.clone()), acks)
+    (EdgeLinks::new(me, key(), acks.clone()), acks)
 }
 
 fn message(id: u64, channel: u64, origin: u16) -> Arc<Envelope> {
@@ -237,9 +247,14 @@ async fn routing_server() -> (Arc<FanoutServer>, Arc<InterestTable>) {
     let store: Arc<dyn Store> =
         Arc::new(EmbeddedStore::open(&EmbeddedConfig::new(dir.path())).unwrap());
     let table = Arc::new(InterestTable::new(4));
-    let server = FanoutServer::bind("127.0.0.1:0".parse().unwrap(), store, Some(table.clone()))
-        .await
-        .unwrap();
+    let server = FanoutServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        store,
+        Some(table.clone()),
+        options(),
+    )
+    .await
+    .unwrap();
     (server, table)
 }
 
@@ -384,4 +399,117 @@ async fn calls_fail_cleanly_without_a_writer() {
         store.apply(vec![]).await,
         Err(StoreError::Config(_))
     ));
+}
+
+#[tokio::test]
+async fn logins_are_checked_on_the_writer_and_hashes_never_cross() {
+    let rig = rig().await;
+    let ada = User {
+        id: Id(5),
+        username: "ada".into(),
+    };
+    let salt = argon2::password_hash::SaltString::from_b64("c2FsdHNhbHRzYWx0").unwrap();
+    let hash = argon2::PasswordHasher::hash_password(&argon2::Argon2::default(), b"pw", &salt)
+        .unwrap()
+        .to_string();
+    rig.store.remote.create_account(&ada, &hash).await.unwrap();
+    let remote = &rig.store.remote;
+    let checked = remote.check_password("ADA", "pw").await.unwrap().unwrap();
+    assert_eq!(checked, Some(ada));
+    assert_eq!(
+        remote
+            .check_password("ada", "wrong")
+            .await
+            .unwrap()
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        remote
+            .check_password("nobody", "pw")
+            .await
+            .unwrap()
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        remote.account("ada").await,
+        Err(StoreError::Config(_))
+    ));
+}
+
+/// Reads one frame's worth from `tcp`, or `None` once the peer closed.
+async fn read_some(tcp: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf));
+    match read.await.expect("an answer or a close") {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(buf[..n].to_vec()),
+    }
+}
+
+#[tokio::test]
+async fn a_peer_without_the_key_gets_no_reads_no_events_and_no_connection() {
+    use tokio::io::AsyncWriteExt;
+    let rig = rig().await;
+    // A client that skips the handshake and asks for an account straight
+    // away is closed after the challenge, unanswered.
+    let mut raw = tokio::net::TcpStream::connect(rig.server.local_addr())
+        .await
+        .unwrap();
+    let call = rookery_link::wire::ToWriter::Call {
+        id: 1,
+        call: rookery_link::wire::Call::User { id: Id(1) },
+    };
+    let frame = rookery_link::wire::encode(&call);
+    raw.write_all(&(frame.len() as u32).to_be_bytes())
+        .await
+        .unwrap();
+    raw.write_all(&frame).await.unwrap();
+    let challenge = read_some(&mut raw).await.expect("the challenge");
+    let decoded: rookery_link::wire::ToEdge = rookery_link::wire::decode(&challenge[4..]).unwrap();
+    assert!(matches!(
+        decoded,
+        rookery_link::wire::ToEdge::Challenge { .. }
+    ));
+    assert_eq!(read_some(&mut raw).await, None, "closed without a reply");
+
+    // An edge with another key never connects and receives nothing.
+    let before = rig.server.edges();
+    let acks = Arc::new(InterestAcks::default());
+    let wrong = LinkKey::new(b"another-secret-of-at-least-32-bytes!").unwrap();
+    let me = EdgeId { node: 9, epoch: 1 };
+    let hub = Arc::new(Recorder::default());
+    let link = WriterLink::spawn(
+        rig.server.local_addr().to_string(),
+        hub.clone(),
+        EdgeLinks::new(me, wrong, acks),
+    );
+    assert!(!link.wait_connected(Duration::from_secs(1)).await);
+    assert_eq!(rig.server.edges(), before);
+    let env = Arc::new(Envelope {
+        v: 1,
+        id: Id(77),
+        ts: 1,
+        origin: 0,
+        audit: None,
+        event: Event::UserCreate(User {
+            id: Id(77),
+            username: "x".into(),
+        }),
+    });
+    let batch = FanoutBatch {
+        partition: None,
+        events: vec![env],
+        applied_at_ms: 0,
+    };
+    rig.server.push(batch).await.unwrap();
+    assert_eq!(
+        received(&rig.hub, &[77]).await,
+        ids(&[77]),
+        "the keyed edge got it"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(hub.0.lock().unwrap().is_empty(), "the unkeyed one did not");
 }

@@ -12,6 +12,7 @@
 pub mod conformance;
 mod embedded;
 pub mod metrics;
+pub mod password;
 
 pub use embedded::{DEFAULT_BUCKET_MS, EmbeddedConfig, EmbeddedStore};
 
@@ -251,6 +252,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// The user and password hash registered under `username` (any case).
     async fn account(&self, username: &str) -> Result<Option<(User, String)>, StoreError>;
+
+    /// Checks `password` where the hashes are kept, for a store that does
+    /// not hand them out (a cluster edge's remote store: hashes never cross
+    /// the internal link): the account's user if it matches. `None` from a
+    /// store that does; the caller then verifies [`Store::account`] itself.
+    async fn check_password(
+        &self,
+        _username: &str,
+        _password: &str,
+    ) -> Option<Result<Option<User>, StoreError>> {
+        None
+    }
 
     /// A user by id.
     async fn user(&self, id: Id) -> Result<Option<User>, StoreError>;

@@ -29,7 +29,13 @@ impl ChildServer {
     /// with `extra` flags, and reads the bound address from its log.
     pub fn role(bin: &str, role: &str, data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(bin)
-            .args([role, "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"])
+            .args([
+                role,
+                "--listen",
+                "127.0.0.1:0",
+                "--ops-listen",
+                "127.0.0.1:0",
+            ])
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)

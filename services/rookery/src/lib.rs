@@ -130,7 +130,9 @@ pub(crate) fn serve_ops(
     stopped: watch::Receiver<bool>,
 ) -> JoinHandle<std::io::Result<()>> {
     let limits = config.ops_limits();
-    tokio::spawn(rookery_edge::transport::serve(listener, app, limits, stopped))
+    tokio::spawn(rookery_edge::transport::serve(
+        listener, app, limits, stopped,
+    ))
 }
 
 /// Serves the edge's public routes and its operations routes, each on its

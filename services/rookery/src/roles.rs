@@ -18,7 +18,9 @@ use clap::Args;
 use rookery_bus::{Bus, EdgeId, InterestAcks, InterestTable};
 use rookery_bus_kafka::{AppliedNotify, InterestFollower, KafkaBus, KafkaConfig, KafkaInterest};
 use rookery_edge::{Edge, Hub};
-use rookery_link::{EdgeLinks, FanoutServer, LinkSet, RemoteStore, WriterLink};
+use rookery_link::{
+    EdgeLinks, FanoutServer, LinkKey, LinkSet, RemoteStore, ServerOptions, WriterLink,
+};
 use rookery_store::Store;
 use rookery_writer::{EphemeralRelay, Writer, WriterConfig};
 use std::net::SocketAddr;
@@ -41,6 +43,23 @@ pub struct WriterRoleConfig {
         default_value = "127.0.0.1:7070"
     )]
     pub internal_listen: SocketAddr,
+    /// The internal link's shared secret (at least 32 bytes; the same on
+    /// every writer and edge): edges prove it before anything else.
+    #[arg(
+        long,
+        env = "ROOKERY_LINK_SECRET",
+        hide_env_values = true,
+        required = true
+    )]
+    pub link_secret: String,
+    /// Store calls one edge may have in flight on this writer; its next
+    /// call waits.
+    #[arg(long, env = "ROOKERY_LINK_CALLS_PER_EDGE", default_value_t = 256)]
+    pub link_calls_per_edge: usize,
+    /// Internal connections that may be authenticating at once; more are
+    /// closed at once.
+    #[arg(long, env = "ROOKERY_LINK_HANDSHAKES", default_value_t = 64)]
+    pub link_handshakes: usize,
 }
 
 /// `rookery edge` settings.
@@ -53,6 +72,14 @@ pub struct EdgeRoleConfig {
     /// Internal addresses of every writer, comma-separated.
     #[arg(long, env = "ROOKERY_WRITERS", value_delimiter = ',', required = true)]
     pub writers: Vec<String>,
+    /// The internal link's shared secret (the writers').
+    #[arg(
+        long,
+        env = "ROOKERY_LINK_SECRET",
+        hide_env_values = true,
+        required = true
+    )]
+    pub link_secret: String,
 }
 
 /// A running writer process.
@@ -129,9 +156,19 @@ pub async fn start_writer_on(
     kafka_only(&config.node, "writer")?;
     let bus = open_kafka(&config.node).await?;
     let table = Arc::new(InterestTable::new(bus.partitions()));
-    let fanout = FanoutServer::bind(config.internal_listen, store.clone(), Some(table.clone()))
-        .await
-        .with_context(|| format!("cannot listen on {}", config.internal_listen))?;
+    let options = ServerOptions {
+        key: LinkKey::new(config.link_secret.as_bytes()).context("invalid --link-secret")?,
+        calls_per_edge: config.link_calls_per_edge,
+        handshakes: config.link_handshakes,
+    };
+    let fanout = FanoutServer::bind(
+        config.internal_listen,
+        store.clone(),
+        Some(table.clone()),
+        options,
+    )
+    .await
+    .with_context(|| format!("cannot listen on {}", config.internal_listen))?;
     let notify = Arc::new(NotifyEdges(fanout.clone()));
     let follower = InterestFollower::start(&bus, instance(&config.node), table, notify)
         .await
@@ -236,7 +273,8 @@ pub async fn start_edge(config: EdgeRoleConfig) -> Result<EdgeNode> {
         open_store(node).await.context("cannot open the store")?
     };
     let hub = Hub::new(node.worker_id, store.clone(), Arc::new(interest));
-    let shared = EdgeLinks::new(me, acks);
+    let key = LinkKey::new(config.link_secret.as_bytes()).context("invalid --link-secret")?;
+    let shared = EdgeLinks::new(me, key, acks);
     let links: Vec<_> = config
         .writers
         .iter()

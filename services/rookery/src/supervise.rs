@@ -25,7 +25,8 @@ impl Failure {
     /// Records the first failure; later ones are logged only.
     fn fail(&self, reason: String) {
         tracing::error!(%reason, "a role stopped; the process is failing");
-        self.tx.send_if_modified(|f| f.is_none() && f.replace(reason).is_none());
+        self.tx
+            .send_if_modified(|f| f.is_none() && f.replace(reason).is_none());
     }
 
     /// Whether a role has failed.
@@ -93,7 +94,10 @@ mod tests {
         let failure = Failure::new();
         let role = async { panic!("applying a batch") };
         let handle = spawn::<String>("writer", role, stopped.clone(), &failure);
-        assert_eq!(failed_within(&failure).await.as_deref(), Some("writer panicked"));
+        assert_eq!(
+            failed_within(&failure).await.as_deref(),
+            Some("writer panicked")
+        );
         assert!(handle.await.unwrap().is_err());
 
         let failure = Failure::new();

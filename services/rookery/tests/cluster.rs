@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(30);
 const SECRET: &str = "a-cluster-wide-secret-of-32-bytes-or-more";
+const LINK_SECRET: &str = "link-secret-of-at-least-thirty-two-bytes!";
 
 /// A mock Kafka cluster of `brokers` with Rookery's three co-partitioned
 /// topics.
@@ -51,6 +52,9 @@ async fn writer(bus: &str, dir: &Path, store: Arc<dyn Store>) -> WriterNode {
     let config = WriterRoleConfig {
         node: node(bus, dir, 0),
         internal_listen: "127.0.0.1:0".parse().unwrap(),
+        link_secret: LINK_SECRET.to_owned(),
+        link_calls_per_edge: 256,
+        link_handshakes: 64,
     };
     rookery::start_writer_on(config, store).await.unwrap()
 }
@@ -71,6 +75,7 @@ async fn edge_with(
     let config = EdgeRoleConfig {
         node,
         writers: writers.iter().map(|w| w.internal.to_string()).collect(),
+        link_secret: LINK_SECRET.to_owned(),
     };
     let edge = rookery::start_edge(config).await.unwrap();
     let deadline = Instant::now() + T;
@@ -95,6 +100,15 @@ async fn pair_across(a: &str, b: &str, bob_encoding: Encoding) -> Pair {
     let api_b = Api::new(format!("http://{b}"));
     let alice = api_a.register("alice", "long-enough").await.unwrap();
     let bob = api_b.register("bob", "long-enough").await.unwrap();
+    // Logins on the other edge: checked where the hashes are kept (the
+    // writer, with the embedded store; the store itself, with ScyllaDB).
+    let again = api_b.login("ALICE", "long-enough").await.unwrap();
+    assert_eq!(again.user.id, alice.user.id);
+    let wrong = api_a.login("bob", "not-the-password").await.unwrap_err();
+    assert!(
+        matches!(wrong, rookery_client::ClientError::Api { status: 401, .. }),
+        "{wrong}"
+    );
     let owner = api_a.with_token(&alice.token);
     let guild = owner.create_guild("across edges").await.unwrap();
     // Right after start the writers may still be sharing out partitions,
@@ -404,6 +418,9 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
     let config = WriterRoleConfig {
         node: ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path()),
         internal_listen: "127.0.0.1:0".parse().unwrap(),
+        link_secret: LINK_SECRET.to_owned(),
+        link_calls_per_edge: 256,
+        link_handshakes: 64,
     };
     let err = rookery::start_writer(config).await.err().unwrap();
     assert!(err.to_string().contains("needs --bus kafka://"), "{err}");
@@ -414,6 +431,7 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
     let config = EdgeRoleConfig {
         node: node.clone(),
         writers: vec!["127.0.0.1:1".into()],
+        link_secret: LINK_SECRET.to_owned(),
     };
     let err = rookery::start_edge(config).await.err().unwrap();
     assert!(err.to_string().contains("needs --jwt-secret"), "{err}");
@@ -426,6 +444,7 @@ async fn roles_refuse_the_embedded_bus_and_an_edge_needs_a_shared_secret() {
     let config = EdgeRoleConfig {
         node,
         writers: vec![closed.to_string()],
+        link_secret: LINK_SECRET.to_owned(),
     };
     let err = rookery::start_edge(config).await.err().unwrap();
     assert!(err.to_string().contains("no writer reachable"), "{err}");
@@ -439,6 +458,9 @@ async fn a_second_writer_on_the_embedded_store_is_refused_at_startup() {
     let config = |worker_id, sub: &str| WriterRoleConfig {
         node: node(&bus, &dir.path().join(sub), worker_id),
         internal_listen: "127.0.0.1:0".parse().unwrap(),
+        link_secret: LINK_SECRET.to_owned(),
+        link_calls_per_edge: 256,
+        link_handshakes: 64,
     };
     let first = rookery::start_writer(config(1, "w1")).await.unwrap();
     let err = rookery::start_writer(config(2, "w2")).await.err().unwrap();
@@ -472,6 +494,8 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         &bus,
         "--jwt-secret",
         SECRET,
+        "--link-secret",
+        LINK_SECRET,
         "--frames-per-minute",
         "100000",
     ];
@@ -550,10 +574,7 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
             .unwrap_or_else(|| panic!("no {series} in {text}"))
     };
-    let (on_a, on_idle) = (
-        metrics(a.ops_addr()).await,
-        metrics(idle.ops_addr()).await,
-    );
+    let (on_a, on_idle) = (metrics(a.ops_addr()).await, metrics(idle.ops_addr()).await);
     assert_eq!(received(&on_a, "channel"), 2, "both messages reach edge a");
     assert_eq!(
         received(&on_idle, "channel"),

@@ -29,7 +29,9 @@ async fn a_socket_that_heartbeats_but_never_identifies_is_closed() {
         c.identify_timeout_ms = 600;
     })
     .await;
-    let mut anonymous = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
+    let mut anonymous = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     let heartbeats = async {
         loop {
@@ -67,7 +69,9 @@ async fn a_socket_that_heartbeats_but_never_identifies_is_closed() {
 #[tokio::test]
 async fn pings_spend_the_frame_budget() {
     let server = TestServer::start_with(|c| c.frames_per_minute = 10).await;
-    let mut g = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
+    let mut g = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
     for _ in 0..20 {
         if g.send_raw(WsMessage::Ping(vec![1].into())).await.is_err() {
             break;
@@ -109,13 +113,24 @@ async fn slow_headers_and_idle_keep_alives_are_closed() {
     let mut slow = half_open(&addr, PARTIAL).await;
     let mut idle = half_open(&addr, b"GET /healthz HTTP/1.1\r\nHost: rookery\r\n\r\n").await;
     let mut silent = half_open(&addr, b"").await;
-    for (name, tcp) in [("slow", &mut slow), ("idle", &mut idle), ("silent", &mut silent)] {
-        assert!(closed_within(tcp, Duration::from_secs(3)).await, "{name} kept open");
+    for (name, tcp) in [
+        ("slow", &mut slow),
+        ("idle", &mut idle),
+        ("silent", &mut silent),
+    ] {
+        assert!(
+            closed_within(tcp, Duration::from_secs(3)).await,
+            "{name} kept open"
+        );
     }
     // A client that keeps its requests coming is served throughout.
     let client = reqwest::Client::new();
     for _ in 0..5 {
-        let r = client.get(format!("{}/healthz", server.http())).send().await.unwrap();
+        let r = client
+            .get(format!("{}/healthz", server.http()))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -144,9 +159,17 @@ async fn a_half_open_flood_cannot_lock_out_health_checks_logins_or_the_gateway()
         flood.push(half_open(&addr, PARTIAL).await);
     }
     let client = reqwest::Client::new();
-    let health = client.get(format!("{}/healthz", server.http())).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", server.http()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    server.api().login(&user.user.username, "correct-horse").await.unwrap();
+    server
+        .api()
+        .login(&user.user.username, "correct-horse")
+        .await
+        .unwrap();
     let mut g = server.gateway(&user, Encoding::Json).await;
     g.heartbeat().await.unwrap();
     g.op(op::HEARTBEAT_ACK, T).await.unwrap();
@@ -183,7 +206,10 @@ async fn the_gateway_leaves_the_reserve_to_rest() {
     drop(sockets.pop());
     // The slot frees when the server sees the close.
     let deadline = std::time::Instant::now() + T;
-    while Gateway::connect(&server.ws(), Encoding::Json).await.is_err() {
+    while Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .is_err()
+    {
         assert!(std::time::Instant::now() < deadline, "the slot never freed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -198,7 +224,9 @@ async fn ops_metrics(server: &TestServer) -> String {
 /// What a RESUME of `session_id` at `seq` gets: `true` for RESUMED,
 /// `false` for INVALID_SESSION.
 async fn resumes(server: &TestServer, token: &str, session_id: &str, seq: u64) -> bool {
-    let mut g = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
+    let mut g = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
     let resume = gw::Resume {
         token: token.to_owned(),
         session_id: session_id.to_owned(),
@@ -221,7 +249,9 @@ async fn an_identify_then_drop_storm_leaves_a_bounded_number_of_sessions() {
     server.guild(&[&sender, &storm]).await;
     let mut sessions = Vec::new();
     for _ in 0..30 {
-        let mut g = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
+        let mut g = Gateway::connect(&server.ws(), Encoding::Json)
+            .await
+            .unwrap();
         sessions.push(g.identify(&storm.token).await.unwrap().session_id);
         drop(g); // no close frame: the session stays resumable
     }
@@ -249,15 +279,25 @@ async fn identifies_beyond_the_session_cap_or_the_budget_are_refused() {
         server.gateway(&user, Encoding::Json).await,
     ];
     // Both sessions attached: nothing to evict.
-    let mut third = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
-    third.send_op(op::IDENTIFY, &identify(&user.token)).await.unwrap();
+    let mut third = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
+    third
+        .send_op(op::IDENTIFY, &identify(&user.token))
+        .await
+        .unwrap();
     assert_eq!(closed_with(&mut third).await, CloseCode::RateLimited.code());
     drop(_held);
     // Three identifies spent; the fourth passes, the fifth is over budget.
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.gateway(&user, Encoding::Json).await;
-    let mut fifth = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
-    fifth.send_op(op::IDENTIFY, &identify(&user.token)).await.unwrap();
+    let mut fifth = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
+    fifth
+        .send_op(op::IDENTIFY, &identify(&user.token))
+        .await
+        .unwrap();
     assert_eq!(closed_with(&mut fifth).await, CloseCode::RateLimited.code());
     server.stop().await;
 }
@@ -275,12 +315,18 @@ async fn a_detached_session_past_its_replay_buffer_gets_no_more_traffic() {
     let server = TestServer::start_with(|c| c.replay_buffer = 8).await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let channel = server.guild(&[&alice, &bob]).await.channels[0].id;
-    let mut g = Gateway::connect(&server.ws(), Encoding::Json).await.unwrap();
+    let mut g = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
     let session_id = g.identify(&bob.token).await.unwrap().session_id;
     let session = (g.last_seq().unwrap(), session_id);
     drop(g);
     for i in 0..12 {
-        alice.api.post_message(channel, &format!("m{i}"), None).await.unwrap();
+        alice
+            .api
+            .post_message(channel, &format!("m{i}"), None)
+            .await
+            .unwrap();
     }
     // The edge ends it within its once-a-second sweep (the only session
     // this test binary overflows; metrics are per process).

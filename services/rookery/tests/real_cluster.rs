@@ -32,6 +32,7 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rookery");
 const SECRET: &str = "a-cluster-wide-secret-of-at-least-32-bytes";
+const LINK_SECRET: &str = "link-secret-of-at-least-thirty-two-bytes!";
 const T: Duration = Duration::from_secs(60);
 
 /// Runs a one-shot `rookery` command and requires success.
@@ -54,7 +55,14 @@ struct Cluster {
 
 impl Cluster {
     fn common<'a>(&'a self, worker: &'a str) -> Vec<&'a str> {
-        let flags = ["--jwt-secret", SECRET, "--frames-per-minute", "100000"];
+        let flags = [
+            "--jwt-secret",
+            SECRET,
+            "--link-secret",
+            LINK_SECRET,
+            "--frames-per-minute",
+            "100000",
+        ];
         let mut out = vec![
             "--bus",
             &self.bus,
