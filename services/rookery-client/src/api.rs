@@ -26,6 +26,15 @@ impl Api {
         }
     }
 
+    /// A client for `base` over a configured HTTP client (e.g. one bound to
+    /// a source address).
+    pub fn with_client(base: impl Into<String>, http: reqwest::Client) -> Self {
+        Self {
+            http,
+            ..Self::new(base)
+        }
+    }
+
     /// The same client sending `Authorization: Bearer <token>`.
     pub fn with_token(&self, token: impl Into<String>) -> Self {
         Self {

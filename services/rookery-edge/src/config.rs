@@ -32,6 +32,13 @@ pub struct EdgeConfig {
     pub rest_rate_burst: u32,
     /// Window over which the REST budget refills.
     pub rest_rate_window: Duration,
+    /// Login attempts per source address per minute (0: unlimited).
+    pub logins_per_minute_per_address: u32,
+    /// Login attempts per username per minute, from any address (0:
+    /// unlimited).
+    pub logins_per_minute_per_username: u32,
+    /// Registrations per source address per hour (0: unlimited).
+    pub registrations_per_hour_per_address: u32,
     /// Frames a connection's outbound queue holds before the client is
     /// disconnected as a slow consumer.
     pub outbound_queue: usize,
@@ -90,6 +97,9 @@ impl EdgeConfig {
             frame_rate_window: Duration::from_secs(60),
             rest_rate_burst: 50,
             rest_rate_window: Duration::from_secs(1),
+            logins_per_minute_per_address: 30,
+            logins_per_minute_per_username: 10,
+            registrations_per_hour_per_address: 30,
             outbound_queue: 1024,
             replay_buffer: 1024,
             resume_window: Duration::from_secs(120),

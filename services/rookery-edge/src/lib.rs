@@ -69,6 +69,7 @@ pub struct Edge {
     presence: Mutex<presence::Local>,
     connections: Arc<Semaphore>,
     rest_limits: Option<ratelimit::RestLimits>,
+    auth_limits: ratelimit::AuthLimits,
     draining: watch::Sender<bool>,
     ready: AtomicBool,
     metrics: Option<MetricsRender>,
@@ -99,6 +100,7 @@ impl Edge {
                 refresh: config.presence_refresh,
             })),
             connections: Arc::new(Semaphore::new(config.max_websockets())),
+            auth_limits: ratelimit::AuthLimits::new(&config),
             rest_limits: ratelimit::RestLimits::new(
                 config.rest_rate_burst,
                 config.rest_rate_window,

@@ -3,6 +3,7 @@
 //! 429 with `retry_after` and the `X-RateLimit-*` headers.
 
 use rookery_proto::Id;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,16 +66,20 @@ impl TokenBucket {
     }
 }
 
-/// Per-user REST budgets; idle users' buckets are dropped.
-pub(crate) struct RestLimits {
+/// A budget per key (a user, an address, a username); idle keys' buckets
+/// are dropped.
+pub(crate) struct Keyed<K> {
     burst: u32,
     window: Duration,
-    buckets: moka::sync::Cache<Id, Arc<Mutex<TokenBucket>>>,
+    buckets: moka::sync::Cache<K, Arc<Mutex<TokenBucket>>>,
 }
 
-impl RestLimits {
-    /// `burst` requests per user, refilled over `window`; `None` when
-    /// `burst` is 0 (no limit).
+/// Per-user REST budgets.
+pub(crate) type RestLimits = Keyed<Id>;
+
+impl<K: std::hash::Hash + Eq + Send + Sync + 'static> Keyed<K> {
+    /// `burst` per key, refilled over `window`; `None` when `burst` is 0
+    /// (no limit).
     pub(crate) fn new(burst: u32, window: Duration) -> Option<Self> {
         (burst > 0).then(|| Self {
             burst,
@@ -86,14 +91,61 @@ impl RestLimits {
         })
     }
 
-    /// Takes one request from `user`'s budget.
-    pub(crate) fn take(&self, user: Id) -> Taken {
-        let bucket = self.buckets.get_with(user, || {
+    /// Takes one from `key`'s budget.
+    pub(crate) fn take(&self, key: K) -> Taken {
+        let bucket = self.buckets.get_with(key, || {
             Arc::new(Mutex::new(TokenBucket::new(self.burst, self.window)))
         });
-        let mut bucket = bucket.lock().expect("bucket");
+        let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
         bucket.take()
     }
+}
+
+/// Budgets of the unauthenticated routes: logins per source address and
+/// per username (guessing one account from many addresses), registrations
+/// per source address.
+pub(crate) struct AuthLimits {
+    logins_by_address: Option<Keyed<IpAddr>>,
+    logins_by_username: Option<Keyed<String>>,
+    registrations_by_address: Option<Keyed<IpAddr>>,
+}
+
+impl AuthLimits {
+    pub(crate) fn new(config: &crate::EdgeConfig) -> Self {
+        let minute = Duration::from_secs(60);
+        Self {
+            logins_by_address: Keyed::new(config.logins_per_minute_per_address, minute),
+            logins_by_username: Keyed::new(config.logins_per_minute_per_username, minute),
+            registrations_by_address: Keyed::new(
+                config.registrations_per_hour_per_address,
+                Duration::from_secs(3600),
+            ),
+        }
+    }
+
+    /// Spends a login attempt of `address` and of `username` (case-folded,
+    /// as names are unique); the refusal if either is spent.
+    pub(crate) fn login(&self, address: IpAddr, username: &str) -> Result<(), Taken> {
+        if let Some(limits) = &self.logins_by_address {
+            refuse_unless_allowed(limits.take(address))?;
+        }
+        if let Some(limits) = &self.logins_by_username {
+            refuse_unless_allowed(limits.take(username.to_lowercase()))?;
+        }
+        Ok(())
+    }
+
+    /// Spends a registration of `address`.
+    pub(crate) fn register(&self, address: IpAddr) -> Result<(), Taken> {
+        match &self.registrations_by_address {
+            Some(limits) => refuse_unless_allowed(limits.take(address)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn refuse_unless_allowed(taken: Taken) -> Result<(), Taken> {
+    if taken.allowed { Ok(()) } else { Err(taken) }
 }
 
 #[cfg(test)]
@@ -119,6 +171,25 @@ mod tests {
         let later = b.take_at(start + Duration::from_secs(1));
         assert!(later.allowed);
         assert!(!b.take_at(start + Duration::from_secs(1)).allowed);
+    }
+
+    #[test]
+    fn logins_are_budgeted_per_address_and_per_case_folded_username() {
+        let mut config = crate::EdgeConfig::new(vec![0; 32]);
+        config.logins_per_minute_per_address = 2;
+        config.logins_per_minute_per_username = 2;
+        config.registrations_per_hour_per_address = 1;
+        let limits = AuthLimits::new(&config);
+        let (home, away) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+        assert!(limits.login(home, "Ada").is_ok());
+        assert!(limits.login(away, "ada").is_ok());
+        // Ada's name is spent, from any address; the address is not.
+        assert!(limits.login(away, "ADA").is_err());
+        assert!(limits.login(home, "grace").is_ok());
+        assert!(limits.login(home, "linus").is_err(), "the address is spent");
+        assert!(limits.register(home).is_ok());
+        assert!(limits.register(home).is_err());
+        assert!(limits.register(away).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! nothing here awaits.
 
 use crate::metrics as m;
-use crate::ratelimit::TokenBucket;
+use crate::ratelimit::Keyed;
 use crate::session::Session;
 use rookery_proto::Id;
 use std::collections::{BTreeMap, HashMap};
@@ -47,7 +47,7 @@ impl Refusal {
 pub(crate) struct Registry {
     limits: SessionLimits,
     state: Mutex<State>,
-    budgets: moka::sync::Cache<Id, Arc<Mutex<TokenBucket>>>,
+    identifies: Option<Keyed<Id>>,
 }
 
 #[derive(Default)]
@@ -62,10 +62,7 @@ impl Registry {
         Self {
             limits,
             state: Mutex::default(),
-            budgets: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_idle(limits.identify_window.max(Duration::from_secs(1)))
-                .build(),
+            identifies: Keyed::new(limits.identify_burst, limits.identify_window),
         }
     }
 
@@ -75,19 +72,9 @@ impl Registry {
 
     /// Spends one IDENTIFY of `user`'s budget.
     pub(crate) fn take_identify(&self, user: Id) -> Result<(), Refusal> {
-        let (burst, window) = (self.limits.identify_burst, self.limits.identify_window);
-        let bucket = self.budgets.get_with(user, || {
-            Arc::new(Mutex::new(TokenBucket::new(burst, window)))
-        });
-        let allowed = bucket
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .allowed;
-        if allowed {
-            Ok(())
-        } else {
-            Err(Refusal::Budget)
+        match &self.identifies {
+            Some(budgets) if !budgets.take(user).allowed => Err(Refusal::Budget),
+            _ => Ok(()),
         }
     }
 

@@ -88,6 +88,29 @@ pub struct ServeConfig {
     /// limit is 50). 0 turns the limit off.
     #[arg(long, env = "ROOKERY_REST_REQUESTS_PER_SECOND", default_value_t = 50)]
     pub rest_requests_per_second: u32,
+    /// Login attempts per client address per minute (0: unlimited; behind
+    /// a proxy every client has the proxy's address).
+    #[arg(
+        long,
+        env = "ROOKERY_LOGINS_PER_MINUTE_PER_ADDRESS",
+        default_value_t = 30
+    )]
+    pub logins_per_minute_per_address: u32,
+    /// Login attempts per username per minute, from any address (0:
+    /// unlimited).
+    #[arg(
+        long,
+        env = "ROOKERY_LOGINS_PER_MINUTE_PER_USERNAME",
+        default_value_t = 10
+    )]
+    pub logins_per_minute_per_username: u32,
+    /// Registrations per client address per hour (0: unlimited).
+    #[arg(
+        long,
+        env = "ROOKERY_REGISTRATIONS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 30
+    )]
+    pub registrations_per_hour_per_address: u32,
     /// Frames queued per connection before a client that does not read is
     /// disconnected (close 4101).
     #[arg(long, env = "ROOKERY_OUTBOUND_QUEUE", default_value_t = 1024)]
@@ -175,6 +198,9 @@ impl ServeConfig {
             http_header_timeout_ms: 10_000,
             frames_per_minute: 120,
             rest_requests_per_second: 50,
+            logins_per_minute_per_address: 30,
+            logins_per_minute_per_username: 10,
+            registrations_per_hour_per_address: 30,
             outbound_queue: 1024,
             replay_buffer: 1024,
             max_sessions_per_user: 16,
@@ -208,6 +234,9 @@ impl ServeConfig {
             frame_rate_window: Duration::from_secs(60),
             rest_rate_burst: self.rest_requests_per_second,
             rest_rate_window: Duration::from_secs(1),
+            logins_per_minute_per_address: self.logins_per_minute_per_address,
+            logins_per_minute_per_username: self.logins_per_minute_per_username,
+            registrations_per_hour_per_address: self.registrations_per_hour_per_address,
             outbound_queue: self.outbound_queue.max(1),
             resume_window: Duration::from_secs(self.resume_window_secs),
             replay_buffer: self.replay_buffer as usize,

@@ -370,3 +370,100 @@ async fn an_empty_member_patch_reads_no_more_than_get_allows() {
     assert!(status.is_client_error(), "{status}: {answer}");
     server.stop().await;
 }
+
+/// A REST client whose connections come from `source` (any 127.0.0.0/8
+/// address reaches the server).
+fn client_from(server: &TestServer, source: [u8; 4]) -> rookery_client::Api {
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .build()
+        .unwrap();
+    rookery_client::Api::with_client(server.http(), http)
+}
+
+fn status_of(result: Result<impl Sized, rookery_client::ClientError>) -> u16 {
+    match result {
+        Ok(_) => 200,
+        Err(rookery_client::ClientError::Api { status, .. }) => status,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn logins_are_budgeted_per_address_and_per_username() {
+    let server = TestServer::start_with(|c| {
+        c.logins_per_minute_per_address = 5;
+        c.logins_per_minute_per_username = 3;
+    })
+    .await;
+    let [victim, bystander] = server.users(["victim", "bystander"]).await;
+    let attacker = client_from(&server, [127, 0, 0, 2]);
+    for guess in 0..5 {
+        let name = format!("nobody{guess}");
+        assert_eq!(status_of(attacker.login(&name, "guess").await), 401);
+    }
+    assert_eq!(status_of(attacker.login("nobody9", "guess").await), 429);
+    // Another address is not affected.
+    let elsewhere = client_from(&server, [127, 0, 0, 3]);
+    let name = &bystander.user.username;
+    assert_eq!(status_of(elsewhere.login(name, "correct-horse").await), 200);
+    // Guessing one account from many addresses runs out of its budget.
+    let name = &victim.user.username;
+    for last in 4..7 {
+        let guesser = client_from(&server, [127, 0, 0, last]);
+        assert_eq!(status_of(guesser.login(name, "guess").await), 401);
+    }
+    let guesser = client_from(&server, [127, 0, 0, 7]);
+    assert_eq!(status_of(guesser.login(name, "correct-horse").await), 429);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn registrations_are_budgeted_per_address() {
+    let server = TestServer::start_with(|c| c.registrations_per_hour_per_address = 2).await;
+    let spammer = client_from(&server, [127, 0, 0, 8]);
+    assert_eq!(
+        status_of(spammer.register("spam1", "long-enough").await),
+        200
+    );
+    assert_eq!(
+        status_of(spammer.register("spam2", "long-enough").await),
+        200
+    );
+    assert_eq!(
+        status_of(spammer.register("spam3", "long-enough").await),
+        429
+    );
+    let other = client_from(&server, [127, 0, 0, 9]);
+    assert_eq!(
+        status_of(other.register("honest", "long-enough").await),
+        200
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_login_takes_as_long_for_an_unknown_name_as_for_a_wrong_password() {
+    let server = TestServer::start().await;
+    let user = server.user("known").await;
+    let api = server.api();
+    // The quickest of five of each: the least disturbed by other tests.
+    let mut quickest = [Duration::MAX; 2];
+    for i in 0..5 {
+        for (slot, name) in [(0, user.user.username.clone()), (1, format!("unknown{i}"))] {
+            let started = std::time::Instant::now();
+            assert_eq!(status_of(api.login(&name, "wrong-password").await), 401);
+            quickest[slot] = quickest[slot].min(started.elapsed());
+        }
+    }
+    let [wrong_password, unknown_name] = quickest;
+    println!(
+        "quickest login refusal: wrong password {wrong_password:?}, unknown name {unknown_name:?}"
+    );
+    // Before, an unknown name answered at once (1 ms against 16 ms).
+    assert!(
+        unknown_name * 3 >= wrong_password,
+        "{unknown_name:?} against {wrong_password:?}"
+    );
+    server.stop().await;
+}

@@ -27,6 +27,22 @@ impl FromRequestParts<Arc<Edge>> for Auth {
     }
 }
 
+/// The client's address, as the listener accepted it (behind a proxy,
+/// the proxy's). Unspecified when the router runs without the listener.
+pub struct Peer(pub std::net::IpAddr);
+
+impl FromRequestParts<Arc<Edge>> for Peer {
+    type Rejection = EdgeError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Arc<Edge>) -> Result<Self, EdgeError> {
+        let info = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        let unspecified = std::net::Ipv4Addr::UNSPECIFIED.into();
+        Ok(Peer(info.map_or(unspecified, |c| c.0.ip())))
+    }
+}
+
 /// The token of an `Authorization: Bearer <jwt>` header.
 pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let header = headers.get(AUTHORIZATION)?.to_str().ok()?;

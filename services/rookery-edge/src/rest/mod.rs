@@ -170,6 +170,17 @@ async fn limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> R
     response
 }
 
+/// A login or registration refused by its budget: 429 as for any budget,
+/// counted under its own scope.
+pub(crate) fn refused_by(taken: &Taken, scope: &'static str) -> Response {
+    metrics::counter!(m::RATE_LIMITED, "scope" => scope).increment(1);
+    let mut response = too_many(taken);
+    response
+        .headers_mut()
+        .insert("x-ratelimit-scope", HeaderValue::from_static("shared"));
+    response
+}
+
 fn too_many(taken: &Taken) -> Response {
     let retry_after = taken.retry_after.as_secs_f64();
     let body = serde_json::json!({

@@ -33,15 +33,23 @@ pub(super) fn id(raw: &str, unknown: EdgeError) -> Result<Id, EdgeError> {
 
 pub async fn register(
     State(edge): EdgeState,
+    peer: super::extract::Peer,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Response, EdgeError> {
+    if let Err(refused) = edge.auth_limits.register(peer.0) {
+        return Ok(super::refused_by(&refused, "registration"));
+    }
     Ok((StatusCode::CREATED, Json(edge.register(c).await?)).into_response())
 }
 
 pub async fn login(
     State(edge): EdgeState,
+    peer: super::extract::Peer,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Response, EdgeError> {
+    if let Err(refused) = edge.auth_limits.login(peer.0, &c.username) {
+        return Ok(super::refused_by(&refused, "login"));
+    }
     Ok(Json(edge.login(c).await?).into_response())
 }
 
