@@ -9,10 +9,22 @@
 //!
 //! The guild's own events invalidate them as this edge applies them (the
 //! hub calls [`Perms::invalidate`] before it releases the request that
-//! made the change). A computation that read the store before an
+//! made the change). A computation that read anything before an
 //! invalidation must not repopulate a cache after it, or a revoked grant
-//! would survive: every invalidation bumps a generation, and a value read
-//! under an older generation is used once but not cached.
+//! would survive. So, by construction:
+//!
+//! - an invalidation removes the entries first and then bumps a
+//!   generation, recording the guild as invalidated in it ([`versions`]);
+//! - a computation notes the generation before it reads anything (a
+//!   computed permission, before it reads the channel it is computed
+//!   from) and caches its result only if the generation has not moved
+//!   since: a value that overlapped an invalidation is used once, never
+//!   cached;
+//! - a computed permission carries that generation and counts only if it
+//!   is not older than its guild's last invalidation, so no removal the
+//!   cache has yet to carry out can leave it readable;
+//! - every entry also lives at most [`MAX_ENTRY_AGE`], however often it is
+//!   read, as a bound on anything this reasoning missed.
 
 use crate::EdgeError;
 use crate::caches::record;
@@ -24,8 +36,10 @@ use rookery_proto::permissions::{self as p, Permissions};
 use rookery_store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use versions::Versions;
+
+mod versions;
 
 /// A guild's owner and roles: what base permissions are computed from.
 #[derive(Debug)]
@@ -95,25 +109,35 @@ pub fn rank(r: &Role) -> (u32, std::cmp::Reverse<Id>) {
 /// The caches and their invalidation.
 pub struct Perms {
     store: Arc<dyn Store>,
-    generation: AtomicU64,
+    versions: Versions,
     guilds: Cache<Id, Arc<GuildAccess>>,
     members: Cache<(Id, Id), Arc<Member>>,
     channels: Cache<Id, Arc<Channel>>,
-    /// `(guild, bits, valid until (Unix ms))`: a timed-out member's
-    /// entry expires when the timeout ends ([`UntilTimeoutEnds`]).
+    /// A timed-out member's entry expires when the timeout ends
+    /// ([`UntilTimeoutEnds`]).
     computed: Cache<(Id, Id), Computed>,
 }
 
-type Computed = (Id, Permissions, u64);
+/// A permission computed for `(user, channel)`.
+#[derive(Debug, Clone, Copy)]
+struct Computed {
+    /// The channel's scope (a guild, or the private channel itself).
+    scope: Id,
+    bits: Permissions,
+    /// When a timeout ends (Unix ms), else `u64::MAX`.
+    until: u64,
+    /// The generation noted before it was computed.
+    since: u64,
+}
 
 /// Expires a computed entry when the member's timeout ends, so the cache
 /// never outlives it; other entries live by the idle time alone.
 struct UntilTimeoutEnds;
 
 impl UntilTimeoutEnds {
-    fn left((_, _, until): &Computed) -> Option<Duration> {
+    fn left(c: &Computed) -> Option<Duration> {
         let now = rookery_proto::id::now_ms();
-        (*until != u64::MAX).then(|| Duration::from_millis(until.saturating_sub(now)))
+        (c.until != u64::MAX).then(|| Duration::from_millis(c.until.saturating_sub(now)))
     }
 }
 
@@ -138,6 +162,9 @@ impl moka::Expiry<(Id, Id), Computed> for UntilTimeoutEnds {
     }
 }
 
+/// The longest any cached entry lives, read or not.
+pub const MAX_ENTRY_AGE: Duration = Duration::from_secs(600);
+
 fn builder<K, V>(capacity: u64) -> moka::sync::CacheBuilder<K, V, Cache<K, V>>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
@@ -145,8 +172,7 @@ where
 {
     Cache::builder()
         .max_capacity(capacity)
-        .time_to_idle(Duration::from_secs(600))
-        .support_invalidation_closures()
+        .time_to_live(MAX_ENTRY_AGE)
 }
 
 impl Perms {
@@ -154,12 +180,18 @@ impl Perms {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
-            generation: AtomicU64::new(0),
+            versions: Versions::new(MAX_ENTRY_AGE),
             guilds: builder(100_000).build(),
             members: builder(1_000_000).build(),
             channels: builder(200_000).build(),
             computed: builder(1_000_000).expire_after(UntilTimeoutEnds).build(),
         }
+    }
+
+    /// The generation now: note it before reading anything a cached value
+    /// will be computed from.
+    fn snapshot(&self) -> u64 {
+        self.versions.now()
     }
 
     /// Looks `key` up in `cache`, loading it on a miss; a value loaded
@@ -181,12 +213,11 @@ impl Perms {
             return Ok(Some(v));
         }
         record(name, false);
-        let before = self.generation.load(Ordering::Acquire);
+        let since = self.snapshot();
         let loaded = load.await?;
-        if let Some(v) = &loaded
-            && self.generation.load(Ordering::Acquire) == before
-        {
-            cache.insert(key, v.clone());
+        if let Some(v) = &loaded {
+            self.versions
+                .if_unchanged(since, || cache.insert(key, v.clone()));
         }
         Ok(loaded)
     }
@@ -240,23 +271,46 @@ impl Perms {
         user: Id,
         channel: Id,
     ) -> Result<(Arc<Channel>, Permissions), EdgeError> {
+        // Before the channel is read: the result is computed from it.
+        let since = self.snapshot();
         let c = self.channel(channel).await?;
-        let load = async {
-            if c.is_private() {
-                // A recipient is a member of the channel's scope.
-                self.member(c.id, user)
-                    .await?
-                    .ok_or(EdgeError::MissingAccess)?;
-                return Ok(Some((c.id, Permissions::PRIVATE_CHANNEL, u64::MAX)));
-            }
-            let (access, member) = self.in_guild(c.guild_id, user).await?;
-            let until = member.timed_out_until(rookery_proto::id::now_ms());
-            let bits = bits_in(&access, &member, &c, until.is_some());
-            Ok(Some((c.guild_id, bits, until.unwrap_or(u64::MAX))))
+        if let Some(hit) = self.current(user, channel) {
+            record("permissions", true);
+            return Ok((c, hit.bits));
+        }
+        record("permissions", false);
+        let (scope, bits, until) = self.compute(user, &c).await?;
+        let computed = Computed {
+            scope,
+            bits,
+            until,
+            since,
         };
-        let found = self.cached("permissions", &self.computed, (user, channel), load);
-        let (_, bits, _) = found.await?.expect("computed permissions are always some");
+        self.versions.if_unchanged(since, || {
+            self.computed.insert((user, channel), computed);
+        });
         Ok((c, bits))
+    }
+
+    /// A cached permission, if it is still current.
+    fn current(&self, user: Id, channel: Id) -> Option<Computed> {
+        let hit = self.computed.get(&(user, channel))?;
+        self.versions.current(hit.scope, hit.since).then_some(hit)
+    }
+
+    /// `(scope, bits, timeout end)` of the user in channel `c`.
+    async fn compute(&self, user: Id, c: &Channel) -> Result<(Id, Permissions, u64), EdgeError> {
+        if c.is_private() {
+            // A recipient is a member of the channel's scope.
+            self.member(c.id, user)
+                .await?
+                .ok_or(EdgeError::MissingAccess)?;
+            return Ok((c.id, Permissions::PRIVATE_CHANNEL, u64::MAX));
+        }
+        let (access, member) = self.in_guild(c.guild_id, user).await?;
+        let until = member.timed_out_until(rookery_proto::id::now_ms());
+        let bits = bits_in(&access, &member, c, until.is_some());
+        Ok((c.guild_id, bits, until.unwrap_or(u64::MAX)))
     }
 
     /// Whether the user could see guild channel `c` as the caller has it
@@ -274,8 +328,8 @@ impl Perms {
     /// waits: fan-out asks this for every session and message, and counts
     /// the hits itself).
     pub fn cached_view(&self, user: Id, channel: Id) -> Option<bool> {
-        let hit = self.computed.get(&(user, channel));
-        hit.map(|(_, bits, _)| bits.contains(Permissions::VIEW_CHANNEL))
+        let hit = self.current(user, channel);
+        hit.map(|c| c.bits.contains(Permissions::VIEW_CHANNEL))
     }
 
     /// Whether the user may see the channel, computed if need be; a
@@ -296,50 +350,35 @@ impl Perms {
     /// Drops what a guild event changed. Call before releasing whoever
     /// waits for the event to apply.
     pub fn invalidate(&self, event: &Event) {
-        if let Some((guild, user)) = event.removed_member() {
-            self.bump();
-            self.members.invalidate(&(guild, user.id));
-            return self.invalidate_guild(guild);
-        }
-        let guild = match event {
-            Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
-                self.bump();
-                self.channels.invalidate(&c.id);
-                c.scope()
+        let (scope, channel, member) = if let Some((guild, user)) = event.removed_member() {
+            (guild, None, Some((guild, user.id)))
+        } else {
+            match event {
+                Event::ChannelUpdate(c) | Event::ChannelDelete(c) => (c.scope(), Some(c.id), None),
+                Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => {
+                    let member = (r.channel_id, r.user.id);
+                    (r.channel_id, Some(r.channel_id), Some(member))
+                }
+                Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => (r.guild_id, None, None),
+                Event::GuildRoleDelete(r) => (r.guild_id, None, None),
+                Event::GuildMemberUpdate(m) => (m.guild_id, None, Some((m.guild_id, m.user.id))),
+                _ => return,
             }
-            Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => {
-                self.bump();
-                self.channels.invalidate(&r.channel_id);
-                self.members.invalidate(&(r.channel_id, r.user.id));
-                r.channel_id
-            }
-            Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => {
-                self.bump();
-                r.guild_id
-            }
-            Event::GuildRoleDelete(r) => {
-                self.bump();
-                r.guild_id
-            }
-            Event::GuildMemberUpdate(m) => {
-                self.bump();
-                self.members.invalidate(&(m.guild_id, m.user.id));
-                m.guild_id
-            }
-            _ => return,
         };
-        self.invalidate_guild(guild);
-    }
-
-    /// Drops a guild's access and every permission computed in it.
-    fn invalidate_guild(&self, guild: Id) {
-        self.guilds.invalidate(&guild);
-        self.computed
-            .invalidate_entries_if(move |_, (g, _, _)| *g == guild)
-            .expect("the computed cache supports invalidation closures");
-    }
-
-    fn bump(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        // The guild's computed permissions go stale with the generation;
+        // the entries they were computed from are removed under the same
+        // lock, so no load can put an old one back in between.
+        self.versions.invalidate(scope, || {
+            self.guilds.invalidate(&scope);
+            if let Some(c) = channel {
+                self.channels.invalidate(&c);
+            }
+            if let Some(m) = member {
+                self.members.invalidate(&m);
+            }
+        });
     }
 }
+
+#[cfg(test)]
+mod race_tests;
