@@ -36,6 +36,29 @@ mod sessions;
 pub mod transport;
 mod typing;
 
+/// Entry points for the fuzz targets in `fuzz/` (built with `--cfg
+/// fuzzing` only).
+#[cfg(fuzzing)]
+pub mod fuzz_logic {
+    /// Reads WebSocket client frames from `bytes` until the reader stops;
+    /// returns how many it read. Every frame it returns respects the size
+    /// limit.
+    pub fn read_frames(bytes: &[u8], max_payload: usize) -> usize {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let mut reader = crate::gateway::FrameReader::new(bytes, max_payload);
+            let mut read = 0;
+            while let Ok(frame) = reader.next().await {
+                assert!(frame.payload.len() <= max_payload, "a frame over the limit");
+                read += 1;
+            }
+            read
+        })
+    }
+}
+
 pub use config::EdgeConfig;
 pub use domain::Applied;
 pub use error::EdgeError;

@@ -5,6 +5,9 @@
 
 mod frames;
 mod reader;
+
+#[cfg(fuzzing)]
+pub(crate) use frames::FrameReader;
 mod writer;
 
 use crate::{Edge, EdgeError};
