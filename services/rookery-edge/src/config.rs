@@ -42,6 +42,8 @@ pub struct EdgeConfig {
     /// Frames a connection's outbound queue holds before the client is
     /// disconnected as a slow consumer.
     pub outbound_queue: usize,
+    /// MiB the send path's nonce cache (idempotent retries) may hold.
+    pub nonce_cache_mib: u64,
     /// Dispatches kept per session for RESUME.
     pub replay_buffer: usize,
     /// Sessions one user may hold on this edge; at the cap a new IDENTIFY
@@ -101,6 +103,7 @@ impl EdgeConfig {
             logins_per_minute_per_username: 10,
             registrations_per_hour_per_address: 30,
             outbound_queue: 1024,
+            nonce_cache_mib: 64,
             replay_buffer: 1024,
             resume_window: Duration::from_secs(120),
             max_sessions_per_user: 16,

@@ -85,6 +85,11 @@ impl Holds {
         true
     }
 
+    /// Live messages held, over every channel.
+    pub(crate) fn held_live(&self) -> usize {
+        self.held.values().map(|h| h.live.len()).sum()
+    }
+
     /// Starts holding the live messages of `channels`.
     pub(crate) fn hold(&mut self, channels: &[Id]) {
         for &c in channels {

@@ -112,7 +112,7 @@ impl Edge {
             ids: Snowflake::new(config.worker_id)?,
             tokens: Tokens::new(&config.jwt_secret, config.token_ttl),
             hasher: Hasher::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
-            caches: Caches::new(),
+            caches: Caches::new(config.nonce_cache_mib.saturating_mul(1 << 20)),
             sessions: Registry::new(sessions::SessionLimits {
                 per_user: config.max_sessions_per_user,
                 identify_burst: config.identify_burst,

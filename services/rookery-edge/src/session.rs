@@ -126,8 +126,15 @@ impl Session {
     /// Sends (or buffers) a dispatch.
     pub fn dispatch(&self, d: &Arc<Dispatch>) {
         let mut st = self.state();
-        if !st.overflowed && st.holds.admit(d) {
+        if st.overflowed {
+            return;
+        }
+        if st.holds.admit(d) {
             st.deliver(d.clone());
+        } else if st.holds.held_live() > st.replay_cap {
+            // Held longer than a replay buffer's worth: as lost as a
+            // buffer overflow.
+            st.overflow();
         }
     }
 
@@ -282,9 +289,15 @@ impl State {
 
     /// Drops everything buffered: nothing will ever be sent from it.
     fn overflow(&mut self) {
+        // A connection still attached would wait for dispatches that never
+        // come: it reconnects and finds the session gone.
+        if let Some(conn) = self.conn.take() {
+            conn.close(CloseCode::UnknownError);
+        }
         self.overflowed = true;
         self.early = Vec::new();
         self.replay = VecDeque::new();
+        self.holds = Holds::default();
     }
 
     /// The connection is gone; `delivered` is the last seq queued to it.
@@ -491,6 +504,21 @@ mod tests {
         assert!(!s.overflowed());
         s.dispatch(&d("EARLY"));
         assert!(s.overflowed());
+    }
+
+    #[test]
+    fn a_channel_held_past_the_replay_size_overflows_the_session() {
+        let s = session();
+        let (c, _rx, close_rx) = conn(1, 64);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.hold(&[Id(2)]);
+        for id in 10..14 {
+            s.dispatch(&message(id));
+        }
+        assert!(!s.overflowed(), "four held, the buffer's size");
+        s.dispatch(&message(14));
+        assert!(s.overflowed());
+        assert_eq!(*close_rx.borrow(), Some(CloseCode::UnknownError));
     }
 
     #[test]

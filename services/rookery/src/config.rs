@@ -115,6 +115,10 @@ pub struct ServeConfig {
     /// disconnected (close 4101).
     #[arg(long, env = "ROOKERY_OUTBOUND_QUEUE", default_value_t = 1024)]
     pub outbound_queue: usize,
+    /// MiB of recent sends kept for nonce retries (10 minutes each at
+    /// most); the least used go first beyond it.
+    #[arg(long, env = "ROOKERY_NONCE_CACHE_MIB", default_value_t = 64)]
+    pub nonce_cache_mib: u64,
     /// Dispatches kept per session for RESUME; a detached session whose
     /// buffer drops one its client never got is ended.
     #[arg(long, env = "ROOKERY_REPLAY_BUFFER", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
@@ -202,6 +206,7 @@ impl ServeConfig {
             logins_per_minute_per_username: 10,
             registrations_per_hour_per_address: 30,
             outbound_queue: 1024,
+            nonce_cache_mib: 64,
             replay_buffer: 1024,
             max_sessions_per_user: 16,
             identifies_per_day: 1000,
@@ -240,6 +245,7 @@ impl ServeConfig {
             outbound_queue: self.outbound_queue.max(1),
             resume_window: Duration::from_secs(self.resume_window_secs),
             replay_buffer: self.replay_buffer as usize,
+            nonce_cache_mib: self.nonce_cache_mib,
             max_sessions_per_user: self.max_sessions_per_user as usize,
             identify_burst: self.identifies_per_day,
             identify_window: Duration::from_secs(24 * 3600),
