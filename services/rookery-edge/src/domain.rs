@@ -28,10 +28,18 @@ pub enum Applied {
 
 fn name_of(field: &str, value: &str) -> Result<String, EdgeError> {
     let name = value.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    let shown = rookery_proto::text::visible(name);
+    if !shown || name.chars().count() > 100 {
         return Err(EdgeError::InvalidBody(format!(
-            "{field} must be 1 to 100 characters"
+            "{field} must be 1 to 100 characters, not all of them invisible"
         )));
+    }
+    if let Some(c) = rookery_proto::text::name_control(name) {
+        let why = format!(
+            "{field} must not contain control characters (U+{:04X})",
+            c as u32
+        );
+        return Err(EdgeError::InvalidBody(why));
     }
     Ok(name.to_owned())
 }
@@ -399,6 +407,13 @@ impl Edge {
             return Err(EdgeError::MissingPermissions("in this channel"));
         }
         Ok(c)
+    }
+
+    /// Whether the member is timed out now.
+    pub(crate) async fn timed_out(&self, guild: Id, user: Id) -> Result<bool, EdgeError> {
+        let (_, member) = self.hub.perms().in_guild(guild, user).await?;
+        let now = rookery_proto::id::now_ms();
+        Ok(member.timed_out_until(now).is_some())
     }
 
     /// The user's guild-wide permissions, which must include `needed`.

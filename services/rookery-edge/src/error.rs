@@ -81,6 +81,9 @@ pub enum EdgeError {
     /// The action does not apply to a DM or group DM (or to a DM only).
     #[error("cannot execute action on a DM channel")]
     DmChannel,
+    /// The request body is over the size limit.
+    #[error("request entity too large")]
+    TooLarge,
     /// The bus or store failed; retry later.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -112,6 +115,7 @@ impl EdgeError {
             | EdgeError::NotAuthor
             | EdgeError::DmChannel => StatusCode::FORBIDDEN,
             EdgeError::UsernameTaken => StatusCode::CONFLICT,
+            EdgeError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             EdgeError::SlowMode(_) => StatusCode::TOO_MANY_REQUESTS,
             EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -142,6 +146,7 @@ impl EdgeError {
             EdgeError::MissingAccess => 50001,
             EdgeError::MissingPermissions(_) => 50013,
             EdgeError::UsernameTaken => 40009,
+            EdgeError::TooLarge => 40005,
             EdgeError::NotFound | EdgeError::Unavailable(_) => 0,
         }
     }

@@ -29,12 +29,15 @@ pub const MAX_REACTION_EMOJI: usize = 20;
 /// "1️⃣" mix an ASCII digit with combining marks). Custom emoji (`name:id`)
 /// do not exist here.
 pub(crate) fn valid_emoji(emoji: &str) -> bool {
-    !emoji.is_empty()
-        && emoji.len() <= MAX_EMOJI_BYTES
-        && !emoji.is_ascii()
-        && !emoji
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ':')
+    if emoji.is_empty() || emoji.len() > MAX_EMOJI_BYTES {
+        return false;
+    }
+    // Unicode's list, skin tones included; with or without the emoji
+    // presentation selector, as clients send both.
+    let bare = emoji.trim_end_matches('\u{fe0f}');
+    emojis::get(emoji).is_some()
+        || emojis::get(bare).is_some()
+        || emojis::get(&format!("{bare}\u{fe0f}")).is_some()
 }
 
 impl Edge {
@@ -67,6 +70,10 @@ impl Edge {
         let (c, bits) = self.visible_channel(user.id, channel).await?;
         if !bits.contains(Permissions::READ_MESSAGE_HISTORY) {
             return Err(EdgeError::MissingPermissions("in this channel"));
+        }
+        if !c.is_private() && self.timed_out(c.guild_id, user.id).await? {
+            // Even an existing reaction, which needs no ADD_REACTIONS.
+            return Err(EdgeError::MissingPermissions("while timed out"));
         }
         let found = self.stored_message(channel, message).await?;
         let found = found.ok_or(EdgeError::UnknownMessage)?;
@@ -185,7 +192,8 @@ mod tests {
 
     #[test]
     fn only_unicode_emoji_are_accepted() {
-        for ok in ["👍", "👍🏽", "1️⃣", "👨‍👩‍👧", "🇫🇷"] {
+        for ok in ["👍", "👍🏽", "1️⃣", "👨‍👩‍👧", "🇫🇷", "❤", "❤\u{fe0f}"]
+        {
             assert!(valid_emoji(ok), "{ok}");
         }
         for bad in [
@@ -196,6 +204,11 @@ mod tests {
             "👍 👍",
             "\u{0}👍",
             &"👍".repeat(17),
+            "👍👍",
+            "é",
+            "\u{200b}",
+            "ß\u{301}",
+            "\u{1f9ff}\u{1f9ff}",
         ] {
             assert!(!valid_emoji(bad), "{bad:?}");
         }

@@ -14,10 +14,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 impl Edge {
-    /// Refuses empty or overlong message text.
+    /// Refuses empty (or only invisible), overlong or control-character
+    /// message text.
     pub(crate) fn check_content(&self, content: &str) -> Result<(), EdgeError> {
-        if content.trim().is_empty() {
+        if !rookery_proto::text::visible(content) {
             return Err(EdgeError::EmptyMessage);
+        }
+        if let Some(c) = rookery_proto::text::message_control(content) {
+            let why = format!(
+                "content must not contain control characters (U+{:04X})",
+                c as u32
+            );
+            return Err(EdgeError::InvalidBody(why));
         }
         let max = self.config.max_message_chars;
         if content.chars().count() > max {

@@ -154,8 +154,9 @@ pub struct Ready {
     pub presences: Vec<crate::presence::Presence>,
 }
 
-/// op 20 SEND.
+/// op 20 SEND. Unknown fields are refused, as REST refuses them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Send {
     /// Target channel.
     pub channel_id: Id,

@@ -23,5 +23,6 @@ pub mod model;
 pub mod permissions;
 pub mod presence;
 pub mod rest;
+pub mod text;
 
 pub use id::{Id, Snowflake};

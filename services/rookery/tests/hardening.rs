@@ -467,3 +467,58 @@ async fn a_login_takes_as_long_for_an_unknown_name_as_for_a_wrong_password() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn invisible_or_control_text_and_oversized_bodies_are_refused() {
+    use reqwest::Method;
+    let server = TestServer::start().await;
+    let user = server.user("u").await;
+    let guild = server.guild(&[&user]).await;
+    let channel = guild.channels[0].id;
+    let post = format!("/channels/{channel}/messages");
+    let cases = [
+        ("\u{200b}\u{200d}\u{2060}", (400, 50006)),
+        ("\u{3164}\u{feff} ", (400, 50006)),
+        ("hello\u{0}world", (400, 50035)),
+        ("bell\u{7}", (400, 50035)),
+    ];
+    for (content, refusal) in cases {
+        let body = Some(serde_json::json!({ "content": content }));
+        user.refused(Method::POST, &post, body, refusal).await;
+    }
+    // Ordinary text, with line breaks and an emoji joined by ZWJ, passes.
+    let body = serde_json::json!({ "content": "line one\nline two 👩\u{200d}💻" });
+    let _: serde_json::Value = user.ok(Method::POST, &post, Some(body)).await;
+    for name in ["\u{200b}", "a\u{0}b", "\u{2800}\u{2800}"] {
+        let body = Some(serde_json::json!({ "name": name }));
+        user.refused(Method::POST, "/guilds", body, (400, 50035))
+            .await;
+    }
+    // A body over the 64 KiB limit is 413, not a parse error.
+    let huge = serde_json::json!({ "content": "x".repeat(200 * 1024) });
+    user.refused(Method::POST, &post, Some(huge), (413, 40005))
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_gateway_send_with_an_unknown_field_is_refused_as_rest_refuses_it() {
+    use reqwest::Method;
+    let server = TestServer::start().await;
+    let user = server.user("u").await;
+    let channel = server.guild(&[&user]).await.channels[0].id;
+    let body = serde_json::json!({ "content": "x", "tts_typo": true });
+    let post = format!("/channels/{channel}/messages");
+    user.refused(Method::POST, &post, Some(body), (400, 50109))
+        .await;
+    let mut g = server.gateway(&user, Encoding::Json).await;
+    let frame = serde_json::json!({
+        "op": op::SEND,
+        "d": { "channel_id": channel, "nonce": "n", "content": "x", "tts_typo": true },
+    });
+    g.send_raw(WsMessage::text(frame.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(closed_with(&mut g).await, CloseCode::DecodeError.code());
+    server.stop().await;
+}

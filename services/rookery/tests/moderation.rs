@@ -217,3 +217,26 @@ async fn kicked_and_departed_members_lose_the_guild() {
     assert!(carol.api.history(channel, "limit=1").await.is_ok());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_timed_out_member_cannot_add_even_an_existing_reaction() {
+    let server = TestServer::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let guild = server.guild(&[&alice, &bob]).await;
+    let (g, channel) = (guild.id, guild.channels[0].id);
+    let m = alice
+        .api
+        .post_message(channel, "react to me", None)
+        .await
+        .unwrap();
+    let react = format!("/channels/{channel}/messages/{}/reactions/👍/@me", m.id);
+    alice.no_content(Method::PUT, &react, None).await;
+    let bob_path = format!("/guilds/{g}/members/{}", bob.user.id);
+    let _: Member = alice.ok(Method::PATCH, &bob_path, timeout(60_000)).await;
+    bob.refused(Method::PUT, &react, None, (403, 50013)).await;
+    // Once the timeout is lifted, the existing reaction is open to him.
+    let lift = Some(json!({"communication_disabled_until": null}));
+    let _: Member = alice.ok(Method::PATCH, &bob_path, lift).await;
+    bob.no_content(Method::PUT, &react, None).await;
+    server.stop().await;
+}

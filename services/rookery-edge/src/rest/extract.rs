@@ -62,7 +62,7 @@ impl<T: DeserializeOwned + Default> FromRequest<Arc<Edge>> for OptionalJson<T> {
     async fn from_request(req: Request, edge: &Arc<Edge>) -> Result<Self, EdgeError> {
         let bytes = axum::body::Bytes::from_request(req, edge)
             .await
-            .map_err(|e| EdgeError::InvalidJson(e.body_text()))?;
+            .map_err(|e| body_error(e.into()))?;
         if bytes.is_empty() {
             return Ok(Self(T::default()));
         }
@@ -73,7 +73,17 @@ impl<T: DeserializeOwned + Default> FromRequest<Arc<Edge>> for OptionalJson<T> {
     }
 }
 
-/// A JSON body; malformed bodies get 400 with code 50109.
+/// 413 for a body over the limit, else 400 (code 50109).
+fn body_error(e: axum::extract::rejection::JsonRejection) -> EdgeError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        EdgeError::TooLarge
+    } else {
+        EdgeError::InvalidJson(e.body_text())
+    }
+}
+
+/// A JSON body; malformed bodies get 400 with code 50109, oversized ones
+/// 413 with code 40005.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<Arc<Edge>> for ApiJson<T> {
@@ -83,6 +93,6 @@ impl<T: DeserializeOwned> FromRequest<Arc<Edge>> for ApiJson<T> {
         axum::Json::<T>::from_request(req, edge)
             .await
             .map(|axum::Json(v)| ApiJson(v))
-            .map_err(|e| EdgeError::InvalidJson(e.body_text()))
+            .map_err(body_error)
     }
 }
