@@ -617,3 +617,78 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Ends the process (failing the test run) unless the returned sender is
+/// dropped within `limit`. A thread of its own: a deadlock that blocks the
+/// runtime's workers stops its timers too.
+fn watchdog(what: &'static str, limit: Duration) -> std::sync::mpsc::Sender<()> {
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+            eprintln!("watchdog: {what} did not finish in {limit:?}: a deadlock");
+            std::process::exit(101);
+        }
+    });
+    done
+}
+
+/// The cluster edge's deadlock (issue 16): one user in ten guilds looping
+/// IDENTIFY → READY → close from a dozen connections at once wedged an edge
+/// within seconds. A watchdog fails the test if any identify, or the edge's
+/// health and REST afterwards, takes longer than it should.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_identify_storm_never_wedges_a_cluster_edge() {
+    let _watchdog = watchdog("the identify storm", Duration::from_secs(90));
+    let mock = kafka(1, 8, 1);
+    let bus = format!("kafka://{}", mock.bootstrap_servers());
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(&EmbeddedConfig::new(dir.path().join("store"))).unwrap());
+    let w = writer(&bus, &dir.path().join("w"), store).await;
+    // The storm is about locks, not the session limits it would hit.
+    let e = edge_with(&bus, &dir.path().join("e"), 1, &[&w], |c| {
+        c.identifies_per_day = 1_000_000;
+        c.max_sessions_per_user = 1_000;
+    })
+    .await;
+    let base = format!("http://{}", e.addr);
+    let api = Api::new(&base);
+    let user = api.register("stormy", "long-enough").await.unwrap();
+    let owner = api.with_token(&user.token);
+    for i in 0..10 {
+        owner.create_guild(&format!("guild {i}")).await.unwrap();
+    }
+    let watchdog = Duration::from_secs(15);
+    let storm = (0..12).map(|_| {
+        let (ws, token) = (format!("ws://{}", e.addr), user.token.clone());
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(6);
+            let mut cycles = 0;
+            while Instant::now() < deadline {
+                let cycle = async {
+                    let mut g = Gateway::connect(&ws, Encoding::Json).await.unwrap();
+                    g.identify(&token).await.unwrap();
+                    g.close(1000).await.unwrap();
+                };
+                tokio::time::timeout(watchdog, cycle)
+                    .await
+                    .expect("an IDENTIFY hung: the edge is wedged");
+                cycles += 1;
+            }
+            cycles
+        })
+    });
+    let cycles: usize = futures_util::future::join_all(storm)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .sum();
+    println!("identify storm: {cycles} IDENTIFY → READY → close cycles in 6 s over 12 connections");
+    let health = reqwest::get(format!("http://{}/healthz", e.ops_addr));
+    let health = tokio::time::timeout(Duration::from_secs(5), health).await;
+    assert_eq!(health.expect("health answered").unwrap().status(), 200);
+    let guilds = tokio::time::timeout(Duration::from_secs(5), owner.my_guilds()).await;
+    assert_eq!(guilds.expect("REST answered").unwrap().len(), 10);
+    e.stop().await.unwrap();
+    w.stop().await.unwrap();
+}
