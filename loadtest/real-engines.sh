@@ -27,6 +27,7 @@ run_dir="$(mktemp -d -t rookery-bench.XXXXXX)"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 export ROOKERY_LOG=warn ROOKERY_FRAMES_PER_MINUTE=10000000 ROOKERY_REGISTRATIONS_PER_HOUR_PER_ADDRESS=0
+export ROOKERY_CHANNEL_MESSAGES_PER_5S=0
 
 # Waits for `GET /readyz` on $1.
 ready() {

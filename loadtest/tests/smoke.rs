@@ -17,7 +17,11 @@ impl Barrier for Straight {
 static RUNS: AtomicU32 = AtomicU32::new(0);
 
 async fn server() -> TestServer {
-    TestServer::start_with(|c| c.frames_per_minute = 1_000_000).await
+    TestServer::start_with(|c| {
+        c.frames_per_minute = 1_000_000;
+        c.channel_messages_per_5s = 0;
+    })
+    .await
 }
 
 async fn run(server: &TestServer, scenario: Scenario, encoding: Encoding) -> PartReport {

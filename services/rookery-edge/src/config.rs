@@ -32,6 +32,12 @@ pub struct EdgeConfig {
     pub rest_rate_burst: u32,
     /// Window over which the REST budget refills.
     pub rest_rate_window: Duration,
+    /// Messages one user may post in one channel per
+    /// `channel_messages_window`, over every connection and REST client
+    /// together (Discord: 5 per 5 s; 0: unlimited).
+    pub channel_messages_burst: u32,
+    /// Window over which that budget refills.
+    pub channel_messages_window: Duration,
     /// Login attempts per source address per minute (0: unlimited).
     pub logins_per_minute_per_address: u32,
     /// Login attempts per username per minute, from any address (0:
@@ -99,6 +105,8 @@ impl EdgeConfig {
             frame_rate_window: Duration::from_secs(60),
             rest_rate_burst: 50,
             rest_rate_window: Duration::from_secs(1),
+            channel_messages_burst: 5,
+            channel_messages_window: Duration::from_secs(5),
             logins_per_minute_per_address: 30,
             logins_per_minute_per_username: 10,
             registrations_per_hour_per_address: 30,

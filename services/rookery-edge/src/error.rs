@@ -60,6 +60,10 @@ pub enum EdgeError {
     /// Slow mode: the member may send again after this many milliseconds.
     #[error("slowmode rate limit: retry after {:.1} s", *.0 as f64 / 1000.0)]
     SlowMode(u64),
+    /// The author's message budget in this channel is spent: retry after
+    /// this many milliseconds.
+    #[error("the channel's write rate limit: retry after {:.1} s", *.0 as f64 / 1000.0)]
+    WriteRateLimited(u64),
     /// No such user.
     #[error("unknown user")]
     UnknownUser,
@@ -116,7 +120,9 @@ impl EdgeError {
             | EdgeError::DmChannel => StatusCode::FORBIDDEN,
             EdgeError::UsernameTaken => StatusCode::CONFLICT,
             EdgeError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            EdgeError::SlowMode(_) => StatusCode::TOO_MANY_REQUESTS,
+            EdgeError::SlowMode(_) | EdgeError::WriteRateLimited(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -139,6 +145,7 @@ impl EdgeError {
             EdgeError::UnknownBan => 10026,
             EdgeError::Banned => 40007,
             EdgeError::SlowMode(_) => 20016,
+            EdgeError::WriteRateLimited(_) => 20028,
             EdgeError::MaxPins(_) => 30003,
             EdgeError::MaxReactions(_) => 30010,
             EdgeError::NotAuthor => 50005,
@@ -157,7 +164,9 @@ impl EdgeError {
             code: self.code(),
             message: self.to_string(),
             retry_after: match self {
-                EdgeError::SlowMode(ms) => Some(*ms as f64 / 1000.0),
+                EdgeError::SlowMode(ms) | EdgeError::WriteRateLimited(ms) => {
+                    Some(*ms as f64 / 1000.0)
+                }
                 _ => None,
             },
         }

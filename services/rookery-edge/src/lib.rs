@@ -93,6 +93,7 @@ pub struct Edge {
     connections: Arc<Semaphore>,
     rest_limits: Option<ratelimit::RestLimits>,
     auth_limits: ratelimit::AuthLimits,
+    message_limits: Option<ratelimit::Keyed<(rookery_proto::Id, rookery_proto::Id)>>,
     draining: watch::Sender<bool>,
     ready: AtomicBool,
     metrics: Option<MetricsRender>,
@@ -124,6 +125,10 @@ impl Edge {
             })),
             connections: Arc::new(Semaphore::new(config.max_websockets())),
             auth_limits: ratelimit::AuthLimits::new(&config),
+            message_limits: ratelimit::Keyed::new(
+                config.channel_messages_burst,
+                config.channel_messages_window,
+            ),
             rest_limits: ratelimit::RestLimits::new(
                 config.rest_rate_burst,
                 config.rest_rate_window,

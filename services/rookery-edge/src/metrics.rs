@@ -162,7 +162,7 @@ pub fn describe() {
         Unit::Count,
         "Gateway connections closed for not identifying within the deadline after HELLO."
     );
-    for scope in ["gateway", "rest", "login", "registration"] {
+    for scope in ["gateway", "rest", "login", "registration", "messages"] {
         counter!(RATE_LIMITED, "scope" => scope).absolute(0);
     }
     describe_gauge!(

@@ -35,6 +35,24 @@ impl Edge {
         Ok(())
     }
 
+    /// Spends one of the author's messages in the channel: a budget per
+    /// user and channel, whichever connection or REST client sends, so
+    /// more connections do not buy more messages.
+    fn spend_message(&self, author: Id, channel: Id) -> Result<(), EdgeError> {
+        let Some(limits) = &self.message_limits else {
+            return Ok(());
+        };
+        let taken = limits.take((author, channel));
+        if taken.allowed {
+            return Ok(());
+        }
+        metrics::counter!(crate::metrics::RATE_LIMITED, "scope" => "messages").increment(1);
+        let wait = taken.retry_after.as_millis().max(1);
+        Err(EdgeError::WriteRateLimited(
+            u64::try_from(wait).unwrap_or(u64::MAX),
+        ))
+    }
+
     /// Posts a message. A repeated `(author, nonce)` returns the first
     /// message and publishes nothing; concurrent repeats share one publish.
     pub async fn send_message(
@@ -90,6 +108,7 @@ impl Edge {
         body: CreateMessage,
         wait: bool,
     ) -> Result<(Arc<Message>, Applied), EdgeError> {
+        self.spend_message(author.id, channel.id)?;
         let replied = match &body.message_reference {
             Some(to) => self.reply_target(channel, bits, to).await?,
             None => None,

@@ -88,6 +88,11 @@ pub struct ServeConfig {
     /// limit is 50). 0 turns the limit off.
     #[arg(long, env = "ROOKERY_REST_REQUESTS_PER_SECOND", default_value_t = 50)]
     pub rest_requests_per_second: u32,
+    /// Messages one user may post in one channel per 5 seconds, over all
+    /// their connections and REST clients together (Discord's 5; 429 or
+    /// SEND_ERROR 20028 beyond; 0: unlimited).
+    #[arg(long, env = "ROOKERY_CHANNEL_MESSAGES_PER_5S", default_value_t = 5)]
+    pub channel_messages_per_5s: u32,
     /// Login attempts per client address per minute (0: unlimited; behind
     /// a proxy every client has the proxy's address).
     #[arg(
@@ -202,6 +207,7 @@ impl ServeConfig {
             http_header_timeout_ms: 10_000,
             frames_per_minute: 120,
             rest_requests_per_second: 50,
+            channel_messages_per_5s: 5,
             logins_per_minute_per_address: 30,
             logins_per_minute_per_username: 10,
             registrations_per_hour_per_address: 30,
@@ -239,6 +245,8 @@ impl ServeConfig {
             frame_rate_window: Duration::from_secs(60),
             rest_rate_burst: self.rest_requests_per_second,
             rest_rate_window: Duration::from_secs(1),
+            channel_messages_burst: self.channel_messages_per_5s,
+            channel_messages_window: Duration::from_secs(5),
             logins_per_minute_per_address: self.logins_per_minute_per_address,
             logins_per_minute_per_username: self.logins_per_minute_per_username,
             registrations_per_hour_per_address: self.registrations_per_hour_per_address,

@@ -45,6 +45,7 @@ fn node(bus: &str, dir: &Path, worker_id: u16) -> ServeConfig {
     c.jwt_secret = Some(SECRET.to_owned());
     c.worker_id = worker_id;
     c.frames_per_minute = 100_000;
+    c.channel_messages_per_5s = 0;
     c
 }
 
@@ -498,6 +499,8 @@ async fn the_binary_runs_as_a_writer_and_two_edges() {
         LINK_SECRET,
         "--frames-per-minute",
         "100000",
+        "--channel-messages-per-5s",
+        "0",
     ];
     let writer_args: Vec<&str> = common
         .iter()

@@ -264,6 +264,7 @@ async fn a_client_that_stops_reading_is_closed_as_a_slow_consumer() {
     // Alice posts 4,000 messages as fast as she can: no REST budget here.
     let server = TestServer::start_with(|c| {
         c.outbound_queue = 16;
+        c.channel_messages_per_5s = 0;
         c.rest_requests_per_second = 0;
     })
     .await;

@@ -312,7 +312,11 @@ fn identify(token: &str) -> gw::Identify {
 
 #[tokio::test]
 async fn a_detached_session_past_its_replay_buffer_gets_no_more_traffic() {
-    let server = TestServer::start_with(|c| c.replay_buffer = 8).await;
+    let server = TestServer::start_with(|c| {
+        c.replay_buffer = 8;
+        c.channel_messages_per_5s = 0;
+    })
+    .await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let channel = server.guild(&[&alice, &bob]).await.channels[0].id;
     let mut g = Gateway::connect(&server.ws(), Encoding::Json)
@@ -520,5 +524,45 @@ async fn a_gateway_send_with_an_unknown_field_is_refused_as_rest_refuses_it() {
         .await
         .unwrap();
     assert_eq!(closed_with(&mut g).await, CloseCode::DecodeError.code());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn more_connections_buy_no_more_messages_in_a_channel() {
+    let server = TestServer::start().await;
+    let [flooder, bystander] = server.users(["flooder", "bystander"]).await;
+    let guild = server.guild(&[&flooder, &bystander]).await;
+    let channel = guild.channels[0].id;
+    // Ten connections, two sends each, at once: five pass (the budget is
+    // the user's, not the connection's).
+    let mut connections = Vec::new();
+    for _ in 0..10 {
+        connections.push(server.gateway(&flooder, Encoding::MsgPack).await);
+    }
+    let mut acked = 0;
+    let mut refused = Vec::new();
+    for (i, g) in connections.iter_mut().enumerate() {
+        for j in 0..2 {
+            match rookery_testkit::send_answer(g, channel, &format!("{i}-{j}")).await {
+                Ok(_) => acked += 1,
+                Err(code) => refused.push(code),
+            }
+        }
+    }
+    assert_eq!(acked, 5, "refused: {refused:?}");
+    assert!(refused.iter().all(|&c| c == 20028), "{refused:?}");
+    // REST shares the budget, with Discord's 429 and retry_after.
+    let post = format!("/channels/{channel}/messages");
+    let body = Some(serde_json::json!({ "content": "one more" }));
+    let (status, answer) = flooder.call(reqwest::Method::POST, &post, body).await;
+    assert_eq!(status.as_u16(), 429, "{answer}");
+    assert_eq!(answer["code"], 20028);
+    assert!(answer["retry_after"].as_f64().unwrap() > 0.0);
+    // Another member of the channel is not affected.
+    bystander
+        .api
+        .post_message(channel, "hello", None)
+        .await
+        .unwrap();
     server.stop().await;
 }

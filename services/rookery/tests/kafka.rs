@@ -30,7 +30,11 @@ async fn topics(c: &TestCluster, partitions: i32) -> String {
 
 async fn chat_over_kafka_end_to_end(c: TestCluster) {
     let url = topics(&c, 8).await;
-    let server = TestServer::start_with(|config| config.bus = url).await;
+    let server = TestServer::start_with(|config| {
+        config.bus = url;
+        config.channel_messages_per_5s = 0;
+    })
+    .await;
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let channel = server.guild(&[&alice, &bob]).await.channels[0].id;
@@ -245,6 +249,7 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema(c
         config.bus = url;
         config.presence_refresh_secs = 3600;
         config.presence_grace_ms = 3_600_000;
+        config.channel_messages_per_5s = 0;
     })
     .await;
     let alice = server.user("alice").await;

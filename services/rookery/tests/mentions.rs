@@ -101,7 +101,7 @@ async fn mentions_follow_membership_roles_and_allowed_mentions() {
 
 #[tokio::test]
 async fn replies_reference_a_message_of_the_channel_and_mention_its_author() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.channel_messages_per_5s = 0).await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let guild = server.guild(&[&alice, &bob]).await;
     let (channel, other) = (guild.channels[0].id, Id(1));

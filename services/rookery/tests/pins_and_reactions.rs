@@ -198,7 +198,11 @@ async fn reactions_need_add_reactions_for_a_new_emoji_and_are_told_once() {
 #[tokio::test]
 async fn a_channel_holds_at_most_fifty_pins() {
     // Unlimited REST budget: the test makes a hundred calls at once.
-    let server = TestServer::start_with(|c| c.rest_requests_per_second = 0).await;
+    let server = TestServer::start_with(|c| {
+        c.rest_requests_per_second = 0;
+        c.channel_messages_per_5s = 0;
+    })
+    .await;
     let alice = server.user("alice").await;
     let channel = server.guild(&[&alice]).await.channels[0].id;
     let ids: [Id; 51] = post_all(&alice, channel, std::array::from_fn(|i| format!("m{i}"))).await;

@@ -15,7 +15,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_rookery");
 
 /// Starts `rookery serve` on port 0.
 fn spawn(data_dir: &Path) -> ChildServer {
-    ChildServer::spawn(BIN, data_dir, &["--frames-per-minute", "100000"])
+    let bulk = [
+        "--frames-per-minute",
+        "100000",
+        "--channel-messages-per-5s",
+        "0",
+    ];
+    ChildServer::spawn(BIN, data_dir, &bulk)
 }
 
 /// Sends as fast as acks come back on several connections, and SIGKILLs the

@@ -65,7 +65,7 @@ async fn read_states(u: &TestUser) -> BTreeMap<Id, ReadState> {
 
 #[tokio::test]
 async fn unread_flags_and_mention_counts_match_a_brute_force_count() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.channel_messages_per_5s = 0).await;
     let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
     let guild = server.guild(&[&alice, &bob, &carol]).await;
     let g = guild.id;

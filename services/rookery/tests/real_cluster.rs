@@ -62,6 +62,8 @@ impl Cluster {
             LINK_SECRET,
             "--frames-per-minute",
             "100000",
+            "--channel-messages-per-5s",
+            "0",
         ];
         let mut out = vec![
             "--bus",

@@ -164,7 +164,11 @@ async fn resume_refuses_strangers_and_future_seqs() {
 #[tokio::test]
 async fn history_pages_cross_bucket_boundaries() {
     // 40 ms buckets: 30 messages sent over ~300 ms span several buckets.
-    let server = TestServer::start_with(|c| c.bucket_ms = 40).await;
+    let server = TestServer::start_with(|c| {
+        c.bucket_ms = 40;
+        c.channel_messages_per_5s = 0;
+    })
+    .await;
     let alice = server.user("alice").await;
     let guild = server.guild(&[&alice]).await;
     let channel = guild.channels[0].id;

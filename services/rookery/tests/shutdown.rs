@@ -16,7 +16,13 @@ const T: Duration = Duration::from_secs(10);
 #[tokio::test]
 async fn sigterm_sends_reconnect_commits_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = ChildServer::spawn(BIN, dir.path(), &["--frames-per-minute", "100000"]);
+    let bulk = [
+        "--frames-per-minute",
+        "100000",
+        "--channel-messages-per-5s",
+        "0",
+    ];
+    let mut node = ChildServer::spawn(BIN, dir.path(), &bulk);
     let api = Api::new(format!("http://{}", node.addr));
     let auth = api.register("graceful", "long-enough").await.unwrap();
     let alice = api.with_token(&auth.token);
