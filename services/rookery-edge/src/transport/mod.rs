@@ -51,7 +51,7 @@ pub async fn serve(
     limits: HttpLimits,
     mut stopped: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let slots = Slots::new(limits.max_connections);
+    let slots = Slots::new(limits.max_connections, limits.name);
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -81,7 +81,6 @@ pub async fn serve(
                 continue;
             }
         };
-        metrics::gauge!(m::HTTP_CONNECTIONS, "listener" => limits.name).set(slots.open() as f64);
         let connection = Connection {
             app: app.clone(),
             peer,

@@ -13,6 +13,8 @@ use tokio::sync::Notify;
 /// The slots of one listener.
 pub(crate) struct Slots {
     max: usize,
+    /// The `listener` label of the open-connections gauge.
+    name: &'static str,
     state: Mutex<State>,
 }
 
@@ -44,11 +46,18 @@ pub(crate) struct Slot {
 }
 
 impl Slots {
-    pub(crate) fn new(max: usize) -> Arc<Self> {
+    pub(crate) fn new(max: usize, name: &'static str) -> Arc<Self> {
         Arc::new(Self {
             max: max.max(1),
+            name,
             state: Mutex::default(),
         })
+    }
+
+    /// Reports `open` on the listener's gauge (under the state lock, so
+    /// reports cannot arrive out of order).
+    fn report(&self, open: usize) {
+        metrics::gauge!(crate::metrics::HTTP_CONNECTIONS, "listener" => self.name).set(open as f64);
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -56,6 +65,7 @@ impl Slots {
     }
 
     /// Connections holding a slot (an evicted one until its task ends).
+    #[cfg(test)]
     pub(crate) fn open(&self) -> usize {
         self.state().open
     }
@@ -72,6 +82,7 @@ impl Slots {
             evicted = true;
         }
         st.open += 1;
+        self.report(st.open);
         st.next_key += 1;
         let key = st.next_key;
         let evict = Arc::new(Notify::new());
@@ -120,6 +131,7 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut st = self.slots.state();
         st.open -= 1;
+        self.slots.report(st.open);
         st.idle.remove(&self.key);
     }
 }
@@ -138,7 +150,7 @@ mod tests {
 
     #[tokio::test]
     async fn at_the_cap_the_oldest_idle_connection_makes_room() {
-        let slots = Slots::new(3);
+        let slots = Slots::new(3, "public");
         let (oldest, busy, socket) = (
             admitted(slots.admit()),
             admitted(slots.admit()),
@@ -170,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_slot_is_freed_by_its_last_holder() {
-        let slots = Slots::new(1);
+        let slots = Slots::new(1, "public");
         let slot = admitted(slots.admit());
         slot.upgraded();
         let websocket = slot.clone();
