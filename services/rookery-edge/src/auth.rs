@@ -1,6 +1,9 @@
 //! Session tokens (HS256 JWTs with a pinned algorithm) and password hashing
 //! (argon2id, on a small dedicated pool: each hash costs tens of
 //! milliseconds of CPU and ~19 MiB of memory by design).
+//!
+//! A token carries its account's token generation (`gen`) when it was
+//! issued; [`crate::generations`] refuses it once the account's moves on.
 
 use crate::EdgeError;
 use argon2::Argon2;
@@ -19,7 +22,24 @@ struct Claims {
     name: String,
     iss: String,
     iat: u64,
+    /// Not before: the issue time (a token is never valid before it was
+    /// made, whatever clock skew the leeway allows).
+    #[serde(default)]
+    nbf: u64,
     exp: u64,
+    /// The account's token generation at issue; tokens made before
+    /// revocation existed carry none and count as generation 0.
+    #[serde(default)]
+    generation: u64,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The user it names.
+    pub user: User,
+    /// The token generation it was issued under.
+    pub generation: u64,
 }
 
 /// Issues and verifies session tokens.
@@ -36,6 +56,7 @@ impl Tokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Self {
             encoding: EncodingKey::from_secret(secret),
@@ -45,22 +66,25 @@ impl Tokens {
         }
     }
 
-    /// A token for `user`.
-    pub fn issue(&self, user: &User) -> String {
+    /// A token for `user` under the account's token `generation`.
+    pub fn issue(&self, user: &User, generation: u64) -> String {
         let now = rookery_proto::id::now_ms() / 1000;
         let claims = Claims {
             sub: user.id.to_string(),
             name: user.username.clone(),
             iss: ISSUER.into(),
             iat: now,
+            nbf: now,
             exp: now + self.ttl.as_secs(),
+            generation,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing cannot fail")
     }
 
-    /// The user a valid token names.
-    pub fn verify(&self, token: &str) -> Result<User, EdgeError> {
+    /// The user a validly signed, unexpired token names, and its
+    /// generation (whether that is still current is the caller's check).
+    pub fn verify(&self, token: &str) -> Result<Verified, EdgeError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| EdgeError::Unauthorized("invalid or expired token"))?;
         let id = data
@@ -68,9 +92,12 @@ impl Tokens {
             .sub
             .parse::<Id>()
             .map_err(|_| EdgeError::Unauthorized("invalid token subject"))?;
-        Ok(User {
-            id,
-            username: data.claims.name,
+        Ok(Verified {
+            user: User {
+                id,
+                username: data.claims.name,
+            },
+            generation: data.claims.generation,
         })
     }
 }
@@ -156,8 +183,9 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_reject_tampering() {
         let t = Tokens::new(b"secret-one", Duration::from_secs(60));
-        let token = t.issue(&user());
-        assert_eq!(t.verify(&token).unwrap(), user());
+        let token = t.issue(&user(), 7);
+        let verified = t.verify(&token).unwrap();
+        assert_eq!((verified.user, verified.generation), (user(), 7));
         let other = Tokens::new(b"secret-two", Duration::from_secs(60));
         assert!(other.verify(&token).is_err(), "wrong key");
         assert!(t.verify("not.a.token").is_err());
@@ -174,7 +202,9 @@ mod tests {
             name: "a".into(),
             iss: ISSUER.into(),
             iat: 0,
+            nbf: 0,
             exp: 1,
+            generation: 0,
         };
         let expired = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -191,6 +221,35 @@ mod tests {
         )
         .unwrap();
         assert!(t.verify(&hs512).is_err(), "algorithm is pinned to HS256");
+    }
+
+    #[test]
+    fn tokens_are_not_valid_before_their_nbf() {
+        let t = Tokens::new(b"k", Duration::from_secs(60));
+        let now = rookery_proto::id::now_ms() / 1000;
+        let claims = |nbf| Claims {
+            sub: "1".into(),
+            name: "a".into(),
+            iss: ISSUER.into(),
+            iat: now,
+            nbf,
+            exp: now + 3600,
+            generation: 0,
+        };
+        let sign = |c: &Claims| {
+            let key = EncodingKey::from_secret(b"k");
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), c, &key).unwrap()
+        };
+        assert!(
+            t.verify(&sign(&claims(now + 600))).is_err(),
+            "nbf in the future"
+        );
+        assert!(t.verify(&sign(&claims(now))).is_ok());
+        let issued = t.issue(&user(), 0);
+        let issued = jsonwebtoken::decode::<Claims>(&issued, &t.decoding, &t.validation)
+            .unwrap()
+            .claims;
+        assert_eq!(issued.nbf, issued.iat, "issued tokens carry nbf");
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use rookery_proto::model::{
     audit_action,
 };
 use rookery_proto::permissions::Permissions;
-use rookery_proto::rest::{AuthResponse, ChannelParams, Credentials};
+use rookery_proto::rest::ChannelParams;
 use rookery_store::Cursor;
 use std::sync::Arc;
 
@@ -42,24 +42,6 @@ fn name_of(field: &str, value: &str) -> Result<String, EdgeError> {
         return Err(EdgeError::InvalidBody(why));
     }
     Ok(name.to_owned())
-}
-
-fn check_credentials(c: &Credentials) -> Result<(), EdgeError> {
-    let ok_name = (2..=32).contains(&c.username.chars().count())
-        && c.username
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch));
-    if !ok_name {
-        return Err(EdgeError::InvalidBody(
-            "username must be 2 to 32 of A-Z a-z 0-9 _ . -".into(),
-        ));
-    }
-    if !(8..=128).contains(&c.password.chars().count()) {
-        return Err(EdgeError::InvalidBody(
-            "password must be 8 to 128 characters".into(),
-        ));
-    }
-    Ok(())
 }
 
 impl Edge {
@@ -138,45 +120,6 @@ impl Edge {
             event,
             audit,
         }
-    }
-
-    /// Creates an account and returns it with a token.
-    pub async fn register(&self, c: Credentials) -> Result<AuthResponse, EdgeError> {
-        check_credentials(&c)?;
-        let user = User {
-            id: self.ids.next_id(),
-            username: c.username,
-        };
-        let hash = self.hasher.hash(c.password).await?;
-        self.store.create_account(&user, &hash).await?;
-        // The account is stored; the event is for the log's readers.
-        if let Err(e) = self.publish(Event::UserCreate(user.clone()), false).await {
-            tracing::warn!(user = %user.id, error = %e, "account created but USER_CREATE not published");
-        }
-        Ok(AuthResponse {
-            token: self.tokens.issue(&user),
-            user,
-        })
-    }
-
-    /// Checks credentials and returns a fresh token.
-    pub async fn login(&self, c: Credentials) -> Result<AuthResponse, EdgeError> {
-        const BAD: EdgeError = EdgeError::Unauthorized("invalid username or password");
-        let user = match self.store.check_password(&c.username, &c.password).await {
-            Some(checked) => checked?.ok_or(BAD)?,
-            None => {
-                let account = self.store.account(&c.username).await?;
-                // An unknown name costs a verification too: the answer's
-                // timing must not tell which names exist.
-                let hash = account.as_ref().map(|(_, h)| h.clone());
-                let matches = self.hasher.verify(c.password, hash).await?;
-                account.filter(|_| matches).ok_or(BAD)?.0
-            }
-        };
-        Ok(AuthResponse {
-            token: self.tokens.issue(&user),
-            user,
-        })
     }
 
     /// Creates a guild owned by `owner`, with a `general` text channel.

@@ -59,6 +59,8 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
             (ev::GUILD_MEMBER_ADD, D::Member(member))
         }
         Event::UserCreate(_) | Event::InviteCreate(_) | Event::GuildCreate(_) => return None,
+        // Ends the account's sessions (see the hub); never dispatched.
+        Event::TokensRevoked(_) => return None,
     };
     Some((env.event.guild()?, Dispatch::new(t, d)))
 }

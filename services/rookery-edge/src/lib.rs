@@ -6,6 +6,7 @@
 //! where hot. Writes never touch the store directly, except account
 //! creation, which needs an atomic username claim (see `docs/architecture.md`).
 
+mod accounts;
 mod audit;
 mod auth;
 mod bans;
@@ -15,6 +16,7 @@ mod domain;
 mod error;
 mod events;
 mod gateway;
+mod generations;
 mod holds;
 mod hub;
 mod mentions;
@@ -199,8 +201,9 @@ impl Edge {
         ::metrics::counter!(metrics::SESSIONS_ENDED, "reason" => reason).increment(1);
     }
 
-    /// Ends sessions detached for longer than the resume window and those
-    /// whose replay buffer overflowed; returns how many. The binary calls
+    /// Ends sessions detached for longer than the resume window, those
+    /// whose replay buffer overflowed and those whose tokens were revoked;
+    /// returns how many. The binary calls
     /// this every second.
     pub fn expire_sessions(&self) -> usize {
         let window = self.config.resume_window;
@@ -208,7 +211,9 @@ impl Edge {
             .sessions
             .matching(|s| s.overflowed() || s.detached_at().is_some_and(|t| t.elapsed() >= window));
         for s in &ended {
-            let reason = if s.overflowed() {
+            let reason = if s.revoked() {
+                "revoked"
+            } else if s.overflowed() {
                 "overflowed"
             } else {
                 "expired"

@@ -20,15 +20,16 @@ pub const RESUMED: &str = "rookery_edge_sessions_resumed_total";
 pub const SESSIONS_ENDED: &str = "rookery_edge_sessions_ended_total";
 /// Why a session ends: the client closed it, its resume window passed, its
 /// replay buffer overflowed while detached, a newer session of the same user
-/// evicted it, a RESUME found a gap it could not fill, or its IDENTIFY
-/// failed after it was registered.
-pub const SESSION_END_REASONS: [&str; 6] = [
+/// evicted it, a RESUME found a gap it could not fill, its IDENTIFY
+/// failed after it was registered, or its user's tokens were revoked.
+pub const SESSION_END_REASONS: [&str; 7] = [
     "closed",
     "expired",
     "overflowed",
     "evicted",
     "gap",
     "failed",
+    "revoked",
 ];
 /// IDENTIFYs refused because the user spent the identify budget or holds
 /// the most sessions allowed.
@@ -83,7 +84,13 @@ pub const LISTENERS: [&str; 2] = ["public", "ops"];
 pub const HTTP_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// Cache names, as the `cache` label.
-pub const CACHES: [&str; 4] = ["channel", "member", "guild", "permissions"];
+pub const CACHES: [&str; 5] = [
+    "channel",
+    "member",
+    "guild",
+    "permissions",
+    "token_generations",
+];
 
 /// Registers descriptions with the installed recorder, and creates every
 /// series with a bounded label set at zero, so dashboards and alerts see a

@@ -58,6 +58,8 @@ pub enum ResumeError {
     SeqAhead,
     /// The replay buffer no longer covers the gap.
     GapTooOld,
+    /// The session overflowed or its tokens were revoked: it is being ended.
+    Ended,
 }
 
 /// One identified session.
@@ -84,6 +86,9 @@ struct State {
     /// The last seq queued to the connection before it went away.
     detached_seq: u64,
     overflowed: bool,
+    /// The user's tokens were revoked: ended like an overflow, and the
+    /// connection closed with 4004.
+    revoked: bool,
     guilds: HashSet<rookery_proto::Id>,
     /// DMs and group DMs: scopes too, but no guild (presence is shared
     /// through guilds only).
@@ -107,6 +112,7 @@ impl Session {
             detached_at: Some(Instant::now()),
             detached_seq: 0,
             overflowed: false,
+            revoked: false,
             guilds: HashSet::new(),
             private: HashSet::new(),
             holds: Holds::default(),
@@ -200,6 +206,9 @@ impl Session {
     /// RESUMED. A connection still attached is closed as replaced.
     pub fn resume(&self, conn: Conn, seq: u64, resumed: Arc<Dispatch>) -> Result<(), ResumeError> {
         let mut st = self.state();
+        if st.overflowed {
+            return Err(ResumeError::Ended);
+        }
         if seq > st.seq || !st.ready {
             return Err(ResumeError::SeqAhead);
         }
@@ -236,6 +245,20 @@ impl Session {
     /// Whether the session can no longer be resumed (see the module docs).
     pub fn overflowed(&self) -> bool {
         self.state().overflowed
+    }
+
+    /// Ends the session because its user's tokens were revoked: nothing
+    /// more is delivered, it cannot be resumed, and an attached connection
+    /// is closed with 4004 (authentication failed).
+    pub fn revoke(&self) {
+        let mut st = self.state();
+        st.revoked = true;
+        st.stop(CloseCode::AuthenticationFailed);
+    }
+
+    /// Whether [`Session::revoke`] ended it.
+    pub fn revoked(&self) -> bool {
+        self.state().revoked
     }
 
     /// When the session lost its connection, if it has none.
@@ -291,8 +314,14 @@ impl State {
     fn overflow(&mut self) {
         // A connection still attached would wait for dispatches that never
         // come: it reconnects and finds the session gone.
+        self.stop(CloseCode::UnknownError);
+    }
+
+    /// Closes the connection with `code` and drops everything buffered;
+    /// the session gets nothing more and is ended by its edge.
+    fn stop(&mut self, code: CloseCode) {
         if let Some(conn) = self.conn.take() {
-            conn.close(CloseCode::UnknownError);
+            conn.close(code);
         }
         self.overflowed = true;
         self.early = Vec::new();
@@ -492,7 +521,29 @@ mod tests {
         let (c2, _rx2, _) = conn(2, 64);
         s.dispatch(&d("Y"));
         assert!(s.overflowed(), "seq 3 was never delivered and is gone");
-        assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::GapTooOld));
+        assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::Ended));
+        let (c3, _rx3, _) = conn(3, 64);
+        let last = 7;
+        assert_eq!(
+            s.resume(c3, last, d("RESUMED")),
+            Err(ResumeError::Ended),
+            "even a client that claims to have everything cannot attach to it"
+        );
+    }
+
+    #[test]
+    fn a_revoked_session_closes_with_4004_and_takes_nothing_more() {
+        let s = session();
+        let (c, mut rx, close) = conn(1, 64);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.dispatch(&d("A"));
+        s.revoke();
+        assert_eq!(*close.borrow(), Some(CloseCode::AuthenticationFailed));
+        s.dispatch(&d("B"));
+        assert_eq!(drain(&mut rx), vec![(1, "READY"), (2, "A")]);
+        assert!(s.revoked() && s.overflowed());
+        let (c2, _rx2, _) = conn(2, 64);
+        assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::Ended));
     }
 
     #[test]

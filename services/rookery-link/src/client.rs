@@ -381,6 +381,30 @@ impl Store for RemoteStore {
         Some(checked.await)
     }
 
+    async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {
+        match self.read(Call::TokenGeneration { user_id }).await? {
+            Reply::Generation(g) => Ok(g),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn revoke_tokens(
+        &self,
+        user_id: Id,
+        password_hash: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let call = Call::RevokeTokens {
+            user_id,
+            hash: password_hash.map(str::to_owned),
+        };
+        // A write: never coalesced.
+        let link = self.links.pick().map_err(StoreError::from)?;
+        match link.call(call).await.map_err(StoreError::from)? {
+            Reply::Generation(g) => Ok(g),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
         match self.read(Call::User { id }).await? {
             Reply::User(u) => Ok(u),

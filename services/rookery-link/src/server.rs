@@ -335,6 +335,12 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         Call::Login { username, password } => {
             Reply::User(crate::password::check(store, &username, password).await?)
         }
+        Call::TokenGeneration { user_id } => {
+            Reply::Generation(store.token_generation(user_id).await?)
+        }
+        Call::RevokeTokens { user_id, hash } => {
+            Reply::Generation(store.revoke_tokens(user_id, hash.as_deref()).await?)
+        }
         Call::User { id } => Reply::User(store.user(id).await?),
         Call::Guild { id } => Reply::Guild(store.guild(id).await?),
         Call::GuildChannels { guild_id } => Reply::Channels(store.guild_channels(guild_id).await?),

@@ -102,6 +102,15 @@ pub enum Call {
         username: String,
         password: String,
     },
+    /// An account's token generation (through the read cache).
+    TokenGeneration {
+        user_id: Id,
+    },
+    /// Revokes an account's tokens; with a hash, a password change.
+    RevokeTokens {
+        user_id: Id,
+        hash: Option<String>,
+    },
     User {
         id: Id,
     },
@@ -235,6 +244,8 @@ pub enum Reply {
     AuditLog(Vec<AuditLogEntry>),
     /// A reader's reactions: `(message, emoji)`.
     Reacted(Vec<(Id, String)>),
+    /// An account's token generation.
+    Generation(u64),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

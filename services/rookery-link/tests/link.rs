@@ -74,6 +74,8 @@ store_impl!(Split {
     local: [apply(batch: Vec<Mutation>) -> (), sync() -> (), account(username: &str) -> Option<(User, String)>]
     remote: [
         create_account(user: &User, password_hash: &str) -> (),
+        token_generation(user_id: Id) -> u64,
+        revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64,
         user(id: Id) -> Option<User>,
         guild(id: Id) -> Option<Guild>,
         guild_channels(guild_id: Id) -> Vec<Channel>,
@@ -107,6 +109,8 @@ store_impl!(Counting {
         apply(batch: Vec<Mutation>) -> (),
         sync() -> (),
         create_account(user: &User, password_hash: &str) -> (),
+        token_generation(user_id: Id) -> u64,
+        revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64,
         account(username: &str) -> Option<(User, String)>,
         user(id: Id) -> Option<User>,
         guild(id: Id) -> Option<Guild>,

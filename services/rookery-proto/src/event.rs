@@ -131,6 +131,23 @@ pub enum Event {
     ChannelRecipientAdd(RecipientChange),
     /// A user left or was removed from a group DM.
     ChannelRecipientRemove(RecipientChange),
+    /// Every token of an account was revoked (log out everywhere, or a
+    /// password change): edges refuse older tokens and end the account's
+    /// sessions. Carries no credential: the hash stays in the store.
+    TokensRevoked(TokensRevoked),
+}
+
+/// `TOKENS_REVOKED` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensRevoked {
+    /// The account.
+    pub user_id: Id,
+    /// Its new token generation: tokens issued under an earlier one are
+    /// refused.
+    pub generation: u64,
+    /// Whether the password changed too.
+    #[serde(default)]
+    pub password_changed: bool,
 }
 
 /// `CHANNEL_RECIPIENT_ADD` and `CHANNEL_RECIPIENT_REMOVE` payload.
@@ -333,6 +350,7 @@ impl Event {
             Event::TypingStart(t) => t.channel_id.0,
             Event::PresenceUpdate(p) => p.user_id.0,
             Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => r.channel_id.0,
+            Event::TokensRevoked(r) => r.user_id.0,
         }
     }
 }
@@ -366,6 +384,7 @@ impl Event {
             Event::TypingStart(t) => t.guild_id.or(t.channel_id),
             Event::PresenceUpdate(_) => return None,
             Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => r.channel_id,
+            Event::TokensRevoked(_) => return None,
         })
     }
 

@@ -15,6 +15,16 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// `POST /auth/password`: the current password, and the new one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The current password.
+    pub password: String,
+    /// 8 to 128 characters.
+    pub new_password: String,
+}
+
 /// Answer to register and login.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthResponse {

@@ -29,6 +29,12 @@ statements! {
     INSERT_CREDENTIALS = "INSERT INTO credentials (user_id, password_hash) VALUES (?, ?)";
     /// The hash of one user.
     SELECT_CREDENTIALS = "SELECT password_hash FROM credentials WHERE user_id = ?";
+    /// An account's token generation (null until first revoked).
+    SELECT_TOKEN_GENERATION = "SELECT token_generation FROM credentials WHERE user_id = ?";
+    /// A revocation: the new token generation.
+    INSERT_TOKEN_GENERATION = "INSERT INTO credentials (user_id, token_generation) VALUES (?, ?)";
+    /// A password change: the new hash and token generation in one row write.
+    INSERT_PASSWORD_CHANGE = "INSERT INTO credentials (user_id, password_hash, token_generation) VALUES (?, ?, ?)";
     /// The username claim (a lightweight transaction).
     CLAIM_USERNAME = "INSERT INTO usernames (name, user_id) VALUES (?, ?) IF NOT EXISTS";
     /// Who holds a (lowercased) username.

@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "008_slow_mode.cql"),
     migration!(9, "009_private_channels.cql"),
     migration!(10, "010_reaction_counts.cql"),
+    migration!(11, "011_token_generations.cql"),
 ];
 
 /// How a migrator takes the schema lock.

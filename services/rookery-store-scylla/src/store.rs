@@ -81,6 +81,9 @@ macro_rules! prepared {
 prepared! {
     insert_user = INSERT_USER, select_user = SELECT_USER,
     insert_credentials = INSERT_CREDENTIALS, select_credentials = SELECT_CREDENTIALS,
+    select_token_generation = SELECT_TOKEN_GENERATION,
+    insert_token_generation = INSERT_TOKEN_GENERATION,
+    insert_password_change = INSERT_PASSWORD_CHANGE,
     claim_username = CLAIM_USERNAME, select_username = SELECT_USERNAME,
     insert_guild = INSERT_GUILD, select_guild = SELECT_GUILD,
     insert_channel = INSERT_CHANNEL, insert_guild_channel = INSERT_GUILD_CHANNEL,
@@ -302,6 +305,38 @@ impl Store for ScyllaStore {
             inner.one::<(String,)>(&s.select_credentials, (uid,))
         )?;
         Ok(user.zip(hash).map(|(u, (h,))| (u, h)))
+    }
+
+    async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {
+        let (inner, s) = (&self.0, &self.0.s);
+        let row = inner.one::<(Option<i64>,)>(&s.select_token_generation, (key(user_id),));
+        Ok(row.await?.and_then(|(g,)| g).map_or(0, |g| g as u64))
+    }
+
+    async fn revoke_tokens(
+        &self,
+        user_id: Id,
+        password_hash: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        // Read, then write: two edges revoking at once each leave a time
+        // based generation (see `next_token_generation`), so either write
+        // revokes every token issued before both.
+        let generation =
+            rookery_store::next_token_generation(self.token_generation(user_id).await?);
+        let (inner, s) = (&self.0, &self.0.s);
+        let at = inner.clock.now();
+        let stored = generation as i64;
+        match password_hash {
+            Some(hash) => {
+                let values = (key(user_id), hash, stored);
+                inner.exec(at, &s.insert_password_change, values).await?
+            }
+            None => {
+                let values = (key(user_id), stored);
+                inner.exec(at, &s.insert_token_generation, values).await?
+            }
+        }
+        Ok(generation)
     }
 
     async fn user(&self, uid: Id) -> Result<Option<User>, StoreError> {

@@ -27,6 +27,15 @@ pub const AUDIT_RETENTION_MS: u64 = 90 * 24 * 3600 * 1000;
 /// The largest page of bans (Discord's `GET /guilds/{id}/bans` maximum).
 pub const MAX_BANS_PAGE: usize = 1000;
 
+/// The generation that follows `current` when an account's tokens are
+/// revoked: the revocation's time in milliseconds, or one more than the
+/// current if the clock has not passed it. A time rather than a counter, so
+/// two edges revoking at once (each reading, then writing) still each
+/// leave a generation no earlier token carries.
+pub fn next_token_generation(current: u64) -> u64 {
+    (current + 1).max(rookery_proto::id::now_ms())
+}
+
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -264,6 +273,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Option<Result<Option<User>, StoreError>> {
         None
     }
+
+    /// The account's token generation: a token carries the generation it
+    /// was issued under and is revoked once the account's moves on. 0 for an
+    /// account whose tokens were never revoked.
+    async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError>;
+
+    /// Revokes every token of the account (log out everywhere), replacing
+    /// its password hash when one is given (a password change), in one
+    /// write that is durable on return. Returns the new generation, which
+    /// differs from every earlier one.
+    async fn revoke_tokens(
+        &self,
+        user_id: Id,
+        password_hash: Option<&str>,
+    ) -> Result<u64, StoreError>;
 
     /// A user by id.
     async fn user(&self, id: Id) -> Result<Option<User>, StoreError>;

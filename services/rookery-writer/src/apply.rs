@@ -154,6 +154,9 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
         ),
         Event::MessageReactionAdd(r) => ("message_reaction_add", vec![reaction(r, true)]),
         Event::MessageReactionRemove(r) => ("message_reaction_remove", vec![reaction(r, false)]),
+        // The edge wrote the generation (and any new hash) to the store
+        // before publishing: a revocation must hold before it is answered.
+        Event::TokensRevoked(_) => ("tokens_revoked", Vec::new()),
         // Ephemeral events travel on their own topic and are never stored
         // (see `EphemeralRelay`).
         Event::TypingStart(_) | Event::PresenceUpdate(_) => return Vec::new(),

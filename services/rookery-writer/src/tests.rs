@@ -84,6 +84,8 @@ macro_rules! flaky_store {
 
 flaky_store! {
     create_account(user: &User, hash: &str) -> ();
+    token_generation(user_id: Id) -> u64;
+    revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64;
     account(username: &str) -> Option<(User, String)>;
     user(id: Id) -> Option<User>;
     guild(id: Id) -> Option<Guild>;

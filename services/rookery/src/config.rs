@@ -65,6 +65,10 @@ pub struct ServeConfig {
     /// RESUME (else close 4003; heartbeats do not extend it).
     #[arg(long, env = "ROOKERY_IDENTIFY_TIMEOUT_MS", default_value_t = 10_000)]
     pub identify_timeout_ms: u64,
+    /// How long a session token is valid, in seconds (Discord-style clients
+    /// log in again after it).
+    #[arg(long, env = "ROOKERY_TOKEN_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    pub token_ttl_secs: u64,
     /// Largest inbound gateway frame, in bytes.
     #[arg(long, env = "ROOKERY_MAX_FRAME_BYTES", default_value_t = 4096)]
     pub max_frame_bytes: usize,
@@ -201,6 +205,7 @@ impl ServeConfig {
             partitions: 16,
             heartbeat_interval_ms: 41_250,
             identify_timeout_ms: 10_000,
+            token_ttl_secs: 7 * 24 * 3600,
             max_frame_bytes: 4096,
             max_connections: 18_000,
             connection_reserve: 512,
@@ -237,6 +242,7 @@ impl ServeConfig {
             worker_id: self.worker_id,
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
             identify_timeout: Duration::from_millis(self.identify_timeout_ms),
+            token_ttl: Duration::from_secs(self.token_ttl_secs.max(1)),
             max_frame_bytes: self.max_frame_bytes,
             max_connections: self.max_connections,
             connection_reserve: self.connection_reserve,

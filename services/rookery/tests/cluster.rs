@@ -282,7 +282,7 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
 /// joined, a channel created) are routed to their edge at once: the first
 /// message posted right after reaches the member on the other edge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn guilds_joined_channels_created_and_dms_opened_while_connected_are_routed() {
+async fn joins_new_channels_dms_and_logouts_reach_sessions_on_every_edge() {
     let mock = kafka(1, 4, 1);
     let bus = format!("kafka://{}", mock.bootstrap_servers());
     let dir = tempfile::tempdir().unwrap();
@@ -340,6 +340,31 @@ async fn guilds_joined_channels_created_and_dms_opened_while_connected_are_route
     let post = send_until_acked(&mut ga, opened.id, "dm1", "just us").await;
     let m: Message = gb.dispatch("MESSAGE_CREATE", T).await.unwrap().d().unwrap();
     assert_eq!((m.id, m.channel_id), (post.id, opened.id));
+
+    // Bob logs out everywhere through edge a: edge b hears it, closes his
+    // session there with 4004 and refuses his token.
+    let bob_on_a = owner_api.with_token(&bob.token);
+    let (status, _) = bob_on_a
+        .raw(reqwest::Method::POST, "/auth/logout-everywhere", None)
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 204);
+    let closed = loop {
+        match tokio::time::timeout(T, gb.next()).await.expect("closed") {
+            Ok(_) => continue,
+            Err(rookery_client::ClientError::Closed { code, .. }) => break code,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(closed, gw::CloseCode::AuthenticationFailed.code());
+    let refused = api_b.with_token(&bob.token).my_guilds().await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            rookery_client::ClientError::Api { status: 401, .. }
+        ),
+        "{refused}"
+    );
 
     b.stop().await.unwrap();
     a.stop().await.unwrap();

@@ -272,15 +272,26 @@ impl Reader {
         if ident.last_message_ids.len() > gw::CATCH_UP_CHANNELS || presence.invalid().is_some() {
             return Err(CloseCode::DecodeError);
         }
-        let user = self
+        let token = self
             .edge
-            .tokens
-            .verify(&ident.token)
+            .authenticate(&ident.token)
+            .await
             .map_err(|_| CloseCode::AuthenticationFailed)?;
-        let session = Session::new(user, self.edge.config.replay_buffer);
+        let session = Session::new(token.user.clone(), self.edge.config.replay_buffer);
         self.edge
             .register_session(&session)
             .map_err(|_| CloseCode::RateLimited)?;
+        // A revocation heard between the check above and the registration
+        // found no session to end: check again now that it is registered.
+        if !self
+            .edge
+            .authenticate(&ident.token)
+            .await
+            .is_ok_and(|t| t == token)
+        {
+            self.edge.end_session(&session, "revoked");
+            return Err(CloseCode::AuthenticationFailed);
+        }
         let ready = match self.build_ready(&session, &ident).await {
             Ok(ready) => ready,
             Err(code) => {
@@ -365,9 +376,10 @@ impl Reader {
     async fn resume(&mut self, r: gw::Resume) -> Result<(), CloseCode> {
         let user = self
             .edge
-            .tokens
-            .verify(&r.token)
-            .map_err(|_| CloseCode::AuthenticationFailed)?;
+            .authenticate(&r.token)
+            .await
+            .map_err(|_| CloseCode::AuthenticationFailed)?
+            .user;
         let Some(session) = self
             .edge
             .session(&r.session_id)
@@ -386,6 +398,11 @@ impl Reader {
                 Ok(())
             }
             Err(ResumeError::SeqAhead) => Err(CloseCode::InvalidSeq),
+            // Its edge ends it within a second, with the reason it ended.
+            Err(ResumeError::Ended) => {
+                self.frame(op::INVALID_SESSION, &false);
+                Ok(())
+            }
             Err(ResumeError::GapTooOld) => {
                 self.edge.end_session(&session, "gap");
                 self.frame(op::INVALID_SESSION, &false);

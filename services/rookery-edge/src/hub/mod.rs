@@ -18,7 +18,7 @@ use futures_util::future::{BoxFuture, Shared};
 use rookery_bus::{EdgeLink, FanoutBatch, Interest, LinkError};
 use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
-use rookery_proto::event::{Envelope, Event, MemberAdd};
+use rookery_proto::event::{Envelope, Event, MemberAdd, TokensRevoked};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{Channel, GuildState, UnavailableGuild};
 use rookery_store::Store;
@@ -65,6 +65,8 @@ pub struct Hub {
     origin: u16,
     store: Arc<dyn Store>,
     perms: crate::perms::Perms,
+    /// Token generations: the revocations this edge has heard of.
+    pub(crate) generations: crate::generations::Generations,
     interest: Arc<dyn Interest>,
     by_guild: Index,
     by_user: Index,
@@ -102,6 +104,7 @@ impl Hub {
             me: me.clone(),
             origin,
             perms: crate::perms::Perms::new(store.clone()),
+            generations: crate::generations::Generations::new(store.clone()),
             store,
             interest,
             by_guild: RwLock::default(),
@@ -378,6 +381,7 @@ impl Hub {
             Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),
             Event::PresenceUpdate(p) => self.presence_seen(env.origin, env.id, p),
+            Event::TokensRevoked(r) => self.tokens_revoked(r),
             Event::MessageAck(a) => {
                 let d = DispatchData::Ack(a.clone());
                 let d = Arc::new(Dispatch::new(ev::MESSAGE_ACK, d));
@@ -393,6 +397,17 @@ impl Hub {
             && let Some(tx) = self.waiters.lock().expect("waiters").remove(&env.id)
         {
             let _ = tx.send(());
+        }
+    }
+
+    /// An account's tokens were revoked: older tokens are refused from now
+    /// on (learned first, so an IDENTIFY racing this either finds the new
+    /// generation or has its session ended here), and every session of the
+    /// account ends, closed with 4004.
+    fn tokens_revoked(&self, r: &TokensRevoked) {
+        self.generations.learn(r.user_id, r.generation);
+        for s in self.sessions_of(&self.by_user, r.user_id) {
+            s.revoke();
         }
     }
 

@@ -9,8 +9,9 @@ use rookery_proto::model::User;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
-/// The user named by a valid `Authorization: Bearer <jwt>` (verified once
-/// per request: the rate limiter leaves it in the request's extensions).
+/// The user named by a valid, unrevoked `Authorization: Bearer <jwt>`
+/// (checked once per request: the rate limiter leaves it in the request's
+/// extensions).
 #[derive(Clone)]
 pub struct Auth(pub User);
 
@@ -23,7 +24,7 @@ impl FromRequestParts<Arc<Edge>> for Auth {
         }
         let token =
             bearer(&parts.headers).ok_or(EdgeError::Unauthorized("missing bearer token"))?;
-        edge.tokens.verify(token).map(Auth)
+        Ok(Auth(edge.authenticate(token).await?.user))
     }
 }
 

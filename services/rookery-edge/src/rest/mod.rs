@@ -26,6 +26,8 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
     let api = Router::new()
         .route("/auth/register", post(routes::register))
         .route("/auth/login", post(routes::login))
+        .route("/auth/password", post(routes::change_password))
+        .route("/auth/logout-everywhere", post(routes::log_out_everywhere))
         .route("/guilds", post(routes::create_guild))
         .route("/guilds/{id}/channels", post(routes::create_channel))
         .route("/guilds/{id}/invites", post(routes::create_invite))
@@ -153,9 +155,13 @@ async fn limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> R
     let Some(limits) = &edge.rest_limits else {
         return next.run(req).await;
     };
-    let Some(user) = extract::bearer(req.headers()).and_then(|t| edge.tokens.verify(t).ok()) else {
+    let Some(token) = extract::bearer(req.headers()) else {
         return next.run(req).await;
     };
+    let Ok(verified) = edge.authenticate(token).await else {
+        return next.run(req).await;
+    };
+    let user = verified.user;
     let taken = limits.take(user.id);
     // The route's `Auth` takes the user from here instead of verifying the
     // token again.

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use rookery_proto::Id;
 use rookery_proto::rest::{
     BulkDelete, ChannelParams, CreateMessage, CreateNamed, Credentials, EditMessage, InviteCode,
+    PasswordChange,
 };
 use rookery_store::Cursor;
 use serde::Serialize;
@@ -51,6 +52,28 @@ pub async fn login(
         return Ok(super::refused_by(&refused, "login"));
     }
     Ok(Json(edge.login(c).await?).into_response())
+}
+
+/// Spends a login of the caller's budget: the current password is checked,
+/// so a stolen token must not become a password oracle.
+pub async fn change_password(
+    State(edge): EdgeState,
+    peer: super::extract::Peer,
+    Auth(user): Auth,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<Response, EdgeError> {
+    if let Err(refused) = edge.auth_limits.login(peer.0, &user.username) {
+        return Ok(super::refused_by(&refused, "login"));
+    }
+    Ok(Json(edge.change_password(&user, change).await?).into_response())
+}
+
+pub async fn log_out_everywhere(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+) -> Result<StatusCode, EdgeError> {
+    edge.log_out_everywhere(&user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn create_guild(

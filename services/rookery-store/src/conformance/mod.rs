@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             history_limit_is_clamped,
             apply_is_idempotent,
             accounts_claim_usernames,
+            revocations_move_the_token_generation,
             guild_metadata_indexes,
             roles_overwrites_and_member_roles,
             edits_and_deletes_never_resurrect,
@@ -77,6 +78,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     history_limit_is_clamped(store, bucket_ms).await;
     apply_is_idempotent(store, bucket_ms).await;
     accounts_claim_usernames(store, bucket_ms).await;
+    revocations_move_the_token_generation(store, bucket_ms).await;
     guild_metadata_indexes(store, bucket_ms).await;
     roles_overwrites_and_member_roles(store, bucket_ms).await;
     edits_and_deletes_never_resurrect(store, bucket_ms).await;
@@ -287,6 +289,39 @@ pub async fn accounts_claim_usernames(store: &dyn Store, _bucket_ms: u64) {
     assert_eq!(store.user(ada.id).await.unwrap(), Some(ada));
     assert!(store.account("nobody-at-all").await.unwrap().is_none());
     assert!(store.user(fresh()).await.unwrap().is_none());
+}
+
+/// Each revocation leaves a generation no earlier token carries, and a
+/// password change replaces the hash in the same write.
+pub async fn revocations_move_the_token_generation(store: &dyn Store, _bucket_ms: u64) {
+    let ada = user("revoked");
+    store.create_account(&ada, "hash-1").await.unwrap();
+    let first = store.token_generation(ada.id).await.unwrap();
+    assert_eq!(first, 0, "a new account's tokens were never revoked");
+    let second = store.revoke_tokens(ada.id, None).await.unwrap();
+    assert!(second > first);
+    assert_eq!(store.token_generation(ada.id).await.unwrap(), second);
+    let (_, hash) = store
+        .account(&ada.username)
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(hash, "hash-1", "logging out everywhere keeps the password");
+    let third = store.revoke_tokens(ada.id, Some("hash-2")).await.unwrap();
+    assert!(
+        third > second,
+        "every revocation moves on: {third} > {second}"
+    );
+    assert_eq!(store.token_generation(ada.id).await.unwrap(), third);
+    let (_, hash) = store
+        .account(&ada.username)
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(hash, "hash-2", "a password change replaces the hash");
+    let other = user("unrevoked");
+    store.create_account(&other, "hash-3").await.unwrap();
+    assert_eq!(store.token_generation(other.id).await.unwrap(), 0);
 }
 
 /// Guilds, channels, members and invites are found by every index.

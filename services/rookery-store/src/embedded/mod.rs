@@ -5,6 +5,7 @@
 //! and `sync` fsyncs the journal; point reads and short range scans run
 //! inline, since they are bounded, mostly in-memory work.
 
+mod accounts;
 mod audit;
 mod bans;
 mod channels;
@@ -60,6 +61,7 @@ struct Tables {
     users: Keyspace,
     usernames: Keyspace,
     credentials: Keyspace,
+    token_generations: Keyspace,
     guilds: Keyspace,
     channels: Keyspace,
     channels_by_guild: Keyspace,
@@ -125,6 +127,7 @@ impl EmbeddedStore {
             users: ks("users")?,
             usernames: ks("usernames")?,
             credentials: ks("credentials")?,
+            token_generations: ks("token_generations")?,
             guilds: ks("guilds")?,
             channels: ks("channels")?,
             channels_by_guild: ks("channels_by_guild")?,
@@ -291,23 +294,6 @@ impl Inner {
         }
         b.commit().map_err(backend)
     }
-
-    fn create_account(&self, user: &User, hash: &str) -> Result<(), StoreError> {
-        let _claim = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
-        let name = user.username.to_lowercase();
-        if self.t.usernames.contains_key(&name).map_err(backend)? {
-            return Err(StoreError::Conflict(format!(
-                "username {:?} is taken",
-                user.username
-            )));
-        }
-        let mut b = self.db.batch();
-        b.insert(&self.t.users, keys::id(user.id), encode(user));
-        b.insert(&self.t.usernames, name, keys::id(user.id));
-        b.insert(&self.t.credentials, keys::id(user.id), hash.as_bytes());
-        b.commit().map_err(backend)?;
-        self.db.persist(PersistMode::SyncAll).map_err(backend)
-    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -352,10 +338,20 @@ impl Store for EmbeddedStore {
             detail: "bad id".into(),
         })?;
         let user = self.get::<User>("users", &t.users, &keys::id(id))?;
-        let hash = t.credentials.get(keys::id(id)).map_err(backend)?;
-        Ok(user
-            .zip(hash)
-            .map(|(u, h)| (u, String::from_utf8_lossy(&h).into_owned())))
+        Ok(user.zip(self.0.password_hash(id)?))
+    }
+
+    async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {
+        self.0.token_generation(user_id)
+    }
+
+    async fn revoke_tokens(
+        &self,
+        user_id: Id,
+        password_hash: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let (inner, hash) = (self.0.clone(), password_hash.map(str::to_owned));
+        blocking(move || inner.revoke_tokens(user_id, hash.as_deref())).await
     }
 
     async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
