@@ -65,6 +65,7 @@ pub use config::EdgeConfig;
 pub use domain::Applied;
 pub use error::EdgeError;
 pub use hub::Hub;
+pub use rest::API_ROUTES;
 
 use auth::{Hasher, Tokens};
 use caches::Caches;

@@ -8,6 +8,9 @@ mod extract;
 mod private;
 mod roles;
 mod routes;
+mod table;
+
+pub use table::API_ROUTES;
 
 use crate::metrics as m;
 use crate::ratelimit::Taken;
@@ -18,98 +21,12 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::get;
 use std::sync::Arc;
 use std::time::Instant;
 
 pub(crate) fn router(edge: Arc<Edge>) -> Router {
-    let api = Router::new()
-        .route("/auth/register", post(routes::register))
-        .route("/auth/login", post(routes::login))
-        .route("/auth/password", post(routes::change_password))
-        .route("/auth/logout-everywhere", post(routes::log_out_everywhere))
-        .route("/guilds", post(routes::create_guild))
-        .route("/guilds/{id}/channels", post(routes::create_channel))
-        .route("/guilds/{id}/invites", post(routes::create_invite))
-        .route("/invites/{code}", post(routes::accept_invite))
-        .route("/users/@me/guilds", get(routes::my_guilds))
-        .route(
-            "/channels/{id}/messages",
-            get(routes::history).post(routes::post_message),
-        )
-        .route(
-            "/channels/{id}/messages/{message}",
-            get(routes::get_message)
-                .patch(routes::edit_message)
-                .delete(routes::delete_message),
-        )
-        .route(
-            "/channels/{id}/messages/bulk-delete",
-            post(routes::bulk_delete),
-        )
-        .route(
-            "/guilds/{id}/roles",
-            get(roles::list).post(roles::create).patch(roles::positions),
-        )
-        .route(
-            "/guilds/{id}/roles/{role}",
-            patch(roles::update).delete(roles::delete),
-        )
-        .route(
-            "/guilds/{id}/members/{user}",
-            get(roles::member)
-                .patch(roles::update_member)
-                .delete(roles::kick),
-        )
-        .route("/users/@me/guilds/{id}", delete(roles::leave))
-        .route("/guilds/{id}/bans", get(roles::bans))
-        .route("/guilds/{id}/audit-logs", get(roles::audit_log))
-        .route(
-            "/guilds/{id}/bans/{user}",
-            get(roles::get_ban).put(roles::ban).delete(roles::unban),
-        )
-        .route(
-            "/guilds/{id}/members/{user}/roles/{role}",
-            put(roles::add_member_role).delete(roles::remove_member_role),
-        )
-        .route("/channels/{id}/pins", get(annotations::pins))
-        .route("/channels/{id}/typing", post(annotations::typing))
-        .route(
-            "/channels/{id}/messages/{message}/ack",
-            post(annotations::ack),
-        )
-        .route("/users/@me/read-states", get(annotations::read_states))
-        .route(
-            "/channels/{id}/pins/{message}",
-            put(annotations::pin).delete(annotations::unpin),
-        )
-        .route(
-            "/channels/{id}/messages/{message}/reactions/{emoji}",
-            get(annotations::reactions),
-        )
-        .route(
-            "/channels/{id}/messages/{message}/reactions/{emoji}/{user}",
-            put(annotations::add_reaction).delete(annotations::remove_reaction),
-        )
-        .route(
-            "/channels/{id}",
-            get(roles::channel)
-                .patch(routes::update_channel)
-                .delete(private::delete),
-        )
-        .route(
-            "/users/@me/channels",
-            get(private::list).post(private::open),
-        )
-        .route(
-            "/channels/{id}/recipients/{user}",
-            put(private::add).delete(private::remove),
-        )
-        .route(
-            "/channels/{id}/permissions/{target}",
-            put(roles::put_overwrite).delete(roles::delete_overwrite),
-        )
-        .route_layer(middleware::from_fn_with_state(edge.clone(), limit));
+    let api = table::api().route_layer(middleware::from_fn_with_state(edge.clone(), limit));
     Router::new()
         .nest("/api/v1", api)
         .route("/gateway", get(crate::gateway::upgrade))

@@ -1,0 +1,69 @@
+//! The `/api/v1` route table: one list that builds the router and is
+//! exported as [`API_ROUTES`], so the authorization matrix
+//! (`services/rookery/tests/authorization.rs`) enumerates the routes the
+//! router really serves, and a new route without a decision there fails it.
+
+use super::{annotations, private, roles, routes};
+use crate::Edge;
+use axum::Router;
+use std::sync::Arc;
+
+/// Declares the routes once: `path => method(handler).method(handler)`.
+macro_rules! api_routes {
+    ($($path:literal => $first:ident($first_handler:path) $(.$method:ident($handler:path))*;)*) => {
+        /// Every `/api/v1` route as `(METHOD, path template)`, in the
+        /// router's order.
+        pub const API_ROUTES: &[(&str, &str)] = &[
+            $((api_routes!(@name $first), $path), $((api_routes!(@name $method), $path),)*)*
+        ];
+
+        pub(super) fn api() -> Router<Arc<Edge>> {
+            Router::new()
+                $(.route($path, axum::routing::$first($first_handler)$(.$method($handler))*))*
+        }
+    };
+    (@name get) => { "GET" };
+    (@name post) => { "POST" };
+    (@name put) => { "PUT" };
+    (@name patch) => { "PATCH" };
+    (@name delete) => { "DELETE" };
+}
+
+api_routes! {
+    "/auth/register" => post(routes::register);
+    "/auth/login" => post(routes::login);
+    "/auth/password" => post(routes::change_password);
+    "/auth/logout-everywhere" => post(routes::log_out_everywhere);
+    "/guilds" => post(routes::create_guild);
+    "/guilds/{id}/channels" => post(routes::create_channel);
+    "/guilds/{id}/invites" => post(routes::create_invite);
+    "/invites/{code}" => post(routes::accept_invite);
+    "/users/@me/guilds" => get(routes::my_guilds);
+    "/channels/{id}/messages" => get(routes::history).post(routes::post_message);
+    "/channels/{id}/messages/{message}" =>
+        get(routes::get_message).patch(routes::edit_message).delete(routes::delete_message);
+    "/channels/{id}/messages/bulk-delete" => post(routes::bulk_delete);
+    "/guilds/{id}/roles" => get(roles::list).post(roles::create).patch(roles::positions);
+    "/guilds/{id}/roles/{role}" => patch(roles::update).delete(roles::delete);
+    "/guilds/{id}/members/{user}" =>
+        get(roles::member).patch(roles::update_member).delete(roles::kick);
+    "/users/@me/guilds/{id}" => delete(roles::leave);
+    "/guilds/{id}/bans" => get(roles::bans);
+    "/guilds/{id}/audit-logs" => get(roles::audit_log);
+    "/guilds/{id}/bans/{user}" => get(roles::get_ban).put(roles::ban).delete(roles::unban);
+    "/guilds/{id}/members/{user}/roles/{role}" =>
+        put(roles::add_member_role).delete(roles::remove_member_role);
+    "/channels/{id}/pins" => get(annotations::pins);
+    "/channels/{id}/typing" => post(annotations::typing);
+    "/channels/{id}/messages/{message}/ack" => post(annotations::ack);
+    "/users/@me/read-states" => get(annotations::read_states);
+    "/channels/{id}/pins/{message}" => put(annotations::pin).delete(annotations::unpin);
+    "/channels/{id}/messages/{message}/reactions/{emoji}" => get(annotations::reactions);
+    "/channels/{id}/messages/{message}/reactions/{emoji}/{user}" =>
+        put(annotations::add_reaction).delete(annotations::remove_reaction);
+    "/channels/{id}" => get(roles::channel).patch(routes::update_channel).delete(private::delete);
+    "/users/@me/channels" => get(private::list).post(private::open);
+    "/channels/{id}/recipients/{user}" => put(private::add).delete(private::remove);
+    "/channels/{id}/permissions/{target}" =>
+        put(roles::put_overwrite).delete(roles::delete_overwrite);
+}

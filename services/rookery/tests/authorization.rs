@@ -1,0 +1,473 @@
+//! The authorization matrix: every `/api/v1` route the router serves
+//! (`rookery_edge::API_ROUTES`, the table the router is built from), called
+//! by each kind of caller — the guild's owner, a member, a timed-out
+//! member, an outsider, a banned user — on a guild and, for channel routes,
+//! on a DM whose recipients are the owner and the member (so the other
+//! three are DM non-recipients). Each route has a decision here; a route
+//! added to the router without one fails `every_route_has_a_decision`.
+//!
+//! Each row runs in a fresh guild (the same accounts), callers in a fixed
+//! order with the owner last, so what one allowed call changes (a kick, a
+//! deleted message) never decides another's answer.
+
+use reqwest::{Method, StatusCode};
+use rookery_proto::Id;
+use rookery_proto::id::{format_timestamp, now_ms};
+use rookery_proto::model::{Channel, GuildState, Message, Role};
+use rookery_testkit::{TestServer, TestUser};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Who calls, in the order each row runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Member,
+    TimedOut,
+    Outsider,
+    Banned,
+    Owner,
+}
+
+const CALLERS: [Caller; 5] = [
+    Caller::Member,
+    Caller::TimedOut,
+    Caller::Outsider,
+    Caller::Banned,
+    Caller::Owner,
+];
+
+/// What `{id}` (and `{message}`) stand for in a row's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// No resource of the guild: the caller's own.
+    Own,
+    Guild,
+    Channel,
+    Dm,
+}
+
+/// Any 2xx.
+const OK: u16 = 2;
+
+/// One decision: the status each caller gets, in the order
+/// owner, member, timed-out member, outsider, banned user.
+struct Row {
+    method: &'static str,
+    path: &'static str,
+    scope: Scope,
+    expect: [u16; 5],
+    body: fn(&World, Caller) -> Option<Value>,
+    /// Revokes the caller's tokens: log everyone in again afterwards.
+    revokes: bool,
+}
+
+fn row(method: &'static str, path: &'static str, scope: Scope, expect: [u16; 5]) -> Row {
+    Row {
+        method,
+        path,
+        scope,
+        expect,
+        body: |_, _| None,
+        revokes: false,
+    }
+}
+
+impl Row {
+    fn body(mut self, body: fn(&World, Caller) -> Option<Value>) -> Self {
+        self.body = body;
+        self
+    }
+
+    fn revokes(mut self) -> Self {
+        self.revokes = true;
+        self
+    }
+
+    fn expected(&self, caller: Caller) -> u16 {
+        let [owner, member, timed_out, outsider, banned] = self.expect;
+        match caller {
+            Caller::Owner => owner,
+            Caller::Member => member,
+            Caller::TimedOut => timed_out,
+            Caller::Outsider => outsider,
+            Caller::Banned => banned,
+        }
+    }
+}
+
+static NAMES: AtomicU32 = AtomicU32::new(0);
+
+fn text(content: &str) -> Option<Value> {
+    Some(json!({ "content": content }))
+}
+
+/// Every decision, `[owner, member, timed-out, outsider, banned]` (a
+/// table: kept one row a line).
+#[rustfmt::skip]
+fn matrix() -> Vec<Row> {
+    use Scope::*;
+    const READ: [u16; 5] = [OK, OK, OK, 403, 403];
+    const WRITE: [u16; 5] = [OK, OK, 403, 403, 403];
+    const OWNER_ONLY: [u16; 5] = [OK, 403, 403, 403, 403];
+    const DM_READ: [u16; 5] = [OK, OK, 403, 403, 403];
+    const EVERYONE: [u16; 5] = [OK; 5];
+    const NOBODY: [u16; 5] = [403; 5];
+    // Recipients are a group DM's: a guild channel is not one.
+    const NOT_A_GROUP: [u16; 5] = [404, 404, 404, 403, 403];
+    let overwrite = |_: &World, _: Caller| Some(json!({"type": 0, "allow": "0", "deny": "0"}));
+    vec![
+        row("POST", "/auth/register", Own, [201; 5]).body(|_, _| {
+            let n = NAMES.fetch_add(1, Ordering::Relaxed);
+            Some(json!({"username": format!("matrix{n}"), "password": "correct-horse"}))
+        }),
+        row("POST", "/auth/login", Own, EVERYONE).body(|w, c| {
+            let name = &w.users.of(c).user.username;
+            Some(json!({"username": name, "password": "correct-horse"}))
+        }),
+        row("POST", "/auth/password", Own, EVERYONE).revokes()
+            .body(|_, _| Some(json!({"password": "correct-horse", "new_password": "correct-horse"}))),
+        row("POST", "/auth/logout-everywhere", Own, [204; 5]).revokes(),
+        row("POST", "/guilds", Own, EVERYONE).body(|_, _| Some(json!({"name": "mine"}))),
+        row("GET", "/users/@me/guilds", Own, EVERYONE),
+        row("GET", "/users/@me/read-states", Own, EVERYONE),
+        row("GET", "/users/@me/channels", Own, EVERYONE),
+        row("POST", "/users/@me/channels", Own, EVERYONE)
+            .body(|w, _| Some(json!({"recipient_id": w.users.target.user.id}))),
+        // A member joining again is a no-op; the banned user may not.
+        row("POST", "/invites/{code}", Own, [OK, OK, OK, OK, 403]),
+        // The owner cannot leave (they delete the guild or hand it over).
+        row("DELETE", "/users/@me/guilds/{id}", Guild, [400, 204, 204, 403, 403]),
+        row("POST", "/guilds/{id}/channels", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "new"}))),
+        row("POST", "/guilds/{id}/invites", Guild, WRITE),
+        row("GET", "/guilds/{id}/roles", Guild, READ),
+        row("POST", "/guilds/{id}/roles", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "new role"}))),
+        row("PATCH", "/guilds/{id}/roles", Guild, OWNER_ONLY)
+            .body(|w, _| Some(json!([{"id": w.role.id, "position": 1}]))),
+        row("PATCH", "/guilds/{id}/roles/{role}", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "renamed"}))),
+        row("DELETE", "/guilds/{id}/roles/{role}", Guild, OWNER_ONLY),
+        row("GET", "/guilds/{id}/members/{user}", Guild, READ),
+        // A timeout needs MODERATE_MEMBERS (an empty body changes nothing
+        // and reads the member as GET does: `hardening.rs`).
+        row("PATCH", "/guilds/{id}/members/{user}", Guild, OWNER_ONLY).body(|_, _| {
+            let until = format_timestamp(now_ms() + 60_000);
+            Some(json!({"communication_disabled_until": until}))
+        }),
+        row("DELETE", "/guilds/{id}/members/{user}", Guild, OWNER_ONLY),
+        row("PUT", "/guilds/{id}/members/{user}/roles/{role}", Guild, OWNER_ONLY),
+        row("DELETE", "/guilds/{id}/members/{user}/roles/{role}", Guild, OWNER_ONLY),
+        row("GET", "/guilds/{id}/bans", Guild, OWNER_ONLY),
+        row("GET", "/guilds/{id}/bans/{user}", Guild, OWNER_ONLY),
+        row("PUT", "/guilds/{id}/bans/{user}", Guild, OWNER_ONLY),
+        row("DELETE", "/guilds/{id}/bans/{user}", Guild, OWNER_ONLY),
+        row("GET", "/guilds/{id}/audit-logs", Guild, OWNER_ONLY),
+        // A guild channel.
+        row("GET", "/channels/{id}", Channel, READ),
+        row("PATCH", "/channels/{id}", Channel, OWNER_ONLY).body(|_, _| Some(json!({"name": "renamed"}))),
+        row("DELETE", "/channels/{id}", Channel, OWNER_ONLY),
+        row("GET", "/channels/{id}/messages", Channel, READ),
+        row("POST", "/channels/{id}/messages", Channel, WRITE).body(|_, _| text("hello")),
+        row("GET", "/channels/{id}/messages/{message}", Channel, READ),
+        row("PATCH", "/channels/{id}/messages/{message}", Channel, OWNER_ONLY).body(|_, _| text("edited")),
+        row("DELETE", "/channels/{id}/messages/{message}", Channel, OWNER_ONLY),
+        row("POST", "/channels/{id}/messages/bulk-delete", Channel, OWNER_ONLY)
+            .body(|w, _| Some(json!({"messages": [w.messages[0].id, w.messages[1].id]}))),
+        row("POST", "/channels/{id}/messages/{message}/ack", Channel, READ),
+        row("POST", "/channels/{id}/typing", Channel, WRITE),
+        row("GET", "/channels/{id}/pins", Channel, READ),
+        row("PUT", "/channels/{id}/pins/{message}", Channel, OWNER_ONLY),
+        row("DELETE", "/channels/{id}/pins/{message}", Channel, OWNER_ONLY),
+        row("GET", "/channels/{id}/messages/{message}/reactions/{emoji}", Channel, READ),
+        row("PUT", "/channels/{id}/messages/{message}/reactions/{emoji}/{user}", Channel, WRITE),
+        row("DELETE", "/channels/{id}/messages/{message}/reactions/{emoji}/{user}", Channel, READ),
+        row("PUT", "/channels/{id}/permissions/{target}", Channel, OWNER_ONLY).body(overwrite),
+        row("DELETE", "/channels/{id}/permissions/{target}", Channel, OWNER_ONLY),
+        row("PUT", "/channels/{id}/recipients/{user}", Channel, NOT_A_GROUP),
+        row("DELETE", "/channels/{id}/recipients/{user}", Channel, NOT_A_GROUP),
+        // The owner's and the member's DM: the others are non-recipients.
+        row("GET", "/channels/{id}", Dm, DM_READ),
+        row("PATCH", "/channels/{id}", Dm, NOBODY).body(|_, _| Some(json!({"name": "renamed"}))),
+        // A DM is never deleted (Discord's "close" is a client's matter).
+        row("DELETE", "/channels/{id}", Dm, NOBODY),
+        row("GET", "/channels/{id}/messages", Dm, DM_READ),
+        row("POST", "/channels/{id}/messages", Dm, DM_READ).body(|_, _| text("hello")),
+        row("GET", "/channels/{id}/messages/{message}", Dm, DM_READ),
+        row("PATCH", "/channels/{id}/messages/{message}", Dm, OWNER_ONLY).body(|_, _| text("edited")),
+        row("DELETE", "/channels/{id}/messages/{message}", Dm, OWNER_ONLY),
+        row("POST", "/channels/{id}/messages/bulk-delete", Dm, NOBODY)
+            .body(|w, _| Some(json!({"messages": [w.messages[2].id, w.messages[3].id]}))),
+        row("POST", "/channels/{id}/messages/{message}/ack", Dm, DM_READ),
+        row("POST", "/channels/{id}/typing", Dm, DM_READ),
+        row("GET", "/channels/{id}/pins", Dm, DM_READ),
+        row("PUT", "/channels/{id}/pins/{message}", Dm, DM_READ),
+        row("DELETE", "/channels/{id}/pins/{message}", Dm, DM_READ),
+        row("GET", "/channels/{id}/messages/{message}/reactions/{emoji}", Dm, DM_READ),
+        row("PUT", "/channels/{id}/messages/{message}/reactions/{emoji}/{user}", Dm, DM_READ),
+        row("DELETE", "/channels/{id}/messages/{message}/reactions/{emoji}/{user}", Dm, DM_READ),
+        row("PUT", "/channels/{id}/permissions/{target}", Dm, NOBODY).body(overwrite),
+        row("DELETE", "/channels/{id}/permissions/{target}", Dm, NOBODY),
+        row("PUT", "/channels/{id}/recipients/{user}", Dm, NOBODY),
+        row("DELETE", "/channels/{id}/recipients/{user}", Dm, NOBODY),
+    ]
+}
+
+/// The accounts every row uses.
+struct Users {
+    owner: TestUser,
+    member: TestUser,
+    timed_out: TestUser,
+    outsider: TestUser,
+    banned: TestUser,
+    /// A member the owner's actions aim at (kicks, bans, roles).
+    target: TestUser,
+}
+
+impl Users {
+    fn of(&self, caller: Caller) -> &TestUser {
+        match caller {
+            Caller::Owner => &self.owner,
+            Caller::Member => &self.member,
+            Caller::TimedOut => &self.timed_out,
+            Caller::Outsider => &self.outsider,
+            Caller::Banned => &self.banned,
+        }
+    }
+
+    /// Logs everyone in again (after a row revoked their tokens).
+    async fn log_in_again(&mut self, server: &TestServer) {
+        for user in [
+            &mut self.owner,
+            &mut self.member,
+            &mut self.timed_out,
+            &mut self.outsider,
+            &mut self.banned,
+            &mut self.target,
+        ] {
+            let auth = server
+                .api()
+                .login(&user.user.username, "correct-horse")
+                .await;
+            let auth = auth.expect("log in again");
+            user.api = server.api().with_token(&auth.token);
+            user.token = auth.token;
+        }
+    }
+}
+
+/// A fresh guild with every kind of caller in place.
+struct World<'a> {
+    users: &'a Users,
+    guild: GuildState,
+    channel: Id,
+    dm: Id,
+    role: Role,
+    code: String,
+    /// Two of the owner's messages in the channel, then two in the DM.
+    messages: Vec<Message>,
+}
+
+impl World<'_> {
+    async fn new(users: &Users) -> World<'_> {
+        let owner = &users.owner;
+        let guild = owner.api.create_guild("matrix").await.unwrap();
+        let (g, channel) = (guild.id, guild.channels[0].id);
+        let code = owner.api.create_invite(g).await.unwrap();
+        for joiner in [
+            &users.member,
+            &users.timed_out,
+            &users.banned,
+            &users.target,
+        ] {
+            joiner.api.accept_invite(&code).await.unwrap();
+        }
+        let until = format_timestamp(now_ms() + 3_600_000);
+        let timeout = json!({"communication_disabled_until": until});
+        let timed_out = format!("/guilds/{g}/members/{}", users.timed_out.user.id);
+        let _: Value = owner.ok(Method::PATCH, &timed_out, Some(timeout)).await;
+        let ban = format!("/guilds/{g}/bans/{}", users.banned.user.id);
+        owner.no_content(Method::PUT, &ban, None).await;
+        let role = owner.create_role(g, json!({"name": "matrix role"})).await;
+        let open = json!({"recipient_id": users.member.user.id});
+        let dm: Channel = owner
+            .ok(Method::POST, "/users/@me/channels", Some(open))
+            .await;
+        let mut messages = Vec::new();
+        for (at, content) in [
+            (channel, "one"),
+            (channel, "two"),
+            (dm.id, "three"),
+            (dm.id, "four"),
+        ] {
+            let posted = owner.api.post_message(at, content, None).await.unwrap();
+            let reaction = format!(
+                "/channels/{at}/messages/{}/reactions/%F0%9F%91%8D/@me",
+                posted.id
+            );
+            owner.no_content(Method::PUT, &reaction, None).await;
+            messages.push(posted);
+        }
+        World {
+            users,
+            guild,
+            channel,
+            dm: dm.id,
+            role,
+            code,
+            messages,
+        }
+    }
+
+    /// `row`'s path with this world's ids.
+    fn path(&self, row: &Row) -> String {
+        let (id, message) = match row.scope {
+            Scope::Own | Scope::Guild => (self.guild.id, self.messages[0].id),
+            Scope::Channel => (self.channel, self.messages[0].id),
+            Scope::Dm => (self.dm, self.messages[2].id),
+        };
+        // Bans aim at the banned user (listing, lifting) or the target
+        // (a new ban); everything else at the target.
+        let user = if row.path.contains("/bans/") && row.method != "PUT" {
+            self.users.banned.user.id.to_string()
+        } else if row.path.contains("/reactions/") {
+            "@me".to_owned()
+        } else {
+            self.users.target.user.id.to_string()
+        };
+        row.path
+            .replace("{id}", &id.to_string())
+            .replace("{message}", &message.to_string())
+            .replace("{user}", &user)
+            .replace("{role}", &self.role.id.to_string())
+            .replace("{target}", &self.role.id.to_string())
+            .replace("{emoji}", "%F0%9F%91%8D")
+            .replace("{code}", &self.code)
+    }
+}
+
+fn method(name: &str) -> Method {
+    Method::from_bytes(name.as_bytes()).expect("an HTTP method")
+}
+
+fn matches(expected: u16, got: StatusCode) -> bool {
+    match expected {
+        OK => got.is_success(),
+        code => got.as_u16() == code,
+    }
+}
+
+async fn server() -> TestServer {
+    TestServer::start_with(|c| {
+        c.rest_requests_per_second = 0;
+        c.channel_messages_per_5s = 0;
+        c.registrations_per_hour_per_address = 0;
+        c.logins_per_minute_per_address = 0;
+        c.logins_per_minute_per_username = 0;
+    })
+    .await
+}
+
+async fn users(server: &TestServer) -> Users {
+    let [owner, member, timed_out, outsider, banned, target] = server
+        .users(["owner", "member", "timed", "outsider", "banned", "target"])
+        .await;
+    Users {
+        owner,
+        member,
+        timed_out,
+        outsider,
+        banned,
+        target,
+    }
+}
+
+#[test]
+fn every_route_has_a_decision_and_every_decision_a_route() {
+    let served: BTreeSet<(&str, &str)> = rookery_edge::API_ROUTES.iter().copied().collect();
+    let rows = matrix();
+    let decided: BTreeSet<(&str, &str)> = rows.iter().map(|r| (r.method, r.path)).collect();
+    let undecided: Vec<_> = served.difference(&decided).collect();
+    assert!(
+        undecided.is_empty(),
+        "routes with no row in the matrix: {undecided:?}"
+    );
+    let stale: Vec<_> = decided.difference(&served).collect();
+    assert!(
+        stale.is_empty(),
+        "rows for routes the router does not serve: {stale:?}"
+    );
+    let channel_routes = served
+        .iter()
+        .filter(|(_, p)| p.starts_with("/channels/{id}"));
+    for route in channel_routes {
+        let scopes: BTreeSet<_> = rows
+            .iter()
+            .filter(|r| (r.method, r.path) == *route)
+            .map(|r| format!("{:?}", r.scope))
+            .collect();
+        assert_eq!(
+            scopes.len(),
+            2,
+            "{route:?} needs a guild channel row and a DM row"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_route_refuses_a_missing_or_forged_token() {
+    let server = server().await;
+    let public = [("POST", "/auth/register"), ("POST", "/auth/login")];
+    let anonymous = server.api();
+    let forged = server.api().with_token("eyJhbGciOiJIUzI1NiJ9.e30.forged");
+    for &(name, template) in rookery_edge::API_ROUTES {
+        if public.contains(&(name, template)) {
+            continue;
+        }
+        let path = template
+            .replace("{code}", "abc")
+            .replace("{emoji}", "x")
+            .replace('{', "1")
+            .replace('}', "");
+        for api in [&anonymous, &forged] {
+            let (status, body) = api.raw(method(name), &path, None).await.unwrap();
+            assert_eq!(status.as_u16(), 401, "{name} {path}: {body}");
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_caller_gets_the_decided_answer_on_every_route() {
+    let server = server().await;
+    let mut users = users(&server).await;
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for row in matrix() {
+        let world = World::new(&users).await;
+        let path = world.path(&row);
+        for caller in CALLERS {
+            let body = (row.body)(&world, caller);
+            let user = users.of(caller);
+            let (got, answer) = user.call(method(row.method), &path, body).await;
+            checked += 1;
+            let expected = row.expected(caller);
+            if !matches(expected, got) {
+                wrong.push(format!(
+                    "{} {} ({:?}) as {caller:?}: expected {expected}, got {got}: {answer}",
+                    row.method, row.path, row.scope
+                ));
+            }
+        }
+        drop(world);
+        if row.revokes {
+            users.log_in_again(&server).await;
+        }
+    }
+    println!("authorization matrix: {checked} calls checked");
+    assert!(
+        wrong.is_empty(),
+        "{} wrong answers:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    server.stop().await;
+}
