@@ -44,10 +44,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Asks the connection to close with `code`.
+    /// Asks the connection to close with `code` (the first code asked for
+    /// wins, and is counted in `rookery_edge_closes_total`).
     pub fn close(&self, code: CloseCode) {
-        self.close
+        let asked = self
+            .close
             .send_if_modified(|c| c.is_none() && c.replace(code).is_none());
+        if asked {
+            metrics::counter!(m::CLOSES, "code" => code.code().to_string()).increment(1);
+        }
     }
 }
 

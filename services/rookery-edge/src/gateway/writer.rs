@@ -4,6 +4,14 @@
 //!
 //! Buffers start empty and are released after an unusually large burst, so
 //! an idle connection holds no write buffer.
+//!
+//! A close asked for while a burst is being written (a slow consumer's
+//! socket is full) cuts the burst at the end of the frame in flight and
+//! sends the close frame next: a client that still reads, however slowly,
+//! gets its 4101 after at most one more frame instead of after the whole
+//! burst (or never, if the connection's linger runs out first). Closes are
+//! counted where they are asked for ([`crate::session::Conn::close`]),
+//! whether or not the peer reads the frame.
 
 use crate::metrics as m;
 use crate::session::Outbound;
@@ -45,7 +53,6 @@ pub(super) async fn run<W: AsyncWrite + Unpin>(
                     payload.extend_from_slice(code.reason().as_bytes());
                     burst.push(Outbound::Control(OpCode::Close, payload));
                     let _ = burst.write_to(&mut out).await;
-                    metrics::counter!(m::CLOSES, "code" => code.code().to_string()).increment(1);
                 }
                 return;
             }
@@ -58,7 +65,29 @@ pub(super) async fn run<W: AsyncWrite + Unpin>(
                         Err(_) => break,
                     }
                 }
-                if burst.write_to(&mut out).await.is_err() || closing {
+                let interrupted = tokio::select! {
+                    biased;
+                    _ = close.changed() => true,
+                    written = burst.write_to(&mut out) => match written {
+                        Ok(()) => false,
+                        Err(_) => return,
+                    },
+                };
+                if interrupted {
+                    // A slow consumer's burst is cut after the frame in
+                    // flight; any other close lets the burst finish.
+                    let slow = *close.borrow() == Some(CloseCode::SlowConsumer);
+                    let all_written = match slow {
+                        true => burst.finish_frame(&mut out).await,
+                        false => burst.write_to(&mut out).await.map(|()| true),
+                    };
+                    match all_written {
+                        Err(_) => return,
+                        // The burst's own close frame went out: nothing may follow.
+                        Ok(true) if closing => return,
+                        Ok(_) => close.mark_changed(),
+                    }
+                } else if closing {
                     return;
                 }
             }
@@ -88,8 +117,11 @@ async fn flush_queued<W: AsyncWrite + Unpin>(
 /// Frames encoded back to back, ready for one write.
 struct Burst {
     buf: Vec<u8>,
+    /// Where each frame in `buf` ends.
+    ends: Vec<usize>,
+    /// How much of `buf` is written.
+    written: usize,
     scratch: Vec<u8>,
-    frames: usize,
     data: OpCode,
     encoding: Encoding,
 }
@@ -102,15 +134,16 @@ impl Burst {
         };
         Self {
             buf: Vec::new(),
+            ends: Vec::new(),
+            written: 0,
             scratch: Vec::new(),
-            frames: 0,
             data,
             encoding,
         }
     }
 
     fn full(&self) -> bool {
-        self.frames >= BURST_FRAMES || self.buf.len() >= BURST_BYTES
+        self.ends.len() >= BURST_FRAMES || self.buf.len() >= BURST_BYTES
     }
 
     /// Appends one frame; true if it was a close (nothing may follow).
@@ -134,21 +167,55 @@ impl Burst {
         let n = Frame::new(true, op, None, Payload::Borrowed(&self.scratch)).fmt_head(&mut head);
         self.buf.extend_from_slice(&head[..n]);
         self.buf.extend_from_slice(&self.scratch);
-        self.frames += 1;
+        self.ends.push(self.buf.len());
         op == OpCode::Close
     }
 
+    /// Writes the burst. Cancel safe: dropped mid-way, it leaves `written`
+    /// where the socket took the bytes up to, and [`Burst::finish_frame`]
+    /// or another call carries on from there.
     async fn write_to<W: AsyncWrite + Unpin>(&mut self, out: &mut W) -> std::io::Result<()> {
-        let result = async {
-            out.write_all(&self.buf).await?;
-            out.flush().await
+        let result = self.write_until(out, self.buf.len()).await;
+        self.reset(result.is_ok());
+        result
+    }
+
+    /// Writes up to the end of the frame in flight (none if nothing of the
+    /// burst was written), drops the frames after it and empties the burst;
+    /// true if that was the whole burst.
+    async fn finish_frame<W: AsyncWrite + Unpin>(&mut self, out: &mut W) -> std::io::Result<bool> {
+        let in_flight = self.ends.iter().copied().find(|&e| e >= self.written);
+        let end = in_flight.filter(|_| self.written > 0).unwrap_or(0);
+        let whole = end == self.buf.len();
+        let result = self.write_until(out, end).await;
+        self.reset(result.is_ok());
+        result.map(|()| whole)
+    }
+
+    async fn write_until<W: AsyncWrite + Unpin>(
+        &mut self,
+        out: &mut W,
+        end: usize,
+    ) -> std::io::Result<()> {
+        while self.written < end {
+            match out.write(&self.buf[self.written..end]).await? {
+                0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                n => self.written += n,
+            }
         }
-        .await;
-        let hot = m::hot();
-        hot.frames_out.increment(self.frames as u64);
-        hot.bytes_out.increment(self.buf.len() as u64);
-        hot.socket_writes.increment(1);
-        self.frames = 0;
+        out.flush().await
+    }
+
+    fn reset(&mut self, wrote: bool) {
+        if wrote {
+            let hot = m::hot();
+            let sent = self.ends.iter().filter(|&&end| end <= self.written).count();
+            hot.frames_out.increment(sent as u64);
+            hot.bytes_out.increment(self.written as u64);
+            hot.socket_writes.increment(1);
+        }
+        self.written = 0;
+        self.ends.clear();
         self.buf.clear();
         if self.buf.capacity() > KEEP_BYTES {
             self.buf = Vec::new();
@@ -156,7 +223,6 @@ impl Burst {
         if self.scratch.capacity() > KEEP_BYTES {
             self.scratch = Vec::new();
         }
-        result
     }
 }
 
@@ -248,5 +314,34 @@ mod tests {
         let close = frames(&out.writes[1]);
         assert_eq!(close[0].0, 0x88, "fin + close");
         assert_eq!(u16::from_be_bytes([close[0].1[0], close[0].1[1]]), 4101);
+    }
+
+    #[tokio::test]
+    async fn a_slow_consumer_gets_its_close_right_after_the_frame_in_flight() {
+        use tokio::io::AsyncReadExt;
+        let (tx, rx) = mpsc::channel(128);
+        let (close, close_rx) = watch::channel(None);
+        for _ in 0..40 {
+            tx.try_send(Outbound::Frame(vec![b'x'; 100])).unwrap();
+        }
+        // The client's socket takes 256 bytes, then it stops reading.
+        let (socket, mut client) = tokio::io::duplex(256);
+        let writer = tokio::spawn(run(socket, rx, close_rx, Encoding::Json));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        close.send_replace(Some(CloseCode::SlowConsumer));
+        // It reads again, slowly enough to see what comes.
+        let mut received = Vec::new();
+        client.read_to_end(&mut received).await.unwrap();
+        writer.await.unwrap();
+        let frames = frames(&received);
+        let (last, data) = frames.split_last().expect("frames");
+        assert_eq!(last.0, 0x88, "the close frame comes last");
+        assert_eq!(u16::from_be_bytes([last.1[0], last.1[1]]), 4101);
+        assert!(
+            data.len() <= 3,
+            "the close follows the frame in flight, not the rest of the burst: {} frames first",
+            data.len()
+        );
+        assert!(data.iter().all(|(first, payload)| *first == 0x81 && payload.len() == 100));
     }
 }
