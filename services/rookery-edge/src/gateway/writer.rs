@@ -342,6 +342,9 @@ mod tests {
             "the close follows the frame in flight, not the rest of the burst: {} frames first",
             data.len()
         );
-        assert!(data.iter().all(|(first, payload)| *first == 0x81 && payload.len() == 100));
+        assert!(
+            data.iter()
+                .all(|(first, payload)| *first == 0x81 && payload.len() == 100)
+        );
     }
 }

@@ -34,6 +34,9 @@ mod presence;
 mod private;
 mod visibility;
 
+#[cfg(test)]
+mod race_tests;
+
 pub use private::Scope;
 
 type Index = RwLock<HashMap<Id, HashMap<u64, Arc<Session>>>>;
@@ -419,6 +422,18 @@ impl Hub {
         {
             let (guild, user) = (add.guild_id, add.user.id);
             tokio::spawn(async move {
+                // A ban applied just before this join (an earlier event of
+                // the same partition) kept the store from writing the
+                // membership: the banned user gets nothing of the guild.
+                match hub.store.member(guild, user).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        return tracing::debug!(%guild, %user, "join not applied; not joining");
+                    }
+                    Err(e) => {
+                        return tracing::warn!(%guild, %user, error = %e, "join not checked; not joining");
+                    }
+                }
                 match hub.guild_state(guild).await {
                     Some(state) => hub.join(user, &state, since),
                     None => tracing::warn!(%guild, "joined guild not found in store"),
