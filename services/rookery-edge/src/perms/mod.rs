@@ -28,6 +28,7 @@
 
 use crate::EdgeError;
 use crate::caches::record;
+use futures_util::FutureExt;
 use moka::sync::Cache;
 use rookery_proto::Id;
 use rookery_proto::event::Event;
@@ -39,7 +40,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use versions::Versions;
 
+mod loads;
 mod versions;
+
+use loads::Loads;
 
 /// A guild's owner and roles: what base permissions are computed from.
 #[derive(Debug)]
@@ -113,6 +117,10 @@ pub struct Perms {
     guilds: Cache<Id, Arc<GuildAccess>>,
     members: Cache<(Id, Id), Arc<Member>>,
     channels: Cache<Id, Arc<Channel>>,
+    /// Guild and channel loads are shared (every session of a guild
+    /// misses them at once after a change); a membership is one user's.
+    guild_loads: Loads<Id, Arc<GuildAccess>>,
+    channel_loads: Loads<Id, Arc<Channel>>,
     /// A timed-out member's entry expires when the timeout ends
     /// ([`UntilTimeoutEnds`]).
     computed: Cache<(Id, Id), Computed>,
@@ -184,6 +192,8 @@ impl Perms {
             guilds: builder(100_000).build(),
             members: builder(1_000_000).build(),
             channels: builder(200_000).build(),
+            guild_loads: Loads::new(),
+            channel_loads: Loads::new(),
             computed: builder(1_000_000).expire_after(UntilTimeoutEnds).build(),
         }
     }
@@ -201,7 +211,7 @@ impl Perms {
         name: &'static str,
         cache: &Cache<K, V>,
         key: K,
-        load: F,
+        load: impl FnOnce(u64) -> F,
     ) -> Result<Option<V>, EdgeError>
     where
         K: std::hash::Hash + Eq + Send + Sync + 'static,
@@ -214,7 +224,7 @@ impl Perms {
         }
         record(name, false);
         let since = self.snapshot();
-        let loaded = load.await?;
+        let loaded = load(since).await?;
         if let Some(v) = &loaded {
             self.versions
                 .if_unchanged(since, || cache.insert(key, v.clone()));
@@ -224,30 +234,38 @@ impl Perms {
 
     /// A channel with its overwrites.
     pub async fn channel(&self, id: Id) -> Result<Arc<Channel>, EdgeError> {
-        let load = async { Ok(self.store.channel(id).await?.map(Arc::new)) };
+        let load = |since| {
+            let store = self.store.clone();
+            let read = async move { Ok(store.channel(id).await?.map(Arc::new)) };
+            self.channel_loads.load(id, since, || read.boxed())
+        };
         let found = self.cached("channel", &self.channels, id, load).await?;
         found.ok_or(EdgeError::UnknownChannel)
     }
 
     /// A membership, if the user is a member.
     pub async fn member(&self, guild: Id, user: Id) -> Result<Option<Arc<Member>>, EdgeError> {
-        let load = async { Ok(self.store.member(guild, user).await?.map(Arc::new)) };
+        let load = |_| async move { Ok(self.store.member(guild, user).await?.map(Arc::new)) };
         self.cached("member", &self.members, (guild, user), load)
             .await
     }
 
     /// A guild's owner and roles.
     pub async fn guild(&self, id: Id) -> Result<Arc<GuildAccess>, EdgeError> {
-        let load = async {
-            let Some(guild) = self.store.guild(id).await? else {
-                return Ok(None);
+        let load = |since| {
+            let store = self.store.clone();
+            let read = async move {
+                let Some(guild) = store.guild(id).await? else {
+                    return Ok(None);
+                };
+                let roles = store.guild_roles(id).await?;
+                Ok(Some(Arc::new(GuildAccess {
+                    id,
+                    owner_id: guild.owner_id,
+                    roles: roles.into_iter().map(|r| (r.id, r)).collect(),
+                })))
             };
-            let roles = self.store.guild_roles(id).await?;
-            Ok(Some(Arc::new(GuildAccess {
-                id,
-                owner_id: guild.owner_id,
-                roles: roles.into_iter().map(|r| (r.id, r)).collect(),
-            })))
+            self.guild_loads.load(id, since, || read.boxed())
         };
         let found = self.cached("guild", &self.guilds, id, load).await?;
         found.ok_or(EdgeError::UnknownGuild)
@@ -362,7 +380,28 @@ impl Perms {
                 Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => (r.guild_id, None, None),
                 Event::GuildRoleDelete(r) => (r.guild_id, None, None),
                 Event::GuildMemberUpdate(m) => (m.guild_id, None, Some((m.guild_id, m.user.id))),
-                _ => return,
+                // Removals were handled above; a new guild, channel or
+                // member is loaded when first asked for; the rest change
+                // no permission.
+                Event::GuildMemberRemove(_)
+                | Event::GuildBanAdd(_)
+                | Event::UserCreate(_)
+                | Event::GuildCreate(_)
+                | Event::ChannelCreate(_)
+                | Event::InviteCreate(_)
+                | Event::GuildMemberAdd(_)
+                | Event::MessageCreate(_)
+                | Event::MessageUpdate(_)
+                | Event::MessageDelete(_)
+                | Event::MessageDeleteBulk(_)
+                | Event::ChannelPinsUpdate(_)
+                | Event::MessageReactionAdd(_)
+                | Event::MessageReactionRemove(_)
+                | Event::GuildBanRemove(_)
+                | Event::MessageAck(_)
+                | Event::TypingStart(_)
+                | Event::PresenceUpdate(_)
+                | Event::TokensRevoked(_) => return,
             }
         };
         // The guild's computed permissions go stale with the generation;

@@ -13,7 +13,7 @@ use rookery_store::{
     BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError,
 };
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
 
 const GUILD: Id = Id(10);
@@ -27,6 +27,8 @@ struct Gated {
     hold: AtomicBool,
     held: Semaphore,
     release: Semaphore,
+    /// Channel reads served.
+    channel_reads: AtomicUsize,
 }
 
 macro_rules! forward {
@@ -35,6 +37,7 @@ macro_rules! forward {
         impl Store for Gated {
             async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
                 let read = self.inner.channel(id).await;
+                self.channel_reads.fetch_add(1, Ordering::SeqCst);
                 if self.hold.swap(false, Ordering::SeqCst) {
                     self.held.add_permits(1);
                     self.release.acquire().await.expect("open").forget();
@@ -116,6 +119,7 @@ async fn rig(dir: &tempfile::TempDir) -> (Arc<Gated>, Perms) {
         hold: AtomicBool::new(false),
         held: Semaphore::new(0),
         release: Semaphore::new(0),
+        channel_reads: AtomicUsize::new(0),
     });
     (store.clone(), Perms::new(store))
 }
@@ -192,4 +196,46 @@ async fn revocations_raced_against_loads_never_leave_a_stale_grant() {
     for l in loaders {
         l.await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn sessions_that_miss_one_channel_at_once_read_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, perms) = rig(&dir).await;
+    let perms = Arc::new(perms);
+    let users: Vec<Id> = (100..120).map(Id).collect();
+    let members = users.iter().map(|&id| {
+        let user = User {
+            id,
+            username: format!("u{id}"),
+        };
+        Mutation::Member(Member::joined(GUILD, user, "2026-01-01T00:00:00Z".into()))
+    });
+    store.apply(members.collect()).await.unwrap();
+    // A role change has just emptied the caches; every session asks at once.
+    store.hold.store(true, Ordering::SeqCst);
+    let mut checks = tokio::task::JoinSet::new();
+    for &user in &users {
+        let perms = perms.clone();
+        checks.spawn(async move { perms.can_view(user, CHANNEL).await });
+    }
+    store.held.acquire().await.unwrap().forget();
+    // Every other check reaches the channel while the first read is out.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    store.release.add_permits(1);
+    let seen = checks.join_all().await;
+    assert!(seen.iter().all(|&s| s), "every member sees the channel");
+    assert_eq!(
+        store.channel_reads.load(Ordering::SeqCst),
+        1,
+        "one read, shared"
+    );
+    assert_eq!(
+        perms.channel_loads.in_flight(),
+        0,
+        "the shared load is forgotten"
+    );
+    // A load after an invalidation is not handed the one before it.
+    set_hidden(&store, &perms, true).await;
+    assert!(!sees(&perms).await);
 }
