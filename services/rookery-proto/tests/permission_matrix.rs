@@ -2,9 +2,10 @@
 //! bit by bit, layer by layer, as Discord's documentation states the rules.
 //! Every combination of owner, administrator, role grants, member roles,
 //! overwrites (@everyone, each role, the member) and timeout over a set of
-//! bits that exercises the implicit rules is compared, plus a seeded random
-//! sweep over every flag.
+//! bits that exercises the implicit rules is compared, plus a property test
+//! (proptest) over every flag.
 
+use proptest::prelude::*;
 use rookery_proto::Id;
 use rookery_proto::permissions::{self as p, Base, Overwrite, OverwriteKind, Permissions};
 
@@ -181,29 +182,41 @@ fn itertools<T: Copy>(items: &[T], n: usize) -> impl Iterator<Item = Vec<T>> + '
     })
 }
 
-#[test]
-fn a_seeded_random_sweep_over_every_flag() {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let all = Permissions::ALL.0;
-    // Sparse masks, so administrator is set in only some cases.
-    let mut mask = move || next() & next() & all;
-    for _ in 0..20_000 {
-        let mut o = || (mask(), mask());
-        let overwrites = [Some(o()), Some(o()), Some(o()), Some(o())];
-        let c = Case {
-            owner: mask() & 1 == 1 && mask() & 2 == 2,
-            everyone: mask(),
-            role_perms: [mask(), mask()],
-            has_role: [mask() & 1 == 1, mask() & 1 == 1],
-            overwrites,
-            timed_out: mask() & 1 == 1,
-        };
-        check(&c);
+/// Sparse masks over every flag, so administrator (and each other bit) is
+/// set in only some cases.
+fn mask() -> impl Strategy<Value = u64> {
+    (any::<u64>(), any::<u64>()).prop_map(|(a, b)| a & b & Permissions::ALL.0)
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let overwrite = || proptest::option::of((mask(), mask()));
+    (
+        any::<bool>(),
+        mask(),
+        [mask(), mask()],
+        any::<[bool; 2]>(),
+        [overwrite(), overwrite(), overwrite(), overwrite()],
+        any::<bool>(),
+    )
+        .prop_map(
+            |(owner, everyone, role_perms, has_role, overwrites, timed_out)| Case {
+                owner,
+                everyone,
+                role_perms,
+                has_role,
+                overwrites,
+                timed_out,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// Any guild and channel: the evaluator agrees with the naive one (a
+    /// failure shrinks to the smallest disagreeing case).
+    #[test]
+    fn the_evaluator_agrees_with_the_naive_one_on_every_flag(c in case()) {
+        prop_assert_eq!(evaluated(&c), naive(&c), "{:#?}", c);
     }
 }
