@@ -3,13 +3,15 @@
 //!
 //! An ack is a MESSAGE_ACK event on the channel's partition; the writer
 //! stores `(user, channel) → last message read` and the user's sessions
-//! get MESSAGE_ACK. Nothing else is stored: `unread` and `mention_count`
-//! are counted from the history after the last message read whenever they
-//! are asked for, so they are exact by construction (and cannot drift the
-//! way a stored counter can when messages are edited or deleted). A channel
-//! never acked counts from the user's join. Counting reads at most
-//! [`MENTION_SCAN_LIMIT`] messages per channel; past that, `mention_count`
-//! is what those messages hold (a floor).
+//! get MESSAGE_ACK. No counter is stored: `mention_count` is counted from
+//! the store's mention index (each message's mentions, written and deleted
+//! with it) after the last message read, and `unread` is whether one
+//! message follows it, whenever they are asked for. So they are exact (a
+//! stored counter drifts when messages are deleted or roles change), and a
+//! channel costs two short reads whatever its traffic: READY is O(channels)
+//! plus the mentions it reports, never O(messages). A channel never acked
+//! counts from the user's join. Past [`MENTION_COUNT_LIMIT`] mentions in a
+//! channel, `mention_count` is that limit (a floor).
 
 use crate::hub::Scope;
 use crate::{Applied, Edge, EdgeError};
@@ -24,8 +26,8 @@ use std::collections::HashMap;
 /// Channels counted at once for one READY.
 const READ_CONCURRENCY: usize = 8;
 
-/// Messages read per channel to count mentions.
-pub const MENTION_SCAN_LIMIT: usize = 10_000;
+/// Mentions counted per channel at most.
+pub const MENTION_COUNT_LIMIT: usize = 10_000;
 
 impl Edge {
     /// Marks a channel the user can see read up to `message`.
@@ -95,25 +97,17 @@ impl Edge {
         channel: Id,
         last: Id,
     ) -> Result<ReadState, EdgeError> {
-        let me = member.user.id;
-        let (mut mention_count, mut unread, mut cursor) = (0, false, Cursor::After(last));
-        for _ in 0..MENTION_SCAN_LIMIT / 100 {
-            let page = self.store.messages(channel, cursor, 100).await?;
-            unread |= !page.is_empty();
-            let mentions = page
-                .iter()
-                .filter(|m| m.author.id != me && m.mentions_user(me, &member.roles));
-            mention_count += mentions.count() as u32;
-            match page.last() {
-                Some(newest) if page.len() == 100 => cursor = Cursor::After(newest.id),
-                _ => break,
-            }
-        }
+        let (me, roles) = (member.user.id, &member.roles);
+        let (mentions, next) = futures_util::try_join!(
+            self.store
+                .mentions(channel, me, roles, last, MENTION_COUNT_LIMIT),
+            self.store.messages(channel, Cursor::After(last), 1),
+        )?;
         Ok(ReadState {
             id: channel,
             last_message_id: last,
-            mention_count,
-            unread,
+            mention_count: mentions.len() as u32,
+            unread: !next.is_empty(),
         })
     }
 }

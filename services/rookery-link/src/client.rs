@@ -497,6 +497,27 @@ impl Store for RemoteStore {
         }
     }
 
+    async fn mentions(
+        &self,
+        channel_id: Id,
+        user_id: Id,
+        roles: &[Id],
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError> {
+        let call = Call::Mentions {
+            channel_id,
+            user_id,
+            roles: roles.to_vec(),
+            after,
+            limit,
+        };
+        match self.read(call).await? {
+            Reply::Ids(ids) => Ok(ids),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
         match self.read(Call::ReadStates { user_id }).await? {
             Reply::Pairs(p) => Ok(p),

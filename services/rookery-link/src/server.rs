@@ -367,6 +367,16 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
             limit,
         } => Reply::Bans(store.bans(guild_id, after, limit).await?),
         Call::ReadStates { user_id } => Reply::Pairs(store.read_states(user_id).await?),
+        Call::Mentions {
+            channel_id,
+            user_id,
+            roles,
+            after,
+            limit,
+        } => {
+            let found = store.mentions(channel_id, user_id, &roles, after, limit);
+            Reply::Ids(found.await?)
+        }
         Call::AuditLog {
             guild_id,
             before,

@@ -164,6 +164,13 @@ pub enum Call {
     ReadStates {
         user_id: Id,
     },
+    Mentions {
+        channel_id: Id,
+        user_id: Id,
+        roles: Vec<Id>,
+        after: Id,
+        limit: usize,
+    },
     AuditLog {
         guild_id: Id,
         before: Id,

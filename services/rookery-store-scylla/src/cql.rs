@@ -159,6 +159,18 @@ statements! {
     SELECT_USER_REACTIONS = "SELECT message_id, emoji FROM user_reactions WHERE channel_id = ? AND user_id = ? AND bucket = ? AND message_id >= ? AND message_id <= ?";
     /// The users who reacted with one emoji, above an id, ascending.
     SELECT_REACTIONS = "SELECT user_id FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id > ?";
+    /// Indexes a user a message names (`schema/012_mention_index.cql`).
+    INSERT_USER_MENTION = "INSERT INTO user_mentions (channel_id, user_id, bucket, message_id) VALUES (?, ?, ?, ?)";
+    /// Unindexes one.
+    DELETE_USER_MENTION = "DELETE FROM user_mentions WHERE channel_id = ? AND user_id = ? AND bucket = ? AND message_id = ?";
+    /// The messages naming a user in one bucket, after a mark.
+    SELECT_USER_MENTIONS = "SELECT message_id FROM user_mentions WHERE channel_id = ? AND user_id = ? AND bucket = ? AND message_id > ?";
+    /// Indexes a message that mentions @everyone or roles.
+    INSERT_BROADCAST_MENTION = "INSERT INTO broadcast_mentions (channel_id, bucket, message_id, author_id, everyone, roles) VALUES (?, ?, ?, ?, ?, ?)";
+    /// Unindexes one.
+    DELETE_BROADCAST_MENTION = "DELETE FROM broadcast_mentions WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    /// The messages mentioning @everyone or roles in one bucket, after a mark.
+    SELECT_BROADCAST_MENTIONS = "SELECT message_id, author_id, everyone, roles FROM broadcast_mentions WHERE channel_id = ? AND bucket = ? AND message_id > ?";
     /// Marks a bucket non-empty.
     INSERT_BUCKET = "INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)";
     /// Records a send's nonce (expires with the table's TTL).

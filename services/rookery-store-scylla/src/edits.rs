@@ -125,6 +125,10 @@ impl Inner {
         message: Id,
     ) -> Result<(), StoreError> {
         let s = &self.s;
+        // The mentions first: they are found through the message's row.
+        if let Some(msg) = self.message(channel, message).await? {
+            self.index_mentions(at, &msg, false).await?;
+        }
         let pair = (key(channel), key(message));
         let (_, bucket, _) = self.row_key(channel, message);
         let reactors = self

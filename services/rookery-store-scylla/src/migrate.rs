@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "009_private_channels.cql"),
     migration!(10, "010_reaction_counts.cql"),
     migration!(11, "011_token_generations.cql"),
+    migration!(12, "012_mention_index.cql"),
 ];
 
 /// How a migrator takes the schema lock.

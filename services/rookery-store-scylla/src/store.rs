@@ -114,6 +114,11 @@ prepared! {
     select_reaction_counts = SELECT_REACTION_COUNTS, set_reaction_counts = SET_REACTION_COUNTS,
     insert_user_reaction = INSERT_USER_REACTION, delete_user_reaction = DELETE_USER_REACTION,
     select_user_reactions = SELECT_USER_REACTIONS,
+    insert_user_mention = INSERT_USER_MENTION, delete_user_mention = DELETE_USER_MENTION,
+    select_user_mentions = SELECT_USER_MENTIONS,
+    insert_broadcast_mention = INSERT_BROADCAST_MENTION,
+    delete_broadcast_mention = DELETE_BROADCAST_MENTION,
+    select_broadcast_mentions = SELECT_BROADCAST_MENTIONS,
     insert_nonce = INSERT_NONCE, select_nonce = SELECT_NONCE,
     buckets_down = SELECT_BUCKETS_DOWN, buckets_up = SELECT_BUCKETS_UP,
     buckets_between = SELECT_BUCKETS_BETWEEN,
@@ -404,6 +409,19 @@ impl Store for ScyllaStore {
 
     async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
         self.0.read_states(user_id).await
+    }
+
+    async fn mentions(
+        &self,
+        channel_id: Id,
+        user_id: Id,
+        roles: &[Id],
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError> {
+        self.0
+            .mentions((channel_id, user_id), roles, after, limit)
+            .await
     }
 
     async fn audit_log(

@@ -171,7 +171,8 @@ impl Inner {
             self.known_buckets.insert(known, ()).await;
             Ok(())
         };
-        futures_util::try_join!(message, nonce, bucket_row)?;
+        let indexed = self.index_mentions(at, msg, true);
+        futures_util::try_join!(message, nonce, bucket_row, indexed)?;
         Ok(())
     }
 }

@@ -325,6 +325,20 @@ pub trait Store: Send + Sync + 'static {
     /// message read)`, by channel id.
     async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError>;
 
+    /// Ids of the channel's messages after `after` that mention `user_id`:
+    /// by name (a reply's ping included), through one of `roles`, or with
+    /// @everyone; never the user's own; ascending, at most `limit`. Read
+    /// from the mention index, so it costs what it finds, not the
+    /// channel's traffic.
+    async fn mentions(
+        &self,
+        channel_id: Id,
+        user_id: Id,
+        roles: &[Id],
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError>;
+
     /// A guild's audit log entries with ids below `before`, newest first, at
     /// most `limit` (clamped to 1..=100), none older than
     /// [`AUDIT_RETENTION_MS`].

@@ -195,3 +195,59 @@ async fn a_login_flood_is_refused_cheaply_and_a_bystander_keeps_sending() {
         "the bystander was slowed"
     );
 }
+
+/// `rookery_store_history_read_duration_seconds_count`: history reads so far.
+async fn history_reads(server: &ChildServer) -> f64 {
+    let name = "rookery_store_history_read_duration_seconds_count{store=\"embedded\"}";
+    gauge(server, name).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identify_reads_one_message_per_channel_whatever_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let api = Api::new(format!("http://{}", server.addr));
+    let (reader, sender, general) = pair(&api).await;
+    let sender = api.with_token(&sender);
+    let guild = api.with_token(&reader).my_guilds().await.unwrap()[0].id;
+    let second = sender.create_channel(guild, "second").await.unwrap().id;
+    let me = api.login("storm", "correct-horse").await.unwrap().user.id;
+    // 600 messages over two channels, 7 of them naming the reader.
+    for i in 0..600 {
+        let (channel, content) = match i % 100 {
+            0 => (general, format!("<@{me}> look {i}")),
+            50 => (second, format!("<@{me}> here {i}")),
+            _ => (
+                if i % 2 == 0 { general } else { second },
+                format!("chatter {i}"),
+            ),
+        };
+        sender.post_message(channel, &content, None).await.unwrap();
+    }
+    sender
+        .post_message(general, &format!("<@{me}> and @everyone"), None)
+        .await
+        .unwrap();
+    let before = history_reads(&server).await;
+    let mut g = Gateway::connect(&format!("ws://{}", server.addr), Encoding::Json)
+        .await
+        .unwrap();
+    let ready = g.identify(&reader).await.unwrap();
+    let reads = history_reads(&server).await - before;
+    let counts: Vec<(Id, u32, bool)> = ready
+        .read_state
+        .iter()
+        .map(|r| (r.id, r.mention_count, r.unread))
+        .collect();
+    println!(
+        "identify over 601 messages in 2 channels: {reads} history reads; read states {counts:?}"
+    );
+    assert!(
+        counts.contains(&(general, 7, true)) && counts.contains(&(second, 6, true)),
+        "{counts:?}"
+    );
+    assert_eq!(
+        reads, 2.0,
+        "one single-message read per channel, not the history"
+    );
+}

@@ -73,6 +73,7 @@ forward! {
     bans(guild_id: Id, after: Id, limit: usize) -> Vec<BanRecord>;
     audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>;
     read_states(user_id: Id) -> Vec<(Id, Id)>;
+    mentions(channel_id: Id, user_id: Id, roles: &[Id], after: Id, limit: usize) -> Vec<Id>;
     ban(guild_id: Id, user_id: Id) -> Option<BanRecord>;
     reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>;
     user_reactions(channel_id: Id, user_id: Id, ids: (Id, Id)) -> Vec<(Id, String)>;

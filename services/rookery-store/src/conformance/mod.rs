@@ -14,10 +14,12 @@ use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::{Id, Snowflake};
 use std::sync::LazyLock;
 
+mod mentions;
 mod messages;
 mod moderation;
 mod private;
 mod reactions;
+pub use mentions::mentions_are_found_exactly_through_the_index;
 pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
     read_states_are_per_user_and_the_last_ack_wins, replies_and_mentions_round_trip,
@@ -56,6 +58,7 @@ macro_rules! conformance_tests {
             bans_keep_banned_users_out,
             bans_are_paged_by_user_id,
             read_states_are_per_user_and_the_last_ack_wins,
+            mentions_are_found_exactly_through_the_index,
             audit_log_lists_newest_first_within_retention,
             private_channels_keep_their_recipients,
             deleted_channels_are_gone,
@@ -89,6 +92,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     bans_keep_banned_users_out(store, bucket_ms).await;
     bans_are_paged_by_user_id(store, bucket_ms).await;
     read_states_are_per_user_and_the_last_ack_wins(store, bucket_ms).await;
+    mentions_are_found_exactly_through_the_index(store, bucket_ms).await;
     audit_log_lists_newest_first_within_retention(store, bucket_ms).await;
     private_channels_keep_their_recipients(store, bucket_ms).await;
     deleted_channels_are_gone(store, bucket_ms).await;

@@ -31,6 +31,15 @@ pub fn message(channel: Id, bucket_no: u32, message: Id) -> [u8; 20] {
     k
 }
 
+/// `a | b | c`: one row of a three-part key (a mention: channel, user,
+/// message).
+pub fn triple(a: Id, b: Id, c: Id) -> [u8; 24] {
+    let mut k = [0; 24];
+    k[..16].copy_from_slice(&pair(a, b));
+    k[16..].copy_from_slice(&c.0.to_be_bytes());
+    k
+}
+
 pub fn user_nonce(user: Id, nonce: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(8 + nonce.len());
     k.extend_from_slice(&user.0.to_be_bytes());

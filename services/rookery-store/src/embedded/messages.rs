@@ -30,7 +30,11 @@ impl Inner {
     }
 
     /// The row as the batch so far leaves it.
-    fn current(&self, pending: &Pending, key: [u8; 20]) -> Result<Option<Message>, StoreError> {
+    pub(super) fn current(
+        &self,
+        pending: &Pending,
+        key: [u8; 20],
+    ) -> Result<Option<Message>, StoreError> {
         if let Some(row) = pending.rows.get(&key) {
             return Ok(row.clone());
         }
@@ -65,6 +69,7 @@ impl Inner {
             let key = keys::user_nonce(msg.author.id, nonce);
             b.insert(&t.nonces, key, keys::id(msg.id));
         }
+        self.index_mentions(b, &msg, true);
         self.put(b, pending, msg);
         Ok(())
     }
@@ -92,6 +97,7 @@ impl Inner {
         message: Id,
     ) -> Result<(), StoreError> {
         let key = self.message_key(channel, message);
+        self.unindex_deleted(b, pending, key)?;
         b.remove(&self.t.messages, key);
         pending.rows.insert(key, None);
         let pair = keys::pair(channel, message);

@@ -11,6 +11,7 @@ mod bans;
 mod channels;
 mod history;
 mod keys;
+mod mentions;
 mod messages;
 
 use crate::metrics as m;
@@ -61,6 +62,8 @@ struct Tables {
     users: Keyspace,
     usernames: Keyspace,
     credentials: Keyspace,
+    mentions: Keyspace,
+    broadcast_mentions: Keyspace,
     token_generations: Keyspace,
     guilds: Keyspace,
     channels: Keyspace,
@@ -127,6 +130,8 @@ impl EmbeddedStore {
             users: ks("users")?,
             usernames: ks("usernames")?,
             credentials: ks("credentials")?,
+            mentions: ks("mentions")?,
+            broadcast_mentions: ks("broadcast_mentions")?,
             token_generations: ks("token_generations")?,
             guilds: ks("guilds")?,
             channels: ks("channels")?,
@@ -155,6 +160,7 @@ impl EmbeddedStore {
             accounts: Mutex::new(()),
         };
         inner.backfill_reaction_counts()?;
+        inner.backfill_mention_index()?;
         Ok(Self(Arc::new(inner)))
     }
 
@@ -418,6 +424,17 @@ impl Store for EmbeddedStore {
             out.extend(keys::trailing_id(&key).zip(keys::trailing_id(&value)));
         }
         Ok(out)
+    }
+
+    async fn mentions(
+        &self,
+        channel_id: Id,
+        user_id: Id,
+        roles: &[Id],
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Id>, StoreError> {
+        self.0.mentions((channel_id, user_id), roles, after, limit)
     }
 
     async fn audit_log(
