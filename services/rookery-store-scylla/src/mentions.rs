@@ -7,6 +7,7 @@
 use crate::store::{Inner, id, key};
 use rookery_proto::Id;
 use rookery_proto::model::Message;
+use rookery_store::mention_index::{broadcast_reaches, merged};
 use rookery_store::{StoreError, WriteTime};
 
 impl Inner {
@@ -80,17 +81,14 @@ impl Inner {
             )?;
             found.extend(named.into_iter().map(|(m,)| id(m)));
             let reaches = |(_, author, everyone, mentioned): &Broadcast| {
-                let role = mentioned.iter().flatten().any(|&r| roles.contains(&id(r)));
-                id(*author) != user && (*everyone || role)
+                let mentioned: Vec<Id> = mentioned.iter().flatten().map(|&r| id(r)).collect();
+                broadcast_reaches((id(*author), *everyone, &mentioned), user, roles)
             };
             found.extend(broadcast.iter().filter(|b| reaches(b)).map(|b| id(b.0)));
             if found.len() >= limit {
                 break;
             }
         }
-        found.sort_unstable();
-        found.dedup();
-        found.truncate(limit);
-        Ok(found)
+        Ok(merged(found, limit))
     }
 }

@@ -11,6 +11,7 @@
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod embedded;
+pub mod mention_index;
 pub mod metrics;
 pub mod password;
 

@@ -156,6 +156,21 @@ pub async fn send_answer(g: &mut Gateway, channel: Id, nonce: &str) -> Result<Id
     answer(g).await
 }
 
+/// The code the server closes `g` with (skipping any frames before the
+/// close), within `limit`; panics on anything but a close frame.
+pub async fn close_code(g: &mut Gateway, limit: std::time::Duration) -> u16 {
+    loop {
+        match tokio::time::timeout(limit, g.next())
+            .await
+            .expect("a close")
+        {
+            Ok(_) => continue,
+            Err(rookery_client::ClientError::Closed { code, .. }) => return code,
+            Err(e) => panic!("expected a close frame, got {e}"),
+        }
+    }
+}
+
 /// Waits for the answer to a SEND: `Ok(id)` on SEND_ACK, `Err(code)` on
 /// SEND_ERROR.
 pub async fn answer(g: &mut Gateway) -> Result<Id, u32> {

@@ -349,13 +349,7 @@ async fn joins_new_channels_dms_and_logouts_reach_sessions_on_every_edge() {
         .await
         .unwrap();
     assert_eq!(status.as_u16(), 204);
-    let closed = loop {
-        match tokio::time::timeout(T, gb.next()).await.expect("closed") {
-            Ok(_) => continue,
-            Err(rookery_client::ClientError::Closed { code, .. }) => break code,
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let closed = rookery_testkit::close_code(&mut gb, T).await;
     assert_eq!(closed, gw::CloseCode::AuthenticationFailed.code());
     let refused = api_b.with_token(&bob.token).my_guilds().await.unwrap_err();
     assert!(

@@ -13,13 +13,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 const T: Duration = Duration::from_secs(10);
 
 async fn closed_with(g: &mut Gateway) -> u16 {
-    loop {
-        match tokio::time::timeout(T, g.next()).await.expect("a close") {
-            Ok(_) => continue,
-            Err(ClientError::Closed { code, .. }) => return code,
-            Err(e) => panic!("expected a close frame, got {e}"),
-        }
-    }
+    rookery_testkit::close_code(g, T).await
 }
 
 #[tokio::test]

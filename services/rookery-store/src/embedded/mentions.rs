@@ -8,6 +8,7 @@
 use super::messages::Pending;
 use super::{Inner, backend, decode, encode, keys};
 use crate::StoreError;
+use crate::mention_index::{broadcast_reaches, merged};
 use rookery_proto::Id;
 use rookery_proto::model::Message;
 use serde::{Deserialize, Serialize};
@@ -76,16 +77,12 @@ impl Inner {
                 break;
             }
             let b: Broadcast = decode("broadcast_mentions", &value)?;
-            let reaches = b.everyone || b.roles.iter().any(|r| roles.contains(r));
-            if reaches && b.author != user {
+            if broadcast_reaches((b.author, b.everyone, &b.roles), user, roles) {
                 broadcast.extend(keys::trailing_id(&key));
             }
         }
-        let mut all: Vec<Id> = named.into_iter().chain(broadcast).collect();
-        all.sort_unstable();
-        all.dedup();
-        all.truncate(limit);
-        Ok(all)
+        named.extend(broadcast);
+        Ok(merged(named, limit))
     }
 
     /// A store written before the mention index existed is indexed on its
