@@ -288,6 +288,17 @@ mod tests {
     use crate::gateway::{Hello, Identify, Send};
     use crate::model::User;
 
+    #[test]
+    fn the_client_ops_are_exactly_those_the_decoder_takes() {
+        for enc in [Encoding::Json, Encoding::MsgPack] {
+            for op in 0..=u8::MAX {
+                let frame = encode(enc, op, &serde_json::json!({}));
+                let unknown = matches!(decode_client(enc, &frame), Err(CodecError::UnknownOp(_)));
+                assert_eq!(!unknown, op::CLIENT_OPS.contains(&op), "op {op} ({enc:?})");
+            }
+        }
+    }
+
     fn message() -> Message {
         let author = User {
             id: Id(9),

@@ -37,6 +37,10 @@ pub mod op {
     pub const SEND_ERROR: u8 = 22;
     /// Client → server: mark a channel read up to a message.
     pub const ACK: u8 = 23;
+
+    /// Every op a client may send (`codec::decode_client` refuses the
+    /// rest): the authorization matrix decides each.
+    pub const CLIENT_OPS: [u8; 6] = [HEARTBEAT, IDENTIFY, PRESENCE_UPDATE, RESUME, SEND, ACK];
 }
 
 /// Dispatch event names (`t`).

@@ -1,53 +1,12 @@
-//! The authorization matrix: every `/api/v1` route the router serves
-//! (`rookery_edge::API_ROUTES`, the table the router is built from), called
-//! by each kind of caller — the guild's owner, a member, a timed-out
-//! member, an outsider, a banned user — on a guild and, for channel routes,
-//! on a DM whose recipients are the owner and the member (so the other
-//! three are DM non-recipients). Each route has a decision here; a route
-//! added to the router without one fails `every_route_has_a_decision`.
-//!
-//! Each row runs in a fresh guild (the same accounts), callers in a fixed
-//! order with the owner last, so what one allowed call changes (a kick, a
-//! deleted message) never decides another's answer.
+//! The REST half of the matrix: every route of `rookery_edge::API_ROUTES`.
 
+use super::world::{CALLERS, Caller, Scope, World, server, users};
 use reqwest::{Method, StatusCode};
-use rookery_proto::Id;
 use rookery_proto::id::{format_timestamp, now_ms};
-use rookery_proto::model::{Channel, GuildState, Message, Role};
-use rookery_testkit::{TestServer, TestUser};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Who calls, in the order each row runs them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Caller {
-    Member,
-    TimedOut,
-    Outsider,
-    Banned,
-    Owner,
-}
-
-const CALLERS: [Caller; 5] = [
-    Caller::Member,
-    Caller::TimedOut,
-    Caller::Outsider,
-    Caller::Banned,
-    Caller::Owner,
-];
-
-/// What `{id}` (and `{message}`) stand for in a row's path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    /// No resource of the guild: the caller's own.
-    Own,
-    Guild,
-    Channel,
-    Dm,
-}
-
-/// Any 2xx.
 const OK: u16 = 2;
 
 /// One decision: the status each caller gets, in the order
@@ -212,138 +171,6 @@ fn matrix() -> Vec<Row> {
 }
 
 /// The accounts every row uses.
-struct Users {
-    owner: TestUser,
-    member: TestUser,
-    timed_out: TestUser,
-    outsider: TestUser,
-    banned: TestUser,
-    /// A member the owner's actions aim at (kicks, bans, roles).
-    target: TestUser,
-}
-
-impl Users {
-    fn of(&self, caller: Caller) -> &TestUser {
-        match caller {
-            Caller::Owner => &self.owner,
-            Caller::Member => &self.member,
-            Caller::TimedOut => &self.timed_out,
-            Caller::Outsider => &self.outsider,
-            Caller::Banned => &self.banned,
-        }
-    }
-
-    /// Logs everyone in again (after a row revoked their tokens).
-    async fn log_in_again(&mut self, server: &TestServer) {
-        for user in [
-            &mut self.owner,
-            &mut self.member,
-            &mut self.timed_out,
-            &mut self.outsider,
-            &mut self.banned,
-            &mut self.target,
-        ] {
-            let auth = server
-                .api()
-                .login(&user.user.username, "correct-horse")
-                .await;
-            let auth = auth.expect("log in again");
-            user.api = server.api().with_token(&auth.token);
-            user.token = auth.token;
-        }
-    }
-}
-
-/// A fresh guild with every kind of caller in place.
-struct World<'a> {
-    users: &'a Users,
-    guild: GuildState,
-    channel: Id,
-    dm: Id,
-    role: Role,
-    code: String,
-    /// Two of the owner's messages in the channel, then two in the DM.
-    messages: Vec<Message>,
-}
-
-impl World<'_> {
-    async fn new(users: &Users) -> World<'_> {
-        let owner = &users.owner;
-        let guild = owner.api.create_guild("matrix").await.unwrap();
-        let (g, channel) = (guild.id, guild.channels[0].id);
-        let code = owner.api.create_invite(g).await.unwrap();
-        for joiner in [
-            &users.member,
-            &users.timed_out,
-            &users.banned,
-            &users.target,
-        ] {
-            joiner.api.accept_invite(&code).await.unwrap();
-        }
-        let until = format_timestamp(now_ms() + 3_600_000);
-        let timeout = json!({"communication_disabled_until": until});
-        let timed_out = format!("/guilds/{g}/members/{}", users.timed_out.user.id);
-        let _: Value = owner.ok(Method::PATCH, &timed_out, Some(timeout)).await;
-        let ban = format!("/guilds/{g}/bans/{}", users.banned.user.id);
-        owner.no_content(Method::PUT, &ban, None).await;
-        let role = owner.create_role(g, json!({"name": "matrix role"})).await;
-        let open = json!({"recipient_id": users.member.user.id});
-        let dm: Channel = owner
-            .ok(Method::POST, "/users/@me/channels", Some(open))
-            .await;
-        let mut messages = Vec::new();
-        for (at, content) in [
-            (channel, "one"),
-            (channel, "two"),
-            (dm.id, "three"),
-            (dm.id, "four"),
-        ] {
-            let posted = owner.api.post_message(at, content, None).await.unwrap();
-            let reaction = format!(
-                "/channels/{at}/messages/{}/reactions/%F0%9F%91%8D/@me",
-                posted.id
-            );
-            owner.no_content(Method::PUT, &reaction, None).await;
-            messages.push(posted);
-        }
-        World {
-            users,
-            guild,
-            channel,
-            dm: dm.id,
-            role,
-            code,
-            messages,
-        }
-    }
-
-    /// `row`'s path with this world's ids.
-    fn path(&self, row: &Row) -> String {
-        let (id, message) = match row.scope {
-            Scope::Own | Scope::Guild => (self.guild.id, self.messages[0].id),
-            Scope::Channel => (self.channel, self.messages[0].id),
-            Scope::Dm => (self.dm, self.messages[2].id),
-        };
-        // Bans aim at the banned user (listing, lifting) or the target
-        // (a new ban); everything else at the target.
-        let user = if row.path.contains("/bans/") && row.method != "PUT" {
-            self.users.banned.user.id.to_string()
-        } else if row.path.contains("/reactions/") {
-            "@me".to_owned()
-        } else {
-            self.users.target.user.id.to_string()
-        };
-        row.path
-            .replace("{id}", &id.to_string())
-            .replace("{message}", &message.to_string())
-            .replace("{user}", &user)
-            .replace("{role}", &self.role.id.to_string())
-            .replace("{target}", &self.role.id.to_string())
-            .replace("{emoji}", "%F0%9F%91%8D")
-            .replace("{code}", &self.code)
-    }
-}
-
 fn method(name: &str) -> Method {
     Method::from_bytes(name.as_bytes()).expect("an HTTP method")
 }
@@ -352,31 +179,6 @@ fn matches(expected: u16, got: StatusCode) -> bool {
     match expected {
         OK => got.is_success(),
         code => got.as_u16() == code,
-    }
-}
-
-async fn server() -> TestServer {
-    TestServer::start_with(|c| {
-        c.rest_requests_per_second = 0;
-        c.channel_messages_per_5s = 0;
-        c.registrations_per_hour_per_address = 0;
-        c.logins_per_minute_per_address = 0;
-        c.logins_per_minute_per_username = 0;
-    })
-    .await
-}
-
-async fn users(server: &TestServer) -> Users {
-    let [owner, member, timed_out, outsider, banned, target] = server
-        .users(["owner", "member", "timed", "outsider", "banned", "target"])
-        .await;
-    Users {
-        owner,
-        member,
-        timed_out,
-        outsider,
-        banned,
-        target,
     }
 }
 
@@ -443,7 +245,7 @@ async fn every_caller_gets_the_decided_answer_on_every_route() {
     let mut checked = 0;
     for row in matrix() {
         let world = World::new(&users).await;
-        let path = world.path(&row);
+        let path = world.path(row.method, row.path, row.scope);
         for caller in CALLERS {
             let body = (row.body)(&world, caller);
             let user = users.of(caller);
