@@ -1,4 +1,4 @@
-//! The callers and the fresh guild each row runs in.
+//! The callers, and the fresh guild each row of the matrix runs in.
 
 use reqwest::Method;
 use rookery_proto::Id;
