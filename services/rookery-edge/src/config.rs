@@ -12,6 +12,8 @@ pub struct EdgeConfig {
     pub jwt_secret: Vec<u8>,
     /// Lifetime of issued tokens.
     pub token_ttl: Duration,
+    /// What `GET /gateway` answers; none: `ws://` and the request's Host.
+    pub gateway_url: Option<String>,
     /// Heartbeat interval announced in HELLO. A connection is closed with
     /// 4009 when no heartbeat arrives within 1.5 intervals.
     pub heartbeat_interval: Duration,
@@ -97,6 +99,7 @@ impl EdgeConfig {
             worker_id: 0,
             jwt_secret,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
+            gateway_url: None,
             heartbeat_interval: Duration::from_millis(41_250),
             identify_timeout: Duration::from_secs(10),
             max_frame_bytes: 4096,

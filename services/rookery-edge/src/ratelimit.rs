@@ -47,14 +47,28 @@ impl TokenBucket {
         self.take_at(Instant::now())
     }
 
-    fn take_at(&mut self, now: Instant) -> Taken {
+    /// What is left, without taking any.
+    pub(crate) fn peek(&mut self) -> Taken {
+        self.refill(Instant::now());
+        self.report(self.tokens >= 1.0)
+    }
+
+    fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.per_sec).min(self.burst);
         self.last = now;
+    }
+
+    fn take_at(&mut self, now: Instant) -> Taken {
+        self.refill(now);
         let allowed = self.tokens >= 1.0;
         if allowed {
             self.tokens -= 1.0;
         }
+        self.report(allowed)
+    }
+
+    fn report(&self, allowed: bool) -> Taken {
         let secs = |tokens: f64| Duration::from_secs_f64((tokens / self.per_sec).max(0.0));
         Taken {
             allowed,
@@ -89,6 +103,14 @@ impl<K: std::hash::Hash + Eq + Send + Sync + 'static> Keyed<K> {
                 .time_to_idle(window.max(Duration::from_secs(1)))
                 .build(),
         })
+    }
+
+    /// What is left of `key`'s budget, without taking any.
+    pub(crate) fn peek(&self, key: &K) -> Taken {
+        match self.buckets.get(key) {
+            Some(bucket) => bucket.lock().unwrap_or_else(|p| p.into_inner()).peek(),
+            None => TokenBucket::new(self.burst, self.window).peek(),
+        }
     }
 
     /// Takes one from `key`'s budget.

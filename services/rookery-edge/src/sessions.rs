@@ -70,6 +70,11 @@ impl Registry {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// What is left of `user`'s identify budget; `None` when unlimited.
+    pub(crate) fn identify_budget(&self, user: Id) -> Option<crate::ratelimit::Taken> {
+        self.identifies.as_ref().map(|budgets| budgets.peek(&user))
+    }
+
     /// Spends one IDENTIFY of `user`'s budget.
     pub(crate) fn take_identify(&self, user: Id) -> Result<(), Refusal> {
         match &self.identifies {

@@ -256,3 +256,73 @@ pub struct ApiError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<f64>,
 }
+
+/// Discord's user object, as `GET /users/@me` and `GET /users/{id}` answer:
+/// Rookery has no discriminators (`"0"`, as Discord's migrated names), no
+/// display names or avatars yet (`null`), and no flags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserObject {
+    /// Snowflake id.
+    pub id: Id,
+    /// The unique name.
+    pub username: String,
+    /// Always `"0"`.
+    pub discriminator: String,
+    /// The display name: none.
+    pub global_name: Option<String>,
+    /// The avatar hash: none.
+    pub avatar: Option<String>,
+    /// Whether the account is a bot's.
+    pub bot: bool,
+    /// Discord's public flags: none.
+    pub public_flags: u64,
+    /// Discord's flags: none.
+    pub flags: u64,
+}
+
+impl From<&crate::model::User> for UserObject {
+    fn from(u: &crate::model::User) -> Self {
+        UserObject {
+            id: u.id,
+            username: u.username.clone(),
+            discriminator: "0".into(),
+            global_name: None,
+            avatar: None,
+            bot: false,
+            public_flags: 0,
+            flags: 0,
+        }
+    }
+}
+
+/// `GET /gateway`: where the gateway is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayInfo {
+    /// A WebSocket URL; clients add `?v=10&encoding=json` (or `msgpack`).
+    pub url: String,
+}
+
+/// `GET /gateway/bot`: the gateway, and the caller's identify budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotGatewayInfo {
+    /// As in [`GatewayInfo`].
+    pub url: String,
+    /// Shards to connect with: 1 (Rookery does not shard sessions).
+    pub shards: u32,
+    /// The identify budget.
+    pub session_start_limit: SessionStartLimit,
+}
+
+/// Discord's `session_start_limit`: the caller's IDENTIFY budget on the
+/// edge that answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStartLimit {
+    /// IDENTIFYs allowed per day (`--identifies-per-day`).
+    pub total: u32,
+    /// IDENTIFYs left now.
+    pub remaining: u32,
+    /// Milliseconds until the budget is full again.
+    pub reset_after: u64,
+    /// IDENTIFYs that may start at once: 1.
+    pub max_concurrency: u32,
+}

@@ -69,6 +69,11 @@ pub struct ServeConfig {
     /// log in again after it).
     #[arg(long, env = "ROOKERY_TOKEN_TTL_SECS", default_value_t = 7 * 24 * 3600)]
     pub token_ttl_secs: u64,
+    /// The gateway URL `GET /api/v1/gateway` answers (behind a proxy or TLS
+    /// terminator: its `wss://` address); unset, `ws://` and the request's
+    /// Host.
+    #[arg(long, env = "ROOKERY_GATEWAY_URL")]
+    pub gateway_url: Option<String>,
     /// Largest inbound gateway frame, in bytes.
     #[arg(long, env = "ROOKERY_MAX_FRAME_BYTES", default_value_t = 4096)]
     pub max_frame_bytes: usize,
@@ -206,6 +211,7 @@ impl ServeConfig {
             heartbeat_interval_ms: 41_250,
             identify_timeout_ms: 10_000,
             token_ttl_secs: 7 * 24 * 3600,
+            gateway_url: None,
             max_frame_bytes: 4096,
             max_connections: 18_000,
             connection_reserve: 512,
@@ -243,6 +249,7 @@ impl ServeConfig {
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
             identify_timeout: Duration::from_millis(self.identify_timeout_ms),
             token_ttl: Duration::from_secs(self.token_ttl_secs.max(1)),
+            gateway_url: self.gateway_url.clone(),
             max_frame_bytes: self.max_frame_bytes,
             max_connections: self.max_connections,
             connection_reserve: self.connection_reserve,

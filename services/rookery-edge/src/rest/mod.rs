@@ -4,6 +4,7 @@
 //! (`docs/protocol.md`, "Rate limits").
 
 mod annotations;
+mod discovery;
 mod extract;
 mod private;
 mod roles;
@@ -27,8 +28,11 @@ use std::time::Instant;
 
 pub(crate) fn router(edge: Arc<Edge>) -> Router {
     let api = table::api().route_layer(middleware::from_fn_with_state(edge.clone(), limit));
+    // `/api/v10` is Discord's path for the same API (its libraries build
+    // their URLs with it); Rookery's own stays `/api/v1`.
     Router::new()
-        .nest("/api/v1", api)
+        .nest("/api/v1", api.clone())
+        .nest("/api/v10", api)
         .route("/gateway", get(crate::gateway::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

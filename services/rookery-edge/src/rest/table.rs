@@ -3,7 +3,7 @@
 //! (`services/rookery/tests/authorization.rs`) enumerates the routes the
 //! router really serves, and a new route without a decision there fails it.
 
-use super::{annotations, private, roles, routes};
+use super::{annotations, discovery, private, roles, routes};
 use crate::Edge;
 use axum::Router;
 use std::sync::Arc;
@@ -39,6 +39,10 @@ api_routes! {
     "/guilds/{id}/invites" => post(routes::create_invite);
     "/invites/{code}" => post(routes::accept_invite);
     "/users/@me/guilds" => get(routes::my_guilds);
+    "/gateway" => get(discovery::gateway);
+    "/gateway/bot" => get(discovery::bot_gateway);
+    "/users/@me" => get(discovery::me);
+    "/users/{id}" => get(discovery::user);
     "/channels/{id}/messages" => get(routes::history).post(routes::post_message);
     "/channels/{id}/messages/{message}" =>
         get(routes::get_message).patch(routes::edit_message).delete(routes::delete_message);

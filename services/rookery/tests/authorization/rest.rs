@@ -89,6 +89,11 @@ fn matrix() -> Vec<Row> {
         row("POST", "/auth/logout-everywhere", Own, [204; 5]).revokes(),
         row("POST", "/guilds", Own, EVERYONE).body(|_, _| Some(json!({"name": "mine"}))),
         row("GET", "/users/@me/guilds", Own, EVERYONE),
+        row("GET", "/gateway", Own, EVERYONE),
+        row("GET", "/gateway/bot", Own, EVERYONE),
+        row("GET", "/users/@me", Own, EVERYONE),
+        // Any user's public profile, as Discord answers it.
+        row("GET", "/users/{id}", Own, EVERYONE),
         row("GET", "/users/@me/read-states", Own, EVERYONE),
         row("GET", "/users/@me/channels", Own, EVERYONE),
         row("POST", "/users/@me/channels", Own, EVERYONE)
@@ -217,7 +222,11 @@ fn every_route_has_a_decision_and_every_decision_a_route() {
 #[tokio::test]
 async fn every_route_refuses_a_missing_or_forged_token() {
     let server = server().await;
-    let public = [("POST", "/auth/register"), ("POST", "/auth/login")];
+    let public = [
+        ("POST", "/auth/register"),
+        ("POST", "/auth/login"),
+        ("GET", "/gateway"),
+    ];
     let anonymous = server.api();
     let forged = server.api().with_token("eyJhbGciOiJIUzI1NiJ9.e30.forged");
     for &(name, template) in rookery_edge::API_ROUTES {

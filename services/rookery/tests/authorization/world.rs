@@ -157,6 +157,11 @@ impl World<'_> {
         } else {
             self.users.target.user.id.to_string()
         };
+        // `/users/{id}` names a user: the target.
+        let id = match template.strip_prefix("/users/{id}") {
+            Some(_) => self.users.target.user.id,
+            None => id,
+        };
         template
             .replace("{id}", &id.to_string())
             .replace("{message}", &message.to_string())
