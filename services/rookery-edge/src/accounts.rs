@@ -11,7 +11,7 @@ use rookery_proto::rest::{AuthResponse, Credentials, PasswordChange};
 
 const BAD_CREDENTIALS: EdgeError = EdgeError::Unauthorized("invalid username or password");
 
-fn check_username(username: &str) -> Result<(), EdgeError> {
+pub(crate) fn check_username(username: &str) -> Result<(), EdgeError> {
     let ok_name = (2..=32).contains(&username.chars().count())
         && username
             .chars()
@@ -45,6 +45,22 @@ impl Edge {
             Ok(verified)
         } else {
             Err(EdgeError::Unauthorized("token revoked"))
+        }
+    }
+
+    /// [`Edge::authenticate`], for an `Authorization` header: a bot's token
+    /// goes with `Bot`, a user's with `Bearer`, as on Discord.
+    pub(crate) async fn authenticate_as(
+        &self,
+        scheme: crate::rest::Scheme,
+        token: &str,
+    ) -> Result<Verified, EdgeError> {
+        use crate::rest::Scheme;
+        let verified = self.authenticate(token).await?;
+        match (scheme, verified.bot) {
+            (Scheme::Bearer, false) | (Scheme::Bot, true) => Ok(verified),
+            (Scheme::Bearer, true) => Err(EdgeError::Unauthorized("a bot token goes with Bot")),
+            (Scheme::Bot, false) => Err(EdgeError::Unauthorized("a user token goes with Bearer")),
         }
     }
 
@@ -120,7 +136,11 @@ impl Edge {
     /// answered), then tells every edge, which refuse older tokens and end
     /// the account's sessions. This edge learns it first: the caller's own
     /// next request must already be refused.
-    async fn revoke(&self, user: &User, password_hash: Option<&str>) -> Result<u64, EdgeError> {
+    pub(crate) async fn revoke(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> Result<u64, EdgeError> {
         let generation = self.store.revoke_tokens(user.id, password_hash).await?;
         self.hub.generations.learn(user.id, generation);
         let revoked = TokensRevoked {

@@ -31,7 +31,14 @@ struct Claims {
     /// revocation existed carry none and count as generation 0.
     #[serde(default)]
     generation: u64,
+    /// A bot's token (sent as `Authorization: Bot`), not a user's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    bot: bool,
 }
+
+/// How long a bot token is valid: long-lived, as Discord's, until the
+/// application's owner resets it (which revokes it at once).
+const BOT_TOKEN_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// What a valid token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +47,8 @@ pub struct Verified {
     pub user: User,
     /// The token generation it was issued under.
     pub generation: u64,
+    /// Whether it is a bot's token.
+    pub bot: bool,
 }
 
 /// Issues and verifies session tokens.
@@ -68,6 +77,15 @@ impl Tokens {
 
     /// A token for `user` under the account's token `generation`.
     pub fn issue(&self, user: &User, generation: u64) -> String {
+        self.sign(user, generation, None)
+    }
+
+    /// A bot's token: valid for years, until its generation moves on.
+    pub fn issue_bot(&self, bot: &User, generation: u64) -> String {
+        self.sign(bot, generation, Some(BOT_TOKEN_TTL))
+    }
+
+    fn sign(&self, user: &User, generation: u64, bot_ttl: Option<Duration>) -> String {
         let now = rookery_proto::id::now_ms() / 1000;
         let claims = Claims {
             sub: user.id.to_string(),
@@ -75,8 +93,9 @@ impl Tokens {
             iss: ISSUER.into(),
             iat: now,
             nbf: now,
-            exp: now + self.ttl.as_secs(),
+            exp: now + bot_ttl.unwrap_or(self.ttl).as_secs(),
             generation,
+            bot: bot_ttl.is_some(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing cannot fail")
@@ -98,6 +117,7 @@ impl Tokens {
                 username: data.claims.name,
             },
             generation: data.claims.generation,
+            bot: data.claims.bot,
         })
     }
 }
@@ -205,6 +225,7 @@ mod tests {
             nbf: 0,
             exp: 1,
             generation: 0,
+            bot: false,
         };
         let expired = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -235,6 +256,7 @@ mod tests {
             nbf,
             exp: now + 3600,
             generation: 0,
+            bot: false,
         };
         let sign = |c: &Claims| {
             let key = EncodingKey::from_secret(b"k");

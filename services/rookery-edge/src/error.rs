@@ -67,6 +67,9 @@ pub enum EdgeError {
     /// No such user.
     #[error("unknown user")]
     UnknownUser,
+    /// No such application (or the caller is not a bot).
+    #[error("unknown application")]
+    UnknownApplication,
     /// The user is not banned.
     #[error("unknown ban")]
     UnknownBan,
@@ -111,6 +114,7 @@ impl EdgeError {
             | EdgeError::UnknownMessage
             | EdgeError::UnknownMember
             | EdgeError::UnknownUser
+            | EdgeError::UnknownApplication
             | EdgeError::UnknownBan
             | EdgeError::NotFound => StatusCode::NOT_FOUND,
             EdgeError::Banned => StatusCode::FORBIDDEN,
@@ -142,6 +146,7 @@ impl EdgeError {
             EdgeError::UnknownMessage => 10008,
             EdgeError::UnknownEmoji => 10014,
             EdgeError::UnknownUser => 10013,
+            EdgeError::UnknownApplication => 10002,
             EdgeError::UnknownBan => 10026,
             EdgeError::Banned => 40007,
             EdgeError::SlowMode(_) => 20016,

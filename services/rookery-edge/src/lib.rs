@@ -7,6 +7,7 @@
 //! creation, which needs an atomic username claim (see `docs/architecture.md`).
 
 mod accounts;
+mod applications;
 mod audit;
 mod auth;
 mod bans;

@@ -15,7 +15,9 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use rookery_bus::{EdgeId, EdgeLink, FanoutBatch, InterestAcks};
 use rookery_proto::Id;
 use rookery_proto::event::Envelope;
-use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{
+    Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
+};
 use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -379,6 +381,23 @@ impl Store for RemoteStore {
             }
         };
         Some(checked.await)
+    }
+
+    async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+        let call = Call::CreateApplication { app: app.clone() };
+        // A write: never coalesced.
+        let link = self.links.pick().map_err(StoreError::from)?;
+        match link.call(call).await.map_err(StoreError::from)? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn application(&self, id: Id) -> Result<Option<Application>, StoreError> {
+        match self.read(Call::Application { id }).await? {
+            Reply::Application(app) => Ok(app),
+            other => Err(unexpected(other)),
+        }
     }
 
     async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {

@@ -335,6 +335,11 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         Call::Login { username, password } => {
             Reply::User(crate::password::check(store, &username, password).await?)
         }
+        Call::CreateApplication { app } => {
+            store.create_application(&app).await?;
+            Reply::Done
+        }
+        Call::Application { id } => Reply::Application(store.application(id).await?),
         Call::TokenGeneration { user_id } => {
             Reply::Generation(store.token_generation(user_id).await?)
         }

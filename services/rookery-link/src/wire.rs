@@ -4,7 +4,9 @@
 
 use bytes::Bytes;
 use rookery_proto::Id;
-use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{
+    Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
+};
 use rookery_store::{BanRecord, Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::LengthDelimitedCodec;
@@ -101,6 +103,13 @@ pub enum Call {
     Login {
         username: String,
         password: String,
+    },
+    /// Creates an application and its bot's account.
+    CreateApplication {
+        app: Application,
+    },
+    Application {
+        id: Id,
     },
     /// An account's token generation (through the read cache).
     TokenGeneration {
@@ -253,6 +262,7 @@ pub enum Reply {
     Reacted(Vec<(Id, String)>),
     /// An account's token generation.
     Generation(u64),
+    Application(Option<Application>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

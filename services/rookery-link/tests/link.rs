@@ -12,7 +12,9 @@ use rookery_link::{
 };
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event};
-use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{
+    Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
+};
 use rookery_store::{
     BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError,
 };
@@ -75,6 +77,8 @@ store_impl!(Split {
     remote: [
         create_account(user: &User, password_hash: &str) -> (),
         token_generation(user_id: Id) -> u64,
+        create_application(app: &Application) -> (),
+        application(id: Id) -> Option<Application>,
         revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64,
         user(id: Id) -> Option<User>,
         guild(id: Id) -> Option<Guild>,
@@ -111,6 +115,8 @@ store_impl!(Counting {
         sync() -> (),
         create_account(user: &User, password_hash: &str) -> (),
         token_generation(user_id: Id) -> u64,
+        create_application(app: &Application) -> (),
+        application(id: Id) -> Option<Application>,
         revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64,
         account(username: &str) -> Option<(User, String)>,
         user(id: Id) -> Option<User>,

@@ -481,6 +481,18 @@ pub struct MessageReference {
     pub guild_id: Id,
 }
 
+/// An application: a bot user of its own, owned by a user. Its id is its
+/// bot user's id, as on Discord.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Application {
+    /// Snowflake id, also the bot user's.
+    pub id: Id,
+    /// Its name, also the bot user's username.
+    pub name: String,
+    /// The user who created it.
+    pub owner_id: Id,
+}
+
 /// An invite code to a guild.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {

@@ -280,19 +280,64 @@ pub struct UserObject {
     pub flags: u64,
 }
 
-impl From<&crate::model::User> for UserObject {
-    fn from(u: &crate::model::User) -> Self {
+impl UserObject {
+    /// `user`'s object; `bot` if it is an application's bot user.
+    pub fn of(user: &User, bot: bool) -> Self {
         UserObject {
-            id: u.id,
-            username: u.username.clone(),
+            id: user.id,
+            username: user.username.clone(),
             discriminator: "0".into(),
             global_name: None,
             avatar: None,
-            bot: false,
+            bot,
             public_flags: 0,
             flags: 0,
         }
     }
+}
+
+/// `POST /applications`: a new application and its bot user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApplication {
+    /// Its name, also its bot's username (the username rules apply).
+    pub name: String,
+}
+
+/// A bot token, as `POST /applications` and a reset answer it (the only
+/// times it is shown).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BotToken {
+    /// The application.
+    pub application: ApplicationObject,
+    /// For `Authorization: Bot <token>` and the gateway's IDENTIFY.
+    pub token: String,
+}
+
+/// Discord's application object, as far as Rookery has one: no icon,
+/// description, OAuth2 or teams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationObject {
+    /// Snowflake id, also its bot user's.
+    pub id: Id,
+    /// Its name.
+    pub name: String,
+    /// None.
+    pub icon: Option<String>,
+    /// Empty.
+    pub description: String,
+    /// Whether others may add the bot: Rookery's bots join by invite.
+    pub bot_public: bool,
+    /// Always false.
+    pub bot_require_code_grant: bool,
+    /// Empty: no interactions endpoint.
+    pub verify_key: String,
+    /// None set.
+    pub flags: u64,
+    /// The user who created it.
+    pub owner: UserObject,
+    /// Its bot user.
+    pub bot: UserObject,
 }
 
 /// `GET /gateway`: where the gateway is.

@@ -29,6 +29,12 @@ statements! {
     INSERT_CREDENTIALS = "INSERT INTO credentials (user_id, password_hash) VALUES (?, ?)";
     /// The hash of one user.
     SELECT_CREDENTIALS = "SELECT password_hash FROM credentials WHERE user_id = ?";
+    /// An application (its bot user's account is written first).
+    INSERT_APPLICATION = "INSERT INTO applications (id, name, owner_id) VALUES (?, ?, ?)";
+    /// An application whose name was taken after all.
+    DELETE_APPLICATION = "DELETE FROM applications WHERE id = ?";
+    /// An application by id.
+    SELECT_APPLICATION = "SELECT id, name, owner_id FROM applications WHERE id = ?";
     /// An account's token generation (null until first revoked).
     SELECT_TOKEN_GENERATION = "SELECT token_generation FROM credentials WHERE user_id = ?";
     /// A revocation: the new token generation.

@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "010_reaction_counts.cql"),
     migration!(11, "011_token_generations.cql"),
     migration!(12, "012_mention_index.cql"),
+    migration!(13, "013_applications.cql"),
 ];
 
 /// How a migrator takes the schema lock.

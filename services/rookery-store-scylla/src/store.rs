@@ -16,7 +16,9 @@ use crate::{ScyllaConfig, history};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use rookery_proto::Id;
-use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{
+    Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
+};
 use rookery_store::metrics as sm;
 use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError, WriteTime};
 use scylla::client::session::Session;
@@ -82,6 +84,8 @@ prepared! {
     insert_user = INSERT_USER, select_user = SELECT_USER,
     insert_credentials = INSERT_CREDENTIALS, select_credentials = SELECT_CREDENTIALS,
     select_token_generation = SELECT_TOKEN_GENERATION,
+    insert_application = INSERT_APPLICATION, select_application = SELECT_APPLICATION,
+    delete_application = DELETE_APPLICATION,
     insert_token_generation = INSERT_TOKEN_GENERATION,
     insert_password_change = INSERT_PASSWORD_CHANGE,
     claim_username = CLAIM_USERNAME, select_username = SELECT_USERNAME,
@@ -310,6 +314,41 @@ impl Store for ScyllaStore {
             inner.one::<(String,)>(&s.select_credentials, (uid,))
         )?;
         Ok(user.zip(hash).map(|(u, (h,))| (u, h)))
+    }
+
+    async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+        // The application row first, the account (and its name claim)
+        // last: a crash in between leaves an unreachable row under a fresh
+        // id, never a claimed name without its application; a name taken
+        // meanwhile takes the row back.
+        let (inner, s) = (&self.0, &self.0.s);
+        let row = (key(app.id), &app.name, key(app.owner_id));
+        inner
+            .exec(inner.clock.now(), &s.insert_application, row)
+            .await?;
+        let bot = User {
+            id: app.id,
+            username: app.name.clone(),
+        };
+        let claimed = self.create_account(&bot, rookery_store::NO_PASSWORD).await;
+        if let Err(StoreError::Conflict(_)) = &claimed {
+            let gone = (key(app.id),);
+            inner
+                .exec(inner.clock.now(), &s.delete_application, gone)
+                .await?;
+        }
+        claimed
+    }
+
+    async fn application(&self, app: Id) -> Result<Option<Application>, StoreError> {
+        let row = self
+            .0
+            .one::<(i64, String, i64)>(&self.0.s.select_application, (key(app),));
+        Ok(row.await?.map(|(i, name, owner)| Application {
+            id: id(i),
+            name,
+            owner_id: id(owner),
+        }))
     }
 
     async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {

@@ -19,7 +19,9 @@ pub use embedded::{DEFAULT_BUCKET_MS, EmbeddedConfig, EmbeddedStore};
 
 use async_trait::async_trait;
 use rookery_proto::Id;
-use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{
+    Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
+};
 
 /// How long audit log entries are kept (90 days, as Discord; the ScyllaDB
 /// table's TTL).
@@ -27,6 +29,10 @@ pub const AUDIT_RETENTION_MS: u64 = 90 * 24 * 3600 * 1000;
 
 /// The largest page of bans (Discord's `GET /guilds/{id}/bans` maximum).
 pub const MAX_BANS_PAGE: usize = 1000;
+
+/// The password hash of a bot user: no password verifies against it (it is
+/// not a PHC string), so a bot's account can only be used with its token.
+pub const NO_PASSWORD: &str = "!bot";
 
 /// The generation that follows `current` when an account's tokens are
 /// revoked: the revocation's time in milliseconds, or one more than the
@@ -259,6 +265,14 @@ pub trait Store: Send + Sync + 'static {
     /// Creates an account, claiming its username case-insensitively; durable
     /// on return. [`StoreError::Conflict`] if the name is taken.
     async fn create_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError>;
+
+    /// Creates an application and its bot user (an account no password
+    /// opens, claiming the name as a username), durable on return.
+    /// [`StoreError::Conflict`] if the name is taken.
+    async fn create_application(&self, app: &Application) -> Result<(), StoreError>;
+
+    /// An application by id (its bot user's id).
+    async fn application(&self, id: Id) -> Result<Option<Application>, StoreError>;
 
     /// The user and password hash registered under `username` (any case).
     async fn account(&self, username: &str) -> Result<Option<(User, String)>, StoreError>;

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use rookery_bus::{EmbeddedBus, EmbeddedBusConfig, LinkError, Record};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, SCHEMA_VERSION};
-use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{
+    Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
+};
 use rookery_store::{BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, WriteTime};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -85,6 +87,8 @@ macro_rules! flaky_store {
 flaky_store! {
     create_account(user: &User, hash: &str) -> ();
     token_generation(user_id: Id) -> u64;
+    create_application(app: &Application) -> ();
+    application(id: Id) -> Option<Application>;
     revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64;
     account(username: &str) -> Option<(User, String)>;
     user(id: Id) -> Option<User>;

@@ -1,13 +1,16 @@
 //! What Discord's libraries ask first, answered Discord's way: the API under
 //! `/api/v10`, user objects, and the gateway's URL with the caller's
-//! identify budget (issue 17, its first routes).
+//! identify budget, and bot accounts (issue 17, its first parts).
 
 use futures_util::StreamExt;
 use reqwest::Method;
+use rookery_client::Gateway;
 use rookery_proto::codec::Encoding;
-use rookery_proto::rest::{BotGatewayInfo, GatewayInfo, UserObject};
+use rookery_proto::gateway::CloseCode;
+use rookery_proto::rest::{BotGatewayInfo, BotToken, GatewayInfo, UserObject};
 use rookery_testkit::TestServer;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 async fn get(server: &TestServer, path: &str, token: Option<&str>) -> (u16, Value) {
     let mut req = reqwest::Client::new().get(format!("{}{path}", server.http()));
@@ -107,5 +110,161 @@ async fn a_configured_gateway_url_is_what_clients_are_told() {
     let server = TestServer::start_with(|c| c.gateway_url = Some(public.into())).await;
     let (_, info) = get(&server, "/api/v1/gateway", None).await;
     assert_eq!(info["url"], public);
+    server.stop().await;
+}
+
+/// `method path` with `Authorization: <scheme> <token>`.
+async fn call_as(
+    server: &TestServer,
+    (scheme, token): (&str, &str),
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}/api/v10{path}", server.http());
+    let mut req = reqwest::Client::new()
+        .request(method, url)
+        .header("authorization", format!("{scheme} {token}"));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_bot_authenticates_with_its_token_joins_by_invite_and_its_owner_can_reset_it() {
+    let server = TestServer::start().await;
+    let [alice, carol] = server.users(["alice", "carol"]).await;
+    let made: BotToken = {
+        let (status, body) = alice
+            .call(
+                Method::POST,
+                "/applications",
+                Some(json!({"name": "helper"})),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 201, "{body}");
+        serde_json::from_value(body).unwrap()
+    };
+    let app = &made.application;
+    assert_eq!(
+        (app.owner.id, app.bot.id, app.bot.bot),
+        (alice.user.id, app.id, true)
+    );
+    let bot = ("Bot", made.token.as_str());
+    let (status, me) = call_as(&server, bot, Method::GET, "/users/@me", None).await;
+    assert_eq!(
+        (status, me["bot"].clone(), me["username"].clone()),
+        (200, json!(true), json!("helper"))
+    );
+    for path in ["/applications/@me", "/oauth2/applications/@me"] {
+        let (status, mine) = call_as(&server, bot, Method::GET, path, None).await;
+        assert_eq!(
+            (status, mine["id"].clone()),
+            (200, json!(app.id.to_string())),
+            "{path}"
+        );
+    }
+    // A bot token goes with Bot, a user's with Bearer.
+    let wrong = call_as(
+        &server,
+        ("Bearer", &made.token),
+        Method::GET,
+        "/users/@me",
+        None,
+    )
+    .await;
+    assert_eq!(wrong.0, 401);
+    let wrong = call_as(
+        &server,
+        ("Bot", &alice.token),
+        Method::GET,
+        "/users/@me",
+        None,
+    )
+    .await;
+    assert_eq!(wrong.0, 401);
+    let seen: UserObject = carol
+        .ok(Method::GET, &format!("/users/{}", app.id), None)
+        .await;
+    assert!(seen.bot, "others see a bot");
+    let no_password = server.api().login("helper", "correct-horse").await;
+    assert!(no_password.is_err(), "a bot's account has no password");
+    let taken = alice
+        .call(
+            Method::POST,
+            "/applications",
+            Some(json!({"name": "HELPER"})),
+        )
+        .await;
+    assert_eq!(
+        (taken.0.as_u16(), taken.1["code"].clone()),
+        (409, json!(40009))
+    );
+
+    // It joins by invite, posts, and hears the guild on the gateway.
+    let guild = alice.api.create_guild("with a bot").await.unwrap();
+    let code = alice.api.create_invite(guild.id).await.unwrap();
+    let joined = call_as(
+        &server,
+        bot,
+        Method::POST,
+        &format!("/invites/{code}"),
+        None,
+    )
+    .await;
+    assert_eq!(joined.0, 200, "{}", joined.1);
+    let channel = guild.channels[0].id;
+    let posted = call_as(
+        &server,
+        bot,
+        Method::POST,
+        &format!("/channels/{channel}/messages"),
+        Some(json!({"content": "beep"})),
+    )
+    .await;
+    assert_eq!(posted.0, 200, "{}", posted.1);
+    let mut g = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
+    g.identify(&made.token)
+        .await
+        .expect("a bot identifies with its token");
+    alice
+        .api
+        .post_message(channel, "hello bot", None)
+        .await
+        .unwrap();
+    let heard = g
+        .dispatch("MESSAGE_CREATE", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(heard.d::<Value>().unwrap()["content"], "hello bot");
+
+    // Only the owner resets it; the old token stops at once, sessions too.
+    let reset = format!("/applications/{}/bot/reset", app.id);
+    carol
+        .refused(Method::POST, &reset, None, (403, 50013))
+        .await;
+    let fresh: BotToken = alice.ok(Method::POST, &reset, None).await;
+    let closed = rookery_testkit::close_code(&mut g, Duration::from_secs(10)).await;
+    assert_eq!(closed, CloseCode::AuthenticationFailed.code());
+    assert_eq!(
+        call_as(&server, bot, Method::GET, "/users/@me", None)
+            .await
+            .0,
+        401
+    );
+    let renewed = call_as(
+        &server,
+        ("Bot", &fresh.token),
+        Method::GET,
+        "/users/@me",
+        None,
+    )
+    .await;
+    assert_eq!(renewed.0, 200);
     server.stop().await;
 }

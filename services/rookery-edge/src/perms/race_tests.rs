@@ -7,7 +7,9 @@ use super::Perms;
 use async_trait::async_trait;
 use rookery_proto::Id;
 use rookery_proto::event::Event;
-use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{
+    Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
+};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_store::{
     BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError,
@@ -56,6 +58,8 @@ forward! {
     sync() -> ();
     create_account(user: &User, hash: &str) -> ();
     token_generation(user_id: Id) -> u64;
+    create_application(app: &Application) -> ();
+    application(id: Id) -> Option<Application>;
     revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64;
     account(username: &str) -> Option<(User, String)>;
     user(id: Id) -> Option<User>;

@@ -1,15 +1,21 @@
 //! Where clients find things, as Discord's libraries ask: the gateway's URL
 //! (`GET /gateway`; `GET /gateway/bot` adds the caller's identify budget)
-//! and user objects (`GET /users/@me`, `GET /users/{id}`).
+//! user objects (`GET /users/@me`, `GET /users/{id}`), and applications
+//! with their bots ([`crate::applications`]).
 
-use super::extract::Auth;
+use super::extract::{ApiJson, Auth};
 use super::routes::{EdgeState, id};
 use crate::EdgeError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::http::header::HOST;
-use rookery_proto::rest::{BotGatewayInfo, GatewayInfo, SessionStartLimit, UserObject};
+use axum::response::{IntoResponse, Response};
+use rookery_proto::rest::{
+    ApplicationObject, BotGatewayInfo, BotToken, CreateApplication, GatewayInfo, SessionStartLimit,
+    UserObject,
+};
 
 /// The budget reported when IDENTIFYs are not budgeted (`--identifies-per-day 0`).
 const UNLIMITED: u32 = 1_000_000;
@@ -60,8 +66,8 @@ pub async fn bot_gateway(
     })
 }
 
-pub async fn me(Auth(user): Auth) -> Json<UserObject> {
-    Json(UserObject::from(&user))
+pub async fn me(State(edge): EdgeState, Auth(user): Auth) -> Result<Json<UserObject>, EdgeError> {
+    Ok(Json(edge.user_object(&user).await?))
 }
 
 pub async fn user(
@@ -70,8 +76,35 @@ pub async fn user(
     Path(raw): Path<String>,
 ) -> Result<Json<UserObject>, EdgeError> {
     let wanted = id(&raw, EdgeError::UnknownUser)?;
-    let found = edge.store.user(wanted).await?;
-    Ok(Json(UserObject::from(
-        &found.ok_or(EdgeError::UnknownUser)?,
-    )))
+    let found = edge
+        .store
+        .user(wanted)
+        .await?
+        .ok_or(EdgeError::UnknownUser)?;
+    Ok(Json(edge.user_object(&found).await?))
+}
+
+pub async fn create_application(
+    State(edge): EdgeState,
+    Auth(owner): Auth,
+    ApiJson(body): ApiJson<CreateApplication>,
+) -> Result<Response, EdgeError> {
+    let created = edge.create_application(&owner, body.name).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+pub async fn reset_bot_token(
+    State(edge): EdgeState,
+    Auth(caller): Auth,
+    Path(raw): Path<String>,
+) -> Result<Json<BotToken>, EdgeError> {
+    let app = id(&raw, EdgeError::UnknownApplication)?;
+    Ok(Json(edge.reset_bot_token(&caller, app).await?))
+}
+
+pub async fn my_application(
+    State(edge): EdgeState,
+    Auth(bot): Auth,
+) -> Result<Json<ApplicationObject>, EdgeError> {
+    Ok(Json(edge.my_application(&bot).await?))
 }

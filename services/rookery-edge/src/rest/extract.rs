@@ -22,9 +22,10 @@ impl FromRequestParts<Arc<Edge>> for Auth {
         if let Some(auth) = parts.extensions.remove::<Auth>() {
             return Ok(auth);
         }
-        let token =
-            bearer(&parts.headers).ok_or(EdgeError::Unauthorized("missing bearer token"))?;
-        Ok(Auth(edge.authenticate(token).await?.user))
+        let (scheme, token) = credentials(&parts.headers).ok_or(EdgeError::Unauthorized(
+            "missing Authorization: Bearer or Bot token",
+        ))?;
+        Ok(Auth(edge.authenticate_as(scheme, token).await?.user))
     }
 }
 
@@ -44,13 +45,24 @@ impl FromRequestParts<Arc<Edge>> for Peer {
     }
 }
 
-/// The token of an `Authorization: Bearer <jwt>` header.
-pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// Which kind of token an `Authorization` header says it carries: a
+/// user's (`Bearer`) or a bot's (`Bot`, as Discord's libraries send it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    Bearer,
+    Bot,
+}
+
+/// The scheme and token of an `Authorization` header.
+pub(super) fn credentials(headers: &HeaderMap) -> Option<(Scheme, &str)> {
     let header = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))?;
-    Some(token.trim())
+    let (scheme, token) = header.split_once(' ')?;
+    let scheme = match scheme {
+        s if s.eq_ignore_ascii_case("bearer") => Scheme::Bearer,
+        s if s.eq_ignore_ascii_case("bot") => Scheme::Bot,
+        _ => return None,
+    };
+    Some((scheme, token.trim()))
 }
 
 /// A JSON body Discord lets callers leave out: none is `T::default()`;

@@ -11,6 +11,7 @@ mod roles;
 mod routes;
 mod table;
 
+pub(crate) use extract::Scheme;
 pub use table::API_ROUTES;
 
 use crate::metrics as m;
@@ -76,10 +77,10 @@ async fn limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> R
     let Some(limits) = &edge.rest_limits else {
         return next.run(req).await;
     };
-    let Some(token) = extract::bearer(req.headers()) else {
+    let Some((scheme, token)) = extract::credentials(req.headers()) else {
         return next.run(req).await;
     };
-    let Ok(verified) = edge.authenticate(token).await else {
+    let Ok(verified) = edge.authenticate_as(scheme, token).await else {
         return next.run(req).await;
     };
     let user = verified.user;

@@ -43,6 +43,10 @@ api_routes! {
     "/gateway/bot" => get(discovery::bot_gateway);
     "/users/@me" => get(discovery::me);
     "/users/{id}" => get(discovery::user);
+    "/applications" => post(discovery::create_application);
+    "/applications/{id}/bot/reset" => post(discovery::reset_bot_token);
+    "/applications/@me" => get(discovery::my_application);
+    "/oauth2/applications/@me" => get(discovery::my_application);
     "/channels/{id}/messages" => get(routes::history).post(routes::post_message);
     "/channels/{id}/messages/{message}" =>
         get(routes::get_message).patch(routes::edit_message).delete(routes::delete_message);

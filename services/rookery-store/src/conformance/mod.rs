@@ -8,7 +8,7 @@
 
 use crate::{Cursor, Mutation, Store, StoreError};
 use rookery_proto::model::{
-    CHANNEL_GUILD_TEXT, Channel, Guild, Invite, Member, Message, Role, User,
+    Application, CHANNEL_GUILD_TEXT, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::{Id, Snowflake};
@@ -48,6 +48,7 @@ macro_rules! conformance_tests {
             apply_is_idempotent,
             accounts_claim_usernames,
             revocations_move_the_token_generation,
+            applications_own_a_bot_account_no_password_opens,
             guild_metadata_indexes,
             roles_overwrites_and_member_roles,
             edits_and_deletes_never_resurrect,
@@ -82,6 +83,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     apply_is_idempotent(store, bucket_ms).await;
     accounts_claim_usernames(store, bucket_ms).await;
     revocations_move_the_token_generation(store, bucket_ms).await;
+    applications_own_a_bot_account_no_password_opens(store, bucket_ms).await;
     guild_metadata_indexes(store, bucket_ms).await;
     roles_overwrites_and_member_roles(store, bucket_ms).await;
     edits_and_deletes_never_resurrect(store, bucket_ms).await;
@@ -326,6 +328,45 @@ pub async fn revocations_move_the_token_generation(store: &dyn Store, _bucket_ms
     let other = user("unrevoked");
     store.create_account(&other, "hash-3").await.unwrap();
     assert_eq!(store.token_generation(other.id).await.unwrap(), 0);
+}
+
+/// An application claims its name as its bot's username; the bot's
+/// account has a hash no password matches.
+pub async fn applications_own_a_bot_account_no_password_opens(store: &dyn Store, _bucket_ms: u64) {
+    let owner = user("maker");
+    store.create_account(&owner, "hash-1").await.unwrap();
+    let app = Application {
+        id: fresh(),
+        name: format!("bot{}", fresh().0 % 1_000_000_007),
+        owner_id: owner.id,
+    };
+    store.create_application(&app).await.unwrap();
+    assert_eq!(store.application(app.id).await.unwrap(), Some(app.clone()));
+    assert_eq!(
+        store.application(owner.id).await.unwrap(),
+        None,
+        "a user is no application"
+    );
+    let (bot, hash) = store
+        .account(&app.name)
+        .await
+        .unwrap()
+        .expect("the bot's account");
+    assert_eq!((bot.id, bot.username.as_str()), (app.id, app.name.as_str()));
+    assert!(
+        !crate::password::verify("", Some(&hash)),
+        "no password opens it"
+    );
+    let clash = Application {
+        id: fresh(),
+        name: app.name.to_uppercase(),
+        owner_id: owner.id,
+    };
+    assert!(matches!(
+        store.create_application(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.application(clash.id).await.unwrap(), None);
 }
 
 /// Guilds, channels, members and invites are found by every index.

@@ -7,10 +7,26 @@ use super::{Inner, backend, encode, keys};
 use crate::{StoreError, next_token_generation};
 use fjall::PersistMode;
 use rookery_proto::Id;
-use rookery_proto::model::User;
+use rookery_proto::model::{Application, User};
 
 impl Inner {
     pub(super) fn create_account(&self, user: &User, hash: &str) -> Result<(), StoreError> {
+        self.claim(user, hash, None)
+    }
+
+    /// A bot's account and its application, in one batch: a crash leaves
+    /// both or neither.
+    pub(super) fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+        let bot = User {
+            id: app.id,
+            username: app.name.clone(),
+        };
+        self.claim(&bot, crate::NO_PASSWORD, Some(app))
+    }
+
+    /// Claims `user`'s name (case-insensitively) and writes the account,
+    /// with `app` when it is a bot's; fsynced before it returns.
+    fn claim(&self, user: &User, hash: &str, app: Option<&Application>) -> Result<(), StoreError> {
         let _claim = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         let name = user.username.to_lowercase();
         if self.t.usernames.contains_key(&name).map_err(backend)? {
@@ -23,6 +39,9 @@ impl Inner {
         b.insert(&self.t.users, keys::id(user.id), encode(user));
         b.insert(&self.t.usernames, name, keys::id(user.id));
         b.insert(&self.t.credentials, keys::id(user.id), hash.as_bytes());
+        if let Some(app) = app {
+            b.insert(&self.t.applications, keys::id(app.id), encode(app));
+        }
         b.commit().map_err(backend)?;
         self.db.persist(PersistMode::SyncAll).map_err(backend)
     }

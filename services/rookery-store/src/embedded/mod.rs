@@ -19,7 +19,9 @@ use crate::{BanRecord, Cursor, MAX_BANS_PAGE, Mutation, Store, StoreError};
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use rookery_proto::Id;
-use rookery_proto::model::{AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User};
+use rookery_proto::model::{
+    Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,7 @@ struct Tables {
     users: Keyspace,
     usernames: Keyspace,
     credentials: Keyspace,
+    applications: Keyspace,
     mentions: Keyspace,
     broadcast_mentions: Keyspace,
     token_generations: Keyspace,
@@ -130,6 +133,7 @@ impl EmbeddedStore {
             users: ks("users")?,
             usernames: ks("usernames")?,
             credentials: ks("credentials")?,
+            applications: ks("applications")?,
             mentions: ks("mentions")?,
             broadcast_mentions: ks("broadcast_mentions")?,
             token_generations: ks("token_generations")?,
@@ -345,6 +349,15 @@ impl Store for EmbeddedStore {
         })?;
         let user = self.get::<User>("users", &t.users, &keys::id(id))?;
         Ok(user.zip(self.0.password_hash(id)?))
+    }
+
+    async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+        let (inner, app) = (self.0.clone(), app.clone());
+        blocking(move || inner.create_application(&app)).await
+    }
+
+    async fn application(&self, id: Id) -> Result<Option<Application>, StoreError> {
+        self.get("applications", &self.0.t.applications, &keys::id(id))
     }
 
     async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {

@@ -94,6 +94,15 @@ fn matrix() -> Vec<Row> {
         row("GET", "/users/@me", Own, EVERYONE),
         // Any user's public profile, as Discord answers it.
         row("GET", "/users/{id}", Own, EVERYONE),
+        // Any user may make an application; only its owner resets its bot's
+        // token; only a bot's token names an application.
+        row("POST", "/applications", Own, [201; 5]).body(|_, _| {
+            let n = NAMES.fetch_add(1, Ordering::Relaxed);
+            Some(json!({"name": format!("matrixbot{n}")}))
+        }),
+        row("POST", "/applications/{id}/bot/reset", Own, OWNER_ONLY),
+        row("GET", "/applications/@me", Own, [404; 5]),
+        row("GET", "/oauth2/applications/@me", Own, [404; 5]),
         row("GET", "/users/@me/read-states", Own, EVERYONE),
         row("GET", "/users/@me/channels", Own, EVERYONE),
         row("POST", "/users/@me/channels", Own, EVERYONE)

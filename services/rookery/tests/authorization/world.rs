@@ -6,6 +6,9 @@ use rookery_proto::id::{format_timestamp, now_ms};
 use rookery_proto::model::{Channel, GuildState, Message, Role};
 use rookery_testkit::{TestServer, TestUser};
 use serde_json::{Value, json};
+use std::sync::atomic::AtomicU32;
+
+static APPS: AtomicU32 = AtomicU32::new(0);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
@@ -85,6 +88,8 @@ pub struct World<'a> {
     pub dm: Id,
     pub role: Role,
     pub code: String,
+    /// An application the owner made.
+    pub application: Id,
     /// Two of the owner's messages in the channel, then two in the DM.
     pub messages: Vec<Message>,
 }
@@ -129,7 +134,13 @@ impl World<'_> {
             owner.no_content(Method::PUT, &reaction, None).await;
             messages.push(posted);
         }
+        let n = APPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let body = json!({"name": format!("worldbot{n}")});
+        let (status, made) = owner.call(Method::POST, "/applications", Some(body)).await;
+        assert_eq!(status.as_u16(), 201, "{made}");
+        let application = made["application"]["id"].as_str().unwrap().parse().unwrap();
         World {
+            application,
             users,
             guild,
             channel,
@@ -157,10 +168,14 @@ impl World<'_> {
         } else {
             self.users.target.user.id.to_string()
         };
-        // `/users/{id}` names a user: the target.
-        let id = match template.strip_prefix("/users/{id}") {
-            Some(_) => self.users.target.user.id,
-            None => id,
+        // `/users/{id}` names a user: the target; `/applications/{id}`,
+        // the owner's application.
+        let id = if template.starts_with("/users/{id}") {
+            self.users.target.user.id
+        } else if template.starts_with("/applications/{id}") {
+            self.application
+        } else {
+            id
         };
         template
             .replace("{id}", &id.to_string())
