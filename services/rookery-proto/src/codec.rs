@@ -323,6 +323,7 @@ mod tests {
                     channel_id: None,
                     guild_id: None,
                     fail_if_not_exists: false,
+                    kind: 0,
                 }),
                 allowed_mentions: None,
             };

@@ -184,6 +184,7 @@ impl Send {
             nonce: Some(self.nonce),
             message_reference: self.message_reference,
             allowed_mentions: self.allowed_mentions,
+            ..Default::default()
         }
     }
 }

@@ -268,3 +268,70 @@ async fn a_bot_authenticates_with_its_token_joins_by_invite_and_its_owner_can_re
     assert_eq!(renewed.0, 200);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn discords_request_fields_are_accepted_and_what_cannot_be_honoured_is_refused() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let guild = alice.api.create_guild("fields").await.unwrap();
+    let channel = guild.channels[0].id;
+    let path = format!("/channels/{channel}/messages");
+    let first = alice
+        .api
+        .post_message(channel, "first", None)
+        .await
+        .unwrap();
+    // As discord.js sends `channel.send()`: every field, most of them empty.
+    let send = json!({
+        "content": "hello", "tts": false, "nonce": 1_234_567_890_u64, "enforce_nonce": true,
+        "embeds": [], "components": [], "attachments": [], "sticker_ids": [], "flags": 0,
+        "allowed_mentions": {"parse": ["users", "roles", "everyone"]},
+        "message_reference": {"message_id": first.id.to_string(), "channel_id": channel.to_string(),
+            "guild_id": guild.id.to_string(), "fail_if_not_exists": true, "type": 0},
+    });
+    let sent: Value = alice.ok(Method::POST, &path, Some(send.clone())).await;
+    assert_eq!(sent["content"], "hello");
+    assert_eq!(
+        sent["nonce"], "1234567890",
+        "an integer nonce is taken as its digits"
+    );
+    let again: Value = alice.ok(Method::POST, &path, Some(send)).await;
+    assert_eq!(again["id"], sent["id"], "the nonce still de-duplicates");
+    let edit = json!({"content": "edited", "embeds": [], "components": [], "attachments": [],
+        "flags": 0, "allowed_mentions": {"parse": []}});
+    let message = format!("{path}/{}", sent["id"].as_str().unwrap());
+    let edited: Value = alice.ok(Method::PATCH, &message, Some(edit)).await;
+    assert_eq!(edited["content"], "edited");
+
+    // What Rookery cannot do is refused, not dropped; unknown fields too.
+    let refusals = [
+        (
+            json!({"content": "x", "embeds": [{"title": "t"}]}),
+            (400, 50035),
+        ),
+        (
+            json!({"content": "x", "components": [{"type": 1}]}),
+            (400, 50035),
+        ),
+        (
+            json!({"content": "x", "poll": {"question": {"text": "?"}}}),
+            (400, 50035),
+        ),
+        (
+            json!({"content": "x", "message_reference": {"message_id": first.id.to_string(), "type": 1}}),
+            (400, 50035),
+        ),
+        (json!({"content": "x", "frobnicate": true}), (400, 50109)),
+        (json!({"tts": false}), (400, 50006)),
+    ];
+    for (body, expected) in refusals {
+        alice
+            .refused(Method::POST, &path, Some(body), expected)
+            .await;
+    }
+    let embed_edit = json!({"content": "x", "embeds": [{"title": "t"}]});
+    alice
+        .refused(Method::PATCH, &message, Some(embed_edit), (400, 50035))
+        .await;
+    server.stop().await;
+}

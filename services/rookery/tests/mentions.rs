@@ -119,6 +119,7 @@ async fn replies_reference_a_message_of_the_channel_and_mention_its_author() {
             channel_id: Some(channel),
             guild_id: None,
             fail_if_not_exists: true,
+            kind: 0,
         }),
         allowed_mentions: None,
     };
@@ -178,6 +179,7 @@ async fn replies_reference_a_message_of_the_channel_and_mention_its_author() {
                     channel_id: None,
                     guild_id: None,
                     fail_if_not_exists: true,
+                    kind: 0,
                 }),
                 allowed_mentions: Some(AllowedMentions::default()),
             },

@@ -121,6 +121,13 @@ pub async fn my_guilds(State(edge): EdgeState, Auth(user): Auth) -> Result<Respo
     Ok(Json(edge.user_guilds(&user).await?).into_response())
 }
 
+/// Discord's request fields Rookery accepts only empty (docs/protocol.md).
+fn unsupported(field: &str) -> EdgeError {
+    EdgeError::InvalidBody(format!(
+        "{field}: not supported by Rookery yet (send it empty or leave it out)"
+    ))
+}
+
 pub async fn post_message(
     State(edge): EdgeState,
     Auth(user): Auth,
@@ -128,6 +135,14 @@ pub async fn post_message(
     ApiJson(b): ApiJson<CreateMessage>,
 ) -> Result<Response, EdgeError> {
     let channel = id(&channel, EdgeError::UnknownChannel)?;
+    if let Some(field) = b.unsupported() {
+        return Err(unsupported(field));
+    }
+    if b.message_reference.as_ref().is_some_and(|r| r.kind != 0) {
+        return Err(EdgeError::InvalidBody(
+            "message forwards are not supported".into(),
+        ));
+    }
     let (message, a) = edge.send_message(&user, channel, b, true).await?;
     Ok(applied(&*message, a))
 }
@@ -170,6 +185,9 @@ pub async fn edit_message(
     ApiJson(b): ApiJson<EditMessage>,
 ) -> Result<Response, EdgeError> {
     let (c, m) = message_path(&channel, &message)?;
+    if let Some(field) = b.unsupported() {
+        return Err(unsupported(field));
+    }
     let (message, a) = edge.edit_message(&user, c, m, b.content).await?;
     Ok(applied(message, a))
 }
