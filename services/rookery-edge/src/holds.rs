@@ -233,6 +233,8 @@ pub(crate) mod tests {
                 id: None,
                 name: "x".into(),
             },
+            kind: 0,
+            burst: false,
         });
         let mut h = Holds::default();
         h.hold(&[Id(5)]);

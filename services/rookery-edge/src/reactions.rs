@@ -183,6 +183,8 @@ fn reaction(
             id: None,
             name: emoji.to_owned(),
         },
+        kind: 0,
+        burst: false,
     }
 }
 

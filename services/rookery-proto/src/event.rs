@@ -242,6 +242,12 @@ pub struct ReactionChange {
     pub guild_id: Id,
     /// The emoji.
     pub emoji: Emoji,
+    /// Discord's reaction type: 0, normal (super reactions do not exist).
+    #[serde(rename = "type", default)]
+    pub kind: u8,
+    /// Whether it is a super reaction: never.
+    #[serde(default)]
+    pub burst: bool,
 }
 
 /// `MESSAGE_DELETE` payload.

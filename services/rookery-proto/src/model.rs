@@ -324,8 +324,9 @@ pub struct Message {
     /// [`MESSAGE_DEFAULT`], or [`MESSAGE_REPLY`] with a `message_reference`.
     #[serde(rename = "type", default)]
     pub kind: u8,
-    /// The message this one replies to.
-    #[serde(default)]
+    /// The message this one replies to; left out when none, as Discord does
+    /// (its libraries fail on a `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_reference: Option<MessageReference>,
     /// Members mentioned, by id.
     #[serde(default)]

@@ -335,3 +335,44 @@ async fn discords_request_fields_are_accepted_and_what_cannot_be_honoured_is_ref
         .await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn objects_leave_out_what_discord_leaves_out_and_reactions_carry_their_type() {
+    let server = TestServer::start().await;
+    let [alice, bob] = server.users(["alice", "bob"]).await;
+    let channel = server.guild(&[&alice, &bob]).await.channels[0].id;
+    let mut g = server.gateway(&bob, Encoding::Json).await;
+    let sent = alice
+        .api
+        .post_message(channel, "plain", None)
+        .await
+        .unwrap();
+    let live = g
+        .dispatch("MESSAGE_CREATE", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let live: Value = live.d().unwrap();
+    assert!(
+        live.get("message_reference").is_none(),
+        "no reply, no key: {live}"
+    );
+    let page: Value = alice
+        .ok(Method::GET, &format!("/channels/{channel}/messages"), None)
+        .await;
+    assert!(page[0].get("message_reference").is_none(), "{page}");
+    let react = format!(
+        "/channels/{channel}/messages/{}/reactions/%F0%9F%91%8D/@me",
+        sent.id
+    );
+    alice.no_content(Method::PUT, &react, None).await;
+    let added = g
+        .dispatch("MESSAGE_REACTION_ADD", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let added: Value = added.d().unwrap();
+    assert_eq!(
+        (added["type"].clone(), added["burst"].clone()),
+        (json!(0), json!(false))
+    );
+    server.stop().await;
+}
