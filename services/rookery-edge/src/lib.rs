@@ -20,6 +20,7 @@ mod gateway;
 mod generations;
 mod holds;
 mod hub;
+mod members;
 mod mentions;
 mod messages;
 pub mod metrics;

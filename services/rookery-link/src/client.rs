@@ -466,6 +466,23 @@ impl Store for RemoteStore {
         }
     }
 
+    async fn guild_members(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Member>, StoreError> {
+        let call = Call::GuildMembers {
+            guild_id,
+            after,
+            limit,
+        };
+        match self.read(call).await? {
+            Reply::Members(members) => Ok(members),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
         match self.read(Call::UserGuilds { user_id }).await? {
             Reply::Ids(ids) => Ok(ids),

@@ -353,6 +353,11 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         Call::GuildRoles { guild_id } => Reply::Roles(store.guild_roles(guild_id).await?),
         Call::Member { guild_id, user_id } => Reply::Member(store.member(guild_id, user_id).await?),
         Call::UserGuilds { user_id } => Reply::Ids(store.user_guilds(user_id).await?),
+        Call::GuildMembers {
+            guild_id,
+            after,
+            limit,
+        } => Reply::Members(store.guild_members(guild_id, after, limit).await?),
         Call::DmChannel { a, b } => Reply::Nonce(store.dm_channel(a, b).await?),
         Call::Invite { code } => Reply::Invite(store.invite(&code).await?),
         Call::Nonce { user_id, nonce } => Reply::Nonce(store.nonce(user_id, &nonce).await?),

@@ -142,6 +142,11 @@ pub enum Call {
     UserGuilds {
         user_id: Id,
     },
+    GuildMembers {
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    },
     DmChannel {
         a: Id,
         b: Id,
@@ -263,6 +268,7 @@ pub enum Reply {
     /// An account's token generation.
     Generation(u64),
     Application(Option<Application>),
+    Members(Vec<Member>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

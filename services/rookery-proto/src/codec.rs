@@ -115,6 +115,7 @@ pub fn decode_client(enc: Encoding, bytes: &[u8]) -> Result<ClientFrame, CodecEr
         op::IDENTIFY => ClientFrame::Identify(decode_d(enc, bytes)?),
         op::PRESENCE_UPDATE => ClientFrame::Presence(decode_d(enc, bytes)?),
         op::RESUME => ClientFrame::Resume(decode_d(enc, bytes)?),
+        op::REQUEST_GUILD_MEMBERS => ClientFrame::RequestGuildMembers(decode_d(enc, bytes)?),
         op::SEND => ClientFrame::Send(decode_d(enc, bytes)?),
         op::ACK => ClientFrame::Ack(decode_d(enc, bytes)?),
         other => return Err(CodecError::UnknownOp(other)),
@@ -195,6 +196,8 @@ pub enum DispatchData {
     Presence(crate::presence::Presence),
     /// CHANNEL_RECIPIENT_ADD and CHANNEL_RECIPIENT_REMOVE.
     Recipient(crate::event::RecipientChange),
+    /// GUILD_MEMBERS_CHUNK.
+    MembersChunk(crate::gateway::GuildMembersChunk),
 }
 
 /// An empty map payload.

@@ -21,6 +21,9 @@ pub mod op {
     pub const PRESENCE_UPDATE: u8 = 3;
     /// Client → server: re-attach to a session and replay what was missed.
     pub const RESUME: u8 = 6;
+    /// Client → server: a guild's members, answered with
+    /// `GUILD_MEMBERS_CHUNK` dispatches.
+    pub const REQUEST_GUILD_MEMBERS: u8 = 8;
     /// Server → client: reconnect and resume (e.g. the edge is draining).
     pub const RECONNECT: u8 = 7;
     /// Server → client: the session cannot be resumed; IDENTIFY anew.
@@ -40,7 +43,15 @@ pub mod op {
 
     /// Every op a client may send (`codec::decode_client` refuses the
     /// rest): the authorization matrix decides each.
-    pub const CLIENT_OPS: [u8; 6] = [HEARTBEAT, IDENTIFY, PRESENCE_UPDATE, RESUME, SEND, ACK];
+    pub const CLIENT_OPS: [u8; 7] = [
+        HEARTBEAT,
+        IDENTIFY,
+        PRESENCE_UPDATE,
+        RESUME,
+        REQUEST_GUILD_MEMBERS,
+        SEND,
+        ACK,
+    ];
 }
 
 /// Dispatch event names (`t`).
@@ -69,6 +80,8 @@ pub mod event_name {
     pub const GUILD_MEMBER_REMOVE: &str = "GUILD_MEMBER_REMOVE";
     /// The session's user is no longer in the guild.
     pub const GUILD_DELETE: &str = "GUILD_DELETE";
+    /// An answer to REQUEST_GUILD_MEMBERS (op 8), one per chunk.
+    pub const GUILD_MEMBERS_CHUNK: &str = "GUILD_MEMBERS_CHUNK";
     /// A channel's settings or permission overwrites changed.
     pub const CHANNEL_UPDATE: &str = "CHANNEL_UPDATE";
     /// A role was created.
@@ -209,6 +222,52 @@ pub struct SendError {
     pub message: String,
 }
 
+/// op 8 REQUEST_GUILD_MEMBERS, as Discord defines it: members whose
+/// username starts with `query` (all, when empty) up to `limit` (0: no
+/// limit), or those of `user_ids`. A refusal is a SEND_ERROR carrying
+/// `nonce`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestGuildMembers {
+    /// The guild.
+    pub guild_id: Id,
+    /// A username prefix, any case.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// At most this many members (0: every one that matches).
+    #[serde(default)]
+    pub limit: u32,
+    /// Presences are not sent with chunks (they come in READY and
+    /// PRESENCE_UPDATE): accepted, ignored.
+    #[serde(default)]
+    pub presences: bool,
+    /// These members (at most 100) instead of a query.
+    #[serde(default)]
+    pub user_ids: Option<Vec<Id>>,
+    /// Echoed in each chunk (at most 32 bytes, as Discord).
+    #[serde(default)]
+    pub nonce: Option<String>,
+}
+
+/// `GUILD_MEMBERS_CHUNK`: one chunk (at most 1,000 members) of an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildMembersChunk {
+    /// The guild.
+    pub guild_id: Id,
+    /// Members, by user id.
+    pub members: Vec<crate::model::Member>,
+    /// This chunk's place, from 0.
+    pub chunk_index: u32,
+    /// Chunks in the answer.
+    pub chunk_count: u32,
+    /// Asked-for `user_ids` that are no members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_found: Vec<Id>,
+    /// The request's nonce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
 /// A frame from the client, decoded by [`crate::codec::decode_client`].
 #[derive(Debug, Clone)]
 pub enum ClientFrame {
@@ -220,6 +279,8 @@ pub enum ClientFrame {
     Presence(crate::presence::PresenceSet),
     /// op 6.
     Resume(Resume),
+    /// op 8.
+    RequestGuildMembers(RequestGuildMembers),
     /// op 20.
     Send(Send),
     /// op 23.

@@ -93,6 +93,8 @@ statements! {
     DELETE_USER_GUILD = "DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?";
     /// The guild listed under its member.
     INSERT_USER_GUILD = "INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)";
+    /// A page of a guild's members, above a user id (the page size bounds it).
+    SELECT_MEMBERS = "SELECT user_id, username, joined_at, roles, communication_disabled_until FROM members WHERE guild_id = ? AND user_id > ?";
     /// A membership.
     SELECT_MEMBER =
         "SELECT username, joined_at, roles, communication_disabled_until FROM members WHERE guild_id = ? AND user_id = ?";

@@ -6,7 +6,9 @@
 //! delete racing the inserts at the same timestamp. The writer applies a
 //! guild's events in order, so nothing else rewrites the list meanwhile.
 
+use crate::session::backend;
 use crate::store::{Inner, id, key, unless};
+use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
 use rookery_proto::id::{format_timestamp, parse_timestamp};
 use rookery_proto::model::{Channel, Member, Role, User};
@@ -280,6 +282,21 @@ type ChannelRow = (i64, i64, String, i32, i32, Option<i32>, Option<i64>);
 /// A `members` row: username, joined_at, roles, timeout end.
 type MemberRow = (String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
 
+fn member_of(guild_id: Id, user_id: Id, (username, joined_at, roles, until): MemberRow) -> Member {
+    Member {
+        guild_id,
+        user: User {
+            id: user_id,
+            username,
+        },
+        joined_at,
+        roles: roles.unwrap_or_default().into_iter().map(id).collect(),
+        communication_disabled_until: until
+            .filter(|t| t.0 > 0)
+            .map(|t| format_timestamp(t.0 as u64)),
+    }
+}
+
 impl Inner {
     pub(crate) async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
         let stmt = &self.s.select_guild_channels;
@@ -334,6 +351,34 @@ impl Inner {
         }))
     }
 
+    pub(crate) async fn guild_members(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Member>, StoreError> {
+        let limit = limit.clamp(1, rookery_store::MAX_MEMBERS_PAGE);
+        let after = i64::try_from(after.0).unwrap_or(i64::MAX);
+        let mut stmt = self.s.select_members.clone();
+        stmt.set_page_size(limit as i32);
+        type Row = (i64, String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
+        let rows: Vec<Row> = self
+            .session
+            .execute_iter(stmt, (key(guild_id), after))
+            .await
+            .map_err(backend)?
+            .rows_stream::<Row>()
+            .map_err(backend)?
+            .take(limit)
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let member = |(user, username, joined_at, roles, until): Row| {
+            member_of(guild_id, id(user), (username, joined_at, roles, until))
+        };
+        Ok(rows.into_iter().map(member).collect())
+    }
+
     pub(crate) async fn member(
         &self,
         guild_id: Id,
@@ -341,19 +386,6 @@ impl Inner {
     ) -> Result<Option<Member>, StoreError> {
         let stmt = &self.s.select_member;
         let row = self.one::<MemberRow>(stmt, (key(guild_id), key(user_id)));
-        Ok(row
-            .await?
-            .map(|(username, joined_at, roles, until)| Member {
-                guild_id,
-                user: User {
-                    id: user_id,
-                    username,
-                },
-                joined_at,
-                roles: roles.unwrap_or_default().into_iter().map(id).collect(),
-                communication_disabled_until: until
-                    .filter(|t| t.0 > 0)
-                    .map(|t| format_timestamp(t.0 as u64)),
-            }))
+        Ok(row.await?.map(|row| member_of(guild_id, user_id, row)))
     }
 }

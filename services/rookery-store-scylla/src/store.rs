@@ -101,7 +101,7 @@ prepared! {
     select_roles = SELECT_ROLES, delete_role = DELETE_ROLE,
     insert_member = INSERT_MEMBER, delete_member = DELETE_MEMBER,
     delete_user_guild = DELETE_USER_GUILD, insert_user_guild = INSERT_USER_GUILD,
-    select_member = SELECT_MEMBER, select_user_guilds = SELECT_USER_GUILDS,
+    select_member = SELECT_MEMBER, select_members = SELECT_MEMBERS, select_user_guilds = SELECT_USER_GUILDS,
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
     insert_ban = INSERT_BAN, delete_ban = DELETE_BAN,
     select_ban = SELECT_BAN, select_bans = SELECT_BANS,
@@ -418,6 +418,15 @@ impl Store for ScyllaStore {
 
     async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
         self.0.member(guild_id, user_id).await
+    }
+
+    async fn guild_members(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Member>, StoreError> {
+        self.0.guild_members(guild_id, after, limit).await
     }
 
     async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {

@@ -30,6 +30,10 @@ pub const AUDIT_RETENTION_MS: u64 = 90 * 24 * 3600 * 1000;
 /// The largest page of bans (Discord's `GET /guilds/{id}/bans` maximum).
 pub const MAX_BANS_PAGE: usize = 1000;
 
+/// The largest page of members (Discord's `GET /guilds/{id}/members`
+/// maximum, and a GUILD_MEMBERS_CHUNK's size).
+pub const MAX_MEMBERS_PAGE: usize = 1000;
+
 /// The password hash of a bot user: no password verifies against it (it is
 /// not a PHC string), so a bot's account can only be used with its token.
 pub const NO_PASSWORD: &str = "!bot";
@@ -321,6 +325,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// A membership.
     async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
+
+    /// A page of a guild's members: users with ids above `after`,
+    /// ascending, at most `limit` (clamped to 1..=[`MAX_MEMBERS_PAGE`]).
+    async fn guild_members(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Member>, StoreError>;
 
     /// Ids of the scopes a user belongs to: their guilds, and their DMs
     /// and group DMs (a private channel is its own scope: its recipients

@@ -98,6 +98,7 @@ flaky_store! {
     channel(id: Id) -> Option<Channel>;
     member(guild_id: Id, user_id: Id) -> Option<Member>;
     user_guilds(user_id: Id) -> Vec<Id>;
+    guild_members(guild_id: Id, after: Id, limit: usize) -> Vec<Member>;
     dm_channel(a: Id, b: Id) -> Option<Id>;
     invite(code: &str) -> Option<Invite>;
     nonce(user_id: Id, nonce: &str) -> Option<Id>;

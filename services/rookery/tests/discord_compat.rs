@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use reqwest::Method;
 use rookery_client::Gateway;
 use rookery_proto::codec::Encoding;
-use rookery_proto::gateway::CloseCode;
+use rookery_proto::gateway::{CloseCode, op};
 use rookery_proto::rest::{BotGatewayInfo, BotToken, GatewayInfo, UserObject};
 use rookery_testkit::TestServer;
 use serde_json::{Value, json};
@@ -374,5 +374,103 @@ async fn objects_leave_out_what_discord_leaves_out_and_reactions_carry_their_typ
         (added["type"].clone(), added["burst"].clone()),
         (json!(0), json!(false))
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn members_are_listed_by_page_and_by_op_8_in_chunks() {
+    let server = TestServer::start().await;
+    let [alice, bob, carol, dave] = server.users(["alice", "bob", "carol", "dave"]).await;
+    let guild = server.guild(&[&alice, &bob, &carol]).await;
+    let path = format!("/guilds/{}/members", guild.id);
+    let one: Vec<Value> = alice.ok(Method::GET, &path, None).await;
+    assert_eq!(one.len(), 1, "Discord's default limit is 1");
+    let all: Vec<Value> = alice
+        .ok(Method::GET, &format!("{path}?limit=1000"), None)
+        .await;
+    let ids: Vec<String> = all
+        .iter()
+        .map(|m| m["user"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected: Vec<String> = [&alice, &bob, &carol]
+        .iter()
+        .map(|u| u.user.id.to_string())
+        .collect();
+    expected.sort_by_key(|id| id.parse::<u64>().unwrap());
+    assert_eq!(ids, expected, "by user id");
+    let after: Vec<Value> = alice
+        .ok(
+            Method::GET,
+            &format!("{path}?limit=1000&after={}", expected[0]),
+            None,
+        )
+        .await;
+    assert_eq!(after.len(), 2);
+    alice
+        .refused(
+            Method::GET,
+            &format!("{path}?limit=1001"),
+            None,
+            (400, 50035),
+        )
+        .await;
+    dave.refused(Method::GET, &path, None, (403, 50001)).await;
+
+    let mut g = server.gateway(&bob, Encoding::Json).await;
+    let by_name = json!({"guild_id": guild.id.to_string(), "query": carol.user.username[..4].to_uppercase(), "limit": 10, "nonce": "q"});
+    g.send_op(op::REQUEST_GUILD_MEMBERS, &by_name)
+        .await
+        .unwrap();
+    let chunk: Value = g
+        .dispatch("GUILD_MEMBERS_CHUNK", Duration::from_secs(10))
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    let names: Vec<&str> = chunk["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user"]["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [carol.user.username.as_str()],
+        "a prefix, any case: {chunk}"
+    );
+    assert_eq!(
+        (
+            chunk["chunk_index"].clone(),
+            chunk["chunk_count"].clone(),
+            chunk["nonce"].clone()
+        ),
+        (json!(0), json!(1), json!("q"))
+    );
+    let by_id = json!({"guild_id": guild.id.to_string(), "user_ids": [alice.user.id.to_string(), dave.user.id.to_string()]});
+    g.send_op(op::REQUEST_GUILD_MEMBERS, &by_id).await.unwrap();
+    let chunk: Value = g
+        .dispatch("GUILD_MEMBERS_CHUNK", Duration::from_secs(10))
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(chunk["members"].as_array().unwrap().len(), 1);
+    assert_eq!(chunk["not_found"], json!([dave.user.id.to_string()]));
+    let everyone = json!({"guild_id": guild.id.to_string(), "query": "", "limit": 0});
+    g.send_op(op::REQUEST_GUILD_MEMBERS, &everyone)
+        .await
+        .unwrap();
+    let chunk: Value = g
+        .dispatch("GUILD_MEMBERS_CHUNK", Duration::from_secs(10))
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(chunk["members"].as_array().unwrap().len(), 3);
+    // Still connected: a heartbeat is answered.
+    g.heartbeat().await.unwrap();
+    g.op(op::HEARTBEAT_ACK, Duration::from_secs(10))
+        .await
+        .unwrap();
     server.stop().await;
 }

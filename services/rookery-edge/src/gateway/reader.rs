@@ -252,9 +252,17 @@ impl Reader {
             }
             (ClientFrame::Identify(i), false) => self.identify(i).await,
             (ClientFrame::Resume(r), false) => self.resume(r).await,
-            (ClientFrame::Send(_) | ClientFrame::Ack(_) | ClientFrame::Presence(_), false) => {
-                Err(CloseCode::NotAuthenticated)
+            (ClientFrame::RequestGuildMembers(r), true) => {
+                self.request_members(r).await;
+                Ok(())
             }
+            (
+                ClientFrame::Send(_)
+                | ClientFrame::Ack(_)
+                | ClientFrame::Presence(_)
+                | ClientFrame::RequestGuildMembers(_),
+                false,
+            ) => Err(CloseCode::NotAuthenticated),
             (ClientFrame::Presence(p), true) => self.presence(p).await,
             (ClientFrame::Ack(a), true) => {
                 self.ack(a).await;
@@ -455,6 +463,30 @@ impl Reader {
             self.edge.set_presence(s, p).await;
         }
         Ok(())
+    }
+
+    /// op 8: the chunks as dispatches, or a SEND_ERROR carrying the nonce.
+    async fn request_members(&mut self, r: gw::RequestGuildMembers) {
+        let Some(session) = self.session.clone() else {
+            return;
+        };
+        let nonce = r.nonce.clone();
+        match self.edge.member_chunks(&session.user, r).await {
+            Ok(chunks) => {
+                for chunk in chunks {
+                    let d = DispatchData::MembersChunk(chunk);
+                    session.dispatch(&Arc::new(Dispatch::new(ev::GUILD_MEMBERS_CHUNK, d)));
+                }
+            }
+            Err(e) => {
+                let refusal = gw::SendError {
+                    nonce: nonce.unwrap_or_default(),
+                    code: e.code(),
+                    message: e.to_string(),
+                };
+                self.frame(op::SEND_ERROR, &refusal);
+            }
+        }
     }
 
     async fn ack(&mut self, a: gw::Ack) {

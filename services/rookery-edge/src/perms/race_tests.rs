@@ -68,6 +68,7 @@ forward! {
     guild_roles(guild_id: Id) -> Vec<Role>;
     member(guild_id: Id, user_id: Id) -> Option<Member>;
     user_guilds(user_id: Id) -> Vec<Id>;
+    guild_members(guild_id: Id, after: Id, limit: usize) -> Vec<Member>;
     dm_channel(a: Id, b: Id) -> Option<Id>;
     invite(code: &str) -> Option<Invite>;
     nonce(user_id: Id, nonce: &str) -> Option<Id>;

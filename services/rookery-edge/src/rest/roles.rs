@@ -215,6 +215,18 @@ pub async fn bans(
     Ok(Json(edge.bans(&user, g, page).await?).into_response())
 }
 
+/// Discord's `GET /guilds/{id}/members`: `limit` 1..=1000, default 1.
+pub async fn members(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(g): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<super::annotations::UserPage>,
+) -> Result<Response, EdgeError> {
+    let g = id(&g, EdgeError::UnknownGuild)?;
+    let (after, limit) = q.within(1, rookery_store::MAX_MEMBERS_PAGE)?;
+    Ok(Json(edge.list_members(&user, g, after, limit).await?).into_response())
+}
+
 pub async fn get_ban(
     State(edge): EdgeState,
     Auth(user): Auth,

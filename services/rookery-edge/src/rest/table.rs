@@ -57,6 +57,7 @@ api_routes! {
         get(roles::member).patch(roles::update_member).delete(roles::kick);
     "/users/@me/guilds/{id}" => delete(roles::leave);
     "/guilds/{id}/bans" => get(roles::bans);
+    "/guilds/{id}/members" => get(roles::members);
     "/guilds/{id}/audit-logs" => get(roles::audit_log);
     "/guilds/{id}/bans/{user}" => get(roles::get_ban).put(roles::ban).delete(roles::unban);
     "/guilds/{id}/members/{user}/roles/{role}" =>

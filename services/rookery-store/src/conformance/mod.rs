@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             revocations_move_the_token_generation,
             applications_own_a_bot_account_no_password_opens,
             guild_metadata_indexes,
+            members_are_paged_by_user_id,
             roles_overwrites_and_member_roles,
             edits_and_deletes_never_resurrect,
             replies_and_mentions_round_trip,
@@ -85,6 +86,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     revocations_move_the_token_generation(store, bucket_ms).await;
     applications_own_a_bot_account_no_password_opens(store, bucket_ms).await;
     guild_metadata_indexes(store, bucket_ms).await;
+    members_are_paged_by_user_id(store, bucket_ms).await;
     roles_overwrites_and_member_roles(store, bucket_ms).await;
     edits_and_deletes_never_resurrect(store, bucket_ms).await;
     replies_and_mentions_round_trip(store, bucket_ms).await;
@@ -367,6 +369,38 @@ pub async fn applications_own_a_bot_account_no_password_opens(store: &dyn Store,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.application(clash.id).await.unwrap(), None);
+}
+
+/// A guild's members come a page at a time, by user id, and only its own.
+pub async fn members_are_paged_by_user_id(store: &dyn Store, _bucket_ms: u64) {
+    let (guild, other) = (fresh(), fresh());
+    let users: Vec<User> = (0..5).map(|_| user("m")).collect();
+    let member = |guild, u: &User| {
+        Mutation::Member(Member::joined(
+            guild,
+            u.clone(),
+            "2026-01-01T00:00:00Z".into(),
+        ))
+    };
+    let mut batch: Vec<Mutation> = users.iter().map(|u| member(guild, u)).collect();
+    batch.push(member(other, &users[0]));
+    store.apply(batch).await.unwrap();
+    let ids = |page: Vec<Member>| page.into_iter().map(|m| m.user.id).collect::<Vec<_>>();
+    let first = ids(store.guild_members(guild, Id(0), 2).await.unwrap());
+    assert_eq!(first, [users[0].id, users[1].id]);
+    let rest = ids(store.guild_members(guild, first[1], 100).await.unwrap());
+    assert_eq!(rest, [users[2].id, users[3].id, users[4].id]);
+    let one = store.guild_members(guild, users[3].id, 0).await.unwrap();
+    assert_eq!(ids(one), [users[4].id], "a limit of 0 is clamped to 1");
+    assert!(
+        store
+            .guild_members(fresh(), Id(0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let kept = store.guild_members(guild, Id(0), 1).await.unwrap();
+    assert_eq!(kept[0].user, users[0], "the member as stored");
 }
 
 /// Guilds, channels, members and invites are found by every index.

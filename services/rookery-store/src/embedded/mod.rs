@@ -408,6 +408,28 @@ impl Store for EmbeddedStore {
         self.get("members", &self.0.t.members, &keys::pair(guild_id, user_id))
     }
 
+    async fn guild_members(
+        &self,
+        guild_id: Id,
+        after: Id,
+        limit: usize,
+    ) -> Result<Vec<Member>, StoreError> {
+        let limit = limit.clamp(1, crate::MAX_MEMBERS_PAGE);
+        let (prefix, from) = (
+            keys::id(guild_id),
+            keys::pair(guild_id, Id(after.0.saturating_add(1))),
+        );
+        let mut out = Vec::new();
+        for row in self.0.t.members.range(from..) {
+            let (key, value) = row.into_inner().map_err(backend)?;
+            if !key.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(decode("members", &value)?);
+        }
+        Ok(out)
+    }
+
     async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
         self.ids_under(&self.0.t.guilds_by_user, &keys::id(user_id))
     }

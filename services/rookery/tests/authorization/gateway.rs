@@ -44,6 +44,12 @@ fn decisions() -> Vec<OpRow> {
         row(op::PRESENCE_UPDATE, Own, [Done; 5]),
         // Only the owner may resume the owner's session.
         row(op::RESUME, Own, [Done, Invalid, Invalid, Invalid, Invalid]),
+        // The guild's members, for its members (a timed-out one reads).
+        row(
+            op::REQUEST_GUILD_MEMBERS,
+            Guild,
+            [Done, Done, Done, denied, denied],
+        ),
         // A timed-out member may read, not write.
         row(
             op::SEND,
@@ -142,6 +148,28 @@ async fn outcome(
             Ok(_) => Done,
             Err(code) => Refused(code),
         },
+        op::REQUEST_GUILD_MEMBERS => {
+            let request = gw::RequestGuildMembers {
+                guild_id: world.guild.id,
+                query: Some(String::new()),
+                nonce: Some("members".into()),
+                ..Default::default()
+            };
+            g.send_op(op::REQUEST_GUILD_MEMBERS, &request)
+                .await
+                .unwrap();
+            loop {
+                let f = tokio::time::timeout(T, g.next())
+                    .await
+                    .expect("an answer")
+                    .unwrap();
+                match (f.header.op, f.t()) {
+                    (op::DISPATCH, Some("GUILD_MEMBERS_CHUNK")) => return Done,
+                    (op::SEND_ERROR, _) => return Refused(f.d::<gw::SendError>().unwrap().code),
+                    _ => continue,
+                }
+            }
+        }
         op::ACK => {
             let ack = gw::Ack {
                 channel_id: channel,

@@ -120,6 +120,7 @@ fn matrix() -> Vec<Row> {
         row("PATCH", "/guilds/{id}/roles/{role}", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "renamed"}))),
         row("DELETE", "/guilds/{id}/roles/{role}", Guild, OWNER_ONLY),
         row("GET", "/guilds/{id}/members/{user}", Guild, READ),
+        row("GET", "/guilds/{id}/members", Guild, READ),
         // A timeout needs MODERATE_MEMBERS (an empty body changes nothing
         // and reads the member as GET does: `hardening.rs`).
         row("PATCH", "/guilds/{id}/members/{user}", Guild, OWNER_ONLY).body(|_, _| {
