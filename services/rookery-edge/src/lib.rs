@@ -18,6 +18,7 @@ mod error;
 mod events;
 mod gateway;
 mod generations;
+mod guilds;
 mod holds;
 mod hub;
 mod members;

@@ -465,3 +465,17 @@ pub struct SessionStartLimit {
     /// IDENTIFYs that may start at once: 1.
     pub max_concurrency: u32,
 }
+
+/// `GET /invites/{code}`: where an invite leads, before joining.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitePreview {
+    /// Discord's invite type: 0, a guild's.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// The code.
+    pub code: String,
+    /// The guild it joins.
+    pub guild: crate::model::Guild,
+    /// Who made it.
+    pub inviter_id: Id,
+}

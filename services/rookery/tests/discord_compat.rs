@@ -474,3 +474,51 @@ async fn members_are_listed_by_page_and_by_op_8_in_chunks() {
         .unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_guild_its_channels_a_role_and_an_invite_are_read_as_discord_reads_them() {
+    let server = TestServer::start().await;
+    let [alice, bob, dave] = server.users(["alice", "bob", "dave"]).await;
+    let guild = server.guild(&[&alice, &bob]).await;
+    let g = guild.id;
+    let hidden = alice.api.create_channel(g, "staff").await.unwrap();
+    let overwrite = json!({"type": 0, "allow": "0", "deny": "1024"});
+    let path = format!("/channels/{}/permissions/{g}", hidden.id);
+    alice.no_content(Method::PUT, &path, Some(overwrite)).await;
+    let seen: Value = bob.ok(Method::GET, &format!("/guilds/{g}"), None).await;
+    let names: Vec<&str> = seen["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["general"], "only what bob can see: {seen}");
+    let owners: Vec<Value> = alice
+        .ok(Method::GET, &format!("/guilds/{g}/channels"), None)
+        .await;
+    assert_eq!(owners.len(), 2);
+    let everyone: Value = bob
+        .ok(Method::GET, &format!("/guilds/{g}/roles/{g}"), None)
+        .await;
+    assert_eq!(everyone["name"], "@everyone");
+    bob.refused(
+        Method::GET,
+        &format!("/guilds/{g}/roles/1"),
+        None,
+        (404, 10011),
+    )
+    .await;
+    dave.refused(Method::GET, &format!("/guilds/{g}"), None, (403, 50001))
+        .await;
+    let code = alice.api.create_invite(g).await.unwrap();
+    let preview: Value = dave
+        .ok(Method::GET, &format!("/invites/{code}"), None)
+        .await;
+    assert_eq!(
+        (preview["code"].clone(), preview["guild"]["id"].clone()),
+        (json!(code), json!(g.to_string()))
+    );
+    dave.refused(Method::GET, "/invites/nope", None, (404, 10006))
+        .await;
+    server.stop().await;
+}

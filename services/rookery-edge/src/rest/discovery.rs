@@ -1,7 +1,8 @@
 //! Where clients find things, as Discord's libraries ask: the gateway's URL
 //! (`GET /gateway`; `GET /gateway/bot` adds the caller's identify budget)
-//! user objects (`GET /users/@me`, `GET /users/{id}`), and applications
-//! with their bots ([`crate::applications`]).
+//! user objects (`GET /users/@me`, `GET /users/{id}`), applications with
+//! their bots ([`crate::applications`]), and reads of a guild and an invite
+//! ([`crate::guilds`]).
 
 use super::extract::{ApiJson, Auth};
 use super::routes::{EdgeState, id};
@@ -12,9 +13,10 @@ use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::header::HOST;
 use axum::response::{IntoResponse, Response};
+use rookery_proto::model::{Channel, GuildState, Role};
 use rookery_proto::rest::{
-    ApplicationObject, BotGatewayInfo, BotToken, CreateApplication, GatewayInfo, SessionStartLimit,
-    UserObject,
+    ApplicationObject, BotGatewayInfo, BotToken, CreateApplication, GatewayInfo, InvitePreview,
+    SessionStartLimit, UserObject,
 };
 
 /// The budget reported when IDENTIFYs are not budgeted (`--identifies-per-day 0`).
@@ -107,4 +109,42 @@ pub async fn my_application(
     Auth(bot): Auth,
 ) -> Result<Json<ApplicationObject>, EdgeError> {
     Ok(Json(edge.my_application(&bot).await?))
+}
+
+pub async fn guild(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(raw): Path<String>,
+) -> Result<Json<GuildState>, EdgeError> {
+    let g = id(&raw, EdgeError::UnknownGuild)?;
+    Ok(Json(edge.guild_for(&user, g).await?))
+}
+
+pub async fn guild_channels(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(raw): Path<String>,
+) -> Result<Json<Vec<Channel>>, EdgeError> {
+    let g = id(&raw, EdgeError::UnknownGuild)?;
+    Ok(Json(edge.guild_channels_for(&user, g).await?))
+}
+
+pub async fn guild_role(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path((g, r)): Path<(String, String)>,
+) -> Result<Json<Role>, EdgeError> {
+    let (g, r) = (
+        id(&g, EdgeError::UnknownGuild)?,
+        id(&r, EdgeError::UnknownRole)?,
+    );
+    Ok(Json(edge.guild_role(&user, g, r).await?))
+}
+
+pub async fn invite(
+    State(edge): EdgeState,
+    Auth(_): Auth,
+    Path(code): Path<String>,
+) -> Result<Json<InvitePreview>, EdgeError> {
+    Ok(Json(edge.invite_preview(&code).await?))
 }

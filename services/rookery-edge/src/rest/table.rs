@@ -35,9 +35,10 @@ api_routes! {
     "/auth/password" => post(routes::change_password);
     "/auth/logout-everywhere" => post(routes::log_out_everywhere);
     "/guilds" => post(routes::create_guild);
-    "/guilds/{id}/channels" => post(routes::create_channel);
+    "/guilds/{id}/channels" => get(discovery::guild_channels).post(routes::create_channel);
     "/guilds/{id}/invites" => post(routes::create_invite);
-    "/invites/{code}" => post(routes::accept_invite);
+    "/invites/{code}" => get(discovery::invite).post(routes::accept_invite);
+    "/guilds/{id}" => get(discovery::guild);
     "/users/@me/guilds" => get(routes::my_guilds);
     "/gateway" => get(discovery::gateway);
     "/gateway/bot" => get(discovery::bot_gateway);
@@ -52,7 +53,8 @@ api_routes! {
         get(routes::get_message).patch(routes::edit_message).delete(routes::delete_message);
     "/channels/{id}/messages/bulk-delete" => post(routes::bulk_delete);
     "/guilds/{id}/roles" => get(roles::list).post(roles::create).patch(roles::positions);
-    "/guilds/{id}/roles/{role}" => patch(roles::update).delete(roles::delete);
+    "/guilds/{id}/roles/{role}" =>
+        get(discovery::guild_role).patch(roles::update).delete(roles::delete);
     "/guilds/{id}/members/{user}" =>
         get(roles::member).patch(roles::update_member).delete(roles::kick);
     "/users/@me/guilds/{id}" => delete(roles::leave);

@@ -109,6 +109,11 @@ fn matrix() -> Vec<Row> {
             .body(|w, _| Some(json!({"recipient_id": w.users.target.user.id}))),
         // A member joining again is a no-op; the banned user may not.
         row("POST", "/invites/{code}", Own, [OK, OK, OK, OK, 403]),
+        // An invite's preview is for whoever holds the code.
+        row("GET", "/invites/{code}", Own, EVERYONE),
+        row("GET", "/guilds/{id}", Guild, READ),
+        row("GET", "/guilds/{id}/channels", Guild, READ),
+        row("GET", "/guilds/{id}/roles/{role}", Guild, READ),
         // The owner cannot leave (they delete the guild or hand it over).
         row("DELETE", "/users/@me/guilds/{id}", Guild, [400, 204, 204, 403, 403]),
         row("POST", "/guilds/{id}/channels", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "new"}))),
