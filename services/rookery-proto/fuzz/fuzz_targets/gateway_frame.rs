@@ -13,6 +13,9 @@ fn reencode(encoding: Encoding, frame: &ClientFrame) -> Vec<u8> {
         ClientFrame::Identify(d) => codec::encode(encoding, op::IDENTIFY, d),
         ClientFrame::Presence(d) => codec::encode(encoding, op::PRESENCE_UPDATE, d),
         ClientFrame::Resume(d) => codec::encode(encoding, op::RESUME, d),
+        ClientFrame::RequestGuildMembers(d) => {
+            codec::encode(encoding, op::REQUEST_GUILD_MEMBERS, d)
+        }
         ClientFrame::Send(d) => codec::encode(encoding, op::SEND, d),
         ClientFrame::Ack(d) => codec::encode(encoding, op::ACK, d),
     }
