@@ -241,6 +241,7 @@ impl Gateway {
             token: token.into(),
             last_message_ids,
             presence: None,
+            intents: None,
         };
         self.identify_with(&identify).await
     }

@@ -46,6 +46,10 @@ pub const SOCKET_WRITES: &str = "rookery_edge_socket_writes_total";
 pub const BYTES_IN: &str = "rookery_edge_received_bytes_total";
 /// Outbound payload bytes.
 pub const BYTES_OUT: &str = "rookery_edge_sent_bytes_total";
+/// Bytes of gateway frames before zlib-stream compression (of the
+/// connections that asked for it); against their share of
+/// [`BYTES_OUT`], the bandwidth compression saves.
+pub const DEFLATE_IN: &str = "rookery_edge_deflate_input_bytes_total";
 /// Connections closed by the server, by close code.
 pub const CLOSES: &str = "rookery_edge_closes_total";
 /// Clients disconnected because their outbound queue overflowed.
@@ -193,6 +197,11 @@ pub fn describe() {
         "Gateway bytes sent, frame headers included."
     );
     describe_counter!(
+        DEFLATE_IN,
+        Unit::Bytes,
+        "Gateway frame bytes before zlib-stream compression."
+    );
+    describe_counter!(
         CLOSES,
         Unit::Count,
         "Gateway connections closed by the server, by close code."
@@ -253,6 +262,7 @@ pub(crate) struct Hot {
     pub bytes_in: Counter,
     pub frames_out: Counter,
     pub bytes_out: Counter,
+    pub deflate_in: Counter,
     pub socket_writes: Counter,
     pub deliveries: Counter,
     pub view_hits: Counter,
@@ -266,6 +276,7 @@ pub(crate) fn hot() -> &'static Hot {
         bytes_in: counter!(BYTES_IN),
         frames_out: counter!(FRAMES_OUT),
         bytes_out: counter!(BYTES_OUT),
+        deflate_in: counter!(DEFLATE_IN),
         socket_writes: counter!(SOCKET_WRITES),
         deliveries: counter!(DELIVERIES),
         view_hits: counter!(CACHE_REQUESTS, "cache" => "permissions", "result" => "hit"),

@@ -12,6 +12,7 @@ use crate::holds::Holds;
 use crate::metrics as m;
 use rookery_proto::codec::{Dispatch, Encoding};
 use rookery_proto::gateway::CloseCode;
+use rookery_proto::intents::{Admit, Intents};
 use rookery_proto::model::User;
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -94,6 +95,10 @@ struct State {
     /// The user's tokens were revoked: ended like an overflow, and the
     /// connection closed with 4004.
     revoked: bool,
+    /// What the client asked to be sent ([`Intents::admit`]).
+    intents: Intents,
+    /// The session's user, whose own messages keep their content.
+    viewer: rookery_proto::Id,
     guilds: HashSet<rookery_proto::Id>,
     /// DMs and group DMs: scopes too, but no guild (presence is shared
     /// through guilds only).
@@ -104,8 +109,13 @@ struct State {
 static KEYS: AtomicU64 = AtomicU64::new(1);
 
 impl Session {
-    /// A detached, not yet ready session.
+    /// A detached, not yet ready session that is sent everything.
     pub fn new(user: User, replay_cap: usize) -> Arc<Self> {
+        Self::with_intents(user, replay_cap, Intents::ALL)
+    }
+
+    /// A detached, not yet ready session sent what `intents` ask for.
+    pub fn with_intents(user: User, replay_cap: usize, intents: Intents) -> Arc<Self> {
         let id = format!("{:032x}", rand::random::<u128>());
         let state = State {
             seq: 0,
@@ -118,6 +128,8 @@ impl Session {
             detached_seq: 0,
             overflowed: false,
             revoked: false,
+            intents,
+            viewer: user.id,
             guilds: HashSet::new(),
             private: HashSet::new(),
             holds: Holds::default(),
@@ -347,6 +359,11 @@ impl State {
     }
 
     fn push(&mut self, d: Arc<Dispatch>) {
+        let d = match self.intents.admit(&d, self.viewer) {
+            Admit::Whole => d,
+            Admit::WithoutContent => d.without_content(),
+            Admit::Skip => return,
+        };
         self.seq += 1;
         let seq = self.seq;
         if self.replay.len() == self.replay_cap

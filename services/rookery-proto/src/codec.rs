@@ -15,7 +15,7 @@ use crate::model::{Channel, GuildState, Member, Message};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Wire encoding of a gateway connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -162,6 +162,10 @@ fn encode_frame<T: Serialize>(enc: Encoding, frame: &Frame<'_, T>) -> Vec<u8> {
 pub enum DispatchData {
     /// READY.
     Ready(Box<Ready>),
+    /// READY on a connection that asked for Discord's gateway version.
+    DiscordReady(Box<crate::gateway::DiscordReady>),
+    /// GUILD_CREATE after a Discord READY.
+    GuildCreate(Box<crate::gateway::GuildCreate>),
     /// RESUMED (an empty map).
     Resumed(Empty),
     /// MESSAGE_CREATE and MESSAGE_UPDATE.
@@ -211,6 +215,9 @@ pub struct Dispatch {
     d: DispatchData,
     json: OnceLock<Vec<u8>>,
     msgpack: OnceLock<Vec<u8>>,
+    /// The same message without its content, made once for every session
+    /// without the MESSAGE_CONTENT intent ([`crate::intents`]).
+    without_content: OnceLock<Arc<Dispatch>>,
 }
 
 impl Dispatch {
@@ -231,7 +238,21 @@ impl Dispatch {
             d,
             json: OnceLock::new(),
             msgpack: OnceLock::new(),
+            without_content: OnceLock::new(),
         }
+    }
+
+    /// This dispatch with a message's `content` emptied (any other payload
+    /// as it is).
+    pub fn without_content(&self) -> Arc<Dispatch> {
+        let made = self.without_content.get_or_init(|| {
+            let mut d = self.d.clone();
+            if let DispatchData::Message(m) = &mut d {
+                m.content.clear();
+            }
+            Arc::new(Dispatch::new(self.t, d))
+        });
+        made.clone()
     }
 
     /// Event name.
@@ -343,6 +364,7 @@ mod tests {
                 token: "t".into(),
                 last_message_ids: Default::default(),
                 presence: None,
+                intents: None,
             };
             assert!(
                 matches!(decode_client(enc, &encode(enc, op::IDENTIFY, &ident)).unwrap(),

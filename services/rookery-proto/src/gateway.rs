@@ -131,6 +131,11 @@ pub struct Identify {
     /// The session's starting presence (online if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<crate::presence::PresenceSet>,
+    /// Which dispatches to send ([`crate::intents`]); all if absent.
+    /// Discord's other IDENTIFY fields (`properties`, `compress`,
+    /// `large_threshold`, `shard`) are accepted and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intents: Option<crate::intents::Intents>,
 }
 
 /// Most channels an IDENTIFY may ask to catch up on; more close with 4002.
@@ -169,6 +174,66 @@ pub struct Ready {
     /// The members of `guilds` who are not offline, one entry per guild.
     #[serde(default)]
     pub presences: Vec<crate::presence::Presence>,
+}
+
+/// DISPATCH `READY` on a connection that asked for Discord's gateway
+/// (`?v=10`): the guilds listed as unavailable, each followed by its
+/// [`GuildCreate`], as Discord sends them and its libraries wait for.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscordReady {
+    /// The gateway version asked for.
+    pub v: u8,
+    /// The session's user, as `GET /users/@me` shows it.
+    pub user: crate::rest::UserObject,
+    /// Every guild of the user, `{id, unavailable: true}`.
+    pub guilds: Vec<crate::model::UnavailableGuild>,
+    /// For RESUME.
+    pub session_id: String,
+    /// Where to RESUME: this gateway.
+    pub resume_gateway_url: String,
+    /// A bot's application (`{id, flags}`); left out for a user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<ReadyApplication>,
+    /// The user's DMs and group DMs.
+    pub private_channels: Vec<crate::model::Channel>,
+    /// Discord sends presences in each GUILD_CREATE: empty here.
+    pub presences: [(); 0],
+}
+
+/// READY's `application`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ReadyApplication {
+    /// The application's id (its bot user's).
+    pub id: Id,
+    /// Discord's application flags: none.
+    pub flags: u64,
+}
+
+/// GUILD_CREATE after a Discord READY: the guild with what Discord adds for
+/// the session's user (its membership, the presences, no threads or voice).
+#[derive(Debug, Clone, Serialize)]
+pub struct GuildCreate {
+    /// The guild, its channels and roles.
+    #[serde(flatten)]
+    pub guild: GuildState,
+    /// When the session's user joined.
+    pub joined_at: String,
+    /// Always false: members are not sent with guilds, so none is "large".
+    pub large: bool,
+    /// Always false: the guild is available.
+    pub unavailable: bool,
+    /// The session's own membership.
+    pub members: Vec<crate::model::Member>,
+    /// Members of the guild who are online.
+    pub presences: Vec<crate::presence::Presence>,
+    /// Threads: none exist here.
+    pub threads: [(); 0],
+    /// Voice states: no voice here.
+    pub voice_states: [(); 0],
+    /// Stage instances: none.
+    pub stage_instances: [(); 0],
+    /// Scheduled events: none.
+    pub guild_scheduled_events: [(); 0],
 }
 
 /// op 20 SEND. Unknown fields are refused, as REST refuses them.
@@ -322,6 +387,9 @@ pub enum CloseCode {
     RateLimited = 4008,
     /// 4009: no heartbeat within the interval; resume.
     SessionTimedOut = 4009,
+    /// 4013: IDENTIFY's `intents` has a bit Discord does not define
+    /// (terminal).
+    InvalidIntents = 4013,
     /// 4100: an inbound frame exceeded the size limit.
     FrameTooLarge = 4100,
     /// 4101: the client did not read fast enough; its outbound queue
@@ -335,7 +403,7 @@ pub enum CloseCode {
 
 impl CloseCode {
     /// Every close code, for exhaustive tables (metrics, docs).
-    pub const ALL: [CloseCode; 13] = [
+    pub const ALL: [CloseCode; 14] = [
         CloseCode::UnknownError,
         CloseCode::UnknownOpcode,
         CloseCode::DecodeError,
@@ -345,6 +413,7 @@ impl CloseCode {
         CloseCode::InvalidSeq,
         CloseCode::RateLimited,
         CloseCode::SessionTimedOut,
+        CloseCode::InvalidIntents,
         CloseCode::FrameTooLarge,
         CloseCode::SlowConsumer,
         CloseCode::ServerShutdown,
@@ -360,7 +429,9 @@ impl CloseCode {
     pub fn reconnect(self) -> bool {
         !matches!(
             self,
-            CloseCode::AuthenticationFailed | CloseCode::SessionReplaced
+            CloseCode::AuthenticationFailed
+                | CloseCode::SessionReplaced
+                | CloseCode::InvalidIntents
         )
     }
 
@@ -376,6 +447,7 @@ impl CloseCode {
             CloseCode::InvalidSeq => "invalid seq",
             CloseCode::RateLimited => "rate limited",
             CloseCode::SessionTimedOut => "session timed out",
+            CloseCode::InvalidIntents => "invalid intents",
             CloseCode::FrameTooLarge => "frame too large",
             CloseCode::SlowConsumer => "slow consumer",
             CloseCode::ServerShutdown => "server shutting down",

@@ -9,6 +9,8 @@
 //! - [`event`]: the versioned, self-describing bus events (the analytics
 //!   contract on `rookery.events`);
 //! - [`rest`]: REST request and error bodies;
+//! - [`intents`]: which dispatches a session asked for;
+//! - [`discord_json`]: Discord's extra keys, in JSON only;
 //! - [`permissions`]: Discord's permission bits and how a member's
 //!   permissions in a channel are computed.
 //!
@@ -16,9 +18,11 @@
 //! kept in step.
 
 pub mod codec;
+pub mod discord_json;
 pub mod event;
 pub mod gateway;
 pub mod id;
+pub mod intents;
 pub mod model;
 pub mod permissions;
 pub mod presence;

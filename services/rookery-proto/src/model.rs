@@ -1,5 +1,7 @@
 //! Object shapes shared by REST responses, gateway dispatches and bus events.
-//! Field names follow Discord's where Discord has the same object.
+//! Field names follow Discord's where Discord has the same object; how the
+//! main ones serialize (Discord's extra keys in JSON) is in
+//! [`crate::discord_json`].
 
 use crate::Id;
 use crate::event::Emoji;
@@ -21,7 +23,7 @@ pub const MESSAGE_DEFAULT: u8 = 0;
 pub const MESSAGE_REPLY: u8 = 19;
 
 /// A user as other users see it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 pub struct User {
     /// Snowflake id.
     pub id: Id,
@@ -41,7 +43,7 @@ pub struct Guild {
 }
 
 /// A guild with its channels, as READY, GUILD_CREATE and `POST /guilds` carry it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct GuildState {
     /// Snowflake id.
     pub id: Id,
@@ -68,7 +70,7 @@ impl GuildState {
 }
 
 /// A channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Channel {
     /// Snowflake id.
     pub id: Id,
@@ -148,7 +150,7 @@ impl Channel {
 pub const MAX_SLOW_MODE_SECS: u32 = 21_600;
 
 /// A guild role. The @everyone role has the guild's id and position 0.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Role {
     /// Snowflake id.
     pub id: Id,
@@ -170,7 +172,7 @@ pub struct Role {
 }
 
 /// A guild membership.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Member {
     /// The guild.
     pub guild_id: Id,
@@ -300,7 +302,7 @@ pub struct UnavailableGuild {
 }
 
 /// A chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Message {
     /// Snowflake id; its time part is the creation time.
     pub id: Id,
@@ -344,6 +346,9 @@ pub struct Message {
     /// none, and in events (see [`Message::count_reaction`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<MessageReaction>,
+    /// The webhook that posted it; none (left out) for a user's message.
+    #[serde(default)]
+    pub webhook_id: Option<Id>,
 }
 
 impl Message {
@@ -365,6 +370,7 @@ impl Message {
             mention_everyone: false,
             pinned: false,
             reactions: Vec::new(),
+            webhook_id: None,
         }
     }
 

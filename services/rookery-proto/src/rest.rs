@@ -245,6 +245,10 @@ pub struct EditMessage {
     /// Files: accepted empty, refused otherwise.
     #[serde(default)]
     pub attachments: Vec<serde_json::Value>,
+    /// Sent by discord.js on every edit (false): accepted, meaningless
+    /// without a nonce.
+    #[serde(default)]
+    pub enforce_nonce: bool,
 }
 
 impl EditMessage {

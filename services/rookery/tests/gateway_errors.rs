@@ -121,6 +121,7 @@ async fn bad_frames_get_their_close_codes() {
                         token: "forged".into(),
                         last_message_ids: Default::default(),
                         presence: None,
+                        intents: None,
                     },
                 ))
             }),
@@ -140,6 +141,7 @@ async fn bad_frames_get_their_close_codes() {
                         token: "t".into(),
                         last_message_ids: too_many,
                         presence: None,
+                        intents: None,
                     },
                 ))
             }),
@@ -171,6 +173,7 @@ async fn bad_frames_get_their_close_codes() {
                         token: "t".into(),
                         last_message_ids: Default::default(),
                         presence: Some(presence),
+                        intents: None,
                     },
                 ))
             }),
@@ -214,6 +217,7 @@ async fn a_second_identify_is_refused() {
             token: user.token.clone(),
             last_message_ids: Default::default(),
             presence: None,
+            intents: None,
         },
     )
     .await

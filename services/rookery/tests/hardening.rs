@@ -301,6 +301,7 @@ fn identify(token: &str) -> gw::Identify {
         token: token.to_owned(),
         last_message_ids: Default::default(),
         presence: None,
+        intents: None,
     }
 }
 

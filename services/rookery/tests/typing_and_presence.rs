@@ -105,6 +105,7 @@ async fn identify_as(
         token: token.to_owned(),
         last_message_ids: Default::default(),
         presence: p,
+        intents: None,
     };
     let ready = g.identify_with(&identify).await.unwrap();
     (g, ready)

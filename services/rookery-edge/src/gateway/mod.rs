@@ -1,10 +1,12 @@
-//! `GET /gateway?encoding=json|msgpack`: the WebSocket upgrade and the
-//! per-connection tasks — one reader (this connection's protocol state
+//! `GET /gateway?encoding=json|msgpack[&v=10][&compress=zlib-stream]`: the
+//! WebSocket upgrade and the per-connection tasks — one reader (this connection's protocol state
 //! machine) and one writer (draining the bounded outbound queue, several
 //! frames per flush).
 
+mod discord;
 mod frames;
 mod reader;
+mod ready;
 
 #[cfg(fuzzing)]
 pub(crate) use frames::FrameReader;
@@ -12,6 +14,7 @@ mod writer;
 
 use crate::{Edge, EdgeError};
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use fastwebsockets::upgrade::IncomingUpgrade;
 use rookery_proto::codec::Encoding;
@@ -21,22 +24,64 @@ use std::sync::Arc;
 #[derive(Deserialize)]
 pub(crate) struct GatewayQuery {
     encoding: Option<String>,
+    /// Discord's gateway version: READY in Discord's shape.
+    v: Option<String>,
+    /// Transport compression.
+    compress: Option<String>,
+}
+
+/// What a connection asked for in its URL.
+pub(crate) struct Options {
+    encoding: Encoding,
+    discord: Option<discord::Dialect>,
+    /// `compress=zlib-stream`: every frame deflated into one zlib stream.
+    zlib: bool,
+}
+
+impl GatewayQuery {
+    fn options(self, edge: &Edge, headers: &HeaderMap) -> Result<Options, EdgeError> {
+        let invalid = |what: &str| EdgeError::InvalidBody(what.to_owned());
+        let encoding = match self.encoding.as_deref().map(str::parse::<Encoding>) {
+            None => Encoding::default(),
+            Some(parsed) => parsed.map_err(|e| EdgeError::InvalidBody(e.to_string()))?,
+        };
+        let discord = match self.v.as_deref().map(str::parse::<u8>) {
+            None => None,
+            Some(Ok(version)) if discord::VERSIONS.contains(&version) => Some(discord::Dialect {
+                version,
+                resume_url: crate::rest::gateway_url(edge, headers),
+            }),
+            Some(_) => {
+                return Err(invalid(
+                    "unsupported gateway version (v=9 and v=10 are served)",
+                ));
+            }
+        };
+        // zstd-stream is answered uncompressed: Discord's libraries take a
+        // text frame as plain JSON whatever they asked for.
+        let zlib = match self.compress.as_deref() {
+            None | Some("zstd-stream") => false,
+            Some("zlib-stream") => true,
+            Some(_) => return Err(invalid("unknown compress (zlib-stream is served)")),
+        };
+        Ok(Options {
+            encoding,
+            discord,
+            zlib,
+        })
+    }
 }
 
 pub(crate) async fn upgrade(
     State(edge): State<Arc<Edge>>,
     Query(q): Query<GatewayQuery>,
+    headers: HeaderMap,
     slot: Option<axum::Extension<crate::transport::ConnectionSlot>>,
     ws: IncomingUpgrade,
 ) -> Response {
-    let encoding = match q
-        .encoding
-        .as_deref()
-        .map(str::parse::<Encoding>)
-        .transpose()
-    {
-        Ok(e) => e.unwrap_or_default(),
-        Err(e) => return EdgeError::InvalidBody(e.to_string()).into_response(),
+    let options = match q.options(&edge, &headers) {
+        Ok(options) => options,
+        Err(e) => return e.into_response(),
     };
     if *edge.draining.borrow() {
         return EdgeError::Unavailable("draining".into()).into_response();
@@ -56,7 +101,7 @@ pub(crate) async fn upgrade(
     tokio::spawn(async move {
         let _slot = slot;
         match fut.await {
-            Ok(ws) => reader::run(edge, ws, encoding, permit).await,
+            Ok(ws) => reader::run(edge, ws, options, permit).await,
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
     });

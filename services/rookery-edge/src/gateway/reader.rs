@@ -10,6 +10,7 @@ use crate::session::{Conn, Outbound, ResumeError, Session};
 use fastwebsockets::{OpCode, WebSocket};
 use rookery_proto::codec::{self, CodecError, Dispatch, DispatchData, Empty, Encoding};
 use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as ev, op};
+use rookery_proto::intents::Intents;
 use rookery_proto::presence::PresenceSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,12 +42,14 @@ struct Reader {
     /// not keep an anonymous socket (and its connection slot) alive.
     identify_by: Instant,
     budget: crate::ratelimit::TokenBucket,
+    /// Discord's gateway shape, if the URL asked for it.
+    discord: Option<super::discord::Dialect>,
 }
 
 pub(super) async fn run<S>(
     edge: Arc<Edge>,
     ws: WebSocket<S>,
-    encoding: Encoding,
+    options: super::Options,
     _permit: OwnedSemaphorePermit,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -56,8 +59,15 @@ pub(super) async fn run<S>(
     // one writes bursts of them, each on its half of the stream.
     let (r, wr) = tokio::io::split(ws.into_inner());
     let mut rd = FrameReader::new(r, edge.config.max_frame_bytes);
-    let (mut reader, rx, close_rx) = Reader::new(edge, encoding);
-    let writer = tokio::spawn(writer::run(wr, rx, close_rx.clone(), encoding));
+    let encoding = options.encoding;
+    let (mut reader, rx, close_rx) = Reader::new(edge, encoding, options.discord);
+    let writer = tokio::spawn(writer::run(
+        wr,
+        rx,
+        close_rx.clone(),
+        encoding,
+        options.zlib,
+    ));
     let end = reader.read_loop(&mut rd, close_rx).await;
     let state = if reader.session.is_some() {
         "identified"
@@ -79,6 +89,7 @@ impl Reader {
     fn new(
         edge: Arc<Edge>,
         encoding: Encoding,
+        discord: Option<super::discord::Dialect>,
     ) -> (
         Self,
         mpsc::Receiver<Outbound>,
@@ -103,6 +114,7 @@ impl Reader {
             deadline: Instant::now() + interval * 3 / 2,
             identify_by: Instant::now() + edge.config.identify_timeout,
             budget,
+            discord,
             edge,
         };
         reader.frame(
@@ -280,12 +292,17 @@ impl Reader {
         if ident.last_message_ids.len() > gw::CATCH_UP_CHANNELS || presence.invalid().is_some() {
             return Err(CloseCode::DecodeError);
         }
+        let intents = ident.intents.unwrap_or(Intents::ALL);
+        if !intents.valid() {
+            return Err(CloseCode::InvalidIntents);
+        }
         let token = self
             .edge
             .authenticate(&ident.token)
             .await
             .map_err(|_| CloseCode::AuthenticationFailed)?;
-        let session = Session::new(token.user.clone(), self.edge.config.replay_buffer);
+        let replay = self.edge.config.replay_buffer;
+        let session = Session::with_intents(token.user.clone(), replay, intents);
         self.edge
             .register_session(&session)
             .map_err(|_| CloseCode::RateLimited)?;
@@ -300,7 +317,15 @@ impl Reader {
             self.edge.end_session(&session, "revoked");
             return Err(CloseCode::AuthenticationFailed);
         }
-        let ready = match self.build_ready(&session, &ident).await {
+        let ready = match super::ready::build(
+            &self.edge,
+            self.discord.as_ref(),
+            &session,
+            &ident,
+            token.bot,
+        )
+        .await
+        {
             Ok(ready) => ready,
             Err(code) => {
                 // Subscribed but never ready: nothing could resume it.
@@ -314,71 +339,6 @@ impl Reader {
         identified();
         metrics::counter!(m::IDENTIFIED).increment(1);
         Ok(())
-    }
-
-    /// Subscribes `session` to its user's scopes and builds READY, plus the
-    /// catch-up the client asked for.
-    async fn build_ready(
-        &self,
-        session: &Arc<Session>,
-        ident: &gw::Identify,
-    ) -> Result<(Arc<Dispatch>, Vec<Arc<Dispatch>>), CloseCode> {
-        let user = &session.user;
-        let ids = self
-            .edge
-            .store
-            .user_guilds(user.id)
-            .await
-            .map_err(|_| CloseCode::UnknownError)?;
-        let scopes = self.edge.hub.subscribe_scopes(session, ids).await;
-        // Live only once every channel is routed to this edge: a message
-        // applied after READY then reaches the session.
-        futures_util::future::join_all(scopes.routed).await;
-        // Subscribed first, then read: a message applied in between is both
-        // in `missed` and buffered live, and the session sends it once.
-        let missed = self.catch_up(user, &ident.last_message_ids).await;
-        let (guilds, private_channels) = (scopes.guilds, scopes.private);
-        let shown = crate::read_states::shown(&guilds, &private_channels);
-        let read_state = self
-            .edge
-            .read_states(user, shown)
-            .await
-            .map_err(|_| CloseCode::UnknownError)?;
-        let ids: Vec<_> = guilds.iter().map(|g| g.id).collect();
-        let ready = gw::Ready {
-            session_id: session.id.clone(),
-            presences: self.edge.hub.presences_in(&ids, user.id),
-            user: user.clone(),
-            guilds,
-            private_channels,
-            read_state,
-        };
-        let ready = Dispatch::new(ev::READY, DispatchData::Ready(Box::new(ready)));
-        Ok((Arc::new(ready), missed))
-    }
-
-    /// The messages after each given id, from the store, in channels the
-    /// user may read (others are skipped, as an unknown channel would be).
-    async fn catch_up(
-        &self,
-        user: &rookery_proto::model::User,
-        last: &std::collections::BTreeMap<rookery_proto::Id, rookery_proto::Id>,
-    ) -> Vec<Arc<Dispatch>> {
-        let mut out = Vec::new();
-        for (&channel, &after) in last {
-            let cursor = rookery_store::Cursor::After(after);
-            let page = self
-                .edge
-                .history(user, channel, cursor, gw::CATCH_UP_LIMIT)
-                .await;
-            match page {
-                Ok(messages) => out.extend(messages.into_iter().map(|m| {
-                    Arc::new(Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m)))
-                })),
-                Err(e) => tracing::debug!(%channel, error = %e, "catch-up skipped"),
-            }
-        }
-        out
     }
 
     async fn resume(&mut self, r: gw::Resume) -> Result<(), CloseCode> {

@@ -12,6 +12,13 @@
 //! burst (or never, if the connection's linger runs out first). Closes are
 //! counted where they are asked for ([`crate::session::Conn::close`]),
 //! whether or not the peer reads the frame.
+//!
+//! With `compress=zlib-stream` (Discord's transport compression) every data
+//! frame is deflated into one zlib stream kept for the connection's life,
+//! each ending on a sync flush (`00 00 ff ff`) and sent as a binary frame,
+//! so a client inflates each frame as it comes. The stream's state (zlib's
+//! 32 KiB window and tables, ~256 KiB) is what the bandwidth costs; only the
+//! connections that ask for it pay.
 
 use crate::metrics as m;
 use crate::session::Outbound;
@@ -34,8 +41,12 @@ pub(super) async fn run<W: AsyncWrite + Unpin>(
     mut rx: mpsc::Receiver<Outbound>,
     mut close: watch::Receiver<Option<CloseCode>>,
     encoding: Encoding,
+    zlib: bool,
 ) {
     let mut burst = Burst::new(encoding);
+    if zlib {
+        burst.zlib = Some(Zlib::default());
+    }
     loop {
         tokio::select! {
             biased;
@@ -124,6 +135,47 @@ struct Burst {
     scratch: Vec<u8>,
     data: OpCode,
     encoding: Encoding,
+    zlib: Option<Zlib>,
+}
+
+/// A connection's zlib stream and its output buffer.
+struct Zlib {
+    stream: flate2::Compress,
+    out: Vec<u8>,
+}
+
+impl Default for Zlib {
+    fn default() -> Self {
+        Self {
+            stream: flate2::Compress::new(flate2::Compression::default(), true),
+            out: Vec::new(),
+        }
+    }
+}
+
+impl Zlib {
+    /// Deflates `input` up to a sync flush into `self.out`.
+    fn deflate(&mut self, input: &[u8]) -> &[u8] {
+        self.out.clear();
+        self.out.reserve(input.len() / 2 + 64);
+        let start = self.stream.total_in();
+        loop {
+            let consumed = (self.stream.total_in() - start) as usize;
+            self.stream
+                .compress_vec(
+                    &input[consumed..],
+                    &mut self.out,
+                    flate2::FlushCompress::Sync,
+                )
+                .expect("deflate into a vector cannot fail");
+            let consumed = (self.stream.total_in() - start) as usize;
+            // Room left after a sync flush means the flush is complete.
+            if consumed == input.len() && self.out.len() < self.out.capacity() {
+                return &self.out;
+            }
+            self.out.reserve(self.out.capacity().max(256));
+        }
+    }
 }
 
 impl Burst {
@@ -139,6 +191,7 @@ impl Burst {
             scratch: Vec::new(),
             data,
             encoding,
+            zlib: None,
         }
     }
 
@@ -163,10 +216,17 @@ impl Burst {
                 op
             }
         };
+        let (op, payload) = match &mut self.zlib {
+            Some(z) if op != OpCode::Close && op != OpCode::Pong => {
+                m::hot().deflate_in.increment(self.scratch.len() as u64);
+                (OpCode::Binary, z.deflate(&self.scratch))
+            }
+            _ => (op, self.scratch.as_slice()),
+        };
         let mut head = [0u8; MAX_HEAD];
-        let n = Frame::new(true, op, None, Payload::Borrowed(&self.scratch)).fmt_head(&mut head);
+        let n = Frame::new(true, op, None, Payload::Borrowed(payload)).fmt_head(&mut head);
         self.buf.extend_from_slice(&head[..n]);
-        self.buf.extend_from_slice(&self.scratch);
+        self.buf.extend_from_slice(payload);
         self.ends.push(self.buf.len());
         op == OpCode::Close
     }
@@ -278,6 +338,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn zlib_stream_frames_inflate_one_by_one_into_the_json_frames_and_shrink_them() {
+        let (tx, rx) = mpsc::channel(128);
+        let (close, close_rx) = watch::channel(None);
+        let d = Arc::new(Dispatch::new("RESUMED", DispatchData::Resumed(Empty {})));
+        for seq in 1..=20 {
+            tx.try_send(Outbound::Dispatch(seq, d.clone())).unwrap();
+        }
+        let mut out = Recorder::default();
+        let writer = run(&mut out, rx, close_rx, Encoding::Json, true);
+        let stop = async {
+            tokio::task::yield_now().await;
+            close.send_replace(Some(CloseCode::ServerShutdown));
+        };
+        tokio::join!(writer, stop);
+        let all: Vec<u8> = out.writes.concat();
+        let sent = frames(&all);
+        let (close_frame, data) = sent.split_last().unwrap();
+        assert_eq!(close_frame.0, 0x88, "the close frame is not compressed");
+        let mut inflate = flate2::Decompress::new(true);
+        let mut wire = 0;
+        for (i, (first, payload)) in data.iter().enumerate() {
+            assert_eq!(*first, 0x82, "a final binary frame");
+            assert!(
+                payload.ends_with(&[0, 0, 0xff, 0xff]),
+                "ends on a sync flush"
+            );
+            let mut json = Vec::with_capacity(4096);
+            let flush = flate2::FlushDecompress::Sync;
+            inflate.decompress_vec(payload, &mut json, flush).unwrap();
+            let expected = format!(r#"{{"op":0,"t":"RESUMED","d":{{}},"s":{}}}"#, i + 1);
+            assert_eq!(String::from_utf8(json).unwrap(), expected);
+            wire += payload.len();
+        }
+        assert_eq!(data.len(), 20);
+        let plain = 20 * r#"{"op":0,"t":"RESUMED","d":{},"s":10}"#.len();
+        assert!(wire * 2 < plain, "{wire} bytes deflated against {plain}");
+    }
+
+    #[tokio::test]
     async fn a_queued_burst_is_one_write_of_valid_frames_and_close_ends_it() {
         let (tx, rx) = mpsc::channel(128);
         let (close, close_rx) = watch::channel(None);
@@ -288,7 +387,7 @@ mod tests {
         tx.try_send(Outbound::Frame(br#"{"op":11}"#.repeat(20)))
             .unwrap();
         let mut out = Recorder::default();
-        let writer = run(&mut out, rx, close_rx, Encoding::Json);
+        let writer = run(&mut out, rx, close_rx, Encoding::Json, false);
         let stop = async {
             tokio::task::yield_now().await;
             close.send_replace(Some(CloseCode::SlowConsumer));
@@ -326,7 +425,7 @@ mod tests {
         }
         // The client's socket takes 256 bytes, then it stops reading.
         let (socket, mut client) = tokio::io::duplex(256);
-        let writer = tokio::spawn(run(socket, rx, close_rx, Encoding::Json));
+        let writer = tokio::spawn(run(socket, rx, close_rx, Encoding::Json, false));
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         close.send_replace(Some(CloseCode::SlowConsumer));
         // It reads again, slowly enough to see what comes.

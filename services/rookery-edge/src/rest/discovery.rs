@@ -24,7 +24,7 @@ const UNLIMITED: u32 = 1_000_000;
 
 /// `--gateway-url`, or this listener as the request names it. A Host that
 /// is not a plain `host[:port]` is not echoed back.
-fn gateway_url(edge: &crate::Edge, headers: &HeaderMap) -> String {
+pub(crate) fn gateway_url(edge: &crate::Edge, headers: &HeaderMap) -> String {
     if let Some(url) = &edge.config.gateway_url {
         return url.clone();
     }

@@ -11,6 +11,7 @@ mod roles;
 mod routes;
 mod table;
 
+pub(crate) use discovery::gateway_url;
 pub(crate) use extract::Scheme;
 pub use table::API_ROUTES;
 
