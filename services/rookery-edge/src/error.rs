@@ -70,6 +70,15 @@ pub enum EdgeError {
     /// No such application (or the caller is not a bot).
     #[error("unknown application")]
     UnknownApplication,
+    /// No such webhook.
+    #[error("unknown webhook")]
+    UnknownWebhook,
+    /// The webhook's URL token is wrong.
+    #[error("invalid webhook token provided")]
+    InvalidWebhookToken,
+    /// The channel has the most webhooks it may.
+    #[error("maximum number of webhooks reached ({0})")]
+    MaxWebhooks(usize),
     /// The user is not banned.
     #[error("unknown ban")]
     UnknownBan,
@@ -106,7 +115,9 @@ impl EdgeError {
             | EdgeError::EmptyMessage
             | EdgeError::UnknownEmoji
             | EdgeError::MaxPins(_)
-            | EdgeError::MaxReactions(_) => StatusCode::BAD_REQUEST,
+            | EdgeError::MaxReactions(_)
+            | EdgeError::MaxWebhooks(_) => StatusCode::BAD_REQUEST,
+            EdgeError::InvalidWebhookToken => StatusCode::UNAUTHORIZED,
             EdgeError::UnknownChannel
             | EdgeError::UnknownGuild
             | EdgeError::UnknownInvite
@@ -115,6 +126,7 @@ impl EdgeError {
             | EdgeError::UnknownMember
             | EdgeError::UnknownUser
             | EdgeError::UnknownApplication
+            | EdgeError::UnknownWebhook
             | EdgeError::UnknownBan
             | EdgeError::NotFound => StatusCode::NOT_FOUND,
             EdgeError::Banned => StatusCode::FORBIDDEN,
@@ -147,6 +159,9 @@ impl EdgeError {
             EdgeError::UnknownEmoji => 10014,
             EdgeError::UnknownUser => 10013,
             EdgeError::UnknownApplication => 10002,
+            EdgeError::UnknownWebhook => 10015,
+            EdgeError::InvalidWebhookToken => 50027,
+            EdgeError::MaxWebhooks(_) => 30007,
             EdgeError::UnknownBan => 10026,
             EdgeError::Banned => 40007,
             EdgeError::SlowMode(_) => 20016,

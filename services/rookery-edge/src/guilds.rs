@@ -6,7 +6,7 @@
 use crate::{Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::model::{Channel, GuildState, Role, User};
-use rookery_proto::rest::InvitePreview;
+use rookery_proto::rest::{InviteChannel, InvitePreview};
 
 impl Edge {
     /// The guild as `user` (a member) sees it.
@@ -51,11 +51,20 @@ impl Edge {
             .guild(invite.guild_id)
             .await?
             .ok_or(EdgeError::UnknownInvite)?;
+        let channels = self.store.guild_channels(guild.id).await?;
+        let first = channels.iter().min_by_key(|c| (c.position, c.id));
         Ok(InvitePreview {
             kind: 0,
             code: invite.code,
+            guild_id: guild.id,
             guild,
+            channel: first.map(|c| InviteChannel {
+                id: c.id,
+                kind: c.kind,
+                name: c.name.clone(),
+            }),
             inviter_id: invite.inviter_id,
+            expires_at: None,
         })
     }
 }

@@ -40,6 +40,7 @@ mod session;
 mod sessions;
 pub mod transport;
 mod typing;
+mod webhooks;
 
 /// Entry points for the fuzz targets in `fuzz/` (built with `--cfg
 /// fuzzing` only).

@@ -38,7 +38,7 @@ impl Edge {
     /// Spends one of the author's messages in the channel: a budget per
     /// user and channel, whichever connection or REST client sends, so
     /// more connections do not buy more messages.
-    fn spend_message(&self, author: Id, channel: Id) -> Result<(), EdgeError> {
+    pub(crate) fn spend_message(&self, author: Id, channel: Id) -> Result<(), EdgeError> {
         let Some(limits) = &self.message_limits else {
             return Ok(());
         };

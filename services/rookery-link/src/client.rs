@@ -18,6 +18,7 @@ use rookery_proto::event::Envelope;
 use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
+use rookery_proto::webhooks::Webhook;
 use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -295,6 +296,15 @@ impl RemoteStore {
 
     /// Reads are coalesced: a call identical to one in flight waits for its
     /// answer instead of going out again.
+    /// A write answered `Done`: never coalesced.
+    async fn write(&self, call: Call) -> Result<(), StoreError> {
+        let link = self.links.pick().map_err(StoreError::from)?;
+        match link.call(call).await.map_err(StoreError::from)? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn read(&self, call: Call) -> Result<Reply, StoreError> {
         let (shared, joined) = {
             let mut map = self.in_flight.lock().expect("in flight");
@@ -384,13 +394,8 @@ impl Store for RemoteStore {
     }
 
     async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
-        let call = Call::CreateApplication { app: app.clone() };
-        // A write: never coalesced.
-        let link = self.links.pick().map_err(StoreError::from)?;
-        match link.call(call).await.map_err(StoreError::from)? {
-            Reply::Done => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.write(Call::CreateApplication { app: app.clone() })
+            .await
     }
 
     async fn application(&self, id: Id) -> Result<Option<Application>, StoreError> {
@@ -398,6 +403,28 @@ impl Store for RemoteStore {
             Reply::Application(app) => Ok(app),
             other => Err(unexpected(other)),
         }
+    }
+
+    async fn create_webhook(&self, hook: &Webhook) -> Result<(), StoreError> {
+        self.write(Call::CreateWebhook { hook: hook.clone() }).await
+    }
+
+    async fn webhook(&self, id: Id) -> Result<Option<Webhook>, StoreError> {
+        match self.read(Call::Webhook { id }).await? {
+            Reply::Webhook(hook) => Ok(hook),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn webhooks(&self, guild: Id, channel: Option<Id>) -> Result<Vec<Webhook>, StoreError> {
+        match self.read(Call::Webhooks { guild, channel }).await? {
+            Reply::Webhooks(hooks) => Ok(hooks),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn delete_webhook(&self, hook: &Webhook) -> Result<(), StoreError> {
+        self.write(Call::DeleteWebhook { hook: hook.clone() }).await
     }
 
     async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {

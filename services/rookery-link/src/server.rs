@@ -340,6 +340,16 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
             Reply::Done
         }
         Call::Application { id } => Reply::Application(store.application(id).await?),
+        Call::CreateWebhook { hook } => {
+            store.create_webhook(&hook).await?;
+            Reply::Done
+        }
+        Call::Webhook { id } => Reply::Webhook(store.webhook(id).await?),
+        Call::Webhooks { guild, channel } => Reply::Webhooks(store.webhooks(guild, channel).await?),
+        Call::DeleteWebhook { hook } => {
+            store.delete_webhook(&hook).await?;
+            Reply::Done
+        }
         Call::TokenGeneration { user_id } => {
             Reply::Generation(store.token_generation(user_id).await?)
         }

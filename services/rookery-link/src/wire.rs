@@ -7,6 +7,7 @@ use rookery_proto::Id;
 use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
+use rookery_proto::webhooks::Webhook;
 use rookery_store::{BanRecord, Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::LengthDelimitedCodec;
@@ -110,6 +111,21 @@ pub enum Call {
     },
     Application {
         id: Id,
+    },
+    /// Creates a webhook.
+    CreateWebhook {
+        hook: Webhook,
+    },
+    Webhook {
+        id: Id,
+    },
+    Webhooks {
+        guild: Id,
+        channel: Option<Id>,
+    },
+    /// Deletes a webhook.
+    DeleteWebhook {
+        hook: Webhook,
     },
     /// An account's token generation (through the read cache).
     TokenGeneration {
@@ -269,6 +285,8 @@ pub enum Reply {
     Generation(u64),
     Application(Option<Application>),
     Members(Vec<Member>),
+    Webhook(Option<Webhook>),
+    Webhooks(Vec<Webhook>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

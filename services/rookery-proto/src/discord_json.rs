@@ -11,7 +11,7 @@
 //! disk or on the wire for Discord's constants. Deserialization is derived
 //! (unknown keys are ignored), so either form reads back.
 
-use crate::model::{Channel, GuildState, Member, Message, Role, User};
+use crate::model::{Channel, Guild, GuildState, Member, Message, MessageReference, Role, User};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
@@ -96,10 +96,13 @@ impl Serialize for Constant {
 
 use Constant::{Empty, False, Null, Str, Zero};
 
-const USER: [(&str, Constant); 3] = [
+const USER: [(&str, Constant); 6] = [
     ("discriminator", Str("0")),
     ("global_name", Null),
     ("avatar", Null),
+    ("public_flags", Zero),
+    ("flags", Zero),
+    ("primary_guild", Null),
 ];
 
 impl Serialize for User {
@@ -126,18 +129,17 @@ impl Serialize for Message {
         let reference = self.message_reference.is_some();
         let reactions = !self.reactions.is_empty();
         let webhook = self.webhook_id.is_some();
-        let len = 12
-            + [guild, reference, reactions, webhook]
-                .map(usize::from)
-                .iter()
-                .sum::<usize>();
+        // Discord leaves out a nonce the client did not send.
+        let nonce = self.nonce.is_some();
+        let optional = [guild, reference, reactions, webhook, nonce];
+        let len = 11 + optional.map(usize::from).iter().sum::<usize>();
         let mut f = Fields::begin(s, "Message", len, MESSAGE.len())?;
         f.field("id", &self.id)?;
         f.field("channel_id", &self.channel_id)?;
         f.maybe(guild, "guild_id", &self.guild_id)?;
         f.field("author", &self.author)?;
         f.field("content", &self.content)?;
-        f.field("nonce", &self.nonce)?;
+        f.maybe(nonce, "nonce", &self.nonce)?;
         f.field("timestamp", &self.timestamp)?;
         f.field("edited_timestamp", &self.edited_timestamp)?;
         f.field("type", &self.kind)?;
@@ -153,9 +155,24 @@ impl Serialize for Message {
     }
 }
 
-const MEMBER: [(&str, Constant); 7] = [
+impl Serialize for MessageReference {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let guild = !self.guild_id.is_none();
+        let len = 2 + usize::from(guild);
+        // Discord's reference type: 0, a reply (forwards do not exist here).
+        let mut f = Fields::begin(s, "MessageReference", len, 1)?;
+        f.field("message_id", &self.message_id)?;
+        f.field("channel_id", &self.channel_id)?;
+        f.maybe(guild, "guild_id", &self.guild_id)?;
+        f.discord(&[("type", Zero)])?;
+        f.end()
+    }
+}
+
+const MEMBER: [(&str, Constant); 8] = [
     ("nick", Null),
     ("avatar", Null),
+    ("banner", Null),
     ("premium_since", Null),
     ("deaf", False),
     ("mute", False),
@@ -217,8 +234,13 @@ impl Serialize for Role {
     }
 }
 
-const GUILD_CHANNEL: [(&str, Constant); 3] =
-    [("nsfw", False), ("parent_id", Null), ("topic", Null)];
+const GUILD_CHANNEL: [(&str, Constant); 4] = [
+    ("flags", Zero),
+    ("nsfw", False),
+    ("parent_id", Null),
+    ("topic", Null),
+];
+const PRIVATE_CHANNEL: [(&str, Constant); 1] = [("flags", Zero)];
 
 impl Serialize for Channel {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -229,7 +251,11 @@ impl Serialize for Channel {
             .map(usize::from)
             .iter()
             .sum::<usize>();
-        let discord: &[_] = if guild { &GUILD_CHANNEL } else { &[] };
+        let discord: &[_] = if guild {
+            &GUILD_CHANNEL
+        } else {
+            &PRIVATE_CHANNEL
+        };
         let mut f = Fields::begin(s, "Channel", len, discord.len())?;
         f.field("id", &self.id)?;
         f.maybe(guild, "guild_id", &self.guild_id)?;
@@ -245,8 +271,34 @@ impl Serialize for Channel {
     }
 }
 
+/// A guild as an invite or a guild list shows it, without Discord's
+/// paid and community features.
+const PARTIAL_GUILD: [(&str, Constant); 10] = [
+    ("icon", Null),
+    ("splash", Null),
+    ("banner", Null),
+    ("description", Null),
+    ("features", Empty),
+    ("verification_level", Zero),
+    ("vanity_url_code", Null),
+    ("nsfw_level", Zero),
+    ("nsfw", False),
+    ("premium_subscription_count", Zero),
+];
+
+impl Serialize for Guild {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut f = Fields::begin(s, "Guild", 3, PARTIAL_GUILD.len())?;
+        f.field("id", &self.id)?;
+        f.field("name", &self.name)?;
+        f.field("owner_id", &self.owner_id)?;
+        f.discord(&PARTIAL_GUILD)?;
+        f.end()
+    }
+}
+
 /// What a guild without Discord's paid, community and media features has.
-const GUILD: [(&str, Constant); 21] = [
+const GUILD: [(&str, Constant); 34] = [
     ("icon", Null),
     ("splash", Null),
     ("discovery_splash", Null),
@@ -268,11 +320,27 @@ const GUILD: [(&str, Constant); 21] = [
     ("afk_channel_id", Null),
     ("vanity_url_code", Null),
     ("preferred_locale", Str("en-US")),
+    ("home_header", Null),
+    ("application_id", Null),
+    ("region", Str("deprecated")),
+    ("widget_enabled", False),
+    ("widget_channel_id", Null),
+    ("max_presences", Null),
+    ("max_stage_video_channel_users", Zero),
+    ("max_video_channel_users", Zero),
+    ("premium_subscription_count", Zero),
+    ("safety_alerts_channel_id", Null),
+    ("premium_progress_bar_enabled", False),
+    ("nsfw", False),
+    ("incidents_data", Null),
 ];
+
+/// No member cap: the largest count Discord's field holds.
+const MAX_MEMBERS: i32 = i32::MAX;
 
 impl Serialize for GuildState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut f = Fields::begin(s, "GuildState", 5, GUILD.len() + 1)?;
+        let mut f = Fields::begin(s, "GuildState", 5, GUILD.len() + 2)?;
         f.field("id", &self.id)?;
         f.field("name", &self.name)?;
         f.field("owner_id", &self.owner_id)?;
@@ -281,6 +349,7 @@ impl Serialize for GuildState {
         f.discord(&GUILD)?;
         if f.json {
             f.field("afk_timeout", &300u16)?;
+            f.field("max_members", &MAX_MEMBERS)?;
         }
         f.end()
     }

@@ -11,6 +11,7 @@
 //! - [`rest`]: REST request and error bodies;
 //! - [`intents`]: which dispatches a session asked for;
 //! - [`discord_json`]: Discord's extra keys, in JSON only;
+//! - [`webhooks`]: incoming webhooks and their requests;
 //! - [`permissions`]: Discord's permission bits and how a member's
 //!   permissions in a channel are computed.
 //!
@@ -28,5 +29,6 @@ pub mod permissions;
 pub mod presence;
 pub mod rest;
 pub mod text;
+pub mod webhooks;
 
 pub use id::{Id, Snowflake};

@@ -32,7 +32,7 @@ pub struct User {
 }
 
 /// A guild (a "server").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Guild {
     /// Snowflake id.
     pub id: Id,
@@ -477,7 +477,7 @@ impl Message {
 }
 
 /// Discord's `message_reference`: the message a reply answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct MessageReference {
     /// The message replied to.
     pub message_id: Id,

@@ -52,6 +52,8 @@ flags! {
     MENTION_EVERYONE = 17;
     /// Create, edit and assign roles below one's highest role.
     MANAGE_ROLES = 28;
+    /// Create, list and delete a channel's webhooks.
+    MANAGE_WEBHOOKS = 29;
     /// Time members out.
     MODERATE_MEMBERS = 40;
 }
@@ -236,7 +238,8 @@ mod tests {
         assert_eq!(Permissions::SEND_MESSAGES.0, 0x800);
         assert_eq!(Permissions::MANAGE_MESSAGES.0, 0x2000);
         assert_eq!(Permissions::MODERATE_MEMBERS.0, 1 << 40);
-        assert_eq!(Permissions::ALL.0.count_ones(), 15);
+        assert_eq!(Permissions::MANAGE_WEBHOOKS.0, 0x2000_0000);
+        assert_eq!(Permissions::ALL.0.count_ones(), 16);
     }
 
     #[test]

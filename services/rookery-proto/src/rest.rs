@@ -376,6 +376,9 @@ pub struct UserObject {
     pub public_flags: u64,
     /// Discord's flags: none.
     pub flags: u64,
+    /// Discord's primary guild (a server tag): none.
+    #[serde(default)]
+    pub primary_guild: Option<serde_json::Value>,
 }
 
 impl UserObject {
@@ -390,6 +393,7 @@ impl UserObject {
             bot,
             public_flags: 0,
             flags: 0,
+            primary_guild: None,
         }
     }
 }
@@ -470,7 +474,8 @@ pub struct SessionStartLimit {
     pub max_concurrency: u32,
 }
 
-/// `GET /invites/{code}`: where an invite leads, before joining.
+/// `GET /invites/{code}`: where an invite leads, before joining, as
+/// Discord's invite object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitePreview {
     /// Discord's invite type: 0, a guild's.
@@ -479,7 +484,26 @@ pub struct InvitePreview {
     /// The code.
     pub code: String,
     /// The guild it joins.
+    pub guild_id: Id,
+    /// The guild, as Discord shows it in an invite.
     pub guild: crate::model::Guild,
+    /// Where a member lands: the guild's first channel (invites are to a
+    /// guild here, not to one channel); none if it has no channel left.
+    pub channel: Option<InviteChannel>,
     /// Who made it.
     pub inviter_id: Id,
+    /// Invites do not expire here: null.
+    pub expires_at: Option<String>,
+}
+
+/// An invite's channel: Discord's partial channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteChannel {
+    /// Snowflake id.
+    pub id: Id,
+    /// Its channel type.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// Its name.
+    pub name: String,
 }

@@ -35,6 +35,22 @@ statements! {
     DELETE_APPLICATION = "DELETE FROM applications WHERE id = ?";
     /// An application by id.
     SELECT_APPLICATION = "SELECT id, name, owner_id FROM applications WHERE id = ?";
+    /// A webhook under its guild and channel.
+    INSERT_WEBHOOK = "INSERT INTO webhooks (guild_id, channel_id, id, name, secret, creator_id, creator_name) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    /// A webhook's place, by id.
+    INSERT_WEBHOOK_ID = "INSERT INTO webhooks_by_id (id, guild_id, channel_id) VALUES (?, ?, ?)";
+    /// Where a webhook is.
+    SELECT_WEBHOOK_ID = "SELECT guild_id, channel_id FROM webhooks_by_id WHERE id = ?";
+    /// One webhook.
+    SELECT_WEBHOOK = "SELECT channel_id, id, name, secret, creator_id, creator_name FROM webhooks WHERE guild_id = ? AND channel_id = ? AND id = ?";
+    /// A channel's webhooks.
+    SELECT_CHANNEL_WEBHOOKS = "SELECT channel_id, id, name, secret, creator_id, creator_name FROM webhooks WHERE guild_id = ? AND channel_id = ?";
+    /// A guild's webhooks.
+    SELECT_GUILD_WEBHOOKS = "SELECT channel_id, id, name, secret, creator_id, creator_name FROM webhooks WHERE guild_id = ?";
+    /// A deleted webhook.
+    DELETE_WEBHOOK = "DELETE FROM webhooks WHERE guild_id = ? AND channel_id = ? AND id = ?";
+    /// A deleted webhook's place.
+    DELETE_WEBHOOK_ID = "DELETE FROM webhooks_by_id WHERE id = ?";
     /// An account's token generation (null until first revoked).
     SELECT_TOKEN_GENERATION = "SELECT token_generation FROM credentials WHERE user_id = ?";
     /// A revocation: the new token generation.
@@ -125,7 +141,7 @@ statements! {
 
     /// A message upsert into its `(channel, bucket)` partition. Absent
     /// values are bound unset, so they write no null cells (tombstones).
-    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, reply_to, mention_users, mention_roles, mention_everyone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, reply_to, mention_users, mention_roles, mention_everyone, webhook_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     /// An edit: the text and its time, nothing else (only once the message
     /// is known to exist).
     EDIT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, content, edited_at) VALUES (?, ?, ?, ?, ?)";
@@ -134,7 +150,7 @@ statements! {
     /// Whether a message exists.
     SELECT_MESSAGE_ID = "SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// One message.
-    SELECT_MESSAGE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    SELECT_MESSAGE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// Deletes one message (one row tombstone).
     DELETE_MESSAGE = "DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// Lists a pinned message under its channel.
@@ -192,9 +208,9 @@ statements! {
     /// Non-empty buckets at or above one, oldest first.
     SELECT_BUCKETS_UP = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket >= ? ORDER BY bucket ASC";
     /// One bucket's messages below an id, newest first.
-    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
+    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
     /// One bucket's messages above an id, oldest first.
-    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
+    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
 
     /// Pins a setting on first use (a lightweight transaction).
     PIN_META = "INSERT INTO store_meta (name, value) VALUES (?, ?) IF NOT EXISTS";

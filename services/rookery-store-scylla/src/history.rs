@@ -36,6 +36,7 @@ pub(crate) type Row = (
     Option<bool>,
     Option<bool>,
     Option<Counts>,
+    Option<i64>,
 );
 
 /// A message's reaction counts as stored: emoji → users.
@@ -192,6 +193,7 @@ pub(crate) fn message(channel: Id, row: Row) -> Option<Message> {
         everyone,
         pinned,
         counts,
+        webhook,
     ) = row;
     let (Some(guild), Some(author), Some(username), Some(content)) =
         (guild, author, username, content)
@@ -233,6 +235,7 @@ pub(crate) fn message(channel: Id, row: Row) -> Option<Message> {
         mention_roles: roles.unwrap_or_default().into_iter().map(id).collect(),
         mention_everyone: everyone.unwrap_or(false),
         pinned: pinned.unwrap_or(false),
+        webhook_id: webhook.map(id),
         ..Message::new(mid, (guild_id, channel), author, content)
     };
     for (emoji, n) in counts.unwrap_or_default() {

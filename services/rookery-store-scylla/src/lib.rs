@@ -24,6 +24,7 @@ mod moderation;
 mod schema_lock;
 mod session;
 mod store;
+mod webhooks;
 mod write;
 
 pub use config::{DEFAULT_KEYSPACE, Replication, ScyllaConfig};

@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "011_token_generations.cql"),
     migration!(12, "012_mention_index.cql"),
     migration!(13, "013_applications.cql"),
+    migration!(14, "014_webhooks.cql"),
 ];
 
 /// How a migrator takes the schema lock.

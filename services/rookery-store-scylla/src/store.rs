@@ -19,6 +19,7 @@ use rookery_proto::Id;
 use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
+use rookery_proto::webhooks::Webhook;
 use rookery_store::metrics as sm;
 use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError, WriteTime};
 use scylla::client::session::Session;
@@ -85,6 +86,10 @@ prepared! {
     insert_credentials = INSERT_CREDENTIALS, select_credentials = SELECT_CREDENTIALS,
     select_token_generation = SELECT_TOKEN_GENERATION,
     insert_application = INSERT_APPLICATION, select_application = SELECT_APPLICATION,
+    insert_webhook = INSERT_WEBHOOK, insert_webhook_id = INSERT_WEBHOOK_ID,
+    select_webhook_id = SELECT_WEBHOOK_ID, select_webhook = SELECT_WEBHOOK,
+    select_channel_webhooks = SELECT_CHANNEL_WEBHOOKS, select_guild_webhooks = SELECT_GUILD_WEBHOOKS,
+    delete_webhook = DELETE_WEBHOOK, delete_webhook_id = DELETE_WEBHOOK_ID,
     delete_application = DELETE_APPLICATION,
     insert_token_generation = INSERT_TOKEN_GENERATION,
     insert_password_change = INSERT_PASSWORD_CHANGE,
@@ -349,6 +354,22 @@ impl Store for ScyllaStore {
             name,
             owner_id: id(owner),
         }))
+    }
+
+    async fn create_webhook(&self, hook: &Webhook) -> Result<(), StoreError> {
+        self.0.create_webhook(hook).await
+    }
+
+    async fn webhook(&self, hook: Id) -> Result<Option<Webhook>, StoreError> {
+        self.0.webhook(hook).await
+    }
+
+    async fn webhooks(&self, guild: Id, channel: Option<Id>) -> Result<Vec<Webhook>, StoreError> {
+        self.0.webhooks(guild, channel).await
+    }
+
+    async fn delete_webhook(&self, hook: &Webhook) -> Result<(), StoreError> {
+        self.0.delete_webhook(hook).await
     }
 
     async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {

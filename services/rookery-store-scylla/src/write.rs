@@ -150,6 +150,7 @@ impl Inner {
             unless(mentions.is_empty(), &mentions),
             unless(roles.is_empty(), &roles),
             unless(!msg.mention_everyone, true),
+            msg.webhook_id.map(key),
         );
         let message = self.exec(at, &s.insert_message, row);
         let nonce = async {

@@ -100,7 +100,9 @@ fn schema() -> Schema {
                     .unwrap_or_else(|| panic!("{text}: ALTER of an unknown table"));
                 match &a.operation {
                     AlterTableOperation::Add(columns) => {
-                        table.columns.extend(columns.iter().map(|c| name(&c.name)));
+                        let added: Vec<String> = columns.iter().map(|c| name(&c.name)).collect();
+                        not_reserved(&added).unwrap_or_else(|e| panic!("{text}: {e}"));
+                        table.columns.extend(added);
                     }
                     other => panic!("{text}: only ADD is allowed, found {other:?}"),
                 }
@@ -111,8 +113,84 @@ fn schema() -> Schema {
     schema
 }
 
+/// CQL's reserved words (Cassandra's and ScyllaDB's lists): a column or
+/// table named one is a syntax error on a real node, though the parser
+/// here takes it (`token` was caught that way, by Cassandra).
+const RESERVED: &[&str] = &[
+    "add",
+    "allow",
+    "alter",
+    "and",
+    "apply",
+    "asc",
+    "authorize",
+    "batch",
+    "begin",
+    "by",
+    "columnfamily",
+    "create",
+    "delete",
+    "desc",
+    "describe",
+    "drop",
+    "entries",
+    "execute",
+    "from",
+    "full",
+    "grant",
+    "if",
+    "in",
+    "index",
+    "infinity",
+    "insert",
+    "into",
+    "is",
+    "keyspace",
+    "limit",
+    "materialized",
+    "mbean",
+    "mbeans",
+    "modify",
+    "nan",
+    "norecursive",
+    "not",
+    "null",
+    "of",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "rename",
+    "replace",
+    "revoke",
+    "schema",
+    "select",
+    "set",
+    "table",
+    "to",
+    "token",
+    "truncate",
+    "unlogged",
+    "unset",
+    "update",
+    "use",
+    "using",
+    "view",
+    "where",
+    "with",
+];
+
+fn not_reserved<'a>(names: impl IntoIterator<Item = &'a String>) -> Result<(), String> {
+    match names.into_iter().find(|n| RESERVED.contains(&n.as_str())) {
+        Some(n) => Err(format!("{n} is a reserved word in CQL")),
+        None => Ok(()),
+    }
+}
+
 fn table_of(t: &cql3_parser::create_table::CreateTable) -> Result<Table, String> {
     let columns: BTreeSet<String> = t.columns.iter().map(|c| name(&c.name)).collect();
+    not_reserved(&columns)?;
+    not_reserved([&name(&t.name.name)])?;
     let inline: Vec<String> = t
         .columns
         .iter()
@@ -398,4 +476,19 @@ fn the_check_catches_each_kind_of_mistake() {
         let err = check(&schema, cql).expect_err(cql);
         assert!(err.contains(expected), "{cql}: {err}");
     }
+}
+
+#[test]
+fn a_reserved_word_as_a_column_is_refused() {
+    let bad = "CREATE TABLE IF NOT EXISTS hooks (id bigint, token text, PRIMARY KEY (id))";
+    let CassandraStatement::CreateTable(t) = parse(bad).unwrap() else {
+        panic!("a CREATE TABLE");
+    };
+    let err = table_of(&t).expect_err("token is reserved");
+    assert!(err.contains("token is a reserved word"), "{err}");
+    let good = bad.replace("token", "secret");
+    let CassandraStatement::CreateTable(t) = parse(&good).unwrap() else {
+        panic!("a CREATE TABLE");
+    };
+    assert!(table_of(&t).is_ok());
 }

@@ -22,6 +22,7 @@ use rookery_proto::Id;
 use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
+use rookery_proto::webhooks::Webhook;
 
 /// How long audit log entries are kept (90 days, as Discord; the ScyllaDB
 /// table's TTL).
@@ -277,6 +278,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// An application by id (its bot user's id).
     async fn application(&self, id: Id) -> Result<Option<Application>, StoreError>;
+
+    /// Creates a webhook, durable on return.
+    async fn create_webhook(&self, hook: &Webhook) -> Result<(), StoreError>;
+
+    /// A webhook by id.
+    async fn webhook(&self, id: Id) -> Result<Option<Webhook>, StoreError>;
+
+    /// A guild's webhooks, or one channel's (`channel`), by channel then id.
+    async fn webhooks(&self, guild: Id, channel: Option<Id>) -> Result<Vec<Webhook>, StoreError>;
+
+    /// Deletes a webhook (none is fine), durable on return.
+    async fn delete_webhook(&self, hook: &Webhook) -> Result<(), StoreError>;
 
     /// The user and password hash registered under `username` (any case).
     async fn account(&self, username: &str) -> Result<Option<(User, String)>, StoreError>;

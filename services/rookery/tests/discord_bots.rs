@@ -1,9 +1,9 @@
 //! Discord's own bot libraries, unmodified, against the real binary (issue
 //! 17): a discord.py bot and a discord.js bot (`compat/`) log in with a bot
 //! token, get READY and their guild, answer a human's message, read the
-//! history, react, edit and delete their reply, and fetch the members —
-//! without a library warning, error or reconnect. (The scripts also run a
-//! webhook step when given a `WEBHOOK_URL`; webhooks are not served yet.)
+//! history, react, edit and delete their reply, fetch the members, and
+//! see a webhook's message — without a library warning, error or
+//! reconnect.
 //!
 //! `.ci/run` installs the pinned libraries (`compat/discord.py/
 //! requirements.txt`, `compat/discord.js/package-lock.json`); where they
@@ -27,7 +27,7 @@ fn compat(path: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../compat")).join(path)
 }
 
-/// A human, a guild, and a bot in it by invite.
+/// A human, a guild, a bot in it by invite, and a webhook of its channel.
 struct World {
     http: String,
     human: Api,
@@ -38,6 +38,7 @@ struct World {
     bot_id: Id,
     bot_name: String,
     channel: Id,
+    webhook_url: String,
 }
 
 async fn world(server: &ChildServer, library: &str) -> World {
@@ -65,7 +66,22 @@ async fn world(server: &ChildServer, library: &str) -> World {
         .await
         .unwrap();
     assert_eq!(joined.status().as_u16(), 200);
+    let channel = guild.channels[0].id;
+    let (status, hook) = me
+        .raw(
+            Method::POST,
+            &format!("/channels/{channel}/webhooks"),
+            Some(json!({"name": "hook"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 200, "{hook}");
+    let (hook_id, token) = (
+        hook["id"].as_str().unwrap(),
+        hook["token"].as_str().unwrap(),
+    );
     World {
+        webhook_url: format!("{http}/api/v10/webhooks/{hook_id}/{token}"),
         http,
         human: me,
         human_token: human.token,
@@ -74,7 +90,7 @@ async fn world(server: &ChildServer, library: &str) -> World {
         bot_token: made.token,
         bot_id: made.application.id,
         bot_name: made.application.name,
-        channel: guild.channels[0].id,
+        channel,
     }
 }
 
@@ -89,6 +105,7 @@ async fn run_bot(program: &str, script: PathBuf, w: &World) -> Value {
         .env("HUMAN_TOKEN", &w.human_token)
         .env("HUMAN_ID", w.human_id.to_string())
         .env("CHANNEL_ID", w.channel.to_string())
+        .env("WEBHOOK_URL", &w.webhook_url)
         .env("DEADLINE_SECS", "90")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -145,8 +162,9 @@ async fn check(report: &Value, w: &World) {
     let mut members = vec![w.human_name.clone(), w.bot_name.clone()];
     members.sort();
     assert_eq!(report["members"], json!(members));
+    assert_eq!(report["webhook_message"], "from a hook");
     // The human sees what the bot did: a reaction on the greeting, the
-    // reply gone.
+    // reply gone, the webhook's message there.
     let path = format!("/channels/{}/messages?limit=10", w.channel);
     let (_, seen) = w.human.raw(Method::GET, &path, None).await.unwrap();
     let contents: Vec<_> = seen
@@ -155,8 +173,9 @@ async fn check(report: &Value, w: &World) {
         .iter()
         .map(|m| m["content"].clone())
         .collect();
-    assert_eq!(contents, [json!("hello bot")]);
-    assert_eq!(seen[0]["reactions"][0]["count"], 1);
+    assert_eq!(contents, [json!("from a hook"), json!("hello bot")]);
+    assert_eq!(seen[1]["reactions"][0]["count"], 1);
+    assert!(seen[0]["webhook_id"].is_string(), "{:#}", seen[0]);
 }
 
 fn serve() -> (ChildServer, tempfile::TempDir) {

@@ -48,6 +48,7 @@ async fn users_are_discords_user_objects() {
         "bot": false,
         "public_flags": 0,
         "flags": 0,
+        "primary_guild": null,
     });
     assert_eq!(me, expected);
     let other: UserObject = alice

@@ -60,6 +60,10 @@ forward! {
     token_generation(user_id: Id) -> u64;
     create_application(app: &Application) -> ();
     application(id: Id) -> Option<Application>;
+    create_webhook(hook: &rookery_proto::webhooks::Webhook) -> ();
+    webhook(id: Id) -> Option<rookery_proto::webhooks::Webhook>;
+    webhooks(guild: Id, channel: Option<Id>) -> Vec<rookery_proto::webhooks::Webhook>;
+    delete_webhook(hook: &rookery_proto::webhooks::Webhook) -> ();
     revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64;
     account(username: &str) -> Option<(User, String)>;
     user(id: Id) -> Option<User>;

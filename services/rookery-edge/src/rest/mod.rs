@@ -10,6 +10,7 @@ mod private;
 mod roles;
 mod routes;
 mod table;
+mod webhooks;
 
 pub(crate) use discovery::gateway_url;
 pub(crate) use extract::Scheme;

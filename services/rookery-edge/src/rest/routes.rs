@@ -122,7 +122,7 @@ pub async fn my_guilds(State(edge): EdgeState, Auth(user): Auth) -> Result<Respo
 }
 
 /// Discord's request fields Rookery accepts only empty (docs/protocol.md).
-fn unsupported(field: &str) -> EdgeError {
+pub(super) fn unsupported(field: &str) -> EdgeError {
     EdgeError::InvalidBody(format!(
         "{field}: not supported by Rookery yet (send it empty or leave it out)"
     ))

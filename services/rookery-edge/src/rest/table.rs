@@ -3,7 +3,7 @@
 //! (`services/rookery/tests/authorization.rs`) enumerates the routes the
 //! router really serves, and a new route without a decision there fails it.
 
-use super::{annotations, discovery, private, roles, routes};
+use super::{annotations, discovery, private, roles, routes, webhooks};
 use crate::Edge;
 use axum::Router;
 use std::sync::Arc;
@@ -77,4 +77,9 @@ api_routes! {
     "/channels/{id}/recipients/{user}" => put(private::add).delete(private::remove);
     "/channels/{id}/permissions/{target}" =>
         put(roles::put_overwrite).delete(roles::delete_overwrite);
+    "/channels/{id}/webhooks" => get(webhooks::in_channel).post(webhooks::create);
+    "/guilds/{id}/webhooks" => get(webhooks::in_guild);
+    "/webhooks/{id}" => get(webhooks::get).delete(webhooks::delete);
+    "/webhooks/{id}/{token}" =>
+        get(webhooks::get_with_token).post(webhooks::execute).delete(webhooks::delete_with_token);
 }

@@ -48,7 +48,8 @@ fn a_user_is_discords_user_in_json_and_two_fields_in_msgpack() {
     assert_eq!(
         json_of(&user()),
         json!({"id": "7", "username": "alice", "discriminator": "0",
-               "global_name": null, "avatar": null})
+               "global_name": null, "avatar": null, "public_flags": 0, "flags": 0,
+               "primary_guild": null})
     );
     assert_eq!(msgpack_keys(&user()), ["id", "username"]);
 }
@@ -81,12 +82,20 @@ fn a_message_carries_discords_empty_lists_in_json_only() {
 fn absent_optional_fields_are_left_out_in_both_forms() {
     let mut m = Message::new(Id(9), (Id::NONE, Id(3)), user(), "dm".into());
     let json = json_of(&m);
-    for key in ["guild_id", "message_reference", "reactions", "webhook_id"] {
+    for key in [
+        "guild_id",
+        "message_reference",
+        "reactions",
+        "webhook_id",
+        "nonce",
+    ] {
         assert!(json.get(key).is_none(), "{key}");
     }
-    assert_eq!(msgpack_keys(&m).len(), 12);
+    assert_eq!(msgpack_keys(&m).len(), 11);
     m.webhook_id = Some(Id(5));
+    m.nonce = Some("n".into());
     assert_eq!(json_of(&m)["webhook_id"], "5");
+    assert_eq!(json_of(&m)["nonce"], "n");
     assert_eq!(msgpack_keys(&m).len(), 13);
 }
 

@@ -19,6 +19,7 @@ mod messages;
 mod moderation;
 mod private;
 mod reactions;
+mod webhooks;
 pub use mentions::mentions_are_found_exactly_through_the_index;
 pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
@@ -32,6 +33,7 @@ pub use private::{
     a_pair_of_users_has_one_dm, deleted_channels_are_gone, private_channels_keep_their_recipients,
 };
 pub use reactions::reaction_counts_stay_exact;
+pub use webhooks::webhooks_are_found_by_id_channel_and_guild;
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
 
@@ -64,7 +66,8 @@ macro_rules! conformance_tests {
             audit_log_lists_newest_first_within_retention,
             private_channels_keep_their_recipients,
             deleted_channels_are_gone,
-            a_pair_of_users_has_one_dm
+            a_pair_of_users_has_one_dm,
+            webhooks_are_found_by_id_channel_and_guild
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -98,6 +101,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     read_states_are_per_user_and_the_last_ack_wins(store, bucket_ms).await;
     mentions_are_found_exactly_through_the_index(store, bucket_ms).await;
     audit_log_lists_newest_first_within_retention(store, bucket_ms).await;
+    webhooks_are_found_by_id_channel_and_guild(store, bucket_ms).await;
     private_channels_keep_their_recipients(store, bucket_ms).await;
     deleted_channels_are_gone(store, bucket_ms).await;
     a_pair_of_users_has_one_dm(store, bucket_ms).await;

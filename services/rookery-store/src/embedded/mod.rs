@@ -13,6 +13,7 @@ mod history;
 mod keys;
 mod mentions;
 mod messages;
+mod webhooks;
 
 use crate::metrics as m;
 use crate::{BanRecord, Cursor, MAX_BANS_PAGE, Mutation, Store, StoreError};
@@ -22,6 +23,7 @@ use rookery_proto::Id;
 use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
+use rookery_proto::webhooks::Webhook;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -86,6 +88,10 @@ struct Tables {
     bans: Keyspace,
     read_states: Keyspace,
     audit_log: Keyspace,
+    /// Webhooks by guild, channel and id.
+    webhooks: Keyspace,
+    /// Webhook id → guild and channel (its key in `webhooks`).
+    webhooks_by_id: Keyspace,
 }
 
 struct Inner {
@@ -155,6 +161,8 @@ impl EmbeddedStore {
             bans: ks("bans")?,
             read_states: ks("read_states")?,
             audit_log: ks("audit_log")?,
+            webhooks: ks("webhooks")?,
+            webhooks_by_id: ks("webhooks_by_id")?,
         };
         check_bucket_width(&db, &t.meta, config.bucket_ms)?;
         let inner = Inner {
@@ -358,6 +366,24 @@ impl Store for EmbeddedStore {
 
     async fn application(&self, id: Id) -> Result<Option<Application>, StoreError> {
         self.get("applications", &self.0.t.applications, &keys::id(id))
+    }
+
+    async fn create_webhook(&self, hook: &Webhook) -> Result<(), StoreError> {
+        let (inner, hook) = (self.0.clone(), hook.clone());
+        blocking(move || inner.create_webhook(&hook)).await
+    }
+
+    async fn webhook(&self, id: Id) -> Result<Option<Webhook>, StoreError> {
+        self.0.webhook(id)
+    }
+
+    async fn webhooks(&self, guild: Id, channel: Option<Id>) -> Result<Vec<Webhook>, StoreError> {
+        self.0.webhooks(guild, channel)
+    }
+
+    async fn delete_webhook(&self, hook: &Webhook) -> Result<(), StoreError> {
+        let (inner, hook) = (self.0.clone(), hook.clone());
+        blocking(move || inner.delete_webhook(&hook)).await
     }
 
     async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {

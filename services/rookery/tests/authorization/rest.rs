@@ -187,6 +187,20 @@ fn matrix() -> Vec<Row> {
         row("DELETE", "/channels/{id}/permissions/{target}", Dm, NOBODY),
         row("PUT", "/channels/{id}/recipients/{user}", Dm, NOBODY),
         row("DELETE", "/channels/{id}/recipients/{user}", Dm, NOBODY),
+        // Webhooks: MANAGE_WEBHOOKS (the owner's alone here), guild channels
+        // only; one in a channel the caller cannot see is unknown to them.
+        row("POST", "/channels/{id}/webhooks", Channel, OWNER_ONLY).body(|_, _| Some(json!({"name": "new hook"}))),
+        row("GET", "/channels/{id}/webhooks", Channel, OWNER_ONLY),
+        row("POST", "/channels/{id}/webhooks", Dm, NOBODY).body(|_, _| Some(json!({"name": "new hook"}))),
+        row("GET", "/channels/{id}/webhooks", Dm, NOBODY),
+        row("GET", "/guilds/{id}/webhooks", Guild, OWNER_ONLY),
+        row("GET", "/webhooks/{id}", Webhook, [OK, 403, 403, 404, 404]),
+        row("DELETE", "/webhooks/{id}", Webhook, [204, 403, 403, 404, 404]),
+        // The token in the URL is the credential, whoever sends it.
+        row("GET", "/webhooks/{id}/{token}", Webhook, EVERYONE),
+        row("POST", "/webhooks/{id}/{token}", Webhook, EVERYONE).body(|_, _| text("hooked")),
+        // The first caller (the member) deletes it; the others find it gone.
+        row("DELETE", "/webhooks/{id}/{token}", Webhook, [404, 204, 404, 404, 404]),
     ]
 }
 
@@ -237,10 +251,15 @@ fn every_route_has_a_decision_and_every_decision_a_route() {
 #[tokio::test]
 async fn every_route_refuses_a_missing_or_forged_token() {
     let server = server().await;
+    // The webhook token routes are authenticated by the token in the URL
+    // (`tests/webhooks.rs` checks a wrong one is refused).
     let public = [
         ("POST", "/auth/register"),
         ("POST", "/auth/login"),
         ("GET", "/gateway"),
+        ("GET", "/webhooks/{id}/{token}"),
+        ("POST", "/webhooks/{id}/{token}"),
+        ("DELETE", "/webhooks/{id}/{token}"),
     ];
     let anonymous = server.api();
     let forged = server.api().with_token("eyJhbGciOiJIUzI1NiJ9.e30.forged");

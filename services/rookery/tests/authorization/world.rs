@@ -35,6 +35,8 @@ pub enum Scope {
     Guild,
     Channel,
     Dm,
+    /// `{id}` is the channel's webhook, `{token}` its secret.
+    Webhook,
 }
 
 /// Any 2xx.
@@ -92,6 +94,8 @@ pub struct World<'a> {
     pub application: Id,
     /// Two of the owner's messages in the channel, then two in the DM.
     pub messages: Vec<Message>,
+    /// The owner's webhook in the channel: `(id, token)`.
+    pub webhook: (Id, String),
 }
 
 impl World<'_> {
@@ -139,7 +143,19 @@ impl World<'_> {
         let (status, made) = owner.call(Method::POST, "/applications", Some(body)).await;
         assert_eq!(status.as_u16(), 201, "{made}");
         let application = made["application"]["id"].as_str().unwrap().parse().unwrap();
+        let hook: Value = owner
+            .ok(
+                Method::POST,
+                &format!("/channels/{channel}/webhooks"),
+                Some(json!({"name": "hook"})),
+            )
+            .await;
+        let webhook = (
+            hook["id"].as_str().unwrap().parse().unwrap(),
+            hook["token"].as_str().unwrap().to_owned(),
+        );
         World {
+            webhook,
             application,
             users,
             guild,
@@ -158,6 +174,7 @@ impl World<'_> {
             Scope::Own | Scope::Guild => (self.guild.id, self.messages[0].id),
             Scope::Channel => (self.channel, self.messages[0].id),
             Scope::Dm => (self.dm, self.messages[2].id),
+            Scope::Webhook => (self.webhook.0, self.messages[0].id),
         };
         // Bans aim at the banned user (listing, lifting) or the target
         // (a new ban); everything else at the target.
@@ -185,6 +202,7 @@ impl World<'_> {
             .replace("{target}", &self.role.id.to_string())
             .replace("{emoji}", "%F0%9F%91%8D")
             .replace("{code}", &self.code)
+            .replace("{token}", &self.webhook.1)
     }
 }
 

@@ -1,0 +1,105 @@
+//! Webhook routes ([`crate::webhooks`]): managed with a member's token,
+//! read, deleted and executed with the webhook's own (in the URL).
+
+use super::extract::{ApiJson, Auth};
+use super::routes::{EdgeState, applied, id, unsupported};
+use crate::EdgeError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rookery_proto::webhooks::{CreateWebhook, ExecuteWebhook, WebhookObject};
+use serde::Deserialize;
+
+pub async fn create(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(channel): Path<String>,
+    ApiJson(body): ApiJson<CreateWebhook>,
+) -> Result<Json<WebhookObject>, EdgeError> {
+    let channel = id(&channel, EdgeError::UnknownChannel)?;
+    Ok(Json(edge.create_webhook(&user, channel, body).await?))
+}
+
+pub async fn in_channel(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(channel): Path<String>,
+) -> Result<Json<Vec<WebhookObject>>, EdgeError> {
+    let channel = id(&channel, EdgeError::UnknownChannel)?;
+    Ok(Json(edge.channel_webhooks(&user, channel).await?))
+}
+
+pub async fn in_guild(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(guild): Path<String>,
+) -> Result<Json<Vec<WebhookObject>>, EdgeError> {
+    let guild = id(&guild, EdgeError::UnknownGuild)?;
+    Ok(Json(edge.guild_webhooks(&user, guild).await?))
+}
+
+pub async fn get(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(hook): Path<String>,
+) -> Result<Json<WebhookObject>, EdgeError> {
+    let hook = id(&hook, EdgeError::UnknownWebhook)?;
+    Ok(Json(edge.managed_webhook(&user, hook).await?.object(true)))
+}
+
+pub async fn delete(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(hook): Path<String>,
+) -> Result<StatusCode, EdgeError> {
+    let hook = id(&hook, EdgeError::UnknownWebhook)?;
+    let hook = edge.managed_webhook(&user, hook).await?;
+    edge.delete_webhook(&hook).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_with_token(
+    State(edge): EdgeState,
+    Path((hook, token)): Path<(String, String)>,
+) -> Result<Json<WebhookObject>, EdgeError> {
+    let hook = id(&hook, EdgeError::UnknownWebhook)?;
+    Ok(Json(
+        edge.webhook_by_token(hook, &token).await?.object(false),
+    ))
+}
+
+pub async fn delete_with_token(
+    State(edge): EdgeState,
+    Path((hook, token)): Path<(String, String)>,
+) -> Result<StatusCode, EdgeError> {
+    let hook = id(&hook, EdgeError::UnknownWebhook)?;
+    let hook = edge.webhook_by_token(hook, &token).await?;
+    edge.delete_webhook(&hook).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct ExecuteQuery {
+    /// Answer with the message (once stored) instead of 204.
+    #[serde(default)]
+    wait: bool,
+}
+
+pub async fn execute(
+    State(edge): EdgeState,
+    Path((hook, token)): Path<(String, String)>,
+    Query(q): Query<ExecuteQuery>,
+    ApiJson(body): ApiJson<ExecuteWebhook>,
+) -> Result<Response, EdgeError> {
+    let hook = id(&hook, EdgeError::UnknownWebhook)?;
+    if let Some(field) = body.unsupported() {
+        return Err(unsupported(field));
+    }
+    let hook = edge.webhook_by_token(hook, &token).await?;
+    let (message, a) = edge.execute_webhook(&hook, body, q.wait).await?;
+    if q.wait {
+        return Ok(applied(&*message, a));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
