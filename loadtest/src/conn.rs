@@ -178,10 +178,11 @@ impl Driver {
     async fn resume(&mut self, token: &str, source: usize) -> rookery_client::Result<()> {
         let started = Instant::now();
         let seq = self.g.last_seq().unwrap_or(0);
-        let mut g = Gateway::connect_from(
+        let mut g = Gateway::connect_with(
             &self.target.ws(),
             self.target.encoding,
             Some(self.target.source(source)),
+            self.target.zlib,
         )
         .await?;
         g.send_op(

@@ -26,6 +26,8 @@ pub struct Target {
     pub http: String,
     /// Gateway encoding.
     pub encoding: Encoding,
+    /// Ask for `compress=zlib-stream` (Discord's transport compression).
+    pub zlib: bool,
     /// Source addresses per part (127.0.0.x).
     pub sources: u8,
     /// This part's index.
@@ -96,6 +98,7 @@ mod tests {
         Target {
             http: "http://127.0.0.1:1".into(),
             encoding: Encoding::Json,
+            zlib: false,
             sources: 4,
             part,
             parts,

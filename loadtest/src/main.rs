@@ -28,6 +28,9 @@ struct Cli {
     /// Gateway encoding: json or msgpack.
     #[arg(long, default_value = "msgpack")]
     encoding: String,
+    /// Ask every connection for zlib-stream transport compression.
+    #[arg(long)]
+    zlib: bool,
     /// Source addresses (127.0.0.x) per process.
     #[arg(long, default_value_t = 4)]
     sources: u8,
@@ -69,6 +72,7 @@ impl Cli {
         Ok(Target {
             http: self.server_for(part),
             encoding: self.encoding.parse()?,
+            zlib: self.zlib,
             sources: self.sources,
             part,
             parts: self.procs.max(1),
@@ -213,7 +217,7 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
                 .map_or(0.0, |(a, b)| percent(a, b)),
         });
     let params = serde_json::json!({
-        "scenario": &cli.scenario, "procs": cli.procs, "sources": cli.sources, "encoding": cli.encoding,
+        "scenario": &cli.scenario, "procs": cli.procs, "sources": cli.sources, "encoding": cli.encoding, "zlib": cli.zlib,
     });
     let mut report = Report::new(cli.scenario.name(), params, active as f64, totals, server);
     report.process_cpu_percent = process_cpu_percent;

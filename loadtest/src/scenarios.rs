@@ -241,9 +241,9 @@ async fn open_all(
                 Role::Chatter { source, .. } => *source,
                 _ => i,
             };
+            let from = Some(target.source(source));
             let mut g =
-                Gateway::connect_from(&target.ws(), target.encoding, Some(target.source(source)))
-                    .await?;
+                Gateway::connect_with(&target.ws(), target.encoding, from, target.zlib).await?;
             let ready = g.identify(&spec.token).await?;
             progress.connected.fetch_add(1, Relaxed);
             Ok::<_, rookery_client::ClientError>((spec.group, g, ready.session_id, spec.role))

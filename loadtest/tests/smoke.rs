@@ -25,9 +25,19 @@ async fn server() -> TestServer {
 }
 
 async fn run(server: &TestServer, scenario: Scenario, encoding: Encoding) -> PartReport {
+    run_with(server, scenario, encoding, false).await
+}
+
+async fn run_with(
+    server: &TestServer,
+    scenario: Scenario,
+    encoding: Encoding,
+    zlib: bool,
+) -> PartReport {
     let target = Target {
         http: server.http(),
         encoding,
+        zlib,
         sources: 2,
         part: 0,
         parts: 1,
@@ -73,6 +83,24 @@ async fn fanout_delivers_every_acked_message_to_every_subscriber() {
     assert_eq!(r.expected, r.acked * 3);
     assert_eq!(r.delivered, r.expected);
     assert_eq!(r.delivery_latency.summary().count, r.delivered);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn fanout_over_zlib_stream_delivers_everything_in_both_encodings() {
+    let server = server().await;
+    for encoding in [Encoding::Json, Encoding::MsgPack] {
+        let scenario = Scenario::Fanout {
+            channels: 2,
+            subscribers: 2,
+            rate: 20.0,
+            duration_secs: 1,
+        };
+        let r = run_with(&server, scenario, encoding, true).await;
+        assert!(r.acked >= 10, "acked {}", r.acked);
+        assert_eq!((r.missing, r.duplicates, r.send_errors), (0, 0, 0));
+        assert_eq!(r.delivered, r.acked * 2);
+    }
     server.stop().await;
 }
 

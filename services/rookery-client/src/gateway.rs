@@ -46,6 +46,8 @@ pub struct Gateway {
     pub hello: gw::Hello,
     last_seq: Option<u64>,
     stash: VecDeque<ServerFrame>,
+    /// The connection's zlib stream, if it asked for `compress=zlib-stream`.
+    inflate: Option<flate2::Decompress>,
 }
 
 impl Gateway {
@@ -63,11 +65,23 @@ impl Gateway {
         encoding: Encoding,
         source: Option<IpAddr>,
     ) -> Result<Self> {
+        Self::connect_with(ws_base, encoding, source, false).await
+    }
+
+    /// Like [`Gateway::connect_from`]; with `zlib`, asks for
+    /// `compress=zlib-stream` and inflates every frame the server sends.
+    pub async fn connect_with(
+        ws_base: &str,
+        encoding: Encoding,
+        source: Option<IpAddr>,
+        zlib: bool,
+    ) -> Result<Self> {
         let name = match encoding {
             Encoding::Json => "json",
             Encoding::MsgPack => "msgpack",
         };
-        let url = format!("{ws_base}/gateway?encoding={name}");
+        let compress = if zlib { "&compress=zlib-stream" } else { "" };
+        let url = format!("{ws_base}/gateway?encoding={name}{compress}");
         let authority = ws_base.trim_start_matches("ws://").trim_end_matches('/');
         let addr = tokio::net::lookup_host(authority)
             .await
@@ -104,6 +118,7 @@ impl Gateway {
             },
             last_seq: None,
             stash: VecDeque::new(),
+            inflate: zlib.then(|| flate2::Decompress::new(true)),
         };
         let hello = g.next().await?;
         if hello.header.op != op::HELLO {
@@ -158,7 +173,10 @@ impl Gateway {
             })??;
             let raw = match msg {
                 WsMessage::Text(t) => t.as_bytes().to_vec(),
-                WsMessage::Binary(b) => b.to_vec(),
+                WsMessage::Binary(b) => match &mut self.inflate {
+                    Some(z) => inflate(z, &b)?,
+                    None => b.to_vec(),
+                },
                 WsMessage::Close(frame) => {
                     let (code, reason) = frame.map_or((1005, String::new()), |f| {
                         (f.code.into(), f.reason.to_string())
@@ -282,5 +300,21 @@ impl Gateway {
             reason: "".into(),
         };
         self.ws.close(Some(frame)).await.map_err(Into::into)
+    }
+}
+
+/// One zlib-stream frame, inflated up to its sync flush.
+fn inflate(z: &mut flate2::Decompress, frame: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(frame.len() * 4 + 256);
+    let start = z.total_in();
+    loop {
+        let read = (z.total_in() - start) as usize;
+        z.decompress_vec(&frame[read..], &mut out, flate2::FlushDecompress::Sync)
+            .map_err(|e| ClientError::Protocol(format!("zlib-stream: {e}")))?;
+        let read = (z.total_in() - start) as usize;
+        if read == frame.len() && out.len() < out.capacity() {
+            return Ok(out);
+        }
+        out.reserve(out.capacity());
     }
 }
