@@ -36,12 +36,14 @@ def documented_key(event):
     if t in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE"):
         # A group DM has no guild: it is keyed by itself.
         return d.get("guild_id", d["id"])
-    if t in ("INVITE_CREATE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",
+    if t in ("INVITE_CREATE", "INVITE_DELETE",
+             "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",
              "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE",
              "GUILD_BAN_ADD", "GUILD_BAN_REMOVE"):
         return d["guild_id"]
     if t in ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK",
              "CHANNEL_PINS_UPDATE", "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE",
+             "MESSAGE_REACTION_REMOVE_ALL", "MESSAGE_REACTION_REMOVE_EMOJI",
              "MESSAGE_ACK", "TYPING_START", "CHANNEL_RECIPIENT_ADD", "CHANNEL_RECIPIENT_REMOVE"):
         return d["channel_id"]
     if t == "PRESENCE_UPDATE":

@@ -5,12 +5,9 @@ use crate::perms::GuildAccess;
 use crate::{Edge, EdgeError};
 use rookery_bus::Record;
 use rookery_proto::Id;
-use rookery_proto::event::{
-    Audit, AuditChange, Envelope, Event, GuildCreate, MemberAdd, SCHEMA_VERSION,
-};
+use rookery_proto::event::{Audit, AuditChange, Envelope, Event, GuildCreate, SCHEMA_VERSION};
 use rookery_proto::model::{
-    Channel, Guild, GuildState, Invite, MAX_SLOW_MODE_SECS, Member, Message, Role, User,
-    audit_action,
+    Channel, Guild, GuildState, MAX_SLOW_MODE_SECS, Member, Message, Role, User, audit_action,
 };
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::ChannelParams;
@@ -236,66 +233,6 @@ impl Edge {
             .publish_by(Event::ChannelDelete((*c).clone()), by)
             .await?;
         Ok(((*c).clone(), applied))
-    }
-
-    /// Creates an invite to a guild (CREATE_INSTANT_INVITE).
-    pub async fn create_invite(
-        &self,
-        user: &User,
-        guild_id: Id,
-    ) -> Result<(Invite, Applied), EdgeError> {
-        let needed = Permissions::CREATE_INSTANT_INVITE;
-        self.require_base(guild_id, user.id, needed).await?;
-        let code: String = (0..10)
-            .map(|_| {
-                const ALPHABET: &[u8] =
-                    b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-                ALPHABET[rand::random_range(0..ALPHABET.len())] as char
-            })
-            .collect();
-        let invite = Invite {
-            code,
-            guild_id,
-            inviter_id: user.id,
-        };
-        let applied = self
-            .publish(Event::InviteCreate(invite.clone()), true)
-            .await?;
-        Ok((invite, applied))
-    }
-
-    /// Joins the guild an invite leads to; joining twice is a no-op.
-    pub async fn accept_invite(
-        &self,
-        user: &User,
-        code: &str,
-    ) -> Result<(GuildState, Applied), EdgeError> {
-        let invite = self
-            .store
-            .invite(code)
-            .await?
-            .ok_or(EdgeError::UnknownInvite)?;
-        let state = self
-            .hub
-            .guild_state(invite.guild_id)
-            .await
-            .ok_or(EdgeError::UnknownGuild)?;
-        if self.store.ban(invite.guild_id, user.id).await?.is_some() {
-            return Err(EdgeError::Banned);
-        }
-        let perms = self.hub.perms();
-        if perms.member(invite.guild_id, user.id).await?.is_some() {
-            let visible = self.hub.visible_state(user.id, &state).await;
-            return Ok((visible, Applied::Yes));
-        }
-        let add = MemberAdd {
-            guild_id: invite.guild_id,
-            user: user.clone(),
-            invite_code: Some(invite.code),
-        };
-        let applied = self.publish(Event::GuildMemberAdd(add), true).await?;
-        // Once applied, the new member's view; before, none of its channels.
-        Ok((self.hub.visible_state(user.id, &state).await, applied))
     }
 
     /// The user's guilds.

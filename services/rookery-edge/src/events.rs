@@ -29,6 +29,14 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         Event::ChannelPinsUpdate(p) => (ev::CHANNEL_PINS_UPDATE, D::PinsUpdate(p.clone())),
         Event::MessageReactionAdd(r) => (ev::MESSAGE_REACTION_ADD, D::Reaction(r.clone())),
         Event::MessageReactionRemove(r) => (ev::MESSAGE_REACTION_REMOVE, D::Reaction(r.clone())),
+        Event::MessageReactionRemoveAll(r) => (
+            ev::MESSAGE_REACTION_REMOVE_ALL,
+            D::ReactionsRemoved(r.clone()),
+        ),
+        Event::MessageReactionRemoveEmoji(r) => (
+            ev::MESSAGE_REACTION_REMOVE_EMOJI,
+            D::ReactionsRemoved(r.clone()),
+        ),
         // A private channel is shown per recipient, and a deleted one to
         // those who could see it (see the hub).
         Event::ChannelCreate(c) if c.is_private() => return None,
@@ -58,7 +66,10 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
             let member = Member::joined(add.guild_id, add.user.clone(), env.id.timestamp());
             (ev::GUILD_MEMBER_ADD, D::Member(member))
         }
-        Event::UserCreate(_) | Event::InviteCreate(_) | Event::GuildCreate(_) => return None,
+        // Invites are for those who manage them, who list them over REST
+        // (docs/protocol.md): no INVITE_CREATE or INVITE_DELETE dispatch.
+        Event::InviteCreate(_) | Event::InviteDelete(_) => return None,
+        Event::UserCreate(_) | Event::GuildCreate(_) => return None,
         // Ends the account's sessions (see the hub); never dispatched.
         Event::TokensRevoked(_) => return None,
     };

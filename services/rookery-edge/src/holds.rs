@@ -52,6 +52,7 @@ fn channel_of(d: &Dispatch) -> Option<Id> {
         DispatchData::Channel(c) => Some(c.id),
         DispatchData::PinsUpdate(p) => Some(p.channel_id),
         DispatchData::Reaction(r) => Some(r.channel_id),
+        DispatchData::ReactionsRemoved(r) => Some(r.channel_id),
         DispatchData::Typing(t) => Some(t.channel_id),
         _ => None,
     }

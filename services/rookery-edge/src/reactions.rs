@@ -2,7 +2,8 @@
 //! READ_MESSAGE_HISTORY, and ADD_REACTIONS too when nobody has reacted with
 //! that emoji yet (a message takes at most [`MAX_REACTION_EMOJI`] distinct
 //! emoji); removing one's own needs nothing more, removing another's needs
-//! MANAGE_MESSAGES; listing who reacted needs READ_MESSAGE_HISTORY. Adding
+//! MANAGE_MESSAGES, and so does removing all of a message's reactions (or
+//! one emoji's); listing who reacted needs READ_MESSAGE_HISTORY. Adding
 //! a reaction that exists, or removing one that does not, publishes
 //! nothing, so event consumers can count.
 //!
@@ -11,7 +12,7 @@
 
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
-use rookery_proto::event::{Emoji, Event, ReactionChange};
+use rookery_proto::event::{Emoji, Event, ReactionChange, ReactionsRemoved};
 use rookery_proto::model::{Message, User};
 use rookery_proto::permissions::Permissions;
 use std::collections::HashSet;
@@ -117,6 +118,40 @@ impl Edge {
         let change = reaction(target, (c.guild_id, channel, message), emoji);
         self.publish(Event::MessageReactionRemove(change), true)
             .await
+    }
+
+    /// Removes every reaction on a message, or (with `emoji`) every one
+    /// with that emoji: MANAGE_MESSAGES, as on Discord. Nothing to remove
+    /// publishes nothing.
+    pub async fn clear_reactions(
+        &self,
+        user: &User,
+        (channel, message): (Id, Id),
+        emoji: Option<&str>,
+    ) -> Result<Applied, EdgeError> {
+        if emoji.is_some_and(|e| !valid_emoji(e)) {
+            return Err(EdgeError::UnknownEmoji);
+        }
+        let needed = Permissions::MANAGE_MESSAGES;
+        let c = self.require_in_channel(user.id, channel, needed).await?;
+        let found = self.stored_message(channel, message).await?;
+        let found = found.ok_or(EdgeError::UnknownMessage)?;
+        let removed = ReactionsRemoved {
+            channel_id: channel,
+            message_id: message,
+            guild_id: c.guild_id,
+            emoji: emoji.map(|name| Emoji {
+                id: None,
+                name: name.to_owned(),
+            }),
+        };
+        let event = match emoji {
+            Some(e) if found.reaction_count(e) == 0 => return Ok(Applied::Yes),
+            Some(_) => Event::MessageReactionRemoveEmoji(removed),
+            None if found.reactions.is_empty() => return Ok(Applied::Yes),
+            None => Event::MessageReactionRemoveAll(removed),
+        };
+        self.publish(event, true).await
     }
 
     /// Who reacted with `emoji`, by id above `after`, at most `limit`.

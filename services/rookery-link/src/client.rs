@@ -536,6 +536,13 @@ impl Store for RemoteStore {
         }
     }
 
+    async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError> {
+        match self.read(Call::GuildInvites { guild_id }).await? {
+            Reply::Invites(found) => Ok(found),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
         match self
             .read(Call::Nonce {

@@ -170,6 +170,9 @@ pub enum Call {
     Invite {
         code: String,
     },
+    GuildInvites {
+        guild_id: Id,
+    },
     Nonce {
         user_id: Id,
         nonce: String,
@@ -287,6 +290,7 @@ pub enum Reply {
     Members(Vec<Member>),
     Webhook(Option<Webhook>),
     Webhooks(Vec<Webhook>),
+    Invites(Vec<Invite>),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

@@ -192,6 +192,8 @@ pub enum DispatchData {
     PinsUpdate(crate::event::PinsUpdate),
     /// MESSAGE_REACTION_ADD and MESSAGE_REACTION_REMOVE.
     Reaction(crate::event::ReactionChange),
+    /// MESSAGE_REACTION_REMOVE_ALL and MESSAGE_REACTION_REMOVE_EMOJI.
+    ReactionsRemoved(crate::event::ReactionsRemoved),
     /// MESSAGE_ACK.
     Ack(crate::event::MessageAck),
     /// TYPING_START.

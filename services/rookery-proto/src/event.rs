@@ -87,6 +87,8 @@ pub enum Event {
     ChannelCreate(Channel),
     /// An invite was created.
     InviteCreate(Invite),
+    /// An invite was deleted.
+    InviteDelete(InviteDelete),
     /// A user joined a guild.
     GuildMemberAdd(MemberAdd),
     /// A message was posted.
@@ -115,6 +117,10 @@ pub enum Event {
     MessageReactionAdd(ReactionChange),
     /// A user's reaction was removed.
     MessageReactionRemove(ReactionChange),
+    /// Every reaction on a message was removed.
+    MessageReactionRemoveAll(ReactionsRemoved),
+    /// Every reaction with one emoji on a message was removed.
+    MessageReactionRemoveEmoji(ReactionsRemoved),
     /// A user was banned (and, if a member, removed).
     GuildBanAdd(BanChange),
     /// A ban was lifted.
@@ -250,6 +256,35 @@ pub struct ReactionChange {
     pub burst: bool,
 }
 
+/// `MESSAGE_REACTION_REMOVE_ALL` and `MESSAGE_REACTION_REMOVE_EMOJI`
+/// payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionsRemoved {
+    /// The message's channel.
+    pub channel_id: Id,
+    /// The message.
+    pub message_id: Id,
+    /// The message's guild (none, left out, in a DM or group DM).
+    #[serde(default, skip_serializing_if = "Id::is_none")]
+    pub guild_id: Id,
+    /// The emoji whose reactions went (`REMOVE_EMOJI`); left out when all
+    /// did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<Emoji>,
+}
+
+/// `INVITE_DELETE` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteDelete {
+    /// Its guild.
+    pub guild_id: Id,
+    /// The channel it was made for, if it was (a channel invite).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<Id>,
+    /// The code.
+    pub code: String,
+}
+
 /// `MESSAGE_DELETE` payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageDelete {
@@ -340,6 +375,7 @@ impl Event {
                 c.scope().0
             }
             Event::InviteCreate(i) => i.guild_id.0,
+            Event::InviteDelete(i) => i.guild_id.0,
             Event::GuildMemberAdd(m) => m.guild_id.0,
             Event::MessageCreate(m) => m.channel_id.0,
             Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id.0,
@@ -351,6 +387,9 @@ impl Event {
             Event::MessageDeleteBulk(d) => d.channel_id.0,
             Event::ChannelPinsUpdate(p) => p.channel_id.0,
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.channel_id.0,
+            Event::MessageReactionRemoveAll(r) | Event::MessageReactionRemoveEmoji(r) => {
+                r.channel_id.0
+            }
             Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id.0,
             Event::MessageAck(a) => a.channel_id.0,
             Event::TypingStart(t) => t.channel_id.0,
@@ -373,6 +412,7 @@ impl Event {
                 c.scope()
             }
             Event::InviteCreate(i) => i.guild_id,
+            Event::InviteDelete(i) => i.guild_id,
             Event::GuildMemberAdd(m) => m.guild_id,
             Event::MessageCreate(m) | Event::MessageUpdate(m) => m.scope(),
             Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id,
@@ -383,6 +423,9 @@ impl Event {
             Event::MessageDeleteBulk(d) => d.guild_id.or(d.channel_id),
             Event::ChannelPinsUpdate(p) => p.guild_id.or(p.channel_id),
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => {
+                r.guild_id.or(r.channel_id)
+            }
+            Event::MessageReactionRemoveAll(r) | Event::MessageReactionRemoveEmoji(r) => {
                 r.guild_id.or(r.channel_id)
             }
             Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id,
@@ -419,6 +462,9 @@ impl Event {
             Event::MessageDeleteBulk(d) => Some(d.channel_id),
             Event::ChannelPinsUpdate(p) => Some(p.channel_id),
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => Some(r.channel_id),
+            Event::MessageReactionRemoveAll(r) | Event::MessageReactionRemoveEmoji(r) => {
+                Some(r.channel_id)
+            }
             Event::MessageAck(a) => Some(a.channel_id),
             Event::TypingStart(t) => Some(t.channel_id),
             _ => None,

@@ -98,6 +98,10 @@ pub mod event_name {
     pub const MESSAGE_REACTION_ADD: &str = "MESSAGE_REACTION_ADD";
     /// A reaction was removed.
     pub const MESSAGE_REACTION_REMOVE: &str = "MESSAGE_REACTION_REMOVE";
+    /// Every reaction on a message was removed.
+    pub const MESSAGE_REACTION_REMOVE_ALL: &str = "MESSAGE_REACTION_REMOVE_ALL";
+    /// Every reaction with one emoji on a message was removed.
+    pub const MESSAGE_REACTION_REMOVE_EMOJI: &str = "MESSAGE_REACTION_REMOVE_EMOJI";
     /// You can no longer see a channel (a permission changed): forget it.
     pub const CHANNEL_DELETE: &str = "CHANNEL_DELETE";
     /// A user was added to a group DM the session's user is in.

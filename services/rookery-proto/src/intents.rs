@@ -130,6 +130,11 @@ impl Intents {
                 GUILD_MESSAGE_REACTIONS,
                 DIRECT_MESSAGE_REACTIONS,
             ),
+            DispatchData::ReactionsRemoved(e) => self.per_scope(
+                e.guild_id,
+                GUILD_MESSAGE_REACTIONS,
+                DIRECT_MESSAGE_REACTIONS,
+            ),
             DispatchData::Typing(e) => {
                 self.per_scope(e.guild_id, GUILD_MESSAGE_TYPING, DIRECT_MESSAGE_TYPING)
             }

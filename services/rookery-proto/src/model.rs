@@ -272,6 +272,10 @@ pub mod audit_action {
     pub const ROLE_UPDATE: u8 = 31;
     /// A role was deleted.
     pub const ROLE_DELETE: u8 = 32;
+    /// An invite was created.
+    pub const INVITE_CREATE: u8 = 40;
+    /// An invite was deleted.
+    pub const INVITE_DELETE: u8 = 42;
     /// A moderator deleted someone else's message.
     pub const MESSAGE_DELETE: u8 = 72;
     /// Messages were bulk deleted.
@@ -500,7 +504,9 @@ pub struct Application {
     pub owner_id: Id,
 }
 
-/// An invite code to a guild.
+/// An invite code to a guild. The fields after `inviter_id` came with
+/// Discord's channel invites; records written before them read as a guild
+/// invite that never expires and has no use limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
     /// The code to join with.
@@ -509,11 +515,69 @@ pub struct Invite {
     pub guild_id: Id,
     /// Who created it.
     pub inviter_id: Id,
+    /// The channel it was made for (Discord's channel invites); none for
+    /// Rookery's guild invites, which land in the guild's first channel.
+    #[serde(default)]
+    pub channel_id: Option<Id>,
+    /// Milliseconds since the Unix epoch when it was made (0: unknown).
+    #[serde(default)]
+    pub created_at_ms: i64,
+    /// Seconds it lasts after `created_at_ms`; 0 is forever.
+    #[serde(default)]
+    pub max_age: u32,
+    /// Joins it allows; 0 is unlimited.
+    #[serde(default)]
+    pub max_uses: u32,
+    /// Joins made with it so far (counted by the store, never carried by
+    /// events).
+    #[serde(default)]
+    pub uses: u32,
+}
+
+impl Invite {
+    /// When it stops working, in milliseconds since the Unix epoch; none
+    /// if never.
+    pub fn expires_at_ms(&self) -> Option<i64> {
+        (self.max_age > 0).then(|| self.created_at_ms + i64::from(self.max_age) * 1000)
+    }
+
+    /// Whether it still lets someone join at `now_ms`: not expired and not
+    /// used up.
+    pub fn usable_at(&self, now_ms: i64) -> bool {
+        let expired = self.expires_at_ms().is_some_and(|end| now_ms >= end);
+        let used_up = self.max_uses > 0 && self.uses >= self.max_uses;
+        !expired && !used_up
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invite_ends_at_its_age_or_its_last_use() {
+        let mut invite = Invite {
+            code: "c".into(),
+            guild_id: Id(1),
+            inviter_id: Id(2),
+            channel_id: None,
+            created_at_ms: 10_000,
+            max_age: 0,
+            max_uses: 0,
+            uses: 7,
+        };
+        assert_eq!(invite.expires_at_ms(), None);
+        assert!(invite.usable_at(i64::MAX));
+        invite.max_age = 5;
+        assert_eq!(invite.expires_at_ms(), Some(15_000));
+        assert!(invite.usable_at(14_999));
+        assert!(!invite.usable_at(15_000));
+        invite.max_age = 0;
+        invite.max_uses = 8;
+        assert!(invite.usable_at(0));
+        invite.uses = 8;
+        assert!(!invite.usable_at(0));
+    }
 
     fn counts(m: &Message) -> Vec<(&str, u32)> {
         let pairs = m.reactions.iter().map(|r| (r.emoji.name.as_str(), r.count));

@@ -309,6 +309,25 @@ pub struct RolePosition {
     pub position: u32,
 }
 
+/// One move of `PATCH /guilds/{id}/channels`, with Discord's fields:
+/// categories do not exist here, so `parent_id` is only null (or absent)
+/// and `lock_permissions`, which syncs with a parent, changes nothing.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPosition {
+    /// The channel.
+    pub id: Id,
+    /// Its new position; null keeps it.
+    #[serde(default)]
+    pub position: Option<u32>,
+    /// Accepted: there is no parent to sync with.
+    #[serde(default)]
+    pub lock_permissions: Option<bool>,
+    /// Only null.
+    #[serde(default)]
+    pub parent_id: Option<Id>,
+}
+
 /// `PUT /channels/{id}/permissions/{target}`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -474,8 +493,9 @@ pub struct SessionStartLimit {
     pub max_concurrency: u32,
 }
 
-/// `GET /invites/{code}`: where an invite leads, before joining, as
-/// Discord's invite object.
+/// Discord's invite object: what `GET /invites/{code}` shows anyone before
+/// joining, and, with [`InviteMetadata`] and the inviter, what the invite
+/// lists, creation and deletion answer to those who manage invites.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitePreview {
     /// Discord's invite type: 0, a guild's.
@@ -487,13 +507,75 @@ pub struct InvitePreview {
     pub guild_id: Id,
     /// The guild, as Discord shows it in an invite.
     pub guild: crate::model::Guild,
-    /// Where a member lands: the guild's first channel (invites are to a
-    /// guild here, not to one channel); none if it has no channel left.
+    /// Where a member lands: the invite's channel, or for a guild invite
+    /// the guild's first channel; none if it has no channel left.
     pub channel: Option<InviteChannel>,
     /// Who made it.
     pub inviter_id: Id,
-    /// Invites do not expire here: null.
+    /// RFC 3339 time it stops working; null if never.
     pub expires_at: Option<String>,
+    /// Who made it, as Discord's user object (to those who manage invites).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inviter: Option<UserObject>,
+    /// Its limits and uses (to those who manage invites).
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<InviteMetadata>,
+}
+
+/// Discord's invite metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteMetadata {
+    /// Joins made with it.
+    pub uses: u32,
+    /// Joins it allows; 0 is unlimited.
+    pub max_uses: u32,
+    /// Seconds it lasts; 0 is forever.
+    pub max_age: u32,
+    /// Temporary membership: never here.
+    pub temporary: bool,
+    /// RFC 3339 time it was made.
+    pub created_at: String,
+}
+
+/// Longest `max_age` of a channel invite: 7 days (Discord's).
+pub const MAX_INVITE_AGE_SECS: u32 = 604_800;
+/// Default `max_age` of a channel invite: 24 hours (Discord's).
+pub const DEFAULT_INVITE_AGE_SECS: u32 = 86_400;
+/// Most `max_uses` of an invite (Discord's).
+pub const MAX_INVITE_USES: u32 = 100;
+
+/// `POST /channels/{id}/invites`, with Discord's fields: `max_age` and
+/// `max_uses` are honoured, `unique` is always so (every invite gets a new
+/// code); temporary membership and stream or activity targets do not exist
+/// here and are refused.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannelInvite {
+    /// Seconds it lasts, 0 to [`MAX_INVITE_AGE_SECS`] (0 is forever);
+    /// [`DEFAULT_INVITE_AGE_SECS`] if absent.
+    #[serde(default)]
+    pub max_age: Option<u32>,
+    /// Joins it allows, 0 to [`MAX_INVITE_USES`] (0 is unlimited).
+    #[serde(default)]
+    pub max_uses: Option<u32>,
+    /// Only false (or null).
+    #[serde(default)]
+    pub temporary: Option<bool>,
+    /// Accepted: every invite is unique.
+    #[serde(default)]
+    pub unique: Option<bool>,
+    /// Discord's invite flags (guest membership): only 0 or null.
+    #[serde(default)]
+    pub flags: Option<u32>,
+    /// Only absent or null.
+    #[serde(default)]
+    pub target_type: Option<u8>,
+    /// Only absent or null.
+    #[serde(default)]
+    pub target_user_id: Option<Id>,
+    /// Only absent or null.
+    #[serde(default)]
+    pub target_application_id: Option<Id>,
 }
 
 /// An invite's channel: Discord's partial channel.

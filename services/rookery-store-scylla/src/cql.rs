@@ -134,10 +134,20 @@ statements! {
     INSERT_AUDIT = "INSERT INTO audit_log (guild_id, bucket, entry_id, user_id, action_type, target_id, reason, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
     /// One bucket's entries below an id, newest first (the clustering order).
     SELECT_AUDIT = "SELECT entry_id, user_id, action_type, target_id, reason, changes FROM audit_log WHERE guild_id = ? AND bucket = ? AND entry_id < ?";
-    /// An invite upsert.
-    INSERT_INVITE = "INSERT INTO invites (code, guild_id, inviter_id) VALUES (?, ?, ?)";
+    /// An invite upsert (not its uses: a replayed creation keeps them).
+    INSERT_INVITE = "INSERT INTO invites (code, guild_id, inviter_id, channel_id, created_at, max_age, max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)";
     /// An invite.
-    SELECT_INVITE = "SELECT guild_id, inviter_id FROM invites WHERE code = ?";
+    SELECT_INVITE = "SELECT guild_id, inviter_id, channel_id, created_at, max_age, max_uses, uses FROM invites WHERE code = ?";
+    /// An invite's joins, rewritten whole by the guild's writer.
+    SET_INVITE_USES = "INSERT INTO invites (code, uses) VALUES (?, ?)";
+    /// A deleted invite.
+    DELETE_INVITE = "DELETE FROM invites WHERE code = ?";
+    /// An invite under its guild.
+    INSERT_GUILD_INVITE = "INSERT INTO invites_by_guild (guild_id, code) VALUES (?, ?)";
+    /// A deleted invite's entry under its guild.
+    DELETE_GUILD_INVITE = "DELETE FROM invites_by_guild WHERE guild_id = ? AND code = ?";
+    /// A guild's invite codes.
+    SELECT_GUILD_INVITES = "SELECT code FROM invites_by_guild WHERE guild_id = ?";
 
     /// A message upsert into its `(channel, bucket)` partition. Absent
     /// values are bound unset, so they write no null cells (tombstones).
@@ -167,6 +177,9 @@ statements! {
     DELETE_REACTIONS = "DELETE FROM reactions WHERE channel_id = ? AND message_id = ?";
     /// Whether one user reacted with one emoji.
     SELECT_REACTION = "SELECT user_id FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ? AND user_id = ?";
+    /// Every reaction of a message with one emoji (read before they are
+    /// cleared, to unindex and delete each).
+    SELECT_EMOJI_REACTIONS = "SELECT emoji, user_id FROM reactions WHERE channel_id = ? AND message_id = ? AND emoji = ?";
     /// Every reaction of a message (read before it is deleted, to take
     /// the readers' index rows along).
     SELECT_MESSAGE_REACTIONS = "SELECT emoji, user_id FROM reactions WHERE channel_id = ? AND message_id = ?";

@@ -156,6 +156,65 @@ impl Inner {
         self.exec(at, &s.delete_reactions, pair).await
     }
 
+    /// Removes a message's reactions, or one emoji's, with their readers'
+    /// index rows, then their counts; nothing if the message is gone. All:
+    /// one partition tombstone; one emoji: a row tombstone per reaction
+    /// (the schema check allows no range tombstones). The counts go last,
+    /// so a crash midway leaves the rest to be read again on the replay.
+    pub(crate) async fn clear_reactions(
+        &self,
+        at: WriteTime,
+        (channel, message): (Id, Id),
+        emoji: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let s = &self.s;
+        let (c, bucket, m) = self.row_key(channel, message);
+        let counts = self.one::<(Option<Counts>,)>(&s.select_reaction_counts, (c, bucket, m));
+        let Some((counts,)) = counts.await? else {
+            return Ok(());
+        };
+        let reactors = match emoji {
+            Some(e) => {
+                self.session
+                    .execute_iter(s.select_emoji_reactions.clone(), (c, m, e))
+                    .await
+            }
+            None => {
+                let stmt = s.select_message_reactions.clone();
+                self.session.execute_iter(stmt, (c, m)).await
+            }
+        };
+        reactors
+            .map_err(backend)?
+            .rows_stream::<(String, i64)>()
+            .map_err(backend)?
+            .map_err(backend)
+            .map_ok(|(emoji_of, user)| async move {
+                let index = (c, user, bucket, m, &emoji_of);
+                self.exec(at, &s.delete_user_reaction, index).await?;
+                match emoji {
+                    Some(_) => {
+                        self.exec(at, &s.delete_reaction, (c, m, &emoji_of, user))
+                            .await
+                    }
+                    None => Ok(()),
+                }
+            })
+            .try_buffer_unordered(self.write_concurrency)
+            .try_collect::<()>()
+            .await?;
+        if emoji.is_none() {
+            self.exec(at, &s.delete_reactions, (c, m)).await?;
+        }
+        let mut counts = counts.unwrap_or_default();
+        match emoji {
+            Some(e) => drop(counts.remove(e)),
+            None => counts.clear(),
+        }
+        self.exec(at, &s.set_reaction_counts, (c, bucket, m, counts))
+            .await
+    }
+
     /// A user's reactions on a channel's messages `first..=last`: one
     /// range read per non-empty bucket the range spans (a page of history
     /// spans one or two).

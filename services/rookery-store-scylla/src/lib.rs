@@ -17,6 +17,7 @@ mod edits;
 mod engine;
 mod guild;
 mod history;
+mod invites;
 mod mentions;
 pub mod metrics;
 mod migrate;

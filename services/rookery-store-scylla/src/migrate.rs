@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "012_mention_index.cql"),
     migration!(13, "013_applications.cql"),
     migration!(14, "014_webhooks.cql"),
+    migration!(15, "015_invites.cql"),
 ];
 
 /// How a migrator takes the schema lock.

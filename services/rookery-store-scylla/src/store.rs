@@ -108,6 +108,9 @@ prepared! {
     delete_user_guild = DELETE_USER_GUILD, insert_user_guild = INSERT_USER_GUILD,
     select_member = SELECT_MEMBER, select_members = SELECT_MEMBERS, select_user_guilds = SELECT_USER_GUILDS,
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
+    set_invite_uses = SET_INVITE_USES, delete_invite = DELETE_INVITE,
+    insert_guild_invite = INSERT_GUILD_INVITE, delete_guild_invite = DELETE_GUILD_INVITE,
+    select_guild_invites = SELECT_GUILD_INVITES,
     insert_ban = INSERT_BAN, delete_ban = DELETE_BAN,
     select_ban = SELECT_BAN, select_bans = SELECT_BANS,
     insert_read_state = INSERT_READ_STATE, select_read_states = SELECT_READ_STATES,
@@ -120,6 +123,7 @@ prepared! {
     delete_reaction = DELETE_REACTION, delete_reactions = DELETE_REACTIONS,
     select_reactions = SELECT_REACTIONS, select_reaction = SELECT_REACTION,
     select_message_reactions = SELECT_MESSAGE_REACTIONS,
+    select_emoji_reactions = SELECT_EMOJI_REACTIONS,
     select_reaction_counts = SELECT_REACTION_COUNTS, set_reaction_counts = SET_REACTION_COUNTS,
     insert_user_reaction = INSERT_USER_REACTION, delete_user_reaction = DELETE_USER_REACTION,
     select_user_reactions = SELECT_USER_REACTIONS,
@@ -461,12 +465,11 @@ impl Store for ScyllaStore {
     }
 
     async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
-        let row = self.0.one::<(i64, i64)>(&self.0.s.select_invite, (code,));
-        Ok(row.await?.map(|(g, inviter)| Invite {
-            code: code.to_owned(),
-            guild_id: id(g),
-            inviter_id: id(inviter),
-        }))
+        self.0.invite(code).await
+    }
+
+    async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError> {
+        self.0.guild_invites(guild_id).await
     }
 
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {

@@ -104,10 +104,11 @@ impl Inner {
             Mutation::RoleDelete { guild_id, role_id } => {
                 self.delete_role(at, *guild_id, *role_id).await
             }
-            Mutation::Invite(i) => {
-                let values = (&i.code, key(i.guild_id), key(i.inviter_id));
-                self.exec(at, &s.insert_invite, values).await
+            Mutation::Invite(i) => self.write_invite(at, i).await,
+            Mutation::InviteDelete { guild_id, code } => {
+                self.delete_invite(at, *guild_id, code).await
             }
+            Mutation::InviteUsed { code } => self.count_invite_use(at, code).await,
             Mutation::Message(msg) => self.write_message(at, msg).await,
             Mutation::MessageEdit(msg) => self.edit_message(at, msg).await,
             Mutation::MessageDelete {
@@ -120,6 +121,14 @@ impl Inner {
                 pinned,
             } => self.pin(at, *channel_id, *message_id, *pinned).await,
             Mutation::Reaction(r) => self.react(at, r).await,
+            Mutation::ReactionsClear {
+                channel_id,
+                message_id,
+                emoji,
+            } => {
+                let message = (*channel_id, *message_id);
+                self.clear_reactions(at, message, emoji.as_deref()).await
+            }
             Mutation::Ban { .. }
             | Mutation::Unban { .. }
             | Mutation::ReadState { .. }

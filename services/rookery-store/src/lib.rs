@@ -146,8 +146,22 @@ pub enum Mutation {
         /// The role.
         role_id: Id,
     },
-    /// Upsert an invite.
+    /// Upsert an invite (its `uses` as stored are kept), indexed under its
+    /// guild.
     Invite(Invite),
+    /// Delete an invite and its guild's index entry.
+    InviteDelete {
+        /// Its guild.
+        guild_id: Id,
+        /// The code.
+        code: String,
+    },
+    /// Count one join made with an invite, if it still exists. At least
+    /// once: a replay after a crash may count a join twice.
+    InviteUsed {
+        /// The code.
+        code: String,
+    },
     /// Insert a message into its `(channel, bucket)` partition, mark the bucket
     /// non-empty, and record `(author, nonce) → id` when it has a nonce.
     Message(Message),
@@ -175,6 +189,16 @@ pub enum Mutation {
     /// counting it in or out of the message's reaction counts only when
     /// the reaction actually appears or goes.
     Reaction(Reaction),
+    /// Remove every reaction on a message, or every one with `emoji`, and
+    /// their counts (nothing if the message is gone).
+    ReactionsClear {
+        /// The message's channel.
+        channel_id: Id,
+        /// The message.
+        message_id: Id,
+        /// Only this emoji's; all if none.
+        emoji: Option<String>,
+    },
     /// Ban a user from a guild. While the ban stands, [`Mutation::Member`]
     /// for that user and guild writes nothing.
     Ban {
@@ -358,6 +382,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// An invite by code.
     async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError>;
+
+    /// A guild's invites, by code.
+    async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError>;
 
     /// The id of the message `user_id` sent with `nonce`, if any.
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError>;

@@ -65,14 +65,23 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             ],
         ),
         Event::InviteCreate(i) => ("invite_create", vec![Mutation::Invite(i.clone())]),
-        Event::GuildMemberAdd(a) => (
-            "guild_member_add",
-            vec![Mutation::Member(Member::joined(
-                a.guild_id,
-                a.user.clone(),
-                env.id.timestamp(),
-            ))],
+        Event::InviteDelete(i) => (
+            "invite_delete",
+            vec![Mutation::InviteDelete {
+                guild_id: i.guild_id,
+                code: i.code.clone(),
+            }],
         ),
+        Event::GuildMemberAdd(a) => {
+            let joined = Member::joined(a.guild_id, a.user.clone(), env.id.timestamp());
+            let mut out = vec![Mutation::Member(joined)];
+            out.extend(
+                a.invite_code
+                    .iter()
+                    .map(|code| Mutation::InviteUsed { code: code.clone() }),
+            );
+            ("guild_member_add", out)
+        }
         Event::ChannelUpdate(c) => ("channel_update", vec![Mutation::Channel(c.clone())]),
         Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => (
             "guild_role_upsert",
@@ -154,6 +163,14 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
         ),
         Event::MessageReactionAdd(r) => ("message_reaction_add", vec![reaction(r, true)]),
         Event::MessageReactionRemove(r) => ("message_reaction_remove", vec![reaction(r, false)]),
+        Event::MessageReactionRemoveAll(r) | Event::MessageReactionRemoveEmoji(r) => (
+            "message_reaction_clear",
+            vec![Mutation::ReactionsClear {
+                channel_id: r.channel_id,
+                message_id: r.message_id,
+                emoji: r.emoji.as_ref().map(|e| e.name.clone()),
+            }],
+        ),
         // The edge wrote the generation (and any new hash) to the store
         // before publishing: a revocation must hold before it is answered.
         Event::TokensRevoked(_) => ("tokens_revoked", Vec::new()),

@@ -22,11 +22,12 @@ pub const EPHEMERAL_EVENTS: &str = "rookery_writer_ephemeral_events_total";
 pub const EPHEMERAL_TYPES: [&str; 2] = ["typing_start", "presence_update"];
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 23] = [
+pub const EVENT_TYPES: [&str; 25] = [
     "user_create",
     "guild_create",
     "channel_create",
     "invite_create",
+    "invite_delete",
     "guild_member_add",
     "message_create",
     "channel_update",
@@ -40,6 +41,7 @@ pub const EVENT_TYPES: [&str; 23] = [
     "channel_pins_update",
     "message_reaction_add",
     "message_reaction_remove",
+    "message_reaction_clear",
     "guild_ban_add",
     "guild_ban_remove",
     "message_ack",

@@ -167,3 +167,53 @@ async fn a_deleted_channel_is_gone_for_its_viewers_and_hidden_from_others() {
     assert_eq!(entry["user_id"], json!(alice.user.id.to_string()));
     server.stop().await;
 }
+
+/// Discord's `PATCH /guilds/{id}/channels`: MANAGE_CHANNELS reorders the
+/// guild's channels, each moved one told once as CHANNEL_UPDATE, one left
+/// where it was told nothing; bad moves change nothing.
+#[tokio::test]
+async fn managers_reorder_channels_and_members_see_each_move_once() {
+    let server = TestServer::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let guild = server.guild(&[&alice, &bob]).await;
+    let general = guild.channels[0].clone();
+    let random = alice.api.create_channel(guild.id, "random").await.unwrap();
+    let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
+    let path = format!("/guilds/{}/channels", guild.id);
+    let order = async |u: &TestUser| {
+        let channels: Vec<Channel> = u.ok(Method::GET, &path, None).await;
+        channels.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+    assert_eq!(order(&bob).await, [general.id, random.id]);
+
+    // random stays where it is; general goes after it.
+    let moves = json!([
+        {"id": random.id, "position": random.position, "lock_permissions": false, "parent_id": null},
+        {"id": general.id, "position": random.position + 1},
+    ]);
+    bob.refused(Method::PATCH, &path, Some(moves.clone()), (403, 50013))
+        .await;
+    for bad in [
+        json!([{"id": general.id, "position": 1}, {"id": general.id, "position": 2}]),
+        json!([{"id": 42, "position": 1}]),
+        json!([{"id": general.id, "position": 1, "parent_id": random.id}]),
+    ] {
+        alice
+            .refused(Method::PATCH, &path, Some(bad.clone()), (400, 50035))
+            .await;
+    }
+    let negative = json!([{"id": general.id, "position": -1}]);
+    let (status, _) = alice.call(Method::PATCH, &path, Some(negative)).await;
+    assert_eq!(status.as_u16(), 400);
+    alice.no_content(Method::PATCH, &path, Some(moves)).await;
+    let moved = channel_event(&mut bob_gw, "CHANNEL_UPDATE").await;
+    assert_eq!(
+        (moved.id, moved.position),
+        (general.id, random.position + 1)
+    );
+    assert_eq!(order(&bob).await, [random.id, general.id]);
+    // random did not move: nothing else was sent before this message.
+    let names = names_until_message(&mut bob_gw, &alice, general.id).await;
+    assert!(!names.iter().any(|n| n == "CHANNEL_UPDATE"), "{names:?}");
+    server.stop().await;
+}

@@ -1,5 +1,6 @@
 //! Rookery's objects against Discord's published OpenAPI description
 //! (issue 17): users, messages, channels, guilds, roles, members, invites
+//! (previews, lists and creations)
 //! and webhooks, as a real server answers them, validated against the
 //! schemas vendored in `compat/openapi` (`check.py`, Python's jsonschema,
 //! installed by `.ci/run`). Deliberate differences are listed in
@@ -102,10 +103,16 @@ async fn collect(server: &TestServer, alice: &TestUser, bob: &TestUser) -> Insta
     let mut members = each(get(alice, &format!("/guilds/{g}/members?limit=10")).await);
     members.push(get(alice, &format!("/guilds/{g}/members/{}", bob.user.id)).await);
     out.insert("GuildMemberResponse", members);
-    out.insert(
-        "GuildInviteResponse",
-        vec![get(bob, &format!("/invites/{code}")).await],
-    );
+    let channel_invite: Value = alice
+        .ok(
+            Method::POST,
+            &format!("/channels/{channel}/invites"),
+            Some(json!({"max_age": 600, "max_uses": 3})),
+        )
+        .await;
+    let mut invites = each(get(alice, &format!("/guilds/{g}/invites")).await);
+    invites.extend([get(bob, &format!("/invites/{code}")).await, channel_invite]);
+    out.insert("GuildInviteResponse", invites);
     let hook_by_id = get(
         alice,
         &format!("/webhooks/{}", hook["id"].as_str().unwrap()),

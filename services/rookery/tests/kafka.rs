@@ -189,7 +189,16 @@ async fn guild_and_message_changes(
     call(Method::PUT, format!("/channels/{c}/pins/{}", sent[0]), None).await;
     let reaction = format!("/channels/{c}/messages/{}/reactions/🎉/@me", sent[0]);
     call(Method::PUT, reaction.clone(), None).await;
-    call(Method::DELETE, reaction, None).await;
+    call(Method::DELETE, reaction.clone(), None).await;
+    let reactions = format!("/channels/{c}/messages/{}/reactions", sent[0]);
+    call(Method::PUT, reaction.clone(), None).await;
+    call(Method::DELETE, format!("{reactions}/🎉"), None).await;
+    call(Method::PUT, reaction, None).await;
+    call(Method::DELETE, reactions, None).await;
+    let invite = json!({"max_age": 60, "max_uses": 1});
+    let made = call(Method::POST, format!("/channels/{c}/invites"), Some(invite)).await;
+    let code = made["code"].as_str().unwrap().to_owned();
+    call(Method::DELETE, format!("/invites/{code}"), None).await;
     let ack = format!("/channels/{c}/messages/{}/ack", sent[0]);
     call(Method::POST, ack, None).await;
     call(
@@ -284,11 +293,14 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema(c
         "\"USER_CREATE\": 3",
         "\"GUILD_CREATE\": 1",
         "\"CHANNEL_CREATE\": 3",
-        "\"INVITE_CREATE\": 1",
+        "\"INVITE_CREATE\": 2",
+        "\"INVITE_DELETE\": 1",
         "\"GUILD_MEMBER_ADD\": 1",
         "\"MESSAGE_CREATE\": 7",
         "\"CHANNEL_PINS_UPDATE\": 1",
-        "\"MESSAGE_REACTION_ADD\": 1",
+        "\"MESSAGE_REACTION_ADD\": 3",
+        "\"MESSAGE_REACTION_REMOVE_EMOJI\": 1",
+        "\"MESSAGE_REACTION_REMOVE_ALL\": 1",
         "\"MESSAGE_REACTION_REMOVE\": 1",
         "\"GUILD_ROLE_CREATE\": 1",
         "\"GUILD_ROLE_UPDATE\": 1",

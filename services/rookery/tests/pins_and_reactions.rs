@@ -351,3 +351,68 @@ async fn messages_carry_reaction_counts_with_the_readers_own() {
     assert_eq!(firsts, [&(emoji[0].clone(), 2, true)]);
     server.stop().await;
 }
+
+/// The counts on a message as a member reads it.
+async fn counts(u: &TestUser, channel: Id, message: Id) -> Vec<(String, u64)> {
+    let path = format!("/channels/{channel}/messages/{message}");
+    let m: Value = u.ok(Method::GET, &path, None).await;
+    let reactions = m["reactions"].as_array().cloned().unwrap_or_default();
+    let pairs = reactions.iter().map(|r| {
+        let name = r["emoji"]["name"].as_str().unwrap().to_owned();
+        (name, r["count"].as_u64().unwrap())
+    });
+    pairs.collect()
+}
+
+#[tokio::test]
+async fn moderators_clear_one_emoji_or_every_reaction_and_members_are_told() {
+    let server = TestServer::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let guild = server.guild(&[&alice, &bob]).await;
+    let channel = guild.channels[0].id;
+    let [id] = post_all(&alice, channel, ["react to me"]).await;
+    let base = format!("/channels/{channel}/messages/{id}/reactions");
+    for (who, emoji) in [(&alice, "👍"), (&bob, "👍"), (&bob, "🎉")] {
+        who.no_content(Method::PUT, &format!("{base}/{emoji}/@me"), None)
+            .await;
+    }
+    let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
+
+    // Clearing needs MANAGE_MESSAGES, even one's own emoji.
+    bob.refused(Method::DELETE, &base, None, (403, 50013)).await;
+    bob.refused(Method::DELETE, &format!("{base}/🎉"), None, (403, 50013))
+        .await;
+    alice
+        .refused(Method::DELETE, &format!("{base}/nope"), None, (400, 10014))
+        .await;
+
+    alice
+        .no_content(Method::DELETE, &format!("{base}/👍"), None)
+        .await;
+    let (t, d) = next(&mut bob_gw, "MESSAGE_REACTION_REMOVE").await;
+    assert_eq!(t, "MESSAGE_REACTION_REMOVE_EMOJI");
+    assert_eq!(d["emoji"]["name"], json!("👍"));
+    assert_eq!(d["message_id"], json!(id.to_string()));
+    assert_eq!(counts(&bob, channel, id).await, [("🎉".to_owned(), 1)]);
+    assert!(reactors_of(&bob, &base, "").await.is_empty());
+
+    alice.no_content(Method::DELETE, &base, None).await;
+    let (t, d) = next(&mut bob_gw, "MESSAGE_REACTION_REMOVE").await;
+    assert_eq!(t, "MESSAGE_REACTION_REMOVE_ALL");
+    assert!(d.get("emoji").is_none(), "{d}");
+    assert!(counts(&bob, channel, id).await.is_empty());
+
+    // Nothing left to clear publishes nothing: the next event bob hears
+    // is the message after.
+    alice.no_content(Method::DELETE, &base, None).await;
+    alice
+        .no_content(Method::DELETE, &format!("{base}/👍"), None)
+        .await;
+    post_all(&alice, channel, ["after"]).await;
+    let (t, _) = next(&mut bob_gw, "MESSAGE_").await;
+    assert_eq!(t, "MESSAGE_CREATE");
+    bob.no_content(Method::PUT, &format!("{base}/👍/@me"), None)
+        .await;
+    assert_eq!(counts(&bob, channel, id).await, [("👍".to_owned(), 1)]);
+    server.stop().await;
+}

@@ -75,6 +75,7 @@ forward! {
     guild_members(guild_id: Id, after: Id, limit: usize) -> Vec<Member>;
     dm_channel(a: Id, b: Id) -> Option<Id>;
     invite(code: &str) -> Option<Invite>;
+    guild_invites(guild_id: Id) -> Vec<Invite>;
     nonce(user_id: Id, nonce: &str) -> Option<Id>;
     messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;
     message(channel_id: Id, message_id: Id) -> Option<Message>;

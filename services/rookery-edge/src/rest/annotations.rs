@@ -90,6 +90,27 @@ pub async fn remove_reaction(
     Ok(no_content(done))
 }
 
+/// `DELETE .../reactions`: every reaction on the message.
+pub async fn clear_reactions(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path((channel, message)): Path<(String, String)>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    Ok(no_content(edge.clear_reactions(&user, (c, m), None).await?))
+}
+
+/// `DELETE .../reactions/{emoji}`: every reaction with that emoji.
+pub async fn clear_emoji_reactions(
+    edge: EdgeState,
+    Auth(user): Auth,
+    Path((channel, message, emoji)): Path<(String, String, String)>,
+) -> Result<Response, EdgeError> {
+    let (c, m) = message_path(&channel, &message)?;
+    let done = edge.clear_reactions(&user, (c, m), Some(&emoji)).await?;
+    Ok(no_content(done))
+}
+
 /// A page of users: `after` (a user id) and `limit`, as Discord takes them
 /// (reactions: 1..=100, default 25; bans: 1..=1000, default 1000).
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@
 mod annotations;
 mod discovery;
 mod extract;
+mod invites;
 mod private;
 mod roles;
 mod routes;

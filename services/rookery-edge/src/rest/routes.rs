@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rookery_proto::Id;
 use rookery_proto::rest::{
-    BulkDelete, ChannelParams, CreateMessage, CreateNamed, Credentials, EditMessage, InviteCode,
-    PasswordChange,
+    BulkDelete, ChannelParams, ChannelPosition, CreateMessage, CreateNamed, Credentials,
+    EditMessage, PasswordChange,
 };
 use rookery_store::Cursor;
 use serde::Serialize;
@@ -97,26 +97,6 @@ pub async fn create_channel(
     Ok(applied(channel, a))
 }
 
-pub async fn create_invite(
-    State(edge): EdgeState,
-    Auth(user): Auth,
-    Path(guild): Path<String>,
-) -> Result<Response, EdgeError> {
-    let (invite, a) = edge
-        .create_invite(&user, id(&guild, EdgeError::UnknownGuild)?)
-        .await?;
-    Ok(applied(InviteCode { code: invite.code }, a))
-}
-
-pub async fn accept_invite(
-    State(edge): EdgeState,
-    Auth(user): Auth,
-    Path(code): Path<String>,
-) -> Result<Response, EdgeError> {
-    let (guild, a) = edge.accept_invite(&user, &code).await?;
-    Ok(applied(guild, a))
-}
-
 pub async fn my_guilds(State(edge): EdgeState, Auth(user): Auth) -> Result<Response, EdgeError> {
     Ok(Json(edge.user_guilds(&user).await?).into_response())
 }
@@ -156,6 +136,16 @@ pub async fn update_channel(
     let channel = id(&channel, EdgeError::UnknownChannel)?;
     let (updated, a) = edge.update_channel(&user, channel, p).await?;
     Ok(applied(updated, a))
+}
+
+pub async fn move_channels(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(guild): Path<String>,
+    ApiJson(moves): ApiJson<Vec<ChannelPosition>>,
+) -> Result<Response, EdgeError> {
+    let guild = id(&guild, EdgeError::UnknownGuild)?;
+    Ok(no_content(edge.move_channels(&user, guild, &moves).await?))
 }
 
 pub async fn history(

@@ -3,7 +3,7 @@
 //! (`services/rookery/tests/authorization.rs`) enumerates the routes the
 //! router really serves, and a new route without a decision there fails it.
 
-use super::{annotations, discovery, private, roles, routes, webhooks};
+use super::{annotations, discovery, invites, private, roles, routes, webhooks};
 use crate::Edge;
 use axum::Router;
 use std::sync::Arc;
@@ -35,9 +35,12 @@ api_routes! {
     "/auth/password" => post(routes::change_password);
     "/auth/logout-everywhere" => post(routes::log_out_everywhere);
     "/guilds" => post(routes::create_guild);
-    "/guilds/{id}/channels" => get(discovery::guild_channels).post(routes::create_channel);
-    "/guilds/{id}/invites" => post(routes::create_invite);
-    "/invites/{code}" => get(discovery::invite).post(routes::accept_invite);
+    "/guilds/{id}/channels" =>
+        get(discovery::guild_channels).post(routes::create_channel).patch(routes::move_channels);
+    "/guilds/{id}/invites" => get(invites::in_guild).post(invites::create_in_guild);
+    "/invites/{code}" =>
+        get(discovery::invite).post(invites::accept).delete(invites::delete);
+    "/channels/{id}/invites" => get(invites::in_channel).post(invites::create_in_channel);
     "/guilds/{id}" => get(discovery::guild);
     "/users/@me/guilds" => get(routes::my_guilds);
     "/gateway" => get(discovery::gateway);
@@ -69,7 +72,9 @@ api_routes! {
     "/channels/{id}/messages/{message}/ack" => post(annotations::ack);
     "/users/@me/read-states" => get(annotations::read_states);
     "/channels/{id}/pins/{message}" => put(annotations::pin).delete(annotations::unpin);
-    "/channels/{id}/messages/{message}/reactions/{emoji}" => get(annotations::reactions);
+    "/channels/{id}/messages/{message}/reactions" => delete(annotations::clear_reactions);
+    "/channels/{id}/messages/{message}/reactions/{emoji}" =>
+        get(annotations::reactions).delete(annotations::clear_emoji_reactions);
     "/channels/{id}/messages/{message}/reactions/{emoji}/{user}" =>
         put(annotations::add_reaction).delete(annotations::remove_reaction);
     "/channels/{id}" => get(roles::channel).patch(routes::update_channel).delete(private::delete);

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else {
         return;
     };
-    match pick % 12 {
+    match pick % 15 {
         0 => drop(parse::<rest::Credentials>(body)),
         1 => drop(parse::<rest::CreateNamed>(body)),
         2 => drop(parse::<rest::CreatePrivate>(body)),
@@ -26,6 +26,9 @@ fuzz_target!(|data: &[u8]| {
         8 => drop(parse::<rest::RoleParams>(body)),
         9 => drop(parse::<Vec<rest::RolePosition>>(body)),
         10 => drop(parse::<rest::OverwriteParams>(body)),
+        11 => drop(parse::<rest::CreateChannelInvite>(body)),
+        12 => drop(parse::<rookery_proto::webhooks::CreateWebhook>(body)),
+        13 => drop(parse::<rookery_proto::webhooks::ExecuteWebhook>(body)),
         _ => drop(parse::<rest::MemberParams>(body)),
     }
 });

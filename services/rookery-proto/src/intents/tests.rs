@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::codec::Dispatch;
-use crate::event::{ReactionChange, TypingStart};
+use crate::event::{ReactionChange, ReactionsRemoved, TypingStart};
 use crate::gateway::event_name as ev;
 use crate::model::{Message, User};
 use std::sync::Arc;
@@ -91,11 +91,22 @@ fn reactions_and_typing_follow_their_own_bits() {
             timestamp: 1,
         }),
     );
+    let cleared = Dispatch::new(
+        ev::MESSAGE_REACTION_REMOVE_ALL,
+        DispatchData::ReactionsRemoved(ReactionsRemoved {
+            channel_id: Id(3),
+            message_id: Id(9),
+            guild_id: Id(2),
+            emoji: None,
+        }),
+    );
     let messages = Intents(bit::GUILD_MESSAGES);
     assert_eq!(messages.admit(&reaction, VIEWER), Admit::Skip);
+    assert_eq!(messages.admit(&cleared, VIEWER), Admit::Skip);
     assert_eq!(messages.admit(&typing, VIEWER), Admit::Skip);
     let both = Intents(bit::GUILD_MESSAGE_REACTIONS | bit::GUILD_MESSAGE_TYPING);
     assert_eq!(both.admit(&reaction, VIEWER), Admit::Whole);
+    assert_eq!(both.admit(&cleared, VIEWER), Admit::Whole);
     assert_eq!(both.admit(&typing, VIEWER), Admit::Whole);
 }
 

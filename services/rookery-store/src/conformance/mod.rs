@@ -14,12 +14,14 @@ use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::{Id, Snowflake};
 use std::sync::LazyLock;
 
+mod invites;
 mod mentions;
 mod messages;
 mod moderation;
 mod private;
 mod reactions;
 mod webhooks;
+pub use invites::invites_are_listed_by_guild_counted_and_deleted;
 pub use mentions::mentions_are_found_exactly_through_the_index;
 pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
@@ -32,7 +34,7 @@ pub use moderation::{
 pub use private::{
     a_pair_of_users_has_one_dm, deleted_channels_are_gone, private_channels_keep_their_recipients,
 };
-pub use reactions::reaction_counts_stay_exact;
+pub use reactions::{reaction_counts_stay_exact, reactions_clear_all_or_one_emoji};
 pub use webhooks::webhooks_are_found_by_id_channel_and_guild;
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1023).expect("valid worker"));
@@ -67,7 +69,9 @@ macro_rules! conformance_tests {
             private_channels_keep_their_recipients,
             deleted_channels_are_gone,
             a_pair_of_users_has_one_dm,
-            webhooks_are_found_by_id_channel_and_guild
+            webhooks_are_found_by_id_channel_and_guild,
+            invites_are_listed_by_guild_counted_and_deleted,
+            reactions_clear_all_or_one_emoji
         );
     };
     (@each [$rig:ident, $setup:expr, $store:expr, $bucket:expr] $($name:ident),*) => {$(
@@ -105,6 +109,8 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     private_channels_keep_their_recipients(store, bucket_ms).await;
     deleted_channels_are_gone(store, bucket_ms).await;
     a_pair_of_users_has_one_dm(store, bucket_ms).await;
+    invites_are_listed_by_guild_counted_and_deleted(store, bucket_ms).await;
+    reactions_clear_all_or_one_emoji(store, bucket_ms).await;
 }
 
 pub(crate) fn fresh() -> Id {
@@ -432,6 +438,11 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         code: format!("c{}", fresh().0),
         guild_id: guild.id,
         inviter_id: owner.id,
+        channel_id: None,
+        created_at_ms: 0,
+        max_age: 0,
+        max_uses: 0,
+        uses: 0,
     };
     store
         .apply(vec![

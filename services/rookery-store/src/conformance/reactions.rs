@@ -95,3 +95,75 @@ pub async fn reaction_counts_stay_exact(store: &dyn Store, _bucket_ms: u64) {
     assert_eq!(mine(u2, &a, &b).await, own(&[(b.id, "👍")]));
     assert!(store.message(channel, a.id).await.unwrap().is_none());
 }
+
+/// Clearing one emoji takes its reactions, its count and its readers'
+/// index rows and leaves the others; clearing all takes the rest; a
+/// reaction after the clear counts from zero; a clear of a deleted message
+/// writes nothing.
+pub async fn reactions_clear_all_or_one_emoji(store: &dyn Store, _bucket_ms: u64) {
+    let channel = fresh();
+    let author = user("cleared");
+    let m = message(channel, fresh(), &author, None);
+    let (u1, u2) = (fresh(), fresh());
+    let react = |emoji: &str, user_id| {
+        Mutation::Reaction(Reaction {
+            channel_id: channel,
+            message_id: m.id,
+            emoji: emoji.into(),
+            user_id,
+            add: true,
+        })
+    };
+    let clear = |emoji: Option<&str>| Mutation::ReactionsClear {
+        channel_id: channel,
+        message_id: m.id,
+        emoji: emoji.map(str::to_owned),
+    };
+    let counts_of = async || counts(&store.message(channel, m.id).await.unwrap().unwrap());
+    let mine = async |user| {
+        store
+            .user_reactions(channel, user, (m.id, m.id))
+            .await
+            .unwrap()
+    };
+    let who = async |emoji| {
+        store
+            .reactions(channel, m.id, emoji, Id(0), 10)
+            .await
+            .unwrap()
+    };
+    store
+        .apply(vec![
+            Mutation::Message(m.clone()),
+            react("👍", u1),
+            react("👍", u2),
+            react("🎉", u1),
+        ])
+        .await
+        .unwrap();
+    // In the batch that added them, too: the clear sees them.
+    store
+        .apply(vec![react("🔥", u2), clear(Some("👍"))])
+        .await
+        .unwrap();
+    assert_eq!(counts_of().await, pairs(&[("🎉", 1), ("🔥", 1)]));
+    assert!(who("👍").await.is_empty());
+    assert_eq!(who("🎉").await, vec![u1]);
+    assert_eq!(mine(u1).await, vec![(m.id, "🎉".to_owned())]);
+    assert_eq!(mine(u2).await, vec![(m.id, "🔥".to_owned())]);
+
+    store.apply(vec![clear(None)]).await.unwrap();
+    assert_eq!(counts_of().await, pairs(&[]));
+    assert!(who("🎉").await.is_empty() && who("🔥").await.is_empty());
+    assert!(mine(u1).await.is_empty() && mine(u2).await.is_empty());
+
+    store.apply(vec![react("👍", u2)]).await.unwrap();
+    assert_eq!(counts_of().await, pairs(&[("👍", 1)]), "counted from zero");
+
+    let delete = Mutation::MessageDelete {
+        channel_id: channel,
+        message_id: m.id,
+    };
+    store.apply(vec![delete, clear(None)]).await.unwrap();
+    assert!(store.message(channel, m.id).await.unwrap().is_none());
+}

@@ -22,6 +22,8 @@ pub(super) struct Pending {
     pub(super) bans: HashMap<[u8; 16], bool>,
     /// DM pairs claimed by the batch so far.
     pub(super) dm_pairs: HashMap<[u8; 16], Id>,
+    /// Invites written (or deleted: none) by the batch so far.
+    pub(super) invites: HashMap<String, Option<rookery_proto::model::Invite>>,
 }
 
 impl Inner {
@@ -102,14 +104,27 @@ impl Inner {
         pending.rows.insert(key, None);
         let pair = keys::pair(channel, message);
         b.remove(&self.t.pins, pair);
+        self.remove_reactions(b, pending, (channel, message), &pair)
+    }
+
+    /// Removes every reaction whose key starts with `prefix` (a message's,
+    /// or one emoji's on it), with their readers' index rows, as stored or
+    /// added by the batch so far.
+    fn remove_reactions(
+        &self,
+        b: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        (channel, message): (Id, Id),
+        prefix: &[u8],
+    ) -> Result<(), StoreError> {
         let mut gone = Vec::new();
-        for row in self.t.reactions.prefix(pair) {
+        for row in self.t.reactions.prefix(prefix) {
             gone.push(row.key().map_err(backend)?.to_vec());
         }
         let added = pending
             .reactions
             .iter()
-            .filter(|&(k, &on)| on && k.starts_with(&pair));
+            .filter(|&(k, &on)| on && k.starts_with(prefix));
         gone.extend(added.map(|(k, _)| k.clone()));
         for key in gone {
             if let Some((emoji, user)) = keys::reaction_parts(&key) {
@@ -119,6 +134,32 @@ impl Inner {
             pending.reactions.insert(key.clone(), false);
             b.remove(&self.t.reactions, key);
         }
+        Ok(())
+    }
+
+    /// Removes a message's reactions (or one emoji's) and their counts;
+    /// nothing if the message is gone (its delete took them).
+    pub(super) fn clear_reactions(
+        &self,
+        b: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        (channel, message): (Id, Id),
+        emoji: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let row = self.message_key(channel, message);
+        let Some(mut msg) = self.current(pending, row)? else {
+            return Ok(());
+        };
+        let prefix = match emoji {
+            Some(e) => keys::reaction_prefix(channel, message, e),
+            None => keys::pair(channel, message).to_vec(),
+        };
+        self.remove_reactions(b, pending, (channel, message), &prefix)?;
+        match emoji {
+            Some(e) => msg.set_reaction_count(e, 0),
+            None => msg.reactions.clear(),
+        }
+        self.put(b, pending, msg);
         Ok(())
     }
 

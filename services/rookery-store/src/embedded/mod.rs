@@ -10,6 +10,7 @@ mod audit;
 mod bans;
 mod channels;
 mod history;
+mod invites;
 mod keys;
 mod mentions;
 mod messages;
@@ -79,6 +80,8 @@ struct Tables {
     roles: Keyspace,
     guilds_by_user: Keyspace,
     invites: Keyspace,
+    /// Guild and code of every invite (a guild's list).
+    invites_by_guild: Keyspace,
     nonces: Keyspace,
     messages: Keyspace,
     channel_buckets: Keyspace,
@@ -152,6 +155,7 @@ impl EmbeddedStore {
             roles: ks("roles")?,
             guilds_by_user: ks("guilds_by_user")?,
             invites: ks("invites")?,
+            invites_by_guild: ks("invites_by_guild")?,
             nonces: ks("nonces")?,
             messages: ks("messages")?,
             channel_buckets: ks("channel_buckets")?,
@@ -173,6 +177,7 @@ impl EmbeddedStore {
         };
         inner.backfill_reaction_counts()?;
         inner.backfill_mention_index()?;
+        inner.backfill_invite_index()?;
         Ok(Self(Arc::new(inner)))
     }
 
@@ -275,7 +280,13 @@ impl Inner {
                 Mutation::RoleDelete { guild_id, role_id } => {
                     b.remove(&t.roles, keys::pair(*guild_id, *role_id))
                 }
-                Mutation::Invite(i) => b.insert(&t.invites, i.code.as_bytes(), encode(i)),
+                Mutation::Invite(i) => self.upsert_invite(&mut b, &mut pending, i)?,
+                Mutation::InviteDelete { guild_id, code } => {
+                    self.delete_invite(&mut b, &mut pending, (*guild_id, code))
+                }
+                Mutation::InviteUsed { code } => {
+                    self.count_invite_use(&mut b, &mut pending, code)?
+                }
                 Mutation::Message(msg) => self.insert_message(&mut b, &mut pending, msg)?,
                 Mutation::MessageEdit(msg) => self.edit_message(&mut b, &mut pending, msg)?,
                 Mutation::MessageDelete {
@@ -288,6 +299,16 @@ impl Inner {
                     pinned,
                 } => self.pin(&mut b, &mut pending, (*channel_id, *message_id), *pinned)?,
                 Mutation::Reaction(r) => self.react(&mut b, &mut pending, r)?,
+                Mutation::ReactionsClear {
+                    channel_id,
+                    message_id,
+                    emoji,
+                } => self.clear_reactions(
+                    &mut b,
+                    &mut pending,
+                    (*channel_id, *message_id),
+                    emoji.as_deref(),
+                )?,
                 Mutation::Ban {
                     guild_id,
                     user_id,
@@ -466,6 +487,10 @@ impl Store for EmbeddedStore {
 
     async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
         self.get("invites", &self.0.t.invites, code.as_bytes())
+    }
+
+    async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError> {
+        self.invites_of(guild_id)
     }
 
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {

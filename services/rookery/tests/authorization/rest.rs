@@ -117,7 +117,14 @@ fn matrix() -> Vec<Row> {
         // The owner cannot leave (they delete the guild or hand it over).
         row("DELETE", "/users/@me/guilds/{id}", Guild, [400, 204, 204, 403, 403]),
         row("POST", "/guilds/{id}/channels", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "new"}))),
+        row("PATCH", "/guilds/{id}/channels", Guild, [204, 403, 403, 403, 403])
+            .body(|w, _| Some(json!([{"id": w.channel, "position": 3}]))),
         row("POST", "/guilds/{id}/invites", Guild, WRITE),
+        // Listing and deleting invites: MANAGE_GUILD (the owner's alone
+        // here; the world's invite is a guild invite, so MANAGE_CHANNELS
+        // would not do).
+        row("GET", "/guilds/{id}/invites", Guild, OWNER_ONLY),
+        row("DELETE", "/invites/{code}", Own, OWNER_ONLY),
         row("GET", "/guilds/{id}/roles", Guild, READ),
         row("POST", "/guilds/{id}/roles", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "new role"}))),
         row("PATCH", "/guilds/{id}/roles", Guild, OWNER_ONLY)
@@ -159,6 +166,10 @@ fn matrix() -> Vec<Row> {
         row("GET", "/channels/{id}/messages/{message}/reactions/{emoji}", Channel, READ),
         row("PUT", "/channels/{id}/messages/{message}/reactions/{emoji}/{user}", Channel, WRITE),
         row("DELETE", "/channels/{id}/messages/{message}/reactions/{emoji}/{user}", Channel, READ),
+        row("DELETE", "/channels/{id}/messages/{message}/reactions", Channel, OWNER_ONLY),
+        row("DELETE", "/channels/{id}/messages/{message}/reactions/{emoji}", Channel, OWNER_ONLY),
+        row("GET", "/channels/{id}/invites", Channel, OWNER_ONLY),
+        row("POST", "/channels/{id}/invites", Channel, WRITE).body(|_, _| Some(json!({"max_age": 60}))),
         row("PUT", "/channels/{id}/permissions/{target}", Channel, OWNER_ONLY).body(overwrite),
         row("DELETE", "/channels/{id}/permissions/{target}", Channel, OWNER_ONLY),
         row("PUT", "/channels/{id}/recipients/{user}", Channel, NOT_A_GROUP),
@@ -183,6 +194,11 @@ fn matrix() -> Vec<Row> {
         row("GET", "/channels/{id}/messages/{message}/reactions/{emoji}", Dm, DM_READ),
         row("PUT", "/channels/{id}/messages/{message}/reactions/{emoji}/{user}", Dm, DM_READ),
         row("DELETE", "/channels/{id}/messages/{message}/reactions/{emoji}/{user}", Dm, DM_READ),
+        // Nobody manages messages in a DM, and invites lead to guilds.
+        row("DELETE", "/channels/{id}/messages/{message}/reactions", Dm, NOBODY),
+        row("DELETE", "/channels/{id}/messages/{message}/reactions/{emoji}", Dm, NOBODY),
+        row("GET", "/channels/{id}/invites", Dm, NOBODY),
+        row("POST", "/channels/{id}/invites", Dm, NOBODY).body(|_, _| Some(json!({"max_age": 60}))),
         row("PUT", "/channels/{id}/permissions/{target}", Dm, NOBODY).body(overwrite),
         row("DELETE", "/channels/{id}/permissions/{target}", Dm, NOBODY),
         row("PUT", "/channels/{id}/recipients/{user}", Dm, NOBODY),
