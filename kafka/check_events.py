@@ -30,6 +30,8 @@ def documented_key(event):
         return d["id"]
     if t == "GUILD_CREATE":
         return d["guild"]["id"]
+    if t == "GUILD_UPDATE":
+        return d["id"]
     if t == "CHANNEL_CREATE" and d["type"] == 1:
         # A DM's opening: the lower of its two users.
         return min(r["id"] for r in d["recipients"])

@@ -23,7 +23,7 @@ pub enum Applied {
     Pending,
 }
 
-fn name_of(field: &str, value: &str) -> Result<String, EdgeError> {
+pub(crate) fn name_of(field: &str, value: &str) -> Result<String, EdgeError> {
     let name = value.trim();
     let shown = rookery_proto::text::visible(name);
     if !shown || name.chars().count() > 100 {

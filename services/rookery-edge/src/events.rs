@@ -45,6 +45,7 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         Event::ChannelUpdate(c) => (ev::CHANNEL_UPDATE, D::Channel(c.clone())),
         Event::ChannelRecipientAdd(r) => (ev::CHANNEL_RECIPIENT_ADD, D::Recipient(r.clone())),
         Event::ChannelRecipientRemove(r) => (ev::CHANNEL_RECIPIENT_REMOVE, D::Recipient(r.clone())),
+        Event::GuildUpdate(g) => (ev::GUILD_UPDATE, D::GuildUpdate(g.clone())),
         Event::GuildRoleCreate(r) => (ev::GUILD_ROLE_CREATE, D::Role(r.clone())),
         Event::GuildRoleUpdate(r) => (ev::GUILD_ROLE_UPDATE, D::Role(r.clone())),
         Event::GuildRoleDelete(r) => (ev::GUILD_ROLE_DELETE, D::RoleDelete(r.clone())),

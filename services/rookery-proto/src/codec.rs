@@ -186,6 +186,8 @@ pub enum DispatchData {
     RoleDelete(crate::event::GuildRoleDelete),
     /// GUILD_MEMBER_REMOVE.
     MemberRemove(crate::event::MemberRemove),
+    /// GUILD_UPDATE.
+    GuildUpdate(crate::model::GuildUpdate),
     /// GUILD_DELETE.
     GuildDelete(crate::model::UnavailableGuild),
     /// CHANNEL_PINS_UPDATE.

@@ -11,7 +11,9 @@
 //! disk or on the wire for Discord's constants. Deserialization is derived
 //! (unknown keys are ignored), so either form reads back.
 
-use crate::model::{Channel, Guild, GuildState, Member, Message, MessageReference, Role, User};
+use crate::model::{
+    Channel, Guild, GuildState, GuildUpdate, Member, Message, MessageReference, Role, User,
+};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
@@ -335,6 +337,9 @@ const GUILD: [(&str, Constant); 34] = [
     ("incidents_data", Null),
 ];
 
+/// Discord's AFK timeout (no voice channels here): its default.
+const AFK_TIMEOUT_SECS: u16 = 300;
+
 /// No member cap: the largest count Discord's field holds.
 const MAX_MEMBERS: i32 = i32::MAX;
 
@@ -348,11 +353,38 @@ impl Serialize for GuildState {
         f.field("roles", &self.roles)?;
         f.discord(&GUILD)?;
         if f.json {
-            f.field("afk_timeout", &300u16)?;
+            f.field("afk_timeout", &AFK_TIMEOUT_SECS)?;
             f.field("max_members", &MAX_MEMBERS)?;
         }
         f.end()
     }
+}
+
+impl Serialize for GuildUpdate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut f = Fields::begin(s, "GuildUpdate", 4, GUILD.len() + 2)?;
+        f.field("id", &self.id)?;
+        f.field("name", &self.name)?;
+        f.field("owner_id", &self.owner_id)?;
+        f.field("roles", &self.roles)?;
+        f.discord(&GUILD)?;
+        if f.json {
+            f.field("afk_timeout", &AFK_TIMEOUT_SECS)?;
+            f.field("max_members", &MAX_MEMBERS)?;
+        }
+        f.end()
+    }
+}
+
+/// What a guild shows for a settable field Rookery does not have (its
+/// JSON value), if the field is one of Discord's guild fields: `PATCH
+/// /guilds/{id}` accepts such a field only at this value.
+pub fn guild_default(field: &str) -> Option<serde_json::Value> {
+    if field == "afk_timeout" {
+        return Some(AFK_TIMEOUT_SECS.into());
+    }
+    let (_, constant) = GUILD.iter().find(|(name, _)| *name == field)?;
+    serde_json::to_value(constant).ok()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! bumps it. `docs/events.md` documents every field.
 
 use crate::Id;
-use crate::model::{Channel, GuildState, Invite, Member, Message, Role, User};
+use crate::model::{Channel, GuildState, GuildUpdate, Invite, Member, Message, Role, User};
 use serde::{Deserialize, Serialize};
 
 /// Version of the event schema written by this build.
@@ -83,6 +83,8 @@ pub enum Event {
     UserCreate(User),
     /// A guild was created, with its first channels; its owner is its first member.
     GuildCreate(GuildCreate),
+    /// A guild's settings changed (the whole guild, with its roles).
+    GuildUpdate(GuildUpdate),
     /// A channel was created in a guild.
     ChannelCreate(Channel),
     /// An invite was created.
@@ -366,6 +368,7 @@ impl Event {
         match self {
             Event::UserCreate(u) => u.id.0,
             Event::GuildCreate(g) => g.guild.id.0,
+            Event::GuildUpdate(g) => g.id.0,
             // Every opening of a DM between the same two users is on one
             // partition, so the store keeps the first (see `dm_pair`).
             Event::ChannelCreate(c) if c.dm_pair().is_some() => {
@@ -408,6 +411,7 @@ impl Event {
         Some(match self {
             Event::UserCreate(_) => return None,
             Event::GuildCreate(g) => g.guild.id,
+            Event::GuildUpdate(g) => g.id,
             Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
                 c.scope()
             }

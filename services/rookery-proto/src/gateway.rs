@@ -84,6 +84,8 @@ pub mod event_name {
     pub const GUILD_MEMBERS_CHUNK: &str = "GUILD_MEMBERS_CHUNK";
     /// A channel's settings or permission overwrites changed.
     pub const CHANNEL_UPDATE: &str = "CHANNEL_UPDATE";
+    /// A guild's settings changed: the guild with its roles, no channels.
+    pub const GUILD_UPDATE: &str = "GUILD_UPDATE";
     /// A role was created.
     pub const GUILD_ROLE_CREATE: &str = "GUILD_ROLE_CREATE";
     /// A role was changed.

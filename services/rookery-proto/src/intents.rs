@@ -102,6 +102,7 @@ impl Intents {
             | DispatchData::Ack(_)
             | DispatchData::Recipient(_) => Admit::Whole,
             DispatchData::Guild(_)
+            | DispatchData::GuildUpdate(_)
             | DispatchData::GuildCreate(_)
             | DispatchData::GuildDelete(_)
             | DispatchData::Role(_)

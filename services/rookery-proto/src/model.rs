@@ -58,6 +58,34 @@ pub struct GuildState {
     pub roles: Vec<Role>,
 }
 
+/// A guild's settings with its roles, as `GUILD_UPDATE` carries them:
+/// Discord's guild object without channels, which its libraries would
+/// otherwise replace with the list given.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GuildUpdate {
+    /// Snowflake id.
+    pub id: Id,
+    /// Display name.
+    pub name: String,
+    /// The owner.
+    pub owner_id: Id,
+    /// Roles, @everyone (the guild's id) included, as they were when the
+    /// change was made.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+impl GuildUpdate {
+    /// The guild itself.
+    pub fn guild(&self) -> Guild {
+        Guild {
+            id: self.id,
+            name: self.name.clone(),
+            owner_id: self.owner_id,
+        }
+    }
+}
+
 impl GuildState {
     /// The guild without its channels.
     pub fn guild(&self) -> Guild {
@@ -244,6 +272,8 @@ pub struct AuditLogEntry {
 
 /// Discord's audit log event numbers, for the changes Rookery records.
 pub mod audit_action {
+    /// A guild's settings changed.
+    pub const GUILD_UPDATE: u8 = 1;
     /// A channel was created.
     pub const CHANNEL_CREATE: u8 = 10;
     /// A channel's name or slow mode changed.

@@ -64,6 +64,7 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
                 },
             ],
         ),
+        Event::GuildUpdate(g) => ("guild_update", vec![Mutation::Guild(g.guild())]),
         Event::InviteCreate(i) => ("invite_create", vec![Mutation::Invite(i.clone())]),
         Event::InviteDelete(i) => (
             "invite_delete",

@@ -22,9 +22,10 @@ pub const EPHEMERAL_EVENTS: &str = "rookery_writer_ephemeral_events_total";
 pub const EPHEMERAL_TYPES: [&str; 2] = ["typing_start", "presence_update"];
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 25] = [
+pub const EVENT_TYPES: [&str; 26] = [
     "user_create",
     "guild_create",
+    "guild_update",
     "channel_create",
     "invite_create",
     "invite_delete",

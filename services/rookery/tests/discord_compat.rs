@@ -523,3 +523,74 @@ async fn a_guild_its_channels_a_role_and_an_invite_are_read_as_discord_reads_the
         .await;
     server.stop().await;
 }
+
+/// Discord's `PATCH /guilds/{id}`: MANAGE_GUILD renames the guild, members
+/// are told once with GUILD_UPDATE (the guild and its roles, never a
+/// channel list, which Discord's libraries would take for the whole list),
+/// Discord's other fields pass at the value shown and are refused
+/// otherwise, and a body that changes nothing tells nobody.
+#[tokio::test]
+async fn managers_rename_a_guild_and_members_get_one_guild_update() {
+    const T: Duration = Duration::from_secs(10);
+    let server = TestServer::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let guild = server.guild(&[&alice, &bob]).await;
+    let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
+    let path = format!("/guilds/{}", guild.id);
+    bob.refused(
+        Method::PATCH,
+        &path,
+        Some(json!({"name": "mine"})),
+        (403, 50013),
+    )
+    .await;
+    for (bad, code) in [
+        (json!({"verification_level": 3}), 50035),
+        (json!({"owner_id": bob.user.id.to_string()}), 50035),
+        (json!({"name": " "}), 50035),
+        (json!({"colour": 1}), 50109),
+    ] {
+        alice
+            .refused(Method::PATCH, &path, Some(bad.clone()), (400, code))
+            .await;
+    }
+    let body = json!({"name": "Renamed", "description": null, "afk_timeout": 300});
+    let answer: Value = alice.ok(Method::PATCH, &path, Some(body)).await;
+    assert_eq!(answer["name"], json!("Renamed"));
+    let update = bob_gw.dispatch("GUILD_UPDATE", T).await.unwrap();
+    let update: Value = update.d().unwrap();
+    assert_eq!(update["name"], json!("Renamed"));
+    assert!(update.get("channels").is_none(), "{update}");
+    assert_eq!(update["roles"][0]["id"], json!(guild.id.to_string()));
+    let seen: Value = bob.ok(Method::GET, &path, None).await;
+    assert_eq!(seen["name"], json!("Renamed"));
+    // The same name again changes nothing: bob's next dispatch is the
+    // message after it.
+    let same = json!({"name": "Renamed"});
+    let _: Value = alice.ok(Method::PATCH, &path, Some(same)).await;
+    let posted = alice.api.post_message(guild.channels[0].id, "after", None);
+    posted.await.unwrap();
+    let next = loop {
+        let f = tokio::time::timeout(T, bob_gw.next())
+            .await
+            .unwrap()
+            .unwrap();
+        if f.header.op == op::DISPATCH {
+            break f;
+        }
+    };
+    assert_eq!(next.t(), Some("MESSAGE_CREATE"));
+    let log: Value = alice
+        .ok(
+            Method::GET,
+            &format!("{path}/audit-logs?action_type=1"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        log["audit_log_entries"].as_array().unwrap().len(),
+        1,
+        "{log}"
+    );
+    server.stop().await;
+}

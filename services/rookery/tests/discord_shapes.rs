@@ -92,9 +92,22 @@ async fn collect(server: &TestServer, alice: &TestUser, bob: &TestUser) -> Insta
         "PrivateChannelResponse",
         vec![get(alice, &format!("/channels/{}", dm["id"].as_str().unwrap())).await],
     );
+    let renamed: Value = alice
+        .ok(
+            Method::PATCH,
+            &format!("/guilds/{g}"),
+            Some(json!({"name": "renamed", "icon": null})),
+        )
+        .await;
+    let update = gw
+        .dispatch("GUILD_UPDATE", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let update: Value = update.d().unwrap();
+    assert!(update.get("channels").is_none(), "{update}");
     out.insert(
         "GuildResponse",
-        vec![get(alice, &format!("/guilds/{g}")).await],
+        vec![get(alice, &format!("/guilds/{g}")).await, renamed, update],
     );
     out.insert(
         "GuildRoleResponse",

@@ -195,6 +195,8 @@ async fn guild_and_message_changes(
     call(Method::DELETE, format!("{reactions}/🎉"), None).await;
     call(Method::PUT, reaction, None).await;
     call(Method::DELETE, reactions, None).await;
+    let rename = json!({"name": "renamed for analytics"});
+    call(Method::PATCH, format!("/guilds/{g}"), Some(rename)).await;
     let invite = json!({"max_age": 60, "max_uses": 1});
     let made = call(Method::POST, format!("/channels/{c}/invites"), Some(invite)).await;
     let code = made["code"].as_str().unwrap().to_owned();
@@ -292,6 +294,7 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema(c
     for expected in [
         "\"USER_CREATE\": 3",
         "\"GUILD_CREATE\": 1",
+        "\"GUILD_UPDATE\": 1",
         "\"CHANNEL_CREATE\": 3",
         "\"INVITE_CREATE\": 2",
         "\"INVITE_DELETE\": 1",

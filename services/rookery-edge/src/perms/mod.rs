@@ -387,6 +387,7 @@ impl Perms {
                 | Event::GuildBanAdd(_)
                 | Event::UserCreate(_)
                 | Event::GuildCreate(_)
+                | Event::GuildUpdate(_)
                 | Event::ChannelCreate(_)
                 | Event::InviteCreate(_)
                 | Event::InviteDelete(_)

@@ -120,6 +120,17 @@ pub async fn guild(
     Ok(Json(edge.guild_for(&user, g).await?))
 }
 
+pub async fn modify_guild(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Response, EdgeError> {
+    let g = id(&raw, EdgeError::UnknownGuild)?;
+    let (guild, a) = edge.modify_guild(&user, g, &body).await?;
+    Ok(super::routes::applied(guild, a))
+}
+
 pub async fn guild_channels(
     State(edge): EdgeState,
     Auth(user): Auth,

@@ -112,6 +112,8 @@ fn matrix() -> Vec<Row> {
         // An invite's preview is for whoever holds the code.
         row("GET", "/invites/{code}", Own, EVERYONE),
         row("GET", "/guilds/{id}", Guild, READ),
+        // MANAGE_GUILD (the owner's alone here).
+        row("PATCH", "/guilds/{id}", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "renamed"}))),
         row("GET", "/guilds/{id}/channels", Guild, READ),
         row("GET", "/guilds/{id}/roles/{role}", Guild, READ),
         // The owner cannot leave (they delete the guild or hand it over).
