@@ -63,6 +63,7 @@ client.once(Events.ClientReady, (ready) => {
   report.connects += 1;
   report.ready_ms = Date.now() - started;
   report.ready_guilds = ready.guilds.cache.map((g) => g.name).sort();
+  report.member_counts = ready.guilds.cache.map((g) => g.memberCount).sort();
   report.ready_channels = ready.channels.cache.map((c) => c.name).filter(Boolean).sort();
   report.application_id = ready.application.id;
   report.user = { name: ready.user.username, bot: ready.user.bot };

@@ -60,6 +60,7 @@ class Scenario(discord.Client):
 
     async def on_ready(self):
         self.report["ready_guilds"] = sorted(g.name for g in self.guilds)
+        self.report["member_counts"] = sorted(g.member_count for g in self.guilds)
         self.report["ready_channels"] = sorted(
             c.name for g in self.guilds for c in g.text_channels
         )

@@ -543,6 +543,13 @@ impl Store for RemoteStore {
         }
     }
 
+    async fn member_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+        match self.read(Call::MemberCount { guild_id }).await? {
+            Reply::Count(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
         match self
             .read(Call::Nonce {

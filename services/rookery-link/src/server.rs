@@ -371,6 +371,7 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
         Call::DmChannel { a, b } => Reply::Nonce(store.dm_channel(a, b).await?),
         Call::Invite { code } => Reply::Invite(store.invite(&code).await?),
         Call::GuildInvites { guild_id } => Reply::Invites(store.guild_invites(guild_id).await?),
+        Call::MemberCount { guild_id } => Reply::Count(store.member_count(guild_id).await?),
         Call::Nonce { user_id, nonce } => Reply::Nonce(store.nonce(user_id, &nonce).await?),
         Call::Messages {
             channel_id,

@@ -173,6 +173,9 @@ pub enum Call {
     GuildInvites {
         guild_id: Id,
     },
+    MemberCount {
+        guild_id: Id,
+    },
     Nonce {
         user_id: Id,
         nonce: String,
@@ -291,6 +294,7 @@ pub enum Reply {
     Webhook(Option<Webhook>),
     Webhooks(Vec<Webhook>),
     Invites(Vec<Invite>),
+    Count(u64),
 }
 
 /// A [`StoreError`] on the wire, keeping the variant callers match on.

@@ -228,6 +228,8 @@ pub struct GuildCreate {
     pub large: bool,
     /// Always false: the guild is available.
     pub unavailable: bool,
+    /// How many members the guild has.
+    pub member_count: u64,
     /// The session's own membership.
     pub members: Vec<crate::model::Member>,
     /// Members of the guild who are online.

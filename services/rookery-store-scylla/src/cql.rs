@@ -111,6 +111,15 @@ statements! {
     INSERT_USER_GUILD = "INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)";
     /// A page of a guild's members, above a user id (the page size bounds it).
     SELECT_MEMBERS = "SELECT user_id, username, joined_at, roles, communication_disabled_until FROM members WHERE guild_id = ? AND user_id > ?";
+    /// Whether a membership exists (read before it is written or deleted,
+    /// to count it).
+    SELECT_MEMBER_EXISTS = "SELECT user_id FROM members WHERE guild_id = ? AND user_id = ?";
+    /// A guild's members' ids (paged: counts a guild from before 016).
+    SELECT_MEMBER_IDS = "SELECT user_id FROM members WHERE guild_id = ?";
+    /// A guild's member count; no row for an unknown guild.
+    SELECT_MEMBER_COUNT = "SELECT member_count FROM guilds WHERE id = ?";
+    /// A guild's member count, rewritten whole by the guild's writer.
+    SET_MEMBER_COUNT = "INSERT INTO guilds (id, member_count) VALUES (?, ?)";
     /// A membership.
     SELECT_MEMBER =
         "SELECT username, joined_at, roles, communication_disabled_until FROM members WHERE guild_id = ? AND user_id = ?";

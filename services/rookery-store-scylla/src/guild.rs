@@ -201,10 +201,14 @@ impl Inner {
         let until = mb.communication_disabled_until.as_deref();
         let until = CqlTimestamp(until.and_then(parse_timestamp).unwrap_or(0) as i64);
         let row = (g, u, &mb.user.username, &mb.joined_at, roles, until);
+        let existed = self.is_member(g, u).await?;
         futures_util::try_join!(
             self.exec(at, &s.insert_member, row),
             self.exec(at, &s.insert_user_guild, (u, g))
         )?;
+        if !existed {
+            self.count_members(at, mb.guild_id, 1).await?;
+        }
         Ok(())
     }
 
@@ -216,10 +220,14 @@ impl Inner {
         user: Id,
     ) -> Result<(), StoreError> {
         let s = &self.s;
+        let existed = self.is_member(key(guild), key(user)).await?;
         futures_util::try_join!(
             self.exec(at, &s.delete_member, (key(guild), key(user))),
             self.exec(at, &s.delete_user_guild, (key(user), key(guild)))
         )?;
+        if existed {
+            self.count_members(at, guild, -1).await?;
+        }
         Ok(())
     }
 

@@ -18,6 +18,7 @@ mod engine;
 mod guild;
 mod history;
 mod invites;
+mod member_counts;
 mod mentions;
 pub mod metrics;
 mod migrate;

@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "013_applications.cql"),
     migration!(14, "014_webhooks.cql"),
     migration!(15, "015_invites.cql"),
+    migration!(16, "016_member_counts.cql"),
 ];
 
 /// How a migrator takes the schema lock.

@@ -106,6 +106,8 @@ prepared! {
     select_roles = SELECT_ROLES, delete_role = DELETE_ROLE,
     insert_member = INSERT_MEMBER, delete_member = DELETE_MEMBER,
     delete_user_guild = DELETE_USER_GUILD, insert_user_guild = INSERT_USER_GUILD,
+    select_member_exists = SELECT_MEMBER_EXISTS, select_member_ids = SELECT_MEMBER_IDS,
+    select_member_count = SELECT_MEMBER_COUNT, set_member_count = SET_MEMBER_COUNT,
     select_member = SELECT_MEMBER, select_members = SELECT_MEMBERS, select_user_guilds = SELECT_USER_GUILDS,
     insert_invite = INSERT_INVITE, select_invite = SELECT_INVITE,
     set_invite_uses = SET_INVITE_USES, delete_invite = DELETE_INVITE,
@@ -470,6 +472,10 @@ impl Store for ScyllaStore {
 
     async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError> {
         self.0.guild_invites(guild_id).await
+    }
+
+    async fn member_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+        self.0.member_count(guild_id).await
     }
 
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {

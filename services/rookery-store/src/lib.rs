@@ -386,6 +386,9 @@ pub trait Store: Send + Sync + 'static {
     /// A guild's invites, by code.
     async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError>;
 
+    /// How many members a guild has (0 for an unknown guild).
+    async fn member_count(&self, guild_id: Id) -> Result<u64, StoreError>;
+
     /// The id of the message `user_id` sent with `nonce`, if any.
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError>;
 

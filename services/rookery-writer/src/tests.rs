@@ -106,6 +106,7 @@ flaky_store! {
     dm_channel(a: Id, b: Id) -> Option<Id>;
     invite(code: &str) -> Option<Invite>;
     guild_invites(guild_id: Id) -> Vec<Invite>;
+    member_count(guild_id: Id) -> u64;
     nonce(user_id: Id, nonce: &str) -> Option<Id>;
     messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;
     message(channel_id: Id, message_id: Id) -> Option<Message>;

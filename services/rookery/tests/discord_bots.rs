@@ -151,6 +151,8 @@ async fn check(report: &Value, w: &World) {
         (json!(1), json!(0))
     );
     assert_eq!(report["ready_guilds"], json!(["bots"]));
+    // The human and the bot.
+    assert_eq!(report["member_counts"], json!([2]));
     assert_eq!(report["ready_channels"], json!(["general"]));
     assert_eq!(report["application_id"], json!(w.bot_id.to_string()));
     assert_eq!(report["user"], json!({"name": w.bot_name, "bot": true}));

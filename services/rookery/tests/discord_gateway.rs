@@ -115,9 +115,18 @@ impl Raw {
 #[tokio::test]
 async fn a_v10_ready_lists_unavailable_guilds_then_one_guild_create_each() {
     let server = TestServer::start().await;
-    let alice = server.user("alice").await;
+    let [alice, bob, carol] = server.users(["alice", "bob", "carol"]).await;
     let first = alice.api.create_guild("first").await.unwrap();
     let second = alice.api.create_guild("second").await.unwrap();
+    // first: alice and bob (carol joined and left); second: alice alone.
+    let code = alice.api.create_invite(first.id).await.unwrap();
+    for joiner in [&bob, &carol] {
+        joiner.api.accept_invite(&code).await.unwrap();
+    }
+    let leave = format!("/users/@me/guilds/{}", first.id);
+    carol
+        .no_content(reqwest::Method::DELETE, &leave, None)
+        .await;
     let mut raw = Raw::connect(&server, "v=10&encoding=json").await;
     let ready = raw.identify(&alice.token, None).await;
     assert_eq!(ready["v"], 10);
@@ -149,10 +158,12 @@ async fn a_v10_ready_lists_unavailable_guilds_then_one_guild_create_each() {
         assert_eq!(g["joined_at"], g["members"][0]["joined_at"]);
         assert_eq!(g["channels"][0]["name"], "general");
         assert_eq!(g["features"], json!([]));
-        created.push(g["name"].as_str().unwrap().to_owned());
+        let count = g["member_count"].as_u64().unwrap();
+        created.push((g["name"].as_str().unwrap().to_owned(), count));
     }
     created.sort();
-    assert_eq!(created, ["first", "second"]);
+    let expected = [("first".to_owned(), 2), ("second".to_owned(), 1)];
+    assert_eq!(created, expected);
     // Rookery's own clients (no `v`) keep READY with the guilds in it.
     let mut own = server.gateway(&alice, Encoding::Json).await;
     own.heartbeat().await.unwrap();

@@ -63,7 +63,9 @@ pub(super) async fn ready(
         let Some(member) = member.map_err(|_| CloseCode::UnknownError)? else {
             continue;
         };
+        let member_count = edge.store.member_count(guild.id).await;
         let create = gw::GuildCreate {
+            member_count: member_count.map_err(|_| CloseCode::UnknownError)?,
             presences: edge.hub.presences_in(&[guild.id], s.user.id),
             joined_at: member.joined_at.clone(),
             members: vec![member],

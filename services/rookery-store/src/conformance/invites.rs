@@ -1,10 +1,11 @@
-//! Checks of invites: listed under their guild, their joins counted (and
-//! kept by a replayed creation), gone with a delete.
+//! Checks of joining: invites listed under their guild, their joins
+//! counted (and kept by a replayed creation), gone with a delete; and the
+//! guild's member count.
 
-use super::fresh;
+use super::{fresh, user};
 use crate::{Mutation, Store};
 use rookery_proto::Id;
-use rookery_proto::model::Invite;
+use rookery_proto::model::{Guild, Invite, Member, User};
 
 fn invite(guild: Id, channel: Option<Id>) -> Invite {
     Invite {
@@ -80,4 +81,60 @@ pub async fn invites_are_listed_by_guild_counted_and_deleted(store: &dyn Store, 
         vec![b.code.clone()]
     );
     assert!(store.guild_invites(fresh()).await.unwrap().is_empty());
+}
+
+/// A guild's member count follows its memberships: an update, a replayed
+/// join and a removal of a non-member change nothing; a leave and a ban
+/// count one out; a banned user's join writes nothing; an unknown guild
+/// has none.
+pub async fn member_counts_follow_memberships(store: &dyn Store, _bucket_ms: u64) {
+    let guild = Guild {
+        id: fresh(),
+        name: "counted".into(),
+        owner_id: fresh(),
+    };
+    let [a, b, c] = [user("a"), user("b"), user("c")];
+    let member = |u: &User, roles: Vec<Id>| {
+        Mutation::Member(Member {
+            roles,
+            ..Member::joined(guild.id, u.clone(), guild.id.timestamp())
+        })
+    };
+    let gone = |u: &User| Mutation::MemberDelete {
+        guild_id: guild.id,
+        user_id: u.id,
+    };
+    let count = async || store.member_count(guild.id).await.unwrap();
+    store
+        .apply(vec![
+            Mutation::Guild(guild.clone()),
+            member(&a, vec![]),
+            member(&b, vec![]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(count().await, 2);
+    store
+        .apply(vec![
+            member(&a, vec![guild.id]),
+            member(&b, vec![]),
+            gone(&c),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(count().await, 2, "an update, a replay, a non-member");
+    store.apply(vec![gone(&a)]).await.unwrap();
+    assert_eq!(count().await, 1);
+    let ban = Mutation::Ban {
+        guild_id: guild.id,
+        user_id: b.id,
+        reason: None,
+    };
+    store.apply(vec![ban, gone(&b)]).await.unwrap();
+    assert_eq!(count().await, 0);
+    store.apply(vec![member(&b, vec![])]).await.unwrap();
+    assert_eq!(count().await, 0, "banned");
+    store.apply(vec![member(&c, vec![])]).await.unwrap();
+    assert_eq!(count().await, 1);
+    assert_eq!(store.member_count(fresh()).await.unwrap(), 0);
 }

@@ -21,7 +21,9 @@ mod moderation;
 mod private;
 mod reactions;
 mod webhooks;
-pub use invites::invites_are_listed_by_guild_counted_and_deleted;
+pub use invites::{
+    invites_are_listed_by_guild_counted_and_deleted, member_counts_follow_memberships,
+};
 pub use mentions::mentions_are_found_exactly_through_the_index;
 pub use messages::{
     pins_survive_edits_and_go_with_deletes, reactions_list_by_emoji_and_go_with_deletes,
@@ -71,6 +73,7 @@ macro_rules! conformance_tests {
             a_pair_of_users_has_one_dm,
             webhooks_are_found_by_id_channel_and_guild,
             invites_are_listed_by_guild_counted_and_deleted,
+            member_counts_follow_memberships,
             reactions_clear_all_or_one_emoji
         );
     };
@@ -110,6 +113,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     deleted_channels_are_gone(store, bucket_ms).await;
     a_pair_of_users_has_one_dm(store, bucket_ms).await;
     invites_are_listed_by_guild_counted_and_deleted(store, bucket_ms).await;
+    member_counts_follow_memberships(store, bucket_ms).await;
     reactions_clear_all_or_one_emoji(store, bucket_ms).await;
 }
 

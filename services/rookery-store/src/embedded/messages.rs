@@ -22,6 +22,10 @@ pub(super) struct Pending {
     pub(super) bans: HashMap<[u8; 16], bool>,
     /// DM pairs claimed by the batch so far.
     pub(super) dm_pairs: HashMap<[u8; 16], Id>,
+    /// Memberships added (true) or removed by the batch so far.
+    pub(super) members: HashMap<[u8; 16], bool>,
+    /// Member counts as the batch so far leaves them.
+    pub(super) member_counts: HashMap<Id, u64>,
     /// Invites written (or deleted: none) by the batch so far.
     pub(super) invites: HashMap<String, Option<rookery_proto::model::Invite>>,
 }

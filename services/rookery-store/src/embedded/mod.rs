@@ -12,6 +12,7 @@ mod channels;
 mod history;
 mod invites;
 mod keys;
+mod member_counts;
 mod mentions;
 mod messages;
 mod webhooks;
@@ -77,6 +78,8 @@ struct Tables {
     recipients: Keyspace,
     dm_pairs: Keyspace,
     members: Keyspace,
+    /// Guild → its number of members (8 bytes, big-endian).
+    member_counts: Keyspace,
     roles: Keyspace,
     guilds_by_user: Keyspace,
     invites: Keyspace,
@@ -152,6 +155,7 @@ impl EmbeddedStore {
             recipients: ks("recipients")?,
             dm_pairs: ks("dm_pairs")?,
             members: ks("members")?,
+            member_counts: ks("member_counts")?,
             roles: ks("roles")?,
             guilds_by_user: ks("guilds_by_user")?,
             invites: ks("invites")?,
@@ -178,6 +182,7 @@ impl EmbeddedStore {
         inner.backfill_reaction_counts()?;
         inner.backfill_mention_index()?;
         inner.backfill_invite_index()?;
+        inner.backfill_member_counts()?;
         Ok(Self(Arc::new(inner)))
     }
 
@@ -266,11 +271,15 @@ impl Inner {
                 }
                 Mutation::Member(mb) => {
                     if !self.banned(&pending, mb.guild_id, mb.user.id)? {
-                        b.insert(&t.members, keys::pair(mb.guild_id, mb.user.id), encode(mb));
-                        b.insert(&t.guilds_by_user, keys::pair(mb.user.id, mb.guild_id), []);
+                        let (guild, user) = (mb.guild_id, mb.user.id);
+                        self.count_member(&mut b, &mut pending, (guild, user), true)?;
+                        b.insert(&t.members, keys::pair(guild, user), encode(mb));
+                        b.insert(&t.guilds_by_user, keys::pair(user, guild), []);
                     }
                 }
                 Mutation::MemberDelete { guild_id, user_id } => {
+                    let membership = (*guild_id, *user_id);
+                    self.count_member(&mut b, &mut pending, membership, false)?;
                     b.remove(&t.members, keys::pair(*guild_id, *user_id));
                     b.remove(&t.guilds_by_user, keys::pair(*user_id, *guild_id));
                 }
@@ -491,6 +500,10 @@ impl Store for EmbeddedStore {
 
     async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError> {
         self.invites_of(guild_id)
+    }
+
+    async fn member_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+        self.members_in(guild_id)
     }
 
     async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
