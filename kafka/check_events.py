@@ -38,7 +38,7 @@ def documented_key(event):
     if t in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE"):
         # A group DM has no guild: it is keyed by itself.
         return d.get("guild_id", d["id"])
-    if t in ("INVITE_CREATE", "INVITE_DELETE",
+    if t in ("GUILD_DELETE", "INVITE_CREATE", "INVITE_DELETE",
              "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",
              "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE",
              "GUILD_BAN_ADD", "GUILD_BAN_REMOVE"):

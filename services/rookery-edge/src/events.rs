@@ -70,6 +70,8 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         // Invites are for those who manage them, who list them over REST
         // (docs/protocol.md): no INVITE_CREATE or INVITE_DELETE dispatch.
         Event::InviteCreate(_) | Event::InviteDelete(_) => return None,
+        // Each member's sessions get GUILD_DELETE from the hub.
+        Event::GuildDelete(_) => return None,
         Event::UserCreate(_) | Event::GuildCreate(_) => return None,
         // Ends the account's sessions (see the hub); never dispatched.
         Event::TokensRevoked(_) => return None,

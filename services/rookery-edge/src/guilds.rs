@@ -1,11 +1,11 @@
 //! Reads of a guild as Discord's libraries fetch them: the guild with the
 //! channels the caller can see, its channels, one role (each for the
-//! guild's members); and Discord's `PATCH /guilds/{id}`.
+//! guild's members); and Discord's `PATCH` and `DELETE /guilds/{id}`.
 
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::discord_json;
-use rookery_proto::event::{AuditChange, Event};
+use rookery_proto::event::{AuditChange, Event, GuildDeleted};
 use rookery_proto::model::{Channel, Guild, GuildState, GuildUpdate, Role, User, audit_action};
 use rookery_proto::permissions::Permissions;
 use serde_json::{Map, Value};
@@ -110,6 +110,21 @@ impl Edge {
                 .await?;
         }
         Ok((self.guild_for(user, guild).await?, applied))
+    }
+}
+
+impl Edge {
+    /// `DELETE /guilds/{id}`: its owner only (as on Discord). Every member
+    /// is sent GUILD_DELETE and the guild is gone with everything in it.
+    pub async fn delete_guild(&self, user: &User, guild: Id) -> Result<Applied, EdgeError> {
+        let (access, _, _) = self.require_base(guild, user.id, Permissions::NONE).await?;
+        if access.owner_id != user.id {
+            return Err(EdgeError::MissingPermissions(
+                "only its owner deletes a guild",
+            ));
+        }
+        let gone = GuildDeleted { guild_id: guild };
+        self.publish(Event::GuildDelete(gone), true).await
     }
 }
 

@@ -85,6 +85,8 @@ pub enum Event {
     GuildCreate(GuildCreate),
     /// A guild's settings changed (the whole guild, with its roles).
     GuildUpdate(GuildUpdate),
+    /// A guild was deleted, with everything in it.
+    GuildDelete(GuildDeleted),
     /// A channel was created in a guild.
     ChannelCreate(Channel),
     /// An invite was created.
@@ -275,6 +277,14 @@ pub struct ReactionsRemoved {
     pub emoji: Option<Emoji>,
 }
 
+/// `GUILD_DELETE` payload on the bus (the gateway's is Discord's
+/// unavailable guild, `{id, unavailable: false}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildDeleted {
+    /// The guild.
+    pub guild_id: Id,
+}
+
 /// `INVITE_DELETE` payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteDelete {
@@ -369,6 +379,7 @@ impl Event {
             Event::UserCreate(u) => u.id.0,
             Event::GuildCreate(g) => g.guild.id.0,
             Event::GuildUpdate(g) => g.id.0,
+            Event::GuildDelete(g) => g.guild_id.0,
             // Every opening of a DM between the same two users is on one
             // partition, so the store keeps the first (see `dm_pair`).
             Event::ChannelCreate(c) if c.dm_pair().is_some() => {
@@ -412,6 +423,7 @@ impl Event {
             Event::UserCreate(_) => return None,
             Event::GuildCreate(g) => g.guild.id,
             Event::GuildUpdate(g) => g.id,
+            Event::GuildDelete(g) => g.guild_id,
             Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
                 c.scope()
             }

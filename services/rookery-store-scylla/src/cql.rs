@@ -66,6 +66,8 @@ statements! {
     INSERT_GUILD = "INSERT INTO guilds (id, name, owner_id) VALUES (?, ?, ?)";
     /// A guild.
     SELECT_GUILD = "SELECT id, name, owner_id FROM guilds WHERE id = ?";
+    /// A deleted guild's row (its count with it).
+    DELETE_GUILD = "DELETE FROM guilds WHERE id = ?";
     /// A channel upsert, by id.
     INSERT_CHANNEL = "INSERT INTO channels (id, guild_id, name, kind, position, rate_limit_per_user, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?)";
     /// A channel upsert, under its guild.

@@ -16,6 +16,7 @@ pub mod cql;
 mod edits;
 mod engine;
 mod guild;
+mod guild_delete;
 mod history;
 mod invites;
 mod member_counts;

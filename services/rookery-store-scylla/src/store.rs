@@ -94,7 +94,7 @@ prepared! {
     insert_token_generation = INSERT_TOKEN_GENERATION,
     insert_password_change = INSERT_PASSWORD_CHANGE,
     claim_username = CLAIM_USERNAME, select_username = SELECT_USERNAME,
-    insert_guild = INSERT_GUILD, select_guild = SELECT_GUILD,
+    insert_guild = INSERT_GUILD, select_guild = SELECT_GUILD, delete_guild = DELETE_GUILD,
     insert_channel = INSERT_CHANNEL, insert_guild_channel = INSERT_GUILD_CHANNEL,
     select_channel = SELECT_CHANNEL, select_guild_channels = SELECT_GUILD_CHANNELS,
     insert_recipient = INSERT_RECIPIENT, delete_recipient = DELETE_RECIPIENT,

@@ -105,6 +105,7 @@ impl Inner {
                 self.delete_role(at, *guild_id, *role_id).await
             }
             Mutation::Invite(i) => self.write_invite(at, i).await,
+            Mutation::GuildDelete { guild_id } => self.delete_guild(at, *guild_id).await,
             Mutation::InviteDelete { guild_id, code } => {
                 self.delete_invite(at, *guild_id, code).await
             }

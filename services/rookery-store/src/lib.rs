@@ -149,6 +149,13 @@ pub enum Mutation {
     /// Upsert an invite (its `uses` as stored are kept), indexed under its
     /// guild.
     Invite(Invite),
+    /// Delete a guild with its channels, memberships, roles, bans, invites
+    /// and webhooks (its channels' messages are left unreachable, as a
+    /// deleted channel's are).
+    GuildDelete {
+        /// The guild.
+        guild_id: Id,
+    },
     /// Delete an invite and its guild's index entry.
     InviteDelete {
         /// Its guild.

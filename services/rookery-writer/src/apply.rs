@@ -65,6 +65,12 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             ],
         ),
         Event::GuildUpdate(g) => ("guild_update", vec![Mutation::Guild(g.guild())]),
+        Event::GuildDelete(g) => (
+            "guild_delete",
+            vec![Mutation::GuildDelete {
+                guild_id: g.guild_id,
+            }],
+        ),
         Event::InviteCreate(i) => ("invite_create", vec![Mutation::Invite(i.clone())]),
         Event::InviteDelete(i) => (
             "invite_delete",

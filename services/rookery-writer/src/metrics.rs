@@ -22,10 +22,11 @@ pub const EPHEMERAL_EVENTS: &str = "rookery_writer_ephemeral_events_total";
 pub const EPHEMERAL_TYPES: [&str; 2] = ["typing_start", "presence_update"];
 
 /// Event types, as the `type` label of [`EVENTS`].
-pub const EVENT_TYPES: [&str; 26] = [
+pub const EVENT_TYPES: [&str; 27] = [
     "user_create",
     "guild_create",
     "guild_update",
+    "guild_delete",
     "channel_create",
     "invite_create",
     "invite_delete",

@@ -594,3 +594,64 @@ async fn managers_rename_a_guild_and_members_get_one_guild_update() {
     );
     server.stop().await;
 }
+
+/// Discord's `DELETE /guilds/{id}`: its owner alone deletes it; every
+/// member's session is told GUILD_DELETE, and nothing of the guild is
+/// found afterwards (the guild, its channel and messages, its invite, the
+/// members' guild lists, a new session's READY).
+#[tokio::test]
+async fn an_owner_deletes_a_guild_and_its_members_are_told() {
+    const T: Duration = Duration::from_secs(10);
+    let server = TestServer::start().await;
+    let (alice, bob) = (server.user("alice").await, server.user("bob").await);
+    let kept = alice.api.create_guild("kept").await.unwrap();
+    let guild = server.guild(&[&alice, &bob]).await;
+    let channel = guild.channels[0].id;
+    alice
+        .api
+        .post_message(channel, "before", None)
+        .await
+        .unwrap();
+    let code = alice.api.create_invite(guild.id).await.unwrap();
+    let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
+    let path = format!("/guilds/{}", guild.id);
+    bob.refused(Method::DELETE, &path, None, (403, 50013)).await;
+    alice.no_content(Method::DELETE, &path, None).await;
+
+    let gone: Value = bob_gw
+        .dispatch("GUILD_DELETE", T)
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(
+        gone,
+        json!({"id": guild.id.to_string(), "unavailable": false})
+    );
+    let (status, _) = bob.call(Method::GET, &path, None).await;
+    assert!(matches!(status.as_u16(), 403 | 404), "{status}");
+    // Unknown: the channel (10003), or its guild (10004) while this edge
+    // still holds the channel in its cache.
+    let history = format!("/channels/{channel}/messages");
+    let (status, answer) = bob.call(Method::GET, &history, None).await;
+    assert_eq!(status.as_u16(), 404, "{answer}");
+    assert!(matches!(answer["code"].as_u64(), Some(10003 | 10004)), "{answer}");
+    bob.refused(Method::GET, &format!("/invites/{code}"), None, (404, 10006))
+        .await;
+    let mine = |u: &rookery_testkit::TestUser| {
+        let u = u.api.clone();
+        async move {
+            let guilds = u.my_guilds().await.unwrap();
+            guilds.into_iter().map(|g| g.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(mine(&alice).await, vec![kept.id]);
+    assert!(mine(&bob).await.is_empty());
+    let mut fresh = Gateway::connect(&server.ws(), Encoding::Json)
+        .await
+        .unwrap();
+    let ready = fresh.identify(&alice.token).await.unwrap();
+    let ids: Vec<_> = ready.guilds.iter().map(|g| g.id).collect();
+    assert_eq!(ids, vec![kept.id]);
+    server.stop().await;
+}

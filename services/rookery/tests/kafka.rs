@@ -195,6 +195,8 @@ async fn guild_and_message_changes(
     call(Method::DELETE, format!("{reactions}/🎉"), None).await;
     call(Method::PUT, reaction, None).await;
     call(Method::DELETE, reactions, None).await;
+    let doomed = alice.api.create_guild("doomed").await.unwrap();
+    call(Method::DELETE, format!("/guilds/{}", doomed.id), None).await;
     let rename = json!({"name": "renamed for analytics"});
     call(Method::PATCH, format!("/guilds/{g}"), Some(rename)).await;
     let invite = json!({"max_age": 60, "max_uses": 1});
@@ -293,8 +295,9 @@ async fn an_independent_client_decodes_the_topic_against_the_documented_schema(c
     assert!(ok, "{report}");
     for expected in [
         "\"USER_CREATE\": 3",
-        "\"GUILD_CREATE\": 1",
+        "\"GUILD_CREATE\": 2",
         "\"GUILD_UPDATE\": 1",
+        "\"GUILD_DELETE\": 1",
         "\"CHANNEL_CREATE\": 3",
         "\"INVITE_CREATE\": 2",
         "\"INVITE_DELETE\": 1",

@@ -385,6 +385,7 @@ impl Hub {
             Event::GuildMemberAdd(add) => self.member_added(add, env.id),
             Event::PresenceUpdate(p) => self.presence_seen(env.origin, env.id, p),
             Event::TokensRevoked(r) => self.tokens_revoked(r),
+            Event::GuildDelete(g) => self.guild_deleted(g.guild_id),
             Event::MessageAck(a) => {
                 let d = DispatchData::Ack(a.clone());
                 let d = Arc::new(Dispatch::new(ev::MESSAGE_ACK, d));
@@ -460,6 +461,16 @@ impl Hub {
             }
         }
         self.unwant(&[guild]);
+    }
+
+    /// A guild was deleted: every member with a session here leaves it
+    /// (GUILD_DELETE, unsubscribed), as after a kick.
+    fn guild_deleted(&self, guild: Id) {
+        let sessions = self.sessions_of(&self.by_guild, guild);
+        let users: std::collections::BTreeSet<Id> = sessions.iter().map(|s| s.user.id).collect();
+        for user in users {
+            self.member_removed(guild, user);
+        }
     }
 
     /// Subscribes the user's sessions to a guild and sends them

@@ -379,6 +379,9 @@ impl Perms {
                 }
                 Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => (r.guild_id, None, None),
                 Event::GuildRoleDelete(r) => (r.guild_id, None, None),
+                // The guild's access goes; its channels and members then
+                // lead nowhere.
+                Event::GuildDelete(g) => (g.guild_id, None, None),
                 Event::GuildMemberUpdate(m) => (m.guild_id, None, Some((m.guild_id, m.user.id))),
                 // Removals were handled above; a new guild, channel or
                 // member is loaded when first asked for; the rest change

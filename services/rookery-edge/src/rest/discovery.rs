@@ -131,6 +131,17 @@ pub async fn modify_guild(
     Ok(super::routes::applied(guild, a))
 }
 
+pub async fn delete_guild(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(raw): Path<String>,
+) -> Result<Response, EdgeError> {
+    let g = id(&raw, EdgeError::UnknownGuild)?;
+    Ok(super::routes::no_content(
+        edge.delete_guild(&user, g).await?,
+    ))
+}
+
 pub async fn guild_channels(
     State(edge): EdgeState,
     Auth(user): Auth,

@@ -41,7 +41,8 @@ api_routes! {
     "/invites/{code}" =>
         get(discovery::invite).post(invites::accept).delete(invites::delete);
     "/channels/{id}/invites" => get(invites::in_channel).post(invites::create_in_channel);
-    "/guilds/{id}" => get(discovery::guild).patch(discovery::modify_guild);
+    "/guilds/{id}" =>
+        get(discovery::guild).patch(discovery::modify_guild).delete(discovery::delete_guild);
     "/users/@me/guilds" => get(routes::my_guilds);
     "/gateway" => get(discovery::gateway);
     "/gateway/bot" => get(discovery::bot_gateway);

@@ -14,6 +14,7 @@ use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::{Id, Snowflake};
 use std::sync::LazyLock;
 
+mod guild_delete;
 mod invites;
 mod mentions;
 mod messages;
@@ -21,6 +22,7 @@ mod moderation;
 mod private;
 mod reactions;
 mod webhooks;
+pub use guild_delete::a_deleted_guild_leaves_nothing_behind;
 pub use invites::{
     invites_are_listed_by_guild_counted_and_deleted, member_counts_follow_memberships,
 };
@@ -74,6 +76,7 @@ macro_rules! conformance_tests {
             webhooks_are_found_by_id_channel_and_guild,
             invites_are_listed_by_guild_counted_and_deleted,
             member_counts_follow_memberships,
+            a_deleted_guild_leaves_nothing_behind,
             reactions_clear_all_or_one_emoji
         );
     };
@@ -114,6 +117,7 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     a_pair_of_users_has_one_dm(store, bucket_ms).await;
     invites_are_listed_by_guild_counted_and_deleted(store, bucket_ms).await;
     member_counts_follow_memberships(store, bucket_ms).await;
+    a_deleted_guild_leaves_nothing_behind(store, bucket_ms).await;
     reactions_clear_all_or_one_emoji(store, bucket_ms).await;
 }
 

@@ -9,6 +9,7 @@ mod accounts;
 mod audit;
 mod bans;
 mod channels;
+mod guild_delete;
 mod history;
 mod invites;
 mod keys;
@@ -290,6 +291,9 @@ impl Inner {
                     b.remove(&t.roles, keys::pair(*guild_id, *role_id))
                 }
                 Mutation::Invite(i) => self.upsert_invite(&mut b, &mut pending, i)?,
+                Mutation::GuildDelete { guild_id } => {
+                    self.delete_guild(&mut b, &mut pending, *guild_id)?
+                }
                 Mutation::InviteDelete { guild_id, code } => {
                     self.delete_invite(&mut b, &mut pending, (*guild_id, code))
                 }

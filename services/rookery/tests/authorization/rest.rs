@@ -114,6 +114,8 @@ fn matrix() -> Vec<Row> {
         row("GET", "/guilds/{id}", Guild, READ),
         // MANAGE_GUILD (the owner's alone here).
         row("PATCH", "/guilds/{id}", Guild, OWNER_ONLY).body(|_, _| Some(json!({"name": "renamed"}))),
+        // Its owner alone (the last caller: the others find it still there).
+        row("DELETE", "/guilds/{id}", Guild, OWNER_ONLY),
         row("GET", "/guilds/{id}/channels", Guild, READ),
         row("GET", "/guilds/{id}/roles/{role}", Guild, READ),
         // The owner cannot leave (they delete the guild or hand it over).
