@@ -53,11 +53,12 @@ impl Edge {
         ))
     }
 
-    /// Posts a message. A repeated `(author, nonce)` returns the first
-    /// message and publishes nothing; concurrent repeats share one publish.
+    /// Posts a message (`bot`: its author is a bot, as its token says). A
+    /// repeated `(author, nonce)` returns the first message and publishes
+    /// nothing; concurrent repeats share one publish.
     pub async fn send_message(
         &self,
-        author: &User,
+        (author, bot): (&User, bool),
         channel_id: Id,
         body: CreateMessage,
         wait: bool,
@@ -75,7 +76,7 @@ impl Edge {
             return Err(EdgeError::MissingPermissions("in this channel"));
         }
         let Some(nonce) = nonce else {
-            return self.post(author, &channel, bits, body, wait).await;
+            return self.post((author, bot), &channel, bits, body, wait).await;
         };
         let key = (author.id, nonce.clone());
         let mut applied = Applied::Yes;
@@ -91,7 +92,7 @@ impl Edge {
                     m.reactions.clear();
                     return Ok(Arc::new(m));
                 }
-                let (m, a) = self.post(author, &channel, bits, body, wait).await?;
+                let (m, a) = self.post((author, bot), &channel, bits, body, wait).await?;
                 applied = a;
                 Ok::<_, EdgeError>(m)
             })
@@ -102,7 +103,7 @@ impl Edge {
 
     async fn post(
         &self,
-        author: &User,
+        (author, bot): (&User, bool),
         channel: &Channel,
         bits: Permissions,
         body: CreateMessage,
@@ -117,6 +118,7 @@ impl Edge {
         let ids = (channel.guild_id, channel.id);
         let mut message = Message::new(id, ids, author.clone(), body.content);
         message.nonce = body.nonce;
+        message.author_bot = bot;
         if let Some(target) = &replied {
             message.kind = MESSAGE_REPLY;
             message.message_reference = Some(MessageReference {

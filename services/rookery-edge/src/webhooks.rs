@@ -174,6 +174,8 @@ impl Edge {
         let author = hook.author(body.username.as_deref());
         let ids = (channel.guild_id, channel.id);
         let mut message = Message::new(self.ids.next_id(), ids, author, body.content);
+        // Discord shows a webhook as a bot author.
+        message.author_bot = true;
         message.webhook_id = Some(hook.id);
         let allowed = body.allowed_mentions.as_ref();
         self.resolve_mentions(&mut message, WEBHOOK_BITS, allowed, None)

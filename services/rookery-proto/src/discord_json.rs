@@ -117,6 +117,21 @@ impl Serialize for User {
     }
 }
 
+/// A bot's user object in JSON: the user's, with `bot: true` (Discord
+/// leaves `bot` out for everyone else).
+struct BotAuthor<'a>(&'a User);
+
+impl Serialize for BotAuthor<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut f = Fields::begin(s, "User", 3, USER.len())?;
+        f.field("id", &self.0.id)?;
+        f.field("username", &self.0.username)?;
+        f.field("bot", &true)?;
+        f.discord(&USER)?;
+        f.end()
+    }
+}
+
 const MESSAGE: [(&str, Constant); 5] = [
     ("tts", False),
     ("flags", Zero),
@@ -133,13 +148,20 @@ impl Serialize for Message {
         let webhook = self.webhook_id.is_some();
         // Discord leaves out a nonce the client did not send.
         let nonce = self.nonce.is_some();
-        let optional = [guild, reference, reactions, webhook, nonce];
+        // JSON marks a bot on the author object, as Discord does;
+        // MessagePack keeps the flag beside it, only when set.
+        let bot_flag = self.author_bot && !s.is_human_readable();
+        let optional = [guild, reference, reactions, webhook, nonce, bot_flag];
         let len = 11 + optional.map(usize::from).iter().sum::<usize>();
         let mut f = Fields::begin(s, "Message", len, MESSAGE.len())?;
         f.field("id", &self.id)?;
         f.field("channel_id", &self.channel_id)?;
         f.maybe(guild, "guild_id", &self.guild_id)?;
-        f.field("author", &self.author)?;
+        match self.author_bot && f.json {
+            true => f.field("author", &BotAuthor(&self.author))?,
+            false => f.field("author", &self.author)?,
+        }
+        f.maybe(bot_flag, "author_bot", &true)?;
         f.field("content", &self.content)?;
         f.maybe(nonce, "nonce", &self.nonce)?;
         f.field("timestamp", &self.timestamp)?;

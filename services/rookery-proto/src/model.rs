@@ -383,6 +383,11 @@ pub struct Message {
     /// The webhook that posted it; none (left out) for a user's message.
     #[serde(default)]
     pub webhook_id: Option<Id>,
+    /// Whether its author is a bot (an application's bot user, or a
+    /// webhook): Discord's `author.bot` in JSON, `author_bot` (left out
+    /// when false) in MessagePack.
+    #[serde(default)]
+    pub author_bot: bool,
 }
 
 impl Message {
@@ -405,6 +410,7 @@ impl Message {
             pinned: false,
             reactions: Vec::new(),
             webhook_id: None,
+            author_bot: false,
         }
     }
 

@@ -162,7 +162,7 @@ statements! {
 
     /// A message upsert into its `(channel, bucket)` partition. Absent
     /// values are bound unset, so they write no null cells (tombstones).
-    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, reply_to, mention_users, mention_roles, mention_everyone, webhook_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, reply_to, mention_users, mention_roles, mention_everyone, webhook_id, author_bot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     /// An edit: the text and its time, nothing else (only once the message
     /// is known to exist).
     EDIT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, content, edited_at) VALUES (?, ?, ?, ?, ?)";
@@ -171,7 +171,7 @@ statements! {
     /// Whether a message exists.
     SELECT_MESSAGE_ID = "SELECT message_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// One message.
-    SELECT_MESSAGE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    SELECT_MESSAGE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id, author_bot FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// Deletes one message (one row tombstone).
     DELETE_MESSAGE = "DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
     /// Lists a pinned message under its channel.
@@ -232,9 +232,9 @@ statements! {
     /// Non-empty buckets at or above one, oldest first.
     SELECT_BUCKETS_UP = "SELECT bucket FROM channel_buckets WHERE channel_id = ? AND bucket >= ? ORDER BY bucket ASC";
     /// One bucket's messages below an id, newest first.
-    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
+    SELECT_MESSAGES_BEFORE = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id, author_bot FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ?";
     /// One bucket's messages above an id, oldest first.
-    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
+    SELECT_MESSAGES_AFTER = "SELECT message_id, guild_id, author_id, author_username, content, nonce, edited_at, reply_to, mention_users, mention_roles, mention_everyone, pinned, reactions, webhook_id, author_bot FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC";
 
     /// Pins a setting on first use (a lightweight transaction).
     PIN_META = "INSERT INTO store_meta (name, value) VALUES (?, ?) IF NOT EXISTS";

@@ -37,6 +37,7 @@ pub(crate) type Row = (
     Option<bool>,
     Option<Counts>,
     Option<i64>,
+    Option<bool>,
 );
 
 /// A message's reaction counts as stored: emoji → users.
@@ -194,6 +195,7 @@ pub(crate) fn message(channel: Id, row: Row) -> Option<Message> {
         pinned,
         counts,
         webhook,
+        author_bot,
     ) = row;
     let (Some(guild), Some(author), Some(username), Some(content)) =
         (guild, author, username, content)
@@ -236,6 +238,7 @@ pub(crate) fn message(channel: Id, row: Row) -> Option<Message> {
         mention_everyone: everyone.unwrap_or(false),
         pinned: pinned.unwrap_or(false),
         webhook_id: webhook.map(id),
+        author_bot: author_bot.unwrap_or(false),
         ..Message::new(mid, (guild_id, channel), author, content)
     };
     for (emoji, n) in counts.unwrap_or_default() {

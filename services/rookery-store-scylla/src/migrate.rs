@@ -62,6 +62,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "014_webhooks.cql"),
     migration!(15, "015_invites.cql"),
     migration!(16, "016_member_counts.cql"),
+    migration!(17, "017_bot_authors.cql"),
 ];
 
 /// How a migrator takes the schema lock.

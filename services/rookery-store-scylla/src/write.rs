@@ -161,6 +161,7 @@ impl Inner {
             unless(roles.is_empty(), &roles),
             unless(!msg.mention_everyone, true),
             msg.webhook_id.map(key),
+            unless(!msg.author_bot, true),
         );
         let message = self.exec(at, &s.insert_message, row);
         let nonce = async {

@@ -136,6 +136,8 @@ async fn moderators_changes_are_listed_newest_first_and_members_own_are_not() {
 
     let (c, b) = (Some(carol.user.id), Some(bob.user.id));
     let expected = [
+        // The invite `server.guild` made for bob and carol.
+        (a::INVITE_CREATE, None),
         (a::CHANNEL_CREATE, Some(mods)),
         (a::CHANNEL_UPDATE, Some(mods)),
         (a::ROLE_CREATE, Some(role)),

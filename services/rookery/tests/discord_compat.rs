@@ -635,7 +635,10 @@ async fn an_owner_deletes_a_guild_and_its_members_are_told() {
     let history = format!("/channels/{channel}/messages");
     let (status, answer) = bob.call(Method::GET, &history, None).await;
     assert_eq!(status.as_u16(), 404, "{answer}");
-    assert!(matches!(answer["code"].as_u64(), Some(10003 | 10004)), "{answer}");
+    assert!(
+        matches!(answer["code"].as_u64(), Some(10003 | 10004)),
+        "{answer}"
+    );
     bob.refused(Method::GET, &format!("/invites/{code}"), None, (404, 10006))
         .await;
     let mine = |u: &rookery_testkit::TestUser| {
@@ -653,5 +656,117 @@ async fn an_owner_deletes_a_guild_and_its_members_are_told() {
     let ready = fresh.identify(&alice.token).await.unwrap();
     let ids: Vec<_> = ready.guilds.iter().map(|g| g.id).collect();
     assert_eq!(ids, vec![kept.id]);
+    server.stop().await;
+}
+
+/// Discord's `author.bot`: a bot's messages (sent over REST or the
+/// gateway) and a webhook's carry `bot: true` on their author, in the
+/// answer, the history and the live event; a user's leave `bot` out, as
+/// Discord does. It is what bots read to ignore each other.
+#[tokio::test]
+async fn messages_from_bots_and_webhooks_say_so_and_users_do_not() {
+    const T: Duration = Duration::from_secs(10);
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let (status, made) = alice
+        .call(
+            Method::POST,
+            "/applications",
+            Some(json!({"name": "beeper"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let made: BotToken = serde_json::from_value(made).unwrap();
+    let guild = server.guild(&[&alice]).await;
+    let channel = guild.channels[0].id;
+    let code = alice.api.create_invite(guild.id).await.unwrap();
+    let bot = ("Bot", made.token.as_str());
+    let (status, _) = call_as(
+        &server,
+        bot,
+        Method::POST,
+        &format!("/invites/{code}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut alice_gw = server.gateway(&alice, Encoding::Json).await;
+
+    let path = format!("/channels/{channel}/messages");
+    let (status, sent) = call_as(
+        &server,
+        bot,
+        Method::POST,
+        &path,
+        Some(json!({"content": "beep"})),
+    )
+    .await;
+    assert_eq!(
+        (status, sent["author"]["bot"].clone()),
+        (200, json!(true)),
+        "{sent}"
+    );
+    let live: Value = alice_gw
+        .dispatch("MESSAGE_CREATE", T)
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(live["author"]["bot"], json!(true), "{live}");
+    // Over the bot's own gateway connection too.
+    let mut bot_gw = Gateway::connect(&server.ws(), Encoding::MsgPack)
+        .await
+        .unwrap();
+    bot_gw.identify(&made.token).await.unwrap();
+    bot_gw.send_message(channel, "n1", "boop").await.unwrap();
+    // Acknowledged, so stored before the messages below.
+    rookery_testkit::answer(&mut bot_gw).await.unwrap();
+    let hook: Value = alice
+        .ok(
+            Method::POST,
+            &format!("/channels/{channel}/webhooks"),
+            Some(json!({"name": "hook"})),
+        )
+        .await;
+    let execute = format!(
+        "{}/api/v10/webhooks/{}/{}",
+        server.http(),
+        hook["id"].as_str().unwrap(),
+        hook["token"].as_str().unwrap()
+    );
+    let hooked = reqwest::Client::new()
+        .post(execute)
+        .json(&json!({"content": "hooked"}))
+        .send();
+    assert_eq!(hooked.await.unwrap().status().as_u16(), 204);
+    alice
+        .api
+        .post_message(channel, "human", None)
+        .await
+        .unwrap();
+
+    let history: Vec<Value> = alice
+        .ok(Method::GET, &format!("{path}?limit=10"), None)
+        .await;
+    let authors: Vec<(String, Value)> = history
+        .iter()
+        .map(|m| {
+            (
+                m["content"].as_str().unwrap().to_owned(),
+                m["author"].get("bot").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    let expected = [
+        ("human", Value::Null),
+        ("hooked", json!(true)),
+        ("boop", json!(true)),
+        ("beep", json!(true)),
+    ];
+    let expected: Vec<(String, Value)> = expected
+        .into_iter()
+        .map(|(c, b)| (c.to_owned(), b))
+        .collect();
+    assert_eq!(authors, expected);
     server.stop().await;
 }

@@ -36,6 +36,8 @@ struct Reader {
     edge: Arc<Edge>,
     conn: Conn,
     session: Option<Arc<Session>>,
+    /// Whether the session's token is a bot's (its messages say so).
+    bot: bool,
     /// The next heartbeat is due by then.
     deadline: Instant,
     /// IDENTIFY or RESUME must have succeeded by then: heartbeats alone do
@@ -111,6 +113,7 @@ impl Reader {
                 close,
             },
             session: None,
+            bot: false,
             deadline: Instant::now() + interval * 3 / 2,
             identify_by: Instant::now() + edge.config.identify_timeout,
             budget,
@@ -336,18 +339,19 @@ impl Reader {
         session.attach_ready(self.conn.clone(), ready.0, ready.1);
         self.edge.set_presence(&session, presence).await;
         self.session = Some(session);
+        self.bot = token.bot;
         identified();
         metrics::counter!(m::IDENTIFIED).increment(1);
         Ok(())
     }
 
     async fn resume(&mut self, r: gw::Resume) -> Result<(), CloseCode> {
-        let user = self
+        let token = self
             .edge
             .authenticate(&r.token)
             .await
-            .map_err(|_| CloseCode::AuthenticationFailed)?
-            .user;
+            .map_err(|_| CloseCode::AuthenticationFailed)?;
+        let user = token.user;
         let Some(session) = self
             .edge
             .session(&r.session_id)
@@ -361,6 +365,7 @@ impl Reader {
             Ok(()) => {
                 self.edge.presence_touched(&session).await;
                 self.session = Some(session);
+                self.bot = token.bot;
                 identified();
                 metrics::counter!(m::RESUMED).increment(1);
                 Ok(())
@@ -386,7 +391,7 @@ impl Reader {
         let nonce = s.nonce.clone();
         match self
             .edge
-            .send_message(&user, s.channel_id, s.into_create(), false)
+            .send_message((&user, self.bot), s.channel_id, s.into_create(), false)
             .await
         {
             Ok((message, _)) => {

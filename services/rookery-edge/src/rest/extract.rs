@@ -29,6 +29,19 @@ impl FromRequestParts<Arc<Edge>> for Auth {
     }
 }
 
+/// Whether the caller's `Authorization` is a bot's (`Bot`): after
+/// [`Auth`] accepted it, the scheme names the kind of token.
+pub struct IsBot(pub bool);
+
+impl FromRequestParts<Arc<Edge>> for IsBot {
+    type Rejection = EdgeError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Arc<Edge>) -> Result<Self, EdgeError> {
+        let scheme = credentials(&parts.headers).map(|(scheme, _)| scheme);
+        Ok(IsBot(scheme == Some(Scheme::Bot)))
+    }
+}
+
 /// The client's address, as the listener accepted it (behind a proxy,
 /// the proxy's). Unspecified when the router runs without the listener.
 pub struct Peer(pub std::net::IpAddr);

@@ -1,6 +1,6 @@
 //! REST handlers: thin adapters from HTTP to the edge's operations.
 
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, Auth, IsBot};
 use crate::{Applied, Edge, EdgeError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -111,6 +111,7 @@ pub(super) fn unsupported(field: &str) -> EdgeError {
 pub async fn post_message(
     State(edge): EdgeState,
     Auth(user): Auth,
+    IsBot(bot): IsBot,
     Path(channel): Path<String>,
     ApiJson(b): ApiJson<CreateMessage>,
 ) -> Result<Response, EdgeError> {
@@ -123,7 +124,7 @@ pub async fn post_message(
             "message forwards are not supported".into(),
         ));
     }
-    let (message, a) = edge.send_message(&user, channel, b, true).await?;
+    let (message, a) = edge.send_message((&user, bot), channel, b, true).await?;
     Ok(applied(&*message, a))
 }
 

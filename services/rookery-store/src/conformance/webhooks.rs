@@ -1,5 +1,6 @@
 //! Checks of webhooks: found by id, by channel and by guild, gone when
-//! deleted, and their messages keep `webhook_id` in the store.
+//! deleted, and their messages keep `webhook_id` and the bot flag in the
+//! store.
 
 use super::{fresh, message, user};
 use crate::{Cursor, Mutation, Store};
@@ -39,14 +40,27 @@ pub async fn webhooks_are_found_by_id_channel_and_guild(store: &dyn Store, _buck
     let left = store.webhooks(guild, Some(first)).await.unwrap();
     assert_eq!(left, vec![b.clone()]);
 
+    // A webhook's message is a bot's; a user's beside it is not.
     let mut posted = message(first, fresh(), &b.author(None), None);
     posted.webhook_id = Some(b.id);
+    posted.author_bot = true;
+    let by_user = message(first, fresh(), &creator, None);
     store
-        .apply(vec![Mutation::Message(posted.clone())])
+        .apply(vec![
+            Mutation::Message(posted.clone()),
+            Mutation::Message(by_user.clone()),
+        ])
         .await
         .unwrap();
     let read = store.message(first, posted.id).await.unwrap().unwrap();
-    assert_eq!(read.webhook_id, Some(b.id));
+    assert_eq!((read.webhook_id, read.author_bot), (Some(b.id), true));
     let page = store.messages(first, Cursor::Latest, 10).await.unwrap();
-    assert_eq!(page[0].webhook_id, Some(b.id));
+    let flags: Vec<_> = page
+        .iter()
+        .map(|m| (m.id, m.webhook_id, m.author_bot))
+        .collect();
+    assert_eq!(
+        flags,
+        [(by_user.id, None, false), (posted.id, Some(b.id), true)]
+    );
 }
