@@ -42,6 +42,7 @@ mod session;
 mod sessions;
 pub mod transport;
 mod typing;
+mod webhook_edits;
 mod webhooks;
 
 /// Entry points for the fuzz targets in `fuzz/` (built with `--cfg

@@ -24,7 +24,7 @@ const WEBHOOK_BITS: Permissions = Permissions::SEND_MESSAGES.union(Permissions::
 
 /// Refuses a name Discord would: empty, over 80 characters, or with
 /// control characters.
-fn check_name(name: &str) -> Result<(), EdgeError> {
+pub(crate) fn check_name(name: &str) -> Result<(), EdgeError> {
     let chars = name.chars().count();
     if !(1..=MAX_WEBHOOK_NAME_CHARS).contains(&chars) || name.chars().any(char::is_control) {
         let why =

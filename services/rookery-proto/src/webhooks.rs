@@ -141,3 +141,58 @@ impl ExecuteWebhook {
         .find_map(|(asked, name)| asked.then_some(name))
     }
 }
+
+/// `PATCH /webhooks/{id}` (and, without `channel_id`, `PATCH
+/// /webhooks/{id}/{token}`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModifyWebhook {
+    /// A new name, 1 to [`MAX_WEBHOOK_NAME_CHARS`] characters.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Avatars do not exist here: only null (or absent).
+    #[serde(default)]
+    pub avatar: Option<String>,
+    /// Only its own channel: moving a webhook is not built.
+    #[serde(default)]
+    pub channel_id: Option<Id>,
+}
+
+/// `PATCH /webhooks/{id}/{token}/messages/{message}`: Discord's fields, as
+/// for an execution; an edit keeps the message's mentions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditWebhookMessage {
+    /// The new text; absent keeps it.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Accepted and ignored: an edit keeps the message's mentions.
+    #[serde(default)]
+    pub allowed_mentions: Option<AllowedMentions>,
+    /// Discord's message flags: accepted, none applies.
+    #[serde(default)]
+    pub flags: Option<u64>,
+    /// Accepted empty (or null).
+    #[serde(default)]
+    pub embeds: Option<Vec<serde_json::Value>>,
+    /// Accepted empty (or null).
+    #[serde(default)]
+    pub components: Option<Vec<serde_json::Value>>,
+    /// Accepted empty (or null).
+    #[serde(default)]
+    pub attachments: Option<Vec<serde_json::Value>>,
+}
+
+impl EditWebhookMessage {
+    /// The first field asked for that Rookery cannot honour.
+    pub fn unsupported(&self) -> Option<&'static str> {
+        let filled = |v: &Option<Vec<serde_json::Value>>| v.as_ref().is_some_and(|v| !v.is_empty());
+        [
+            (filled(&self.embeds), "embeds"),
+            (filled(&self.components), "components"),
+            (filled(&self.attachments), "attachments"),
+        ]
+        .into_iter()
+        .find_map(|(asked, name)| asked.then_some(name))
+    }
+}

@@ -277,3 +277,126 @@ async fn outsiders_do_not_learn_of_a_webhook_and_dms_have_none() {
         .await;
     server.stop().await;
 }
+
+/// A webhook's URL reads, edits and deletes the messages it posted, and
+/// nothing else; members see the edit and the delete live. Its manager
+/// (or its URL) renames it; an avatar or a move is refused.
+#[tokio::test]
+async fn a_webhooks_url_edits_and_deletes_its_own_messages_and_renames_it() {
+    let server = TestServer::start().await;
+    let [alice, bob] = server.users(["alice", "bob"]).await;
+    let guild = server.guild(&[&alice, &bob]).await;
+    let channel = guild.channels[0].id;
+    let (made, other) = (
+        hook(&alice, channel, "editor").await,
+        hook(&alice, channel, "other").await,
+    );
+    let url = |h: &Value| {
+        format!(
+            "/webhooks/{}/{}",
+            h["id"].as_str().unwrap(),
+            h["token"].as_str().unwrap()
+        )
+    };
+    let (status, posted) = anonymous(
+        &server,
+        Method::POST,
+        &format!("{}?wait=true", url(&made)),
+        Some(json!({"content": "draft"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{posted}");
+    let message = format!("{}/messages/{}", url(&made), posted["id"].as_str().unwrap());
+    let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
+
+    let (status, read) = anonymous(&server, Method::GET, &message, None).await;
+    assert_eq!((status, read["content"].clone()), (200, json!("draft")));
+    let edit = json!({"content": "final", "embeds": [], "allowed_mentions": {"parse": []}});
+    let (status, edited) = anonymous(&server, Method::PATCH, &message, Some(edit)).await;
+    assert_eq!(
+        (status, edited["content"].clone()),
+        (200, json!("final")),
+        "{edited}"
+    );
+    assert!(edited["edited_timestamp"].is_string());
+    let live: Message = bob_gw
+        .dispatch("MESSAGE_UPDATE", T)
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(live.content, "final");
+    // Another webhook's URL, or a user's message, is not this URL's.
+    let foreign = message.replace(&url(&made), &url(&other));
+    assert_eq!(anonymous(&server, Method::GET, &foreign, None).await.0, 404);
+    let by_alice = alice.api.post_message(channel, "mine", None).await.unwrap();
+    let theirs = format!("{}/messages/{}", url(&made), by_alice.id);
+    let (status, answer) = anonymous(
+        &server,
+        Method::PATCH,
+        &theirs,
+        Some(json!({"content": "x"})),
+    )
+    .await;
+    assert_eq!((status, answer["code"].clone()), (404, json!(10008)));
+    let filled = json!({"embeds": [{"title": "t"}]});
+    assert_eq!(
+        anonymous(&server, Method::PATCH, &message, Some(filled))
+            .await
+            .0,
+        400
+    );
+
+    let (status, _) = anonymous(&server, Method::DELETE, &message, None).await;
+    assert_eq!(status, 204);
+    let gone: Value = bob_gw
+        .dispatch("MESSAGE_DELETE", T)
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(gone["id"], posted["id"]);
+    assert_eq!(anonymous(&server, Method::GET, &message, None).await.0, 404);
+
+    let manage = format!("/webhooks/{}", made["id"].as_str().unwrap());
+    let renamed: Value = alice
+        .ok(Method::PATCH, &manage, Some(json!({"name": "renamed"})))
+        .await;
+    assert_eq!(
+        (renamed["name"].clone(), renamed["token"].clone()),
+        (json!("renamed"), made["token"].clone())
+    );
+    let (status, by_url) = anonymous(
+        &server,
+        Method::PATCH,
+        &url(&made),
+        Some(json!({"name": "by url"})),
+    )
+    .await;
+    assert_eq!((status, by_url["name"].clone()), (200, json!("by url")));
+    assert!(by_url.get("token").is_none(), "{by_url}");
+    for bad in [
+        json!({"avatar": "abc"}),
+        json!({"channel_id": guild.id}),
+        json!({"name": ""}),
+    ] {
+        alice
+            .refused(Method::PATCH, &manage, Some(bad), (400, 50035))
+            .await;
+    }
+    let moved = json!({"channel_id": channel});
+    assert_eq!(
+        anonymous(&server, Method::PATCH, &url(&made), Some(moved))
+            .await
+            .0,
+        400
+    );
+    bob.refused(
+        Method::PATCH,
+        &manage,
+        Some(json!({"name": "mine"})),
+        (403, 50013),
+    )
+    .await;
+    server.stop().await;
+}

@@ -85,7 +85,10 @@ api_routes! {
         put(roles::put_overwrite).delete(roles::delete_overwrite);
     "/channels/{id}/webhooks" => get(webhooks::in_channel).post(webhooks::create);
     "/guilds/{id}/webhooks" => get(webhooks::in_guild);
-    "/webhooks/{id}" => get(webhooks::get).delete(webhooks::delete);
+    "/webhooks/{id}" => get(webhooks::get).patch(webhooks::modify).delete(webhooks::delete);
     "/webhooks/{id}/{token}" =>
-        get(webhooks::get_with_token).post(webhooks::execute).delete(webhooks::delete_with_token);
+        get(webhooks::get_with_token).post(webhooks::execute).patch(webhooks::modify_with_token)
+            .delete(webhooks::delete_with_token);
+    "/webhooks/{id}/{token}/messages/{message}" =>
+        get(webhooks::message).patch(webhooks::edit_message).delete(webhooks::delete_message);
 }

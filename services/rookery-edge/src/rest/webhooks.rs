@@ -8,7 +8,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rookery_proto::webhooks::{CreateWebhook, ExecuteWebhook, WebhookObject};
+use rookery_proto::webhooks::{
+    CreateWebhook, EditWebhookMessage, ExecuteWebhook, ModifyWebhook, WebhookObject,
+};
 use serde::Deserialize;
 
 pub async fn create(
@@ -102,4 +104,71 @@ pub async fn execute(
         return Ok(applied(&*message, a));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn modify(
+    State(edge): EdgeState,
+    Auth(user): Auth,
+    Path(hook): Path<String>,
+    ApiJson(body): ApiJson<ModifyWebhook>,
+) -> Result<Json<WebhookObject>, EdgeError> {
+    let hook = id(&hook, EdgeError::UnknownWebhook)?;
+    let hook = edge.managed_webhook(&user, hook).await?;
+    Ok(Json(edge.modify_webhook(hook, body, true).await?))
+}
+
+pub async fn modify_with_token(
+    State(edge): EdgeState,
+    Path((hook, token)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ModifyWebhook>,
+) -> Result<Json<WebhookObject>, EdgeError> {
+    let hook = id(&hook, EdgeError::UnknownWebhook)?;
+    let hook = edge.webhook_by_token(hook, &token).await?;
+    Ok(Json(edge.modify_webhook(hook, body, false).await?))
+}
+
+/// `{id}/{token}/messages/{message}`.
+type MessagePath = Path<(String, String, String)>;
+
+/// The webhook a token route names, and the message id.
+async fn hook_and_message(
+    edge: &crate::Edge,
+    (hook, token, message): (String, String, String),
+) -> Result<(rookery_proto::webhooks::Webhook, rookery_proto::Id), EdgeError> {
+    let hook = id(&hook, EdgeError::UnknownWebhook)?;
+    let message = id(&message, EdgeError::UnknownMessage)?;
+    Ok((edge.webhook_by_token(hook, &token).await?, message))
+}
+
+pub async fn message(
+    State(edge): EdgeState,
+    Path(path): MessagePath,
+) -> Result<Response, EdgeError> {
+    let (hook, message) = hook_and_message(&edge, path).await?;
+    Ok(Json(edge.webhook_message(&hook, message).await?).into_response())
+}
+
+pub async fn edit_message(
+    State(edge): EdgeState,
+    Path(path): MessagePath,
+    ApiJson(body): ApiJson<EditWebhookMessage>,
+) -> Result<Response, EdgeError> {
+    if let Some(field) = body.unsupported() {
+        return Err(unsupported(field));
+    }
+    let (hook, message) = hook_and_message(&edge, path).await?;
+    let (edited, a) = edge
+        .edit_webhook_message(&hook, message, body.content)
+        .await?;
+    Ok(applied(edited, a))
+}
+
+pub async fn delete_message(
+    State(edge): EdgeState,
+    Path(path): MessagePath,
+) -> Result<Response, EdgeError> {
+    let (hook, message) = hook_and_message(&edge, path).await?;
+    Ok(super::routes::no_content(
+        edge.delete_webhook_message(&hook, message).await?,
+    ))
 }

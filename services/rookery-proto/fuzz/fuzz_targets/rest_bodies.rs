@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else {
         return;
     };
-    match pick % 15 {
+    match pick % 18 {
         0 => drop(parse::<rest::Credentials>(body)),
         1 => drop(parse::<rest::CreateNamed>(body)),
         2 => drop(parse::<rest::CreatePrivate>(body)),
@@ -29,6 +29,13 @@ fuzz_target!(|data: &[u8]| {
         11 => drop(parse::<rest::CreateChannelInvite>(body)),
         12 => drop(parse::<rookery_proto::webhooks::CreateWebhook>(body)),
         13 => drop(parse::<rookery_proto::webhooks::ExecuteWebhook>(body)),
+        14 => drop(parse::<rookery_proto::webhooks::ModifyWebhook>(body)),
+        15 => {
+            if let Some(edit) = parse::<rookery_proto::webhooks::EditWebhookMessage>(body) {
+                drop(edit.unsupported());
+            }
+        }
+        16 => drop(parse::<Vec<rest::ChannelPosition>>(body)),
         _ => drop(parse::<rest::MemberParams>(body)),
     }
 });

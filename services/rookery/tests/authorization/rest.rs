@@ -216,10 +216,19 @@ fn matrix() -> Vec<Row> {
         row("GET", "/guilds/{id}/webhooks", Guild, OWNER_ONLY),
         row("GET", "/webhooks/{id}", Webhook, [OK, 403, 403, 404, 404]),
         row("DELETE", "/webhooks/{id}", Webhook, [204, 403, 403, 404, 404]),
+        row("PATCH", "/webhooks/{id}", Webhook, [OK, 403, 403, 404, 404])
+            .body(|_, _| Some(json!({"name": "renamed hook"}))),
         // The token in the URL is the credential, whoever sends it.
         row("GET", "/webhooks/{id}/{token}", Webhook, EVERYONE),
         row("POST", "/webhooks/{id}/{token}", Webhook, EVERYONE).body(|_, _| text("hooked")),
+        row("PATCH", "/webhooks/{id}/{token}", Webhook, EVERYONE)
+            .body(|_, _| Some(json!({"name": "renamed hook"}))),
+        // Its own messages, for whoever holds the URL.
+        row("GET", "/webhooks/{id}/{token}/messages/{message}", Webhook, EVERYONE),
+        row("PATCH", "/webhooks/{id}/{token}/messages/{message}", Webhook, EVERYONE)
+            .body(|_, _| text("edited through the hook")),
         // The first caller (the member) deletes it; the others find it gone.
+        row("DELETE", "/webhooks/{id}/{token}/messages/{message}", Webhook, [404, 204, 404, 404, 404]),
         row("DELETE", "/webhooks/{id}/{token}", Webhook, [404, 204, 404, 404, 404]),
     ]
 }
@@ -280,6 +289,10 @@ async fn every_route_refuses_a_missing_or_forged_token() {
         ("GET", "/webhooks/{id}/{token}"),
         ("POST", "/webhooks/{id}/{token}"),
         ("DELETE", "/webhooks/{id}/{token}"),
+        ("PATCH", "/webhooks/{id}/{token}"),
+        ("GET", "/webhooks/{id}/{token}/messages/{message}"),
+        ("PATCH", "/webhooks/{id}/{token}/messages/{message}"),
+        ("DELETE", "/webhooks/{id}/{token}/messages/{message}"),
     ];
     let anonymous = server.api();
     let forged = server.api().with_token("eyJhbGciOiJIUzI1NiJ9.e30.forged");

@@ -96,6 +96,8 @@ pub struct World<'a> {
     pub messages: Vec<Message>,
     /// The owner's webhook in the channel: `(id, token)`.
     pub webhook: (Id, String),
+    /// A message the webhook posted.
+    pub webhook_message: Id,
 }
 
 impl World<'_> {
@@ -154,8 +156,10 @@ impl World<'_> {
             hook["id"].as_str().unwrap().parse().unwrap(),
             hook["token"].as_str().unwrap().to_owned(),
         );
+        let webhook_message = Self::hooked(users, &webhook).await;
         World {
             webhook,
+            webhook_message,
             application,
             users,
             guild,
@@ -167,6 +171,14 @@ impl World<'_> {
         }
     }
 
+    /// Posts through the webhook's URL: the message's id.
+    async fn hooked(users: &Users, (id, token): &(Id, String)) -> Id {
+        let path = format!("/webhooks/{id}/{token}?wait=true");
+        let body = json!({"content": "hooked"});
+        let posted: Value = users.owner.ok(Method::POST, &path, Some(body)).await;
+        posted["id"].as_str().unwrap().parse().unwrap()
+    }
+
     /// `template` (a router path) with this world's ids, `{id}` standing
     /// for `scope`.
     pub fn path(&self, method: &str, template: &str, scope: Scope) -> String {
@@ -174,7 +186,7 @@ impl World<'_> {
             Scope::Own | Scope::Guild => (self.guild.id, self.messages[0].id),
             Scope::Channel => (self.channel, self.messages[0].id),
             Scope::Dm => (self.dm, self.messages[2].id),
-            Scope::Webhook => (self.webhook.0, self.messages[0].id),
+            Scope::Webhook => (self.webhook.0, self.webhook_message),
         };
         // Bans aim at the banned user (listing, lifting) or the target
         // (a new ban); everything else at the target.
