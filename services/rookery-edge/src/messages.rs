@@ -61,6 +61,18 @@ impl Edge {
         if message.author.id != user.id {
             return Err(EdgeError::NotAuthor);
         }
+        let applied = self.publish_edit(&mut message, content).await?;
+        self.mark_mine(user.id, channel, slice::from_mut(&mut message))
+            .await?;
+        Ok((message, applied))
+    }
+
+    /// Gives `message` its new text and edit time, and publishes the edit.
+    pub(crate) async fn publish_edit(
+        &self,
+        message: &mut Message,
+        content: String,
+    ) -> Result<Applied, EdgeError> {
         message.content = content;
         message.edited_timestamp = Some(format_timestamp(now_ms()));
         // The event goes to every viewer, so it carries no reader's `me`:
@@ -69,10 +81,7 @@ impl Edge {
             reactions: Vec::new(),
             ..message.clone()
         };
-        let applied = self.publish(Event::MessageUpdate(event), true).await?;
-        self.mark_mine(user.id, channel, slice::from_mut(&mut message))
-            .await?;
-        Ok((message, applied))
+        self.publish(Event::MessageUpdate(event), true).await
     }
 
     /// Deletes one's own message, or anyone's with MANAGE_MESSAGES.

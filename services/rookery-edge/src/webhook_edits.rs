@@ -9,7 +9,6 @@ use crate::webhooks::check_name;
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::event::{Event, MessageDelete};
-use rookery_proto::id::{format_timestamp, now_ms};
 use rookery_proto::model::Message;
 use rookery_proto::webhooks::{ModifyWebhook, Webhook, WebhookObject};
 
@@ -67,14 +66,7 @@ impl Edge {
             return Ok((message, Applied::Yes));
         };
         self.check_content(&content)?;
-        message.content = content;
-        message.edited_timestamp = Some(format_timestamp(now_ms()));
-        // Every viewer gets it: no reactions, no reader's `me`.
-        let event = Message {
-            reactions: Vec::new(),
-            ..message.clone()
-        };
-        let applied = self.publish(Event::MessageUpdate(event), true).await?;
+        let applied = self.publish_edit(&mut message, content).await?;
         Ok((message, applied))
     }
 

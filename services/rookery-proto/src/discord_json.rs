@@ -365,6 +365,16 @@ const AFK_TIMEOUT_SECS: u16 = 300;
 /// No member cap: the largest count Discord's field holds.
 const MAX_MEMBERS: i32 = i32::MAX;
 
+/// What a full guild object adds in JSON (counted as `GUILD.len() + 2`).
+fn full_guild<S: SerializeStruct>(f: &mut Fields<S>) -> Result<(), S::Error> {
+    f.discord(&GUILD)?;
+    if f.json {
+        f.field("afk_timeout", &AFK_TIMEOUT_SECS)?;
+        f.field("max_members", &MAX_MEMBERS)?;
+    }
+    Ok(())
+}
+
 impl Serialize for GuildState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut f = Fields::begin(s, "GuildState", 5, GUILD.len() + 2)?;
@@ -373,11 +383,7 @@ impl Serialize for GuildState {
         f.field("owner_id", &self.owner_id)?;
         f.field("channels", &self.channels)?;
         f.field("roles", &self.roles)?;
-        f.discord(&GUILD)?;
-        if f.json {
-            f.field("afk_timeout", &AFK_TIMEOUT_SECS)?;
-            f.field("max_members", &MAX_MEMBERS)?;
-        }
+        full_guild(&mut f)?;
         f.end()
     }
 }
@@ -389,11 +395,7 @@ impl Serialize for GuildUpdate {
         f.field("name", &self.name)?;
         f.field("owner_id", &self.owner_id)?;
         f.field("roles", &self.roles)?;
-        f.discord(&GUILD)?;
-        if f.json {
-            f.field("afk_timeout", &AFK_TIMEOUT_SECS)?;
-            f.field("max_members", &MAX_MEMBERS)?;
-        }
+        full_guild(&mut f)?;
         f.end()
     }
 }

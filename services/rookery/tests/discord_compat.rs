@@ -12,6 +12,9 @@ use rookery_testkit::TestServer;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// How long an expected event may take.
+const T: Duration = Duration::from_secs(10);
+
 async fn get(server: &TestServer, path: &str, token: Option<&str>) -> (u16, Value) {
     let mut req = reqwest::Client::new().get(format!("{}{path}", server.http()));
     if let Some(t) = token {
@@ -531,7 +534,6 @@ async fn a_guild_its_channels_a_role_and_an_invite_are_read_as_discord_reads_the
 /// otherwise, and a body that changes nothing tells nobody.
 #[tokio::test]
 async fn managers_rename_a_guild_and_members_get_one_guild_update() {
-    const T: Duration = Duration::from_secs(10);
     let server = TestServer::start().await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let guild = server.guild(&[&alice, &bob]).await;
@@ -601,7 +603,6 @@ async fn managers_rename_a_guild_and_members_get_one_guild_update() {
 /// members' guild lists, a new session's READY).
 #[tokio::test]
 async fn an_owner_deletes_a_guild_and_its_members_are_told() {
-    const T: Duration = Duration::from_secs(10);
     let server = TestServer::start().await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let kept = alice.api.create_guild("kept").await.unwrap();
@@ -665,7 +666,6 @@ async fn an_owner_deletes_a_guild_and_its_members_are_told() {
 /// Discord does. It is what bots read to ignore each other.
 #[tokio::test]
 async fn messages_from_bots_and_webhooks_say_so_and_users_do_not() {
-    const T: Duration = Duration::from_secs(10);
     let server = TestServer::start().await;
     let alice = server.user("alice").await;
     let (status, made) = alice
