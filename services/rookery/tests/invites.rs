@@ -116,12 +116,13 @@ async fn an_invite_past_its_age_lets_nobody_in() {
         .ok(
             Method::POST,
             &format!("/channels/{channel}/invites"),
-            Some(json!({"max_age": 1})),
+            Some(json!({"max_age": 2})),
         )
         .await;
     let path = format!("/invites/{}", made["code"].as_str().unwrap());
+    // Within its two seconds (the answer above came after it was made).
     let _: Value = late.ok(Method::GET, &path, None).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     late.refused(Method::GET, &path, None, (404, 10006)).await;
     late.refused(Method::POST, &path, None, (404, 10006)).await;
     server.stop().await;
