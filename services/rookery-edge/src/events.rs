@@ -6,7 +6,6 @@ use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::{Envelope, Event, MemberRemove};
 use rookery_proto::gateway::event_name as ev;
-use rookery_proto::model::Member;
 
 /// The channel an event is about, if only the sessions that can see that
 /// channel may receive it.
@@ -64,7 +63,7 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         // For the reader's own sessions only, and per guild (see the hub).
         Event::GuildBanRemove(_) | Event::MessageAck(_) | Event::PresenceUpdate(_) => return None,
         Event::GuildMemberAdd(add) => {
-            let member = Member::joined(add.guild_id, add.user.clone(), env.id.timestamp());
+            let member = add.member(env.id.timestamp());
             (ev::GUILD_MEMBER_ADD, D::Member(member))
         }
         // Invites are for those who manage them, who list them over REST

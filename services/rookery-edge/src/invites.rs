@@ -149,7 +149,7 @@ impl Edge {
     /// not counted as a use).
     pub async fn accept_invite(
         &self,
-        user: &User,
+        (user, bot): (&User, bool),
         code: &str,
     ) -> Result<(GuildState, Applied), EdgeError> {
         let invite = self.usable_invite(code).await?;
@@ -170,6 +170,7 @@ impl Edge {
             guild_id: invite.guild_id,
             user: user.clone(),
             invite_code: Some(invite.code),
+            bot,
         };
         let applied = self.publish(Event::GuildMemberAdd(add), true).await?;
         // Once applied, the new member's view; before, none of its channels.

@@ -206,9 +206,14 @@ const MEMBER: [(&str, Constant); 8] = [
 
 impl Serialize for Member {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut f = Fields::begin(s, "Member", 5, MEMBER.len())?;
+        let bot_flag = self.bot && !s.is_human_readable();
+        let mut f = Fields::begin(s, "Member", 5 + usize::from(bot_flag), MEMBER.len())?;
         f.field("guild_id", &self.guild_id)?;
-        f.field("user", &self.user)?;
+        match self.bot && f.json {
+            true => f.field("user", &BotAuthor(&self.user))?,
+            false => f.field("user", &self.user)?,
+        }
+        f.maybe(bot_flag, "bot", &true)?;
         f.field("joined_at", &self.joined_at)?;
         f.field("roles", &self.roles)?;
         f.field(

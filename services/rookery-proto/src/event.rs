@@ -367,6 +367,19 @@ pub struct MemberAdd {
     /// Invite code used, if any.
     #[serde(default)]
     pub invite_code: Option<String>,
+    /// Whether the new member is a bot (left out when not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
+}
+
+impl MemberAdd {
+    /// The membership it makes, joined at `joined_at`.
+    pub fn member(&self, joined_at: String) -> Member {
+        Member {
+            bot: self.bot,
+            ..Member::joined(self.guild_id, self.user.clone(), joined_at)
+        }
+    }
 }
 
 impl Event {
@@ -533,6 +546,7 @@ mod tests {
                     username: "bo".into(),
                 },
                 invite_code: Some("abc".into()),
+                bot: false,
             }),
         }
     }

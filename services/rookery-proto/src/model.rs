@@ -215,6 +215,10 @@ pub struct Member {
     /// write), if set.
     #[serde(default)]
     pub communication_disabled_until: Option<String>,
+    /// Whether the member is a bot (an application's bot user): Discord's
+    /// `user.bot` in JSON, `bot` (left out when false) in MessagePack.
+    #[serde(default)]
+    pub bot: bool,
 }
 
 impl Member {
@@ -226,6 +230,7 @@ impl Member {
             joined_at,
             roles: Vec::new(),
             communication_disabled_until: None,
+            bot: false,
         }
     }
 

@@ -104,7 +104,7 @@ statements! {
     /// Removes a role.
     DELETE_ROLE = "DELETE FROM roles WHERE guild_id = ? AND role_id = ?";
     /// A membership upsert, its role set replaced whole.
-    INSERT_MEMBER = "INSERT INTO members (guild_id, user_id, username, joined_at, roles, communication_disabled_until) VALUES (?, ?, ?, ?, ?, ?)";
+    INSERT_MEMBER = "INSERT INTO members (guild_id, user_id, username, joined_at, roles, communication_disabled_until, bot) VALUES (?, ?, ?, ?, ?, ?, ?)";
     /// Removes a membership.
     DELETE_MEMBER = "DELETE FROM members WHERE guild_id = ? AND user_id = ?";
     /// Removes the guild from its former member's list.
@@ -112,7 +112,7 @@ statements! {
     /// The guild listed under its member.
     INSERT_USER_GUILD = "INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)";
     /// A page of a guild's members, above a user id (the page size bounds it).
-    SELECT_MEMBERS = "SELECT user_id, username, joined_at, roles, communication_disabled_until FROM members WHERE guild_id = ? AND user_id > ?";
+    SELECT_MEMBERS = "SELECT user_id, username, joined_at, roles, communication_disabled_until, bot FROM members WHERE guild_id = ? AND user_id > ?";
     /// Whether a membership exists (read before it is written or deleted,
     /// to count it).
     SELECT_MEMBER_EXISTS = "SELECT user_id FROM members WHERE guild_id = ? AND user_id = ?";
@@ -124,7 +124,7 @@ statements! {
     SET_MEMBER_COUNT = "INSERT INTO guilds (id, member_count) VALUES (?, ?)";
     /// A membership.
     SELECT_MEMBER =
-        "SELECT username, joined_at, roles, communication_disabled_until FROM members WHERE guild_id = ? AND user_id = ?";
+        "SELECT username, joined_at, roles, communication_disabled_until, bot FROM members WHERE guild_id = ? AND user_id = ?";
     /// A user's guilds.
     SELECT_USER_GUILDS = "SELECT guild_id FROM guilds_by_user WHERE user_id = ?";
     /// A ban (who banned is not recorded yet: `banned_by` stays unset).

@@ -200,7 +200,8 @@ impl Inner {
         // The epoch stands for "no timeout": a null would be a tombstone.
         let until = mb.communication_disabled_until.as_deref();
         let until = CqlTimestamp(until.and_then(parse_timestamp).unwrap_or(0) as i64);
-        let row = (g, u, &mb.user.username, &mb.joined_at, roles, until);
+        let bot = crate::store::unless(!mb.bot, true);
+        let row = (g, u, &mb.user.username, &mb.joined_at, roles, until, bot);
         let existed = self.is_member(g, u).await?;
         futures_util::try_join!(
             self.exec(at, &s.insert_member, row),
@@ -288,10 +289,18 @@ impl Inner {
 type ChannelRow = (i64, i64, String, i32, i32, Option<i32>, Option<i64>);
 
 /// A `members` row: username, joined_at, roles, timeout end.
-type MemberRow = (String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
+type MemberRow = (
+    String,
+    String,
+    Option<Vec<i64>>,
+    Option<CqlTimestamp>,
+    Option<bool>,
+);
 
-fn member_of(guild_id: Id, user_id: Id, (username, joined_at, roles, until): MemberRow) -> Member {
+fn member_of(guild_id: Id, user_id: Id, row: MemberRow) -> Member {
+    let (username, joined_at, roles, until, bot) = row;
     Member {
+        bot: bot.unwrap_or(false),
         guild_id,
         user: User {
             id: user_id,
@@ -369,7 +378,14 @@ impl Inner {
         let after = i64::try_from(after.0).unwrap_or(i64::MAX);
         let mut stmt = self.s.select_members.clone();
         stmt.set_page_size(limit as i32);
-        type Row = (i64, String, String, Option<Vec<i64>>, Option<CqlTimestamp>);
+        type Row = (
+            i64,
+            String,
+            String,
+            Option<Vec<i64>>,
+            Option<CqlTimestamp>,
+            Option<bool>,
+        );
         let rows: Vec<Row> = self
             .session
             .execute_iter(stmt, (key(guild_id), after))
@@ -381,8 +397,8 @@ impl Inner {
             .try_collect()
             .await
             .map_err(backend)?;
-        let member = |(user, username, joined_at, roles, until): Row| {
-            member_of(guild_id, id(user), (username, joined_at, roles, until))
+        let member = |(user, username, joined_at, roles, until, bot): Row| {
+            member_of(guild_id, id(user), (username, joined_at, roles, until, bot))
         };
         Ok(rows.into_iter().map(member).collect())
     }

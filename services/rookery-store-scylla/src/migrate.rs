@@ -63,6 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "015_invites.cql"),
     migration!(16, "016_member_counts.cql"),
     migration!(17, "017_bot_authors.cql"),
+    migration!(18, "018_bot_members.cql"),
 ];
 
 /// How a migrator takes the schema lock.

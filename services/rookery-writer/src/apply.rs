@@ -80,7 +80,7 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             }],
         ),
         Event::GuildMemberAdd(a) => {
-            let joined = Member::joined(a.guild_id, a.user.clone(), env.id.timestamp());
+            let joined = a.member(env.id.timestamp());
             let mut out = vec![Mutation::Member(joined)];
             out.extend(
                 a.invite_code

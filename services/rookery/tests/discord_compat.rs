@@ -681,6 +681,7 @@ async fn messages_from_bots_and_webhooks_say_so_and_users_do_not() {
     let channel = guild.channels[0].id;
     let code = alice.api.create_invite(guild.id).await.unwrap();
     let bot = ("Bot", made.token.as_str());
+    let mut alice_gw = server.gateway(&alice, Encoding::Json).await;
     let (status, _) = call_as(
         &server,
         bot,
@@ -690,7 +691,26 @@ async fn messages_from_bots_and_webhooks_say_so_and_users_do_not() {
     )
     .await;
     assert_eq!(status, 200);
-    let mut alice_gw = server.gateway(&alice, Encoding::Json).await;
+    // Its membership says so too: live, and read back (discord.py caches
+    // users from members, and would show the bot's messages as a user's).
+    let joined: Value = alice_gw
+        .dispatch("GUILD_MEMBER_ADD", T)
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(joined["user"]["bot"], json!(true), "{joined}");
+    let member_path = format!("/guilds/{}/members/{}", guild.id, made.application.id);
+    let member: Value = alice.ok(Method::GET, &member_path, None).await;
+    assert_eq!(member["user"]["bot"], json!(true), "{member}");
+    let human: Value = alice
+        .ok(
+            Method::GET,
+            &format!("/guilds/{}/members/{}", guild.id, alice.user.id),
+            None,
+        )
+        .await;
+    assert!(human["user"].get("bot").is_none(), "{human}");
 
     let path = format!("/channels/{channel}/messages");
     let (status, sent) = call_as(

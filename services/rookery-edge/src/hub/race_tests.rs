@@ -63,6 +63,7 @@ fn joined(id: u64, who: &User) -> Arc<Envelope> {
             guild_id: GUILD,
             user: who.clone(),
             invite_code: None,
+            bot: false,
         }),
         audit: None,
     })

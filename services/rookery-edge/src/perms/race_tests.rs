@@ -114,6 +114,7 @@ async fn rig(dir: &tempfile::TempDir) -> (Arc<Gated>, Perms) {
         joined_at: "2026-01-01T00:00:00Z".into(),
         roles: vec![],
         communication_disabled_until: None,
+        bot: false,
     };
     let guild = Guild {
         id: GUILD,

@@ -1,7 +1,7 @@
 //! Invite routes ([`crate::invites`]): Rookery's guild invite and join,
 //! and Discord's channel invites, lists and deletion.
 
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, Auth, IsBot};
 use super::routes::{EdgeState, applied, id};
 use crate::EdgeError;
 use axum::Json;
@@ -33,9 +33,10 @@ pub async fn create_in_channel(
 pub async fn accept(
     State(edge): EdgeState,
     Auth(user): Auth,
+    IsBot(bot): IsBot,
     Path(code): Path<String>,
 ) -> Result<Response, EdgeError> {
-    let (guild, a) = edge.accept_invite(&user, &code).await?;
+    let (guild, a) = edge.accept_invite((&user, bot), &code).await?;
     Ok(applied(guild, a))
 }
 

@@ -441,6 +441,7 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         joined_at: guild.id.timestamp(),
         roles: Vec::new(),
         communication_disabled_until: None,
+        bot: false,
     };
     let invite = Invite {
         code: format!("c{}", fresh().0),
@@ -585,6 +586,8 @@ pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u6
         joined_at: guild.timestamp(),
         roles: vec![renamed.id],
         communication_disabled_until: Some("2030-01-02T03:04:05.678Z".into()),
+        // A bot's membership keeps saying so.
+        bot: true,
     };
     store
         .apply(vec![Mutation::Member(member.clone())])

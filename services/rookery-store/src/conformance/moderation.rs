@@ -16,6 +16,7 @@ fn member(guild: Id, u: &User) -> Member {
         joined_at: guild.timestamp(),
         roles: Vec::new(),
         communication_disabled_until: None,
+        bot: false,
     }
 }
 
