@@ -293,6 +293,10 @@ pub struct SendError {
     pub code: u32,
     /// Human-readable reason.
     pub message: String,
+    /// Seconds until a send can pass, on a rate limit (20016 slow mode,
+    /// 20028 the channel's write limit); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<f64>,
 }
 
 /// op 8 REQUEST_GUILD_MEMBERS, as Discord defines it: members whose

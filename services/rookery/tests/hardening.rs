@@ -546,6 +546,21 @@ async fn more_connections_buy_no_more_messages_in_a_channel() {
     }
     assert_eq!(acked, 5, "refused: {refused:?}");
     assert!(refused.iter().all(|&c| c == 20028), "{refused:?}");
+    // The gateway's refusal says when to retry, as REST's does (a client
+    // retries by itself instead of marking the message failed).
+    let g = &mut connections[0];
+    g.send_message(channel, "late", "hi").await.unwrap();
+    let refusal: gw::SendError = g
+        .next_matching("a refusal", T, |f| f.header.op == op::SEND_ERROR)
+        .await
+        .unwrap()
+        .d()
+        .unwrap();
+    assert_eq!(refusal.code, 20028);
+    let wait = refusal
+        .retry_after
+        .expect("retry_after on SEND_ERROR 20028");
+    assert!(wait > 0.0 && wait <= 5.0, "{refusal:?}");
     // REST shares the budget, with Discord's 429 and retry_after.
     let post = format!("/channels/{channel}/messages");
     let body = Some(serde_json::json!({ "content": "one more" }));

@@ -227,3 +227,32 @@ async fn a_resume_within_the_grace_shows_nothing_and_bad_presences_close_4002() 
     }
     server.stop().await;
 }
+
+/// A user already connected who then creates a guild (or joins one) is
+/// shown online to its members within a second, not only at the next
+/// refresh of their presence (a minute): found by the web client, whose
+/// member list showed the guild's creator offline to the first joiner.
+#[tokio::test]
+async fn a_guild_made_while_connected_shows_its_maker_online_there_at_once() {
+    let server = TestServer::start().await;
+    let [alice, bob] = server.users(["alice", "bob"]).await;
+    let (_alice_gw, _) = identify_as(&server, &alice.token, None).await;
+    let guild = server.guild(&[&alice, &bob]).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, ready) = identify_as(&server, &bob.token, None).await;
+        let shown = ready.presences.iter().any(|p| {
+            (p.user.id, p.guild_id, p.status) == (alice.user.id, guild.id, Status::Online)
+        });
+        if shown {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alice is not shown online in the guild she made: {:?}",
+            ready.presences
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop().await;
+}

@@ -4,9 +4,9 @@
 
 use super::frames::{FrameReader, Opcode, ReadError, WsFrame};
 use super::writer;
-use crate::Edge;
 use crate::metrics as m;
 use crate::session::{Conn, Outbound, ResumeError, Session};
+use crate::{Edge, EdgeError};
 use fastwebsockets::{OpCode, WebSocket};
 use rookery_proto::codec::{self, CodecError, Dispatch, DispatchData, Empty, Encoding};
 use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as ev, op};
@@ -406,14 +406,7 @@ impl Reader {
             }
             Err(e) => {
                 metrics::counter!(m::SEND_ERRORS, "code" => e.code().to_string()).increment(1);
-                self.frame(
-                    op::SEND_ERROR,
-                    &gw::SendError {
-                        nonce,
-                        code: e.code(),
-                        message: e.to_string(),
-                    },
-                );
+                self.frame(op::SEND_ERROR, &refusal(nonce, &e));
             }
         }
     }
@@ -444,12 +437,7 @@ impl Reader {
                 }
             }
             Err(e) => {
-                let refusal = gw::SendError {
-                    nonce: nonce.unwrap_or_default(),
-                    code: e.code(),
-                    message: e.to_string(),
-                };
-                self.frame(op::SEND_ERROR, &refusal);
+                self.frame(op::SEND_ERROR, &refusal(nonce.unwrap_or_default(), &e));
             }
         }
     }
@@ -458,12 +446,7 @@ impl Reader {
         let Some(session) = &self.session else { return };
         let user = session.user.clone();
         if let Err(e) = self.edge.ack(&user, a.channel_id, a.message_id).await {
-            let refusal = gw::SendError {
-                nonce: a.nonce.unwrap_or_default(),
-                code: e.code(),
-                message: e.to_string(),
-            };
-            self.frame(op::SEND_ERROR, &refusal);
+            self.frame(op::SEND_ERROR, &refusal(a.nonce.unwrap_or_default(), &e));
         }
     }
 
@@ -476,5 +459,17 @@ impl Reader {
             metrics::counter!(m::SLOW_CONSUMERS).increment(1);
             self.conn.close(CloseCode::SlowConsumer);
         }
+    }
+}
+
+/// SEND_ERROR for a refused op: REST's error body (with `retry_after` on a
+/// rate limit) and the op's nonce.
+fn refusal(nonce: String, e: &EdgeError) -> gw::SendError {
+    let body = e.body();
+    gw::SendError {
+        nonce,
+        code: body.code,
+        message: body.message,
+        retry_after: body.retry_after,
     }
 }

@@ -78,6 +78,10 @@ pub struct Hub {
     waiters: Mutex<HashMap<Id, oneshot::Sender<()>>>,
     /// Every presence heard, merged per user.
     board: Mutex<crate::presence::Board>,
+    /// Users whose sessions joined a guild since the last presence tick:
+    /// their presence is settled again then, so the guild's members see
+    /// them online within a tick rather than at the next refresh.
+    joined: Mutex<Vec<Id>>,
 }
 
 async fn withdrawn(pending: rookery_bus::interest::Registered) {
@@ -115,6 +119,7 @@ impl Hub {
             local: Mutex::default(),
             waiters: Mutex::default(),
             board: Mutex::default(),
+            joined: Mutex::default(),
         })
     }
 
@@ -483,6 +488,9 @@ impl Hub {
         for s in &sessions {
             s.hold(&channels);
             self.subscribe(s, guild.id);
+        }
+        if !sessions.is_empty() {
+            self.joined.lock().expect("joined").push(user);
         }
         let live = self.want(guild);
         let Some(hub) = self.me.upgrade() else { return };

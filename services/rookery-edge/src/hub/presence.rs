@@ -42,6 +42,11 @@ impl Hub {
     }
 
     /// Drops other edges' presence views whose lease ended.
+    /// The users whose sessions joined a guild since the last call.
+    pub(crate) fn take_joined(&self) -> Vec<Id> {
+        std::mem::take(&mut *self.joined.lock().expect("joined"))
+    }
+
     pub(crate) fn expire_presences(&self) {
         let out = self.board.lock().expect("board").expire(Instant::now());
         self.presences_changed(out);

@@ -128,6 +128,12 @@ impl Local {
         out
     }
 
+    /// Users whose sessions joined guilds: their views, where the guilds
+    /// they name changed.
+    pub(crate) fn joined(&mut self, users: &[Id], now: Instant) -> Vec<PresenceChange> {
+        users.iter().filter_map(|&u| self.settle(u, now)).collect()
+    }
+
     /// The user's unchanged view, published again.
     fn republish(&mut self, user: Id, now: Instant) -> Option<PresenceChange> {
         let (view, at) = self.users.get_mut(&user)?.published.as_mut()?;

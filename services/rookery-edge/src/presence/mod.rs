@@ -37,11 +37,17 @@ impl Edge {
         self.presence.lock().expect("presence").end(s);
     }
 
-    /// Publishes offline views whose grace passed and due refreshes, and
-    /// drops expired views of other edges. The binary calls this every
+    /// Publishes offline views whose grace passed, due refreshes and the
+    /// views of users who joined guilds, and drops expired views of other
+    /// edges. The binary calls this every
     /// second.
     pub async fn tick_presence(&self) {
-        let envs = self.presence_events(|l, now| l.tick(now));
+        let joined = self.hub.take_joined();
+        let envs = self.presence_events(|l, now| {
+            let mut changes = l.tick(now);
+            changes.extend(l.joined(&joined, now));
+            changes
+        });
         self.publish_presence(envs).await;
         self.hub.expire_presences();
     }

@@ -1,5 +1,6 @@
 //! The HTTP surface: `/api/v1` (JSON), `/gateway`, `/healthz`, `/readyz`
-//! on the public listener; `/healthz`, `/readyz`, `/metrics` on the
+//! and the web client (`/`, `/invite/{code}`, `/assets/...`) on the public
+//! listener; `/healthz`, `/readyz`, `/metrics` on the
 //! operations listener. Authenticated API calls spend the user's REST budget
 //! (`docs/protocol.md`, "Rate limits").
 
@@ -11,6 +12,7 @@ mod private;
 mod roles;
 mod routes;
 mod table;
+mod web;
 mod webhooks;
 
 pub(crate) use discovery::gateway_url;
@@ -40,6 +42,9 @@ pub(crate) fn router(edge: Arc<Edge>) -> Router {
         .route("/gateway", get(crate::gateway::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/", get(web::page))
+        .route("/invite/{code}", get(web::page))
+        .route("/assets/{*path}", get(web::asset))
         .fallback(|| async { EdgeError::NotFound })
         .layer(middleware::from_fn(record))
         .layer(DefaultBodyLimit::max(64 * 1024))
