@@ -206,6 +206,8 @@ async function scenario() {
   await alice.page.getByRole("button", { name: "Guild settings" }).click();
   await alice.page.locator(".audit li", { hasText: "alice created an invite" }).waitFor();
   await shot(alice.page, "settings.png");
+  await alice.page.getByRole("button", { name: "+ Role" }).click();
+  await alice.page.locator("details.role summary", { hasText: "new role" }).waitFor();
   await alice.page.getByRole("button", { name: "Close settings" }).click();
   await bob.page.getByRole("button", { name: "Guild settings" }).click();
   await bob.page.getByRole("button", { name: "Leave guild" }).waitFor();
@@ -316,6 +318,32 @@ async function scenario() {
   await phone.page.getByRole("button", { name: "Channels" }).click();
   await phone.page.locator(".channel", { hasText: "#general" }).waitFor();
   await phone.context.close();
+
+  step("a group DM: bob makes one with alice, who reads it");
+  await bob.page.getByRole("button", { name: "Direct messages" }).click();
+  await bob.page.getByRole("button", { name: "+ New group" }).click();
+  await bob.page.getByLabel("Usernames, separated by commas").fill("alice");
+  await bob.page.getByRole("button", { name: "OK" }).click();
+  await bob.page.locator(".chat-header h2", { hasText: /^alice$/ }).waitFor();
+  await eventually("bob's DM list to hold the DM and the group", async () => (await bob.page.locator(".channel").count()) === 2);
+  await bob.page.locator(".channel.current").waitFor();
+  await send(bob, "group hello");
+  await messages(bob.page, "group hello").waitFor();
+  await alice.page.getByRole("button", { name: "Direct messages" }).click();
+  await eventually("alice's DM list to hold the DM and the group", async () => (await alice.page.locator(".channel").count()) === 2);
+  // The most recently active conversation opens first: the group.
+  await messages(alice.page, "group hello").waitFor();
+
+  step("moderation: alice kicks bob, whose client drops the guild");
+  await alice.page.getByRole("button", { name: "HQ" }).click();
+  const kicked = alice.page.locator('.member:has-text("bob")');
+  await kicked.hover();
+  await kicked.getByRole("button", { name: "Kick" }).click();
+  await eventually("the guild to leave bob's list", async () => (await bob.page.getByRole("button", { name: "HQ" }).count()) === 0);
+  await eventually("bob to leave alice's member list", async () => (await alice.page.locator('.member:has-text("bob")').count()) === 0);
+  await alice.page.getByRole("button", { name: "Guild settings" }).click();
+  await alice.page.locator(".audit li", { hasText: "alice kicked a member" }).waitFor();
+  await alice.page.getByRole("button", { name: "Close settings" }).click();
 
   step("with the channel write limit on (5 per 5 s), a burst of 7 sends is paced by the client and all land once");
   const limited = new Server(args.bin, `${dataDir}-limited`, await freePort());
