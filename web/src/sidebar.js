@@ -56,7 +56,6 @@ export class Sidebar {
     const state = app.state;
     const guild = app.guildId && app.guildId !== "@me" ? state.guilds.get(app.guildId) : undefined;
     const channels = app.guildId === "@me" ? state.privateChannels() : guild ? state.guildChannels(guild.id) : [];
-    const perms = guild ? app.guildPermissions(guild.id) : 0n;
     fill(
       this.channelPane,
       h(
@@ -65,40 +64,55 @@ export class Sidebar {
         h("h2", {}, app.guildId === "@me" ? "Direct messages" : (guild?.name ?? "Rookery")),
         guild ? h("button", { class: "icon", "aria-label": "Guild settings", onclick: () => openSettings(app, guild.id) }, "⚙") : null,
       ),
-      h(
-        "ul",
-        { class: "channels" },
-        channels
-          .filter((c) => app.channelPermissions(c.id) & P.VIEW_CHANNEL)
-          .map((c) => {
-            const read = state.reads.get(c.id);
-            const current = state.viewing === c.id;
-            return h(
-              "li",
-              {},
-              h(
-                "button",
-                {
-                  class: ["channel", current && "current", read?.unread && !current && "unread"].filter(Boolean).join(" "),
-                  "aria-current": current ? "page" : false,
-                  dataset: { channel: c.id },
-                  onclick: () => app.openChannel(c.id),
-                },
-                state.channelName(c),
-                read?.mentions ? h("span", { class: "badge", "aria-label": `${read.mentions} mentions` }, String(read.mentions)) : null,
-              ),
-            );
-          }),
-      ),
-      guild && perms & P.MANAGE_CHANNELS ? h("button", { class: "link", onclick: () => this.createChannel(guild.id) }, "+ New channel") : null,
-      guild && state.viewing && app.channelPermissions(state.viewing) & P.CREATE_INSTANT_INVITE
-        ? h("button", { class: "link", onclick: () => this.invite(/** @type {string} */ (state.viewing)) }, "Invite people")
-        : null,
-      app.guildId === "@me" ? h("button", { class: "link", onclick: () => this.createGroup() }, "+ New group") : null,
+      h("ul", { class: "channels" }, channels.filter((c) => app.channelPermissions(c.id) & P.VIEW_CHANNEL).map((c) => this.channelItem(c))),
+      this.paneActions(guild?.id ?? null),
       h("div", { class: "invite-slot" }),
       h("span", { class: "grow" }),
       h("footer", { class: "me" }, app.linkLine, h("div", {}, h("strong", {}, state.me.username), " ", h("button", { class: "link", onclick: () => app.logout() }, "Log out"))),
     );
+  }
+
+  /**
+   * A channel's entry: its name, bold when unread, and its mention count.
+   * @param {import("./state.js").Channel} channel
+   */
+  channelItem(channel) {
+    const state = this.app.state;
+    const read = state.reads.get(channel.id);
+    const current = state.viewing === channel.id;
+    return h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          class: ["channel", current && "current", read?.unread && !current && "unread"].filter(Boolean).join(" "),
+          "aria-current": current ? "page" : false,
+          dataset: { channel: channel.id },
+          onclick: () => this.app.openChannel(channel.id),
+        },
+        state.channelName(channel),
+        read?.mentions ? h("span", { class: "badge", "aria-label": `${read.mentions} mentions` }, String(read.mentions)) : null,
+      ),
+    );
+  }
+
+  /**
+   * What the reader may add here: a channel, an invite, a group DM.
+   * @param {string | null} guildId null for the direct messages
+   */
+  paneActions(guildId) {
+    const { app } = this;
+    const viewing = app.state.viewing;
+    if (!guildId) {
+      return app.guildId === "@me" ? h("button", { class: "link", onclick: () => this.createGroup() }, "+ New group") : null;
+    }
+    return [
+      app.guildPermissions(guildId) & P.MANAGE_CHANNELS ? h("button", { class: "link", onclick: () => this.createChannel(guildId) }, "+ New channel") : null,
+      viewing && app.channelPermissions(viewing) & P.CREATE_INSTANT_INVITE
+        ? h("button", { class: "link", onclick: () => this.invite(viewing) }, "Invite people")
+        : null,
+    ];
   }
 
   async createGuild() {
