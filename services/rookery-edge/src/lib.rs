@@ -14,6 +14,7 @@ mod bans;
 mod caches;
 mod channel_order;
 mod config;
+mod delivery;
 mod domain;
 mod error;
 mod events;

@@ -8,6 +8,7 @@
 //! READY than it holds), no RESUME can succeed: the session is marked
 //! overflowed, takes no more dispatches, and the edge ends it.
 
+use crate::delivery::{Outlet, Refused};
 use crate::holds::Holds;
 use crate::metrics as m;
 use rookery_proto::codec::{Dispatch, Encoding};
@@ -18,33 +19,46 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-/// What the connection writer sends.
-#[derive(Debug)]
-pub enum Outbound {
-    /// A dispatch with its sequence number.
-    Dispatch(u64, Arc<Dispatch>),
-    /// An already encoded non-dispatch frame.
-    Frame(Vec<u8>),
-    /// A control frame the WebSocket protocol obliges (pong, close echo).
-    Control(fastwebsockets::OpCode, Vec<u8>),
-}
+pub use crate::delivery::Outbound;
 
 /// The sending side of a live connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Conn {
     /// Distinguishes connections, so a stale one cannot detach a newer one.
     pub id: u64,
     /// Encoding of the connection.
     pub encoding: Encoding,
-    /// Bounded outbound queue.
-    pub tx: mpsc::Sender<Outbound>,
+    /// Where its frames go: written through, or queued (bounded).
+    pub outlet: Arc<Outlet>,
     /// Set to close the connection with a code.
     pub close: watch::Sender<Option<CloseCode>>,
 }
 
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Conn {
+    /// A connection whose frames only queue, with its outlet (to read what
+    /// it was sent) — for tests.
+    #[cfg(test)]
+    pub fn queue_only(id: u64, capacity: usize) -> (Self, Arc<Outlet>) {
+        let outlet = crate::delivery::queue_only(capacity);
+        let conn = Conn {
+            id,
+            encoding: Encoding::Json,
+            outlet: outlet.clone(),
+            close: watch::channel(None).0,
+        };
+        (conn, outlet)
+    }
+
     /// Asks the connection to close with `code` (the first code asked for
     /// wins, and is counted in `rookery_edge_closes_total`).
     pub fn close(&self, code: CloseCode) {
@@ -382,14 +396,14 @@ impl State {
     /// than buffer without bound. The replay buffer still lets it resume.
     fn send(&mut self, seq: u64, d: Arc<Dispatch>) {
         let Some(conn) = &self.conn else { return };
-        match conn.tx.try_send(Outbound::Dispatch(seq, d)) {
+        match conn.outlet.send(Outbound::Dispatch(seq, d)) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Refused::Full) => {
                 conn.close(CloseCode::SlowConsumer);
                 metrics::counter!(m::SLOW_CONSUMERS).increment(1);
                 self.lose_conn(seq - 1);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => self.lose_conn(seq - 1),
+            Err(Refused::Closed) => self.lose_conn(seq - 1),
         }
     }
 }
@@ -404,29 +418,19 @@ mod tests {
         Arc::new(Dispatch::new(name, DispatchData::Resumed(Empty {})))
     }
 
-    fn conn(
-        id: u64,
-        cap: usize,
-    ) -> (
-        Conn,
-        mpsc::Receiver<Outbound>,
-        watch::Receiver<Option<CloseCode>>,
-    ) {
-        let (tx, rx) = mpsc::channel(cap);
+    fn conn(id: u64, cap: usize) -> (Conn, Arc<Outlet>, watch::Receiver<Option<CloseCode>>) {
+        let outlet = crate::delivery::queue_only(cap);
         let (close, close_rx) = watch::channel(None);
-        (
-            Conn {
-                id,
-                encoding: Encoding::Json,
-                tx,
-                close,
-            },
-            rx,
-            close_rx,
-        )
+        let conn = Conn {
+            id,
+            encoding: Encoding::Json,
+            outlet: outlet.clone(),
+            close,
+        };
+        (conn, outlet, close_rx)
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<(u64, &'static str)> {
+    fn drain(rx: &Outlet) -> Vec<(u64, &'static str)> {
         let mut out = Vec::new();
         while let Ok(Outbound::Dispatch(s, d)) = rx.try_recv() {
             out.push((s, d.name()));
@@ -448,13 +452,10 @@ mod tests {
     fn ready_comes_first_then_early_dispatches() {
         let s = session();
         s.dispatch(&d("EARLY"));
-        let (c, mut rx, _) = conn(1, 16);
+        let (c, rx, _) = conn(1, 16);
         s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("LATE"));
-        assert_eq!(
-            drain(&mut rx),
-            vec![(1, "READY"), (2, "EARLY"), (3, "LATE")]
-        );
+        assert_eq!(drain(&rx), vec![(1, "READY"), (2, "EARLY"), (3, "LATE")]);
     }
 
     fn message(id: u64) -> Arc<Dispatch> {
@@ -467,7 +468,7 @@ mod tests {
         // Applied while READY was being built: both live and in the store.
         s.dispatch(&message(11));
         s.dispatch(&message(12));
-        let (c, mut rx, _) = conn(1, 16);
+        let (c, rx, _) = conn(1, 16);
         s.attach_ready(c, d("READY"), vec![message(10), message(11)]);
         let mut ids = Vec::new();
         while let Ok(Outbound::Dispatch(_, d)) = rx.try_recv() {
@@ -479,16 +480,16 @@ mod tests {
     #[test]
     fn resume_replays_the_gap_then_resumed() {
         let s = session();
-        let (c, mut rx, _) = conn(1, 16);
+        let (c, rx, _) = conn(1, 16);
         s.attach_ready(c, d("READY"), vec![]);
         s.detach(1);
         s.dispatch(&d("A"));
         s.dispatch(&d("B"));
         assert!(s.detached_at().is_some());
-        let (c2, mut rx2, _) = conn(2, 16);
+        let (c2, rx2, _) = conn(2, 16);
         s.resume(c2, 1, d("RESUMED")).unwrap();
-        assert_eq!(drain(&mut rx), vec![(1, "READY")]);
-        assert_eq!(drain(&mut rx2), vec![(2, "A"), (3, "B"), (4, "RESUMED")]);
+        assert_eq!(drain(&rx), vec![(1, "READY")]);
+        assert_eq!(drain(&rx2), vec![(2, "A"), (3, "B"), (4, "RESUMED")]);
         assert!(s.detached_at().is_none());
     }
 
@@ -516,16 +517,16 @@ mod tests {
     #[test]
     fn a_full_queue_disconnects_the_slow_consumer_but_keeps_the_replay() {
         let s = session();
-        let (c, mut rx, close_rx) = conn(1, 2);
+        let (c, rx, close_rx) = conn(1, 2);
         s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("A"));
         s.dispatch(&d("B"));
         assert_eq!(*close_rx.borrow(), Some(CloseCode::SlowConsumer));
         assert!(s.detached_at().is_some());
-        assert_eq!(drain(&mut rx).len(), 2);
-        let (c2, mut rx2, _) = conn(2, 16);
+        assert_eq!(drain(&rx).len(), 2);
+        let (c2, rx2, _) = conn(2, 16);
         s.resume(c2, 2, d("RESUMED")).unwrap();
-        assert_eq!(drain(&mut rx2), vec![(3, "B"), (4, "RESUMED")]);
+        assert_eq!(drain(&rx2), vec![(3, "B"), (4, "RESUMED")]);
     }
 
     #[test]
@@ -556,13 +557,13 @@ mod tests {
     #[test]
     fn a_revoked_session_closes_with_4004_and_takes_nothing_more() {
         let s = session();
-        let (c, mut rx, close) = conn(1, 64);
+        let (c, rx, close) = conn(1, 64);
         s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("A"));
         s.revoke();
         assert_eq!(*close.borrow(), Some(CloseCode::AuthenticationFailed));
         s.dispatch(&d("B"));
-        assert_eq!(drain(&mut rx), vec![(1, "READY"), (2, "A")]);
+        assert_eq!(drain(&rx), vec![(1, "READY"), (2, "A")]);
         assert!(s.revoked() && s.overflowed());
         let (c2, _rx2, _) = conn(2, 64);
         assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::Ended));

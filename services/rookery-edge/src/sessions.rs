@@ -177,13 +177,7 @@ mod tests {
     fn attached_sessions_are_never_evicted_and_budgets_run_out() {
         let sessions = registry(1, 2);
         let attached = session(1);
-        let (tx, _rx) = tokio::sync::mpsc::channel(4);
-        let conn = crate::session::Conn {
-            id: 1,
-            encoding: rookery_proto::codec::Encoding::Json,
-            tx,
-            close: tokio::sync::watch::channel(None).0,
-        };
+        let (conn, _outlet) = crate::session::Conn::queue_only(1, 4);
         let ready = Arc::new(rookery_proto::codec::Dispatch::new(
             "READY",
             rookery_proto::codec::DispatchData::Resumed(rookery_proto::codec::Empty {}),

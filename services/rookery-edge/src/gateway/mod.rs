@@ -1,7 +1,8 @@
 //! `GET /gateway?encoding=json|msgpack[&v=10][&compress=zlib-stream]`: the
-//! WebSocket upgrade and the per-connection tasks — one reader (this connection's protocol state
-//! machine) and one writer (draining the bounded outbound queue, several
-//! frames per flush).
+//! WebSocket upgrade and the connection's reader (its protocol state
+//! machine). What the connection sends leaves through
+//! [`crate::delivery`]: written through on the socket by whoever delivers
+//! it, or queued for the connection's writer task when the socket is busy.
 
 mod discord;
 mod frames;
@@ -10,7 +11,6 @@ mod ready;
 
 #[cfg(fuzzing)]
 pub(crate) use frames::FrameReader;
-mod writer;
 
 use crate::{Edge, EdgeError};
 use axum::extract::{Query, State};
@@ -100,9 +100,18 @@ pub(crate) async fn upgrade(
     }
     tokio::spawn(async move {
         let _slot = slot;
-        match fut.await {
-            Ok(ws) => reader::run(edge, ws, options, permit).await,
-            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        let upgraded = match fut.await {
+            Ok(ws) => ws.into_inner().into_inner(),
+            Err(e) => return tracing::debug!(error = %e, "websocket upgrade failed"),
+        };
+        // Every listener serves plain TCP (`transport::serve`): the socket
+        // itself, so deliveries can write on it without a task hop.
+        match upgraded.downcast::<hyper_util::rt::TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => {
+                let tcp = parts.io.into_inner();
+                reader::run(edge, tcp, parts.read_buf, options, permit).await
+            }
+            Err(_) => tracing::error!("websocket over a transport other than tcp; closed"),
         }
     });
     response.into_response()

@@ -3,11 +3,11 @@
 //! heartbeating, or the server closes it.
 
 use super::frames::{FrameReader, Opcode, ReadError, WsFrame};
-use super::writer;
+use crate::delivery::{Outlet, Refused, writer};
 use crate::metrics as m;
 use crate::session::{Conn, Outbound, ResumeError, Session};
 use crate::{Edge, EdgeError};
-use fastwebsockets::{OpCode, WebSocket};
+use fastwebsockets::OpCode;
 use rookery_proto::codec::{self, CodecError, Dispatch, DispatchData, Empty, Encoding};
 use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as ev, op};
 use rookery_proto::intents::Intents;
@@ -15,7 +15,9 @@ use rookery_proto::presence::PresenceSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::Instant;
 
 static CONN_IDS: AtomicU64 = AtomicU64::new(1);
@@ -48,28 +50,33 @@ struct Reader {
     discord: Option<super::discord::Dialect>,
 }
 
-pub(super) async fn run<S>(
+/// Serves one upgraded connection: `early` is what the client sent after
+/// its upgrade request, read with it.
+pub(super) async fn run(
     edge: Arc<Edge>,
-    ws: WebSocket<S>,
+    tcp: TcpStream,
+    early: bytes::Bytes,
     options: super::Options,
     _permit: OwnedSemaphorePermit,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
+) {
     metrics::gauge!(m::CONNECTIONS, "state" => "pending").increment(1.0);
-    // fastwebsockets did the handshake; from here one task reads frames and
-    // one writes bursts of them, each on its half of the stream.
-    let (r, wr) = tokio::io::split(ws.into_inner());
-    let mut rd = FrameReader::new(r, edge.config.max_frame_bytes);
+    // The reader owns the read half; the write half is shared by every
+    // thread that delivers to this connection (write-through) and its
+    // writer task (what the socket could not take at once).
+    let (r, wr) = tcp.into_split();
+    let mut rd = FrameReader::new(
+        std::io::Cursor::new(early).chain(r),
+        edge.config.max_frame_bytes,
+    );
     let encoding = options.encoding;
-    let (mut reader, rx, close_rx) = Reader::new(edge, encoding, options.discord);
-    let writer = tokio::spawn(writer::run(
-        wr,
-        rx,
-        close_rx.clone(),
+    let outlet = Arc::new(Outlet::new(
+        Arc::new(wr),
         encoding,
-        options.zlib,
+        !options.zlib,
+        edge.config.outbound_queue,
     ));
+    let (mut reader, close_rx) = Reader::new(edge, outlet.clone(), encoding, options.discord);
+    let writer = tokio::spawn(writer::run(outlet, close_rx.clone(), options.zlib));
     let end = reader.read_loop(&mut rd, close_rx).await;
     let state = if reader.session.is_some() {
         "identified"
@@ -90,14 +97,10 @@ impl Reader {
     /// A reader with HELLO queued, plus its writer's queue and close signal.
     fn new(
         edge: Arc<Edge>,
+        outlet: Arc<Outlet>,
         encoding: Encoding,
         discord: Option<super::discord::Dialect>,
-    ) -> (
-        Self,
-        mpsc::Receiver<Outbound>,
-        watch::Receiver<Option<CloseCode>>,
-    ) {
-        let (tx, rx) = mpsc::channel(edge.config.outbound_queue);
+    ) -> (Self, watch::Receiver<Option<CloseCode>>) {
         let (close, close_rx) = watch::channel(None);
         let id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
         let interval = edge.config.heartbeat_interval;
@@ -109,7 +112,7 @@ impl Reader {
             conn: Conn {
                 id,
                 encoding,
-                tx,
+                outlet,
                 close,
             },
             session: None,
@@ -126,7 +129,7 @@ impl Reader {
                 heartbeat_interval: interval.as_millis() as u64,
             },
         );
-        (reader, rx, close_rx)
+        (reader, close_rx)
     }
 
     /// Detaches (or ends) the session, lets the writer send its close frame,
@@ -227,8 +230,8 @@ impl Reader {
             Opcode::Ping => {
                 let _ = self
                     .conn
-                    .tx
-                    .try_send(Outbound::Control(OpCode::Pong, frame.payload));
+                    .outlet
+                    .send(Outbound::Control(OpCode::Pong, frame.payload));
                 return Ok(None);
             }
             Opcode::Close => {
@@ -239,8 +242,8 @@ impl Reader {
                 let echo = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
                 let _ = self
                     .conn
-                    .tx
-                    .try_send(Outbound::Control(OpCode::Close, echo));
+                    .outlet
+                    .send(Outbound::Control(OpCode::Close, echo));
                 return Err(End::ClientClose(matches!(code, Some(1000 | 1001))));
             }
             // Every gateway frame fits in one WebSocket frame; fragments
@@ -453,9 +456,7 @@ impl Reader {
     /// Queues a non-dispatch frame; a client too slow to take it is closed.
     fn frame<T: serde::Serialize>(&self, op: u8, d: &T) {
         let bytes = codec::encode(self.conn.encoding, op, d);
-        if let Err(mpsc::error::TrySendError::Full(_)) =
-            self.conn.tx.try_send(Outbound::Frame(bytes))
-        {
+        if let Err(Refused::Full) = self.conn.outlet.send(Outbound::Frame(bytes)) {
             metrics::counter!(m::SLOW_CONSUMERS).increment(1);
             self.conn.close(CloseCode::SlowConsumer);
         }

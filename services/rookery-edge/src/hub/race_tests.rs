@@ -3,17 +3,16 @@
 //! the banned user out; the hub must not hand them the guild either.
 
 use super::Hub;
+use crate::delivery::Outlet;
 use crate::session::{Conn, Outbound, Session};
 use rookery_bus::{EdgeLink, FanoutBatch, LocalInterest};
 use rookery_proto::Id;
-use rookery_proto::codec::Encoding;
 use rookery_proto::event::{Envelope, Event, MemberAdd, SCHEMA_VERSION};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{Channel, Guild, Member, User};
 use rookery_store::{EmbeddedConfig, EmbeddedStore, Mutation, Store};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
 
 const GUILD: Id = Id(10);
 
@@ -25,15 +24,9 @@ fn user(id: u64) -> User {
 }
 
 /// A ready session of `who` on `hub`, and what it is sent.
-fn session(hub: &Hub, who: &User) -> mpsc::Receiver<Outbound> {
+fn session(hub: &Hub, who: &User) -> Arc<Outlet> {
     let s = Session::new(who.clone(), 64);
-    let (tx, rx) = mpsc::channel(64);
-    let conn = Conn {
-        id: 1,
-        encoding: Encoding::Json,
-        tx,
-        close: watch::channel(None).0,
-    };
+    let (conn, rx) = Conn::queue_only(1, 64);
     let ready = Arc::new(rookery_proto::codec::Dispatch::new(
         "READY",
         rookery_proto::codec::DispatchData::Resumed(rookery_proto::codec::Empty {}),
@@ -44,7 +37,7 @@ fn session(hub: &Hub, who: &User) -> mpsc::Receiver<Outbound> {
 }
 
 /// The dispatches `rx` got within a moment.
-async fn received(rx: &mut mpsc::Receiver<Outbound>) -> Vec<&'static str> {
+async fn received(rx: &Outlet) -> Vec<&'static str> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut names = Vec::new();
     while let Ok(Outbound::Dispatch(_, d)) = rx.try_recv() {

@@ -205,19 +205,12 @@ fn change(user: Id, view: &View, timing: Timing) -> PresenceChange {
 mod tests {
     use super::*;
     use crate::session::Conn;
-    use rookery_proto::codec::{Dispatch, DispatchData, Empty, Encoding};
+    use rookery_proto::codec::{Dispatch, DispatchData, Empty};
     use rookery_proto::model::User;
-    use tokio::sync::{mpsc, watch};
 
     /// Connects `s` (as IDENTIFY does); the receiver keeps it open.
-    fn connect(s: &Session, id: u64) -> mpsc::Receiver<crate::session::Outbound> {
-        let (tx, rx) = mpsc::channel(16);
-        let conn = Conn {
-            id,
-            encoding: Encoding::Json,
-            tx,
-            close: watch::channel(None).0,
-        };
+    fn connect(s: &Session, id: u64) -> Arc<crate::delivery::Outlet> {
+        let (conn, rx) = Conn::queue_only(id, 16);
         let ready = Arc::new(Dispatch::new("READY", DispatchData::Resumed(Empty {})));
         s.attach_ready(conn, ready, Vec::new());
         rx

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Memory per idle connection as a marginal slope: one fresh server, idle
+# identified connections added in steps (one generator process per step,
+# each holding its connections open), the server's RSS read once each step
+# is connected and settled. The slope between two steps is what one more
+# connection costs, free of the allocator reusing memory freed by account
+# setup (which flatters `loadtest idle`'s own figure).
+#   cargo build --release -p rookery -p rookery-loadtest
+#   STEPS="2500 10000 15000" loadtest/idle-slope.sh [server-binary]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-target/release/rookery}; GEN=${GEN:-target/release/loadtest}
+STEPS=${STEPS:-2500 10000 15000}; SETTLE=${SETTLE:-3}
+http=127.0.0.1:18081; ops=127.0.0.1:19465
+dir=$(mktemp -d); logs=$(mktemp -d)
+ROOKERY_FRAMES_PER_MINUTE=10000000 ROOKERY_CHANNEL_MESSAGES_PER_5S=0 \
+  ROOKERY_REGISTRATIONS_PER_HOUR_PER_ADDRESS=0 ROOKERY_LOG=warn \
+  ROOKERY_MAX_SESSIONS_PER_USER=100000 ROOKERY_IDENTIFIES_PER_DAY=1000000 \
+  "$BIN" serve --listen "$http" --ops-listen "$ops" --data-dir "$dir" &
+server=$!
+gens=()
+cleanup() { kill "${gens[@]}" "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir" "$logs"; }
+trap cleanup EXIT
+until curl -sf "http://$ops/readyz" >/dev/null; do sleep 0.2; done
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
+identified() { curl -s "http://$ops/metrics" | awk '$1 ~ /^rookery_edge_connections\{state="identified"\}/ {print $2}'; }
+have=0; prev_n=0; prev_rss=$(rss); step=0
+echo "connections  server RSS KiB  slope from previous step (bytes/connection)"
+printf '%11d  %13d  (fresh server)\n' 0 "$prev_rss"
+for n in $STEPS; do
+  step=$((step + 1)); add=$((n - have))
+  # 127.0.0.x sources differ per step so ports do not run out.
+  "$GEN" --server "http://$http" --sources 8 --report "$logs/idle-$step.json" \
+    idle --connections "$add" --users 20 --hold-secs 100000 >"$logs/gen-$step.txt" 2>&1 &
+  gens+=($!)
+  until [ "$(identified | cut -d. -f1)" -ge "$n" ] 2>/dev/null; do
+    if ! kill -0 "${gens[-1]}" 2>/dev/null; then echo "generator for step $step died:"; tail "$logs/gen-$step.txt"; exit 2; fi
+    sleep 0.5
+  done
+  sleep "$SETTLE"
+  now=$(rss)
+  slope=$(( (now - prev_rss) * 1024 / (n - prev_n) ))
+  printf '%11d  %13d  %d\n' "$n" "$now" "$slope"
+  have=$n; prev_n=$n; prev_rss=$now
+done
