@@ -23,6 +23,7 @@ cleanup() { kill "${gens[@]}" "$server" 2>/dev/null || true; wait 2>/dev/null ||
 trap cleanup EXIT
 until curl -sf "http://$ops/readyz" >/dev/null; do sleep 0.2; done
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
+threads() { awk '/^Threads/ {print $2}' "/proc/$server/status"; }
 identified() { curl -s "http://$ops/metrics" | awk '$1 ~ /^rookery_edge_connections\{state="identified"\}/ {print $2}'; }
 have=0; prev_n=0; prev_rss=$(rss); step=0
 echo "connections  server RSS KiB  slope from previous step (bytes/connection)"
@@ -40,6 +41,6 @@ for n in $STEPS; do
   sleep "$SETTLE"
   now=$(rss)
   slope=$(( (now - prev_rss) * 1024 / (n - prev_n) ))
-  printf '%11d  %13d  %d\n' "$n" "$now" "$slope"
+  printf '%11d  %13d  %d  (%d threads)\n' "$n" "$now" "$slope" "$(threads)"
   have=$n; prev_n=$n; prev_rss=$now
 done

@@ -109,7 +109,12 @@ pub(crate) async fn upgrade(
         match upgraded.downcast::<hyper_util::rt::TokioIo<tokio::net::TcpStream>>() {
             Ok(parts) => {
                 let tcp = parts.io.into_inner();
-                reader::run(edge, tcp, parts.read_buf, options, permit).await
+                // `read_buf` is a view of hyper's whole read buffer (8 KiB):
+                // the connection keeps a copy of its bytes, not the buffer.
+                let read_buf = parts.read_buf;
+                let early = bytes::Bytes::copy_from_slice(&read_buf);
+                drop(read_buf);
+                reader::run(edge, tcp, early, options, permit).await
             }
             Err(_) => tracing::error!("websocket over a transport other than tcp; closed"),
         }
