@@ -40,7 +40,8 @@ pub const IDENTIFY_TIMEOUTS: &str = "rookery_edge_identify_timeouts_total";
 pub const FRAMES_IN: &str = "rookery_edge_frames_received_total";
 /// Outbound frames.
 pub const FRAMES_OUT: &str = "rookery_edge_frames_sent_total";
-/// Socket writes by connection writers (frames sent / writes = frames per write).
+/// Socket writes, written through by a delivering thread or by a connection's
+/// writer (frames sent / writes = frames per write).
 pub const SOCKET_WRITES: &str = "rookery_edge_socket_writes_total";
 /// Inbound payload bytes.
 pub const BYTES_IN: &str = "rookery_edge_received_bytes_total";
@@ -188,7 +189,7 @@ pub fn describe() {
     describe_counter!(
         SOCKET_WRITES,
         Unit::Count,
-        "Socket writes by gateway connection writers; each carries one or more frames."
+        "Gateway socket writes (written through or by a connection's writer); each carries one or more frames."
     );
     describe_counter!(BYTES_IN, Unit::Bytes, "Gateway payload bytes received.");
     describe_counter!(

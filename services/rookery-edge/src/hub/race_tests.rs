@@ -94,19 +94,19 @@ async fn a_join_applied_after_a_ban_sends_the_banned_user_nothing() {
     assert!(store.member(GUILD, banned.id).await.unwrap().is_none());
 
     let hub = Hub::new(1, store.clone(), Arc::new(LocalInterest));
-    let mut banned_rx = session(&hub, &banned);
-    let mut welcome_rx = session(&hub, &welcome);
+    let banned_rx = session(&hub, &banned);
+    let welcome_rx = session(&hub, &welcome);
     let batch = FanoutBatch {
         partition: None,
         events: vec![joined(100, &banned), joined(101, &welcome)],
         applied_at_ms: 0,
     };
     hub.push(batch).await.unwrap();
-    let to_banned = received(&mut banned_rx).await;
+    let to_banned = received(&banned_rx).await;
     assert!(
         !to_banned.contains(&ev::GUILD_CREATE),
         "the banned user was sent the guild: {to_banned:?}"
     );
-    let to_welcome = received(&mut welcome_rx).await;
+    let to_welcome = received(&welcome_rx).await;
     assert!(to_welcome.contains(&ev::GUILD_CREATE), "{to_welcome:?}");
 }
