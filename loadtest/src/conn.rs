@@ -32,13 +32,27 @@ pub enum Role {
         token: String,
         source: usize,
     },
+    /// Reads; `drop_after` the start, drops its connection without a close
+    /// frame (as every stormer does at that instant) and reconnects after a
+    /// random wait of up to `backoff`: with RESUME if `resume`, else with
+    /// IDENTIFY carrying the last message id it holds in `channel`.
+    Stormer {
+        channel: Id,
+        token: String,
+        source: usize,
+        drop_after: Duration,
+        backoff: Duration,
+        resume: bool,
+    },
 }
 
 /// What one connection saw.
 #[derive(Default)]
 pub struct Outcome {
     pub acked: Vec<Id>,
-    pub received: HashSet<Id>,
+    /// Each message received, with its send→receive latency in ns (0 if
+    /// its content carried no send time).
+    pub received: HashMap<Id, u64>,
     pub report: PartReport,
 }
 
@@ -82,7 +96,7 @@ pub async fn drive(
         hb,
     );
     let every = match &role {
-        Role::Listener => Duration::from_secs(3600),
+        Role::Listener | Role::Stormer { .. } => Duration::from_secs(3600),
         Role::Sender { every, .. } | Role::Chatter { every, .. } => *every,
     };
     let mut act = interval_at(
@@ -90,6 +104,8 @@ pub async fn drive(
         every,
     );
     act.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let far = tokio::time::Instant::now() + Duration::from_secs(1 << 30);
+    let mut storm_at = far;
     let mut d = Driver {
         g,
         role,
@@ -103,7 +119,8 @@ pub async fn drive(
         out: Outcome::default(),
     };
     loop {
-        let active = *phase.borrow() == Phase::Go && !matches!(d.role, Role::Listener);
+        let active = *phase.borrow() == Phase::Go
+            && !matches!(d.role, Role::Listener | Role::Stormer { .. });
         tokio::select! {
             biased;
             changed = phase.changed() => {
@@ -113,6 +130,30 @@ pub async fn drive(
                 // Start at a random phase: ticks missed while waiting for GO
                 // must not fire as one burst, nor all senders in lockstep.
                 act.reset_after(every.mul_f64(rand::random::<f64>()));
+                if let (Phase::Go, Role::Stormer { drop_after, .. }) = (*phase.borrow(), &d.role) {
+                    storm_at = tokio::time::Instant::now() + *drop_after;
+                }
+            }
+            () = tokio::time::sleep_until(storm_at) => {
+                storm_at = far;
+                // Dropped here, without a close frame, at the same instant
+                // as every other stormer's.
+                let (seq, last) = (d.g.last_seq().unwrap_or(0), d.last_ids());
+                drop(d.g);
+                let dropped = Instant::now();
+                match storm(&d.role, &d.target, &d.session_id, seq, last).await {
+                    Ok((g, None)) => {
+                        d.g = g;
+                        d.resuming = Some(dropped);
+                    }
+                    Ok((g, Some(session_id))) => {
+                        d.g = g;
+                        d.session_id = session_id;
+                        d.out.report.reidentifies += 1;
+                        d.out.report.resume_latency.record(dropped.elapsed());
+                    }
+                    Err(_) => break,
+                }
             }
             _ = heartbeat.tick() => if d.g.heartbeat().await.is_err() { break },
             _ = act.tick(), if active => if d.act().await.is_err() { break },
@@ -129,6 +170,39 @@ pub async fn drive(
     }
     d.out.report.send_errors += d.pending.len() as u64;
     d.out
+}
+
+/// Reconnects a stormer whose connection was just dropped: waits its
+/// share of the backoff, then RESUMEs from `seq` (RESUMED completes it, in
+/// [`Driver::handle`]) or IDENTIFYs asking for what came after `last`, and
+/// returns the new session's id.
+async fn storm(
+    role: &Role,
+    target: &Target,
+    session_id: &str,
+    seq: u64,
+    last: std::collections::BTreeMap<Id, Id>,
+) -> rookery_client::Result<(Gateway, Option<String>)> {
+    let Role::Stormer {
+        token,
+        source,
+        backoff,
+        resume,
+        ..
+    } = role
+    else {
+        unreachable!("only stormers storm");
+    };
+    tokio::time::sleep(backoff.mul_f64(rand::random::<f64>())).await;
+    let from = Some(target.source(*source));
+    let mut g = Gateway::connect_with(&target.ws(), target.encoding, from, target.zlib).await?;
+    if *resume {
+        let (token, session_id) = (token.clone(), session_id.to_owned());
+        g.send_op(op::RESUME, &gw::Resume { token, session_id, seq }).await?;
+        return Ok((g, None));
+    }
+    let session_id = target.identify_after(&mut g, token, last).await?.session_id;
+    Ok((g, Some(session_id)))
 }
 
 impl Driver {
@@ -158,7 +232,9 @@ impl Driver {
 
     fn channel(&self) -> Id {
         match &self.role {
-            Role::Sender { channel, .. } | Role::Chatter { channel, .. } => *channel,
+            Role::Sender { channel, .. }
+            | Role::Chatter { channel, .. }
+            | Role::Stormer { channel, .. } => *channel,
             Role::Listener => Id(0),
         }
     }
@@ -202,16 +278,26 @@ impl Driver {
         Ok(())
     }
 
-    /// After INVALID_SESSION: a new session on the same connection.
+    /// After INVALID_SESSION: a new session on the same connection (a
+    /// stormer asks for what it missed since the last message it holds).
     async fn identify_again(&mut self) -> rookery_client::Result<()> {
         self.needs_identify = false;
-        let Role::Chatter { token, .. } = &self.role else {
-            return Ok(());
+        let token = match &self.role {
+            Role::Chatter { token, .. } | Role::Stormer { token, .. } => token.clone(),
+            Role::Listener | Role::Sender { .. } => return Ok(()),
         };
-        let token = token.clone();
-        self.session_id = self.g.identify(&token).await?.session_id;
+        let last = self.last_ids();
+        self.session_id = self.target.identify_after(&mut self.g, &token, last).await?.session_id;
         Ok(())
     }
+
+    /// The newest message this connection holds, by channel.
+    fn last_ids(&self) -> std::collections::BTreeMap<Id, Id> {
+        let channel = self.channel();
+        let newest = self.out.received.keys().max().copied();
+        newest.map(|id| (channel, id)).into_iter().collect()
+    }
+
 
     fn handle(&mut self, f: &rookery_client::ServerFrame) {
         match (f.header.op, f.t()) {
@@ -250,19 +336,21 @@ impl Driver {
 
     fn delivered(&mut self, f: &rookery_client::ServerFrame) {
         let Ok(m) = f.d::<Delivered>() else { return };
-        if !self.out.received.insert(m.id) {
+        if self.out.received.contains_key(&m.id) {
             self.out.report.duplicates += 1;
             return;
         }
         self.out.report.delivered += 1;
         self.progress.delivered.fetch_add(1, Relaxed);
+        let mut latency = 0;
         if let Ok(sent) = m.content.parse::<u128>() {
-            let nanos = now_nanos().saturating_sub(sent).min(u128::from(u64::MAX)) as u64;
+            latency = now_nanos().saturating_sub(sent).min(u128::from(u64::MAX)) as u64;
             self.out
                 .report
                 .delivery_latency
-                .record(Duration::from_nanos(nanos));
+                .record(Duration::from_nanos(latency));
         }
+        self.out.received.insert(m.id, latency);
     }
 }
 
@@ -273,9 +361,48 @@ pub fn account_channel(members: &[Outcome], total: &mut PartReport) {
         .iter()
         .flat_map(|m| m.acked.iter().copied())
         .collect();
+    let mut last: HashMap<Id, u64> = HashMap::new();
     for m in members {
         total.merge(&m.report);
         total.expected += acked.len() as u64;
-        total.missing += acked.difference(&m.received).count() as u64;
+        for id in &acked {
+            match m.received.get(id) {
+                Some(&ns) => {
+                    let slowest = last.entry(*id).or_default();
+                    *slowest = (*slowest).max(ns);
+                }
+                None => total.missing += 1,
+            }
+        }
+    }
+    // The time until the channel's last member had each message.
+    for ns in last.into_values().filter(|&ns| ns > 0) {
+        total.last_delivery_latency.record(Duration::from_nanos(ns));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(acked: &[u64], received: &[(u64, u64)]) -> Outcome {
+        Outcome {
+            acked: acked.iter().map(|&i| Id(i)).collect(),
+            received: received.iter().map(|&(i, ms)| (Id(i), ms * 1_000_000)).collect(),
+            report: PartReport::default(),
+        }
+    }
+
+    #[test]
+    fn a_channel_counts_what_each_member_missed_and_when_the_last_one_had_each_message() {
+        let sender = member(&[1, 2], &[(1, 5), (2, 3)]);
+        let slow = member(&[], &[(1, 9)]);
+        let mut total = PartReport::default();
+        account_channel(&[sender, slow], &mut total);
+        assert_eq!((total.expected, total.missing), (4, 1));
+        let last = total.last_delivery_latency.summary();
+        assert_eq!(last.count, 2, "one sample per message");
+        assert!((8.9..=9.1).contains(&last.max), "{last:?}");
+        assert!((2.9..=3.1).contains(&last.p50), "{last:?}");
     }
 }

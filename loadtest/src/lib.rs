@@ -36,9 +36,37 @@ pub struct Target {
     pub parts: u32,
     /// Distinguishes this run's usernames from earlier runs'.
     pub run_id: String,
+    /// Gateway intents every connection identifies with (`None`: all).
+    pub intents: Option<u64>,
 }
 
 impl Target {
+    /// IDENTIFY with this target's intents and wait for READY.
+    pub async fn identify(
+        &self,
+        g: &mut rookery_client::Gateway,
+        token: &str,
+    ) -> rookery_client::Result<rookery_proto::gateway::Ready> {
+        self.identify_after(g, token, Default::default()).await
+    }
+
+    /// IDENTIFY asking for what was posted after `last_message_ids` (by
+    /// channel), with this target's intents; waits for READY.
+    pub async fn identify_after(
+        &self,
+        g: &mut rookery_client::Gateway,
+        token: &str,
+        last_message_ids: std::collections::BTreeMap<rookery_proto::Id, rookery_proto::Id>,
+    ) -> rookery_client::Result<rookery_proto::gateway::Ready> {
+        let identify = rookery_proto::gateway::Identify {
+            token: token.into(),
+            last_message_ids,
+            presence: None,
+            intents: self.intents.map(rookery_proto::intents::Intents),
+        };
+        g.identify_with(&identify).await
+    }
+
     /// `ws://host:port`.
     pub fn ws(&self) -> String {
         self.http.replacen("http", "ws", 1)

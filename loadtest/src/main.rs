@@ -34,6 +34,11 @@ struct Cli {
     /// Source addresses (127.0.0.x) per process.
     #[arg(long, default_value_t = 4)]
     sources: u8,
+    /// Gateway intents every connection identifies with (a bit set, as
+    /// Discord's; default: all). 33281 (GUILDS, GUILD_MESSAGES and
+    /// MESSAGE_CONTENT) leaves presences out.
+    #[arg(long)]
+    intents: Option<u64>,
     /// Processes to spread the connections over.
     #[arg(long, default_value_t = 1)]
     procs: u32,
@@ -77,6 +82,7 @@ impl Cli {
             part,
             parts: self.procs.max(1),
             run_id: run_id.to_owned(),
+            intents: self.intents,
         })
     }
 }
@@ -188,7 +194,13 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
         .collect();
     go_on(&parts);
     let active = cli.scenario.active_secs();
-    tokio::time::sleep(Duration::from_secs(active)).await;
+    let rss_peak = match cli.server_pid {
+        Some(pid) => peak_rss(pid, Duration::from_secs(active)).await,
+        None => {
+            tokio::time::sleep(Duration::from_secs(active)).await;
+            0
+        }
+    };
     let ticks_end = cli.server_pid.and_then(procfs::cpu_ticks);
     let percent =
         |a: u64, b: u64| (b - a) as f64 / procfs::TICKS_PER_SEC / active.max(1) as f64 * 100.0;
@@ -210,6 +222,7 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
         .map(|(before, loaded)| ServerUsage {
             rss_before_kib: before,
             rss_loaded_kib: loaded,
+            rss_peak_kib: rss_peak.max(loaded),
             rss_per_connection_bytes: loaded.saturating_sub(before) * 1024
                 / totals.connections.max(1),
             cpu_percent: ticks_start
@@ -298,6 +311,17 @@ fn spawn_child(part: u32, run_id: &str) -> Result<Part> {
     })
 }
 
+/// The highest RSS of `pid` sampled every 100 ms for `span`, KiB.
+async fn peak_rss(pid: u32, span: Duration) -> u64 {
+    let end = tokio::time::Instant::now() + span;
+    let mut peak = 0;
+    while tokio::time::Instant::now() < end {
+        peak = peak.max(procfs::rss_kib(pid).unwrap_or(0));
+        tokio::time::sleep(Duration::from_millis(100).min(end - tokio::time::Instant::now())).await;
+    }
+    peak
+}
+
 async fn print_progress(label: String, p: Arc<Progress>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let started = tokio::time::Instant::now();
@@ -333,6 +357,11 @@ fn print_summary(r: &Report, path: &std::path::Path) {
         "  send→receive ms: p50 {:.2} p90 {:.2} p99 {:.2} p99.9 {:.2} max {:.2} (n={})",
         l.p50, l.p90, l.p99, l.p999, l.max, l.count
     );
+    let last = &r.last_delivery_latency_ms;
+    println!(
+        "  last member ms:   p50 {:.2} p90 {:.2} p99 {:.2} max {:.2} (per message, n={})",
+        last.p50, last.p90, last.p99, last.max, last.count
+    );
     let a = &r.ack_latency_ms;
     println!(
         "  send→ack ms:     p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}",
@@ -345,10 +374,21 @@ fn print_summary(r: &Report, path: &std::path::Path) {
             t.history_reads, h.p99, t.resumes, r.resume_latency_ms.p99, t.resume_failures
         );
     }
+    if t.reidentifies > 0 {
+        let back = &r.resume_latency_ms;
+        println!(
+            "  reconnected: {} resumed, {} identified again (resume failures {}); drop → live ms p50 {:.0} p99 {:.0} max {:.0}",
+            t.resumes, t.reidentifies, t.resume_failures, back.p50, back.p99, back.max
+        );
+    }
     if let Some(s) = &r.server {
         println!(
-            "  server RSS {} → {} KiB: {} bytes/connection; CPU {:.1}% of a core",
-            s.rss_before_kib, s.rss_loaded_kib, s.rss_per_connection_bytes, s.cpu_percent
+            "  server RSS {} → {} KiB (peak {}): {} bytes/connection; CPU {:.1}% of a core",
+            s.rss_before_kib,
+            s.rss_loaded_kib,
+            s.rss_peak_kib,
+            s.rss_per_connection_bytes,
+            s.cpu_percent
         );
     }
     if !r.process_cpu_percent.is_empty() {

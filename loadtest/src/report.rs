@@ -123,13 +123,19 @@ pub struct PartReport {
     pub resumes: u64,
     /// Resumes answered with INVALID_SESSION or failing (chat).
     pub resume_failures: u64,
+    /// Reconnections by IDENTIFY with the last message ids held (storm).
+    #[serde(default)]
+    pub reidentifies: u64,
     /// Send → receive, every delivery.
     pub delivery_latency: Latency,
+    /// Send → receive at the channel's last member, per message.
+    #[serde(default)]
+    pub last_delivery_latency: Latency,
     /// Send → SEND_ACK.
     pub ack_latency: Latency,
     /// REST history reads.
     pub history_latency: Latency,
-    /// Disconnect → RESUMED.
+    /// Disconnect → RESUMED (chat), or drop → RESUMED or READY (storm).
     pub resume_latency: Latency,
 }
 
@@ -148,7 +154,10 @@ impl PartReport {
         self.history_reads += o.history_reads;
         self.resumes += o.resumes;
         self.resume_failures += o.resume_failures;
+        self.reidentifies += o.reidentifies;
         self.delivery_latency.merge(&o.delivery_latency);
+        self.last_delivery_latency
+            .merge(&o.last_delivery_latency);
         self.ack_latency.merge(&o.ack_latency);
         self.history_latency.merge(&o.history_latency);
         self.resume_latency.merge(&o.resume_latency);
@@ -162,6 +171,9 @@ pub struct ServerUsage {
     pub rss_before_kib: u64,
     /// RSS with every connection identified, KiB.
     pub rss_loaded_kib: u64,
+    /// Highest RSS sampled (every 100 ms) during the measured phase, KiB.
+    #[serde(default)]
+    pub rss_peak_kib: u64,
     /// (loaded − before) / connections, bytes.
     pub rss_per_connection_bytes: u64,
     /// CPU used during the measured phase, percent of one core.
@@ -183,6 +195,9 @@ pub struct Report {
     pub acked_per_sec: f64,
     /// Summaries.
     pub delivery_latency_ms: Percentiles,
+    /// Per message, send → receive at the last member to get it.
+    #[serde(default)]
+    pub last_delivery_latency_ms: Percentiles,
     /// Summaries.
     pub ack_latency_ms: Percentiles,
     /// Summaries.
@@ -221,6 +236,7 @@ impl Report {
             deliveries_per_sec: per_sec(totals.delivered),
             acked_per_sec: per_sec(totals.acked),
             delivery_latency_ms: totals.delivery_latency.summary(),
+            last_delivery_latency_ms: totals.last_delivery_latency.summary(),
             ack_latency_ms: totals.ack_latency.summary(),
             history_latency_ms: totals.history_latency.summary(),
             resume_latency_ms: totals.resume_latency.summary(),

@@ -48,6 +48,29 @@ pub enum Scenario {
         #[arg(long, default_value_t = 10)]
         duration_secs: u64,
     },
+    /// Reconnect storm: fan-out channels whose listeners all drop their
+    /// connections at once and reconnect with jittered backoff, half with
+    /// RESUME, half with IDENTIFY and the last message id they hold.
+    Storm {
+        /// Channels (one guild each).
+        #[arg(long, default_value_t = 50)]
+        channels: usize,
+        /// Members per channel, the sender (who stays connected) included.
+        #[arg(long, default_value_t = 20)]
+        subscribers: usize,
+        /// Messages per second offered, over all channels, throughout.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// Seconds from the start to the drop.
+        #[arg(long, default_value_t = 3)]
+        drop_after_secs: u64,
+        /// Each listener reconnects after a random wait of up to this.
+        #[arg(long, default_value_t = 2000)]
+        backoff_ms: u64,
+        /// Seconds of the whole measured phase.
+        #[arg(long, default_value_t = 15)]
+        duration_secs: u64,
+    },
     /// A chat mix: every user sends, reads history and drops/resumes.
     Chat {
         /// Users in total.
@@ -72,6 +95,7 @@ impl Scenario {
             Scenario::Idle { .. } => "idle",
             Scenario::Fanout { .. } => "fanout",
             Scenario::Chat { .. } => "chat",
+            Scenario::Storm { .. } => "storm",
         }
     }
 
@@ -79,9 +103,9 @@ impl Scenario {
     pub fn active_secs(&self) -> u64 {
         match self {
             Scenario::Idle { hold_secs, .. } => *hold_secs,
-            Scenario::Fanout { duration_secs, .. } | Scenario::Chat { duration_secs, .. } => {
-                *duration_secs
-            }
+            Scenario::Fanout { duration_secs, .. }
+            | Scenario::Chat { duration_secs, .. }
+            | Scenario::Storm { duration_secs, .. } => *duration_secs,
         }
     }
 }
@@ -174,25 +198,20 @@ async fn prepare(target: &Target, scenario: &Scenario) -> Result<Vec<Spec>> {
             subscribers,
             rate,
             ..
+        } => fanout_specs(target, channels, subscribers, rate, None, &mut specs).await?,
+        Scenario::Storm {
+            channels,
+            subscribers,
+            rate,
+            drop_after_secs,
+            backoff_ms,
+            ..
         } => {
-            let every = Duration::from_secs_f64(channels as f64 / rate.max(0.001));
-            for group in 0..target.share(channels) {
-                let members =
-                    setup::accounts(target, &format!("f{group}"), subscribers.max(1)).await?;
-                let channel = setup::guild(&members).await?.channels[0].id;
-                for (j, m) in members.iter().enumerate() {
-                    let role = if j == 0 {
-                        Role::Sender { channel, every }
-                    } else {
-                        Role::Listener
-                    };
-                    specs.push(Spec {
-                        token: m.token.clone(),
-                        role,
-                        group,
-                    });
-                }
-            }
+            let storm = Storm {
+                drop_after: Duration::from_secs(drop_after_secs),
+                backoff: Duration::from_millis(backoff_ms),
+            };
+            fanout_specs(target, channels, subscribers, rate, Some(storm), &mut specs).await?
         }
         Scenario::Chat {
             users,
@@ -222,6 +241,49 @@ async fn prepare(target: &Target, scenario: &Scenario) -> Result<Vec<Spec>> {
     Ok(specs)
 }
 
+/// When and how a storm's listeners drop and come back.
+struct Storm {
+    drop_after: Duration,
+    backoff: Duration,
+}
+
+/// This part's fan-out channels: one guild each, its first member sending
+/// `rate / channels` messages/s, the others listening (or storming).
+async fn fanout_specs(
+    target: &Target,
+    channels: usize,
+    subscribers: usize,
+    rate: f64,
+    storm: Option<Storm>,
+    specs: &mut Vec<Spec>,
+) -> Result<()> {
+    let every = Duration::from_secs_f64(channels as f64 / rate.max(0.001));
+    for group in 0..target.share(channels) {
+        let members = setup::accounts(target, &format!("f{group}"), subscribers.max(1)).await?;
+        let channel = setup::guild(&members).await?.channels[0].id;
+        for (j, m) in members.iter().enumerate() {
+            let role = match &storm {
+                _ if j == 0 => Role::Sender { channel, every },
+                None => Role::Listener,
+                Some(s) => Role::Stormer {
+                    channel,
+                    token: m.token.clone(),
+                    source: group * subscribers + j,
+                    drop_after: s.drop_after,
+                    backoff: s.backoff,
+                    resume: j % 2 == 0,
+                },
+            };
+            specs.push(Spec {
+                token: m.token.clone(),
+                role,
+                group,
+            });
+        }
+    }
+    Ok(())
+}
+
 type Opened = (usize, Gateway, String, Role);
 
 /// Connects and identifies every spec, a bounded number at a time (a burst
@@ -238,13 +300,13 @@ async fn open_all(
         tasks.spawn(async move {
             let _permit = limit.acquire().await.expect("semaphore open");
             let source = match &spec.role {
-                Role::Chatter { source, .. } => *source,
+                Role::Chatter { source, .. } | Role::Stormer { source, .. } => *source,
                 _ => i,
             };
             let from = Some(target.source(source));
             let mut g =
                 Gateway::connect_with(&target.ws(), target.encoding, from, target.zlib).await?;
-            let ready = g.identify(&spec.token).await?;
+            let ready = target.identify(&mut g, &spec.token).await?;
             progress.connected.fetch_add(1, Relaxed);
             Ok::<_, rookery_client::ClientError>((spec.group, g, ready.session_id, spec.role))
         });

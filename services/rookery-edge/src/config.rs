@@ -50,6 +50,10 @@ pub struct EdgeConfig {
     /// Frames a connection's outbound queue holds before the client is
     /// disconnected as a slow consumer.
     pub outbound_queue: usize,
+    /// Frames of one applied batch the hub writes through on its own
+    /// thread; the rest are written by the connections' writer tasks, on
+    /// every core.
+    pub write_through_per_batch: usize,
     /// MiB the send path's nonce cache (idempotent retries) may hold.
     pub nonce_cache_mib: u64,
     /// Dispatches kept per session for RESUME.
@@ -114,6 +118,7 @@ impl EdgeConfig {
             logins_per_minute_per_username: 10,
             registrations_per_hour_per_address: 30,
             outbound_queue: 1024,
+            write_through_per_batch: 64,
             nonce_cache_mib: 64,
             replay_buffer: 1024,
             resume_window: Duration::from_secs(120),

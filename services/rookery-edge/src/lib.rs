@@ -120,6 +120,7 @@ impl Edge {
         hub: Arc<Hub>,
         metrics: Option<MetricsRender>,
     ) -> Result<Arc<Self>, rookery_proto::id::InvalidWorker> {
+        hub.set_write_through_budget(config.write_through_per_batch);
         Ok(Arc::new(Self {
             ids: Snowflake::new(config.worker_id)?,
             tokens: Tokens::new(&config.jwt_secret, config.token_ttl),

@@ -129,6 +129,11 @@ pub struct ServeConfig {
     /// disconnected (close 4101).
     #[arg(long, env = "ROOKERY_OUTBOUND_QUEUE", default_value_t = 1024)]
     pub outbound_queue: usize,
+    /// Frames of one applied batch written straight to their sockets by the
+    /// delivering thread; the rest go through the connections' writer
+    /// tasks, spread over the cores.
+    #[arg(long, env = "ROOKERY_WRITE_THROUGH_PER_BATCH", default_value_t = 64)]
+    pub write_through_per_batch: usize,
     /// MiB of recent sends kept for nonce retries (10 minutes each at
     /// most); the least used go first beyond it.
     #[arg(long, env = "ROOKERY_NONCE_CACHE_MIB", default_value_t = 64)]
@@ -223,6 +228,7 @@ impl ServeConfig {
             logins_per_minute_per_username: 10,
             registrations_per_hour_per_address: 30,
             outbound_queue: 1024,
+            write_through_per_batch: 64,
             nonce_cache_mib: 64,
             replay_buffer: 1024,
             max_sessions_per_user: 16,
@@ -264,6 +270,7 @@ impl ServeConfig {
             logins_per_minute_per_username: self.logins_per_minute_per_username,
             registrations_per_hour_per_address: self.registrations_per_hour_per_address,
             outbound_queue: self.outbound_queue.max(1),
+            write_through_per_batch: self.write_through_per_batch,
             resume_window: Duration::from_secs(self.resume_window_secs),
             replay_buffer: self.replay_buffer as usize,
             nonce_cache_mib: self.nonce_cache_mib,

@@ -13,10 +13,18 @@
 //!
 //! The queue is bounded by the connection's outbound capacity: a client
 //! that lets it fill is a slow consumer ([`Refused::Full`]).
+//!
+//! **Write-through budget.** The hub delivers an applied batch on one
+//! thread; writing every frame of a large batch through would put every
+//! syscall of the fan-out on that thread while the other cores idle. Under
+//! a [`budget`] only the first frames of the batch are written through;
+//! the rest are queued and their writer tasks, woken on this thread's run
+//! queue, are stolen by idle workers and written in parallel.
 
 use super::frame::{self, Outbound};
 use crate::metrics as m;
 use rookery_proto::codec::Encoding;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Mutex, MutexGuard};
@@ -112,7 +120,8 @@ impl Outlet {
             return Err(Refused::Closed);
         }
         let closing = item.is_close();
-        let item = if self.write_through && !queue.writer_busy && queue.frames.is_empty() {
+        let free = self.write_through && !queue.writer_busy && queue.frames.is_empty();
+        let item = if free && spend_budget() {
             match self.write_now(&item) {
                 Through::Whole => {
                     queue.closed |= closing;
@@ -167,6 +176,38 @@ impl Outlet {
     #[cfg(test)]
     pub fn try_recv(&self) -> Result<Outbound, Refused> {
         self.queue().frames.pop_front().ok_or(Refused::Closed)
+    }
+}
+
+thread_local! {
+    /// Frames this thread may still write through (`None`: no budget).
+    static BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Limits write-through on this thread to `frames` frames until the guard
+/// drops. Never hold it across an `.await` (the task may move threads).
+pub fn budget(frames: usize) -> BudgetGuard {
+    BUDGET.set(Some(frames));
+    BudgetGuard(std::marker::PhantomData)
+}
+
+/// Ends a [`budget`] when dropped; not `Send`, so it stays on its thread.
+pub struct BudgetGuard(std::marker::PhantomData<*const ()>);
+
+impl Drop for BudgetGuard {
+    fn drop(&mut self) {
+        BUDGET.set(None);
+    }
+}
+
+fn spend_budget() -> bool {
+    match BUDGET.get() {
+        None => true,
+        Some(0) => false,
+        Some(left) => {
+            BUDGET.set(Some(left - 1));
+            true
+        }
     }
 }
 

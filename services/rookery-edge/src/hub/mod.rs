@@ -23,6 +23,7 @@ use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{Channel, GuildState, UnavailableGuild};
 use rookery_store::Store;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -78,6 +79,9 @@ pub struct Hub {
     waiters: Mutex<HashMap<Id, oneshot::Sender<()>>>,
     /// Every presence heard, merged per user.
     board: Mutex<crate::presence::Board>,
+    /// Frames of one applied batch written through on the delivering
+    /// thread ([`crate::delivery::outlet`]); the rest go to writer tasks.
+    write_through_budget: AtomicUsize,
     /// Users whose sessions joined a guild since the last presence tick:
     /// their presence is settled again then, so the guild's members see
     /// them online within a tick rather than at the next refresh.
@@ -120,7 +124,18 @@ impl Hub {
             waiters: Mutex::default(),
             board: Mutex::default(),
             joined: Mutex::default(),
+            write_through_budget: AtomicUsize::new(usize::MAX),
         })
+    }
+
+    /// Sets how many frames of one applied batch are written through
+    /// (`--write-through-per-batch`).
+    pub fn set_write_through_budget(&self, frames: usize) {
+        self.write_through_budget.store(frames, Ordering::Relaxed);
+    }
+
+    fn write_through_budget(&self) -> usize {
+        self.write_through_budget.load(Ordering::Relaxed)
     }
 
     /// Routes `guild`'s channels here if a local session is subscribed to
@@ -568,8 +583,11 @@ fn to_all(index: &Index, key: Id, d: &Arc<Dispatch>) {
 #[async_trait]
 impl EdgeLink for Hub {
     async fn push(&self, batch: FanoutBatch) -> Result<(), LinkError> {
-        for env in &batch.events {
-            self.deliver(env);
+        {
+            let _budget = crate::delivery::outlet::budget(self.write_through_budget());
+            for env in &batch.events {
+                self.deliver(env);
+            }
         }
         if batch.applied_at_ms > 0 {
             let ms = rookery_bus::now_ms().saturating_sub(batch.applied_at_ms);
