@@ -234,6 +234,34 @@ pub(super) fn count_write(frames: usize, bytes: usize) {
     hot.socket_writes.increment(1);
 }
 
+#[cfg(test)]
+mod tests {
+    use super::test_wire::TestWire;
+    use super::*;
+
+    #[test]
+    fn under_a_budget_only_the_first_frames_write_through_and_the_rest_wake_writers() {
+        let wire = TestWire::with_room(1 << 20);
+        let outlets: Vec<Outlet> = (0..3)
+            .map(|_| Outlet::new(wire.clone(), Encoding::Json, true, 8))
+            .collect();
+        {
+            let _budget = budget(2);
+            for outlet in &outlets {
+                outlet.send(Outbound::Frame(b"{}".to_vec())).unwrap();
+            }
+        }
+        assert_eq!(wire.taken().1, 2, "two written through");
+        let last = outlets[2].queue();
+        assert_eq!(last.frames.len(), 1, "the third queued");
+        assert!(last.writer_busy, "and its writer woken");
+        drop(last);
+        // Outside the budget, everything free writes through again.
+        outlets[0].send(Outbound::Frame(b"{}".to_vec())).unwrap();
+        assert_eq!(wire.taken().1, 3);
+    }
+}
+
 /// A wire for unit tests: takes up to `room` bytes, then blocks until
 /// [`TestWire::give`] makes room.
 #[cfg(test)]
