@@ -198,7 +198,15 @@ async fn storm(
     let mut g = Gateway::connect_with(&target.ws(), target.encoding, from, target.zlib).await?;
     if *resume {
         let (token, session_id) = (token.clone(), session_id.to_owned());
-        g.send_op(op::RESUME, &gw::Resume { token, session_id, seq }).await?;
+        g.send_op(
+            op::RESUME,
+            &gw::Resume {
+                token,
+                session_id,
+                seq,
+            },
+        )
+        .await?;
         return Ok((g, None));
     }
     let session_id = target.identify_after(&mut g, token, last).await?.session_id;
@@ -287,7 +295,11 @@ impl Driver {
             Role::Listener | Role::Sender { .. } => return Ok(()),
         };
         let last = self.last_ids();
-        self.session_id = self.target.identify_after(&mut self.g, &token, last).await?.session_id;
+        self.session_id = self
+            .target
+            .identify_after(&mut self.g, &token, last)
+            .await?
+            .session_id;
         Ok(())
     }
 
@@ -297,7 +309,6 @@ impl Driver {
         let newest = self.out.received.keys().max().copied();
         newest.map(|id| (channel, id)).into_iter().collect()
     }
-
 
     fn handle(&mut self, f: &rookery_client::ServerFrame) {
         match (f.header.op, f.t()) {
@@ -388,7 +399,10 @@ mod tests {
     fn member(acked: &[u64], received: &[(u64, u64)]) -> Outcome {
         Outcome {
             acked: acked.iter().map(|&i| Id(i)).collect(),
-            received: received.iter().map(|&(i, ms)| (Id(i), ms * 1_000_000)).collect(),
+            received: received
+                .iter()
+                .map(|&(i, ms)| (Id(i), ms * 1_000_000))
+                .collect(),
             report: PartReport::default(),
         }
     }

@@ -131,6 +131,7 @@ mod tests {
             part,
             parts,
             run_id: "t".into(),
+            intents: None,
         }
     }
 

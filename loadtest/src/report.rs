@@ -156,8 +156,7 @@ impl PartReport {
         self.resume_failures += o.resume_failures;
         self.reidentifies += o.reidentifies;
         self.delivery_latency.merge(&o.delivery_latency);
-        self.last_delivery_latency
-            .merge(&o.last_delivery_latency);
+        self.last_delivery_latency.merge(&o.last_delivery_latency);
         self.ack_latency.merge(&o.ack_latency);
         self.history_latency.merge(&o.history_latency);
         self.resume_latency.merge(&o.resume_latency);

@@ -42,6 +42,7 @@ async fn run_with(
         part: 0,
         parts: 1,
         run_id: format!("s{}", RUNS.fetch_add(1, Ordering::Relaxed)),
+        intents: None,
     };
     let progress = Arc::new(Progress::default());
     run_part(Arc::new(target), &scenario, progress, &mut Straight)
@@ -118,6 +119,29 @@ async fn chat_mix_sends_reads_resumes_and_loses_nothing() {
     assert!(r.acked > 0 && r.history_reads > 0, "{r:?}");
     assert_eq!(r.resume_failures, 0);
     assert_eq!(r.missing, 0, "{r:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_storm_brings_every_listener_back_by_resume_or_identify_and_loses_nothing() {
+    let server = server().await;
+    let scenario = Scenario::Storm {
+        channels: 2,
+        subscribers: 5,
+        rate: 20.0,
+        drop_after_secs: 1,
+        backoff_ms: 300,
+        duration_secs: 3,
+    };
+    let r = run(&server, scenario, Encoding::MsgPack).await;
+    assert_eq!(r.connections, 10);
+    // Per channel, members 2 and 4 resume; 1 and 3 identify again.
+    assert_eq!((r.resumes, r.reidentifies, r.resume_failures), (4, 4, 0));
+    assert_eq!(r.resume_latency.summary().count, 8);
+    assert!(r.acked >= 20, "acked {}", r.acked);
+    assert_eq!((r.missing, r.duplicates), (0, 0), "{r:?}");
+    assert_eq!(r.delivered, r.acked * 5);
+    assert_eq!(r.last_delivery_latency.summary().count, r.acked);
     server.stop().await;
 }
 

@@ -6,45 +6,13 @@
 //! where hot. Writes never touch the store directly, except account
 //! creation, which needs an atomic username claim (see `docs/architecture.md`).
 
-mod accounts;
-mod applications;
-mod audit;
-mod auth;
-mod bans;
-mod caches;
-mod channel_order;
+mod access;
 mod config;
 mod delivery;
-mod domain;
 mod error;
-mod events;
-mod gateway;
-mod generations;
-mod guilds;
-mod holds;
-mod hub;
-mod invites;
-mod members;
-mod mentions;
-mod messages;
 pub mod metrics;
-mod moderation;
-mod perms;
-mod pins;
-mod presence;
-mod private;
-mod ratelimit;
-mod reactions;
-mod read_states;
-mod rest;
-mod roles;
-mod send;
-mod session;
-mod sessions;
+mod operations;
 pub mod transport;
-mod typing;
-mod webhook_edits;
-mod webhooks;
 
 /// Entry points for the fuzz targets in `fuzz/` (built with `--cfg
 /// fuzzing` only).
@@ -58,7 +26,7 @@ pub mod fuzz_logic {
             .build()
             .expect("a runtime");
         runtime.block_on(async {
-            let mut reader = crate::gateway::FrameReader::new(bytes, max_payload);
+            let mut reader = crate::transport::gateway::FrameReader::new(bytes, max_payload);
             let mut read = 0;
             while let Ok(frame) = reader.next().await {
                 assert!(frame.payload.len() <= max_payload, "a frame over the limit");
@@ -70,21 +38,24 @@ pub mod fuzz_logic {
 }
 
 pub use config::EdgeConfig;
-pub use domain::Applied;
+pub use delivery::hub::Hub;
 pub use error::EdgeError;
-pub use hub::Hub;
-pub use rest::API_ROUTES;
+pub use operations::domain::Applied;
+pub use transport::rest::API_ROUTES;
 
-use auth::{Hasher, Tokens};
-use caches::Caches;
+use access::auth::{Hasher, Tokens};
+use access::caches::Caches;
+use access::ratelimit;
+use delivery::session::Session;
+use delivery::{presence, sessions};
 use rookery_bus::Bus;
 use rookery_proto::Snowflake;
 use rookery_store::Store;
-use session::Session;
 use sessions::{Refusal, Registry};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, watch};
+use transport::rest;
 
 /// Renders the Prometheus exposition for `/metrics`.
 pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;

@@ -13,7 +13,7 @@
 //! sends the close frame next: a client that still reads, however slowly,
 //! gets its 4101 after at most one more frame instead of after the whole
 //! burst (or never, if the connection's linger runs out first). Closes are
-//! counted where they are asked for ([`crate::session::Conn::close`]),
+//! counted where they are asked for ([`crate::delivery::session::Conn::close`]),
 //! whether or not the peer reads the frame.
 //!
 //! With `compress=zlib-stream` (Discord's transport compression) every data

@@ -5,7 +5,12 @@
 //!
 //! axum's own `serve` has neither bound, so this is the server loop the
 //! binary runs for the public listener and the operations listener.
+//!
+//! Under it, the two protocols a client speaks: the WebSocket [`gateway`]
+//! and the REST API ([`rest`], with the web client's files).
 
+pub(crate) mod gateway;
+pub(crate) mod rest;
 mod slots;
 
 pub(crate) use slots::Slot;

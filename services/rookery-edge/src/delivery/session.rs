@@ -1,0 +1,609 @@
+//! A gateway session: its sequence numbers, its replay buffer for RESUME,
+//! and the connection it is attached to (if any).
+//!
+//! A session outlives its connection for the resume window. Dispatches that
+//! arrive while it is detached go to the replay buffer only; dispatches that
+//! arrive before READY wait and follow READY in order. Once the buffer has
+//! dropped a dispatch the detached client never got (or more arrive before
+//! READY than it holds), no RESUME can succeed: the session is marked
+//! overflowed, takes no more dispatches, and the edge ends it.
+
+use crate::delivery::holds::Holds;
+use crate::delivery::{Outlet, Refused};
+use crate::metrics as m;
+use rookery_proto::codec::{Dispatch, Encoding};
+use rookery_proto::gateway::CloseCode;
+use rookery_proto::intents::{Admit, Intents};
+use rookery_proto::model::User;
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::watch;
+
+pub use crate::delivery::Outbound;
+
+/// The sending side of a live connection.
+#[derive(Clone)]
+pub struct Conn {
+    /// Distinguishes connections, so a stale one cannot detach a newer one.
+    pub id: u64,
+    /// Encoding of the connection.
+    pub encoding: Encoding,
+    /// Where its frames go: written through, or queued (bounded).
+    pub outlet: Arc<Outlet>,
+    /// Set to close the connection with a code.
+    pub close: watch::Sender<Option<CloseCode>>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// A connection whose frames only queue, with its outlet (to read what
+    /// it was sent) — for tests.
+    #[cfg(test)]
+    pub fn queue_only(id: u64, capacity: usize) -> (Self, Arc<Outlet>) {
+        let outlet = crate::delivery::queue_only(capacity);
+        let conn = Conn {
+            id,
+            encoding: Encoding::Json,
+            outlet: outlet.clone(),
+            close: watch::channel(None).0,
+        };
+        (conn, outlet)
+    }
+
+    /// Asks the connection to close with `code` (the first code asked for
+    /// wins, and is counted in `rookery_edge_closes_total`).
+    pub fn close(&self, code: CloseCode) {
+        let asked = self
+            .close
+            .send_if_modified(|c| c.is_none() && c.replace(code).is_none());
+        if asked {
+            metrics::counter!(m::CLOSES, "code" => code.code().to_string()).increment(1);
+        }
+    }
+}
+
+/// Why a RESUME cannot continue.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResumeError {
+    /// The client claims a seq the session never reached.
+    SeqAhead,
+    /// The replay buffer no longer covers the gap.
+    GapTooOld,
+    /// The session overflowed or its tokens were revoked: it is being ended.
+    Ended,
+}
+
+/// One identified session.
+#[derive(Debug)]
+pub struct Session {
+    /// Opaque id for RESUME.
+    pub id: String,
+    /// Numeric key for the hub's indexes.
+    pub key: u64,
+    /// The session's user.
+    pub user: User,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    seq: u64,
+    replay: VecDeque<(u64, Arc<Dispatch>)>,
+    replay_cap: usize,
+    ready: bool,
+    early: Vec<Arc<Dispatch>>,
+    conn: Option<Conn>,
+    detached_at: Option<Instant>,
+    /// The last seq queued to the connection before it went away.
+    detached_seq: u64,
+    overflowed: bool,
+    /// The user's tokens were revoked: ended like an overflow, and the
+    /// connection closed with 4004.
+    revoked: bool,
+    /// What the client asked to be sent ([`Intents::admit`]).
+    intents: Intents,
+    /// The session's user, whose own messages keep their content.
+    viewer: rookery_proto::Id,
+    guilds: HashSet<rookery_proto::Id>,
+    /// DMs and group DMs: scopes too, but no guild (presence is shared
+    /// through guilds only).
+    private: HashSet<rookery_proto::Id>,
+    holds: Holds,
+}
+
+static KEYS: AtomicU64 = AtomicU64::new(1);
+
+impl Session {
+    /// A detached, not yet ready session that is sent everything.
+    pub fn new(user: User, replay_cap: usize) -> Arc<Self> {
+        Self::with_intents(user, replay_cap, Intents::ALL)
+    }
+
+    /// A detached, not yet ready session sent what `intents` ask for.
+    pub fn with_intents(user: User, replay_cap: usize, intents: Intents) -> Arc<Self> {
+        let id = format!("{:032x}", rand::random::<u128>());
+        let state = State {
+            seq: 0,
+            replay: VecDeque::new(),
+            replay_cap: replay_cap.max(1),
+            ready: false,
+            early: Vec::new(),
+            conn: None,
+            detached_at: Some(Instant::now()),
+            detached_seq: 0,
+            overflowed: false,
+            revoked: false,
+            intents,
+            viewer: user.id,
+            guilds: HashSet::new(),
+            private: HashSet::new(),
+            holds: Holds::default(),
+        };
+        Arc::new(Self {
+            id,
+            key: KEYS.fetch_add(1, Ordering::Relaxed),
+            user,
+            state: Mutex::new(state),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends (or buffers) a dispatch.
+    pub fn dispatch(&self, d: &Arc<Dispatch>) {
+        let mut st = self.state();
+        if st.overflowed {
+            return;
+        }
+        if st.holds.admit(d) {
+            st.deliver(d.clone());
+        } else if st.holds.held_live() > st.replay_cap {
+            // Held longer than a replay buffer's worth: as lost as a
+            // buffer overflow.
+            st.overflow();
+        }
+    }
+
+    /// Sends (or buffers) a dispatch about a channel's visibility at once,
+    /// ahead of anything held for the channel: CHANNEL_CREATE must precede
+    /// the messages it shows, and CHANNEL_DELETE must not wait for a
+    /// channel that is being dropped.
+    pub fn announce(&self, d: &Arc<Dispatch>) {
+        let mut st = self.state();
+        if !st.overflowed {
+            st.deliver(d.clone());
+        }
+    }
+
+    /// Holds the live messages of `channels` (being joined) until
+    /// [`Session::release`].
+    pub fn hold(&self, channels: &[rookery_proto::Id]) {
+        self.state().holds.hold(channels);
+    }
+
+    /// Sends `caught_up` (what the store has of `channels` since the join),
+    /// then the live messages held meanwhile, each message once (once every
+    /// holder of a channel has released it).
+    pub fn release(&self, channels: &[rookery_proto::Id], caught_up: &[Arc<Dispatch>]) {
+        let mut st = self.state();
+        for d in st.holds.release(channels, caught_up) {
+            if !st.overflowed {
+                st.deliver(d);
+            }
+        }
+    }
+
+    /// Drops what was held of `channel`: the session may not see it.
+    pub fn deny(&self, channel: rookery_proto::Id) {
+        self.state().holds.deny(channel);
+    }
+
+    /// Attaches the first connection: READY (seq 1), then `missed` (the
+    /// catch-up the client asked for, read from the store), then whatever
+    /// arrived live while READY was being built, minus the messages already
+    /// in `missed`.
+    pub fn attach_ready(&self, conn: Conn, ready: Arc<Dispatch>, missed: Vec<Arc<Dispatch>>) {
+        let mut st = self.state();
+        st.attach(conn);
+        st.ready = true;
+        // READY is seq 1 but is not kept for replay: a resuming client has
+        // it already, and it is the largest dispatch a session holds.
+        st.seq += 1;
+        let seq = st.seq;
+        st.send(seq, ready);
+        st.holds.remember(&missed);
+        for d in missed {
+            st.push(d);
+        }
+        for d in std::mem::take(&mut st.early) {
+            if st.holds.admit(&d) {
+                st.push(d);
+            }
+        }
+    }
+
+    /// Attaches a resuming connection: replays everything after `seq`, then
+    /// RESUMED. A connection still attached is closed as replaced.
+    pub fn resume(&self, conn: Conn, seq: u64, resumed: Arc<Dispatch>) -> Result<(), ResumeError> {
+        let mut st = self.state();
+        if st.overflowed {
+            return Err(ResumeError::Ended);
+        }
+        if seq > st.seq || !st.ready {
+            return Err(ResumeError::SeqAhead);
+        }
+        let oldest = st.replay.front().map_or(st.seq + 1, |(s, _)| *s);
+        if seq + 1 < oldest {
+            return Err(ResumeError::GapTooOld);
+        }
+        if let Some(old) = st.conn.take() {
+            old.close(CloseCode::SessionReplaced);
+        }
+        st.attach(conn);
+        let missed: Vec<_> = st
+            .replay
+            .iter()
+            .filter(|(s, _)| *s > seq)
+            .cloned()
+            .collect();
+        for (s, d) in missed {
+            st.send(s, d);
+        }
+        st.push(resumed);
+        Ok(())
+    }
+
+    /// Detaches connection `conn_id` if it is still the attached one.
+    pub fn detach(&self, conn_id: u64) {
+        let mut st = self.state();
+        if st.conn.as_ref().is_some_and(|c| c.id == conn_id) {
+            let seq = st.seq;
+            st.lose_conn(seq);
+        }
+    }
+
+    /// Whether the session can no longer be resumed (see the module docs).
+    pub fn overflowed(&self) -> bool {
+        self.state().overflowed
+    }
+
+    /// Ends the session because its user's tokens were revoked: nothing
+    /// more is delivered, it cannot be resumed, and an attached connection
+    /// is closed with 4004 (authentication failed).
+    pub fn revoke(&self) {
+        let mut st = self.state();
+        st.revoked = true;
+        st.stop(CloseCode::AuthenticationFailed);
+    }
+
+    /// Whether [`Session::revoke`] ended it.
+    pub fn revoked(&self) -> bool {
+        self.state().revoked
+    }
+
+    /// When the session lost its connection, if it has none.
+    pub fn detached_at(&self) -> Option<Instant> {
+        self.state().detached_at
+    }
+
+    /// Records guild membership; false if it was known.
+    pub fn add_guild(&self, guild: rookery_proto::Id) -> bool {
+        self.state().guilds.insert(guild)
+    }
+
+    /// Forgets a guild; false if it was not known.
+    pub fn remove_guild(&self, guild: rookery_proto::Id) -> bool {
+        self.state().guilds.remove(&guild)
+    }
+
+    /// Guilds the session is subscribed to.
+    pub fn guilds(&self) -> Vec<rookery_proto::Id> {
+        self.state().guilds.iter().copied().collect()
+    }
+
+    /// Records a DM or group DM; false if it was known.
+    pub fn add_private(&self, channel: rookery_proto::Id) -> bool {
+        self.state().private.insert(channel)
+    }
+
+    /// Forgets a DM or group DM; false if it was not known.
+    pub fn remove_private(&self, channel: rookery_proto::Id) -> bool {
+        self.state().private.remove(&channel)
+    }
+
+    /// Every scope the session is subscribed to: its guilds and private
+    /// channels.
+    pub fn scopes(&self) -> Vec<rookery_proto::Id> {
+        let st = self.state();
+        st.guilds.iter().chain(&st.private).copied().collect()
+    }
+}
+
+impl State {
+    fn deliver(&mut self, d: Arc<Dispatch>) {
+        if self.ready {
+            self.push(d);
+        } else if self.early.len() < self.replay_cap {
+            self.early.push(d);
+        } else {
+            self.overflow();
+        }
+    }
+
+    /// Drops everything buffered: nothing will ever be sent from it.
+    fn overflow(&mut self) {
+        // A connection still attached would wait for dispatches that never
+        // come: it reconnects and finds the session gone.
+        self.stop(CloseCode::UnknownError);
+    }
+
+    /// Closes the connection with `code` and drops everything buffered;
+    /// the session gets nothing more and is ended by its edge.
+    fn stop(&mut self, code: CloseCode) {
+        if let Some(conn) = self.conn.take() {
+            conn.close(code);
+        }
+        self.overflowed = true;
+        self.early = Vec::new();
+        self.replay = VecDeque::new();
+        self.holds = Holds::default();
+    }
+
+    /// The connection is gone; `delivered` is the last seq queued to it.
+    fn lose_conn(&mut self, delivered: u64) {
+        self.conn = None;
+        self.detached_at = Some(Instant::now());
+        self.detached_seq = delivered;
+    }
+
+    fn attach(&mut self, conn: Conn) {
+        self.conn = Some(conn);
+        self.detached_at = None;
+    }
+
+    fn push(&mut self, d: Arc<Dispatch>) {
+        let d = match self.intents.admit(&d, self.viewer) {
+            Admit::Whole => d,
+            Admit::WithoutContent => d.without_content(),
+            Admit::Skip => return,
+        };
+        self.seq += 1;
+        let seq = self.seq;
+        if self.replay.len() == self.replay_cap
+            && let Some((dropped, _)) = self.replay.pop_front()
+            && self.conn.is_none()
+            && dropped > self.detached_seq
+        {
+            self.overflow();
+            return;
+        }
+        self.replay.push_back((seq, d.clone()));
+        self.send(seq, d);
+    }
+
+    /// A full queue means the client is not reading: disconnect it rather
+    /// than buffer without bound. The replay buffer still lets it resume.
+    fn send(&mut self, seq: u64, d: Arc<Dispatch>) {
+        let Some(conn) = &self.conn else { return };
+        match conn.outlet.send(Outbound::Dispatch(seq, d)) {
+            Ok(()) => {}
+            Err(Refused::Full) => {
+                conn.close(CloseCode::SlowConsumer);
+                metrics::counter!(m::SLOW_CONSUMERS).increment(1);
+                self.lose_conn(seq - 1);
+            }
+            Err(Refused::Closed) => self.lose_conn(seq - 1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rookery_proto::Id;
+    use rookery_proto::codec::{DispatchData, Empty};
+
+    fn d(name: &'static str) -> Arc<Dispatch> {
+        Arc::new(Dispatch::new(name, DispatchData::Resumed(Empty {})))
+    }
+
+    fn conn(id: u64, cap: usize) -> (Conn, Arc<Outlet>, watch::Receiver<Option<CloseCode>>) {
+        let outlet = crate::delivery::queue_only(cap);
+        let (close, close_rx) = watch::channel(None);
+        let conn = Conn {
+            id,
+            encoding: Encoding::Json,
+            outlet: outlet.clone(),
+            close,
+        };
+        (conn, outlet, close_rx)
+    }
+
+    fn drain(rx: &Outlet) -> Vec<(u64, &'static str)> {
+        let mut out = Vec::new();
+        while let Ok(Outbound::Dispatch(s, d)) = rx.try_recv() {
+            out.push((s, d.name()));
+        }
+        out
+    }
+
+    fn session() -> Arc<Session> {
+        Session::new(
+            User {
+                id: Id(1),
+                username: "u".into(),
+            },
+            4,
+        )
+    }
+
+    #[test]
+    fn ready_comes_first_then_early_dispatches() {
+        let s = session();
+        s.dispatch(&d("EARLY"));
+        let (c, rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.dispatch(&d("LATE"));
+        assert_eq!(drain(&rx), vec![(1, "READY"), (2, "EARLY"), (3, "LATE")]);
+    }
+
+    fn message(id: u64) -> Arc<Dispatch> {
+        crate::delivery::holds::tests::message(2, id)
+    }
+
+    #[test]
+    fn caught_up_messages_follow_ready_and_live_copies_are_dropped() {
+        let s = session();
+        // Applied while READY was being built: both live and in the store.
+        s.dispatch(&message(11));
+        s.dispatch(&message(12));
+        let (c, rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"), vec![message(10), message(11)]);
+        let mut ids = Vec::new();
+        while let Ok(Outbound::Dispatch(_, d)) = rx.try_recv() {
+            ids.push(d.message_id());
+        }
+        assert_eq!(ids, [None, Some(Id(10)), Some(Id(11)), Some(Id(12))]);
+    }
+
+    #[test]
+    fn resume_replays_the_gap_then_resumed() {
+        let s = session();
+        let (c, rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.detach(1);
+        s.dispatch(&d("A"));
+        s.dispatch(&d("B"));
+        assert!(s.detached_at().is_some());
+        let (c2, rx2, _) = conn(2, 16);
+        s.resume(c2, 1, d("RESUMED")).unwrap();
+        assert_eq!(drain(&rx), vec![(1, "READY")]);
+        assert_eq!(drain(&rx2), vec![(2, "A"), (3, "B"), (4, "RESUMED")]);
+        assert!(s.detached_at().is_none());
+    }
+
+    #[test]
+    fn resume_refuses_gaps_the_buffer_lost_and_seqs_never_sent() {
+        let s = session();
+        let (c, _rx, _) = conn(1, 64);
+        s.attach_ready(c, d("READY"), vec![]);
+        for _ in 0..6 {
+            s.dispatch(&d("X"));
+        }
+        // Buffer of 4 holds seqs 4..=7.
+        let (c2, _rx2, _) = conn(2, 64);
+        assert_eq!(
+            s.resume(c2.clone(), 1, d("RESUMED")),
+            Err(ResumeError::GapTooOld)
+        );
+        assert_eq!(
+            s.resume(c2.clone(), 8, d("RESUMED")),
+            Err(ResumeError::SeqAhead)
+        );
+        assert_eq!(s.resume(c2, 3, d("RESUMED")), Ok(()));
+    }
+
+    #[test]
+    fn a_full_queue_disconnects_the_slow_consumer_but_keeps_the_replay() {
+        let s = session();
+        let (c, rx, close_rx) = conn(1, 2);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.dispatch(&d("A"));
+        s.dispatch(&d("B"));
+        assert_eq!(*close_rx.borrow(), Some(CloseCode::SlowConsumer));
+        assert!(s.detached_at().is_some());
+        assert_eq!(drain(&rx).len(), 2);
+        let (c2, rx2, _) = conn(2, 16);
+        s.resume(c2, 2, d("RESUMED")).unwrap();
+        assert_eq!(drain(&rx2), vec![(3, "B"), (4, "RESUMED")]);
+    }
+
+    #[test]
+    fn a_detached_session_overflows_once_its_buffer_drops_what_the_client_never_got() {
+        let s = session();
+        let (c, _rx, _) = conn(1, 64);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.dispatch(&d("A"));
+        s.detach(1);
+        // The buffer (4) drops seq 2, which the client had: still resumable.
+        for _ in 0..4 {
+            s.dispatch(&d("X"));
+        }
+        assert!(!s.overflowed());
+        let (c2, _rx2, _) = conn(2, 64);
+        s.dispatch(&d("Y"));
+        assert!(s.overflowed(), "seq 3 was never delivered and is gone");
+        assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::Ended));
+        let (c3, _rx3, _) = conn(3, 64);
+        let last = 7;
+        assert_eq!(
+            s.resume(c3, last, d("RESUMED")),
+            Err(ResumeError::Ended),
+            "even a client that claims to have everything cannot attach to it"
+        );
+    }
+
+    #[test]
+    fn a_revoked_session_closes_with_4004_and_takes_nothing_more() {
+        let s = session();
+        let (c, rx, close) = conn(1, 64);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.dispatch(&d("A"));
+        s.revoke();
+        assert_eq!(*close.borrow(), Some(CloseCode::AuthenticationFailed));
+        s.dispatch(&d("B"));
+        assert_eq!(drain(&rx), vec![(1, "READY"), (2, "A")]);
+        assert!(s.revoked() && s.overflowed());
+        let (c2, _rx2, _) = conn(2, 64);
+        assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::Ended));
+    }
+
+    #[test]
+    fn a_session_that_never_gets_ready_buffers_at_most_its_replay_size() {
+        let s = session();
+        for _ in 0..4 {
+            s.dispatch(&d("EARLY"));
+        }
+        assert!(!s.overflowed());
+        s.dispatch(&d("EARLY"));
+        assert!(s.overflowed());
+    }
+
+    #[test]
+    fn a_channel_held_past_the_replay_size_overflows_the_session() {
+        let s = session();
+        let (c, _rx, close_rx) = conn(1, 64);
+        s.attach_ready(c, d("READY"), vec![]);
+        s.hold(&[Id(2)]);
+        for id in 10..14 {
+            s.dispatch(&message(id));
+        }
+        assert!(!s.overflowed(), "four held, the buffer's size");
+        s.dispatch(&message(14));
+        assert!(s.overflowed());
+        assert_eq!(*close_rx.borrow(), Some(CloseCode::UnknownError));
+    }
+
+    #[test]
+    fn a_stale_connection_cannot_detach_a_newer_one() {
+        let s = session();
+        let (c, _rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"), vec![]);
+        let (c2, _rx2, old_close) = conn(2, 16);
+        s.resume(c2, 1, d("RESUMED")).unwrap();
+        s.detach(1);
+        assert!(s.detached_at().is_none());
+        assert_eq!(*old_close.borrow(), None);
+    }
+}
