@@ -413,7 +413,32 @@ impl Hub {
                     s.dispatch(&d);
                 }
             }
-            _ => {}
+            // Delivered to their scope above, or to no one; removals were
+            // handled above. None changes a subscription. Listed so that a
+            // new event must be placed here.
+            Event::UserCreate(_)
+            | Event::GuildUpdate(_)
+            | Event::InviteCreate(_)
+            | Event::InviteDelete(_)
+            | Event::MessageCreate(_)
+            | Event::ChannelUpdate(_)
+            | Event::GuildRoleCreate(_)
+            | Event::GuildRoleUpdate(_)
+            | Event::GuildRoleDelete(_)
+            | Event::GuildMemberUpdate(_)
+            | Event::GuildMemberRemove(_)
+            | Event::MessageUpdate(_)
+            | Event::MessageDelete(_)
+            | Event::MessageDeleteBulk(_)
+            | Event::ChannelPinsUpdate(_)
+            | Event::MessageReactionAdd(_)
+            | Event::MessageReactionRemove(_)
+            | Event::MessageReactionRemoveAll(_)
+            | Event::MessageReactionRemoveEmoji(_)
+            | Event::GuildBanAdd(_)
+            | Event::GuildBanRemove(_)
+            | Event::TypingStart(_)
+            | Event::ChannelRecipientRemove(_) => {}
         }
         let delay = rookery_proto::id::now_ms().saturating_sub(env.ts);
         metrics::histogram!(m::FANOUT_DELAY).record(Duration::from_millis(delay));

@@ -35,7 +35,38 @@ fn scope(event: &Event) -> Option<(Id, Option<Id>, Option<Id>)> {
         Event::GuildRoleUpdate(r) => Some((r.guild_id, None, None)),
         Event::GuildRoleDelete(r) => Some((r.guild_id, None, None)),
         Event::GuildMemberUpdate(m) => Some((m.guild_id, Some(m.user.id), None)),
-        _ => None,
+        // A deleted channel, a removed member or recipient and a deleted
+        // guild are handled as such by the hub; a new role has no members and a new
+        // channel is checked per session when it is announced; the rest
+        // change no permission. Listed so that a new event must be placed.
+        Event::GuildRoleCreate(_)
+        | Event::ChannelDelete(_)
+        | Event::ChannelCreate(_)
+        | Event::GuildMemberRemove(_)
+        | Event::GuildBanAdd(_)
+        | Event::GuildDelete(_)
+        | Event::ChannelRecipientAdd(_)
+        | Event::ChannelRecipientRemove(_)
+        | Event::UserCreate(_)
+        | Event::GuildCreate(_)
+        | Event::GuildUpdate(_)
+        | Event::InviteCreate(_)
+        | Event::InviteDelete(_)
+        | Event::GuildMemberAdd(_)
+        | Event::MessageCreate(_)
+        | Event::MessageUpdate(_)
+        | Event::MessageDelete(_)
+        | Event::MessageDeleteBulk(_)
+        | Event::ChannelPinsUpdate(_)
+        | Event::MessageReactionAdd(_)
+        | Event::MessageReactionRemove(_)
+        | Event::MessageReactionRemoveAll(_)
+        | Event::MessageReactionRemoveEmoji(_)
+        | Event::GuildBanRemove(_)
+        | Event::MessageAck(_)
+        | Event::TypingStart(_)
+        | Event::PresenceUpdate(_)
+        | Event::TokensRevoked(_) => None,
     }
 }
 
