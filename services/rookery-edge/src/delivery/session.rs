@@ -91,6 +91,8 @@ pub struct Session {
     pub key: u64,
     /// The session's user.
     pub user: User,
+    /// What the client asked to be sent ([`Intents::admit`]).
+    intents: Intents,
     state: Mutex<State>,
 }
 
@@ -152,6 +154,7 @@ impl Session {
             id,
             key: KEYS.fetch_add(1, Ordering::Relaxed),
             user,
+            intents,
             state: Mutex::new(state),
         })
     }
@@ -162,6 +165,11 @@ impl Session {
 
     /// Sends (or buffers) a dispatch.
     pub fn dispatch(&self, d: &Arc<Dispatch>) {
+        // What the client did not ask for costs no lock (a presence in a
+        // big guild reaches every session of it).
+        if matches!(self.intents.admit(d, self.user.id), Admit::Skip) {
+            return;
+        }
         let mut st = self.state();
         if st.overflowed {
             return;
@@ -578,6 +586,34 @@ mod tests {
         assert!(!s.overflowed());
         s.dispatch(&d("EARLY"));
         assert!(s.overflowed());
+    }
+
+    #[test]
+    fn dispatches_the_client_did_not_ask_for_take_no_room_before_ready() {
+        use rookery_proto::intents::bit;
+        use rookery_proto::presence::{Presence, PresenceUser, Status};
+        let user = User {
+            id: Id(1),
+            username: "u".into(),
+        };
+        let intents = Intents(bit::GUILDS | bit::GUILD_MESSAGES);
+        let s = Session::with_intents(user, 4, intents);
+        let presence = Arc::new(Dispatch::new(
+            "PRESENCE_UPDATE",
+            DispatchData::Presence(Presence {
+                user: PresenceUser { id: Id(2) },
+                guild_id: Id(9),
+                status: Status::Online,
+                activities: Vec::new(),
+            }),
+        ));
+        for _ in 0..10 {
+            s.dispatch(&presence);
+        }
+        assert!(!s.overflowed(), "ten presences it never asked for");
+        let (c, rx, _) = conn(1, 16);
+        s.attach_ready(c, d("READY"), vec![]);
+        assert_eq!(drain(&rx), vec![(1, "READY")]);
     }
 
     #[test]
