@@ -4,16 +4,20 @@
 # each holding its connections open), the server's RSS read once each step
 # is connected and settled. The slope between two steps is what one more
 # connection costs, free of the allocator reusing memory freed by account
-# setup (which flatters `loadtest idle`'s own figure).
+# setup (which flatters `loadtest idle`'s own figure). The server runs with
+# MIMALLOC_PURGE_DELAY=0 so its RSS tracks live memory: with mimalloc's
+# default delayed purge, RSS moves in jumps of tens of MB (even down) and
+# per-step slopes ranged from -13 to +17 KB per connection for one build.
 #   cargo build --release -p rookery -p rookery-loadtest
-#   STEPS="2500 10000 15000" loadtest/idle-slope.sh [server-binary]
+#   loadtest/idle-slope.sh [server-binary]    # STEPS="2500 5000 ... 15000"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/rookery}; GEN=${GEN:-target/release/loadtest}
-STEPS=${STEPS:-2500 10000 15000}; SETTLE=${SETTLE:-3}
+STEPS=${STEPS:-2500 5000 7500 10000 12500 15000}; SETTLE=${SETTLE:-3}
 http=127.0.0.1:18081; ops=127.0.0.1:19465
 dir=$(mktemp -d); logs=$(mktemp -d)
-ROOKERY_FRAMES_PER_MINUTE=10000000 ROOKERY_CHANNEL_MESSAGES_PER_5S=0 \
+MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:-0} \
+  ROOKERY_FRAMES_PER_MINUTE=10000000 ROOKERY_CHANNEL_MESSAGES_PER_5S=0 \
   ROOKERY_REGISTRATIONS_PER_HOUR_PER_ADDRESS=0 ROOKERY_LOG=warn \
   ROOKERY_MAX_SESSIONS_PER_USER=100000 ROOKERY_IDENTIFIES_PER_DAY=1000000 \
   "$BIN" serve --listen "$http" --ops-listen "$ops" --data-dir "$dir" &
