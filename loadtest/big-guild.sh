@@ -12,15 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/rookery}; GEN=${GEN:-target/release/loadtest}
 MEMBERS=${MEMBERS:-5000}; SECS=${SECS:-20}; RATE=${RATE:-1}
-http=127.0.0.1:18081; ops=127.0.0.1:19465
-dir=$(mktemp -d)
-ROOKERY_FRAMES_PER_MINUTE=10000000 ROOKERY_CHANNEL_MESSAGES_PER_5S=0 \
-  ROOKERY_REGISTRATIONS_PER_HOUR_PER_ADDRESS=0 ROOKERY_LOG=warn \
-  ROOKERY_MAX_SESSIONS_PER_USER=100000 ROOKERY_IDENTIFIES_PER_DAY=1000000 \
-  "$BIN" serve --listen "$http" --ops-listen "$ops" --data-dir "$dir" &
-server=$!
+. loadtest/server.sh
+start_server "$BIN"
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
-until curl -sf "http://$ops/readyz" >/dev/null; do sleep 0.2; done
 "$GEN" --server "http://$http" --server-pid "$server" --sources 16 ${INTENTS:+--intents "$INTENTS"} \
   --report "loadtest/results/big-guild-$MEMBERS${INTENTS:+-intents-$INTENTS}.json" \
   fanout --channels 1 --subscribers "$MEMBERS" --rate "$RATE" --duration-secs "$SECS" 2>&1 |

@@ -14,18 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/rookery}; GEN=${GEN:-target/release/loadtest}
 STEPS=${STEPS:-2500 5000 7500 10000 12500 15000}; SETTLE=${SETTLE:-3}
-http=127.0.0.1:18081; ops=127.0.0.1:19465
-dir=$(mktemp -d); logs=$(mktemp -d)
-MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:-0} \
-  ROOKERY_FRAMES_PER_MINUTE=10000000 ROOKERY_CHANNEL_MESSAGES_PER_5S=0 \
-  ROOKERY_REGISTRATIONS_PER_HOUR_PER_ADDRESS=0 ROOKERY_LOG=warn \
-  ROOKERY_MAX_SESSIONS_PER_USER=100000 ROOKERY_IDENTIFIES_PER_DAY=1000000 \
-  "$BIN" serve --listen "$http" --ops-listen "$ops" --data-dir "$dir" &
-server=$!
+logs=$(mktemp -d)
+. loadtest/server.sh
+MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:-0} start_server "$BIN"
 gens=()
 cleanup() { kill "${gens[@]}" "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir" "$logs"; }
 trap cleanup EXIT
-until curl -sf "http://$ops/readyz" >/dev/null; do sleep 0.2; done
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 threads() { awk '/^Threads/ {print $2}' "/proc/$server/status"; }
 identified() { curl -s "http://$ops/metrics" | awk '$1 ~ /^rookery_edge_connections\{state="identified"\}/ {print $2}'; }
