@@ -14,6 +14,10 @@
 //! The queue is bounded by the connection's outbound capacity: a client
 //! that lets it fill is a slow consumer ([`Refused::Full`]).
 //!
+//! Lock order: a session's state lock, then its connection's outlet lock
+//! (a session numbers a dispatch and hands it over under its own lock);
+//! nothing takes a session's lock while holding an outlet's.
+//!
 //! **Write-through budget.** The hub delivers an applied batch on one
 //! thread; writing every frame of a large batch through would put every
 //! syscall of the fan-out on that thread while the other cores idle. Under
