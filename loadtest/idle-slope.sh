@@ -10,6 +10,7 @@
 # per-step slopes ranged from -13 to +17 KB per connection for one build.
 #   cargo build --release -p rookery -p rookery-loadtest
 #   loadtest/idle-slope.sh [server-binary]    # STEPS="2500 5000 ... 15000"
+# Prints each step's slope and, last, the least-squares slope over all steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/rookery}; GEN=${GEN:-target/release/loadtest}
@@ -23,7 +24,7 @@ trap cleanup EXIT
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 threads() { awk '/^Threads/ {print $2}' "/proc/$server/status"; }
 identified() { curl -s "http://$ops/metrics" | awk '$1 ~ /^rookery_edge_connections\{state="identified"\}/ {print $2}'; }
-have=0; prev_n=0; prev_rss=$(rss); step=0
+have=0; prev_n=0; prev_rss=$(rss); step=0; points=""
 echo "connections  server RSS KiB  slope from previous step (bytes/connection)"
 printf '%11d  %13d  (fresh server)\n' 0 "$prev_rss"
 for n in $STEPS; do
@@ -41,4 +42,9 @@ for n in $STEPS; do
   slope=$(( (now - prev_rss) * 1024 / (n - prev_n) ))
   printf '%11d  %13d  %d  (%d threads)\n' "$n" "$now" "$slope" "$(threads)"
   have=$n; prev_n=$n; prev_rss=$now
+  points+="$n $now"$'\n'
 done
+# One figure for the run: the least-squares slope over every step (a single
+# step's slope swings with hash tables doubling and the allocator's pages).
+printf '%s' "$points" | awk '{ n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2 }
+  END { b = (n * sxy - sx * sy) / (n * sxx - sx * sx); printf "least-squares slope over %d steps: %d bytes/connection\n", n, b * 1024 }'

@@ -76,7 +76,8 @@ pub struct Edge {
     rest_limits: Option<ratelimit::RestLimits>,
     auth_limits: ratelimit::AuthLimits,
     message_limits: Option<ratelimit::Keyed<(rookery_proto::Id, rookery_proto::Id)>>,
-    draining: watch::Sender<bool>,
+    /// Open gateway connections, for a drain.
+    gateways: transport::gateway::OpenConnections,
     ready: AtomicBool,
     metrics: Option<MetricsRender>,
 }
@@ -116,7 +117,7 @@ impl Edge {
                 config.rest_rate_burst,
                 config.rest_rate_window,
             ),
-            draining: watch::channel(false).0,
+            gateways: Default::default(),
             ready: AtomicBool::new(false),
             config,
             store,
@@ -208,7 +209,7 @@ impl Edge {
     /// one is closed with 4102, so clients reconnect elsewhere and resume.
     pub fn drain(&self) {
         self.set_ready(false);
-        self.draining.send_replace(true);
+        self.gateways.drain();
     }
 
     /// Withdraws this edge's interest (call when stopping, after

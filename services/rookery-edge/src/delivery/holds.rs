@@ -16,9 +16,14 @@ use rookery_proto::codec::{Dispatch, DispatchData};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// Held and recently caught-up messages, by channel.
+/// Held and recently caught-up messages, by channel. Empty almost always
+/// (a session holds only while it joins a channel), so every session
+/// carries one pointer rather than two maps.
 #[derive(Debug, Default)]
-pub(crate) struct Holds {
+pub(crate) struct Holds(Option<Box<Inner>>);
+
+#[derive(Debug, Default)]
+struct Inner {
     held: HashMap<Id, Held>,
     caught_up: HashMap<Id, HashSet<Id>>,
 }
@@ -61,6 +66,70 @@ fn channel_of(d: &Dispatch) -> Option<Id> {
 impl Holds {
     /// Whether `d` goes out now; if not, it is held or was a duplicate.
     pub(crate) fn admit(&mut self, d: &Arc<Dispatch>) -> bool {
+        let Some(inner) = &mut self.0 else {
+            return true;
+        };
+        let admitted = inner.admit(d);
+        self.tidy();
+        admitted
+    }
+
+    /// Live messages held, over every channel.
+    pub(crate) fn held_live(&self) -> usize {
+        self.0.as_ref().map_or(0, |inner| inner.held_live())
+    }
+
+    /// Starts holding the live messages of `channels`.
+    pub(crate) fn hold(&mut self, channels: &[Id]) {
+        self.0.get_or_insert_default().hold(channels);
+    }
+
+    /// One holder of `channels` is done: once a channel has no holder left,
+    /// returns what the store had of it (`caught_up`, and what earlier
+    /// holders read) followed by the held live messages it did not contain.
+    pub(crate) fn release(
+        &mut self,
+        channels: &[Id],
+        caught_up: &[Arc<Dispatch>],
+    ) -> Vec<Arc<Dispatch>> {
+        let Some(inner) = &mut self.0 else {
+            return Vec::new();
+        };
+        let out = inner.release(channels, caught_up);
+        self.tidy();
+        out
+    }
+
+    /// One holder of `channel` found the session may not see it: what was
+    /// held is dropped.
+    pub(crate) fn deny(&mut self, channel: Id) {
+        if let Some(inner) = &mut self.0 {
+            inner.deny(channel);
+            self.tidy();
+        }
+    }
+
+    /// Drops the live copies of `sent` (messages read from the store) that
+    /// are still to come.
+    pub(crate) fn remember(&mut self, sent: &[Arc<Dispatch>]) {
+        self.0.get_or_insert_default().remember(sent);
+        self.tidy();
+    }
+
+    /// Frees the maps once nothing is held or remembered.
+    fn tidy(&mut self) {
+        if self
+            .0
+            .as_ref()
+            .is_some_and(|i| i.held.is_empty() && i.caught_up.is_empty())
+        {
+            self.0 = None;
+        }
+    }
+}
+
+impl Inner {
+    fn admit(&mut self, d: &Arc<Dispatch>) -> bool {
         if self.held.is_empty() && self.caught_up.is_empty() {
             return true;
         }
@@ -86,26 +155,17 @@ impl Holds {
         true
     }
 
-    /// Live messages held, over every channel.
-    pub(crate) fn held_live(&self) -> usize {
+    fn held_live(&self) -> usize {
         self.held.values().map(|h| h.live.len()).sum()
     }
 
-    /// Starts holding the live messages of `channels`.
-    pub(crate) fn hold(&mut self, channels: &[Id]) {
+    fn hold(&mut self, channels: &[Id]) {
         for &c in channels {
             self.held.entry(c).or_default().holders += 1;
         }
     }
 
-    /// One holder of `channels` is done: once a channel has no holder left,
-    /// returns what the store had of it (`caught_up`, and what earlier
-    /// holders read) followed by the held live messages it did not contain.
-    pub(crate) fn release(
-        &mut self,
-        channels: &[Id],
-        caught_up: &[Arc<Dispatch>],
-    ) -> Vec<Arc<Dispatch>> {
+    fn release(&mut self, channels: &[Id], caught_up: &[Arc<Dispatch>]) -> Vec<Arc<Dispatch>> {
         let mut out = Vec::new();
         for c in channels {
             let Some(held) = self.held.get_mut(c) else {
@@ -130,9 +190,7 @@ impl Holds {
         out
     }
 
-    /// One holder of `channel` found the session may not see it: what was
-    /// held is dropped.
-    pub(crate) fn deny(&mut self, channel: Id) {
+    fn deny(&mut self, channel: Id) {
         if let Some(held) = self.held.get_mut(&channel) {
             held.live.clear();
             held.stored.clear();
@@ -143,9 +201,7 @@ impl Holds {
         }
     }
 
-    /// Drops the live copies of `sent` (messages read from the store) that
-    /// are still to come.
-    pub(crate) fn remember(&mut self, sent: &[Arc<Dispatch>]) {
+    fn remember(&mut self, sent: &[Arc<Dispatch>]) {
         for (channel, id) in sent.iter().filter_map(|d| message_key(d)) {
             self.caught_up.entry(channel).or_default().insert(id);
         }
@@ -181,7 +237,10 @@ pub(crate) mod tests {
         let out = h.release(&[Id(5)], &[message(5, 10), message(5, 11)]);
         assert_eq!(ids(&out), [10, 11, 12]);
         assert!(h.admit(&message(5, 13)));
-        assert!(h.held.is_empty() && h.caught_up.is_empty());
+        assert!(
+            h.0.is_none(),
+            "nothing held or remembered: the maps are freed"
+        );
     }
 
     #[test]
@@ -200,7 +259,7 @@ pub(crate) mod tests {
         h.hold(&[Id(5)]);
         assert!(!h.admit(&message(5, 13)));
         h.deny(Id(5));
-        assert!(h.held.is_empty());
+        assert!(h.0.is_none());
         assert!(
             h.admit(&message(5, 14)),
             "a later verdict decides the next ones"
@@ -243,7 +302,7 @@ pub(crate) mod tests {
             assert!(!h.admit(&Arc::new(Dispatch::new("T", d))));
         }
         h.deny(Id(5));
-        assert!(h.held.is_empty());
+        assert!(h.0.is_none());
     }
 
     #[test]
@@ -258,6 +317,6 @@ pub(crate) mod tests {
         );
         assert!(h.admit(&message(5, 12)));
         // Every caught-up message was pushed before 12: 11 is not expected.
-        assert!(h.caught_up.is_empty());
+        assert!(h.0.is_none());
     }
 }

@@ -26,5 +26,5 @@ pub use outlet::{Outlet, Refused};
 pub fn queue_only(capacity: usize) -> std::sync::Arc<Outlet> {
     let wire = outlet::test_wire::TestWire::with_room(0);
     let encoding = rookery_proto::codec::Encoding::Json;
-    std::sync::Arc::new(Outlet::new(wire, encoding, false, capacity))
+    std::sync::Arc::new(Outlet::new(wire, encoding, capacity, outlet::Start::Never))
 }

@@ -15,11 +15,10 @@ use rookery_proto::codec::{Dispatch, Encoding};
 use rookery_proto::gateway::CloseCode;
 use rookery_proto::intents::{Admit, Intents};
 use rookery_proto::model::User;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use tokio::sync::watch;
 
 pub use crate::delivery::Outbound;
 
@@ -30,10 +29,9 @@ pub struct Conn {
     pub id: u64,
     /// Encoding of the connection.
     pub encoding: Encoding,
-    /// Where its frames go: written through, or queued (bounded).
+    /// Where its frames go (written through, or queued, bounded), and
+    /// where a close is asked for.
     pub outlet: Arc<Outlet>,
-    /// Set to close the connection with a code.
-    pub close: watch::Sender<Option<CloseCode>>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -54,7 +52,6 @@ impl Conn {
             id,
             encoding: Encoding::Json,
             outlet: outlet.clone(),
-            close: watch::channel(None).0,
         };
         (conn, outlet)
     }
@@ -62,12 +59,15 @@ impl Conn {
     /// Asks the connection to close with `code` (the first code asked for
     /// wins, and is counted in `rookery_edge_closes_total`).
     pub fn close(&self, code: CloseCode) {
-        let asked = self
-            .close
-            .send_if_modified(|c| c.is_none() && c.replace(code).is_none());
-        if asked {
-            metrics::counter!(m::CLOSES, "code" => code.code().to_string()).increment(1);
-        }
+        close(&self.outlet, code);
+    }
+}
+
+/// Asks `outlet`'s connection to close with `code` (the first code asked
+/// for wins, and is counted in `rookery_edge_closes_total`).
+pub(crate) fn close(outlet: &Arc<Outlet>, code: CloseCode) {
+    if outlet.close(code) {
+        metrics::counter!(m::CLOSES, "code" => code.code().to_string()).increment(1);
     }
 }
 
@@ -82,11 +82,36 @@ pub enum ResumeError {
     Ended,
 }
 
+/// A session's id for RESUME: 128 random bits, shown to clients as 32
+/// lowercase hex digits. Kept as a number: a string would be two
+/// allocations per session (the session's and the registry's key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(u128);
+
+impl SessionId {
+    fn random() -> Self {
+        Self(rand::random())
+    }
+
+    /// The id a client sent back, if it is one this edge could have made.
+    pub fn parse(text: &str) -> Option<Self> {
+        let hex = text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        hex.then(|| u128::from_str_radix(text, 16).ok().map(Self))
+            .flatten()
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
 /// One identified session.
 #[derive(Debug)]
 pub struct Session {
     /// Opaque id for RESUME.
-    pub id: String,
+    pub id: SessionId,
     /// Numeric key for the hub's indexes.
     pub key: u64,
     /// The session's user.
@@ -99,10 +124,12 @@ pub struct Session {
 #[derive(Debug)]
 struct State {
     seq: u64,
+    /// What a RESUME replays: the last `replay_cap` dispatches with their
+    /// seqs. Before READY it holds, unnumbered, what arrived early (one
+    /// buffer for both, as a session needs only one at a time).
     replay: VecDeque<(u64, Arc<Dispatch>)>,
-    replay_cap: usize,
+    replay_cap: u32,
     ready: bool,
-    early: Vec<Arc<Dispatch>>,
     conn: Option<Conn>,
     detached_at: Option<Instant>,
     /// The last seq queued to the connection before it went away.
@@ -115,10 +142,10 @@ struct State {
     intents: Intents,
     /// The session's user, whose own messages keep their content.
     viewer: rookery_proto::Id,
-    guilds: HashSet<rookery_proto::Id>,
+    guilds: BTreeSet<rookery_proto::Id>,
     /// DMs and group DMs: scopes too, but no guild (presence is shared
     /// through guilds only).
-    private: HashSet<rookery_proto::Id>,
+    private: BTreeSet<rookery_proto::Id>,
     holds: Holds,
 }
 
@@ -132,13 +159,12 @@ impl Session {
 
     /// A detached, not yet ready session sent what `intents` ask for.
     pub fn with_intents(user: User, replay_cap: usize, intents: Intents) -> Arc<Self> {
-        let id = format!("{:032x}", rand::random::<u128>());
+        let id = SessionId::random();
         let state = State {
             seq: 0,
             replay: VecDeque::new(),
-            replay_cap: replay_cap.max(1),
+            replay_cap: u32::try_from(replay_cap.max(1)).unwrap_or(u32::MAX),
             ready: false,
-            early: Vec::new(),
             conn: None,
             detached_at: Some(Instant::now()),
             detached_seq: 0,
@@ -146,8 +172,8 @@ impl Session {
             revoked: false,
             intents,
             viewer: user.id,
-            guilds: HashSet::new(),
-            private: HashSet::new(),
+            guilds: BTreeSet::new(),
+            private: BTreeSet::new(),
             holds: Holds::default(),
         };
         Arc::new(Self {
@@ -176,7 +202,7 @@ impl Session {
         }
         if st.holds.admit(d) {
             st.deliver(d.clone());
-        } else if st.holds.held_live() > st.replay_cap {
+        } else if st.holds.held_live() > st.replay_cap as usize {
             // Held longer than a replay buffer's worth: as lost as a
             // buffer overflow.
             st.overflow();
@@ -223,6 +249,8 @@ impl Session {
     /// in `missed`.
     pub fn attach_ready(&self, conn: Conn, ready: Arc<Dispatch>, missed: Vec<Arc<Dispatch>>) {
         let mut st = self.state();
+        // What arrived early, before anything numbered joins the buffer.
+        let early = std::mem::take(&mut st.replay);
         st.attach(conn);
         st.ready = true;
         // READY is seq 1 but is not kept for replay: a resuming client has
@@ -234,7 +262,7 @@ impl Session {
         for d in missed {
             st.push(d);
         }
-        for d in std::mem::take(&mut st.early) {
+        for (_, d) in early {
             if st.holds.admit(&d) {
                 st.push(d);
             }
@@ -342,8 +370,8 @@ impl State {
     fn deliver(&mut self, d: Arc<Dispatch>) {
         if self.ready {
             self.push(d);
-        } else if self.early.len() < self.replay_cap {
-            self.early.push(d);
+        } else if self.replay.len() < self.replay_cap as usize {
+            self.replay.push_back((0, d));
         } else {
             self.overflow();
         }
@@ -363,7 +391,6 @@ impl State {
             conn.close(code);
         }
         self.overflowed = true;
-        self.early = Vec::new();
         self.replay = VecDeque::new();
         self.holds = Holds::default();
     }
@@ -388,7 +415,7 @@ impl State {
         };
         self.seq += 1;
         let seq = self.seq;
-        if self.replay.len() == self.replay_cap
+        if self.replay.len() == self.replay_cap as usize
             && let Some((dropped, _)) = self.replay.pop_front()
             && self.conn.is_none()
             && dropped > self.detached_seq
@@ -426,16 +453,8 @@ mod tests {
         Arc::new(Dispatch::new(name, DispatchData::Resumed(Empty {})))
     }
 
-    fn conn(id: u64, cap: usize) -> (Conn, Arc<Outlet>, watch::Receiver<Option<CloseCode>>) {
-        let outlet = crate::delivery::queue_only(cap);
-        let (close, close_rx) = watch::channel(None);
-        let conn = Conn {
-            id,
-            encoding: Encoding::Json,
-            outlet: outlet.clone(),
-            close,
-        };
-        (conn, outlet, close_rx)
+    fn conn(id: u64, cap: usize) -> (Conn, Arc<Outlet>) {
+        Conn::queue_only(id, cap)
     }
 
     fn drain(rx: &Outlet) -> Vec<(u64, &'static str)> {
@@ -460,7 +479,7 @@ mod tests {
     fn ready_comes_first_then_early_dispatches() {
         let s = session();
         s.dispatch(&d("EARLY"));
-        let (c, rx, _) = conn(1, 16);
+        let (c, rx) = conn(1, 16);
         s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("LATE"));
         assert_eq!(drain(&rx), vec![(1, "READY"), (2, "EARLY"), (3, "LATE")]);
@@ -476,7 +495,7 @@ mod tests {
         // Applied while READY was being built: both live and in the store.
         s.dispatch(&message(11));
         s.dispatch(&message(12));
-        let (c, rx, _) = conn(1, 16);
+        let (c, rx) = conn(1, 16);
         s.attach_ready(c, d("READY"), vec![message(10), message(11)]);
         let mut ids = Vec::new();
         while let Ok(Outbound::Dispatch(_, d)) = rx.try_recv() {
@@ -488,13 +507,13 @@ mod tests {
     #[test]
     fn resume_replays_the_gap_then_resumed() {
         let s = session();
-        let (c, rx, _) = conn(1, 16);
+        let (c, rx) = conn(1, 16);
         s.attach_ready(c, d("READY"), vec![]);
         s.detach(1);
         s.dispatch(&d("A"));
         s.dispatch(&d("B"));
         assert!(s.detached_at().is_some());
-        let (c2, rx2, _) = conn(2, 16);
+        let (c2, rx2) = conn(2, 16);
         s.resume(c2, 1, d("RESUMED")).unwrap();
         assert_eq!(drain(&rx), vec![(1, "READY")]);
         assert_eq!(drain(&rx2), vec![(2, "A"), (3, "B"), (4, "RESUMED")]);
@@ -504,13 +523,13 @@ mod tests {
     #[test]
     fn resume_refuses_gaps_the_buffer_lost_and_seqs_never_sent() {
         let s = session();
-        let (c, _rx, _) = conn(1, 64);
+        let (c, _rx) = conn(1, 64);
         s.attach_ready(c, d("READY"), vec![]);
         for _ in 0..6 {
             s.dispatch(&d("X"));
         }
         // Buffer of 4 holds seqs 4..=7.
-        let (c2, _rx2, _) = conn(2, 64);
+        let (c2, _rx2) = conn(2, 64);
         assert_eq!(
             s.resume(c2.clone(), 1, d("RESUMED")),
             Err(ResumeError::GapTooOld)
@@ -525,14 +544,14 @@ mod tests {
     #[test]
     fn a_full_queue_disconnects_the_slow_consumer_but_keeps_the_replay() {
         let s = session();
-        let (c, rx, close_rx) = conn(1, 2);
+        let (c, rx) = conn(1, 2);
         s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("A"));
         s.dispatch(&d("B"));
-        assert_eq!(*close_rx.borrow(), Some(CloseCode::SlowConsumer));
+        assert_eq!(rx.close_asked(), Some(CloseCode::SlowConsumer));
         assert!(s.detached_at().is_some());
         assert_eq!(drain(&rx).len(), 2);
-        let (c2, rx2, _) = conn(2, 16);
+        let (c2, rx2) = conn(2, 16);
         s.resume(c2, 2, d("RESUMED")).unwrap();
         assert_eq!(drain(&rx2), vec![(3, "B"), (4, "RESUMED")]);
     }
@@ -540,7 +559,7 @@ mod tests {
     #[test]
     fn a_detached_session_overflows_once_its_buffer_drops_what_the_client_never_got() {
         let s = session();
-        let (c, _rx, _) = conn(1, 64);
+        let (c, _rx) = conn(1, 64);
         s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("A"));
         s.detach(1);
@@ -549,11 +568,11 @@ mod tests {
             s.dispatch(&d("X"));
         }
         assert!(!s.overflowed());
-        let (c2, _rx2, _) = conn(2, 64);
+        let (c2, _rx2) = conn(2, 64);
         s.dispatch(&d("Y"));
         assert!(s.overflowed(), "seq 3 was never delivered and is gone");
         assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::Ended));
-        let (c3, _rx3, _) = conn(3, 64);
+        let (c3, _rx3) = conn(3, 64);
         let last = 7;
         assert_eq!(
             s.resume(c3, last, d("RESUMED")),
@@ -565,15 +584,15 @@ mod tests {
     #[test]
     fn a_revoked_session_closes_with_4004_and_takes_nothing_more() {
         let s = session();
-        let (c, rx, close) = conn(1, 64);
+        let (c, rx) = conn(1, 64);
         s.attach_ready(c, d("READY"), vec![]);
         s.dispatch(&d("A"));
         s.revoke();
-        assert_eq!(*close.borrow(), Some(CloseCode::AuthenticationFailed));
+        assert_eq!(rx.close_asked(), Some(CloseCode::AuthenticationFailed));
         s.dispatch(&d("B"));
         assert_eq!(drain(&rx), vec![(1, "READY"), (2, "A")]);
         assert!(s.revoked() && s.overflowed());
-        let (c2, _rx2, _) = conn(2, 64);
+        let (c2, _rx2) = conn(2, 64);
         assert_eq!(s.resume(c2, 2, d("RESUMED")), Err(ResumeError::Ended));
     }
 
@@ -611,7 +630,7 @@ mod tests {
             s.dispatch(&presence);
         }
         assert!(!s.overflowed(), "ten presences it never asked for");
-        let (c, rx, _) = conn(1, 16);
+        let (c, rx) = conn(1, 16);
         s.attach_ready(c, d("READY"), vec![]);
         assert_eq!(drain(&rx), vec![(1, "READY")]);
     }
@@ -619,7 +638,7 @@ mod tests {
     #[test]
     fn a_channel_held_past_the_replay_size_overflows_the_session() {
         let s = session();
-        let (c, _rx, close_rx) = conn(1, 64);
+        let (c, rx) = conn(1, 64);
         s.attach_ready(c, d("READY"), vec![]);
         s.hold(&[Id(2)]);
         for id in 10..14 {
@@ -628,18 +647,35 @@ mod tests {
         assert!(!s.overflowed(), "four held, the buffer's size");
         s.dispatch(&message(14));
         assert!(s.overflowed());
-        assert_eq!(*close_rx.borrow(), Some(CloseCode::UnknownError));
+        assert_eq!(rx.close_asked(), Some(CloseCode::UnknownError));
+    }
+
+    #[test]
+    fn session_ids_read_back_only_in_the_form_they_are_sent() {
+        let id = SessionId(0xabc);
+        let text = id.to_string();
+        assert_eq!(text, format!("{}abc", "0".repeat(29)));
+        assert_eq!(SessionId::parse(&text), Some(id));
+        for bad in [
+            &text.to_uppercase()[..],
+            &text[1..],
+            "",
+            "+0000000000000000000000000000abc",
+            "zz",
+        ] {
+            assert_eq!(SessionId::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
     fn a_stale_connection_cannot_detach_a_newer_one() {
         let s = session();
-        let (c, _rx, _) = conn(1, 16);
+        let (c, _rx) = conn(1, 16);
         s.attach_ready(c, d("READY"), vec![]);
-        let (c2, _rx2, old_close) = conn(2, 16);
+        let (c2, rx2) = conn(2, 16);
         s.resume(c2, 1, d("RESUMED")).unwrap();
         s.detach(1);
         assert!(s.detached_at().is_none());
-        assert_eq!(*old_close.borrow(), None);
+        assert_eq!(rx2.close_asked(), None, "the newer connection stays open");
     }
 }

@@ -6,7 +6,7 @@
 //! nothing here awaits.
 
 use crate::access::ratelimit::Keyed;
-use crate::delivery::session::Session;
+use crate::delivery::session::{Session, SessionId};
 use crate::metrics as m;
 use rookery_proto::Id;
 use std::collections::{BTreeMap, HashMap};
@@ -52,7 +52,7 @@ pub(crate) struct Registry {
 
 #[derive(Default)]
 struct State {
-    by_id: HashMap<String, Arc<Session>>,
+    by_id: HashMap<SessionId, Arc<Session>>,
     /// Each user's sessions by key (creation order).
     by_user: HashMap<Id, BTreeMap<u64, Arc<Session>>>,
 }
@@ -102,13 +102,15 @@ impl Registry {
         if let Some(old) = &evicted {
             st.by_id.remove(&old.id);
         }
-        st.by_id.insert(session.id.clone(), session.clone());
+        st.by_id.insert(session.id, session.clone());
         metrics::gauge!(m::SESSIONS).set(st.by_id.len() as f64);
         Ok(evicted)
     }
 
+    /// The session a client's RESUME names, if it is here.
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
-        self.state().by_id.get(id).cloned()
+        let id = SessionId::parse(id)?;
+        self.state().by_id.get(&id).cloned()
     }
 
     /// Removes `session`; false if it was not there (already ended).
@@ -168,8 +170,8 @@ mod tests {
         let third = session(1);
         let evicted = sessions.admit(&third).unwrap().expect("one evicted");
         assert_eq!(evicted.id, first.id);
-        assert!(sessions.get(&first.id).is_none());
-        assert!(sessions.get(&third.id).is_some());
+        assert!(sessions.get(&first.id.to_string()).is_none());
+        assert!(sessions.get(&third.id.to_string()).is_some());
         assert!(!sessions.remove(&first), "already gone");
     }
 

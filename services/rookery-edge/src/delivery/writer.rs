@@ -33,7 +33,6 @@ use rookery_proto::gateway::CloseCode;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use tokio::sync::watch;
 
 /// Most frames per write.
 const BURST_FRAMES: usize = 64;
@@ -42,75 +41,82 @@ const BURST_BYTES: usize = 64 * 1024;
 /// Buffers larger than this are released after use.
 const KEEP_BYTES: usize = 16 * 1024;
 
-/// Writes what `outlet` queues until the connection closes; a close asked
-/// on `close` is sent as the last frame.
-pub async fn run(outlet: Arc<Outlet>, mut close: watch::Receiver<Option<CloseCode>>, zlib: bool) {
+/// Writes what `outlet` queues until a close is asked for (sent as the
+/// last frame), a write fails, or the connection hangs up with nothing
+/// left to write.
+pub async fn run(outlet: Arc<Outlet>, zlib: bool) {
     let mut burst = Burst::new(outlet.encoding());
     if zlib {
         burst.zlib = Some(Zlib::default());
     }
-    loop {
-        tokio::select! {
-            biased;
-            _ = close.changed() => break,
-            () = outlet.wake.notified() => {}
+    // Every wake-up is re-checked against the queue: a notification left
+    // over from before the writer looked is harmless.
+    let code = loop {
+        let (close, idle, hung_up) = {
+            let queue = outlet.queue();
+            (queue.close, queue.frames.is_empty(), queue.closed)
+        };
+        match (close, idle) {
+            (Some(code), _) => break code,
+            (None, true) if hung_up => return,
+            (None, true) => outlet.wake.notified().await,
+            (None, false) => {
+                if !drain(&mut burst, &outlet).await {
+                    outlet.shut();
+                    return;
+                }
+            }
         }
-        if !drain(&mut burst, &outlet, &mut close).await {
-            outlet.shut();
-            return;
-        }
-    }
-    let code = *close.borrow();
-    if let Some(code) = code {
-        send_close(&mut burst, &outlet, code).await;
-    }
+    };
+    send_close(&mut burst, &outlet, code).await;
     outlet.shut();
 }
 
 /// Writes bursts until the queue is empty, then hands the socket back to
 /// write-through; false once the connection must end (a write failed or
 /// a close frame went out).
-async fn drain(
-    burst: &mut Burst,
-    outlet: &Outlet,
-    close: &mut watch::Receiver<Option<CloseCode>>,
-) -> bool {
+async fn drain(burst: &mut Burst, outlet: &Outlet) -> bool {
+    let mut closing = false;
     loop {
-        let closing = {
+        if burst.is_empty() {
             let mut queue = outlet.queue();
             if queue.frames.is_empty() {
                 queue.writer_busy = false;
                 return true;
             }
-            burst.fill(&mut queue.frames)
-        };
-        let interrupted = tokio::select! {
+            closing = burst.fill(&mut queue.frames);
+        }
+        // Only a close wakes a busy writer (senders queue silently).
+        let woken = tokio::select! {
             biased;
-            _ = close.changed() => true,
+            () = outlet.wake.notified() => true,
             written = burst.write_to(outlet.wire()) => match written {
                 Ok(()) => false,
                 Err(_) => return false,
             },
         };
-        if interrupted {
-            // A slow consumer's burst is cut after the frame in flight;
-            // any other close lets the burst finish.
-            let slow = *close.borrow() == Some(CloseCode::SlowConsumer);
-            let all_written = match slow {
-                true => burst.finish_frame(outlet.wire()).await,
-                false => burst.write_to(outlet.wire()).await.map(|()| true),
-            };
-            match all_written {
-                Err(_) => return false,
-                // The burst's own close frame went out: nothing may follow.
-                Ok(true) if closing => return false,
-                Ok(_) => close.mark_changed(),
+        if !woken {
+            if closing {
+                return false;
             }
-            // The close is handled by the caller, the socket still ours.
-            return true;
-        } else if closing {
-            return false;
+            continue;
         }
+        let Some(code) = outlet.close_asked() else {
+            continue;
+        };
+        // A slow consumer's burst is cut after the frame in flight; any
+        // other close lets the burst finish.
+        let all_written = match code {
+            CloseCode::SlowConsumer => burst.finish_frame(outlet.wire()).await,
+            _ => burst.write_to(outlet.wire()).await.map(|()| true),
+        };
+        // The burst's own close frame went out: nothing may follow.
+        // Otherwise the close is the caller's to send, the socket still ours.
+        return match all_written {
+            Err(_) => false,
+            Ok(true) if closing => false,
+            Ok(_) => true,
+        };
     }
 }
 
@@ -216,6 +222,10 @@ impl Burst {
             encoding,
             zlib: None,
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
     }
 
     fn full(&self) -> bool {
@@ -328,6 +338,7 @@ mod tests {
     use super::*;
     use crate::delivery::outlet::Refused;
     use crate::delivery::outlet::test_wire::TestWire;
+    use crate::delivery::outlet::tests::lazy;
     use rookery_proto::codec::{Dispatch, DispatchData, Empty};
 
     /// Splits a byte stream into unmasked frames: (fin+opcode byte, payload).
@@ -354,15 +365,6 @@ mod tests {
         Arc::new(Dispatch::new("RESUMED", DispatchData::Resumed(Empty {})))
     }
 
-    fn outlet(wire: &Arc<TestWire>, write_through: bool) -> Arc<Outlet> {
-        Arc::new(Outlet::new(
-            wire.clone(),
-            Encoding::Json,
-            write_through,
-            128,
-        ))
-    }
-
     fn seqs(data: &[(u8, Vec<u8>)]) -> Vec<u64> {
         let header = |p: &[u8]| rookery_proto::codec::decode_header(Encoding::Json, p).unwrap();
         let text = data.iter().filter(|(first, _)| *first == 0x81);
@@ -372,17 +374,17 @@ mod tests {
     #[tokio::test]
     async fn zlib_stream_frames_inflate_one_by_one_into_the_json_frames_and_shrink_them() {
         let wire = TestWire::with_room(1 << 20);
-        let out = outlet(&wire, false);
-        let (close, close_rx) = watch::channel(None);
+        let out = lazy(&wire, true);
         for seq in 1..=20 {
             out.send(Outbound::Dispatch(seq, resumed())).unwrap();
         }
-        let writer = run(out.clone(), close_rx, true);
-        let stop = async {
-            tokio::task::yield_now().await;
-            close.send_replace(Some(CloseCode::ServerShutdown));
-        };
-        tokio::join!(writer, stop);
+        assert_eq!(wire.taken().1, 0, "nothing written through");
+        tokio::task::yield_now().await;
+        out.close(CloseCode::ServerShutdown);
+        out.hang_up()
+            .expect("the first frame started it")
+            .await
+            .unwrap();
         let sent = frames(&wire.taken().0);
         let (close_frame, data) = sent.split_last().unwrap();
         assert_eq!(close_frame.0, 0x88, "the close frame is not compressed");
@@ -413,7 +415,7 @@ mod tests {
     #[tokio::test]
     async fn frames_write_through_with_one_syscall_each_and_no_writer() {
         let wire = TestWire::with_room(1 << 20);
-        let out = outlet(&wire, true);
+        let out = lazy(&wire, false);
         for seq in 1..=3 {
             out.send(Outbound::Dispatch(seq, resumed())).unwrap();
         }
@@ -421,20 +423,19 @@ mod tests {
         assert_eq!(writes, 3, "one write per frame, made by the sender");
         assert_eq!(seqs(&frames(&bytes)), [1, 2, 3]);
         assert!(out.queue().frames.is_empty() && !out.queue().writer_busy);
+        assert!(out.hang_up().is_none(), "no writer task was spawned");
     }
 
     #[tokio::test]
     async fn a_blocked_socket_queues_frames_in_order_until_the_writer_drains_them_in_one_write() {
         let wire = TestWire::with_room(0);
-        let out = outlet(&wire, true);
-        let (close, close_rx) = watch::channel(None);
+        let out = lazy(&wire, false);
         for seq in 1..=10 {
             out.send(Outbound::Dispatch(seq, resumed())).unwrap();
         }
         out.send(Outbound::Frame(br#"{"op":11}"#.repeat(20)))
             .unwrap();
         assert_eq!(out.queue().frames.len(), 11, "all queued behind the first");
-        let writer = tokio::spawn(run(out.clone(), close_rx, false));
         tokio::task::yield_now().await;
         wire.give(1 << 20);
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -448,8 +449,8 @@ mod tests {
         // Drained: the socket is handed back to write-through.
         out.send(Outbound::Dispatch(11, resumed())).unwrap();
         assert_eq!(wire.taken().1, 2);
-        close.send_replace(Some(CloseCode::SlowConsumer));
-        writer.await.unwrap();
+        out.close(CloseCode::SlowConsumer);
+        out.hang_up().unwrap().await.unwrap();
         let all = frames(&wire.taken().0);
         let (last, _) = all.split_last().unwrap();
         assert_eq!(last.0, 0x88, "fin + close");
@@ -459,17 +460,15 @@ mod tests {
     #[tokio::test]
     async fn a_frame_the_socket_took_in_part_is_finished_before_anything_else() {
         let wire = TestWire::with_room(5);
-        let out = outlet(&wire, true);
-        let (close, close_rx) = watch::channel(None);
+        let out = lazy(&wire, false);
         out.send(Outbound::Dispatch(1, resumed())).unwrap();
         out.send(Outbound::Dispatch(2, resumed())).unwrap();
-        let writer = tokio::spawn(run(out.clone(), close_rx, false));
         // The client stopped reading: even a slow consumer's close waits
         // for the frame in flight, so the stream stays parseable.
-        close.send_replace(Some(CloseCode::SlowConsumer));
+        out.close(CloseCode::SlowConsumer);
         tokio::task::yield_now().await;
         wire.give(1 << 20);
-        writer.await.unwrap();
+        out.hang_up().unwrap().await.unwrap();
         let sent = frames(&wire.taken().0);
         assert_eq!(seqs(&sent), [1], "the started frame, not the queued one");
         assert_eq!(sent.last().unwrap().0, 0x88);
@@ -479,21 +478,19 @@ mod tests {
     async fn a_slow_consumer_gets_its_close_right_after_the_frame_in_flight() {
         // The client's socket takes 256 bytes, then it stops reading.
         let wire = TestWire::with_room(256);
-        let out = outlet(&wire, true);
-        let (close, close_rx) = watch::channel(None);
+        let out = lazy(&wire, false);
         for _ in 0..40 {
             out.send(Outbound::Frame(vec![b'x'; 100])).unwrap();
         }
-        let writer = tokio::spawn(run(out.clone(), close_rx, false));
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        close.send_replace(Some(CloseCode::SlowConsumer));
+        out.close(CloseCode::SlowConsumer);
         tokio::task::yield_now().await;
         // It reads again, slowly enough to see what comes.
         for _ in 0..100 {
             wire.give(64);
             tokio::task::yield_now().await;
         }
-        writer.await.unwrap();
+        out.hang_up().unwrap().await.unwrap();
         let frames = frames(&wire.taken().0);
         let (last, data) = frames.split_last().expect("frames");
         assert_eq!(last.0, 0x88, "the close frame comes last");

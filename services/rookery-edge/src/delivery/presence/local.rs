@@ -12,12 +12,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What one session chose.
+/// What one session chose: the parts of its `PresenceSet` a view shows
+/// (one per connected session, so kept small: 40 bytes, not 64).
 struct Choice {
     session: Arc<Session>,
-    set: PresenceSet,
+    activities: Box<[Activity]>,
     /// When it was chosen, in choices made on this edge.
     order: u64,
+    status: Status,
 }
 
 /// A view as published.
@@ -80,8 +82,9 @@ impl Local {
         let user = self.users.entry(s.user.id).or_default();
         let choice = Choice {
             session: s.clone(),
-            set,
+            activities: set.activities.into_boxed_slice(),
             order: self.order,
+            status: set.status,
         };
         user.sessions.insert(s.key, choice);
         self.settle(s.user.id, now)
@@ -152,10 +155,10 @@ impl Local {
             Some(newest) => {
                 u.gone_since = None;
                 let guild_ids = attached.flat_map(|c| c.session.guilds()).collect();
-                let status = newest.set.status.shown();
+                let status = newest.status.shown();
                 let activities = match status {
                     Status::Offline => Vec::new(),
-                    _ => newest.set.activities.clone(),
+                    _ => newest.activities.to_vec(),
                 };
                 View {
                     status,

@@ -6,17 +6,23 @@
 
 mod discord;
 mod frames;
+mod open;
 mod reader;
 mod ready;
 
 #[cfg(fuzzing)]
 pub(crate) use frames::FrameReader;
+pub(crate) use open::OpenConnections;
 
 use crate::{Edge, EdgeError};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use fastwebsockets::upgrade::IncomingUpgrade;
+use futures_util::FutureExt;
+use futures_util::future::OptionFuture;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use rookery_proto::codec::Encoding;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -72,6 +78,38 @@ impl GatewayQuery {
     }
 }
 
+/// The connection on an upgraded socket, once the upgrade completed.
+fn open(
+    edge: Arc<Edge>,
+    upgraded: Result<fastwebsockets::WebSocket<TokioIo<Upgraded>>, fastwebsockets::WebSocketError>,
+    options: Options,
+    holds: reader::Holds,
+) -> Option<reader::Connection> {
+    let upgraded = match upgraded {
+        Ok(ws) => ws.into_inner().into_inner(),
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket upgrade failed");
+            return None;
+        }
+    };
+    // Every listener serves plain TCP (`transport::serve`): the socket
+    // itself, so deliveries can write on it without a task hop.
+    let Ok(parts) = upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() else {
+        tracing::error!("websocket over a transport other than tcp; closed");
+        return None;
+    };
+    // `read_buf` is a view of hyper's whole read buffer (8 KiB): the
+    // connection copies its bytes (usually none) and lets the buffer go.
+    let tcp = parts.io.into_inner();
+    Some(reader::Connection::open(
+        edge,
+        tcp,
+        &parts.read_buf,
+        options,
+        holds,
+    ))
+}
+
 pub(crate) async fn upgrade(
     State(edge): State<Arc<Edge>>,
     Query(q): Query<GatewayQuery>,
@@ -83,7 +121,7 @@ pub(crate) async fn upgrade(
         Ok(options) => options,
         Err(e) => return e.into_response(),
     };
-    if *edge.draining.borrow() {
+    if edge.gateways.draining() {
         return EdgeError::Unavailable("draining".into()).into_response();
     }
     let Ok(permit) = edge.connections.clone().try_acquire_owned() else {
@@ -98,26 +136,10 @@ pub(crate) async fn upgrade(
     if let Some(slot) = &slot {
         slot.upgraded();
     }
-    tokio::spawn(async move {
-        let _slot = slot;
-        let upgraded = match fut.await {
-            Ok(ws) => ws.into_inner().into_inner(),
-            Err(e) => return tracing::debug!(error = %e, "websocket upgrade failed"),
-        };
-        // Every listener serves plain TCP (`transport::serve`): the socket
-        // itself, so deliveries can write on it without a task hop.
-        match upgraded.downcast::<hyper_util::rt::TokioIo<tokio::net::TcpStream>>() {
-            Ok(parts) => {
-                let tcp = parts.io.into_inner();
-                // `read_buf` is a view of hyper's whole read buffer (8 KiB):
-                // the connection keeps a copy of its bytes, not the buffer.
-                let read_buf = parts.read_buf;
-                let early = bytes::Bytes::copy_from_slice(&read_buf);
-                drop(read_buf);
-                reader::run(edge, tcp, early, options, permit).await
-            }
-            Err(_) => tracing::error!("websocket over a transport other than tcp; closed"),
-        }
-    });
+    let holds = reader::Holds { permit, slot };
+    // A combinator rather than an `async` block: the task keeps either the
+    // upgrade in progress or the connection, never both side by side.
+    let connection = fut.map(move |upgraded| open(edge, upgraded, options, holds));
+    tokio::spawn(connection.then(|c| OptionFuture::from(c.map(reader::Connection::serve))));
     response.into_response()
 }

@@ -2,9 +2,10 @@
 //! one at a time, until the client leaves, breaks the protocol, stops
 //! heartbeating, or the server closes it.
 
-use super::frames::{FrameReader, Opcode, ReadError, WsFrame};
+use super::frames::{FrameReader, Opcode, ReadError, ReadSide, WsFrame};
+use crate::delivery::outlet::Start;
 use crate::delivery::session::{Conn, Outbound, ResumeError, Session};
-use crate::delivery::{Outlet, Refused, writer};
+use crate::delivery::{Outlet, Refused};
 use crate::metrics as m;
 use crate::{Edge, EdgeError};
 use fastwebsockets::OpCode;
@@ -13,12 +14,11 @@ use rookery_proto::gateway::{self as gw, ClientFrame, CloseCode, event_name as e
 use rookery_proto::intents::Intents;
 use rookery_proto::presence::PresenceSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{self, Relaxed};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, watch};
-use tokio::time::Instant;
+use tokio::sync::OwnedSemaphorePermit;
 
 static CONN_IDS: AtomicU64 = AtomicU64::new(1);
 
@@ -40,91 +40,125 @@ struct Reader {
     session: Option<Arc<Session>>,
     /// Whether the session's token is a bot's (its messages say so).
     bot: bool,
-    /// The next heartbeat is due by then.
-    deadline: Instant,
-    /// IDENTIFY or RESUME must have succeeded by then: heartbeats alone do
-    /// not keep an anonymous socket (and its connection slot) alive.
-    identify_by: Instant,
     budget: crate::access::ratelimit::TokenBucket,
-    /// Discord's gateway shape, if the URL asked for it.
-    discord: Option<super::discord::Dialect>,
-}
-
-/// Serves one upgraded connection: `early` is what the client sent after
-/// its upgrade request, read with it.
-pub(super) async fn run(
-    edge: Arc<Edge>,
-    tcp: TcpStream,
-    early: bytes::Bytes,
-    options: super::Options,
+    /// Discord's gateway shape, if the URL asked for it (boxed: most
+    /// connections do not, and every one carries the field).
+    discord: Option<Box<super::discord::Dialect>>,
+    /// The gateway connection limit's permit and the listener's slot, held
+    /// for the connection's life.
     _permit: OwnedSemaphorePermit,
-) {
-    metrics::gauge!(m::CONNECTIONS, "state" => "pending").increment(1.0);
-    // The reader owns the read half; the write half is shared by every
-    // thread that delivers to this connection (write-through) and its
-    // writer task (what the socket could not take at once).
-    let (r, wr) = tcp.into_split();
-    let mut rd = FrameReader::new(
-        std::io::Cursor::new(early).chain(r),
-        edge.config.max_frame_bytes,
-    );
-    let encoding = options.encoding;
-    let outlet = Arc::new(Outlet::new(
-        Arc::new(wr),
-        encoding,
-        !options.zlib,
-        edge.config.outbound_queue,
-    ));
-    let (mut reader, close_rx) = Reader::new(edge, outlet.clone(), encoding, options.discord);
-    let writer = tokio::spawn(writer::run(outlet, close_rx.clone(), options.zlib));
-    let end = reader.read_loop(&mut rd, close_rx).await;
-    let state = if reader.session.is_some() {
-        "identified"
-    } else {
-        "pending"
-    };
-    // Boxed like frame handling: the goodbye awaits deep futures (presence,
-    // the writer's linger) that every connection's task would otherwise be
-    // sized for during its whole life (2,608 bytes instead of ~1 KB).
-    Box::pin(reader.finish(end, writer)).await;
-    metrics::gauge!(m::CONNECTIONS, "state" => state).decrement(1.0);
+    _slot: Option<Arc<crate::transport::slots::Slot>>,
 }
 
-/// Moves this connection from `pending` to `identified` in the gauge.
-fn identified() {
+/// One upgraded gateway connection: its protocol state and its frames.
+///
+/// Built synchronously and served by one `async` block over it, so the
+/// connection's task stores each piece once (an `async fn` keeps its
+/// arguments beside the locals moved out of them: the old `run(edge, tcp,
+/// early, options, permit)` was 1,112 bytes, this block is 248).
+pub(super) struct Connection {
+    reader: Reader,
+    frames: FrameReader<ReadSide>,
+}
+
+/// What a connection holds for its life besides its socket.
+pub(super) struct Holds {
+    pub(super) permit: OwnedSemaphorePermit,
+    pub(super) slot: Option<Arc<crate::transport::slots::Slot>>,
+}
+
+impl Connection {
+    /// A connection on `tcp`, whose stream starts with `early` (sent with
+    /// the upgrade request); HELLO is on its way when this returns.
+    pub(super) fn open(
+        edge: Arc<Edge>,
+        tcp: TcpStream,
+        early: &[u8],
+        options: super::Options,
+        holds: Holds,
+    ) -> Self {
+        metrics::gauge!(m::CONNECTIONS, "state" => "pending").increment(1.0);
+        // One socket for both directions: the reader reads it, and every
+        // thread that delivers to this connection writes through on it
+        // (or its writer task, once started, writes what could not).
+        let tcp = Arc::new(tcp);
+        let frames =
+            FrameReader::with_early(ReadSide(tcp.clone()), edge.config.max_frame_bytes, early);
+        let start = Start::Lazy {
+            runtime: tokio::runtime::Handle::current(),
+            zlib: options.zlib,
+        };
+        let capacity = edge.config.outbound_queue;
+        let outlet = Arc::new(Outlet::new(tcp, options.encoding, capacity, start));
+        let reader = Reader::new(edge, outlet, options, holds);
+        // After HELLO: a drain's RECONNECT follows it.
+        let edge = &reader.edge;
+        edge.gateways.add(reader.conn.id, &reader.conn.outlet);
+        edge.gateways.start_reaper(edge);
+        Connection { reader, frames }
+    }
+
+    /// Reads frames until the connection ends, then says goodbye.
+    pub(super) fn serve(self) -> impl Future<Output = ()> + Send {
+        // An `async` block over `self` rather than `async fn serve(mut
+        // self)`, which would store the connection twice (argument and
+        // binding: 192 bytes of every connection's task).
+        let mut connection = self;
+        async move {
+            let end = connection.reader.read_loop(&mut connection.frames).await;
+            let state = if connection.reader.session.is_some() {
+                "identified"
+            } else {
+                "pending"
+            };
+            // Boxed like frame handling: the goodbye awaits deep futures
+            // (presence, the writer's linger) that every connection's task
+            // would otherwise be sized for during its whole life.
+            Box::pin(connection.reader.finish(end)).await;
+            metrics::gauge!(m::CONNECTIONS, "state" => state).decrement(1.0);
+        }
+    }
+}
+
+/// Moves this connection from `pending` to `identified` in the gauge, and
+/// off the IDENTIFY deadline.
+fn identified(outlet: &Outlet) {
+    outlet.identify_by.store(u64::MAX, Relaxed);
     metrics::gauge!(m::CONNECTIONS, "state" => "pending").decrement(1.0);
     metrics::gauge!(m::CONNECTIONS, "state" => "identified").increment(1.0);
 }
 
 impl Reader {
-    /// A reader with HELLO queued, plus its writer's queue and close signal.
-    fn new(
-        edge: Arc<Edge>,
-        outlet: Arc<Outlet>,
-        encoding: Encoding,
-        discord: Option<super::discord::Dialect>,
-    ) -> (Self, watch::Receiver<Option<CloseCode>>) {
-        let (close, close_rx) = watch::channel(None);
+    /// A reader with HELLO on its way.
+    fn new(edge: Arc<Edge>, outlet: Arc<Outlet>, options: super::Options, holds: Holds) -> Self {
         let id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
         let interval = edge.config.heartbeat_interval;
         let budget = crate::access::ratelimit::TokenBucket::new(
             edge.config.frame_rate_burst,
             edge.config.frame_rate_window,
         );
+        // The next heartbeat is due by the first deadline; IDENTIFY or
+        // RESUME must have succeeded by the second: heartbeats alone do
+        // not keep an anonymous socket (and its connection slot) alive.
+        let open = &edge.gateways;
+        let identify_by = open.deadline(edge.config.identify_timeout);
+        outlet
+            .heartbeat_by
+            .store(open.deadline(interval * 3 / 2), Relaxed);
+        outlet.identify_by.store(identify_by, Relaxed);
         let reader = Reader {
             conn: Conn {
                 id,
-                encoding,
+                encoding: options.encoding,
                 outlet,
-                close,
             },
             session: None,
             bot: false,
-            deadline: Instant::now() + interval * 3 / 2,
-            identify_by: Instant::now() + edge.config.identify_timeout,
             budget,
-            discord,
+            discord: options.discord.map(Box::new),
             edge,
+            _permit: holds.permit,
+            _slot: holds.slot,
         };
         reader.frame(
             op::HELLO,
@@ -132,12 +166,12 @@ impl Reader {
                 heartbeat_interval: interval.as_millis() as u64,
             },
         );
-        (reader, close_rx)
+        reader
     }
 
-    /// Detaches (or ends) the session, lets the writer send its close frame,
-    /// and never waits on a dead peer.
-    async fn finish(self, end: End, mut writer: tokio::task::JoinHandle<()>) {
+    /// Detaches (or ends) the session, lets the writer send what is left
+    /// and the close frame, and never waits on a dead peer.
+    async fn finish(self, end: End) {
         let linger = match end {
             End::Close(code) => {
                 self.conn.close(code);
@@ -153,7 +187,12 @@ impl Reader {
                 self.edge.end_session(s, "closed");
             }
         }
+        self.edge.gateways.remove(self.conn.id);
+        let outlet = self.conn.outlet.clone();
         drop(self);
+        let Some(mut writer) = outlet.hang_up() else {
+            return;
+        };
         if !linger
             || tokio::time::timeout(Duration::from_secs(5), &mut writer)
                 .await
@@ -163,28 +202,19 @@ impl Reader {
         }
     }
 
-    async fn read_loop<R: tokio::io::AsyncRead + Unpin>(
-        &mut self,
-        rd: &mut FrameReader<R>,
-        mut close_rx: watch::Receiver<Option<CloseCode>>,
-    ) -> End {
-        let mut draining = self.edge.draining.subscribe();
+    async fn read_loop(&mut self, rd: &mut FrameReader<ReadSide>) -> End {
         loop {
-            // Every branch but the read ends the connection, so cancelling a
-            // read midway through a frame is harmless.
-            let frame = tokio::select! {
-                biased;
-                _ = close_rx.changed() => return End::ClosedByServer,
-                _ = draining.wait_for(|d| *d) => {
-                    // RECONNECT first: clients resume elsewhere at once,
-                    // without treating the close as an error.
-                    self.frame(op::RECONNECT, &Option::<()>::None);
-                    return End::Close(CloseCode::ServerShutdown);
-                }
-                // One timer for both deadlines: each `Sleep` is 112 bytes of
-                // every connection's task.
-                () = tokio::time::sleep_until(self.next_deadline()) => return self.timed_out(),
-                frame = rd.next() => frame,
+            // A close asked for (a slow consumer, a drain, a revocation, a
+            // deadline the edge's reaper saw pass) ends the reading. Polled
+            // by hand: a `select!` over two futures would keep both (and a
+            // waiter) in every connection's task.
+            let outlet = &self.conn.outlet;
+            let next = std::future::poll_fn(|cx| match outlet.poll_closing(cx) {
+                std::task::Poll::Ready(()) => std::task::Poll::Ready(None),
+                std::task::Poll::Pending => rd.poll_next(cx).map(Some),
+            });
+            let Some(frame) = next.await else {
+                return End::ClosedByServer;
             };
             let decoded = match frame {
                 Err(ReadError::TooLarge) => return End::Close(CloseCode::FrameTooLarge),
@@ -209,24 +239,6 @@ impl Reader {
                 return End::Close(code);
             }
         }
-    }
-
-    /// The heartbeat deadline, or IDENTIFY's if that comes first.
-    fn next_deadline(&self) -> Instant {
-        match &self.session {
-            None => self.deadline.min(self.identify_by),
-            Some(_) => self.deadline,
-        }
-    }
-
-    /// Why [`Reader::next_deadline`] ended the connection: a missed
-    /// heartbeat first, else no IDENTIFY in time.
-    fn timed_out(&self) -> End {
-        if Instant::now() >= self.deadline {
-            return End::Close(CloseCode::SessionTimedOut);
-        }
-        metrics::counter!(m::IDENTIFY_TIMEOUTS).increment(1);
-        End::Close(CloseCode::NotAuthenticated)
     }
 
     /// Answers control frames, checks a data frame against the connection's
@@ -280,7 +292,9 @@ impl Reader {
     async fn handle(&mut self, frame: ClientFrame) -> Result<(), CloseCode> {
         match (frame, self.session.is_some()) {
             (ClientFrame::Heartbeat(_), _) => {
-                self.deadline = Instant::now() + self.edge.config.heartbeat_interval * 3 / 2;
+                let due = self.edge.config.heartbeat_interval * 3 / 2;
+                let by = self.edge.gateways.deadline(due);
+                self.conn.outlet.heartbeat_by.store(by, Relaxed);
                 self.frame(op::HEARTBEAT_ACK, &Option::<()>::None);
                 Ok(())
             }
@@ -344,7 +358,7 @@ impl Reader {
         }
         let ready = match super::ready::build(
             &self.edge,
-            self.discord.as_ref(),
+            self.discord.as_deref(),
             &session,
             &ident,
             token.bot,
@@ -362,7 +376,7 @@ impl Reader {
         self.edge.set_presence(&session, presence).await;
         self.session = Some(session);
         self.bot = token.bot;
-        identified();
+        identified(&self.conn.outlet);
         metrics::counter!(m::IDENTIFIED).increment(1);
         Ok(())
     }
@@ -388,7 +402,7 @@ impl Reader {
                 self.edge.presence_touched(&session).await;
                 self.session = Some(session);
                 self.bot = token.bot;
-                identified();
+                identified(&self.conn.outlet);
                 metrics::counter!(m::RESUMED).increment(1);
                 Ok(())
             }

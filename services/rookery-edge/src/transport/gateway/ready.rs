@@ -36,7 +36,7 @@ pub(super) async fn build(
         let subscribed = Subscribed {
             user: user.clone(),
             bot,
-            session_id: session.id.clone(),
+            session_id: session.id.to_string(),
             guilds,
             private_channels,
         };
@@ -51,7 +51,7 @@ pub(super) async fn build(
         .map_err(|_| CloseCode::UnknownError)?;
     let ids: Vec<_> = guilds.iter().map(|g| g.id).collect();
     let ready = gw::Ready {
-        session_id: session.id.clone(),
+        session_id: session.id.to_string(),
         presences: edge.hub.presences_in(&ids, user.id),
         user: user.clone(),
         guilds,
