@@ -48,18 +48,36 @@ fn message_key(d: &Dispatch) -> Option<(Id, Id)> {
     }
 }
 
-/// The channel of a channel-scoped dispatch.
+/// The channel of a dispatch about a channel's content, which waits while
+/// that channel is held. Every variant is listed: a new one must be placed.
 fn channel_of(d: &Dispatch) -> Option<Id> {
+    use DispatchData as D;
     match d.data() {
-        DispatchData::Message(m) => Some(m.channel_id),
-        DispatchData::MessageDelete(m) => Some(m.channel_id),
-        DispatchData::MessageDeleteBulk(m) => Some(m.channel_id),
-        DispatchData::Channel(c) => Some(c.id),
-        DispatchData::PinsUpdate(p) => Some(p.channel_id),
-        DispatchData::Reaction(r) => Some(r.channel_id),
-        DispatchData::ReactionsRemoved(r) => Some(r.channel_id),
-        DispatchData::Typing(t) => Some(t.channel_id),
-        _ => None,
+        D::Message(m) => Some(m.channel_id),
+        D::MessageDelete(m) => Some(m.channel_id),
+        D::MessageDeleteBulk(m) => Some(m.channel_id),
+        D::Channel(c) => Some(c.id),
+        D::PinsUpdate(p) => Some(p.channel_id),
+        D::Reaction(r) => Some(r.channel_id),
+        D::ReactionsRemoved(r) => Some(r.channel_id),
+        D::Typing(t) => Some(t.channel_id),
+        // About a channel, not its content: who is in a private channel,
+        // and the reader's own read state.
+        D::Recipient(_) | D::Ack(_) => None,
+        // Not about one channel.
+        D::Ready(_)
+        | D::DiscordReady(_)
+        | D::GuildCreate(_)
+        | D::Resumed(_)
+        | D::Guild(_)
+        | D::Member(_)
+        | D::Role(_)
+        | D::RoleDelete(_)
+        | D::MemberRemove(_)
+        | D::GuildUpdate(_)
+        | D::GuildDelete(_)
+        | D::Presence(_)
+        | D::MembersChunk(_) => None,
     }
 }
 

@@ -94,23 +94,27 @@ impl OpenConnections {
     /// heartbeat, 4003 for no IDENTIFY in time. Returns how many.
     pub(crate) fn reap(&self) -> usize {
         let now = self.now();
-        let mut closed = 0;
-        for outlet in self.live() {
-            let code = if now >= outlet.heartbeat_by.load(Ordering::Relaxed) {
-                CloseCode::SessionTimedOut
-            } else if now >= outlet.identify_by.load(Ordering::Relaxed) {
+        // Collected under each shard's lock, closed after it: a close takes
+        // the outlet's lock (and may start its writer).
+        let mut due = Vec::new();
+        for shard in &self.shards {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for outlet in shard.values().filter_map(Weak::upgrade) {
+                if let Some(code) = overdue(&outlet, now) {
+                    due.push((outlet, code));
+                }
+            }
+        }
+        for (outlet, code) in &due {
+            if *code == CloseCode::NotAuthenticated {
                 metrics::counter!(m::IDENTIFY_TIMEOUTS).increment(1);
-                CloseCode::NotAuthenticated
-            } else {
-                continue;
-            };
+            }
             // Once: the reader ends, and the entry goes, soon after.
             outlet.identify_by.store(u64::MAX, Ordering::Relaxed);
             outlet.heartbeat_by.store(u64::MAX, Ordering::Relaxed);
-            close(&outlet, code);
-            closed += 1;
+            close(outlet, *code);
         }
-        closed
+        due.len()
     }
 
     /// The connections still open, one shard locked at a time.
@@ -148,6 +152,17 @@ async fn reaper(edge: Weak<Edge>, period: Duration) {
         tick.tick().await;
         let Some(edge) = edge.upgrade() else { return };
         edge.gateways.reap();
+    }
+}
+
+/// The close a connection past a deadline gets, if it is past one.
+fn overdue(outlet: &Outlet, now: u64) -> Option<CloseCode> {
+    if now >= outlet.heartbeat_by.load(Ordering::Relaxed) {
+        Some(CloseCode::SessionTimedOut)
+    } else if now >= outlet.identify_by.load(Ordering::Relaxed) {
+        Some(CloseCode::NotAuthenticated)
+    } else {
+        None
     }
 }
 
