@@ -268,6 +268,8 @@ pub(crate) struct Hot {
     pub deliveries: Counter,
     pub view_hits: Counter,
     pub view_misses: Counter,
+    pub viewer_list_hits: Counter,
+    pub viewer_list_misses: Counter,
 }
 
 pub(crate) fn hot() -> &'static Hot {
@@ -282,5 +284,7 @@ pub(crate) fn hot() -> &'static Hot {
         deliveries: counter!(DELIVERIES),
         view_hits: counter!(CACHE_REQUESTS, "cache" => "permissions", "result" => "hit"),
         view_misses: counter!(CACHE_REQUESTS, "cache" => "permissions", "result" => "miss"),
+        viewer_list_hits: counter!(CACHE_REQUESTS, "cache" => "viewers", "result" => "hit"),
+        viewer_list_misses: counter!(CACHE_REQUESTS, "cache" => "viewers", "result" => "miss"),
     })
 }

@@ -6,6 +6,13 @@
 //! records. Consumers read committed-to-disk records by offset and are woken
 //! when the high watermark moves. A consumer group's commit and the trimming
 //! of records every group has consumed are one atomic batch.
+//!
+//! Every group's committed offsets are also kept in memory, read from disk
+//! at open: trimming needs the slowest group's, and reading them from the
+//! offsets keyspace on each commit walked every version the memtable kept
+//! of those keys (each commit adds one), so a commit's cost grew with the
+//! time since the last flush (server CPU 59 % → 86 % over 150 s of steady
+//! load).
 
 use crate::ephemeral::EphemeralQueue;
 use crate::metrics as m;
@@ -14,7 +21,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +59,11 @@ struct Shared {
     high: Vec<AtomicU64>,
     notify: Notify,
     groups: Mutex<HashSet<String>>,
+    /// Per partition, every group's committed offset as on disk. Held
+    /// across a commit (what it trims is below every other group's offset)
+    /// and across a new group's registration, so no trim passes a group
+    /// while it starts.
+    committed: Mutex<Vec<HashMap<String, u64>>>,
 }
 
 struct Pending {
@@ -131,6 +143,7 @@ impl EmbeddedBus {
         let high = (0..config.partitions)
             .map(|p| recover_high(&log, &offsets, p).map(AtomicU64::new))
             .collect::<Result<_, _>>()?;
+        let committed = Mutex::new(load_committed(&offsets, config.partitions.max(1))?);
         let shared = Arc::new(Shared {
             db,
             log,
@@ -139,6 +152,7 @@ impl EmbeddedBus {
             high,
             notify: Notify::new(),
             groups: Mutex::new(HashSet::new()),
+            committed,
         });
         let (tx, rx) = mpsc::channel(config.max_batch * 2);
         let (committer, max_batch) = (shared.clone(), config.max_batch.max(1));
@@ -172,7 +186,33 @@ fn recover_high(log: &Keyspace, offsets: &Keyspace, p: u32) -> Result<u64, BusEr
     Ok(last.max(committed))
 }
 
+/// Every group's committed offset per partition, from the offsets keyspace.
+fn load_committed(
+    offsets: &Keyspace,
+    partitions: u32,
+) -> Result<Vec<HashMap<String, u64>>, BusError> {
+    let mut committed = vec![HashMap::new(); partitions as usize];
+    for row in offsets.iter() {
+        let (k, v) = row.into_inner().map_err(backend)?;
+        let partition = k.get(..4).and_then(|p| p.try_into().ok());
+        let Some(partition) = partition.map(u32::from_be_bytes) else {
+            continue;
+        };
+        let group = String::from_utf8_lossy(&k[4..]).into_owned();
+        if let (Some(groups), Some(offset)) =
+            (committed.get_mut(partition as usize), committed_offset(&v))
+        {
+            groups.insert(group, offset);
+        }
+    }
+    Ok(committed)
+}
+
 impl Shared {
+    fn committed(&self) -> std::sync::MutexGuard<'_, Vec<HashMap<String, u64>>> {
+        self.committed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn run_committer(&self, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
         let mut pending = Vec::with_capacity(max_batch);
         while let Some(first) = rx.blocking_recv() {
@@ -272,6 +312,7 @@ impl Bus for EmbeddedBus {
         }
         // A new group records where it starts, so trimming waits for it even
         // before its first commit.
+        let mut all = s.committed();
         let mut positions = Vec::with_capacity(s.partitions as usize);
         let mut batch = s.db.batch();
         for p in 0..s.partitions {
@@ -298,6 +339,10 @@ impl Bus for EmbeddedBus {
             }
         }
         batch.commit().map_err(backend)?;
+        for (groups, &offset) in all.iter_mut().zip(&positions) {
+            groups.insert(group.to_owned(), offset);
+        }
+        drop(all);
         let committed = positions.clone();
         Ok(Box::new(EmbeddedConsumer {
             shared: s.clone(),
@@ -402,7 +447,9 @@ impl Consumer for EmbeddedConsumer {
 
     async fn commit(&mut self, checkpoints: &[Checkpoint]) -> Result<(), BusError> {
         let s = &self.shared;
+        let mut all = s.committed();
         let mut batch = s.db.batch();
+        let mut advanced = Vec::with_capacity(checkpoints.len());
         for pos in checkpoints {
             let p = pos.partition as usize;
             if pos.partition >= s.partitions || pos.offset <= self.committed[p] {
@@ -414,17 +461,21 @@ impl Consumer for EmbeddedConsumer {
                 committed_value(pos.offset, pos.clock),
             );
             // Records every group has consumed are no longer needed.
-            for offset in
-                self.committed[p]..pos.offset.min(self.min_committed_elsewhere(pos.partition)?)
-            {
+            let others = min_elsewhere(&all[p], &self.group);
+            for offset in self.committed[p]..pos.offset.min(others) {
                 batch.remove(&s.log, log_key(pos.partition, offset));
             }
             self.committed[p] = pos.offset;
+            advanced.push((p, pos.offset));
             let lag = s.high[p].load(Ordering::Acquire).saturating_sub(pos.offset);
             metrics::gauge!(m::CONSUMER_LAG, "partition" => pos.partition.to_string())
                 .set(lag as f64);
         }
-        batch.commit().map_err(backend)
+        batch.commit().map_err(backend)?;
+        for (p, offset) in advanced {
+            all[p].insert(self.group.clone(), offset);
+        }
+        Ok(())
     }
 
     async fn committed(&mut self, partition: u32) -> Result<Option<Checkpoint>, BusError> {
@@ -442,17 +493,14 @@ impl Consumer for EmbeddedConsumer {
     }
 }
 
-impl EmbeddedConsumer {
-    fn min_committed_elsewhere(&self, partition: u32) -> Result<u64, BusError> {
-        let mut min = u64::MAX;
-        for g in self.shared.offsets.prefix(partition.to_be_bytes()) {
-            let (k, v) = g.into_inner().map_err(backend)?;
-            if &k[4..] != self.group.as_bytes() {
-                min = min.min(committed_offset(&v).unwrap_or(0));
-            }
-        }
-        Ok(min)
-    }
+/// The lowest offset any group but `me` committed (`u64::MAX` if none).
+fn min_elsewhere(groups: &HashMap<String, u64>, me: &str) -> u64 {
+    groups
+        .iter()
+        .filter(|(group, _)| group.as_str() != me)
+        .map(|(_, &offset)| offset)
+        .min()
+        .unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -178,3 +178,36 @@ async fn a_commit_without_a_clock_still_resumes_there() {
     assert_eq!(c.committed(partition).await.unwrap(), None);
     assert_eq!(by_key(&drain(&mut c).await)[&9], vec![2, 3]);
 }
+
+/// What trimming waits for is read from disk at open: a group that
+/// committed before a restart and has no consumer since still holds its
+/// records, and they go once it has consumed them too.
+#[tokio::test]
+async fn after_a_restart_trimming_still_waits_for_a_group_not_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = {
+        let bus = open(dir.path());
+        let _a = bus.consumer("a").await.unwrap();
+        let _b = bus.consumer("b").await.unwrap();
+        bus.publish(rec(3, 0)).await.unwrap()
+    };
+    let stored = |bus: &EmbeddedBus| {
+        let key = log_key(pos.partition, pos.offset);
+        bus.shared.log.get(key).unwrap().is_some()
+    };
+    let next = Checkpoint {
+        partition: pos.partition,
+        offset: pos.offset + 1,
+        clock: 0,
+    };
+    let bus = open(dir.path());
+    let mut a = bus.consumer("a").await.unwrap();
+    assert_eq!(drain(&mut a).await.len(), 1);
+    a.commit(&[next]).await.unwrap();
+    assert!(stored(&bus), "b, not running, has not consumed it");
+
+    let mut b = bus.consumer("b").await.unwrap();
+    assert_eq!(drain(&mut b).await.len(), 1);
+    b.commit(&[next]).await.unwrap();
+    assert!(!stored(&bus), "every group has consumed it");
+}

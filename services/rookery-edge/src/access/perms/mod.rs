@@ -350,6 +350,20 @@ impl Perms {
         hit.map(|c| c.bits.contains(Permissions::VIEW_CHANNEL))
     }
 
+    /// The permission generation now. A value derived from cached
+    /// verdicts read after this call stays right while
+    /// [`Perms::unchanged_since`] holds for its scope (and for at most
+    /// half [`MAX_ENTRY_AGE`], the life of an invalidation's record).
+    pub fn generation(&self) -> u64 {
+        self.snapshot()
+    }
+
+    /// Whether no permission of `scope` has been invalidated since
+    /// generation `since`.
+    pub fn unchanged_since(&self, scope: Id, since: u64) -> bool {
+        self.versions.current(scope, since)
+    }
+
     /// Whether the user may see the channel, computed if need be; a
     /// failure to tell counts as no (nothing is shown that should not be).
     pub async fn can_view(&self, user: Id, channel: Id) -> bool {

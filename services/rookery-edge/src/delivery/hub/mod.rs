@@ -33,14 +33,17 @@ const CATCH_UP_LIMIT: usize = 100;
 
 mod presence;
 mod private;
+mod viewers;
 mod visibility;
 
 #[cfg(test)]
 mod race_tests;
+#[cfg(test)]
+mod viewers_tests;
 
 pub use private::Scope;
 
-type Index = RwLock<HashMap<Id, HashMap<u64, Arc<Session>>>>;
+type Index = RwLock<Sessions>;
 
 /// Resolves once a guild's channels are routed to this edge.
 pub type Live = Shared<BoxFuture<'static, ()>>;
@@ -72,8 +75,11 @@ pub struct Hub {
     /// Token generations: the revocations this edge has heard of.
     pub(crate) generations: crate::access::generations::Generations,
     interest: Arc<dyn Interest>,
+    /// Lock order: before `viewers`, whose lists of a guild change only
+    /// under this lock.
     by_guild: Index,
     by_user: Index,
+    viewers: viewers::ViewerLists,
     /// Lock order: `local` before `by_guild` when both are held.
     local: Mutex<HashMap<Id, LocalGuild>>,
     waiters: Mutex<HashMap<Id, oneshot::Sender<()>>>,
@@ -120,6 +126,7 @@ impl Hub {
             interest,
             by_guild: RwLock::default(),
             by_user: RwLock::default(),
+            viewers: viewers::ViewerLists::default(),
             local: Mutex::default(),
             waiters: Mutex::default(),
             board: Mutex::default(),
@@ -229,6 +236,7 @@ impl Hub {
             tokio::spawn(withdrawn(self.interest.withdraw(&[c.id.0])));
         }
         drop(local);
+        self.viewers.forget_channel(c.guild_id, c.id);
         let sessions = self.sessions_of(&self.by_guild, c.guild_id);
         let d = Dispatch::new(ev::CHANNEL_DELETE, DispatchData::Channel(c.clone()));
         let (d, c) = (Arc::new(d), c.clone());
@@ -305,71 +313,44 @@ impl Hub {
 
     /// Indexes a session under its user, so membership changes reach it.
     pub fn add_session(&self, s: &Arc<Session>) {
-        insert(&self.by_user, s.user.id, s);
+        insert(&mut self.by_user.write().expect("index"), s.user.id, s);
     }
 
     /// Subscribes a session to a guild's events (then call [`Hub::want`]
     /// with the guild's state).
     pub fn subscribe(&self, s: &Arc<Session>, guild: Id) {
         if s.add_guild(guild) {
-            insert(&self.by_guild, guild, s);
+            self.enter(guild, s);
         }
+    }
+
+    /// Indexes a session under a scope (a guild or a private channel); the
+    /// scope's viewer lists are forgotten under the same lock.
+    fn enter(&self, scope: Id, s: &Arc<Session>) {
+        let mut index = self.by_guild.write().expect("index");
+        self.viewers.forget_guild(scope);
+        insert(&mut index, scope, s);
+    }
+
+    /// Removes a session from a scope's index (see [`Hub::enter`]).
+    fn unsubscribe(&self, scope: Id, session: u64) {
+        let mut index = self.by_guild.write().expect("index");
+        self.viewers.forget_guild(scope);
+        remove(&mut index, scope, session);
     }
 
     /// Removes a session from every index.
     pub fn remove_session(&self, s: &Session) {
         let guilds = s.scopes();
         for &g in &guilds {
-            remove(&self.by_guild, g, s.key);
+            self.unsubscribe(g, s.key);
         }
-        remove(&self.by_user, s.user.id, s.key);
+        remove(&mut self.by_user.write().expect("index"), s.user.id, s.key);
         self.unwant(&guilds);
     }
 
     fn to_guild(&self, guild: Id, d: &Arc<Dispatch>) {
         to_all(&self.by_guild, guild, d);
-    }
-
-    /// Sends a channel's event to the guild's sessions that may see the
-    /// channel. A session whose permission is not cached holds the channel
-    /// while it is computed, so its messages stay in order.
-    fn to_viewers(&self, guild: Id, channel: Id, d: Arc<Dispatch>) {
-        let index = self.by_guild.read().expect("index");
-        let Some(sessions) = index.get(&guild) else {
-            return;
-        };
-        let (mut sent, mut misses) = (0, 0);
-        for s in sessions.values() {
-            match self.perms.cached_view(s.user.id, channel) {
-                Some(true) => {
-                    s.dispatch(&d);
-                    sent += 1;
-                }
-                Some(false) => {}
-                None => {
-                    misses += 1;
-                    self.dispatch_if_visible(s, channel, &d);
-                }
-            }
-        }
-        let hot = m::hot();
-        hot.deliveries.increment(sent);
-        hot.view_hits.increment(sessions.len() as u64 - misses);
-        hot.view_misses.increment(misses);
-    }
-
-    fn dispatch_if_visible(&self, s: &Arc<Session>, channel: Id, d: &Arc<Dispatch>) {
-        let Some(hub) = self.me.upgrade() else { return };
-        s.hold(&[channel]);
-        s.dispatch(d);
-        let s = s.clone();
-        tokio::spawn(async move {
-            if hub.perms.can_view(s.user.id, channel).await {
-                s.release(&[channel], &[]);
-            } else {
-                s.deny(channel);
-            }
-        });
     }
 
     /// Never waits: in a cluster this runs in the writer link's reader, so
@@ -501,7 +482,7 @@ impl Hub {
         self.board.lock().expect("board").left_guild(guild, user);
         for s in self.sessions_of(&self.by_user, user) {
             if s.remove_guild(guild) {
-                remove(&self.by_guild, guild, s.key);
+                self.unsubscribe(guild, s.key);
                 s.dispatch(&d);
             }
         }
@@ -576,17 +557,13 @@ impl Hub {
     }
 }
 
-fn insert(index: &Index, key: Id, s: &Arc<Session>) {
-    index
-        .write()
-        .expect("index")
-        .entry(key)
-        .or_default()
-        .insert(s.key, s.clone());
+type Sessions = HashMap<Id, HashMap<u64, Arc<Session>>>;
+
+fn insert(index: &mut Sessions, key: Id, s: &Arc<Session>) {
+    index.entry(key).or_default().insert(s.key, s.clone());
 }
 
-fn remove(index: &Index, key: Id, session: u64) {
-    let mut index = index.write().expect("index");
+fn remove(index: &mut Sessions, key: Id, session: u64) {
     if let Some(sessions) = index.get_mut(&key) {
         sessions.remove(&session);
         if sessions.is_empty() {

@@ -6,7 +6,7 @@
 //! they are added, CHANNEL_DELETE when they leave or are removed, and the
 //! channel's scope shares no presence.
 
-use super::{Hub, Live, remove};
+use super::{Hub, Live};
 use crate::delivery::session::Session;
 use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
@@ -120,7 +120,7 @@ impl Hub {
         ));
         for s in &sessions {
             s.hold(&[c.id]);
-            super::insert(&self.by_guild, c.id, s);
+            self.enter(c.id, s);
             s.announce(&d);
         }
         let live = self.want(&as_scope(c));
@@ -167,7 +167,7 @@ impl Hub {
         ));
         for s in self.sessions_of(&self.by_user, r.user.id) {
             if s.remove_private(r.channel_id) {
-                remove(&self.by_guild, r.channel_id, s.key);
+                self.unsubscribe(r.channel_id, s.key);
                 s.announce(&d);
             }
         }
