@@ -38,6 +38,8 @@ pub struct Target {
     pub run_id: String,
     /// Gateway intents every connection identifies with (`None`: all).
     pub intents: Option<u64>,
+    /// How long receivers keep reading after senders stop.
+    pub drain: std::time::Duration,
 }
 
 impl Target {
@@ -132,6 +134,7 @@ mod tests {
             parts,
             run_id: "t".into(),
             intents: None,
+            drain: std::time::Duration::from_secs(3),
         }
     }
 

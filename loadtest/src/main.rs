@@ -42,6 +42,11 @@ struct Cli {
     /// Processes to spread the connections over.
     #[arg(long, default_value_t = 1)]
     procs: u32,
+    /// Seconds receivers keep reading after senders stop; what has not
+    /// arrived by then counts as missing. Raise it past the ack latency
+    /// when offering more than the server takes.
+    #[arg(long, default_value_t = 3)]
+    drain_secs: u64,
     /// The server's pid, to read its RSS and CPU from /proc.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -83,6 +88,7 @@ impl Cli {
             parts: self.procs.max(1),
             run_id: run_id.to_owned(),
             intents: self.intents,
+            drain: std::time::Duration::from_secs(self.drain_secs),
         })
     }
 }

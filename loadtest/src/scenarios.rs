@@ -14,9 +14,6 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-/// How long receivers keep reading after senders stop.
-const DRAIN: Duration = Duration::from_secs(3);
-
 /// A workload.
 #[derive(Debug, Clone, clap::Subcommand, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -161,7 +158,7 @@ pub async fn run_part(
     tokio::time::sleep(Duration::from_secs(scenario.active_secs())).await;
     phase_tx.send_replace(Phase::Drain);
     if !matches!(scenario, Scenario::Idle { .. }) {
-        tokio::time::sleep(DRAIN).await;
+        tokio::time::sleep(target.drain).await;
     }
     phase_tx.send_replace(Phase::Stop);
     let mut by_group: Vec<Vec<Outcome>> = (0..groups).map(|_| Vec::new()).collect();

@@ -43,6 +43,7 @@ async fn run_with(
         parts: 1,
         run_id: format!("s{}", RUNS.fetch_add(1, Ordering::Relaxed)),
         intents: None,
+        drain: std::time::Duration::from_secs(3),
     };
     let progress = Arc::new(Progress::default());
     run_part(Arc::new(target), &scenario, progress, &mut Straight)
