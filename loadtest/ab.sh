@@ -15,7 +15,7 @@ for run in $(seq 1 "$RUNS"); do
     bin=${!side}
     start_server "$bin"
     echo "== $side run $run ($bin)"
-    "$GEN" --server "http://$http" --server-pid "$server" \
+    "$GEN" --server "http://$http" --server-pid "$server" --server-metrics "http://$ops/metrics" \
       --report "loadtest/results/$LABEL-$side-$run.json" "$@" 2>&1 |
       grep -vE "^\[|progress" || true
     kill "$server"; wait "$server" 2>/dev/null || true

@@ -10,6 +10,7 @@ mod conn;
 pub mod procfs;
 pub mod report;
 mod scenarios;
+pub mod scrape;
 mod setup;
 
 pub use scenarios::{Barrier, Scenario, Step, run_part};

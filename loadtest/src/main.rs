@@ -7,6 +7,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use rookery_loadtest::report::{PartReport, Report, ServerUsage};
+use rookery_loadtest::scrape::Counters;
 use rookery_loadtest::{Barrier, Progress, Scenario, Step, Target, procfs, run_part};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +51,10 @@ struct Cli {
     /// The server's pid, to read its RSS and CPU from /proc.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// The server's Prometheus endpoint (`http://OPS/metrics`), to report
+    /// its group commits (fsyncs) and records per commit.
+    #[arg(long)]
+    server_metrics: Option<String>,
     /// More processes whose CPU to report over the measured phase,
     /// `name=pid,...` (a cluster's edges, writers and engines).
     #[arg(long, value_delimiter = ',', value_parser = parse_named_pid)]
@@ -193,6 +198,8 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_loaded = cli.server_pid.and_then(procfs::rss_kib);
     let ticks_start = cli.server_pid.and_then(procfs::cpu_ticks);
+    let disk_start = cli.server_pid.and_then(procfs::disk_write_bytes);
+    let counters_start = scrape_counters(cli).await;
     let others_start: Vec<Option<u64>> = cli
         .cpu_of
         .iter()
@@ -208,6 +215,8 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
         }
     };
     let ticks_end = cli.server_pid.and_then(procfs::cpu_ticks);
+    let disk_end = cli.server_pid.and_then(procfs::disk_write_bytes);
+    let counters_end = scrape_counters(cli).await;
     let percent =
         |a: u64, b: u64| (b - a) as f64 / procfs::TICKS_PER_SEC / active.max(1) as f64 * 100.0;
     let process_cpu_percent = cli
@@ -234,6 +243,12 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
             cpu_percent: ticks_start
                 .zip(ticks_end)
                 .map_or(0.0, |(a, b)| percent(a, b)),
+            disk_bytes_per_acked: disk_start.zip(disk_end).map_or(0.0, |(a, b)| {
+                b.saturating_sub(a) as f64 / totals.acked.max(1) as f64
+            }),
+            write_path: counters_start
+                .zip(counters_end)
+                .map(|(a, b)| a.until(&b, active as f64)),
         });
     let params = serde_json::json!({
         "scenario": &cli.scenario, "procs": cli.procs, "sources": cli.sources, "encoding": cli.encoding, "zlib": cli.zlib,
@@ -244,6 +259,10 @@ async fn coordinate(cli: &Cli) -> Result<bool> {
         .with_context(|| format!("write {}", cli.report.display()))?;
     print_summary(&report, &cli.report);
     Ok(report.complete())
+}
+
+async fn scrape_counters(cli: &Cli) -> Option<Counters> {
+    Counters::scrape(cli.server_metrics.as_deref()?).await
 }
 
 fn in_process(cli: &Cli, run_id: &str) -> Result<Part> {
@@ -396,6 +415,14 @@ fn print_summary(r: &Report, path: &std::path::Path) {
             s.rss_per_connection_bytes,
             s.cpu_percent
         );
+        print!("  disk {:.0} bytes/acked msg", s.disk_bytes_per_acked);
+        match &s.write_path {
+            Some(w) => println!(
+                "; bus group commits {:.0}/s ({:.1} records each), store syncs {:.0}/s",
+                w.bus_commits_per_sec, w.records_per_bus_commit, w.store_syncs_per_sec
+            ),
+            None => println!(),
+        }
     }
     if !r.process_cpu_percent.is_empty() {
         let each: Vec<String> = r

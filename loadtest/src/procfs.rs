@@ -16,6 +16,15 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
+/// Bytes the process caused to be sent to storage (`write_bytes` of
+/// `/proc/PID/io`: what reached the block layer, not what sat in the page
+/// cache).
+pub fn disk_write_bytes(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let line = io.lines().find(|l| l.starts_with("write_bytes:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
 pub const TICKS_PER_SEC: f64 = 100.0;
 
@@ -32,5 +41,7 @@ mod tests {
         while spin.elapsed() < std::time::Duration::from_millis(50) {}
         assert!(cpu_ticks(me).unwrap() >= before);
         assert!(rss_kib(u32::MAX).is_none());
+        assert!(disk_write_bytes(me).is_some());
+        assert!(disk_write_bytes(u32::MAX).is_none());
     }
 }

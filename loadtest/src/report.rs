@@ -177,6 +177,13 @@ pub struct ServerUsage {
     pub rss_per_connection_bytes: u64,
     /// CPU used during the measured phase, percent of one core.
     pub cpu_percent: f64,
+    /// Bytes the server sent to storage during the measured phase, per
+    /// acked message.
+    #[serde(default)]
+    pub disk_bytes_per_acked: f64,
+    /// Its fsyncs, when `--server-metrics` was given.
+    #[serde(default)]
+    pub write_path: Option<crate::scrape::WritePath>,
 }
 
 /// The final report.

@@ -17,6 +17,10 @@ pub const EPHEMERAL_PUBLISHED: &str = "rookery_bus_ephemeral_published_records_t
 /// Ephemeral records dropped: the embedded queue was full, or the broker
 /// refused them.
 pub const EPHEMERAL_DROPPED: &str = "rookery_bus_ephemeral_dropped_records_total";
+/// Records consumers read, by `source`: `tail` (handed over in memory by
+/// the committer) or `log` (read back from disk: after a restart, or a
+/// consumer further behind than the tail holds).
+pub const CONSUMER_READS: &str = "rookery_bus_consumer_read_records_total";
 /// Records published but not yet committed by the consumer group, per partition.
 pub const CONSUMER_LAG: &str = "rookery_bus_consumer_lag_records";
 
@@ -27,6 +31,14 @@ pub fn describe() {
     counter!(PUBLISH_ERRORS).absolute(0);
     counter!(EPHEMERAL_PUBLISHED).absolute(0);
     counter!(EPHEMERAL_DROPPED).absolute(0);
+    for source in ["tail", "log"] {
+        counter!(CONSUMER_READS, "source" => source).absolute(0);
+    }
+    describe_counter!(
+        CONSUMER_READS,
+        Unit::Count,
+        "Records consumers read, by source: tail (in memory) or log (disk)."
+    );
     describe_counter!(
         EPHEMERAL_PUBLISHED,
         Unit::Count,

@@ -6,8 +6,23 @@ use rookery_proto::event::{Envelope, Event};
 use rookery_proto::model::{AuditLogEntry, Member, User};
 use rookery_store::{Mutation, Reaction};
 
-/// The mutations that materialise one event.
+/// The mutations that materialise one event, counted by event type.
 pub fn mutations(env: &Envelope) -> Vec<Mutation> {
+    let (kind, out) = classified(env);
+    if let Some(kind) = kind {
+        metrics::counter!(m::EVENTS, "type" => kind).increment(1);
+    }
+    out
+}
+
+/// The mutations of one event, uncounted (a retried batch is built again
+/// without counting its events twice).
+pub fn mutations_uncounted(env: &Envelope) -> Vec<Mutation> {
+    classified(env).1
+}
+
+/// The event's metric type (none for the ephemeral ones) and mutations.
+fn classified(env: &Envelope) -> (Option<&'static str>, Vec<Mutation>) {
     let (kind, out) = match &env.event {
         Event::UserCreate(u) => ("user_create", vec![Mutation::User(u.clone())]),
         Event::GuildCreate(g) => {
@@ -183,9 +198,8 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
         Event::TokensRevoked(_) => ("tokens_revoked", Vec::new()),
         // Ephemeral events travel on their own topic and are never stored
         // (see `EphemeralRelay`).
-        Event::TypingStart(_) | Event::PresenceUpdate(_) => return Vec::new(),
+        Event::TypingStart(_) | Event::PresenceUpdate(_) => return (None, Vec::new()),
     };
-    metrics::counter!(m::EVENTS, "type" => kind).increment(1);
     let mut out = out;
     if let (Some(a), Some(guild_id)) = (&env.audit, env.event.guild()) {
         out.push(Mutation::Audit(AuditLogEntry {
@@ -198,7 +212,7 @@ pub fn mutations(env: &Envelope) -> Vec<Mutation> {
             changes: a.changes.clone(),
         }));
     }
-    out
+    (Some(kind), out)
 }
 
 /// A recipient is a member of the private channel's scope (the channel's

@@ -15,14 +15,14 @@ pub mod clock;
 pub mod metrics;
 mod relay;
 
-pub use apply::mutations;
+pub use apply::{mutations, mutations_uncounted};
 pub use relay::EphemeralRelay;
 
 use crate::clock::WriteClocks;
 use crate::metrics as m;
 use rookery_bus::{Batch, Bus, BusError, Checkpoint, Consumer, EdgeLink, FanoutBatch};
 use rookery_proto::event::Envelope;
-use rookery_store::{Store, StoreError, WriteTime};
+use rookery_store::{Mutation, Store, StoreError, WriteTime};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -152,15 +152,7 @@ impl Writer {
             self.start_clock(b).await?;
             decoded.push((b.partition, stamp(b, &mut self.clocks)));
         }
-        let batch: Vec<_> = decoded
-            .iter()
-            .flat_map(|(_, events)| events.iter())
-            .flat_map(|(at, e)| mutations(e).into_iter().map(|m| (*at, m)))
-            .collect();
-        if !batch.is_empty() {
-            self.retry("store write", || self.store.apply_at(batch.clone()))
-                .await?;
-        }
+        self.write_store(&decoded).await?;
         let applied_at_ms = rookery_bus::now_ms();
         // One push per partition: edges check each against its owner.
         for (partition, events) in decoded.into_iter().filter(|(_, e)| !e.is_empty()) {
@@ -182,6 +174,28 @@ impl Writer {
         ::metrics::histogram!(m::BATCH_RECORDS).record(records as f64);
         ::metrics::histogram!(m::BATCH_DURATION).record(started.elapsed());
         Ok(records)
+    }
+
+    /// Applies the events' mutations, retrying until the store takes them.
+    /// A retry builds the batch again rather than every attempt taking a
+    /// clone.
+    async fn write_store(&self, decoded: &[(u32, Vec<Stamped>)]) -> Result<(), WriterError> {
+        let build = |mutations: fn(&Envelope) -> Vec<Mutation>| -> Vec<_> {
+            let events = decoded.iter().flat_map(|(_, events)| events.iter());
+            let timed = events.flat_map(|(at, e)| mutations(e).into_iter().map(|m| (*at, m)));
+            timed.collect()
+        };
+        let batch = build(mutations);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let first = std::sync::Mutex::new(Some(batch));
+        let attempt = || {
+            let taken = first.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let batch = taken.unwrap_or_else(|| build(mutations_uncounted));
+            self.store.apply_at(batch)
+        };
+        self.retry("store write", attempt).await
     }
 
     /// Continues the batch's partition clock, or starts it from the

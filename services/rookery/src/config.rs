@@ -58,6 +58,12 @@ pub struct ServeConfig {
     /// Partitions of the embedded bus; fixed per data dir.
     #[arg(long, env = "ROOKERY_PARTITIONS", default_value_t = 16)]
     pub partitions: u32,
+    /// Microseconds the embedded bus's group commit waits for more records
+    /// when the previous group held more than one (fewer fsyncs under load,
+    /// at most this much more ack latency; a lone message is never held).
+    /// 0 commits at once.
+    #[arg(long, env = "ROOKERY_BUS_COMMIT_LINGER_US", default_value_t = rookery_bus::DEFAULT_COMMIT_LINGER.as_micros() as u64)]
+    pub bus_commit_linger_us: u64,
     /// Heartbeat interval announced to clients, in milliseconds.
     #[arg(long, env = "ROOKERY_HEARTBEAT_INTERVAL_MS", default_value_t = 41_250)]
     pub heartbeat_interval_ms: u64,
@@ -213,6 +219,7 @@ impl ServeConfig {
             jwt_secret: None,
             bucket_ms: rookery_store::DEFAULT_BUCKET_MS,
             partitions: 16,
+            bus_commit_linger_us: rookery_bus::DEFAULT_COMMIT_LINGER.as_micros() as u64,
             heartbeat_interval_ms: 41_250,
             identify_timeout_ms: 10_000,
             token_ttl_secs: 7 * 24 * 3600,

@@ -198,6 +198,7 @@ pub(crate) async fn open_bus(config: &ServeConfig) -> Result<Arc<dyn Bus>> {
     if config.bus == "embedded" {
         let bus_config = EmbeddedBusConfig {
             partitions: config.partitions,
+            commit_linger: std::time::Duration::from_micros(config.bus_commit_linger_us),
             ..EmbeddedBusConfig::new(config.data_dir.join("bus"))
         };
         return Ok(Arc::new(EmbeddedBus::open(&bus_config)?));

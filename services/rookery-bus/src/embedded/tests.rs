@@ -1,6 +1,7 @@
 //! Embedded bus tests: ordering, durability, trimming, locking.
 
 use super::*;
+use crate::{Batch, Checkpoint};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -210,4 +211,71 @@ async fn after_a_restart_trimming_still_waits_for_a_group_not_running() {
     assert_eq!(drain(&mut b).await.len(), 1);
     b.commit(&[next]).await.unwrap();
     assert!(!stored(&bus), "every group has consumed it");
+}
+
+/// A consumer more than the in-memory tail behind reads the older records
+/// from the log and the rest from the tail: all of them, once, in order,
+/// with their keys and payloads.
+#[tokio::test]
+async fn a_consumer_behind_the_tail_reads_the_log_then_the_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = open(dir.path());
+    let mut consumer = bus.consumer("g").await.unwrap();
+    let n = tail::TAIL_RECORDS as u32 + 300;
+    for i in 0..n {
+        bus.publish(rec(7, i)).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    loop {
+        let got = consumer.try_poll(97).await.unwrap();
+        if got.is_empty() {
+            break;
+        }
+        seen.extend(got);
+    }
+    let offsets: Vec<u64> = seen
+        .iter()
+        .flat_map(|b| &b.records)
+        .map(|r| r.offset)
+        .collect();
+    assert_eq!(offsets, (0..u64::from(n)).collect::<Vec<_>>());
+    assert_eq!(by_key(&seen)[&7], (0..n).collect::<Vec<_>>());
+    assert_eq!(by_key(&seen).len(), 1);
+}
+
+/// Under load (the last group held more than one record) a group waits
+/// for what comes during the linger; after a lone record it does not wait.
+#[test]
+fn a_group_lingers_only_after_a_group_of_several() {
+    let linger = Duration::from_millis(500);
+    for (last_group, want) in [(2, vec![1, 2]), (1, vec![1]), (0, vec![1])] {
+        let (tx, mut rx) = mpsc::channel(8);
+        tx.try_send(1).unwrap();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let _ = tx.blocking_send(2);
+        });
+        let started = std::time::Instant::now();
+        let mut group = Vec::new();
+        gather(&mut rx, &mut group, (8, linger), last_group);
+        assert_eq!(group, want, "after a group of {last_group}");
+        if last_group <= 1 {
+            assert!(started.elapsed() < linger, "a quiet bus held a record");
+        }
+        late.join().unwrap();
+    }
+}
+
+/// A full group is committed at once, without lingering.
+#[test]
+fn a_full_group_does_not_linger() {
+    let (tx, mut rx) = mpsc::channel(8);
+    for n in 0..4 {
+        tx.try_send(n).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let mut group = Vec::new();
+    gather(&mut rx, &mut group, (3, Duration::from_secs(5)), 3);
+    assert_eq!(group, [0, 1, 2]);
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -28,6 +28,8 @@ pub(super) struct Pending {
     pub(super) member_counts: HashMap<Id, u64>,
     /// Invites written (or deleted: none) by the batch so far.
     pub(super) invites: HashMap<String, Option<rookery_proto::model::Invite>>,
+    /// `channel_buckets` rows the batch writes (noted once it commits).
+    pub(super) buckets: Vec<[u8; 12]>,
 }
 
 impl Inner {
@@ -66,11 +68,18 @@ impl Inner {
     ) -> Result<(), StoreError> {
         let t = &self.t;
         let mut msg = msg.clone();
-        if let Some(stored) = self.current(pending, self.message_key(msg.channel_id, msg.id))? {
+        // A message newer than all its channel holds has no row to keep
+        // counts from (most inserts: the read is for replays).
+        if !self.known.is_new(t, msg.channel_id, msg.id)?
+            && let Some(stored) = self.current(pending, self.message_key(msg.channel_id, msg.id))?
+        {
             msg.reactions = stored.reactions;
         }
-        let bucket = msg.id.bucket(self.bucket_ms);
-        b.insert(&t.channel_buckets, keys::bucket(msg.channel_id, bucket), []);
+        let bucket = keys::bucket(msg.channel_id, msg.id.bucket(self.bucket_ms));
+        if !self.known.has_bucket(&bucket) {
+            b.insert(&t.channel_buckets, bucket, []);
+            pending.buckets.push(bucket);
+        }
         if let Some(nonce) = &msg.nonce {
             let key = keys::user_nonce(msg.author.id, nonce);
             b.insert(&t.nonces, key, keys::id(msg.id));

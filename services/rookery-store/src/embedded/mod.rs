@@ -13,6 +13,7 @@ mod guild_delete;
 mod history;
 mod invites;
 mod keys;
+mod known;
 mod member_counts;
 mod mentions;
 mod messages;
@@ -107,6 +108,8 @@ struct Inner {
     bucket_ms: u64,
     /// Serialises username claims (check-then-insert).
     accounts: Mutex<()>,
+    /// What the insert path need not write or read again.
+    known: known::Known,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -179,6 +182,7 @@ impl EmbeddedStore {
             t,
             bucket_ms: config.bucket_ms,
             accounts: Mutex::new(()),
+            known: known::Known::default(),
         };
         inner.backfill_reaction_counts()?;
         inner.backfill_mention_index()?;
@@ -344,7 +348,9 @@ impl Inner {
                 }
             }
         }
-        b.commit().map_err(backend)
+        b.commit().map_err(backend)?;
+        self.known.add_buckets(pending.buckets);
+        Ok(())
     }
 }
 
