@@ -6,6 +6,7 @@
 //! `(channel, user)` to when the member may send there again; each entry
 //! expires at that time, so a present entry is a refusal.
 
+use crate::EdgeError;
 use crate::metrics as m;
 use moka::future::Cache;
 use rookery_proto::Id;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Caches {
-    pub nonces: Cache<(Id, String), Arc<Message>>,
+    pub nonces: Nonces,
     pub slow_mode: Cache<(Id, Id), Instant>,
 }
 
@@ -27,26 +28,82 @@ impl moka::Expiry<(Id, Id), Instant> for UntilAllowed {
     }
 }
 
-/// What a nonce entry holds, in bytes (the message's text dominates).
-fn nonce_weight((_, nonce): &(Id, String), m: &Arc<Message>) -> u32 {
-    let size = 256 + nonce.len() + m.content.len();
-    u32::try_from(size).unwrap_or(u32::MAX)
-}
-
 impl Caches {
     /// Caches whose nonce entries weigh at most `nonce_bytes` together.
     pub fn new(nonce_bytes: u64) -> Self {
         Self {
-            nonces: Cache::builder()
-                .max_capacity(nonce_bytes)
-                .weigher(nonce_weight)
-                .time_to_live(Duration::from_secs(600))
-                .build(),
+            nonces: Nonces::new(nonce_bytes),
             slow_mode: Cache::builder()
                 .max_capacity(1_000_000)
                 .expire_after(UntilAllowed)
                 .build(),
         }
+    }
+}
+
+/// How long a send's answer is kept for its retries; later ones read the
+/// store's nonce table.
+const NONCE_TTL: Duration = Duration::from_secs(600);
+
+/// Sends by `(author, nonce)`. Every send with a nonce looks here once and
+/// most insert: quick_cache does both under one shard lock, where moka's
+/// `try_get_with` (waiter map, write log, housekeeping) was ~4 % of the
+/// server's CPU at 10,000 msgs/s (loadtest/README.md, "The write path,
+/// second pass").
+pub struct Nonces {
+    sent: quick_cache::sync::Cache<(Id, String), Sent, ByWeight>,
+}
+
+#[derive(Clone)]
+struct Sent {
+    at: Instant,
+    message: Arc<Message>,
+}
+
+/// What a nonce entry holds, in bytes (the message's text dominates).
+#[derive(Clone)]
+struct ByWeight;
+
+impl quick_cache::Weighter<(Id, String), Sent> for ByWeight {
+    fn weight(&self, (_, nonce): &(Id, String), sent: &Sent) -> u64 {
+        (256 + nonce.len() + sent.message.content.len()) as u64
+    }
+}
+
+impl Nonces {
+    /// Entries weighing at most `bytes` together.
+    fn new(bytes: u64) -> Self {
+        let items = usize::try_from(bytes / 512).unwrap_or(usize::MAX).max(64);
+        Self {
+            sent: quick_cache::sync::Cache::with_weighter(items, bytes.max(1), ByWeight),
+        }
+    }
+
+    /// The message `key`'s send created, else `send`'s. Concurrent calls
+    /// with one key wait for the first; if it fails (or is dropped), the
+    /// next runs its own `send`.
+    pub async fn get_or_send(
+        &self,
+        key: (Id, String),
+        send: impl Future<Output = Result<Arc<Message>, EdgeError>>,
+    ) -> Result<Arc<Message>, EdgeError> {
+        let guard = loop {
+            match self.sent.get_value_or_guard_async(&key).await {
+                Ok(sent) if sent.at.elapsed() < NONCE_TTL => return Ok(sent.message),
+                Ok(_) => {
+                    self.sent
+                        .remove_if(&key, |sent| sent.at.elapsed() >= NONCE_TTL);
+                }
+                Err(guard) => break guard,
+            }
+        };
+        let message = send.await?;
+        let sent = Sent {
+            at: Instant::now(),
+            message: message.clone(),
+        };
+        let _ = guard.insert(sent);
+        Ok(message)
     }
 }
 
@@ -61,24 +118,72 @@ mod tests {
     use super::*;
     use rookery_proto::model::User;
 
-    #[tokio::test]
-    async fn nonce_entries_are_bounded_by_their_weight_not_their_count() {
-        let caches = Caches::new(64 * 1024);
+    fn message(id: u64, content: String) -> Arc<Message> {
         let author = User {
             id: Id(1),
             username: "u".into(),
         };
+        Arc::new(Message::new(Id(id), (Id(1), Id(2)), author, content))
+    }
+
+    #[tokio::test]
+    async fn nonce_entries_are_bounded_by_their_weight_not_their_count() {
+        let nonces = Nonces::new(64 * 1024);
         for i in 0..100 {
-            let long = "x".repeat(2000);
-            let m = Message::new(Id(i), (Id(1), Id(2)), author.clone(), long);
-            caches
-                .nonces
-                .insert((Id(1), i.to_string()), Arc::new(m))
-                .await;
+            let sent = message(i, "x".repeat(2000));
+            let key = (Id(1), i.to_string());
+            nonces.get_or_send(key, async { Ok(sent) }).await.unwrap();
         }
-        caches.nonces.run_pending_tasks().await;
-        let weight = caches.nonces.weighted_size();
+        let weight = nonces.sent.weight();
         assert!(weight <= 64 * 1024, "{weight} bytes held");
-        assert!(caches.nonces.entry_count() < 100);
+        assert!(nonces.sent.len() < 100);
+    }
+
+    #[tokio::test]
+    async fn a_repeat_gets_the_first_answer_and_a_failed_send_is_not_kept() {
+        let nonces = Nonces::new(1 << 20);
+        let key = || (Id(1), "n".to_owned());
+        let refused = nonces
+            .get_or_send(key(), async { Err(EdgeError::EmptyMessage) })
+            .await;
+        assert!(refused.is_err());
+        let first = nonces
+            .get_or_send(key(), async { Ok(message(7, "first".into())) })
+            .await
+            .unwrap();
+        let again = nonces
+            .get_or_send(key(), async { Ok(message(8, "again".into())) })
+            .await
+            .unwrap();
+        assert_eq!((first.id, again.id), (Id(7), Id(7)));
+    }
+
+    #[tokio::test]
+    async fn concurrent_repeats_share_one_send() {
+        let nonces = Arc::new(Nonces::new(1 << 20));
+        let (release, wait) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let nonces = nonces.clone();
+            async move {
+                let send = async {
+                    wait.await.unwrap();
+                    Ok(message(1, "first".into()))
+                };
+                nonces.get_or_send((Id(1), "n".into()), send).await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let repeat = tokio::spawn({
+            let nonces = nonces.clone();
+            async move {
+                let send = async { Ok(message(2, "second".into())) };
+                nonces.get_or_send((Id(1), "n".into()), send).await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!repeat.is_finished(), "the repeat waits for the first send");
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap().id, Id(1));
+        assert_eq!(repeat.await.unwrap().unwrap().id, Id(1));
     }
 }

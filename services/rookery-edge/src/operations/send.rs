@@ -80,24 +80,20 @@ impl Edge {
         };
         let key = (author.id, nonce.clone());
         let mut applied = Applied::Yes;
-        let message = self
-            .caches
-            .nonces
-            .try_get_with(key, async {
-                if let Some(id) = self.store.nonce(author.id, &nonce).await?
-                    && let Some(mut m) = self.stored_message(channel_id, id).await?
-                {
-                    // The send's answer again, as first given: reactions
-                    // since are read with the history.
-                    m.reactions.clear();
-                    return Ok(Arc::new(m));
-                }
-                let (m, a) = self.post((author, bot), &channel, bits, body, wait).await?;
-                applied = a;
-                Ok::<_, EdgeError>(m)
-            })
-            .await
-            .map_err(|e: Arc<EdgeError>| (*e).clone())?;
+        let send = async {
+            if let Some(id) = self.store.nonce(author.id, &nonce).await?
+                && let Some(mut m) = self.stored_message(channel_id, id).await?
+            {
+                // The send's answer again, as first given: reactions
+                // since are read with the history.
+                m.reactions.clear();
+                return Ok(Arc::new(m));
+            }
+            let (m, a) = self.post((author, bot), &channel, bits, body, wait).await?;
+            applied = a;
+            Ok(m)
+        };
+        let message = self.caches.nonces.get_or_send(key, send).await?;
         Ok((message, applied))
     }
 
