@@ -270,3 +270,22 @@ async fn a_second_process_on_the_same_data_dir_is_refused() {
     node.child.kill().unwrap();
     node.child.wait().unwrap();
 }
+
+/// The server turns transparent huge pages off for itself (see `main.rs`):
+/// with them, fresh 2 MiB pages zeroed on first touch stalled the write path.
+#[test]
+fn the_server_runs_without_transparent_huge_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = spawn(dir.path());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", node.child.id())).unwrap();
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+    let thp = status
+        .lines()
+        .find_map(|line| line.strip_prefix("THP_enabled:"))
+        .map(str::trim);
+    // Kernels before 5.0 do not report it; there is nothing to check there.
+    if let Some(thp) = thp {
+        assert_eq!(thp, "0", "{status}");
+    }
+}
