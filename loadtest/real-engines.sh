@@ -14,7 +14,9 @@
 # over the measured phase, the writers' store-write p99 and the largest
 # consumer lag they reported, the driver's request latency and Cassandra's
 # own write latency (nodetool).
-# BUS_OPTIONS adds librdkafka properties to the bus URL (`&linger.ms=0`).
+# BUS_OPTIONS adds librdkafka properties to the bus URL (`&linger.ms=0`);
+# CHANNELS and SUBSCRIBERS change the shape (default 50 and 20); BIN is
+# the folder of the `rookery` and `loadtest` binaries (A/B of two builds).
 # Needs `cargo build --release -p rookery -p rookery-loadtest`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ shape="${1:?cluster or embedded}"
 rate="${2:?messages per second}"
 seconds="${3:-15}"
 report="${4:-/tmp/loadtest-$shape-$rate.json}"
-bin=target/release
+bin="${BIN:-target/release}"
 run_dir="$(mktemp -d -t rookery-bench.XXXXXX)"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
@@ -74,7 +76,8 @@ gauge_max() {
 }
 
 generate() {
-  "$bin/loadtest" "$@" --report "$report" fanout --channels 50 --subscribers 20 \
+  "$bin/loadtest" "$@" --report "$report" fanout --channels "${CHANNELS:-50}" \
+    --subscribers "${SUBSCRIBERS:-20}" \
     --rate "$rate" --duration-secs "$seconds"
 }
 
@@ -122,6 +125,9 @@ generate --server http://127.0.0.1:8081,http://127.0.0.1:8082 --procs 2 --cpu-of
 kill "$sampler" 2>/dev/null || true
 lag=$(sort -n "$run_dir/lag" | tail -1)
 for node in 127.0.0.1:9461 127.0.0.1:9100 127.0.0.1:9101; do stages "$node"; done
-curl -s "http://127.0.0.1:9100/metrics" | grep '^rookery_scylla_request_latency_seconds' || true
+for w in 9100 9101; do
+  curl -s "http://127.0.0.1:$w/metrics" |
+    grep -E '^rookery_scylla_(request_latency_seconds|requests_total|batch_rows_(sum|count))' || true
+done
 echo "largest consumer lag reported: ${lag:-0} records"
 engines/run nodetool tablestats "$name.messages" 2>/dev/null | grep -E 'Local write (count|latency)'

@@ -9,7 +9,9 @@
 //! datacenter, preferred by the load balancer), `timeout_ms` (per request,
 //! default 2000), `speculative_ms` (delay before a speculative retry of an
 //! idempotent request, default 100, `0` disables), `write_concurrency`
-//! (in-flight writes per batch, default 64), `connect_timeout_ms` (default
+//! (in-flight writes per batch, default 64), `batch_rows` (most rows of
+//! one partition written in one request, default 64; 1 sends each row
+//! alone), `connect_timeout_ms` (default
 //! 5000), `schema_timeout_ms` (per request of `rookery migrate`, whose
 //! schema changes wait for every node; default 60000).
 
@@ -34,6 +36,8 @@ pub struct ScyllaConfig {
     pub speculative_delay: Option<Duration>,
     /// Writes of one batch in flight at once.
     pub write_concurrency: usize,
+    /// Most new-message rows of one partition in one request.
+    pub batch_rows: usize,
     /// Bound on establishing the session.
     pub connect_timeout: Duration,
     /// Client-side timeout of each request of `rookery migrate`: a schema
@@ -98,6 +102,7 @@ impl ScyllaConfig {
             request_timeout: Duration::from_millis(2000),
             speculative_delay: Some(Duration::from_millis(100)),
             write_concurrency: 64,
+            batch_rows: 64,
             connect_timeout: Duration::from_millis(5000),
             schema_timeout: Duration::from_secs(60),
             credentials,
@@ -133,6 +138,13 @@ impl ScyllaConfig {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| invalid(format!("write_concurrency={value:?}")))?;
+            }
+            "batch_rows" => {
+                self.batch_rows = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| invalid(format!("batch_rows={value:?} (1 to 1024)")))?;
             }
             other => return Err(invalid(format!("unknown option {other:?}"))),
         }
@@ -248,7 +260,7 @@ mod tests {
     fn a_full_url_sets_every_field() {
         let c = ScyllaConfig::from_url(
             "scylla://app:s3cret@10.0.0.1:9042,10.0.0.2:9042/chat?consistency=quorum&dc=eu1\
-             &timeout_ms=500&speculative_ms=0&write_concurrency=8&connect_timeout_ms=900\
+             &timeout_ms=500&speculative_ms=0&write_concurrency=8&batch_rows=16&connect_timeout_ms=900\
              &schema_timeout_ms=30000",
         )
         .unwrap();
@@ -259,6 +271,7 @@ mod tests {
         assert_eq!(c.request_timeout, Duration::from_millis(500));
         assert_eq!(c.speculative_delay, None);
         assert_eq!(c.write_concurrency, 8);
+        assert_eq!(c.batch_rows, 16);
         assert_eq!(c.connect_timeout, Duration::from_millis(900));
         assert_eq!(c.schema_timeout, Duration::from_secs(30));
         assert_eq!(c.credentials, Some(("app".into(), "s3cret".into())));
@@ -289,6 +302,8 @@ mod tests {
             ("scylla://h:9042?colour=blue", "unknown option"),
             ("scylla://h:9042?timeout_ms=soon", "milliseconds"),
             ("scylla://h:9042?write_concurrency=0", "write_concurrency"),
+            ("scylla://h:9042?batch_rows=0", "batch_rows"),
+            ("scylla://h:9042?batch_rows=5000", "batch_rows"),
             ("scylla://user@h:9042", "user:password"),
         ] {
             let err = ScyllaConfig::from_url(url).unwrap_err().to_string();

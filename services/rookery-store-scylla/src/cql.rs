@@ -160,9 +160,11 @@ statements! {
     /// A guild's invite codes.
     SELECT_GUILD_INVITES = "SELECT code FROM invites_by_guild WHERE guild_id = ?";
 
-    /// A message upsert into its `(channel, bucket)` partition. Absent
-    /// values are bound unset, so they write no null cells (tombstones).
-    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, reply_to, mention_users, mention_roles, mention_everyone, webhook_id, author_bot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /// A message upsert into its `(channel, bucket)` partition, at the
+    /// write time bound last (so rows batched together keep their own).
+    /// Absent values are bound unset, so they write no null cells
+    /// (tombstones).
+    INSERT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, guild_id, author_id, author_username, content, nonce, reply_to, mention_users, mention_roles, mention_everyone, webhook_id, author_bot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?";
     /// An edit: the text and its time, nothing else (only once the message
     /// is known to exist).
     EDIT_MESSAGE = "INSERT INTO messages (channel_id, bucket, message_id, content, edited_at) VALUES (?, ?, ?, ?, ?)";
@@ -221,8 +223,9 @@ statements! {
     SELECT_BROADCAST_MENTIONS = "SELECT message_id, author_id, everyone, roles FROM broadcast_mentions WHERE channel_id = ? AND bucket = ? AND message_id > ?";
     /// Marks a bucket non-empty.
     INSERT_BUCKET = "INSERT INTO channel_buckets (channel_id, bucket) VALUES (?, ?)";
-    /// Records a send's nonce (expires with the table's TTL).
-    INSERT_NONCE = "INSERT INTO nonces (user_id, nonce, message_id) VALUES (?, ?, ?)";
+    /// Records a send's nonce (expires with the table's TTL), at the write
+    /// time bound last.
+    INSERT_NONCE = "INSERT INTO nonces (user_id, nonce, message_id) VALUES (?, ?, ?) USING TIMESTAMP ?";
     /// The message a nonce produced.
     SELECT_NONCE = "SELECT message_id FROM nonces WHERE user_id = ? AND nonce = ?";
     /// Non-empty buckets at or below one, newest first (the clustering order).

@@ -24,6 +24,7 @@ mod mentions;
 pub mod metrics;
 mod migrate;
 mod moderation;
+mod new_messages;
 mod schema_lock;
 mod session;
 mod store;

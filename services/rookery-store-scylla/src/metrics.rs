@@ -3,7 +3,7 @@
 //! process's recorder every few seconds. Store-level timings use the
 //! `rookery_store_*` names with `store="scylla"`.
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use scylla::client::session::Session;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -21,6 +21,8 @@ pub const TIMEOUTS: &str = "rookery_scylla_request_timeouts_total";
 pub const CONNECTIONS: &str = "rookery_scylla_connections";
 /// Message rows left out of reads because they lack the creation's columns.
 pub const PARTIAL_ROWS: &str = "rookery_scylla_partial_rows_total";
+/// Rows per write request of new messages (a partition's batch, or one).
+pub const BATCH_ROWS: &str = "rookery_scylla_batch_rows";
 /// Request latency percentiles from the driver's histogram.
 pub const LATENCY: &str = "rookery_scylla_request_latency_seconds";
 
@@ -29,6 +31,11 @@ const EVERY: Duration = Duration::from_secs(5);
 /// Registers descriptions with the installed recorder.
 pub fn describe() {
     describe_counter!(REQUESTS, Unit::Count, "Requests sent to ScyllaDB.");
+    describe_histogram!(
+        BATCH_ROWS,
+        Unit::Count,
+        "Rows per write request of new messages (one partition's batch)."
+    );
     describe_counter!(
         PARTIAL_ROWS,
         Unit::Count,

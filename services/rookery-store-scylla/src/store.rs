@@ -60,6 +60,8 @@ pub(crate) struct Inner {
     keyspace: String,
     pub(crate) bucket_ms: u64,
     pub(crate) write_concurrency: usize,
+    /// Most new-message rows of one partition per request.
+    pub(crate) batch_rows: usize,
     /// `(channel, bucket)` rows this process has written: every message
     /// would otherwise rewrite its bucket's row.
     pub(crate) known_buckets: moka::future::Cache<(Id, u32), ()>,
@@ -169,6 +171,7 @@ impl ScyllaStore {
             keyspace: config.keyspace.clone(),
             bucket_ms: config.bucket_ms,
             write_concurrency: config.write_concurrency,
+            batch_rows: config.batch_rows.max(1),
             clock: LocalClock::default(),
             known_buckets: moka::future::Cache::builder()
                 .max_capacity(100_000)

@@ -7,12 +7,8 @@
 //! timestamp taken by each process from its own clock could). Writes made
 //! without one (tests, the edge's account creation) take [`LocalClock`]'s.
 
-use crate::store::{Inner, key, unless};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
-use rookery_proto::model::Message;
+use crate::store::{Inner, key};
 use rookery_store::{Mutation, StoreError, WriteTime};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Write times for writes that come with none: microseconds of this
@@ -52,17 +48,7 @@ impl Inner {
             }
             return Ok(());
         }
-        let mut in_flight = FuturesUnordered::new();
-        for (at, mutation) in batch {
-            if in_flight.len() == self.write_concurrency {
-                in_flight.next().await.transpose()?;
-            }
-            in_flight.push(self.write(*at, mutation));
-        }
-        while let Some(done) = in_flight.next().await {
-            done?;
-        }
-        Ok(())
+        self.write_messages(batch).await
     }
 
     async fn write(&self, at: WriteTime, mutation: &Mutation) -> Result<(), StoreError> {
@@ -135,56 +121,5 @@ impl Inner {
             | Mutation::ReadState { .. }
             | Mutation::Audit(_) => self.write_record(at, mutation).await,
         }
-    }
-
-    async fn write_message(&self, at: WriteTime, msg: &Message) -> Result<(), StoreError> {
-        let s = &self.s;
-        let bucket = msg.id.bucket(self.bucket_ms);
-        let mentions: BTreeMap<i64, &str> = msg
-            .mentions
-            .iter()
-            .map(|u| (key(u.id), u.username.as_str()))
-            .collect();
-        let roles: Vec<i64> = msg.mention_roles.iter().copied().map(key).collect();
-        let reply_to = msg.message_reference.as_ref().map(|r| key(r.message_id));
-        let row = (
-            key(msg.channel_id),
-            i64::from(bucket),
-            key(msg.id),
-            key(msg.guild_id),
-            key(msg.author.id),
-            &msg.author.username,
-            &msg.content,
-            unless(msg.nonce.is_none(), &msg.nonce),
-            unless(reply_to.is_none(), reply_to),
-            unless(mentions.is_empty(), &mentions),
-            unless(roles.is_empty(), &roles),
-            unless(!msg.mention_everyone, true),
-            msg.webhook_id.map(key),
-            unless(!msg.author_bot, true),
-        );
-        let message = self.exec(at, &s.insert_message, row);
-        let nonce = async {
-            match &msg.nonce {
-                Some(n) => {
-                    let values = (key(msg.author.id), n, key(msg.id));
-                    self.exec(at, &s.insert_nonce, values).await
-                }
-                None => Ok(()),
-            }
-        };
-        let known = (msg.channel_id, bucket);
-        let bucket_row = async {
-            if self.known_buckets.contains_key(&known) {
-                return Ok(());
-            }
-            let values = (key(msg.channel_id), i64::from(bucket));
-            self.exec(at, &s.insert_bucket, values).await?;
-            self.known_buckets.insert(known, ()).await;
-            Ok(())
-        };
-        let indexed = self.index_mentions(at, msg, true);
-        futures_util::try_join!(message, nonce, bucket_row, indexed)?;
-        Ok(())
     }
 }

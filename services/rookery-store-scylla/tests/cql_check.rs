@@ -32,11 +32,13 @@ fn name(id: &Identifier) -> String {
 }
 
 /// Parses one statement; the parser's panics and partial parses are errors.
-/// (The parser takes no bind markers in a TTL or an UPDATE: those are
-/// checked with literals in their place; the real node, in
+/// (The parser takes no bind markers in a TTL, a TIMESTAMP or an UPDATE:
+/// those are checked with literals in their place; the real node, in
 /// `tests/conformance.rs`, takes the markers.)
 fn parse(cql: &str) -> Result<CassandraStatement, String> {
-    let mut literal = cql.replace("USING TTL ?", "USING TTL 60");
+    let mut literal = cql
+        .replace("USING TTL ?", "USING TTL 60")
+        .replace("USING TIMESTAMP ?", "USING TIMESTAMP 1");
     if literal.starts_with("UPDATE ") {
         literal = literal.replace('?', "0");
     }

@@ -3,8 +3,8 @@
 //! and the renewed migration lock, opening a pinned store without Paxos,
 //! upserts that write no tombstones, write times that keep a late write of
 //! an earlier event from winning, history that survives a partial row, a
-//! delete of a much-reacted message, and time-window compaction only where
-//! rows expire. Skipped without `ROOKERY_TEST_SCYLLA` (see `conformance.rs`).
+//! delete of a much-reacted message, time-window compaction only where
+//! rows expire, and batched new messages that keep each row's write time. Skipped without `ROOKERY_TEST_SCYLLA` (see `conformance.rs`).
 
 mod common;
 
@@ -286,6 +286,49 @@ async fn a_late_write_of_an_earlier_event_loses_to_a_later_one() {
 fn message(channel: Id, author: &User) -> Message {
     let id = fresh();
     Message::new(id, (Id(1), channel), author.clone(), format!("m{}", id.0))
+}
+
+/// A channel's new messages go in one unlogged batch (as do the author's
+/// nonces), each row at its own write time: replayed after an edit made
+/// between two of its rows' times, the batch leaves the edit in place
+/// (a batch written at one time, its latest or the server's, overwrote it).
+#[tokio::test]
+async fn batched_messages_keep_each_rows_write_time() {
+    let Some((_, _, store)) = store_on_fresh_keyspace().await else {
+        return;
+    };
+    let (channel, author) = (fresh(), user("batch"));
+    let at = |t: i64| WriteTime(1_700_000_000_000_000 + t);
+    let messages: Vec<Message> = (0..5)
+        .map(|i| {
+            let mut m = message(channel, &author);
+            m.nonce = Some(format!("n{i}"));
+            m
+        })
+        .collect();
+    let created: Vec<_> = (0..)
+        .zip(&messages)
+        .map(|(i, m)| (at(10 * (i + 1)), Mutation::Message(m.clone())))
+        .collect();
+    store.apply_at(created.clone()).await.unwrap();
+    let mut edited = messages[0].clone();
+    edited.content = "edited".into();
+    edited.edited_timestamp = Some("2026-12-06T00:00:00.000Z".into());
+    let edit = vec![(at(15), Mutation::MessageEdit(edited))];
+    store.apply_at(edit).await.unwrap();
+    store.apply_at(created).await.unwrap();
+    let first = store
+        .message(channel, messages[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.content, "edited");
+    for (i, m) in messages.iter().enumerate() {
+        let stored = store.message(channel, m.id).await.unwrap().unwrap();
+        assert_eq!(stored.author.id, author.id);
+        let nonce = store.nonce(author.id, &format!("n{i}")).await.unwrap();
+        assert_eq!(nonce, Some(m.id));
+    }
 }
 
 /// A row holding only an edit's or a reaction's columns (written after its
