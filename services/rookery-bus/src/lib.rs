@@ -16,7 +16,7 @@ pub mod interest;
 pub mod metrics;
 mod partitioner;
 
-pub use embedded::{DEFAULT_COMMIT_LINGER, EmbeddedBus, EmbeddedBusConfig};
+pub use embedded::{DEFAULT_COMMIT_LINGER, DEFAULT_SEGMENT_BYTES, EmbeddedBus, EmbeddedBusConfig};
 pub use interest::{EdgeId, Interest, InterestAcks, InterestTable, LocalInterest};
 pub use partitioner::partition_for;
 

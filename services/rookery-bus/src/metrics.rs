@@ -21,6 +21,8 @@ pub const EPHEMERAL_DROPPED: &str = "rookery_bus_ephemeral_dropped_records_total
 /// the committer) or `log` (read back from disk: after a restart, or a
 /// consumer further behind than the tail holds).
 pub const CONSUMER_READS: &str = "rookery_bus_consumer_read_records_total";
+/// Segment files of the embedded log on disk (the active one included).
+pub const LOG_SEGMENTS: &str = "rookery_bus_log_segments";
 /// Records published but not yet committed by the consumer group, per partition.
 pub const CONSUMER_LAG: &str = "rookery_bus_consumer_lag_records";
 
@@ -65,6 +67,11 @@ pub fn describe() {
         COMMIT_DURATION,
         Unit::Seconds,
         "Time per group commit (write and fsync) of the embedded log."
+    );
+    describe_gauge!(
+        LOG_SEGMENTS,
+        Unit::Count,
+        "Segment files of the embedded log on disk."
     );
     describe_gauge!(
         CONSUMER_LAG,

@@ -64,6 +64,10 @@ pub struct ServeConfig {
     /// 0 commits at once.
     #[arg(long, env = "ROOKERY_BUS_COMMIT_LINGER_US", default_value_t = rookery_bus::DEFAULT_COMMIT_LINGER.as_micros() as u64)]
     pub bus_commit_linger_us: u64,
+    /// Size of an embedded-bus log segment file in MiB (1 to 1024). A
+    /// segment every consumer group has read is reused or deleted.
+    #[arg(long, env = "ROOKERY_BUS_SEGMENT_MIB", default_value_t = rookery_bus::DEFAULT_SEGMENT_BYTES >> 20, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub bus_segment_mib: u64,
     /// Heartbeat interval announced to clients, in milliseconds.
     #[arg(long, env = "ROOKERY_HEARTBEAT_INTERVAL_MS", default_value_t = 41_250)]
     pub heartbeat_interval_ms: u64,
@@ -220,6 +224,7 @@ impl ServeConfig {
             bucket_ms: rookery_store::DEFAULT_BUCKET_MS,
             partitions: 16,
             bus_commit_linger_us: rookery_bus::DEFAULT_COMMIT_LINGER.as_micros() as u64,
+            bus_segment_mib: rookery_bus::DEFAULT_SEGMENT_BYTES >> 20,
             heartbeat_interval_ms: 41_250,
             identify_timeout_ms: 10_000,
             token_ttl_secs: 7 * 24 * 3600,

@@ -50,6 +50,9 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let addr = listener.local_addr()?;
     let ops_addr = ops_listener.local_addr()?;
     let secret = jwt_secret(&config)?;
+    // The recorder before the store and bus: what they report at open
+    // (the log's segment count) would otherwise be lost.
+    metrics_handle();
     let store = open_store(&config).await.context("cannot open the store")?;
     let bus = open_bus(&config).await.context("cannot open the bus")?;
 
@@ -199,6 +202,7 @@ pub(crate) async fn open_bus(config: &ServeConfig) -> Result<Arc<dyn Bus>> {
         let bus_config = EmbeddedBusConfig {
             partitions: config.partitions,
             commit_linger: std::time::Duration::from_micros(config.bus_commit_linger_us),
+            segment_bytes: config.bus_segment_mib << 20,
             ..EmbeddedBusConfig::new(config.data_dir.join("bus"))
         };
         return Ok(Arc::new(EmbeddedBus::open(&bus_config)?));

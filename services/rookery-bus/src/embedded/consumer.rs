@@ -1,16 +1,12 @@
 //! The embedded bus's consumer: reads a group's partitions from the
 //! committer's in-memory tail (or the log, when the tail cannot serve it),
-//! and commits the group's progress together with the trimming of records
-//! every group has consumed.
+//! and commits the group's progress, trimming what every group has
+//! consumed from the tail and the log's index.
 
-use super::{
-    Shared, backend, be_u64, committed_clock, committed_offset, committed_value, log_key,
-    offset_key,
-};
+use super::{Shared, backend, committed_clock, committed_offset, committed_value, offset_key};
 use crate::metrics as m;
-use crate::{Batch, BusError, Checkpoint, Consumed, Consumer};
+use crate::{Batch, BusError, Checkpoint, Consumer};
 use async_trait::async_trait;
-use fjall::Keyspace;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -62,7 +58,7 @@ impl EmbeddedConsumer {
             }
             let (records, source) = match s.tail.read(p, (from, to), budget) {
                 Some(records) => (records, "tail"),
-                None => (read_log(&s.log, p, (from, to), budget)?, "log"),
+                None => (s.journal.read(p, (from, to), budget)?, "log"),
             };
             metrics::counter!(m::CONSUMER_READS, "source" => source)
                 .increment(records.len() as u64);
@@ -78,29 +74,6 @@ impl EmbeddedConsumer {
         self.cursor = (self.cursor + 1) % s.partitions;
         Ok(out)
     }
-}
-
-/// Partition `p`'s records from the log, `from` up to `to` (at most `max`).
-fn read_log(
-    log: &Keyspace,
-    p: u32,
-    (from, to): (u64, u64),
-    max: usize,
-) -> Result<Vec<Consumed>, BusError> {
-    let mut records = Vec::new();
-    for row in log.range(log_key(p, from)..log_key(p, to)).take(max) {
-        let (k, v) = row.into_inner().map_err(backend)?;
-        let (offset, key) = (
-            be_u64(&k).unwrap_or(0),
-            be_u64(&v[..8.min(v.len())]).unwrap_or(0),
-        );
-        records.push(Consumed {
-            offset,
-            key,
-            payload: v.get(8..).unwrap_or_default().to_vec(),
-        });
-    }
-    Ok(records)
 }
 
 #[async_trait]
@@ -138,12 +111,11 @@ impl Consumer for EmbeddedConsumer {
                 offset_key(pos.partition, &self.group),
                 committed_value(pos.offset, pos.clock),
             );
-            // Records every group has consumed are no longer needed.
+            // Records every group has consumed are no longer needed (their
+            // segments are recycled by the committer).
             let others = min_elsewhere(&all[p], &self.group);
-            for offset in self.committed[p]..pos.offset.min(others) {
-                batch.remove(&s.log, log_key(pos.partition, offset));
-            }
             s.tail.trim(pos.partition, pos.offset.min(others));
+            s.journal.trim(pos.partition, pos.offset.min(others));
             self.committed[p] = pos.offset;
             advanced.push((p, pos.offset));
             let lag = s.high[p].load(Ordering::Acquire).saturating_sub(pos.offset);
