@@ -54,30 +54,6 @@ impl From<io::Error> for ReadError {
     }
 }
 
-/// The reading side of a connection's socket; its outlet shares the same
-/// socket for writing.
-pub(super) struct ReadSide(pub(super) std::sync::Arc<tokio::net::TcpStream>);
-
-impl tokio::io::AsyncRead for ReadSide {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        loop {
-            std::task::ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return std::task::Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return std::task::Poll::Ready(Err(e)),
-            }
-        }
-    }
-}
-
 /// Bytes read per call between frames (on the stack, not kept).
 const STACK_READ: usize = 1024;
 

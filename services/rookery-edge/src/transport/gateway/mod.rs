@@ -7,6 +7,7 @@
 mod discord;
 mod frames;
 mod open;
+mod read_side;
 mod reader;
 mod ready;
 

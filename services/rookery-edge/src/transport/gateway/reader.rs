@@ -2,7 +2,8 @@
 //! one at a time, until the client leaves, breaks the protocol, stops
 //! heartbeating, or the server closes it.
 
-use super::frames::{FrameReader, Opcode, ReadError, ReadSide, WsFrame};
+use super::frames::{FrameReader, Opcode, ReadError, WsFrame};
+use super::read_side::ReadSide;
 use crate::delivery::outlet::Start;
 use crate::delivery::session::{Conn, Outbound, ResumeError, Session};
 use crate::delivery::{Outlet, Refused};
