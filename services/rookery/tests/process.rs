@@ -15,13 +15,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_rookery");
 
 /// Starts `rookery serve` on port 0.
 fn spawn(data_dir: &Path) -> ChildServer {
-    let bulk = [
+    spawn_with(data_dir, &[])
+}
+
+/// Starts `rookery serve` on port 0 with `extra` flags.
+fn spawn_with(data_dir: &Path, extra: &[&str]) -> ChildServer {
+    let mut args = vec![
         "--frames-per-minute",
         "100000",
         "--channel-messages-per-5s",
         "0",
     ];
-    ChildServer::spawn(BIN, data_dir, &bulk)
+    args.extend_from_slice(extra);
+    ChildServer::spawn(BIN, data_dir, &args)
 }
 
 /// Sends as fast as acks come back on several connections, and SIGKILLs the
@@ -70,16 +76,39 @@ async fn send_until_killed(
 #[tokio::test]
 async fn kill_9_loses_no_acknowledged_message() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = spawn(dir.path());
+    kill_9_then_read_back(dir.path(), &[], (600, 1)).await;
+}
+
+/// With 1 MiB log segments the run fills several: the kill lands after
+/// segments were sealed and recycled, and the restart scans them all.
+#[tokio::test]
+async fn kill_9_across_bus_log_segments_loses_no_acknowledged_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let segments = ["--bus-segment-mib", "1"];
+    // At the kill the log holds more than its first segment (or its spare).
+    kill_9_then_read_back(dir.path(), &segments, (6000, 2)).await;
+}
+
+/// Sends until `kill_after` acks, SIGKILLs the server (its bus log then
+/// holds at least `log_files` files), restarts it on the same data dir and
+/// checks every acknowledged message is in the history.
+async fn kill_9_then_read_back(
+    dir: &Path,
+    extra: &[&str],
+    (kill_after, log_files): (usize, usize),
+) {
+    let mut node = spawn_with(dir, extra);
     let api = Api::new(format!("http://{}", node.addr));
     let auth = api.register("durable", "long-enough").await.unwrap();
     let alice = api.with_token(&auth.token);
     let channel = alice.create_guild("crash test").await.unwrap().channels[0].id;
 
-    let acked = send_until_killed(&mut node, &auth.token, channel, 600).await;
-    assert!(acked.len() >= 600, "acked {}", acked.len());
+    let acked = send_until_killed(&mut node, &auth.token, channel, kill_after).await;
+    assert!(acked.len() >= kill_after, "acked {}", acked.len());
+    let files = std::fs::read_dir(dir.join("bus/segments")).unwrap().count();
+    assert!(files >= log_files, "{files} log files at the kill");
 
-    let node = spawn(dir.path());
+    let node = spawn_with(dir, extra);
     // The generated signing key persisted: the old token still works.
     let alice = Api::new(format!("http://{}", node.addr)).with_token(&auth.token);
     let mut stored = BTreeSet::new();
