@@ -61,6 +61,46 @@ fn spare_path(dir: &Path, name: u64) -> PathBuf {
     dir.join(format!("spare-{}", segments::name(name)))
 }
 
+/// The segments in `dir` (their first LSNs, in order) and the spares.
+fn list(dir: &Path) -> io::Result<(Vec<u64>, Vec<PathBuf>)> {
+    let (mut names, mut spares) = (Vec::new(), Vec::new());
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if let Some(lsn) = segments::parse_name(&file_name) {
+            names.push(lsn);
+        } else if file_name.starts_with("spare-") {
+            spares.push(entry.path());
+        }
+    }
+    names.sort_unstable();
+    Ok((names, spares))
+}
+
+/// Scans segment `name` at `path` into `journal`'s index; returns how many
+/// valid records it holds and the last offset of each partition there.
+fn recover(
+    journal: &Journal,
+    path: &Path,
+    name: u64,
+    partitions: u32,
+) -> io::Result<(u64, HashMap<u32, u64>)> {
+    let mut last = HashMap::new();
+    let count = segments::scan(path, name, |s: Scanned| {
+        if s.partition < partitions {
+            let loc = Loc {
+                segment: name,
+                pos: s.pos,
+                len: s.len,
+            };
+            journal.extend([(s.partition, s.offset, loc)]);
+            last.insert(s.partition, s.offset);
+        }
+    })?;
+    Ok((count, last))
+}
+
 /// A new segment file named `lsn` in `dir`: a spare renamed, or a new file
 /// of the segment size, durable in the directory before it is written.
 fn start_segment(
@@ -98,34 +138,12 @@ impl Appender {
         partitions: u32,
     ) -> io::Result<(Journal, Appender)> {
         fs::create_dir_all(dir)?;
-        let (mut names, mut spares) = (Vec::new(), Vec::new());
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let file_name = entry.file_name();
-            let file_name = file_name.to_string_lossy();
-            if let Some(lsn) = segments::parse_name(&file_name) {
-                names.push(lsn);
-            } else if file_name.starts_with("spare-") {
-                spares.push(entry.path());
-            }
-        }
-        names.sort_unstable();
+        let (names, mut spares) = list(dir)?;
         let journal = Journal::new(partitions);
         let (mut sealed, mut next_lsn) = (VecDeque::new(), 0);
         for name in names {
             let path = dir.join(segments::name(name));
-            let mut last = HashMap::new();
-            let count = segments::scan(&path, name, |s: Scanned| {
-                if s.partition < partitions {
-                    let loc = Loc {
-                        segment: name,
-                        pos: s.pos,
-                        len: s.len,
-                    };
-                    journal.extend([(s.partition, s.offset, loc)]);
-                    last.insert(s.partition, s.offset);
-                }
-            })?;
+            let (count, last) = recover(&journal, &path, name, partitions)?;
             next_lsn = next_lsn.max(name + count);
             if count == 0 {
                 let spare = spare_path(dir, name);

@@ -151,11 +151,6 @@ impl EmbeddedBus {
         std::fs::create_dir_all(&config.path).map_err(|e| {
             BusError::Config(format!("cannot create {}: {e}", config.path.display()))
         })?;
-        if !(1 << 20..=1 << 30).contains(&config.segment_bytes) {
-            return Err(BusError::Config(
-                "segment size must be 1 to 1024 MiB".to_owned(),
-            ));
-        }
         let db = Database::builder(&config.path)
             .open()
             .map_err(|e| match e {
@@ -166,15 +161,7 @@ impl EmbeddedBus {
             .keyspace("offsets", KeyspaceCreateOptions::default)
             .map_err(backend)?;
         let partitions = config.partitions.max(1);
-        let segments = config.path.join("segments");
-        let (journal, mut appender) = Appender::open(&segments, config.segment_bytes, partitions)
-            .map_err(|e| {
-            BusError::Backend(format!(
-                "cannot open the log in {}: {e}",
-                segments.display()
-            ))
-        })?;
-        legacy::import(&db, &journal, &mut appender)?;
+        let (journal, appender) = open_log(config, &db, partitions)?;
         let high = (0..partitions)
             .map(|p| recover_high(&journal, &offsets, p).map(AtomicU64::new))
             .collect::<Result<_, _>>()?;
@@ -205,6 +192,25 @@ impl EmbeddedBus {
             ephemeral,
         })
     }
+}
+
+/// The log's segments under the bus directory, with a log fjall still
+/// holds (from before the segments) moved in.
+fn open_log(
+    config: &EmbeddedBusConfig,
+    db: &Database,
+    partitions: u32,
+) -> Result<(Journal, Appender), BusError> {
+    if !(1 << 20..=1 << 30).contains(&config.segment_bytes) {
+        return Err(BusError::Config(
+            "segment size must be 1 to 1024 MiB".to_owned(),
+        ));
+    }
+    let dir = config.path.join("segments");
+    let (journal, mut appender) = Appender::open(&dir, config.segment_bytes, partitions)
+        .map_err(|e| BusError::Backend(format!("cannot open the log in {}: {e}", dir.display())))?;
+    legacy::import(db, &journal, &mut appender)?;
+    Ok((journal, appender))
 }
 
 /// The high watermark survives trimming: it is the larger of the last record
@@ -283,14 +289,15 @@ impl Shared {
         }
     }
 
-    fn commit_group(&self, appender: &mut Appender, pending: &mut Vec<Pending>) {
-        let started = Instant::now();
+    /// Where each pending record goes, and each partition's next offset
+    /// after them.
+    fn positions(&self, pending: &[Pending]) -> (Vec<Position>, Vec<u64>) {
         let mut next: Vec<u64> = self
             .high
             .iter()
             .map(|h| h.load(Ordering::Acquire))
             .collect();
-        let positions: Vec<Position> = pending
+        let positions = pending
             .iter()
             .map(|p| {
                 let partition = partition_for(p.record.key, self.partitions);
@@ -299,6 +306,12 @@ impl Shared {
                 Position { partition, offset }
             })
             .collect();
+        (positions, next)
+    }
+
+    fn commit_group(&self, appender: &mut Appender, pending: &mut Vec<Pending>) {
+        let started = Instant::now();
+        let (positions, next) = self.positions(pending);
         let entries: Vec<Entry<'_>> = pending
             .iter()
             .zip(&positions)
