@@ -242,10 +242,12 @@ async fn a_missing_topic_is_refused_with_the_reason(c: TestCluster) {
 
 #[tokio::test]
 async fn an_unreachable_cluster_is_refused_with_the_reason() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // Bound but not listening: connections are refused, and the port stays
+    // taken for the whole test. (A listener dropped at once freed it, and
+    // CI once saw another test's mock broker take it in between.)
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = reserved.local_addr().unwrap();
     let url = format!("kafka://{closed}");
     let started = Instant::now();
     let err = KafkaBus::connect(KafkaConfig::from_url(&url).unwrap())
