@@ -20,11 +20,14 @@ fn spawn(data_dir: &Path) -> ChildServer {
 
 /// Starts `rookery serve` on port 0 with `extra` flags.
 fn spawn_with(data_dir: &Path, extra: &[&str]) -> ChildServer {
+    // Bulk sends, and thousands of messages read back page by page.
     let mut args = vec![
         "--frames-per-minute",
         "100000",
         "--channel-messages-per-5s",
         "0",
+        "--rest-requests-per-second",
+        "100000",
     ];
     args.extend_from_slice(extra);
     ChildServer::spawn(BIN, data_dir, &args)
