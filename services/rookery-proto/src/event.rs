@@ -11,6 +11,8 @@ use crate::Id;
 use crate::model::{Channel, GuildState, GuildUpdate, Invite, Member, Message, Role, User};
 use serde::{Deserialize, Serialize};
 
+mod classify;
+
 /// Version of the event schema written by this build.
 pub const SCHEMA_VERSION: u16 = 1;
 
@@ -381,126 +383,6 @@ impl MemberAdd {
         }
     }
 }
-
-impl Event {
-    /// Partition key: the channel for channel-scoped events, the guild for
-    /// guild-scoped ones, the user for account events. Events with the same key
-    /// are delivered in publish order: every change to a guild's roles,
-    /// overwrites and member roles is applied in the order it was made.
-    pub fn key(&self) -> u64 {
-        match self {
-            Event::UserCreate(u) => u.id.0,
-            Event::GuildCreate(g) => g.guild.id.0,
-            Event::GuildUpdate(g) => g.id.0,
-            Event::GuildDelete(g) => g.guild_id.0,
-            // Every opening of a DM between the same two users is on one
-            // partition, so the store keeps the first (see `dm_pair`).
-            Event::ChannelCreate(c) if c.dm_pair().is_some() => {
-                c.dm_pair().map_or(c.id.0, |(low, _)| low.0)
-            }
-            Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
-                c.scope().0
-            }
-            Event::InviteCreate(i) => i.guild_id.0,
-            Event::InviteDelete(i) => i.guild_id.0,
-            Event::GuildMemberAdd(m) => m.guild_id.0,
-            Event::MessageCreate(m) => m.channel_id.0,
-            Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id.0,
-            Event::GuildRoleDelete(r) => r.guild_id.0,
-            Event::GuildMemberUpdate(m) => m.guild_id.0,
-            Event::GuildMemberRemove(m) => m.guild_id.0,
-            Event::MessageUpdate(m) => m.channel_id.0,
-            Event::MessageDelete(d) => d.channel_id.0,
-            Event::MessageDeleteBulk(d) => d.channel_id.0,
-            Event::ChannelPinsUpdate(p) => p.channel_id.0,
-            Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => r.channel_id.0,
-            Event::MessageReactionRemoveAll(r) | Event::MessageReactionRemoveEmoji(r) => {
-                r.channel_id.0
-            }
-            Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id.0,
-            Event::MessageAck(a) => a.channel_id.0,
-            Event::TypingStart(t) => t.channel_id.0,
-            Event::PresenceUpdate(p) => p.user_id.0,
-            Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => r.channel_id.0,
-            Event::TokensRevoked(r) => r.user_id.0,
-        }
-    }
-}
-
-impl Event {
-    /// The scope an event belongs to: its guild, or the private channel
-    /// itself for a DM's or group DM's events (see
-    /// [`crate::model::Channel::scope`]); none for account events.
-    pub fn guild(&self) -> Option<Id> {
-        Some(match self {
-            Event::UserCreate(_) => return None,
-            Event::GuildCreate(g) => g.guild.id,
-            Event::GuildUpdate(g) => g.id,
-            Event::GuildDelete(g) => g.guild_id,
-            Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
-                c.scope()
-            }
-            Event::InviteCreate(i) => i.guild_id,
-            Event::InviteDelete(i) => i.guild_id,
-            Event::GuildMemberAdd(m) => m.guild_id,
-            Event::MessageCreate(m) | Event::MessageUpdate(m) => m.scope(),
-            Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id,
-            Event::GuildRoleDelete(r) => r.guild_id,
-            Event::GuildMemberUpdate(m) => m.guild_id,
-            Event::GuildMemberRemove(m) => m.guild_id,
-            Event::MessageDelete(d) => d.guild_id.or(d.channel_id),
-            Event::MessageDeleteBulk(d) => d.guild_id.or(d.channel_id),
-            Event::ChannelPinsUpdate(p) => p.guild_id.or(p.channel_id),
-            Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => {
-                r.guild_id.or(r.channel_id)
-            }
-            Event::MessageReactionRemoveAll(r) | Event::MessageReactionRemoveEmoji(r) => {
-                r.guild_id.or(r.channel_id)
-            }
-            Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id,
-            Event::MessageAck(a) => a.guild_id.or(a.channel_id),
-            Event::TypingStart(t) => t.guild_id.or(t.channel_id),
-            Event::PresenceUpdate(_) => return None,
-            Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => r.channel_id,
-            Event::TokensRevoked(_) => return None,
-        })
-    }
-
-    /// Whether the event is ephemeral: published on `rookery.ephemeral`,
-    /// fanned out once and never stored.
-    pub fn is_ephemeral(&self) -> bool {
-        matches!(self, Event::TypingStart(_) | Event::PresenceUpdate(_))
-    }
-
-    /// The membership an event ends: a leave, a kick or a ban.
-    pub fn removed_member(&self) -> Option<(Id, &User)> {
-        match self {
-            Event::GuildMemberRemove(m) => Some((m.guild_id, &m.user)),
-            Event::GuildBanAdd(b) => Some((b.guild_id, &b.user)),
-            _ => None,
-        }
-    }
-
-    /// The channel of a channel-scoped event. These are routed only to the
-    /// edges with interest in the channel; every other event is rare (guild,
-    /// membership and account changes) and goes to every edge.
-    pub fn channel(&self) -> Option<Id> {
-        match self {
-            Event::MessageCreate(m) | Event::MessageUpdate(m) => Some(m.channel_id),
-            Event::MessageDelete(d) => Some(d.channel_id),
-            Event::MessageDeleteBulk(d) => Some(d.channel_id),
-            Event::ChannelPinsUpdate(p) => Some(p.channel_id),
-            Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => Some(r.channel_id),
-            Event::MessageReactionRemoveAll(r) | Event::MessageReactionRemoveEmoji(r) => {
-                Some(r.channel_id)
-            }
-            Event::MessageAck(a) => Some(a.channel_id),
-            Event::TypingStart(t) => Some(t.channel_id),
-            _ => None,
-        }
-    }
-}
-
 /// Why a record could not be decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {

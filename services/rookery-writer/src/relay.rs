@@ -6,7 +6,6 @@
 
 use crate::{WriterError, decode, metrics as m};
 use rookery_bus::{Bus, Consumer, EdgeLink, FanoutBatch};
-use rookery_proto::event::Event;
 use std::sync::Arc;
 
 /// Most records taken per poll.
@@ -45,11 +44,7 @@ impl EphemeralRelay {
                 // Only ephemeral events belong here (anything else would be
                 // fanned out without being stored), and only fresh ones.
                 events.retain(|e| e.event.is_ephemeral() && e.ts >= oldest);
-                for e in &events {
-                    let kind = match e.event {
-                        Event::TypingStart(_) => "typing_start",
-                        _ => "presence_update",
-                    };
+                for kind in events.iter().filter_map(|e| e.event.ephemeral_kind()) {
                     ::metrics::counter!(m::EPHEMERAL_EVENTS, "type" => kind).increment(1);
                 }
                 if events.is_empty() {
