@@ -6,7 +6,8 @@
 use crate::report::PartReport;
 use crate::{Phase, Progress, Target};
 use rookery_client::{Api, Gateway};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::gateway::{self as gw, op};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -22,11 +23,11 @@ pub enum Role {
     /// Only reads.
     Listener,
     /// Sends to `channel` every `every`.
-    Sender { channel: Id, every: Duration },
+    Sender { channel: ChannelId, every: Duration },
     /// Every `every` on average: 70 % send, 20 % read history, 10 % drop the
     /// connection and RESUME.
     Chatter {
-        channel: Id,
+        channel: ChannelId,
         every: Duration,
         api: Api,
         token: String,
@@ -37,7 +38,7 @@ pub enum Role {
     /// random wait of up to `backoff`: with RESUME if `resume`, else with
     /// IDENTIFY carrying the last message id it holds in `channel`.
     Stormer {
-        channel: Id,
+        channel: ChannelId,
         token: String,
         source: usize,
         drop_after: Duration,
@@ -49,16 +50,16 @@ pub enum Role {
 /// What one connection saw.
 #[derive(Default)]
 pub struct Outcome {
-    pub acked: Vec<Id>,
+    pub acked: Vec<MessageId>,
     /// Each message received, with its send→receive latency in ns (0 if
     /// its content carried no send time).
-    pub received: HashMap<Id, u64>,
+    pub received: HashMap<MessageId, u64>,
     pub report: PartReport,
 }
 
 #[derive(Deserialize)]
 struct Delivered {
-    id: Id,
+    id: MessageId,
     content: String,
 }
 
@@ -181,7 +182,7 @@ async fn storm(
     target: &Target,
     session_id: &str,
     seq: u64,
-    last: std::collections::BTreeMap<Id, Id>,
+    last: std::collections::BTreeMap<ChannelId, MessageId>,
 ) -> rookery_client::Result<(Gateway, Option<String>)> {
     let Role::Stormer {
         token,
@@ -238,12 +239,12 @@ impl Driver {
         }
     }
 
-    fn channel(&self) -> Id {
+    fn channel(&self) -> ChannelId {
         match &self.role {
             Role::Sender { channel, .. }
             | Role::Chatter { channel, .. }
             | Role::Stormer { channel, .. } => *channel,
-            Role::Listener => Id(0),
+            Role::Listener => ChannelId(0),
         }
     }
 
@@ -304,7 +305,7 @@ impl Driver {
     }
 
     /// The newest message this connection holds, by channel.
-    fn last_ids(&self) -> std::collections::BTreeMap<Id, Id> {
+    fn last_ids(&self) -> std::collections::BTreeMap<ChannelId, MessageId> {
         let channel = self.channel();
         let newest = self.out.received.keys().max().copied();
         newest.map(|id| (channel, id)).into_iter().collect()
@@ -368,11 +369,11 @@ impl Driver {
 /// Adds one channel's completeness: every member should have received every
 /// message acknowledged in the channel.
 pub fn account_channel(members: &[Outcome], total: &mut PartReport) {
-    let acked: HashSet<Id> = members
+    let acked: HashSet<MessageId> = members
         .iter()
         .flat_map(|m| m.acked.iter().copied())
         .collect();
-    let mut last: HashMap<Id, u64> = HashMap::new();
+    let mut last: HashMap<MessageId, u64> = HashMap::new();
     for m in members {
         total.merge(&m.report);
         total.expected += acked.len() as u64;
@@ -395,13 +396,14 @@ pub fn account_channel(members: &[Outcome], total: &mut PartReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::MessageId;
 
     fn member(acked: &[u64], received: &[(u64, u64)]) -> Outcome {
         Outcome {
-            acked: acked.iter().map(|&i| Id(i)).collect(),
+            acked: acked.iter().map(|&i| MessageId(i)).collect(),
             received: received
                 .iter()
-                .map(|&(i, ms)| (Id(i), ms * 1_000_000))
+                .map(|&(i, ms)| (MessageId(i), ms * 1_000_000))
                 .collect(),
             report: PartReport::default(),
         }

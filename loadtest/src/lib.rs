@@ -59,7 +59,10 @@ impl Target {
         &self,
         g: &mut rookery_client::Gateway,
         token: &str,
-        last_message_ids: std::collections::BTreeMap<rookery_proto::Id, rookery_proto::Id>,
+        last_message_ids: std::collections::BTreeMap<
+            rookery_proto::ChannelId,
+            rookery_proto::MessageId,
+        >,
     ) -> rookery_client::Result<rookery_proto::gateway::Ready> {
         let identify = rookery_proto::gateway::Identify {
             token: token.into(),

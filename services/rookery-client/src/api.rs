@@ -2,9 +2,9 @@
 
 use crate::{ClientError, Result};
 use reqwest::{Method, StatusCode};
-use rookery_proto::Id;
 use rookery_proto::model::{Channel, Guild, GuildState, Message};
 use rookery_proto::rest::{ApiError, AuthResponse, InviteCode};
+use rookery_proto::{ChannelId, GuildId};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -115,7 +115,7 @@ impl Api {
     }
 
     /// `POST /guilds/{id}/channels`.
-    pub async fn create_channel(&self, guild: Id, name: &str) -> Result<Channel> {
+    pub async fn create_channel(&self, guild: GuildId, name: &str) -> Result<Channel> {
         self.call(
             Method::POST,
             &format!("/guilds/{guild}/channels"),
@@ -125,7 +125,7 @@ impl Api {
     }
 
     /// `POST /guilds/{id}/invites`; returns the code.
-    pub async fn create_invite(&self, guild: Id) -> Result<String> {
+    pub async fn create_invite(&self, guild: GuildId) -> Result<String> {
         let invite: InviteCode = self
             .call(Method::POST, &format!("/guilds/{guild}/invites"), None)
             .await?;
@@ -144,7 +144,7 @@ impl Api {
     }
 
     /// `GET /channels/{id}/messages?{query}` (e.g. `before=123&limit=10`).
-    pub async fn history(&self, channel: Id, query: &str) -> Result<Vec<Message>> {
+    pub async fn history(&self, channel: ChannelId, query: &str) -> Result<Vec<Message>> {
         self.call(
             Method::GET,
             &format!("/channels/{channel}/messages?{query}"),
@@ -156,7 +156,7 @@ impl Api {
     /// `POST /channels/{id}/messages`.
     pub async fn post_message(
         &self,
-        channel: Id,
+        channel: ChannelId,
         content: &str,
         nonce: Option<&str>,
     ) -> Result<Message> {

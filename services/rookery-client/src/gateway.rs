@@ -3,7 +3,8 @@
 
 use crate::{ClientError, Result};
 use futures_util::{SinkExt, StreamExt};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::codec::{self, Encoding, Header};
 use rookery_proto::gateway::{self as gw, op};
 use rookery_proto::presence::PresenceSet;
@@ -253,7 +254,7 @@ impl Gateway {
     pub async fn identify_after(
         &mut self,
         token: &str,
-        last_message_ids: std::collections::BTreeMap<Id, Id>,
+        last_message_ids: std::collections::BTreeMap<ChannelId, MessageId>,
     ) -> Result<gw::Ready> {
         let identify = gw::Identify {
             token: token.into(),
@@ -282,7 +283,12 @@ impl Gateway {
     }
 
     /// SEND a message.
-    pub async fn send_message(&mut self, channel_id: Id, nonce: &str, content: &str) -> Result<()> {
+    pub async fn send_message(
+        &mut self,
+        channel_id: ChannelId,
+        nonce: &str,
+        content: &str,
+    ) -> Result<()> {
         let send = gw::Send {
             channel_id,
             nonce: nonce.into(),

@@ -75,7 +75,7 @@ pub struct Edge {
     connections: Arc<Semaphore>,
     rest_limits: Option<ratelimit::RestLimits>,
     auth_limits: ratelimit::AuthLimits,
-    message_limits: Option<ratelimit::Keyed<(rookery_proto::Id, rookery_proto::Id)>>,
+    message_limits: Option<ratelimit::Keyed<(rookery_proto::UserId, rookery_proto::ChannelId)>>,
     /// Open gateway connections, for a drain.
     gateways: transport::gateway::OpenConnections,
     ready: AtomicBool,

@@ -19,6 +19,7 @@ use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::webhooks::Webhook;
+use rookery_proto::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -338,6 +339,11 @@ impl RemoteStore {
     }
 }
 
+/// Ids as the wire carries them (untyped) as the kind the call asked for.
+fn typed<T: From<Id>>(ids: Vec<Id>) -> Vec<T> {
+    ids.into_iter().map(T::from).collect()
+}
+
 fn unexpected(reply: Reply) -> StoreError {
     StoreError::Backend(format!("unexpected reply from the writer: {reply:?}"))
 }
@@ -416,7 +422,11 @@ impl Store for RemoteStore {
         }
     }
 
-    async fn webhooks(&self, guild: Id, channel: Option<Id>) -> Result<Vec<Webhook>, StoreError> {
+    async fn webhooks(
+        &self,
+        guild: GuildId,
+        channel: Option<ChannelId>,
+    ) -> Result<Vec<Webhook>, StoreError> {
         match self.read(Call::Webhooks { guild, channel }).await? {
             Reply::Webhooks(hooks) => Ok(hooks),
             other => Err(unexpected(other)),
@@ -427,7 +437,7 @@ impl Store for RemoteStore {
         self.write(Call::DeleteWebhook { hook: hook.clone() }).await
     }
 
-    async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {
+    async fn token_generation(&self, user_id: UserId) -> Result<u64, StoreError> {
         match self.read(Call::TokenGeneration { user_id }).await? {
             Reply::Generation(g) => Ok(g),
             other => Err(unexpected(other)),
@@ -436,7 +446,7 @@ impl Store for RemoteStore {
 
     async fn revoke_tokens(
         &self,
-        user_id: Id,
+        user_id: UserId,
         password_hash: Option<&str>,
     ) -> Result<u64, StoreError> {
         let call = Call::RevokeTokens {
@@ -451,42 +461,46 @@ impl Store for RemoteStore {
         }
     }
 
-    async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         match self.read(Call::User { id }).await? {
             Reply::User(u) => Ok(u),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn guild(&self, id: Id) -> Result<Option<Guild>, StoreError> {
+    async fn guild(&self, id: GuildId) -> Result<Option<Guild>, StoreError> {
         match self.read(Call::Guild { id }).await? {
             Reply::Guild(g) => Ok(g),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
+    async fn guild_channels(&self, guild_id: GuildId) -> Result<Vec<Channel>, StoreError> {
         match self.read(Call::GuildChannels { guild_id }).await? {
             Reply::Channels(c) => Ok(c),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError> {
+    async fn guild_roles(&self, guild_id: GuildId) -> Result<Vec<Role>, StoreError> {
         match self.read(Call::GuildRoles { guild_id }).await? {
             Reply::Roles(r) => Ok(r),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
+    async fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
         match self.read(Call::Channel { id }).await? {
             Reply::Channel(c) => Ok(c),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+    async fn member(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+    ) -> Result<Option<Member>, StoreError> {
         match self.read(Call::Member { guild_id, user_id }).await? {
             Reply::Member(m) => Ok(m),
             other => Err(unexpected(other)),
@@ -495,8 +509,8 @@ impl Store for RemoteStore {
 
     async fn guild_members(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<Member>, StoreError> {
         let call = Call::GuildMembers {
@@ -510,16 +524,16 @@ impl Store for RemoteStore {
         }
     }
 
-    async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
+    async fn user_guilds(&self, user_id: UserId) -> Result<Vec<Id>, StoreError> {
         match self.read(Call::UserGuilds { user_id }).await? {
-            Reply::Ids(ids) => Ok(ids),
+            Reply::Ids(ids) => Ok(typed(ids)),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn dm_channel(&self, a: Id, b: Id) -> Result<Option<Id>, StoreError> {
+    async fn dm_channel(&self, a: UserId, b: UserId) -> Result<Option<ChannelId>, StoreError> {
         match self.read(Call::DmChannel { a, b }).await? {
-            Reply::Nonce(id) => Ok(id),
+            Reply::Nonce(id) => Ok(id.map(ChannelId::from)),
             other => Err(unexpected(other)),
         }
     }
@@ -536,21 +550,21 @@ impl Store for RemoteStore {
         }
     }
 
-    async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError> {
+    async fn guild_invites(&self, guild_id: GuildId) -> Result<Vec<Invite>, StoreError> {
         match self.read(Call::GuildInvites { guild_id }).await? {
             Reply::Invites(found) => Ok(found),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn member_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+    async fn member_count(&self, guild_id: GuildId) -> Result<u64, StoreError> {
         match self.read(Call::MemberCount { guild_id }).await? {
             Reply::Count(n) => Ok(n),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
+    async fn nonce(&self, user_id: UserId, nonce: &str) -> Result<Option<MessageId>, StoreError> {
         match self
             .read(Call::Nonce {
                 user_id,
@@ -558,12 +572,16 @@ impl Store for RemoteStore {
             })
             .await?
         {
-            Reply::Nonce(n) => Ok(n),
+            Reply::Nonce(n) => Ok(n.map(MessageId::from)),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {
+    async fn message(
+        &self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+    ) -> Result<Option<Message>, StoreError> {
         let call = Call::Message {
             channel_id,
             message_id,
@@ -576,12 +594,12 @@ impl Store for RemoteStore {
 
     async fn mentions(
         &self,
-        channel_id: Id,
-        user_id: Id,
-        roles: &[Id],
-        after: Id,
+        channel_id: ChannelId,
+        user_id: UserId,
+        roles: &[RoleId],
+        after: MessageId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
         let call = Call::Mentions {
             channel_id,
             user_id,
@@ -590,12 +608,15 @@ impl Store for RemoteStore {
             limit,
         };
         match self.read(call).await? {
-            Reply::Ids(ids) => Ok(ids),
+            Reply::Ids(ids) => Ok(typed(ids)),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
+    async fn read_states(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<(ChannelId, MessageId)>, StoreError> {
         match self.read(Call::ReadStates { user_id }).await? {
             Reply::Pairs(p) => Ok(p),
             other => Err(unexpected(other)),
@@ -604,7 +625,7 @@ impl Store for RemoteStore {
 
     async fn audit_log(
         &self,
-        guild_id: Id,
+        guild_id: GuildId,
         before: Id,
         limit: usize,
     ) -> Result<Vec<AuditLogEntry>, StoreError> {
@@ -621,8 +642,8 @@ impl Store for RemoteStore {
 
     async fn bans(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<BanRecord>, StoreError> {
         let call = Call::Bans {
@@ -636,14 +657,18 @@ impl Store for RemoteStore {
         }
     }
 
-    async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError> {
+    async fn ban(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+    ) -> Result<Option<BanRecord>, StoreError> {
         match self.read(Call::Ban { guild_id, user_id }).await? {
             Reply::Bans(b) => Ok(b.into_iter().next()),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn pins(&self, channel_id: Id) -> Result<Vec<Message>, StoreError> {
+    async fn pins(&self, channel_id: ChannelId) -> Result<Vec<Message>, StoreError> {
         match self.read(Call::Pins { channel_id }).await? {
             Reply::Messages(m) => Ok(m),
             other => Err(unexpected(other)),
@@ -652,12 +677,12 @@ impl Store for RemoteStore {
 
     async fn reactions(
         &self,
-        channel_id: Id,
-        message_id: Id,
+        channel_id: ChannelId,
+        message_id: MessageId,
         emoji: &str,
-        after: Id,
+        after: UserId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<UserId>, StoreError> {
         let call = Call::Reactions {
             channel_id,
             message_id,
@@ -666,17 +691,17 @@ impl Store for RemoteStore {
             limit,
         };
         match self.read(call).await? {
-            Reply::Ids(users) => Ok(users),
+            Reply::Ids(users) => Ok(typed(users)),
             other => Err(unexpected(other)),
         }
     }
 
     async fn user_reactions(
         &self,
-        channel_id: Id,
-        user_id: Id,
-        (first, last): (Id, Id),
-    ) -> Result<Vec<(Id, String)>, StoreError> {
+        channel_id: ChannelId,
+        user_id: UserId,
+        (first, last): (MessageId, MessageId),
+    ) -> Result<Vec<(MessageId, String)>, StoreError> {
         let call = Call::UserReactions {
             channel_id,
             user_id,
@@ -691,7 +716,7 @@ impl Store for RemoteStore {
 
     async fn messages(
         &self,
-        channel_id: Id,
+        channel_id: ChannelId,
         cursor: Cursor,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {

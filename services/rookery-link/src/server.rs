@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rookery_bus::{EdgeId, EdgeLink, FanoutBatch, InterestTable, LinkError};
+use rookery_proto::Id;
 use rookery_proto::event::Envelope;
 use rookery_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -326,6 +327,11 @@ impl EdgeLink for FanoutServer {
 }
 
 /// Runs one call against the hosted store.
+/// Typed ids as the wire carries them.
+fn untyped<T: Into<Id>>(ids: Vec<T>) -> Vec<Id> {
+    ids.into_iter().map(Into::into).collect()
+}
+
 async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
     Ok(match call {
         Call::CreateAccount { user, hash } => {
@@ -368,11 +374,13 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
             after,
             limit,
         } => Reply::Members(store.guild_members(guild_id, after, limit).await?),
-        Call::DmChannel { a, b } => Reply::Nonce(store.dm_channel(a, b).await?),
+        Call::DmChannel { a, b } => Reply::Nonce(store.dm_channel(a, b).await?.map(Id::from)),
         Call::Invite { code } => Reply::Invite(store.invite(&code).await?),
         Call::GuildInvites { guild_id } => Reply::Invites(store.guild_invites(guild_id).await?),
         Call::MemberCount { guild_id } => Reply::Count(store.member_count(guild_id).await?),
-        Call::Nonce { user_id, nonce } => Reply::Nonce(store.nonce(user_id, &nonce).await?),
+        Call::Nonce { user_id, nonce } => {
+            Reply::Nonce(store.nonce(user_id, &nonce).await?.map(Id::from))
+        }
         Call::Messages {
             channel_id,
             cursor,
@@ -397,7 +405,7 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
             limit,
         } => {
             let found = store.mentions(channel_id, user_id, &roles, after, limit);
-            Reply::Ids(found.await?)
+            Reply::Ids(untyped(found.await?))
         }
         Call::AuditLog {
             guild_id,
@@ -415,7 +423,7 @@ async fn execute(store: &dyn Store, call: Call) -> Result<Reply, StoreError> {
             limit,
         } => {
             let users = store.reactions(channel_id, message_id, &emoji, after, limit);
-            Reply::Ids(users.await?)
+            Reply::Ids(untyped(users.await?))
         }
         Call::UserReactions {
             channel_id,

@@ -8,6 +8,7 @@ use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::webhooks::Webhook;
+use rookery_proto::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use rookery_store::{BanRecord, Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::LengthDelimitedCodec;
@@ -120,8 +121,8 @@ pub enum Call {
         id: Id,
     },
     Webhooks {
-        guild: Id,
-        channel: Option<Id>,
+        guild: GuildId,
+        channel: Option<ChannelId>,
     },
     /// Deletes a webhook.
     DeleteWebhook {
@@ -129,105 +130,105 @@ pub enum Call {
     },
     /// An account's token generation (through the read cache).
     TokenGeneration {
-        user_id: Id,
+        user_id: UserId,
     },
     /// Revokes an account's tokens; with a hash, a password change.
     RevokeTokens {
-        user_id: Id,
+        user_id: UserId,
         hash: Option<String>,
     },
     User {
-        id: Id,
+        id: UserId,
     },
     Guild {
-        id: Id,
+        id: GuildId,
     },
     GuildChannels {
-        guild_id: Id,
+        guild_id: GuildId,
     },
     GuildRoles {
-        guild_id: Id,
+        guild_id: GuildId,
     },
     Channel {
-        id: Id,
+        id: ChannelId,
     },
     Member {
-        guild_id: Id,
-        user_id: Id,
+        guild_id: GuildId,
+        user_id: UserId,
     },
     UserGuilds {
-        user_id: Id,
+        user_id: UserId,
     },
     GuildMembers {
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     },
     DmChannel {
-        a: Id,
-        b: Id,
+        a: UserId,
+        b: UserId,
     },
     Invite {
         code: String,
     },
     GuildInvites {
-        guild_id: Id,
+        guild_id: GuildId,
     },
     MemberCount {
-        guild_id: Id,
+        guild_id: GuildId,
     },
     Nonce {
-        user_id: Id,
+        user_id: UserId,
         nonce: String,
     },
     Messages {
-        channel_id: Id,
+        channel_id: ChannelId,
         cursor: WireCursor,
         limit: usize,
     },
     Message {
-        channel_id: Id,
-        message_id: Id,
+        channel_id: ChannelId,
+        message_id: MessageId,
     },
     Pins {
-        channel_id: Id,
+        channel_id: ChannelId,
     },
     Bans {
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     },
     ReadStates {
-        user_id: Id,
+        user_id: UserId,
     },
     Mentions {
-        channel_id: Id,
-        user_id: Id,
-        roles: Vec<Id>,
-        after: Id,
+        channel_id: ChannelId,
+        user_id: UserId,
+        roles: Vec<RoleId>,
+        after: MessageId,
         limit: usize,
     },
     AuditLog {
-        guild_id: Id,
+        guild_id: GuildId,
         before: Id,
         limit: usize,
     },
     Ban {
-        guild_id: Id,
-        user_id: Id,
+        guild_id: GuildId,
+        user_id: UserId,
     },
     Reactions {
-        channel_id: Id,
-        message_id: Id,
+        channel_id: ChannelId,
+        message_id: MessageId,
         emoji: String,
-        after: Id,
+        after: UserId,
         limit: usize,
     },
     UserReactions {
-        channel_id: Id,
-        user_id: Id,
-        first: Id,
-        last: Id,
+        channel_id: ChannelId,
+        user_id: UserId,
+        first: MessageId,
+        last: MessageId,
     },
 }
 
@@ -236,9 +237,9 @@ pub enum Call {
 #[allow(missing_docs)]
 pub enum WireCursor {
     Latest,
-    Before(Id),
-    After(Id),
-    Around(Id),
+    Before(MessageId),
+    After(MessageId),
+    Around(MessageId),
 }
 
 impl From<Cursor> for WireCursor {
@@ -283,10 +284,10 @@ pub enum Reply {
     /// [`ToEdge`] beside much smaller fan-out batches.
     Message(Option<Box<Message>>),
     Bans(Vec<BanRecord>),
-    Pairs(Vec<(Id, Id)>),
+    Pairs(Vec<(ChannelId, MessageId)>),
     AuditLog(Vec<AuditLogEntry>),
     /// A reader's reactions: `(message, emoji)`.
-    Reacted(Vec<(Id, String)>),
+    Reacted(Vec<(MessageId, String)>),
     /// An account's token generation.
     Generation(u64),
     Application(Option<Application>),
@@ -339,6 +340,7 @@ pub fn decode<T: serde::de::DeserializeOwned>(frame: &[u8]) -> Result<T, rmp_ser
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::UserId;
     use rookery_proto::event::{Envelope, Event};
 
     #[test]
@@ -350,7 +352,7 @@ mod tests {
             origin: 2,
             audit: None,
             event: Event::UserCreate(User {
-                id: Id(9),
+                id: UserId(9),
                 username: "ada".into(),
             }),
         };

@@ -15,6 +15,7 @@ use rookery_proto::event::{Envelope, Event};
 use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
+use rookery_proto::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use rookery_store::{
     BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError,
 };
@@ -76,37 +77,37 @@ store_impl!(Split {
     local: [apply(batch: Vec<Mutation>) -> (), sync() -> (), account(username: &str) -> Option<(User, String)>]
     remote: [
         create_account(user: &User, password_hash: &str) -> (),
-        token_generation(user_id: Id) -> u64,
+        token_generation(user_id: UserId) -> u64,
         create_application(app: &Application) -> (),
         application(id: Id) -> Option<Application>,
         create_webhook(hook: &rookery_proto::webhooks::Webhook) -> (),
         webhook(id: Id) -> Option<rookery_proto::webhooks::Webhook>,
-        webhooks(guild: Id, channel: Option<Id>) -> Vec<rookery_proto::webhooks::Webhook>,
+        webhooks(guild: GuildId, channel: Option<ChannelId>) -> Vec<rookery_proto::webhooks::Webhook>,
         delete_webhook(hook: &rookery_proto::webhooks::Webhook) -> (),
-        revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64,
-        user(id: Id) -> Option<User>,
-        guild(id: Id) -> Option<Guild>,
-        guild_channels(guild_id: Id) -> Vec<Channel>,
-        guild_roles(guild_id: Id) -> Vec<Role>,
-        channel(id: Id) -> Option<Channel>,
-        member(guild_id: Id, user_id: Id) -> Option<Member>,
-        user_guilds(user_id: Id) -> Vec<Id>,
-        guild_members(guild_id: Id, after: Id, limit: usize) -> Vec<Member>,
-        dm_channel(a: Id, b: Id) -> Option<Id>,
+        revoke_tokens(user_id: UserId, password_hash: Option<&str>) -> u64,
+        user(id: UserId) -> Option<User>,
+        guild(id: GuildId) -> Option<Guild>,
+        guild_channels(guild_id: GuildId) -> Vec<Channel>,
+        guild_roles(guild_id: GuildId) -> Vec<Role>,
+        channel(id: ChannelId) -> Option<Channel>,
+        member(guild_id: GuildId, user_id: UserId) -> Option<Member>,
+        user_guilds(user_id: UserId) -> Vec<Id>,
+        guild_members(guild_id: GuildId, after: UserId, limit: usize) -> Vec<Member>,
+        dm_channel(a: UserId, b: UserId) -> Option<ChannelId>,
         invite(code: &str) -> Option<Invite>,
-        guild_invites(guild_id: Id) -> Vec<Invite>,
-        member_count(guild_id: Id) -> u64,
-        nonce(user_id: Id, nonce: &str) -> Option<Id>,
-        message(channel_id: Id, message_id: Id) -> Option<Message>,
-        pins(channel_id: Id) -> Vec<Message>,
-        bans(guild_id: Id, after: Id, limit: usize) -> Vec<BanRecord>,
-        audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>,
-        read_states(user_id: Id) -> Vec<(Id, Id)>,
-        mentions(channel_id: Id, user_id: Id, roles: &[Id], after: Id, limit: usize) -> Vec<Id>,
-        ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
-        reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
-        user_reactions(channel_id: Id, user_id: Id, ids: (Id, Id)) -> Vec<(Id, String)>,
-        messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>,
+        guild_invites(guild_id: GuildId) -> Vec<Invite>,
+        member_count(guild_id: GuildId) -> u64,
+        nonce(user_id: UserId, nonce: &str) -> Option<MessageId>,
+        message(channel_id: ChannelId, message_id: MessageId) -> Option<Message>,
+        pins(channel_id: ChannelId) -> Vec<Message>,
+        bans(guild_id: GuildId, after: UserId, limit: usize) -> Vec<BanRecord>,
+        audit_log(guild_id: GuildId, before: Id, limit: usize) -> Vec<AuditLogEntry>,
+        read_states(user_id: UserId) -> Vec<(ChannelId, MessageId)>,
+        mentions(channel_id: ChannelId, user_id: UserId, roles: &[RoleId], after: MessageId, limit: usize) -> Vec<MessageId>,
+        ban(guild_id: GuildId, user_id: UserId) -> Option<BanRecord>,
+        reactions(channel_id: ChannelId, message_id: MessageId, emoji: &str, after: UserId, limit: usize) -> Vec<UserId>,
+        user_reactions(channel_id: ChannelId, user_id: UserId, ids: (MessageId, MessageId)) -> Vec<(MessageId, String)>,
+        messages(channel_id: ChannelId, cursor: Cursor, limit: usize) -> Vec<Message>,
     ]
 });
 
@@ -121,40 +122,40 @@ store_impl!(Counting {
         apply(batch: Vec<Mutation>) -> (),
         sync() -> (),
         create_account(user: &User, password_hash: &str) -> (),
-        token_generation(user_id: Id) -> u64,
+        token_generation(user_id: UserId) -> u64,
         create_application(app: &Application) -> (),
         application(id: Id) -> Option<Application>,
         create_webhook(hook: &rookery_proto::webhooks::Webhook) -> (),
         webhook(id: Id) -> Option<rookery_proto::webhooks::Webhook>,
-        webhooks(guild: Id, channel: Option<Id>) -> Vec<rookery_proto::webhooks::Webhook>,
+        webhooks(guild: GuildId, channel: Option<ChannelId>) -> Vec<rookery_proto::webhooks::Webhook>,
         delete_webhook(hook: &rookery_proto::webhooks::Webhook) -> (),
-        revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64,
+        revoke_tokens(user_id: UserId, password_hash: Option<&str>) -> u64,
         account(username: &str) -> Option<(User, String)>,
-        user(id: Id) -> Option<User>,
-        guild(id: Id) -> Option<Guild>,
-        guild_channels(guild_id: Id) -> Vec<Channel>,
-        guild_roles(guild_id: Id) -> Vec<Role>,
-        channel(id: Id) -> Option<Channel>,
-        member(guild_id: Id, user_id: Id) -> Option<Member>,
-        user_guilds(user_id: Id) -> Vec<Id>,
-        guild_members(guild_id: Id, after: Id, limit: usize) -> Vec<Member>,
-        dm_channel(a: Id, b: Id) -> Option<Id>,
+        user(id: UserId) -> Option<User>,
+        guild(id: GuildId) -> Option<Guild>,
+        guild_channels(guild_id: GuildId) -> Vec<Channel>,
+        guild_roles(guild_id: GuildId) -> Vec<Role>,
+        channel(id: ChannelId) -> Option<Channel>,
+        member(guild_id: GuildId, user_id: UserId) -> Option<Member>,
+        user_guilds(user_id: UserId) -> Vec<Id>,
+        guild_members(guild_id: GuildId, after: UserId, limit: usize) -> Vec<Member>,
+        dm_channel(a: UserId, b: UserId) -> Option<ChannelId>,
         invite(code: &str) -> Option<Invite>,
-        guild_invites(guild_id: Id) -> Vec<Invite>,
-        member_count(guild_id: Id) -> u64,
-        nonce(user_id: Id, nonce: &str) -> Option<Id>,
-        message(channel_id: Id, message_id: Id) -> Option<Message>,
-        pins(channel_id: Id) -> Vec<Message>,
-        bans(guild_id: Id, after: Id, limit: usize) -> Vec<BanRecord>,
-        audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>,
-        read_states(user_id: Id) -> Vec<(Id, Id)>,
-        mentions(channel_id: Id, user_id: Id, roles: &[Id], after: Id, limit: usize) -> Vec<Id>,
-        ban(guild_id: Id, user_id: Id) -> Option<BanRecord>,
-        reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>,
-        user_reactions(channel_id: Id, user_id: Id, ids: (Id, Id)) -> Vec<(Id, String)>,
+        guild_invites(guild_id: GuildId) -> Vec<Invite>,
+        member_count(guild_id: GuildId) -> u64,
+        nonce(user_id: UserId, nonce: &str) -> Option<MessageId>,
+        message(channel_id: ChannelId, message_id: MessageId) -> Option<Message>,
+        pins(channel_id: ChannelId) -> Vec<Message>,
+        bans(guild_id: GuildId, after: UserId, limit: usize) -> Vec<BanRecord>,
+        audit_log(guild_id: GuildId, before: Id, limit: usize) -> Vec<AuditLogEntry>,
+        read_states(user_id: UserId) -> Vec<(ChannelId, MessageId)>,
+        mentions(channel_id: ChannelId, user_id: UserId, roles: &[RoleId], after: MessageId, limit: usize) -> Vec<MessageId>,
+        ban(guild_id: GuildId, user_id: UserId) -> Option<BanRecord>,
+        reactions(channel_id: ChannelId, message_id: MessageId, emoji: &str, after: UserId, limit: usize) -> Vec<UserId>,
+        user_reactions(channel_id: ChannelId, user_id: UserId, ids: (MessageId, MessageId)) -> Vec<(MessageId, String)>,
     ]
 }
-    async fn messages(&self, ch: Id, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError> {
+    async fn messages(&self, ch: ChannelId, cursor: Cursor, limit: usize) -> Result<Vec<Message>, StoreError> {
         self.served.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(50)).await;
         self.inner.messages(ch, cursor, limit).await
@@ -216,7 +217,7 @@ fn edge_links(node: u16) -> (Arc<EdgeLinks>, Arc<InterestAcks>) {
 
 fn message(id: u64, channel: u64, origin: u16) -> Arc<Envelope> {
     let author = User {
-        id: Id(1),
+        id: UserId(1),
         username: "ada".into(),
     };
     Arc::new(Envelope {
@@ -226,8 +227,8 @@ fn message(id: u64, channel: u64, origin: u16) -> Arc<Envelope> {
         origin,
         audit: None,
         event: Event::MessageCreate(Message::new(
-            Id(id),
-            (Id(5), Id(channel)),
+            MessageId(id),
+            (GuildId(5), ChannelId(channel)),
             author,
             "hi".into(),
         )),
@@ -368,7 +369,7 @@ fn user_created(id: u64) -> Arc<Envelope> {
         origin: 0,
         audit: None,
         event: Event::UserCreate(User {
-            id: Id(id),
+            id: UserId(id),
             username: format!("u{id}"),
         }),
     })
@@ -394,7 +395,7 @@ async fn fanout_reaches_the_edge_and_identical_reads_are_coalesced() {
     }
     assert_eq!(*rig.hub.0.lock().unwrap(), [Id(7), Id(8)]);
 
-    let reads = (0..10).map(|_| rig.store.remote.messages(Id(42), Cursor::Latest, 50));
+    let reads = (0..10).map(|_| rig.store.remote.messages(ChannelId(42), Cursor::Latest, 50));
     let pages = futures_util::future::join_all(reads).await;
     assert!(pages.iter().all(|p| p.as_ref().unwrap().is_empty()));
     assert_eq!(
@@ -419,7 +420,7 @@ async fn calls_fail_cleanly_without_a_writer() {
     let links = Arc::new(LinkSet::default());
     links.set(vec![link]);
     let store = RemoteStore::new(links);
-    let err = store.user(Id(1)).await.unwrap_err();
+    let err = store.user(UserId(1)).await.unwrap_err();
     assert!(err.to_string().contains("is not connected"), "{err}");
     assert!(matches!(
         store.apply(vec![]).await,
@@ -431,7 +432,7 @@ async fn calls_fail_cleanly_without_a_writer() {
 async fn logins_are_checked_on_the_writer_and_hashes_never_cross() {
     let rig = rig().await;
     let ada = User {
-        id: Id(5),
+        id: UserId(5),
         username: "ada".into(),
     };
     let salt = argon2::password_hash::SaltString::from_b64("c2FsdHNhbHRzYWx0").unwrap();
@@ -486,7 +487,7 @@ async fn a_peer_without_the_key_gets_no_reads_no_events_and_no_connection() {
         .unwrap();
     let call = rookery_link::wire::ToWriter::Call {
         id: 1,
-        call: rookery_link::wire::Call::User { id: Id(1) },
+        call: rookery_link::wire::Call::User { id: UserId(1) },
     };
     let frame = rookery_link::wire::encode(&call);
     raw.write_all(&(frame.len() as u32).to_be_bytes())
@@ -521,7 +522,7 @@ async fn a_peer_without_the_key_gets_no_reads_no_events_and_no_connection() {
         origin: 0,
         audit: None,
         event: Event::UserCreate(User {
-            id: Id(77),
+            id: UserId(77),
             username: "x".into(),
         }),
     });

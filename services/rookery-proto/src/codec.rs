@@ -9,6 +9,7 @@
 //! receive it: everything up to the per-session sequence number is a shared
 //! prefix, and each session appends only its `s`.
 
+use crate::MessageId;
 use crate::gateway::Ready;
 use crate::gateway::{ClientFrame, op};
 use crate::model::{Channel, GuildState, Member, Message};
@@ -226,7 +227,7 @@ pub struct Dispatch {
 
 impl Dispatch {
     /// The message id, for a MESSAGE_CREATE.
-    pub fn message_id(&self) -> Option<crate::Id> {
+    pub fn message_id(&self) -> Option<MessageId> {
         match &self.d {
             DispatchData::Message(m) if self.t == crate::gateway::event_name::MESSAGE_CREATE => {
                 Some(m.id)
@@ -312,9 +313,9 @@ impl Dispatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Id;
     use crate::gateway::{Hello, Identify, Send};
     use crate::model::User;
+    use crate::{ChannelId, GuildId, MessageId, UserId};
 
     #[test]
     fn the_client_ops_are_exactly_those_the_decoder_takes() {
@@ -329,13 +330,18 @@ mod tests {
 
     fn message() -> Message {
         let author = User {
-            id: Id(9),
+            id: UserId(9),
             username: "ada".into(),
         };
         Message {
             nonce: Some("n1".into()),
             mentions: vec![author.clone()],
-            ..Message::new(Id(1 << 40), (Id(3), Id(7)), author, "hello ✓".into())
+            ..Message::new(
+                MessageId(1 << 40),
+                (GuildId(3), ChannelId(7)),
+                author,
+                "hello ✓".into(),
+            )
         }
     }
 
@@ -343,11 +349,11 @@ mod tests {
     fn client_frames_round_trip_in_both_encodings() {
         for enc in [Encoding::Json, Encoding::MsgPack] {
             let send = Send {
-                channel_id: Id(u64::MAX - 1),
+                channel_id: ChannelId(u64::MAX - 1),
                 nonce: "abc".into(),
                 content: "hi".into(),
                 message_reference: Some(crate::rest::ReplyTo {
-                    message_id: Id(5),
+                    message_id: MessageId(5),
                     channel_id: None,
                     guild_id: None,
                     fail_if_not_exists: false,
@@ -360,7 +366,10 @@ mod tests {
                     assert_eq!(s.channel_id, send.channel_id);
                     assert_eq!((s.nonce.as_str(), s.content.as_str()), ("abc", "hi"));
                     let reply = s.message_reference.expect("the reply survives");
-                    assert_eq!((reply.message_id, reply.fail_if_not_exists), (Id(5), false));
+                    assert_eq!(
+                        (reply.message_id, reply.fail_if_not_exists),
+                        (MessageId(5), false)
+                    );
                 }
                 other => panic!("{other:?}"),
             }

@@ -9,6 +9,7 @@
 
 use crate::Id;
 use crate::model::{Channel, GuildState, GuildUpdate, Invite, Member, Message, Role, User};
+use crate::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use serde::{Deserialize, Serialize};
 
 mod classify;
@@ -39,7 +40,7 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audit {
     /// Who made the change.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// Discord's audit log event number (`crate::model::audit_action`).
     pub action_type: u8,
     /// What was changed: a channel, role, user or message id.
@@ -153,7 +154,7 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokensRevoked {
     /// The account.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// Its new token generation: tokens issued under an earlier one are
     /// refused.
     pub generation: u64,
@@ -166,7 +167,7 @@ pub struct TokensRevoked {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientChange {
     /// The group DM.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// The user added or removed.
     pub user: User,
 }
@@ -176,12 +177,12 @@ pub struct RecipientChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypingStart {
     /// The channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// Its guild (none, left out, in a DM or group DM).
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
     /// Who is typing.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// Unix seconds when they started.
     pub timestamp: u64,
 }
@@ -190,21 +191,21 @@ pub struct TypingStart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageAck {
     /// Who read.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// The channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// Its guild (none, left out, in a DM or group DM).
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
     /// The last message read.
-    pub message_id: Id,
+    pub message_id: MessageId,
 }
 
 /// `GUILD_BAN_ADD` and `GUILD_BAN_REMOVE` payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BanChange {
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// The user banned or unbanned.
     pub user: User,
     /// Why (a ban's reason; none on an unban).
@@ -217,12 +218,12 @@ pub struct BanChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinsUpdate {
     /// The guild (none, left out, in a DM or group DM).
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
     /// The channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// The message pinned or unpinned.
-    pub message_id: Id,
+    pub message_id: MessageId,
     /// Whether it is now pinned.
     pub pinned: bool,
     /// RFC 3339 time of this pin; none for an unpin.
@@ -244,14 +245,14 @@ pub struct Emoji {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionChange {
     /// Who reacted.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// The message's channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// The message.
-    pub message_id: Id,
+    pub message_id: MessageId,
     /// The message's guild (none, left out, in a DM or group DM).
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
     /// The emoji.
     pub emoji: Emoji,
     /// Discord's reaction type: 0, normal (super reactions do not exist).
@@ -267,12 +268,12 @@ pub struct ReactionChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionsRemoved {
     /// The message's channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// The message.
-    pub message_id: Id,
+    pub message_id: MessageId,
     /// The message's guild (none, left out, in a DM or group DM).
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
     /// The emoji whose reactions went (`REMOVE_EMOJI`); left out when all
     /// did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,17 +285,17 @@ pub struct ReactionsRemoved {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuildDeleted {
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
 }
 
 /// `INVITE_DELETE` payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteDelete {
     /// Its guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// The channel it was made for, if it was (a channel invite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel_id: Option<Id>,
+    pub channel_id: Option<ChannelId>,
     /// The code.
     pub code: String,
 }
@@ -303,31 +304,31 @@ pub struct InviteDelete {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageDelete {
     /// The message.
-    pub id: Id,
+    pub id: MessageId,
     /// Its channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// Its guild (none, left out, in a DM or group DM).
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
 }
 
 /// `MESSAGE_DELETE_BULK` payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageDeleteBulk {
     /// The messages.
-    pub ids: Vec<Id>,
+    pub ids: Vec<MessageId>,
     /// Their channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// Its guild (none, left out, in a DM or group DM).
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
 }
 
 /// `GUILD_MEMBER_REMOVE` payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberRemove {
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// The former member.
     pub user: User,
 }
@@ -336,7 +337,7 @@ pub struct MemberRemove {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuildRole {
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// The role as it now is.
     pub role: Role,
 }
@@ -345,9 +346,9 @@ pub struct GuildRole {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuildRoleDelete {
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// The deleted role.
-    pub role_id: Id,
+    pub role_id: RoleId,
 }
 
 /// `GUILD_CREATE` payload.
@@ -363,7 +364,7 @@ pub struct GuildCreate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberAdd {
     /// The guild joined.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// The new member.
     pub user: User,
     /// Invite code used, if any.
@@ -413,6 +414,8 @@ impl Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::GuildId;
+    use crate::UserId;
 
     fn envelope() -> Envelope {
         Envelope {
@@ -422,9 +425,9 @@ mod tests {
             origin: 4,
             audit: None,
             event: Event::GuildMemberAdd(MemberAdd {
-                guild_id: Id(5),
+                guild_id: GuildId(5),
                 user: User {
-                    id: Id(6),
+                    id: UserId(6),
                     username: "bo".into(),
                 },
                 invite_code: Some("abc".into()),

@@ -7,6 +7,7 @@
 
 use crate::Id;
 use crate::model::{GuildState, User};
+use crate::{ChannelId, GuildId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Gateway opcodes.
@@ -133,7 +134,7 @@ pub struct Identify {
     /// messages it missed in each (up to [`CATCH_UP_LIMIT`] per channel,
     /// oldest first), then live ones, with no duplicates.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub last_message_ids: std::collections::BTreeMap<Id, Id>,
+    pub last_message_ids: std::collections::BTreeMap<ChannelId, MessageId>,
     /// The session's starting presence (online if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<crate::presence::PresenceSet>,
@@ -249,7 +250,7 @@ pub struct GuildCreate {
 #[serde(deny_unknown_fields)]
 pub struct Send {
     /// Target channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// Client idempotency key (≤ 64 bytes); echoed in SEND_ACK/SEND_ERROR.
     pub nonce: String,
     /// Message text.
@@ -281,7 +282,7 @@ pub struct SendAck {
     /// The nonce of the SEND.
     pub nonce: String,
     /// The message's id; the same for a repeated nonce.
-    pub id: Id,
+    pub id: MessageId,
 }
 
 /// op 22 SEND_ERROR.
@@ -307,7 +308,7 @@ pub struct SendError {
 #[serde(deny_unknown_fields)]
 pub struct RequestGuildMembers {
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// A username prefix, any case.
     #[serde(default)]
     pub query: Option<String>,
@@ -320,7 +321,7 @@ pub struct RequestGuildMembers {
     pub presences: bool,
     /// These members (at most 100) instead of a query.
     #[serde(default)]
-    pub user_ids: Option<Vec<Id>>,
+    pub user_ids: Option<Vec<UserId>>,
     /// Echoed in each chunk (at most 32 bytes, as Discord).
     #[serde(default)]
     pub nonce: Option<String>,
@@ -330,7 +331,7 @@ pub struct RequestGuildMembers {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuildMembersChunk {
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// Members, by user id.
     pub members: Vec<crate::model::Member>,
     /// This chunk's place, from 0.
@@ -339,7 +340,7 @@ pub struct GuildMembersChunk {
     pub chunk_count: u32,
     /// Asked-for `user_ids` that are no members.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_found: Vec<Id>,
+    pub not_found: Vec<UserId>,
     /// The request's nonce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -369,9 +370,9 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Ack {
     /// The channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// The last message read.
-    pub message_id: Id,
+    pub message_id: MessageId,
     /// Echoed in a SEND_ERROR.
     #[serde(default)]
     pub nonce: Option<String>,

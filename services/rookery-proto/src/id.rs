@@ -151,9 +151,10 @@ impl Snowflake {
         })
     }
 
-    /// The next id, strictly greater than every id this generator returned.
-    pub fn next_id(&self) -> Id {
-        self.next_at(now_ms())
+    /// The next id, strictly greater than every id this generator returned,
+    /// as the kind of id the caller mints (an [`Id`] or a typed one).
+    pub fn next_id<T: From<Id>>(&self) -> T {
+        T::from(self.next_at(now_ms()))
     }
 
     fn next_at(&self, unix_ms: u64) -> Id {

@@ -9,7 +9,8 @@
 //! MESSAGE_CONTENT, guild messages come with empty `content` unless the
 //! session's user wrote them or is mentioned in them; DMs keep theirs.
 
-use crate::Id;
+use crate::GuildId;
+use crate::UserId;
 use crate::codec::{Dispatch, DispatchData};
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +72,7 @@ impl Intents {
 
     /// The intent of an event that happens in a guild (`guild` set) or in
     /// a private channel.
-    fn per_scope(self, guild: Id, in_guild: u64, in_private: u64) -> Admit {
+    fn per_scope(self, guild: GuildId, in_guild: u64, in_private: u64) -> Admit {
         let needed = if guild.is_none() {
             in_private
         } else {
@@ -85,11 +86,11 @@ impl Intents {
     }
 
     fn needs(self, bits: u64) -> Admit {
-        self.per_scope(Id(1), bits, bits)
+        self.per_scope(GuildId(1), bits, bits)
     }
 
     /// What `viewer`'s session is sent of `d`.
-    pub fn admit(self, d: &Dispatch, viewer: Id) -> Admit {
+    pub fn admit(self, d: &Dispatch, viewer: UserId) -> Admit {
         use bit::*;
         if self == Self::ALL {
             return Admit::Whole;

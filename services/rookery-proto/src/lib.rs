@@ -1,6 +1,8 @@
 //! Rookery's wire contract, shared by every role and by clients.
 //!
 //! - [`id`]: snowflake ids and the time buckets derived from them;
+//! - [`typed_ids`]: `GuildId`, `ChannelId`, `UserId`, `MessageId`,
+//!   `RoleId`: one type per kind of object, the same wire as [`Id`];
 //! - [`model`]: the object shapes (users, guilds, channels, messages) that
 //!   REST, the gateway and bus events all carry;
 //! - [`gateway`]: gateway opcodes, payloads and close codes;
@@ -29,6 +31,8 @@ pub mod permissions;
 pub mod presence;
 pub mod rest;
 pub mod text;
+pub mod typed_ids;
 pub mod webhooks;
 
 pub use id::{Id, Snowflake};
+pub use typed_ids::{ChannelId, GuildId, MessageId, RoleId, UserId};

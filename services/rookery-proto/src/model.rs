@@ -6,6 +6,8 @@
 use crate::Id;
 use crate::event::Emoji;
 use crate::permissions::{Overwrite, Permissions};
+use crate::{ChannelId, MessageId, RoleId};
+use crate::{GuildId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Channel type of a guild text channel (Discord's `GUILD_TEXT`).
@@ -26,7 +28,7 @@ pub const MESSAGE_REPLY: u8 = 19;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 pub struct User {
     /// Snowflake id.
-    pub id: Id,
+    pub id: UserId,
     /// Unique (case-insensitively) login and display name.
     pub username: String,
 }
@@ -35,22 +37,22 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Guild {
     /// Snowflake id.
-    pub id: Id,
+    pub id: GuildId,
     /// Display name.
     pub name: String,
     /// The user who created it.
-    pub owner_id: Id,
+    pub owner_id: UserId,
 }
 
 /// A guild with its channels, as READY, GUILD_CREATE and `POST /guilds` carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct GuildState {
     /// Snowflake id.
-    pub id: Id,
+    pub id: GuildId,
     /// Display name.
     pub name: String,
     /// The user who created it.
-    pub owner_id: Id,
+    pub owner_id: UserId,
     /// Channels, by position.
     pub channels: Vec<Channel>,
     /// Roles, @everyone (the guild's id) included.
@@ -64,11 +66,11 @@ pub struct GuildState {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct GuildUpdate {
     /// Snowflake id.
-    pub id: Id,
+    pub id: GuildId,
     /// Display name.
     pub name: String,
     /// The owner.
-    pub owner_id: Id,
+    pub owner_id: UserId,
     /// Roles, @everyone (the guild's id) included, as they were when the
     /// change was made.
     #[serde(default)]
@@ -101,10 +103,10 @@ impl GuildState {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Channel {
     /// Snowflake id.
-    pub id: Id,
+    pub id: ChannelId,
     /// Owning guild; none (left out) for a DM or group DM.
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
     /// Display name (a group DM's may be empty).
     pub name: String,
     /// [`CHANNEL_GUILD_TEXT`], [`CHANNEL_DM`] or [`CHANNEL_GROUP_DM`].
@@ -125,12 +127,17 @@ pub struct Channel {
     pub recipients: Vec<User>,
     /// A group DM's owner: who may remove recipients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<Id>,
+    pub owner_id: Option<UserId>,
 }
 
 impl Channel {
     /// A guild text channel without overwrites or slow mode.
-    pub fn guild_text(id: Id, guild_id: Id, name: impl Into<String>, position: u32) -> Self {
+    pub fn guild_text(
+        id: ChannelId,
+        guild_id: GuildId,
+        name: impl Into<String>,
+        position: u32,
+    ) -> Self {
         Channel {
             id,
             guild_id,
@@ -154,11 +161,11 @@ impl Channel {
     /// per scope, so a private channel works as a guild of one channel
     /// whose members are its recipients.
     pub fn scope(&self) -> Id {
-        self.guild_id.or(self.id)
+        self.guild_id.or_private(self.id)
     }
 
     /// A DM's two users, lower id first: at most one DM exists per pair.
-    pub fn dm_pair(&self) -> Option<(Id, Id)> {
+    pub fn dm_pair(&self) -> Option<(UserId, UserId)> {
         match (self.kind, self.recipients.as_slice()) {
             (CHANNEL_DM, [a, b]) => Some((a.id.min(b.id), a.id.max(b.id))),
             _ => None,
@@ -167,7 +174,7 @@ impl Channel {
 
     /// The channel as `user` is shown it: a private channel lists the other
     /// recipients only.
-    pub fn seen_by(&self, user: Id) -> Channel {
+    pub fn seen_by(&self, user: UserId) -> Channel {
         let mut c = self.clone();
         c.recipients.retain(|r| r.id != user);
         c
@@ -181,7 +188,7 @@ pub const MAX_SLOW_MODE_SECS: u32 = 21_600;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Role {
     /// Snowflake id.
-    pub id: Id,
+    pub id: RoleId,
     /// Display name.
     pub name: String,
     /// RGB colour, 0 for none.
@@ -203,14 +210,14 @@ pub struct Role {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Member {
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// The member.
     pub user: User,
     /// RFC 3339 time of joining.
     pub joined_at: String,
     /// Role ids besides @everyone.
     #[serde(default)]
-    pub roles: Vec<Id>,
+    pub roles: Vec<RoleId>,
     /// RFC 3339 time until which the member is timed out (may read, not
     /// write), if set.
     #[serde(default)]
@@ -223,7 +230,7 @@ pub struct Member {
 
 impl Member {
     /// A new membership: no roles, no timeout.
-    pub fn joined(guild_id: Id, user: User, joined_at: String) -> Self {
+    pub fn joined(guild_id: GuildId, user: User, joined_at: String) -> Self {
         Member {
             guild_id,
             user,
@@ -245,9 +252,9 @@ impl Member {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadState {
     /// The channel.
-    pub id: Id,
+    pub id: ChannelId,
     /// The last message read (before the user's join if never acked).
-    pub last_message_id: Id,
+    pub last_message_id: MessageId,
     /// Messages after it that mention the user (by name, by one of their
     /// roles, or `@everyone`), not counting the user's own.
     pub mention_count: u32,
@@ -261,9 +268,9 @@ pub struct AuditLogEntry {
     /// Snowflake id: the change's event id, so its time is the change's.
     pub id: Id,
     /// The guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// Who made the change.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// Discord's audit log event number ([`audit_action`]).
     pub action_type: u8,
     /// The channel, role, user or message changed.
@@ -335,7 +342,7 @@ pub struct Ban {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnavailableGuild {
     /// The guild.
-    pub id: Id,
+    pub id: GuildId,
     /// Always false here: the user left or was removed.
     pub unavailable: bool,
 }
@@ -344,12 +351,12 @@ pub struct UnavailableGuild {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Message {
     /// Snowflake id; its time part is the creation time.
-    pub id: Id,
+    pub id: MessageId,
     /// The channel it was posted in.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// The guild of that channel; none (left out) in a DM or group DM.
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
     /// Author, as of sending.
     pub author: User,
     /// Text, at most the configured length in characters.
@@ -374,7 +381,7 @@ pub struct Message {
     pub mentions: Vec<User>,
     /// Roles mentioned, by id.
     #[serde(default)]
-    pub mention_roles: Vec<Id>,
+    pub mention_roles: Vec<RoleId>,
     /// Whether `@everyone` or `@here` mentioned the whole channel.
     #[serde(default)]
     pub mention_everyone: bool,
@@ -397,7 +404,12 @@ pub struct Message {
 
 impl Message {
     /// A plain message: no reply, mentions or pin.
-    pub fn new(id: Id, (guild_id, channel_id): (Id, Id), author: User, content: String) -> Self {
+    pub fn new(
+        id: MessageId,
+        (guild_id, channel_id): (GuildId, ChannelId),
+        author: User,
+        content: String,
+    ) -> Self {
         Message {
             id,
             channel_id,
@@ -421,12 +433,12 @@ impl Message {
 
     /// Its channel's scope (see [`Channel::scope`]).
     pub fn scope(&self) -> Id {
-        self.guild_id.or(self.channel_id)
+        self.guild_id.or_private(self.channel_id)
     }
 
     /// Whether the message mentions `user`, who holds `roles`: by name, by
     /// one of the roles, or through `@everyone`.
-    pub fn mentions_user(&self, user: Id, roles: &[Id]) -> bool {
+    pub fn mentions_user(&self, user: UserId, roles: &[RoleId]) -> bool {
         self.mention_everyone
             || self.mentions.iter().any(|u| u.id == user)
             || self.mention_roles.iter().any(|r| roles.contains(r))
@@ -525,12 +537,12 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct MessageReference {
     /// The message replied to.
-    pub message_id: Id,
+    pub message_id: MessageId,
     /// Its channel (the reply's own).
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// Its guild; none (left out) in a DM or group DM.
-    #[serde(default, skip_serializing_if = "Id::is_none")]
-    pub guild_id: Id,
+    #[serde(default, skip_serializing_if = "GuildId::is_none")]
+    pub guild_id: GuildId,
 }
 
 /// An application: a bot user of its own, owned by a user. Its id is its
@@ -542,7 +554,7 @@ pub struct Application {
     /// Its name, also the bot user's username.
     pub name: String,
     /// The user who created it.
-    pub owner_id: Id,
+    pub owner_id: UserId,
 }
 
 /// An invite code to a guild. The fields after `inviter_id` came with
@@ -553,13 +565,13 @@ pub struct Invite {
     /// The code to join with.
     pub code: String,
     /// The guild it joins.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// Who created it.
-    pub inviter_id: Id,
+    pub inviter_id: UserId,
     /// The channel it was made for (Discord's channel invites); none for
     /// Rookery's guild invites, which land in the guild's first channel.
     #[serde(default)]
-    pub channel_id: Option<Id>,
+    pub channel_id: Option<ChannelId>,
     /// Milliseconds since the Unix epoch when it was made (0: unknown).
     #[serde(default)]
     pub created_at_ms: i64,
@@ -594,13 +606,14 @@ impl Invite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ChannelId, GuildId, MessageId, UserId};
 
     #[test]
     fn an_invite_ends_at_its_age_or_its_last_use() {
         let mut invite = Invite {
             code: "c".into(),
-            guild_id: Id(1),
-            inviter_id: Id(2),
+            guild_id: GuildId(1),
+            inviter_id: UserId(2),
             channel_id: None,
             created_at_ms: 10_000,
             max_age: 0,
@@ -628,10 +641,15 @@ mod tests {
     #[test]
     fn reaction_counts_keep_byte_order_and_drop_at_zero() {
         let author = User {
-            id: Id(1),
+            id: UserId(1),
             username: "a".into(),
         };
-        let mut m = Message::new(Id(9), (Id(2), Id(3)), author, "hi".into());
+        let mut m = Message::new(
+            MessageId(9),
+            (GuildId(2), ChannelId(3)),
+            author,
+            "hi".into(),
+        );
         m.count_reaction("👍", true);
         m.count_reaction("🎉", true);
         m.count_reaction("👍", true);

@@ -7,6 +7,7 @@
 //! Pure functions over plain values: the edge feeds them from its caches.
 
 use crate::Id;
+use crate::{GuildId, RoleId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A set of permission bits (Discord's values; strings on the wire).
@@ -185,9 +186,9 @@ pub fn base(b: Base) -> Permissions {
 /// members keep only what lets them read.
 pub fn in_channel(
     base: Permissions,
-    guild: Id,
-    user: Id,
-    roles: &[Id],
+    guild: GuildId,
+    user: UserId,
+    roles: &[RoleId],
     overwrites: &[Overwrite],
     timed_out: bool,
 ) -> Permissions {
@@ -196,16 +197,19 @@ pub fn in_channel(
     }
     let find = |id: Id, kind| overwrites.iter().find(|o| o.id == id && o.kind == kind);
     let mut p = base;
-    if let Some(o) = find(guild, OverwriteKind::Role) {
+    if let Some(o) = find(guild.everyone().raw(), OverwriteKind::Role) {
         p = p.minus(o.deny).union(o.allow);
     }
     let (mut allow, mut deny) = (Permissions::NONE, Permissions::NONE);
-    for o in roles.iter().filter_map(|&r| find(r, OverwriteKind::Role)) {
+    for o in roles
+        .iter()
+        .filter_map(|&r| find(r.raw(), OverwriteKind::Role))
+    {
         allow = allow.union(o.allow);
         deny = deny.union(o.deny);
     }
     p = p.minus(deny).union(allow);
-    if let Some(o) = find(user, OverwriteKind::Member) {
+    if let Some(o) = find(user.raw(), OverwriteKind::Member) {
         p = p.minus(o.deny).union(o.allow);
     }
     implicit(p, timed_out)

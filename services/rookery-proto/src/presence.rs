@@ -3,7 +3,7 @@
 //! ephemeral topic) and what members sharing a guild are sent. Shapes and
 //! names follow Discord's.
 
-use crate::Id;
+use crate::{GuildId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Activity type of a custom status (Discord's `CUSTOM`): its text is
@@ -97,7 +97,7 @@ impl PresenceSet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceUser {
     /// User id.
-    pub id: Id,
+    pub id: UserId,
 }
 
 /// DISPATCH `PRESENCE_UPDATE`, and each entry of READY's `presences`: one
@@ -107,7 +107,7 @@ pub struct Presence {
     /// Whose.
     pub user: PresenceUser,
     /// The guild the receiver shares with them.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// As others see it (never `invisible`).
     pub status: Status,
     /// What they are doing (empty when offline).
@@ -122,9 +122,9 @@ pub struct Presence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceChange {
     /// Whose.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// Every guild of the user's sessions on that edge.
-    pub guild_ids: Vec<Id>,
+    pub guild_ids: Vec<GuildId>,
     /// As others see it: `offline` when the last session went (or invisible).
     pub status: Status,
     /// What they are doing.

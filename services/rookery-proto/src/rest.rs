@@ -3,6 +3,7 @@
 use crate::Id;
 use crate::model::User;
 use crate::permissions::{OverwriteKind, Permissions};
+use crate::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// `POST /auth/register` and `POST /auth/login`.
@@ -49,10 +50,10 @@ pub struct CreateNamed {
 pub struct CreatePrivate {
     /// The other user of a DM.
     #[serde(default)]
-    pub recipient_id: Option<Id>,
+    pub recipient_id: Option<UserId>,
     /// The other users of a group DM (1 to 9).
     #[serde(default)]
-    pub recipients: Option<Vec<Id>>,
+    pub recipients: Option<Vec<UserId>>,
     /// A group DM's name (0 to 100 characters).
     #[serde(default)]
     pub name: Option<String>,
@@ -141,13 +142,13 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
 #[serde(deny_unknown_fields)]
 pub struct ReplyTo {
     /// The message replied to.
-    pub message_id: Id,
+    pub message_id: MessageId,
     /// Its channel: the reply's own, if given.
     #[serde(default)]
-    pub channel_id: Option<Id>,
+    pub channel_id: Option<ChannelId>,
     /// Its guild: the reply's own, if given.
     #[serde(default)]
-    pub guild_id: Option<Id>,
+    pub guild_id: Option<GuildId>,
     /// Refuse the send when the message is gone (true, the default), or send
     /// it as an ordinary message.
     #[serde(default = "yes")]
@@ -170,10 +171,10 @@ pub struct AllowedMentions {
     pub parse: Vec<MentionKind>,
     /// Users who may be mentioned (at most 100; not with `parse: ["users"]`).
     #[serde(default)]
-    pub users: Vec<Id>,
+    pub users: Vec<UserId>,
     /// Roles that may be mentioned (at most 100; not with `parse: ["roles"]`).
     #[serde(default)]
-    pub roles: Vec<Id>,
+    pub roles: Vec<RoleId>,
     /// Whether a reply mentions the author of the message replied to.
     #[serde(default)]
     pub replied_user: bool,
@@ -267,7 +268,7 @@ impl EditMessage {
 #[serde(deny_unknown_fields)]
 pub struct BulkDelete {
     /// 2 to 100 message ids, none older than 14 days.
-    pub messages: Vec<crate::Id>,
+    pub messages: Vec<MessageId>,
 }
 
 /// `POST /guilds/{id}/invites` answer.
@@ -304,7 +305,7 @@ pub struct RoleParams {
 #[serde(deny_unknown_fields)]
 pub struct RolePosition {
     /// The role.
-    pub id: Id,
+    pub id: RoleId,
     /// Its new position (1 or more: 0 is @everyone's).
     pub position: u32,
 }
@@ -316,7 +317,7 @@ pub struct RolePosition {
 #[serde(deny_unknown_fields)]
 pub struct ChannelPosition {
     /// The channel.
-    pub id: Id,
+    pub id: ChannelId,
     /// Its new position; null keeps it.
     #[serde(default)]
     pub position: Option<u32>,
@@ -380,7 +381,7 @@ pub struct ApiError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserObject {
     /// Snowflake id.
-    pub id: Id,
+    pub id: UserId,
     /// The unique name.
     pub username: String,
     /// Always `"0"`.
@@ -504,14 +505,14 @@ pub struct InvitePreview {
     /// The code.
     pub code: String,
     /// The guild it joins.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// The guild, as Discord shows it in an invite.
     pub guild: crate::model::Guild,
     /// Where a member lands: the invite's channel, or for a guild invite
     /// the guild's first channel; none if it has no channel left.
     pub channel: Option<InviteChannel>,
     /// Who made it.
-    pub inviter_id: Id,
+    pub inviter_id: UserId,
     /// RFC 3339 time it stops working; null if never.
     pub expires_at: Option<String>,
     /// Who made it, as Discord's user object (to those who manage invites).
@@ -582,7 +583,7 @@ pub struct CreateChannelInvite {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteChannel {
     /// Snowflake id.
-    pub id: Id,
+    pub id: ChannelId,
     /// Its channel type.
     #[serde(rename = "type")]
     pub kind: u8,

@@ -4,8 +4,10 @@
 //! `username`) as the author's name.
 
 use crate::Id;
+use crate::UserId;
 use crate::model::User;
 use crate::rest::AllowedMentions;
+use crate::{ChannelId, GuildId};
 use serde::{Deserialize, Serialize};
 
 /// Discord's webhook type of an incoming webhook.
@@ -21,9 +23,9 @@ pub struct Webhook {
     /// Snowflake id.
     pub id: Id,
     /// The channel's guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// Where it posts.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// The author name of its messages.
     pub name: String,
     /// The secret in its URL.
@@ -41,9 +43,9 @@ pub struct WebhookObject {
     #[serde(rename = "type")]
     pub kind: u8,
     /// The channel's guild.
-    pub guild_id: Id,
+    pub guild_id: GuildId,
     /// Where it posts.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// Its name.
     pub name: String,
     /// No avatars here: null.
@@ -78,7 +80,7 @@ impl Webhook {
     /// The author its messages carry: its id, under `name` or its own.
     pub fn author(&self, name: Option<&str>) -> User {
         User {
-            id: self.id,
+            id: UserId::from(self.id),
             username: name.unwrap_or(&self.name).to_owned(),
         }
     }
@@ -155,7 +157,7 @@ pub struct ModifyWebhook {
     pub avatar: Option<String>,
     /// Only its own channel: moving a webhook is not built.
     #[serde(default)]
-    pub channel_id: Option<Id>,
+    pub channel_id: Option<ChannelId>,
 }
 
 /// `PATCH /webhooks/{id}/{token}/messages/{message}`: Discord's fields, as

@@ -5,15 +5,16 @@
 //! as strings, MessagePack as integers) and text spans all of Unicode.
 
 use proptest::prelude::*;
+use rookery_proto::GuildId;
 use rookery_proto::Id;
 use rookery_proto::codec::{self, Dispatch, DispatchData, Encoding};
 use rookery_proto::event::{Envelope, Event, SCHEMA_VERSION, TokensRevoked, TypingStart};
 use rookery_proto::gateway::{self as gw, ClientFrame, event_name as ev, op};
 use rookery_proto::model::{Message, User};
 
-fn id() -> impl Strategy<Value = Id> {
+fn id<T: From<Id> + std::fmt::Debug>() -> impl Strategy<Value = T> {
     // Snowflakes fit 63 bits; 0 means "none" where an id is optional.
-    (1..=i64::MAX as u64).prop_map(Id)
+    (1..=i64::MAX as u64).prop_map(|n| T::from(Id(n)))
 }
 
 fn encoding() -> impl Strategy<Value = Encoding> {
@@ -23,7 +24,7 @@ fn encoding() -> impl Strategy<Value = Encoding> {
 fn message() -> impl Strategy<Value = Message> {
     let user = (id(), "\\PC{1,32}").prop_map(|(id, username)| User { id, username });
     // A DM's messages have no guild (0, left out on the wire).
-    let guild = prop_oneof![Just(Id(0)), id()];
+    let guild = prop_oneof![Just(GuildId(0)), id()];
     (
         id(),
         guild,
@@ -82,7 +83,7 @@ proptest! {
             1 => Event::TokensRevoked(TokensRevoked { user_id: user, generation, password_changed: generation % 2 == 0 }),
             _ => Event::TypingStart(TypingStart { channel_id: m.channel_id, guild_id: m.guild_id, user_id: user, timestamp: ts }),
         };
-        let env = Envelope { v: SCHEMA_VERSION, id: user, ts, origin: (ts % 1024) as u16, event, audit: None };
+        let env = Envelope { v: SCHEMA_VERSION, id: Id::from(user), ts, origin: (ts % 1024) as u16, event, audit: None };
         prop_assert_eq!(Envelope::from_bytes(&env.to_bytes()).unwrap(), env);
     }
 

@@ -6,12 +6,12 @@
 //! (proptest) over every flag.
 
 use proptest::prelude::*;
-use rookery_proto::Id;
 use rookery_proto::permissions::{self as p, Base, Overwrite, OverwriteKind, Permissions};
+use rookery_proto::{GuildId, RoleId, UserId};
 
-const GUILD: Id = Id(1);
-const USER: Id = Id(2);
-const ROLES: [Id; 2] = [Id(10), Id(11)];
+const GUILD: GuildId = GuildId(1);
+const USER: UserId = UserId(2);
+const ROLES: [RoleId; 2] = [RoleId(10), RoleId(11)];
 
 /// One scenario: what the guild and channel hold.
 #[derive(Debug, Clone)]
@@ -103,10 +103,10 @@ fn evaluated(c: &Case) -> u64 {
         roles,
     });
     let targets = [
-        (GUILD, OverwriteKind::Role),
-        (ROLES[0], OverwriteKind::Role),
-        (ROLES[1], OverwriteKind::Role),
-        (USER, OverwriteKind::Member),
+        (GUILD.everyone().raw(), OverwriteKind::Role),
+        (ROLES[0].raw(), OverwriteKind::Role),
+        (ROLES[1].raw(), OverwriteKind::Role),
+        (USER.raw(), OverwriteKind::Member),
     ];
     let overwrites: Vec<Overwrite> = targets
         .iter()

@@ -12,8 +12,9 @@
 //! Prints messages per second, and CPU per message of this process and
 //! (given its pid) of the node.
 
+use rookery_proto::Snowflake;
 use rookery_proto::model::{Message, User};
-use rookery_proto::{Id, Snowflake};
+use rookery_proto::{ChannelId, GuildId};
 use rookery_store::{Mutation, Store};
 use rookery_store_scylla::{Replication, ScyllaConfig, ScyllaStore, migrate};
 use std::time::Instant;
@@ -43,9 +44,9 @@ fn backlog(channels: u64, messages: u64) -> Vec<Mutation> {
     (0..messages)
         .map(|i| {
             let author = &authors[(i % channels) as usize];
-            let channel = Id(1_000 + i % channels);
+            let channel = ChannelId(1_000 + i % channels);
             let text = format!("message {i} {}", "x".repeat(80));
-            let mut m = Message::new(ids.next_id(), (Id(1), channel), author.clone(), text);
+            let mut m = Message::new(ids.next_id(), (GuildId(1), channel), author.clone(), text);
             m.nonce = Some(format!("n{i}"));
             Mutation::Message(m)
         })

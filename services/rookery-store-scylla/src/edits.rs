@@ -13,20 +13,20 @@ use crate::history::{self, Counts};
 use crate::session::backend;
 use crate::store::{Inner, id, key, unless};
 use futures_util::{StreamExt, TryStreamExt};
-use rookery_proto::Id;
 use rookery_proto::id::parse_timestamp;
 use rookery_proto::model::Message;
+use rookery_proto::{ChannelId, MessageId, UserId};
 use rookery_store::{Reaction, StoreError, WriteTime};
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::value::CqlTimestamp;
 
 impl Inner {
-    fn row_key(&self, channel: Id, message: Id) -> (i64, i64, i64) {
+    fn row_key(&self, channel: ChannelId, message: MessageId) -> (i64, i64, i64) {
         let bucket = i64::from(message.bucket(self.bucket_ms));
         (key(channel), bucket, key(message))
     }
 
-    async fn exists(&self, channel: Id, message: Id) -> Result<bool, StoreError> {
+    async fn exists(&self, channel: ChannelId, message: MessageId) -> Result<bool, StoreError> {
         let row = self.row_key(channel, message);
         let found = self.one::<(i64,)>(&self.s.select_message_id, row).await?;
         Ok(found.is_some())
@@ -58,8 +58,8 @@ impl Inner {
     pub(crate) async fn pin(
         &self,
         at: WriteTime,
-        channel: Id,
-        message: Id,
+        channel: ChannelId,
+        message: MessageId,
         pinned: bool,
     ) -> Result<(), StoreError> {
         if !self.exists(channel, message).await? {
@@ -121,8 +121,8 @@ impl Inner {
     pub(crate) async fn delete_message(
         &self,
         at: WriteTime,
-        channel: Id,
-        message: Id,
+        channel: ChannelId,
+        message: MessageId,
     ) -> Result<(), StoreError> {
         let s = &self.s;
         // The mentions first: they are found through the message's row.
@@ -164,7 +164,7 @@ impl Inner {
     pub(crate) async fn clear_reactions(
         &self,
         at: WriteTime,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         emoji: Option<&str>,
     ) -> Result<(), StoreError> {
         let s = &self.s;
@@ -220,10 +220,10 @@ impl Inner {
     /// spans one or two).
     pub(crate) async fn user_reactions(
         &self,
-        (channel, user): (Id, Id),
-        (first, last): (Id, Id),
-    ) -> Result<Vec<(Id, String)>, StoreError> {
-        let bound = |id: Id| i64::try_from(id.0).unwrap_or(i64::MAX);
+        (channel, user): (ChannelId, UserId),
+        (first, last): (MessageId, MessageId),
+    ) -> Result<Vec<(MessageId, String)>, StoreError> {
+        let bound = |id: MessageId| i64::try_from(id.0).unwrap_or(i64::MAX);
         let buckets = (
             key(channel),
             i64::from(first.bucket(self.bucket_ms)),
@@ -245,8 +245,8 @@ impl Inner {
     /// One message, if it exists.
     pub(crate) async fn message(
         &self,
-        channel: Id,
-        message: Id,
+        channel: ChannelId,
+        message: MessageId,
     ) -> Result<Option<Message>, StoreError> {
         let row = self.row_key(channel, message);
         let found = self
@@ -256,7 +256,7 @@ impl Inner {
     }
 
     /// A channel's pinned messages, newest first.
-    pub(crate) async fn pins(&self, channel: Id) -> Result<Vec<Message>, StoreError> {
+    pub(crate) async fn pins(&self, channel: ChannelId) -> Result<Vec<Message>, StoreError> {
         let ids = self
             .all::<(i64,)>(&self.s.select_pins, (key(channel),))
             .await?;
@@ -268,11 +268,11 @@ impl Inner {
     /// Users who reacted with `emoji`, ascending above `after`.
     pub(crate) async fn reactions(
         &self,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         emoji: &str,
-        after: Id,
+        after: UserId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<UserId>, StoreError> {
         let after = i64::try_from(after.0).unwrap_or(i64::MAX);
         let values = (key(channel), key(message), emoji, after);
         let mut stmt = self.s.select_reactions.clone();

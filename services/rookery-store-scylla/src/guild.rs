@@ -13,6 +13,7 @@ use rookery_proto::Id;
 use rookery_proto::id::{format_timestamp, parse_timestamp};
 use rookery_proto::model::{Channel, Member, Role, User};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
+use rookery_proto::{ChannelId, GuildId, RoleId, UserId};
 use rookery_store::{StoreError, WriteTime};
 use scylla::value::CqlTimestamp;
 use std::collections::HashSet;
@@ -84,7 +85,7 @@ impl Inner {
         }
         self.write_channel(at, c).await?;
         let members = c.recipients.iter().map(|user| {
-            let member = Member::joined(c.id, user.clone(), joined_at.to_owned());
+            let member = Member::joined(c.id.as_scope(), user.clone(), joined_at.to_owned());
             async move { self.write_member(at, &member).await }
         });
         futures_util::future::try_join_all(members).await?;
@@ -92,7 +93,11 @@ impl Inner {
     }
 
     /// The DM of a pair of users, lower id first.
-    pub(crate) async fn dm_channel(&self, low: Id, high: Id) -> Result<Option<Id>, StoreError> {
+    pub(crate) async fn dm_channel(
+        &self,
+        low: UserId,
+        high: UserId,
+    ) -> Result<Option<ChannelId>, StoreError> {
         let row = self.one::<(i64,)>(&self.s.select_dm_pair, (key(low), key(high)));
         Ok(row.await?.map(|(c,)| id(c)))
     }
@@ -100,7 +105,7 @@ impl Inner {
     pub(crate) async fn write_recipient(
         &self,
         at: WriteTime,
-        channel: Id,
+        channel: ChannelId,
         user: &User,
         add: bool,
     ) -> Result<(), StoreError> {
@@ -114,7 +119,7 @@ impl Inner {
         }
     }
 
-    async fn recipients(&self, channel: Id) -> Result<Vec<User>, StoreError> {
+    async fn recipients(&self, channel: ChannelId) -> Result<Vec<User>, StoreError> {
         let stmt = &self.s.select_recipients;
         let rows = self.all::<(i64, String)>(stmt, (key(channel),)).await?;
         Ok(rows
@@ -129,7 +134,7 @@ impl Inner {
     async fn write_overwrites(
         &self,
         at: WriteTime,
-        channel: Id,
+        channel: ChannelId,
         list: &[Overwrite],
     ) -> Result<(), StoreError> {
         let s = &self.s;
@@ -153,13 +158,16 @@ impl Inner {
         Ok(())
     }
 
-    async fn overwrite_rows(&self, channel: Id) -> Result<Vec<OverwriteRow>, StoreError> {
+    async fn overwrite_rows(&self, channel: ChannelId) -> Result<Vec<OverwriteRow>, StoreError> {
         self.all::<OverwriteRow>(&self.s.select_overwrites, (key(channel),))
             .await
     }
 
     /// A channel's overwrites; a row of an unknown type is corrupt.
-    pub(crate) async fn overwrites(&self, channel: Id) -> Result<Vec<Overwrite>, StoreError> {
+    pub(crate) async fn overwrites(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Vec<Overwrite>, StoreError> {
         let mut out = Vec::new();
         for (target, kind, allow, deny) in self.overwrite_rows(channel).await? {
             let kind = match kind {
@@ -217,8 +225,8 @@ impl Inner {
     pub(crate) async fn delete_member(
         &self,
         at: WriteTime,
-        guild: Id,
-        user: Id,
+        guild: GuildId,
+        user: UserId,
     ) -> Result<(), StoreError> {
         let s = &self.s;
         let existed = self.is_member(key(guild), key(user)).await?;
@@ -235,7 +243,7 @@ impl Inner {
     pub(crate) async fn write_role(
         &self,
         at: WriteTime,
-        guild: Id,
+        guild: GuildId,
         r: &Role,
     ) -> Result<(), StoreError> {
         let row = (
@@ -254,15 +262,15 @@ impl Inner {
     pub(crate) async fn delete_role(
         &self,
         at: WriteTime,
-        guild: Id,
-        role: Id,
+        guild: GuildId,
+        role: RoleId,
     ) -> Result<(), StoreError> {
         self.exec(at, &self.s.delete_role, (key(guild), key(role)))
             .await
     }
 
     /// A guild's roles by position then id.
-    pub(crate) async fn roles(&self, guild: Id) -> Result<Vec<Role>, StoreError> {
+    pub(crate) async fn roles(&self, guild: GuildId) -> Result<Vec<Role>, StoreError> {
         let rows = self
             .all::<RoleRow>(&self.s.select_roles, (key(guild),))
             .await?;
@@ -297,7 +305,7 @@ type MemberRow = (
     Option<bool>,
 );
 
-fn member_of(guild_id: Id, user_id: Id, row: MemberRow) -> Member {
+fn member_of(guild_id: GuildId, user_id: UserId, row: MemberRow) -> Member {
     let (username, joined_at, roles, until, bot) = row;
     Member {
         bot: bot.unwrap_or(false),
@@ -315,7 +323,10 @@ fn member_of(guild_id: Id, user_id: Id, row: MemberRow) -> Member {
 }
 
 impl Inner {
-    pub(crate) async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
+    pub(crate) async fn guild_channels(
+        &self,
+        guild_id: GuildId,
+    ) -> Result<Vec<Channel>, StoreError> {
         let stmt = &self.s.select_guild_channels;
         let rows = self
             .all::<(i64, String, i32, i32, Option<i32>)>(stmt, (key(guild_id),))
@@ -344,13 +355,13 @@ impl Inner {
         Ok(out)
     }
 
-    pub(crate) async fn channel(&self, cid: Id) -> Result<Option<Channel>, StoreError> {
+    pub(crate) async fn channel(&self, cid: ChannelId) -> Result<Option<Channel>, StoreError> {
         let stmt = &self.s.select_channel;
         let row = self.one::<ChannelRow>(stmt, (key(cid),));
         let Some((i, g, name, kind, position, slow, owner)) = row.await? else {
             return Ok(None);
         };
-        let guild_id = id(g);
+        let guild_id: GuildId = id(g);
         let recipients = match guild_id.is_none() {
             true => self.recipients(cid).await?,
             false => Vec::new(),
@@ -370,8 +381,8 @@ impl Inner {
 
     pub(crate) async fn guild_members(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<Member>, StoreError> {
         let limit = limit.clamp(1, rookery_store::MAX_MEMBERS_PAGE);
@@ -405,8 +416,8 @@ impl Inner {
 
     pub(crate) async fn member(
         &self,
-        guild_id: Id,
-        user_id: Id,
+        guild_id: GuildId,
+        user_id: UserId,
     ) -> Result<Option<Member>, StoreError> {
         let stmt = &self.s.select_member;
         let row = self.one::<MemberRow>(stmt, (key(guild_id), key(user_id)));

@@ -7,11 +7,16 @@
 use crate::session::backend;
 use crate::store::{Inner, key};
 use futures_util::{TryStreamExt, stream};
-use rookery_proto::Id;
+use rookery_proto::GuildId;
+use rookery_proto::UserId;
 use rookery_store::{MAX_BANS_PAGE, StoreError, WriteTime};
 
 impl Inner {
-    pub(crate) async fn delete_guild(&self, at: WriteTime, guild: Id) -> Result<(), StoreError> {
+    pub(crate) async fn delete_guild(
+        &self,
+        at: WriteTime,
+        guild: GuildId,
+    ) -> Result<(), StoreError> {
         let (s, g) = (&self.s, key(guild));
         let concurrency = self.write_concurrency;
         let channels = self.guild_channels(guild).await?;
@@ -29,7 +34,7 @@ impl Inner {
             self.delete_role(at, guild, role.id).await?;
         }
         loop {
-            let page = self.bans(guild, Id(0), MAX_BANS_PAGE).await?;
+            let page = self.bans(guild, UserId(0), MAX_BANS_PAGE).await?;
             for ban in &page {
                 self.exec(at, &s.delete_ban, (g, key(ban.user_id))).await?;
             }
@@ -48,7 +53,7 @@ impl Inner {
 
     /// Each member's row and its entry in the member's guild list, read a
     /// page at a time (a guild of millions costs bounded memory).
-    async fn delete_memberships(&self, at: WriteTime, guild: Id) -> Result<(), StoreError> {
+    async fn delete_memberships(&self, at: WriteTime, guild: GuildId) -> Result<(), StoreError> {
         let (s, g) = (&self.s, key(guild));
         self.session
             .execute_iter(s.select_member_ids.clone(), (g,))

@@ -6,7 +6,9 @@
 
 use crate::store::{Inner, id, key};
 use futures_util::TryStreamExt;
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::id::format_timestamp;
 use rookery_proto::model::{MESSAGE_DEFAULT, MESSAGE_REPLY, Message, MessageReference, User};
 use rookery_store::{Cursor, StoreError};
@@ -45,7 +47,7 @@ pub(crate) type Counts = BTreeMap<String, i32>;
 
 pub(crate) async fn page(
     s: &Inner,
-    channel: Id,
+    channel: ChannelId,
     cursor: Cursor,
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
@@ -55,7 +57,7 @@ pub(crate) async fn page(
         Cursor::After(id) => newer_than(s, channel, id, limit).await,
         Cursor::Around(id) => {
             let newer = newer_than(s, channel, id, limit / 2).await?;
-            let upper = Some(Id(id.0.saturating_add(1)));
+            let upper = Some(MessageId(id.0.saturating_add(1)));
             let older = older_than(s, channel, upper, limit - newer.len()).await?;
             Ok(newer.into_iter().rev().chain(older).collect())
         }
@@ -64,19 +66,19 @@ pub(crate) async fn page(
 
 /// A cursor id as a `bigint` bound: ids past 2^63 (no snowflake is) clamp,
 /// so a huge `before` means "latest" instead of wrapping negative.
-fn bound(id: Id) -> i64 {
+fn bound(id: MessageId) -> i64 {
     i64::try_from(id.0).unwrap_or(i64::MAX)
 }
 
 /// Messages with ids below `upper` (all when `None`), newest first.
 async fn older_than(
     s: &Inner,
-    channel: Id,
-    upper: Option<Id>,
+    channel: ChannelId,
+    upper: Option<MessageId>,
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
     let (top_bucket, below) = match upper {
-        Some(Id(0)) => return Ok(Vec::new()),
+        Some(MessageId(0)) => return Ok(Vec::new()),
         Some(u) => (i64::from(Id(u.0 - 1).bucket(s.bucket_ms)), bound(u)),
         None => (i64::MAX, i64::MAX),
     };
@@ -96,8 +98,8 @@ async fn older_than(
 /// Messages with ids above `lower`, oldest first.
 async fn newer_than(
     s: &Inner,
-    channel: Id,
-    lower: Id,
+    channel: ChannelId,
+    lower: MessageId,
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
     if limit == 0 || bound(lower) == i64::MAX {
@@ -112,7 +114,7 @@ async fn newer_than(
 /// past `from` in the order `messages` returns them.
 async fn walk(
     s: &Inner,
-    channel: Id,
+    channel: ChannelId,
     buckets: &PreparedStatement,
     bucket_values: (i64, i64),
     messages: &PreparedStatement,
@@ -150,7 +152,7 @@ async fn walk(
 /// bytes), so pages are followed until the partition is exhausted.
 async fn read_bucket(
     s: &Inner,
-    channel: Id,
+    channel: ChannelId,
     messages: &PreparedStatement,
     values: (i64, i64, i64),
     limit: usize,
@@ -179,7 +181,7 @@ async fn read_bucket(
 
 /// The message of a row, or `None` for a fragment without the creation's
 /// columns (logged and counted, then left out).
-pub(crate) fn message(channel: Id, row: Row) -> Option<Message> {
+pub(crate) fn message(channel: ChannelId, row: Row) -> Option<Message> {
     let (
         mid,
         guild,

@@ -7,7 +7,7 @@
 use crate::store::{Inner, id, key};
 use futures_util::TryStreamExt;
 use futures_util::stream::{self, StreamExt};
-use rookery_proto::Id;
+use rookery_proto::GuildId;
 use rookery_proto::model::Invite;
 use rookery_store::{StoreError, WriteTime};
 
@@ -55,7 +55,7 @@ impl Inner {
     }
 
     /// A guild's invites, read by code `write_concurrency` at a time (the bound on requests in flight).
-    pub(crate) async fn guild_invites(&self, guild: Id) -> Result<Vec<Invite>, StoreError> {
+    pub(crate) async fn guild_invites(&self, guild: GuildId) -> Result<Vec<Invite>, StoreError> {
         let codes = self
             .all::<(String,)>(&self.s.select_guild_invites, (key(guild),))
             .await?;
@@ -87,7 +87,7 @@ impl Inner {
     pub(crate) async fn delete_invite(
         &self,
         at: WriteTime,
-        guild: Id,
+        guild: GuildId,
         code: &str,
     ) -> Result<(), StoreError> {
         let entry = (key(guild), code);

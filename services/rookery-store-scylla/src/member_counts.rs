@@ -6,7 +6,7 @@
 use crate::session::backend;
 use crate::store::{Inner, key};
 use futures_util::TryStreamExt;
-use rookery_proto::Id;
+use rookery_proto::GuildId;
 use rookery_store::{StoreError, WriteTime};
 
 impl Inner {
@@ -16,7 +16,7 @@ impl Inner {
     }
 
     /// Counts the members' partition of `guild`, a page at a time.
-    async fn count_partition(&self, guild: Id) -> Result<u64, StoreError> {
+    async fn count_partition(&self, guild: GuildId) -> Result<u64, StoreError> {
         let rows = self
             .session
             .execute_iter(self.s.select_member_ids.clone(), (key(guild),))
@@ -35,7 +35,7 @@ impl Inner {
     pub(crate) async fn count_members(
         &self,
         at: WriteTime,
-        guild: Id,
+        guild: GuildId,
         delta: i64,
     ) -> Result<(), StoreError> {
         let row = self.one::<(Option<i32>,)>(&self.s.select_member_count, (key(guild),));
@@ -51,7 +51,7 @@ impl Inner {
             .await
     }
 
-    pub(crate) async fn member_count(&self, guild: Id) -> Result<u64, StoreError> {
+    pub(crate) async fn member_count(&self, guild: GuildId) -> Result<u64, StoreError> {
         let row = self.one::<(Option<i32>,)>(&self.s.select_member_count, (key(guild),));
         match row.await? {
             None => Ok(0),

@@ -5,8 +5,9 @@
 //! between leaves the message, and the replayed delete finds it again).
 
 use crate::store::{Inner, id, key};
-use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::model::Message;
+use rookery_proto::{ChannelId, RoleId, UserId};
 use rookery_store::mention_index::{broadcast_reaches, merged};
 use rookery_store::{StoreError, WriteTime};
 
@@ -59,11 +60,11 @@ impl Inner {
     /// buckets from the mark's, oldest first, each read from the mark.
     pub(crate) async fn mentions(
         &self,
-        (channel, user): (Id, Id),
-        roles: &[Id],
-        after: Id,
+        (channel, user): (ChannelId, UserId),
+        roles: &[RoleId],
+        after: MessageId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
         let s = &self.s;
         let first = i64::from(after.bucket(self.bucket_ms));
         let buckets = self
@@ -79,12 +80,17 @@ impl Inner {
                 self.all::<(i64,)>(&s.select_user_mentions, named),
                 self.all::<Broadcast>(&s.select_broadcast_mentions, broadcast),
             )?;
-            found.extend(named.into_iter().map(|(m,)| id(m)));
+            found.extend(named.into_iter().map(|(m,)| id::<MessageId>(m)));
             let reaches = |(_, author, everyone, mentioned): &Broadcast| {
-                let mentioned: Vec<Id> = mentioned.iter().flatten().map(|&r| id(r)).collect();
+                let mentioned: Vec<RoleId> = mentioned.iter().flatten().map(|&r| id(r)).collect();
                 broadcast_reaches((id(*author), *everyone, &mentioned), user, roles)
             };
-            found.extend(broadcast.iter().filter(|b| reaches(b)).map(|b| id(b.0)));
+            found.extend(
+                broadcast
+                    .iter()
+                    .filter(|b| reaches(b))
+                    .map(|b| id::<MessageId>(b.0)),
+            );
             if found.len() >= limit {
                 break;
             }

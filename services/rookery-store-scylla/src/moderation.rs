@@ -8,6 +8,8 @@ use futures_util::{StreamExt, TryStreamExt};
 use rookery_proto::Id;
 use rookery_proto::id::now_ms;
 use rookery_proto::model::AuditLogEntry;
+use rookery_proto::{ChannelId, MessageId};
+use rookery_proto::{GuildId, UserId};
 use rookery_store::{
     AUDIT_RETENTION_MS, BanRecord, MAX_BANS_PAGE, Mutation, StoreError, WriteTime,
 };
@@ -26,7 +28,7 @@ type BanRow = (i64, Option<String>);
 type AuditRow = (i64, i64, i32, Option<i64>, Option<String>, Option<String>);
 
 /// An entry from its row; `changes` is stored as JSON text.
-fn entry(guild: Id, row: AuditRow) -> Result<AuditLogEntry, StoreError> {
+fn entry(guild: GuildId, row: AuditRow) -> Result<AuditLogEntry, StoreError> {
     let (entry, user, action, target, reason, changes) = row;
     let changes = match changes {
         Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
@@ -107,8 +109,8 @@ impl Inner {
     /// One page of bans: a page size of `limit`, and no more rows taken.
     pub(crate) async fn bans(
         &self,
-        guild: Id,
-        after: Id,
+        guild: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<BanRecord>, StoreError> {
         let limit = limit.clamp(1, MAX_BANS_PAGE);
@@ -129,12 +131,19 @@ impl Inner {
         Ok(rows.into_iter().map(ban_record).collect())
     }
 
-    pub(crate) async fn ban(&self, guild: Id, user: Id) -> Result<Option<BanRecord>, StoreError> {
+    pub(crate) async fn ban(
+        &self,
+        guild: GuildId,
+        user: UserId,
+    ) -> Result<Option<BanRecord>, StoreError> {
         let found = self.one::<BanRow>(&self.s.select_ban, (key(guild), key(user)));
         Ok(found.await?.map(ban_record))
     }
 
-    pub(crate) async fn read_states(&self, user: Id) -> Result<Vec<(Id, Id)>, StoreError> {
+    pub(crate) async fn read_states(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(ChannelId, MessageId)>, StoreError> {
         let rows = self.all::<(i64, i64)>(&self.s.select_read_states, (key(user),));
         Ok(rows
             .await?
@@ -148,7 +157,7 @@ impl Inner {
     /// entries first.
     pub(crate) async fn audit_log(
         &self,
-        guild: Id,
+        guild: GuildId,
         before: Id,
         limit: usize,
     ) -> Result<Vec<AuditLogEntry>, StoreError> {

@@ -12,8 +12,8 @@ use crate::session::backend;
 use crate::store::{Inner, key, unless};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use rookery_proto::Id;
 use rookery_proto::model::Message;
+use rookery_proto::{ChannelId, UserId};
 use rookery_store::{Mutation, StoreError, WriteTime};
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::batch::{Batch, BatchType};
@@ -75,8 +75,8 @@ impl Inner {
         &self,
         messages: &[Timed<'a>],
     ) -> (
-        BTreeMap<(Id, u32), Vec<Timed<'a>>>,
-        BTreeMap<Id, Vec<Timed<'a>>>,
+        BTreeMap<(ChannelId, u32), Vec<Timed<'a>>>,
+        BTreeMap<UserId, Vec<Timed<'a>>>,
     ) {
         let (mut rows, mut nonces) = (BTreeMap::new(), BTreeMap::new());
         for &(at, msg) in messages {

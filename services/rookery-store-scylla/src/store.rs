@@ -20,6 +20,7 @@ use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::webhooks::Webhook;
+use rookery_proto::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use rookery_store::metrics as sm;
 use rookery_store::{BanRecord, Cursor, Mutation, Store, StoreError, WriteTime};
 use scylla::client::session::Session;
@@ -41,13 +42,13 @@ pub(crate) fn unless<T>(skip: bool, value: T) -> MaybeUnset<T> {
 }
 
 /// Id to `bigint`.
-pub(crate) fn key(id: Id) -> i64 {
-    id.0 as i64
+pub(crate) fn key(id: impl Into<Id>) -> i64 {
+    id.into().0 as i64
 }
 
-/// `bigint` to id.
-pub(crate) fn id(v: i64) -> Id {
-    Id(v as u64)
+/// `bigint` to an id of the kind the column holds.
+pub(crate) fn id<T: From<Id>>(v: i64) -> T {
+    T::from(Id(v as u64))
 }
 
 /// The store. Cheap to clone.
@@ -64,7 +65,7 @@ pub(crate) struct Inner {
     pub(crate) batch_rows: usize,
     /// `(channel, bucket)` rows this process has written: every message
     /// would otherwise rewrite its bucket's row.
-    pub(crate) known_buckets: moka::future::Cache<(Id, u32), ()>,
+    pub(crate) known_buckets: moka::future::Cache<(ChannelId, u32), ()>,
     /// Times of the writes that come without one.
     pub(crate) clock: LocalClock,
     _metrics: DriverMetrics,
@@ -341,7 +342,7 @@ impl Store for ScyllaStore {
             .exec(inner.clock.now(), &s.insert_application, row)
             .await?;
         let bot = User {
-            id: app.id,
+            id: UserId::from(app.id),
             username: app.name.clone(),
         };
         let claimed = self.create_account(&bot, rookery_store::NO_PASSWORD).await;
@@ -373,7 +374,11 @@ impl Store for ScyllaStore {
         self.0.webhook(hook).await
     }
 
-    async fn webhooks(&self, guild: Id, channel: Option<Id>) -> Result<Vec<Webhook>, StoreError> {
+    async fn webhooks(
+        &self,
+        guild: GuildId,
+        channel: Option<ChannelId>,
+    ) -> Result<Vec<Webhook>, StoreError> {
         self.0.webhooks(guild, channel).await
     }
 
@@ -381,7 +386,7 @@ impl Store for ScyllaStore {
         self.0.delete_webhook(hook).await
     }
 
-    async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {
+    async fn token_generation(&self, user_id: UserId) -> Result<u64, StoreError> {
         let (inner, s) = (&self.0, &self.0.s);
         let row = inner.one::<(Option<i64>,)>(&s.select_token_generation, (key(user_id),));
         Ok(row.await?.and_then(|(g,)| g).map_or(0, |g| g as u64))
@@ -389,7 +394,7 @@ impl Store for ScyllaStore {
 
     async fn revoke_tokens(
         &self,
-        user_id: Id,
+        user_id: UserId,
         password_hash: Option<&str>,
     ) -> Result<u64, StoreError> {
         // Read, then write: two edges revoking at once each leave a time
@@ -413,7 +418,7 @@ impl Store for ScyllaStore {
         Ok(generation)
     }
 
-    async fn user(&self, uid: Id) -> Result<Option<User>, StoreError> {
+    async fn user(&self, uid: UserId) -> Result<Option<User>, StoreError> {
         let row = self
             .0
             .one::<(i64, String)>(&self.0.s.select_user, (key(uid),));
@@ -423,7 +428,7 @@ impl Store for ScyllaStore {
         }))
     }
 
-    async fn guild(&self, gid: Id) -> Result<Option<Guild>, StoreError> {
+    async fn guild(&self, gid: GuildId) -> Result<Option<Guild>, StoreError> {
         let row = self
             .0
             .one::<(i64, String, i64)>(&self.0.s.select_guild, (key(gid),));
@@ -434,38 +439,42 @@ impl Store for ScyllaStore {
         }))
     }
 
-    async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
+    async fn guild_channels(&self, guild_id: GuildId) -> Result<Vec<Channel>, StoreError> {
         self.0.guild_channels(guild_id).await
     }
 
-    async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError> {
+    async fn guild_roles(&self, guild_id: GuildId) -> Result<Vec<Role>, StoreError> {
         self.0.roles(guild_id).await
     }
 
-    async fn channel(&self, cid: Id) -> Result<Option<Channel>, StoreError> {
+    async fn channel(&self, cid: ChannelId) -> Result<Option<Channel>, StoreError> {
         self.0.channel(cid).await
     }
 
-    async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+    async fn member(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+    ) -> Result<Option<Member>, StoreError> {
         self.0.member(guild_id, user_id).await
     }
 
     async fn guild_members(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<Member>, StoreError> {
         self.0.guild_members(guild_id, after, limit).await
     }
 
-    async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
+    async fn user_guilds(&self, user_id: UserId) -> Result<Vec<Id>, StoreError> {
         let stmt = &self.0.s.select_user_guilds;
         let rows = self.0.all::<(i64,)>(stmt, (key(user_id),)).await?;
         Ok(rows.into_iter().map(|(g,)| id(g)).collect())
     }
 
-    async fn dm_channel(&self, a: Id, b: Id) -> Result<Option<Id>, StoreError> {
+    async fn dm_channel(&self, a: UserId, b: UserId) -> Result<Option<ChannelId>, StoreError> {
         self.0.dm_channel(a.min(b), a.max(b)).await
     }
 
@@ -473,33 +482,36 @@ impl Store for ScyllaStore {
         self.0.invite(code).await
     }
 
-    async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError> {
+    async fn guild_invites(&self, guild_id: GuildId) -> Result<Vec<Invite>, StoreError> {
         self.0.guild_invites(guild_id).await
     }
 
-    async fn member_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+    async fn member_count(&self, guild_id: GuildId) -> Result<u64, StoreError> {
         self.0.member_count(guild_id).await
     }
 
-    async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
+    async fn nonce(&self, user_id: UserId, nonce: &str) -> Result<Option<MessageId>, StoreError> {
         let row = self
             .0
             .one::<(i64,)>(&self.0.s.select_nonce, (key(user_id), nonce));
         Ok(row.await?.map(|(m,)| id(m)))
     }
 
-    async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
+    async fn read_states(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<(ChannelId, MessageId)>, StoreError> {
         self.0.read_states(user_id).await
     }
 
     async fn mentions(
         &self,
-        channel_id: Id,
-        user_id: Id,
-        roles: &[Id],
-        after: Id,
+        channel_id: ChannelId,
+        user_id: UserId,
+        roles: &[RoleId],
+        after: MessageId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
         self.0
             .mentions((channel_id, user_id), roles, after, limit)
             .await
@@ -507,7 +519,7 @@ impl Store for ScyllaStore {
 
     async fn audit_log(
         &self,
-        guild_id: Id,
+        guild_id: GuildId,
         before: Id,
         limit: usize,
     ) -> Result<Vec<AuditLogEntry>, StoreError> {
@@ -516,33 +528,41 @@ impl Store for ScyllaStore {
 
     async fn bans(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<BanRecord>, StoreError> {
         self.0.bans(guild_id, after, limit).await
     }
 
-    async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError> {
+    async fn ban(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+    ) -> Result<Option<BanRecord>, StoreError> {
         self.0.ban(guild_id, user_id).await
     }
 
-    async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {
+    async fn message(
+        &self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+    ) -> Result<Option<Message>, StoreError> {
         self.0.message(channel_id, message_id).await
     }
 
-    async fn pins(&self, channel_id: Id) -> Result<Vec<Message>, StoreError> {
+    async fn pins(&self, channel_id: ChannelId) -> Result<Vec<Message>, StoreError> {
         self.0.pins(channel_id).await
     }
 
     async fn reactions(
         &self,
-        channel_id: Id,
-        message_id: Id,
+        channel_id: ChannelId,
+        message_id: MessageId,
         emoji: &str,
-        after: Id,
+        after: UserId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<UserId>, StoreError> {
         self.0
             .reactions((channel_id, message_id), emoji, after, limit)
             .await
@@ -550,16 +570,16 @@ impl Store for ScyllaStore {
 
     async fn user_reactions(
         &self,
-        channel_id: Id,
-        user_id: Id,
-        ids: (Id, Id),
-    ) -> Result<Vec<(Id, String)>, StoreError> {
+        channel_id: ChannelId,
+        user_id: UserId,
+        ids: (MessageId, MessageId),
+    ) -> Result<Vec<(MessageId, String)>, StoreError> {
         self.0.user_reactions((channel_id, user_id), ids).await
     }
 
     async fn messages(
         &self,
-        channel_id: Id,
+        channel_id: ChannelId,
         cursor: Cursor,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
@@ -586,7 +606,7 @@ mod tests {
     #[test]
     fn ids_round_trip_through_bigint_and_keep_order_below_2_pow_63() {
         for v in [0, 1, 1 << 22, i64::MAX as u64, u64::MAX] {
-            assert_eq!(id(key(Id(v))), Id(v));
+            assert_eq!(id::<Id>(key(Id(v))), Id(v));
         }
         let (a, b) = (Id(1 << 40), Id((1 << 62) + 5));
         assert!(key(a) < key(b));

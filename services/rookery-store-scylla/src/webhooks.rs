@@ -7,12 +7,16 @@ use crate::store::{Inner, id, key};
 use rookery_proto::Id;
 use rookery_proto::model::User;
 use rookery_proto::webhooks::Webhook;
+use rookery_proto::{ChannelId, GuildId};
 use rookery_store::StoreError;
 
 /// A `webhooks` row as the reads select it.
 type WebhookRow = (i64, i64, String, String, i64, String);
 
-fn webhook(guild: Id, (channel, hook, name, token, creator, creator_name): WebhookRow) -> Webhook {
+fn webhook(
+    guild: GuildId,
+    (channel, hook, name, token, creator, creator_name): WebhookRow,
+) -> Webhook {
     Webhook {
         id: id(hook),
         guild_id: guild,
@@ -56,8 +60,8 @@ impl Inner {
 
     pub(crate) async fn webhooks(
         &self,
-        guild: Id,
-        channel: Option<Id>,
+        guild: GuildId,
+        channel: Option<ChannelId>,
     ) -> Result<Vec<Webhook>, StoreError> {
         let rows = match channel {
             Some(c) => {

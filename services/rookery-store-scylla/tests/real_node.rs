@@ -9,8 +9,12 @@
 mod common;
 
 use common::{BUCKET_MS, config_for, engines, fresh_keyspace, session};
+use rookery_proto::GuildId;
+use rookery_proto::RoleId;
+use rookery_proto::UserId;
 use rookery_proto::model::{Channel, Member, Message, Role, User};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{ChannelId, MessageId};
 use rookery_proto::{Id, Snowflake};
 use rookery_store::{Cursor, Mutation, Reaction, Store, StoreError, WriteTime};
 use rookery_store_scylla::{
@@ -22,14 +26,14 @@ use std::time::Duration;
 
 static IDS: LazyLock<Snowflake> = LazyLock::new(|| Snowflake::new(1022).unwrap());
 
-fn fresh() -> Id {
+fn fresh<T: From<Id>>() -> T {
     IDS.next_id()
 }
 
 fn user(name: &str) -> User {
     User {
         id: fresh(),
-        username: format!("{name}{}", fresh().0 % 1_000_003),
+        username: format!("{name}{}", fresh::<Id>().0 % 1_000_003),
     }
 }
 
@@ -204,7 +208,7 @@ async fn upserts_write_no_tombstones() {
     let pair = (guild.0 as i64, member.id.0 as i64);
     assert_eq!(tombstones_read(&node, &members, pair).await, 0);
     // The control: a null bound on purpose is counted.
-    let nulled = (guild.0 as i64, fresh().0 as i64);
+    let nulled = (guild.0 as i64, fresh::<Id>().0 as i64);
     let with_null = format!(
         "INSERT INTO {ks}.members (guild_id, user_id, username, communication_disabled_until) \
          VALUES (?, ?, 'x', null)"
@@ -233,7 +237,7 @@ async fn upserts_write_no_tombstones() {
     assert_eq!(read.communication_disabled_until, None);
 }
 
-fn role(id: Id, name: &str) -> Role {
+fn role(id: RoleId, name: &str) -> Role {
     Role {
         id,
         name: name.into(),
@@ -283,9 +287,14 @@ async fn a_late_write_of_an_earlier_event_loses_to_a_later_one() {
     );
 }
 
-fn message(channel: Id, author: &User) -> Message {
+fn message(channel: ChannelId, author: &User) -> Message {
     let id = fresh();
-    Message::new(id, (Id(1), channel), author.clone(), format!("m{}", id.0))
+    Message::new(
+        id,
+        (GuildId(1), channel),
+        author.clone(),
+        format!("m{}", id.0),
+    )
 }
 
 /// A channel's new messages go in one unlogged batch (as do the author's
@@ -343,7 +352,7 @@ async fn history_leaves_out_a_partial_row() {
     let kept: Vec<Message> = (0..3).map(|_| message(channel, &author)).collect();
     let batch = kept.iter().cloned().map(Mutation::Message).collect();
     store.apply(batch).await.unwrap();
-    let ghost = fresh();
+    let ghost: MessageId = fresh();
     let bucket = i64::from(ghost.bucket(BUCKET_MS));
     let partial = format!(
         "INSERT INTO {}.messages (channel_id, bucket, message_id, pinned) VALUES (?, ?, ?, true)",
@@ -353,7 +362,7 @@ async fn history_leaves_out_a_partial_row() {
     let values = (channel.0 as i64, bucket, ghost.0 as i64);
     raw.query_unpaged(partial, values).await.unwrap();
     let page = store.messages(channel, Cursor::Latest, 50).await.unwrap();
-    let ids: Vec<Id> = page.iter().map(|m| m.id).collect();
+    let ids: Vec<MessageId> = page.iter().map(|m| m.id).collect();
     assert_eq!(ids, kept.iter().rev().map(|m| m.id).collect::<Vec<_>>());
     assert_eq!(store.message(channel, ghost).await.unwrap(), None);
 }
@@ -371,7 +380,7 @@ async fn a_much_reacted_message_is_deleted_with_every_index_row() {
         .apply(vec![Mutation::Message(msg.clone())])
         .await
         .unwrap();
-    let readers: Vec<Id> = (0..300).map(|_| fresh()).collect();
+    let readers: Vec<UserId> = (0..300).map(|_| fresh()).collect();
     let reactions = readers.iter().map(|&user_id| {
         Mutation::Reaction(Reaction {
             channel_id: channel,

@@ -23,6 +23,7 @@ use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::webhooks::Webhook;
+use rookery_proto::{ChannelId, GuildId, MessageId, RoleId, UserId};
 
 /// How long audit log entries are kept (90 days, as Discord; the ScyllaDB
 /// table's TTL).
@@ -98,9 +99,9 @@ pub enum Mutation {
     /// messages stay where they are, unreachable: the channel is unknown.
     ChannelDelete {
         /// The guild.
-        guild_id: Id,
+        guild_id: GuildId,
         /// The channel.
-        channel_id: Id,
+        channel_id: ChannelId,
     },
     /// Open a DM or group DM: the channel with its recipients, and each
     /// recipient's membership of its scope (the channel's id), unless it is
@@ -115,7 +116,7 @@ pub enum Mutation {
     /// Add a user to a private channel's recipients, or remove one.
     Recipient {
         /// The DM or group DM.
-        channel_id: Id,
+        channel_id: ChannelId,
         /// The recipient.
         user: User,
         /// Added (true) or removed.
@@ -127,14 +128,14 @@ pub enum Mutation {
     /// Delete a membership (and its entry under the user).
     MemberDelete {
         /// The guild.
-        guild_id: Id,
+        guild_id: GuildId,
         /// The former member.
-        user_id: Id,
+        user_id: UserId,
     },
     /// Upsert a guild's role.
     Role {
         /// The guild.
-        guild_id: Id,
+        guild_id: GuildId,
         /// The role.
         role: Role,
     },
@@ -142,9 +143,9 @@ pub enum Mutation {
     /// checks skip ids that are no role of the guild).
     RoleDelete {
         /// The guild.
-        guild_id: Id,
+        guild_id: GuildId,
         /// The role.
-        role_id: Id,
+        role_id: RoleId,
     },
     /// Upsert an invite (its `uses` as stored are kept), indexed under its
     /// guild.
@@ -154,12 +155,12 @@ pub enum Mutation {
     /// deleted channel's are).
     GuildDelete {
         /// The guild.
-        guild_id: Id,
+        guild_id: GuildId,
     },
     /// Delete an invite and its guild's index entry.
     InviteDelete {
         /// Its guild.
-        guild_id: Id,
+        guild_id: GuildId,
         /// The code.
         code: String,
     },
@@ -179,16 +180,16 @@ pub enum Mutation {
     /// Delete a message, with its pin and reactions.
     MessageDelete {
         /// Its channel.
-        channel_id: Id,
+        channel_id: ChannelId,
         /// The message.
-        message_id: Id,
+        message_id: MessageId,
     },
     /// Pin or unpin a message that still exists.
     Pin {
         /// Its channel.
-        channel_id: Id,
+        channel_id: ChannelId,
         /// The message.
-        message_id: Id,
+        message_id: MessageId,
         /// Pinned (true) or unpinned.
         pinned: bool,
     },
@@ -200,9 +201,9 @@ pub enum Mutation {
     /// their counts (nothing if the message is gone).
     ReactionsClear {
         /// The message's channel.
-        channel_id: Id,
+        channel_id: ChannelId,
         /// The message.
-        message_id: Id,
+        message_id: MessageId,
         /// Only this emoji's; all if none.
         emoji: Option<String>,
     },
@@ -210,9 +211,9 @@ pub enum Mutation {
     /// for that user and guild writes nothing.
     Ban {
         /// The guild.
-        guild_id: Id,
+        guild_id: GuildId,
         /// The banned user.
-        user_id: Id,
+        user_id: UserId,
         /// Why.
         reason: Option<String>,
     },
@@ -221,18 +222,18 @@ pub enum Mutation {
     /// Record how far a user has read a channel.
     ReadState {
         /// The reader.
-        user_id: Id,
+        user_id: UserId,
         /// The channel.
-        channel_id: Id,
+        channel_id: ChannelId,
         /// The last message read.
-        last_message_id: Id,
+        last_message_id: MessageId,
     },
     /// Lift a ban.
     Unban {
         /// The guild.
-        guild_id: Id,
+        guild_id: GuildId,
         /// The user.
-        user_id: Id,
+        user_id: UserId,
     },
 }
 
@@ -240,7 +241,7 @@ pub enum Mutation {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BanRecord {
     /// The banned user.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// Why.
     pub reason: Option<String>,
 }
@@ -249,13 +250,13 @@ pub struct BanRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reaction {
     /// The message's channel.
-    pub channel_id: Id,
+    pub channel_id: ChannelId,
     /// The message.
-    pub message_id: Id,
+    pub message_id: MessageId,
     /// A unicode emoji.
     pub emoji: String,
     /// Who reacted.
-    pub user_id: Id,
+    pub user_id: UserId,
     /// Added (true) or removed.
     pub add: bool,
 }
@@ -266,11 +267,11 @@ pub enum Cursor {
     /// The newest messages.
     Latest,
     /// Messages with ids below this one, newest first.
-    Before(Id),
+    Before(MessageId),
     /// Messages with ids above this one, oldest first.
-    After(Id),
+    After(MessageId),
     /// Up to `limit` messages centred on this id (inclusive), newest first.
-    Around(Id),
+    Around(MessageId),
 }
 
 /// The read and write surface every store provides.
@@ -317,7 +318,11 @@ pub trait Store: Send + Sync + 'static {
     async fn webhook(&self, id: Id) -> Result<Option<Webhook>, StoreError>;
 
     /// A guild's webhooks, or one channel's (`channel`), by channel then id.
-    async fn webhooks(&self, guild: Id, channel: Option<Id>) -> Result<Vec<Webhook>, StoreError>;
+    async fn webhooks(
+        &self,
+        guild: GuildId,
+        channel: Option<ChannelId>,
+    ) -> Result<Vec<Webhook>, StoreError>;
 
     /// Deletes a webhook (none is fine), durable on return.
     async fn delete_webhook(&self, hook: &Webhook) -> Result<(), StoreError>;
@@ -340,7 +345,7 @@ pub trait Store: Send + Sync + 'static {
     /// The account's token generation: a token carries the generation it
     /// was issued under and is revoked once the account's moves on. 0 for an
     /// account whose tokens were never revoked.
-    async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError>;
+    async fn token_generation(&self, user_id: UserId) -> Result<u64, StoreError>;
 
     /// Revokes every token of the account (log out everywhere), replacing
     /// its password hash when one is given (a password change), in one
@@ -348,60 +353,65 @@ pub trait Store: Send + Sync + 'static {
     /// differs from every earlier one.
     async fn revoke_tokens(
         &self,
-        user_id: Id,
+        user_id: UserId,
         password_hash: Option<&str>,
     ) -> Result<u64, StoreError>;
 
     /// A user by id.
-    async fn user(&self, id: Id) -> Result<Option<User>, StoreError>;
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
 
     /// A guild by id.
-    async fn guild(&self, id: Id) -> Result<Option<Guild>, StoreError>;
+    async fn guild(&self, id: GuildId) -> Result<Option<Guild>, StoreError>;
 
     /// A guild's channels, by position then id.
-    async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError>;
+    async fn guild_channels(&self, guild_id: GuildId) -> Result<Vec<Channel>, StoreError>;
 
     /// A guild's roles, @everyone included, by position then id.
-    async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError>;
+    async fn guild_roles(&self, guild_id: GuildId) -> Result<Vec<Role>, StoreError>;
 
     /// A channel by id (a private one with its recipients, by id).
-    async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError>;
+    async fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError>;
 
     /// A membership.
-    async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
+    async fn member(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+    ) -> Result<Option<Member>, StoreError>;
 
     /// A page of a guild's members: users with ids above `after`,
     /// ascending, at most `limit` (clamped to 1..=[`MAX_MEMBERS_PAGE`]).
     async fn guild_members(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<Member>, StoreError>;
 
     /// Ids of the scopes a user belongs to: their guilds, and their DMs
     /// and group DMs (a private channel is its own scope: its recipients
     /// are members under the channel's id).
-    async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError>;
+    async fn user_guilds(&self, user_id: UserId) -> Result<Vec<Id>, StoreError>;
 
     /// The DM between two users (in either order), if one was opened.
-    async fn dm_channel(&self, a: Id, b: Id) -> Result<Option<Id>, StoreError>;
+    async fn dm_channel(&self, a: UserId, b: UserId) -> Result<Option<ChannelId>, StoreError>;
 
     /// An invite by code.
     async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError>;
 
     /// A guild's invites, by code.
-    async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError>;
+    async fn guild_invites(&self, guild_id: GuildId) -> Result<Vec<Invite>, StoreError>;
 
     /// How many members a guild has (0 for an unknown guild).
-    async fn member_count(&self, guild_id: Id) -> Result<u64, StoreError>;
+    async fn member_count(&self, guild_id: GuildId) -> Result<u64, StoreError>;
 
     /// The id of the message `user_id` sent with `nonce`, if any.
-    async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError>;
+    async fn nonce(&self, user_id: UserId, nonce: &str) -> Result<Option<MessageId>, StoreError>;
 
     /// How far a user has read each channel they acked: `(channel, last
     /// message read)`, by channel id.
-    async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError>;
+    async fn read_states(&self, user_id: UserId)
+    -> Result<Vec<(ChannelId, MessageId)>, StoreError>;
 
     /// Ids of the channel's messages after `after` that mention `user_id`:
     /// by name (a reply's ping included), through one of `roles`, or with
@@ -410,19 +420,19 @@ pub trait Store: Send + Sync + 'static {
     /// channel's traffic.
     async fn mentions(
         &self,
-        channel_id: Id,
-        user_id: Id,
-        roles: &[Id],
-        after: Id,
+        channel_id: ChannelId,
+        user_id: UserId,
+        roles: &[RoleId],
+        after: MessageId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError>;
+    ) -> Result<Vec<MessageId>, StoreError>;
 
     /// A guild's audit log entries with ids below `before`, newest first, at
     /// most `limit` (clamped to 1..=100), none older than
     /// [`AUDIT_RETENTION_MS`].
     async fn audit_log(
         &self,
-        guild_id: Id,
+        guild_id: GuildId,
         before: Id,
         limit: usize,
     ) -> Result<Vec<AuditLogEntry>, StoreError>;
@@ -432,45 +442,53 @@ pub trait Store: Send + Sync + 'static {
     /// are never read whole: a raided guild may hold millions.
     async fn bans(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<BanRecord>, StoreError>;
 
     /// One ban, if the user is banned.
-    async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError>;
+    async fn ban(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+    ) -> Result<Option<BanRecord>, StoreError>;
 
     /// One message, if it exists.
-    async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError>;
+    async fn message(
+        &self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+    ) -> Result<Option<Message>, StoreError>;
 
     /// A channel's pinned messages, newest first.
-    async fn pins(&self, channel_id: Id) -> Result<Vec<Message>, StoreError>;
+    async fn pins(&self, channel_id: ChannelId) -> Result<Vec<Message>, StoreError>;
 
     /// Ids of the users who reacted to a message with `emoji`, ascending,
     /// above `after`, at most `limit`.
     async fn reactions(
         &self,
-        channel_id: Id,
-        message_id: Id,
+        channel_id: ChannelId,
+        message_id: MessageId,
         emoji: &str,
-        after: Id,
+        after: UserId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError>;
+    ) -> Result<Vec<UserId>, StoreError>;
 
     /// The reactions `user_id` has on the channel's messages with ids in
     /// `first..=last`: `(message, emoji)`, by message id (the reader's `me`
     /// on a page of history, in one read).
     async fn user_reactions(
         &self,
-        channel_id: Id,
-        user_id: Id,
-        (first, last): (Id, Id),
-    ) -> Result<Vec<(Id, String)>, StoreError>;
+        channel_id: ChannelId,
+        user_id: UserId,
+        (first, last): (MessageId, MessageId),
+    ) -> Result<Vec<(MessageId, String)>, StoreError>;
 
     /// A page of a channel's history (`limit` is clamped to 1..=100).
     async fn messages(
         &self,
-        channel_id: Id,
+        channel_id: ChannelId,
         cursor: Cursor,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;

@@ -11,10 +11,11 @@ pub use child::ChildServer;
 
 use rookery::{ServeConfig, Server};
 use rookery_client::{Api, Gateway};
-use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::{GuildState, Role, User};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{ChannelId, GuildId, UserId};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -73,13 +74,13 @@ impl TestUser {
     }
 
     /// Creates a role in `guild` (`body` as `POST /guilds/{id}/roles`).
-    pub async fn create_role(&self, guild: Id, body: serde_json::Value) -> Role {
+    pub async fn create_role(&self, guild: GuildId, body: serde_json::Value) -> Role {
         let path = format!("/guilds/{guild}/roles");
         self.ok(reqwest::Method::POST, &path, Some(body)).await
     }
 
     /// Sets what @everyone may do in `guild`.
-    pub async fn set_everyone(&self, guild: Id, permissions: Permissions) {
+    pub async fn set_everyone(&self, guild: GuildId, permissions: Permissions) {
         let body = serde_json::json!({"permissions": bits(permissions)});
         let path = format!("/guilds/{guild}/roles/{guild}");
         let _: Role = self.ok(reqwest::Method::PATCH, &path, Some(body)).await;
@@ -135,7 +136,7 @@ pub fn bits(p: Permissions) -> String {
 /// given); other frames are kept for later reads.
 pub async fn presence_of(
     g: &mut Gateway,
-    user: Id,
+    user: UserId,
     status: Option<rookery_proto::presence::Status>,
 ) -> rookery_proto::presence::Presence {
     use rookery_proto::presence::Presence;
@@ -151,7 +152,11 @@ pub async fn presence_of(
 
 /// Sends a message over the gateway and waits for its answer: `Ok(id)` on
 /// SEND_ACK, `Err(code)` on SEND_ERROR.
-pub async fn send_answer(g: &mut Gateway, channel: Id, nonce: &str) -> Result<Id, u32> {
+pub async fn send_answer(
+    g: &mut Gateway,
+    channel: ChannelId,
+    nonce: &str,
+) -> Result<MessageId, u32> {
     g.send_message(channel, nonce, "hi").await.expect("sent");
     answer(g).await
 }
@@ -173,7 +178,7 @@ pub async fn close_code(g: &mut Gateway, limit: std::time::Duration) -> u16 {
 
 /// Waits for the answer to a SEND: `Ok(id)` on SEND_ACK, `Err(code)` on
 /// SEND_ERROR.
-pub async fn answer(g: &mut Gateway) -> Result<Id, u32> {
+pub async fn answer(g: &mut Gateway) -> Result<MessageId, u32> {
     use rookery_proto::gateway::{SendAck, SendError, op};
     let answered = |f: &rookery_client::ServerFrame| {
         f.header.op == op::SEND_ACK || f.header.op == op::SEND_ERROR

@@ -15,10 +15,12 @@
 
 use async_trait::async_trait;
 use rookery_bus::{Bus, EdgeLink, EmbeddedBus, EmbeddedBusConfig, FanoutBatch, LinkError, Record};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::event::{Envelope, Event, SCHEMA_VERSION};
 use rookery_proto::id::Snowflake;
 use rookery_proto::model::{Message, User};
+use rookery_proto::{GuildId, UserId};
 use rookery_store::{EmbeddedConfig, EmbeddedStore};
 use rookery_writer::{Writer, WriterConfig};
 use std::sync::Arc;
@@ -55,13 +57,13 @@ fn cpu_secs() -> f64 {
     ticks as f64 / 100.0
 }
 
-fn event(ids: &Snowflake, channel: Id, author: &User) -> Record {
-    let id = ids.next_id();
-    let mut message = Message::new(id, (Id(1), channel), author.clone(), "x".repeat(64));
+fn event(ids: &Snowflake, channel: ChannelId, author: &User) -> Record {
+    let id: MessageId = ids.next_id();
+    let mut message = Message::new(id, (GuildId(1), channel), author.clone(), "x".repeat(64));
     message.nonce = Some(format!("n{}", id.0));
     let envelope = Envelope {
         v: SCHEMA_VERSION,
-        id,
+        id: id.raw(),
         ts: id.unix_ms(),
         origin: 0,
         event: Event::MessageCreate(message),
@@ -77,10 +79,10 @@ fn event(ids: &Snowflake, channel: Id, author: &User) -> Record {
 async fn publish(bus: EmbeddedBus, n: u64, channels: u64, stop: Arc<AtomicBool>) -> Vec<Duration> {
     let ids = Snowflake::new((n % 1000) as u16).expect("worker id");
     let author = User {
-        id: Id(1_000 + n),
+        id: UserId(1_000 + n),
         username: format!("p{n}"),
     };
-    let channel = Id(10_000 + n % channels);
+    let channel = ChannelId(10_000 + n % channels);
     let mut latencies = Vec::new();
     while !stop.load(Relaxed) {
         let started = Instant::now();

@@ -4,6 +4,7 @@ use crate::metrics as m;
 use rookery_proto::event::ReactionChange;
 use rookery_proto::event::{Envelope, Event};
 use rookery_proto::model::{AuditLogEntry, Member, User};
+use rookery_proto::{ChannelId, GuildId};
 use rookery_store::{Mutation, Reaction};
 
 /// The mutations that materialise one event, counted by event type.
@@ -74,7 +75,7 @@ fn classified(env: &Envelope) -> (Option<&'static str>, Vec<Mutation>) {
                     add: false,
                 },
                 Mutation::MemberDelete {
-                    guild_id: r.channel_id,
+                    guild_id: r.channel_id.as_scope(),
                     user_id: r.user.id,
                 },
             ],
@@ -204,7 +205,7 @@ fn classified(env: &Envelope) -> (Option<&'static str>, Vec<Mutation>) {
     if let (Some(a), Some(guild_id)) = (&env.audit, env.event.guild()) {
         out.push(Mutation::Audit(AuditLogEntry {
             id: env.id,
-            guild_id,
+            guild_id: GuildId::from(guild_id),
             user_id: a.user_id,
             action_type: a.action_type,
             target_id: a.target_id,
@@ -219,8 +220,9 @@ fn classified(env: &Envelope) -> (Option<&'static str>, Vec<Mutation>) {
 /// id): that is what lists the channel under the user and what its
 /// permissions and unread counts are computed from. (An opening writes
 /// its recipients' memberships itself: see `Mutation::PrivateChannel`.)
-fn recipient(env: &Envelope, channel: rookery_proto::Id, user: &User) -> Mutation {
-    Mutation::Member(Member::joined(channel, user.clone(), env.id.timestamp()))
+fn recipient(env: &Envelope, channel: ChannelId, user: &User) -> Mutation {
+    let scope = channel.as_scope();
+    Mutation::Member(Member::joined(scope, user.clone(), env.id.timestamp()))
 }
 
 fn reaction(r: &ReactionChange, add: bool) -> Mutation {
@@ -239,6 +241,7 @@ mod tests {
     use rookery_proto::Id;
     use rookery_proto::event::{RecipientChange, SCHEMA_VERSION};
     use rookery_proto::model::{CHANNEL_GROUP_DM, Channel};
+    use rookery_proto::{ChannelId, GuildId, UserId};
 
     fn env(event: Event) -> Envelope {
         Envelope {
@@ -253,7 +256,7 @@ mod tests {
 
     fn user(id: u64) -> User {
         User {
-            id: Id(id),
+            id: UserId(id),
             username: format!("u{id}"),
         }
     }
@@ -264,15 +267,15 @@ mod tests {
     #[test]
     fn private_channels_make_their_recipients_members_of_their_scope() {
         let group = Channel {
-            id: Id(7),
-            guild_id: Id::NONE,
+            id: ChannelId(7),
+            guild_id: GuildId::NONE,
             name: String::new(),
             kind: CHANNEL_GROUP_DM,
             position: 0,
             permission_overwrites: Vec::new(),
             rate_limit_per_user: 0,
             recipients: vec![user(1), user(2)],
-            owner_id: Some(Id(1)),
+            owner_id: Some(UserId(1)),
         };
         let opened = env(Event::ChannelCreate(group.clone()));
         let out = mutations(&opened);
@@ -282,7 +285,7 @@ mod tests {
         };
         assert_eq!(out, [open]);
         let added = RecipientChange {
-            channel_id: Id(7),
+            channel_id: ChannelId(7),
             user: user(3),
         };
         let out = mutations(&env(Event::ChannelRecipientAdd(added)));
@@ -290,16 +293,16 @@ mod tests {
             Mutation::Member(m) => Some((m.guild_id, m.user.id)),
             _ => None,
         });
-        assert_eq!(member, Some((Id(7), Id(3))));
+        assert_eq!(member, Some((GuildId(7), UserId(3))));
 
         let change = RecipientChange {
-            channel_id: Id(7),
+            channel_id: ChannelId(7),
             user: user(2),
         };
         let out = mutations(&env(Event::ChannelRecipientRemove(change)));
         let gone = Mutation::MemberDelete {
-            guild_id: Id(7),
-            user_id: Id(2),
+            guild_id: GuildId(7),
+            user_id: UserId(2),
         };
         assert_eq!(out.len(), 2);
         assert!(out.contains(&gone), "{out:?}");

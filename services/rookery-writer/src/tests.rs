@@ -8,6 +8,7 @@ use rookery_proto::event::{Event, SCHEMA_VERSION};
 use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
+use rookery_proto::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use rookery_store::{BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, WriteTime};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,7 +33,7 @@ struct Flaky {
     inner: EmbeddedStore,
     failures: AtomicUsize,
     sync_failures: AtomicUsize,
-    times: Mutex<Vec<(Id, WriteTime)>>,
+    times: Mutex<Vec<(MessageId, WriteTime)>>,
 }
 
 impl Flaky {
@@ -68,7 +69,7 @@ macro_rules! flaky_store {
                     Mutation::Message(msg) => Some((msg.id, *at)),
                     _ => None,
                 });
-                let times: Vec<(Id, WriteTime)> = times.collect();
+                let times: Vec<(MessageId, WriteTime)> = times.collect();
                 self.apply(batch.into_iter().map(|(_, m)| m).collect()).await?;
                 self.times.lock().unwrap().extend(times);
                 Ok(())
@@ -86,38 +87,38 @@ macro_rules! flaky_store {
 
 flaky_store! {
     create_account(user: &User, hash: &str) -> ();
-    token_generation(user_id: Id) -> u64;
+    token_generation(user_id: UserId) -> u64;
     create_application(app: &Application) -> ();
     application(id: Id) -> Option<Application>;
     create_webhook(hook: &rookery_proto::webhooks::Webhook) -> ();
     webhook(id: Id) -> Option<rookery_proto::webhooks::Webhook>;
-    webhooks(guild: Id, channel: Option<Id>) -> Vec<rookery_proto::webhooks::Webhook>;
+    webhooks(guild: GuildId, channel: Option<ChannelId>) -> Vec<rookery_proto::webhooks::Webhook>;
     delete_webhook(hook: &rookery_proto::webhooks::Webhook) -> ();
-    revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64;
+    revoke_tokens(user_id: UserId, password_hash: Option<&str>) -> u64;
     account(username: &str) -> Option<(User, String)>;
-    user(id: Id) -> Option<User>;
-    guild(id: Id) -> Option<Guild>;
-    guild_channels(guild_id: Id) -> Vec<Channel>;
-    guild_roles(guild_id: Id) -> Vec<Role>;
-    channel(id: Id) -> Option<Channel>;
-    member(guild_id: Id, user_id: Id) -> Option<Member>;
-    user_guilds(user_id: Id) -> Vec<Id>;
-    guild_members(guild_id: Id, after: Id, limit: usize) -> Vec<Member>;
-    dm_channel(a: Id, b: Id) -> Option<Id>;
+    user(id: UserId) -> Option<User>;
+    guild(id: GuildId) -> Option<Guild>;
+    guild_channels(guild_id: GuildId) -> Vec<Channel>;
+    guild_roles(guild_id: GuildId) -> Vec<Role>;
+    channel(id: ChannelId) -> Option<Channel>;
+    member(guild_id: GuildId, user_id: UserId) -> Option<Member>;
+    user_guilds(user_id: UserId) -> Vec<Id>;
+    guild_members(guild_id: GuildId, after: UserId, limit: usize) -> Vec<Member>;
+    dm_channel(a: UserId, b: UserId) -> Option<ChannelId>;
     invite(code: &str) -> Option<Invite>;
-    guild_invites(guild_id: Id) -> Vec<Invite>;
-    member_count(guild_id: Id) -> u64;
-    nonce(user_id: Id, nonce: &str) -> Option<Id>;
-    messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;
-    message(channel_id: Id, message_id: Id) -> Option<Message>;
-    pins(channel_id: Id) -> Vec<Message>;
-    bans(guild_id: Id, after: Id, limit: usize) -> Vec<BanRecord>;
-    audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>;
-    read_states(user_id: Id) -> Vec<(Id, Id)>;
-    mentions(channel_id: Id, user_id: Id, roles: &[Id], after: Id, limit: usize) -> Vec<Id>;
-    ban(guild_id: Id, user_id: Id) -> Option<BanRecord>;
-    reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>;
-    user_reactions(channel_id: Id, user_id: Id, ids: (Id, Id)) -> Vec<(Id, String)>;
+    guild_invites(guild_id: GuildId) -> Vec<Invite>;
+    member_count(guild_id: GuildId) -> u64;
+    nonce(user_id: UserId, nonce: &str) -> Option<MessageId>;
+    messages(channel_id: ChannelId, cursor: Cursor, limit: usize) -> Vec<Message>;
+    message(channel_id: ChannelId, message_id: MessageId) -> Option<Message>;
+    pins(channel_id: ChannelId) -> Vec<Message>;
+    bans(guild_id: GuildId, after: UserId, limit: usize) -> Vec<BanRecord>;
+    audit_log(guild_id: GuildId, before: Id, limit: usize) -> Vec<AuditLogEntry>;
+    read_states(user_id: UserId) -> Vec<(ChannelId, MessageId)>;
+    mentions(channel_id: ChannelId, user_id: UserId, roles: &[RoleId], after: MessageId, limit: usize) -> Vec<MessageId>;
+    ban(guild_id: GuildId, user_id: UserId) -> Option<BanRecord>;
+    reactions(channel_id: ChannelId, message_id: MessageId, emoji: &str, after: UserId, limit: usize) -> Vec<UserId>;
+    user_reactions(channel_id: ChannelId, user_id: UserId, ids: (MessageId, MessageId)) -> Vec<(MessageId, String)>;
 }
 
 struct Rig {
@@ -138,18 +139,18 @@ fn rig() -> Rig {
 }
 
 fn message_event(id: u64) -> Envelope {
-    let id = Id(id << 22);
+    let id = MessageId(id << 22);
     Envelope {
         v: SCHEMA_VERSION,
-        id,
+        id: id.raw(),
         ts: 0,
         origin: 0,
         audit: None,
         event: Event::MessageCreate(Message::new(
             id,
-            (Id(1), Id(10)),
+            (GuildId(1), ChannelId(10)),
             User {
-                id: Id(2),
+                id: UserId(2),
                 username: "a".into(),
             },
             "hi".into(),
@@ -166,9 +167,9 @@ async fn publish(bus: &EmbeddedBus, env: &Envelope) {
     .unwrap();
 }
 
-async fn stored(store: &EmbeddedStore) -> Vec<Id> {
+async fn stored(store: &EmbeddedStore) -> Vec<MessageId> {
     store
-        .messages(Id(10), Cursor::After(Id(0)), 100)
+        .messages(ChannelId(10), Cursor::After(MessageId(0)), 100)
         .await
         .unwrap()
         .iter()
@@ -188,9 +189,10 @@ async fn events_are_stored_then_pushed_then_committed() {
         .await
         .unwrap();
     assert_eq!(w.catch_up().await.unwrap(), 3);
-    let expected: Vec<Id> = (1..=3).map(|i| Id(i << 22)).collect();
+    let expected: Vec<MessageId> = (1..=3).map(|i| MessageId(i << 22)).collect();
     assert_eq!(stored(&r.store).await, expected);
-    assert_eq!(*link.0.lock().unwrap(), expected);
+    let pushed: Vec<Id> = expected.iter().map(|m| m.raw()).collect();
+    assert_eq!(*link.0.lock().unwrap(), pushed);
     drop(w);
     let mut again = r.bus.consumer(&config.group).await.unwrap();
     assert!(
@@ -210,7 +212,7 @@ async fn store_failures_are_retried_and_never_committed_past() {
         .await
         .unwrap();
     assert_eq!(w.catch_up().await.unwrap(), 1);
-    assert_eq!(stored(&r.store).await, vec![Id(1 << 22)]);
+    assert_eq!(stored(&r.store).await, vec![MessageId(1 << 22)]);
 
     // A store that never recovers: stop the writer mid-retry; the event stays on the bus.
     publish(&r.bus, &message_event(2)).await;
@@ -265,7 +267,7 @@ async fn offsets_wait_for_the_store_sync() {
     task.abort();
     let _ = task.await;
     // Applied and pushed at once...
-    assert_eq!(stored(&r.store).await, vec![Id(1 << 22)]);
+    assert_eq!(stored(&r.store).await, vec![MessageId(1 << 22)]);
     assert_eq!(link.0.lock().unwrap().len(), 1);
     // ...but never committed, since no sync succeeded: a crash would replay it.
     let mut c = r.bus.consumer(&config.group).await.unwrap();
@@ -293,7 +295,7 @@ async fn undecodable_records_are_skipped_without_stalling_the_partition() {
     .await
     .unwrap();
     assert_eq!(w.catch_up().await.unwrap(), 2);
-    assert_eq!(stored(&r.store).await, vec![Id(5 << 22)]);
+    assert_eq!(stored(&r.store).await, vec![MessageId(5 << 22)]);
 }
 
 fn typing_event(id: u64, ts: u64) -> Envelope {
@@ -304,9 +306,9 @@ fn typing_event(id: u64, ts: u64) -> Envelope {
         origin: 0,
         audit: None,
         event: Event::TypingStart(rookery_proto::event::TypingStart {
-            channel_id: Id(10),
-            guild_id: Id(1),
-            user_id: Id(2),
+            channel_id: ChannelId(10),
+            guild_id: GuildId(1),
+            user_id: UserId(2),
             timestamp: ts / 1000,
         }),
     }
@@ -402,7 +404,7 @@ async fn a_writer_resuming_at_a_checkpoint_stamps_as_its_predecessor_did() {
         all.windows(2).all(|w| w[0].1 < w[1].1),
         "increasing: {all:?}"
     );
-    let ids: Vec<Id> = all.iter().map(|(id, _)| *id).collect();
-    let published: Vec<Id> = minted.iter().map(|i| Id(i << 22)).collect();
+    let ids: Vec<MessageId> = all.iter().map(|(id, _)| *id).collect();
+    let published: Vec<MessageId> = minted.iter().map(|i| MessageId(i << 22)).collect();
     assert_eq!(ids, published, "in log order, not id order");
 }

@@ -4,13 +4,14 @@
 //! pages work; only VIEW_AUDIT_LOG may read it.
 
 use reqwest::Method;
+use rookery_proto::GuildId;
 use rookery_proto::Id;
 use rookery_proto::model::{AuditLogEntry, audit_action as a};
 use rookery_proto::rest::AuditLog;
 use rookery_testkit::{TestServer, TestUser};
 use serde_json::{Value, json};
 
-async fn entries(u: &TestUser, guild: Id, query: &str) -> Vec<AuditLogEntry> {
+async fn entries(u: &TestUser, guild: GuildId, query: &str) -> Vec<AuditLogEntry> {
     let path = format!("/guilds/{guild}/audit-logs{query}");
     let log: AuditLog = u.ok(Method::GET, &path, None).await;
     log.audit_log_entries
@@ -134,21 +135,21 @@ async fn moderators_changes_are_listed_newest_first_and_members_own_are_not() {
     bob.no_content(Method::DELETE, &format!("/users/@me/guilds/{g}"), None)
         .await;
 
-    let (c, b) = (Some(carol.user.id), Some(bob.user.id));
+    let (c, b) = (Some(carol.user.id.raw()), Some(bob.user.id.raw()));
     let expected = [
         // The invite `server.guild` made for bob and carol.
         (a::INVITE_CREATE, None),
-        (a::CHANNEL_CREATE, Some(mods)),
-        (a::CHANNEL_UPDATE, Some(mods)),
-        (a::ROLE_CREATE, Some(role)),
-        (a::ROLE_UPDATE, Some(role)),
+        (a::CHANNEL_CREATE, Some(mods.raw())),
+        (a::CHANNEL_UPDATE, Some(mods.raw())),
+        (a::ROLE_CREATE, Some(role.raw())),
+        (a::ROLE_UPDATE, Some(role.raw())),
         (a::MEMBER_ROLE_UPDATE, b),
-        (a::CHANNEL_OVERWRITE_CREATE, Some(mods)),
-        (a::CHANNEL_OVERWRITE_UPDATE, Some(mods)),
-        (a::CHANNEL_OVERWRITE_DELETE, Some(mods)),
+        (a::CHANNEL_OVERWRITE_CREATE, Some(mods.raw())),
+        (a::CHANNEL_OVERWRITE_UPDATE, Some(mods.raw())),
+        (a::CHANNEL_OVERWRITE_DELETE, Some(mods.raw())),
         (a::MEMBER_UPDATE, c),
         (a::MESSAGE_DELETE, b),
-        (a::MESSAGE_PIN, Some(kept)),
+        (a::MESSAGE_PIN, Some(kept.raw())),
         (a::MEMBER_KICK, c),
         (a::MEMBER_BAN_ADD, c),
         (a::MEMBER_BAN_REMOVE, c),

@@ -4,7 +4,8 @@
 //! refusals.
 
 use reqwest::{Method, StatusCode};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::UserId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::Ban;
 use rookery_testkit::{TestServer, TestUser};
@@ -33,7 +34,7 @@ async fn ban_with_reason(
     assert_eq!(answer.status(), StatusCode::NO_CONTENT);
 }
 
-async fn authors(u: &TestUser, channel: Id) -> Vec<Id> {
+async fn authors(u: &TestUser, channel: ChannelId) -> Vec<UserId> {
     let page = u.api.history(channel, "limit=100").await.unwrap();
     page.into_iter().map(|m| m.author.id).collect()
 }
@@ -93,7 +94,7 @@ async fn a_ban_removes_the_member_purges_their_messages_and_keeps_them_out() {
         bob_gw.dispatch("MESSAGE_DELETE_BULK", T).await.unwrap();
     }
     assert_eq!(authors(&alice, general).await, vec![bob.user.id]);
-    assert_eq!(authors(&alice, random).await, Vec::<Id>::new());
+    assert_eq!(authors(&alice, random).await, Vec::<UserId>::new());
 
     let (_, listed) = alice.call(Method::GET, &bans, None).await;
     let listed: Vec<Ban> = serde_json::from_value(listed).unwrap();
@@ -172,7 +173,10 @@ async fn the_ban_list_is_paged_by_user_id() {
         let alice = &alice;
         async move {
             let listed: Vec<Ban> = alice.ok(Method::GET, &path, None).await;
-            listed.into_iter().map(|b| b.user.id).collect::<Vec<Id>>()
+            listed
+                .into_iter()
+                .map(|b| b.user.id)
+                .collect::<Vec<UserId>>()
         }
     };
     assert_eq!(page("limit=2".into()).await, banned[..2]);
@@ -180,7 +184,10 @@ async fn the_ban_list_is_paged_by_user_id() {
         page(format!("after={}&limit=2", banned[1])).await,
         banned[2..]
     );
-    assert_eq!(page(format!("after={}", banned[2])).await, Vec::<Id>::new());
+    assert_eq!(
+        page(format!("after={}", banned[2])).await,
+        Vec::<UserId>::new()
+    );
     for bad in ["limit=0", "limit=1001"] {
         let path = format!("{bans}?{bad}");
         alice.refused(Method::GET, &path, None, (400, 50035)).await;

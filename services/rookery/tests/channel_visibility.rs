@@ -6,6 +6,7 @@
 
 use reqwest::Method;
 use rookery_client::Gateway;
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::{Channel, Message};
@@ -22,7 +23,11 @@ async fn channel_event(g: &mut Gateway, t: &str) -> Channel {
 
 /// Posts `content` in `channel` as `author` and waits for `g` to receive
 /// it; returns every dispatch name `g` got before it, in order.
-async fn names_until_message(g: &mut Gateway, author: &TestUser, channel: Id) -> Vec<String> {
+async fn names_until_message(
+    g: &mut Gateway,
+    author: &TestUser,
+    channel: ChannelId,
+) -> Vec<String> {
     let posted = author
         .api
         .post_message(channel, "marker", None)
@@ -52,7 +57,7 @@ async fn members_are_told_when_they_gain_or_lose_sight_of_a_channel() {
     // @everyone loses sight of the channel: both are told, once.
     let hide = json!({"type": 0, "deny": bits(Permissions::VIEW_CHANNEL)});
     alice
-        .no_content(Method::PUT, &overwrite(g), Some(hide))
+        .no_content(Method::PUT, &overwrite(g.everyone().raw()), Some(hide))
         .await;
     for gw in [&mut bob_gw, &mut carol_gw] {
         assert_eq!(channel_event(gw, "CHANNEL_DELETE").await.id, secret);
@@ -62,7 +67,7 @@ async fn members_are_told_when_they_gain_or_lose_sight_of_a_channel() {
     let insiders = alice.create_role(g, json!({"name": "insiders"})).await;
     let allow = json!({"type": 0, "allow": bits(Permissions::VIEW_CHANNEL)});
     alice
-        .no_content(Method::PUT, &overwrite(insiders.id), Some(allow))
+        .no_content(Method::PUT, &overwrite(insiders.id.raw()), Some(allow))
         .await;
     let member_role = format!("/guilds/{g}/members/{}/roles/{}", bob.user.id, insiders.id);
     alice.no_content(Method::PUT, &member_role, None).await;
@@ -152,7 +157,7 @@ async fn a_deleted_channel_is_gone_for_its_viewers_and_hidden_from_others() {
         .await;
     let ready = Gateway::connect(&server.ws(), Encoding::Json).await;
     let ready = ready.unwrap().identify(&bob.token).await.unwrap();
-    let channels: Vec<Id> = ready.guilds[0].channels.iter().map(|c| c.id).collect();
+    let channels: Vec<ChannelId> = ready.guilds[0].channels.iter().map(|c| c.id).collect();
     assert_eq!(channels, vec![general]);
     // The audit log records it (Discord's CHANNEL_DELETE, 12).
     let log: serde_json::Value = alice

@@ -137,11 +137,17 @@ async fn non_members_and_unknown_ids_are_refused() {
     );
     let unknown = rookery_proto::Id(12345);
     assert_eq!(
-        api_code(alice.api.history(unknown, "").await.unwrap_err()),
+        api_code(alice.api.history(unknown.into(), "").await.unwrap_err()),
         (404, 10003)
     );
     assert_eq!(
-        api_code(alice.api.create_channel(unknown, "x").await.unwrap_err()),
+        api_code(
+            alice
+                .api
+                .create_channel(unknown.into(), "x")
+                .await
+                .unwrap_err()
+        ),
         (404, 10004)
     );
     assert_eq!(
@@ -182,7 +188,9 @@ async fn non_members_and_unknown_ids_are_refused() {
     e.send_message(channel, "x1", "let me in").await.unwrap();
     let err: gw::SendError = e.op(op::SEND_ERROR, T).await.unwrap().d().unwrap();
     assert_eq!((err.nonce.as_str(), err.code), ("x1", 50001));
-    e.send_message(unknown, "x2", "anyone?").await.unwrap();
+    e.send_message(unknown.into(), "x2", "anyone?")
+        .await
+        .unwrap();
     let err: gw::SendError = e.op(op::SEND_ERROR, T).await.unwrap().d().unwrap();
     assert_eq!(err.code, 10003);
     e.heartbeat().await.unwrap();

@@ -7,7 +7,8 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use rookery::{EdgeNode, EdgeRoleConfig, ServeConfig, WriterNode, WriterRoleConfig};
 use rookery_client::{Api, Gateway};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::event::TypingStart;
 use rookery_proto::gateway::{self as gw, op};
@@ -91,7 +92,7 @@ async fn edge_with(
 struct Pair {
     bob: AuthResponse,
     api_b: Api,
-    channel: Id,
+    channel: ChannelId,
     ga: Gateway,
     gb: Gateway,
 }
@@ -159,7 +160,12 @@ where
 /// Sends until acknowledged, as a client does: a SEND_ERROR (a store read
 /// that hit the writer being stopped, say) is retried with the same nonce,
 /// which the edge de-duplicates.
-async fn send_until_acked(g: &mut Gateway, channel: Id, nonce: &str, content: &str) -> gw::SendAck {
+async fn send_until_acked(
+    g: &mut Gateway,
+    channel: ChannelId,
+    nonce: &str,
+    content: &str,
+) -> gw::SendAck {
     for _ in 0..5 {
         g.send_message(channel, nonce, content).await.unwrap();
         let answered = |f: &rookery_client::ServerFrame| {
@@ -208,8 +214,8 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
 
     // Bob, on the other edge, sees every acked message; the handover may
     // replay some (at least once), so de-duplicate by id.
-    let mut seen: Vec<Id> = Vec::new();
-    let want: BTreeSet<Id> = acked.iter().copied().collect();
+    let mut seen: Vec<MessageId> = Vec::new();
+    let want: BTreeSet<MessageId> = acked.iter().copied().collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !want.iter().all(|id| seen.contains(id)) {
         assert!(
@@ -239,7 +245,7 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
         .await
         .unwrap();
     let ack: gw::SendAck = ga.op(op::SEND_ACK, T).await.unwrap().d().unwrap();
-    let mut held: BTreeSet<Id> = acked[..20].iter().copied().collect();
+    let mut held: BTreeSet<MessageId> = acked[..20].iter().copied().collect();
     let mut caught_up = Vec::new();
     while caught_up.last() != Some(&ack.id) {
         let m: Message = gb.dispatch("MESSAGE_CREATE", T).await.unwrap().d().unwrap();
@@ -264,7 +270,7 @@ async fn clients_on_two_edges_chat_through_a_writer_handover() {
 
     // History, read through edge b (the store behind the remaining writer).
     let bob_api = api_b.with_token(&bob.token);
-    let mut stored: Vec<Id> = bob_api
+    let mut stored: Vec<MessageId> = bob_api
         .history(channel, "limit=100")
         .await
         .unwrap()

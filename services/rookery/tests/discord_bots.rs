@@ -11,8 +11,8 @@
 
 use reqwest::Method;
 use rookery_client::Api;
-use rookery_proto::Id;
 use rookery_proto::rest::BotToken;
+use rookery_proto::{ChannelId, UserId};
 use rookery_testkit::{ChildServer, tools};
 use serde_json::{Value, json};
 use std::io::Read;
@@ -33,11 +33,11 @@ struct World {
     human: Api,
     human_token: String,
     human_name: String,
-    human_id: Id,
+    human_id: UserId,
     bot_token: String,
-    bot_id: Id,
+    bot_id: UserId,
     bot_name: String,
-    channel: Id,
+    channel: ChannelId,
     webhook_url: String,
 }
 
@@ -88,7 +88,7 @@ async fn world(server: &ChildServer, library: &str) -> World {
         human_name,
         human_id: human.user.id,
         bot_token: made.token,
-        bot_id: made.application.id,
+        bot_id: UserId::from(made.application.id),
         bot_name: made.application.name,
         channel,
     }

@@ -5,6 +5,7 @@
 use futures_util::StreamExt;
 use reqwest::Method;
 use rookery_client::Gateway;
+use rookery_proto::UserId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::{CloseCode, op};
 use rookery_proto::rest::{BotGatewayInfo, BotToken, GatewayInfo, UserObject};
@@ -155,7 +156,7 @@ async fn a_bot_authenticates_with_its_token_joins_by_invite_and_its_owner_can_re
     let app = &made.application;
     assert_eq!(
         (app.owner.id, app.bot.id, app.bot.bot),
-        (alice.user.id, app.id, true)
+        (alice.user.id, UserId::from(app.id), true)
     );
     let bot = ("Bot", made.token.as_str());
     let (status, me) = call_as(&server, bot, Method::GET, "/users/@me", None).await;

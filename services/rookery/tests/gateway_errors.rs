@@ -101,7 +101,7 @@ async fn bad_frames_get_their_close_codes() {
                     Encoding::Json,
                     op::SEND,
                     &gw::Send {
-                        channel_id: rookery_proto::Id(1),
+                        channel_id: rookery_proto::ChannelId(1),
                         nonce: "n".into(),
                         content: "c".into(),
                         ..gw::Send::default()
@@ -132,7 +132,7 @@ async fn bad_frames_get_their_close_codes() {
             Encoding::MsgPack,
             Box::new(|g| {
                 let too_many = (1..=gw::CATCH_UP_CHANNELS as u64 + 1)
-                    .map(|i| (rookery_proto::Id(i), rookery_proto::Id(i)))
+                    .map(|i| (rookery_proto::ChannelId(i), rookery_proto::MessageId(i)))
                     .collect();
                 g.frame_message(codec::encode(
                     Encoding::MsgPack,

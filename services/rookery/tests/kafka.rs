@@ -135,7 +135,7 @@ async fn guild_and_message_changes(
     alice: &rookery_testkit::TestUser,
     bob: &rookery_testkit::TestUser,
     guild: &rookery_proto::model::GuildState,
-    sent: &[rookery_proto::Id],
+    sent: &[rookery_proto::MessageId],
 ) {
     use reqwest::Method;
     use serde_json::json;
@@ -232,7 +232,7 @@ async fn guild_and_message_changes(
 
 /// A DM opened, and a group DM's life: opened, a message, a recipient
 /// added and removed.
-async fn private_changes(alice: &rookery_testkit::TestUser, others: [rookery_proto::Id; 2]) {
+async fn private_changes(alice: &rookery_testkit::TestUser, others: [rookery_proto::UserId; 2]) {
     use reqwest::Method;
     use serde_json::json;
     let path = "/users/@me/channels";

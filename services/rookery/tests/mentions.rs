@@ -4,29 +4,30 @@
 //! refusals, and that both survive storage.
 
 use reqwest::{Method, StatusCode};
-use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway as gw;
 use rookery_proto::model::{MESSAGE_DEFAULT, MESSAGE_REPLY, Message, Role};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::{AllowedMentions, ReplyTo};
+use rookery_proto::{ChannelId, GuildId, MessageId};
+use rookery_proto::{RoleId, UserId};
 use rookery_testkit::{TestServer, TestUser, answer};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 
-async fn post(u: &TestUser, channel: Id, body: Value) -> Message {
+async fn post(u: &TestUser, channel: ChannelId, body: Value) -> Message {
     let path = format!("/channels/{channel}/messages");
     u.ok(Method::POST, &path, Some(body)).await
 }
 
-async fn role(u: &TestUser, guild: Id, name: &str, mentionable: bool) -> Role {
+async fn role(u: &TestUser, guild: GuildId, name: &str, mentionable: bool) -> Role {
     let body = json!({"name": name, "mentionable": mentionable});
     u.create_role(guild, body).await
 }
 
-fn mentioned(m: &Message) -> (Vec<Id>, Vec<Id>, bool) {
+fn mentioned(m: &Message) -> (Vec<UserId>, Vec<RoleId>, bool) {
     let users = m.mentions.iter().map(|u| u.id).collect();
     (users, m.mention_roles.clone(), m.mention_everyone)
 }
@@ -45,10 +46,10 @@ async fn mentions_follow_membership_roles_and_allowed_mentions() {
         role(&alice, g, "team", false).await,
         role(&alice, g, "fans", true).await,
     );
-    let sorted = |mut v: Vec<Id>| {
+    fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
         v.sort();
         v
-    };
+    }
     let content = format!(
         "<@{}> hi <@!{}> <@{}> <@{}> <@&{}> <@&{}> <@&{g}> @everyone",
         carol.user.id, alice.user.id, outsider.user.id, carol.user.id, team.id, fans.id
@@ -104,7 +105,7 @@ async fn replies_reference_a_message_of_the_channel_and_mention_its_author() {
     let server = TestServer::start_with(|c| c.channel_messages_per_5s = 0).await;
     let (alice, bob) = (server.user("alice").await, server.user("bob").await);
     let guild = server.guild(&[&alice, &bob]).await;
-    let (channel, other) = (guild.channels[0].id, Id(1));
+    let (channel, other) = (guild.channels[0].id, ChannelId(1));
     let original = post(&alice, channel, json!({"content": "question?"})).await;
     let mut alice_gw = server.gateway(&alice, Encoding::MsgPack).await;
     let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
@@ -175,7 +176,7 @@ async fn replies_reference_a_message_of_the_channel_and_mention_its_author() {
                 nonce: "r2".into(),
                 content: "re".into(),
                 message_reference: Some(ReplyTo {
-                    message_id: Id(5),
+                    message_id: MessageId(5),
                     channel_id: None,
                     guild_id: None,
                     fail_if_not_exists: true,

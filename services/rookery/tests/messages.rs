@@ -3,7 +3,8 @@
 //! history shows after, and the refusals.
 
 use reqwest::{Method, StatusCode};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::Message;
 use rookery_testkit::{TestServer, TestUser};
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 
-async fn history(u: &TestUser, channel: Id) -> Vec<(Id, String)> {
+async fn history(u: &TestUser, channel: ChannelId) -> Vec<(MessageId, String)> {
     let page = u.api.history(channel, "limit=100").await.unwrap();
     page.into_iter().rev().map(|m| (m.id, m.content)).collect()
 }
@@ -37,7 +38,7 @@ async fn authors_edit_and_delete_moderators_bulk_delete_and_everyone_is_told() {
     ] {
         sent.push(u.api.post_message(channel, text, None).await.unwrap().id);
     }
-    let path = |id: Id| format!("/channels/{channel}/messages/{id}");
+    let path = |id: MessageId| format!("/channels/{channel}/messages/{id}");
 
     // Edits: the author only; everyone sees the new text.
     let (status, edited) = bob
@@ -77,7 +78,7 @@ async fn authors_edit_and_delete_moderators_bulk_delete_and_everyone_is_told() {
     .await;
     bob.refused(
         Method::PATCH,
-        &path(Id(1)),
+        &path(MessageId(1)),
         Some(json!({"content": "x"})),
         (404, 10008),
     )

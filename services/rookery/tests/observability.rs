@@ -9,7 +9,7 @@
 //! early, unless `ROOKERY_REQUIRE_TOOLS=1` (set by `.ci/run`) makes a missing
 //! tool a failure.
 
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::op;
 use rookery_testkit::{TestServer, TestUser, tools};
@@ -29,7 +29,7 @@ fn repo(path: &str) -> PathBuf {
 }
 
 /// Sends messages (and the odd refused send and history read) until aborted.
-fn load(server: &TestServer, user: TestUser, channel: Id) -> JoinHandle<()> {
+fn load(server: &TestServer, user: TestUser, channel: ChannelId) -> JoinHandle<()> {
     let ws = server.ws();
     tokio::spawn(async move {
         let mut g = rookery_client::Gateway::connect(&ws, Encoding::Json)
@@ -42,7 +42,7 @@ fn load(server: &TestServer, user: TestUser, channel: Id) -> JoinHandle<()> {
                 .unwrap();
             g.op(op::SEND_ACK, T).await.unwrap();
             if i % 10 == 0 {
-                g.send_message(Id(1), &format!("x{i}"), "nowhere")
+                g.send_message(ChannelId(1), &format!("x{i}"), "nowhere")
                     .await
                     .unwrap();
                 g.op(op::SEND_ERROR, T).await.unwrap();

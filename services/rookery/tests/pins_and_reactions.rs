@@ -5,11 +5,12 @@
 
 use reqwest::Method;
 use rookery_client::Gateway;
-use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::op;
 use rookery_proto::model::{Message, User};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{ChannelId, MessageId};
 use rookery_testkit::{TestServer, TestUser};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -27,7 +28,7 @@ async fn next(g: &mut Gateway, prefix: &str) -> (String, Value) {
     (f.t().unwrap().to_owned(), f.d().unwrap())
 }
 
-async fn reactors_of(u: &TestUser, base: &str, query: &str) -> Vec<Id> {
+async fn reactors_of(u: &TestUser, base: &str, query: &str) -> Vec<UserId> {
     let (_, users) = u
         .call(Method::GET, &format!("{base}/👍{query}"), None)
         .await;
@@ -38,10 +39,10 @@ async fn reactors_of(u: &TestUser, base: &str, query: &str) -> Vec<Id> {
 /// Posts each text in turn: the messages' ids.
 async fn post_all<const N: usize>(
     u: &TestUser,
-    channel: Id,
+    channel: ChannelId,
     texts: [impl AsRef<str>; N],
-) -> [Id; N] {
-    let mut ids = [Id(0); N];
+) -> [MessageId; N] {
+    let mut ids = [MessageId(0); N];
     for (id, text) in ids.iter_mut().zip(texts) {
         let posted = u.api.post_message(channel, text.as_ref(), None).await;
         *id = posted.unwrap().id;
@@ -49,7 +50,7 @@ async fn post_all<const N: usize>(
     ids
 }
 
-async fn pinned(u: &TestUser, channel: Id) -> Vec<Id> {
+async fn pinned(u: &TestUser, channel: ChannelId) -> Vec<MessageId> {
     let (_, pins) = u
         .call(Method::GET, &format!("/channels/{channel}/pins"), None)
         .await;
@@ -66,7 +67,7 @@ async fn moderators_pin_and_everyone_sees_the_pins() {
     let channel = guild.channels[0].id;
     let mut bob_gw = server.gateway(&bob, Encoding::MsgPack).await;
     let ids = post_all(&alice, channel, ["first", "second"]).await;
-    let pin = |m: Id| format!("/channels/{channel}/pins/{m}");
+    let pin = |m: MessageId| format!("/channels/{channel}/pins/{m}");
 
     bob.refused(Method::PUT, &pin(ids[0]), None, (403, 50013))
         .await;
@@ -96,7 +97,7 @@ async fn moderators_pin_and_everyone_sees_the_pins() {
     assert_eq!(pinned(&bob, channel).await, vec![ids[1]]);
 
     alice
-        .refused(Method::PUT, &pin(Id(5)), None, (404, 10008))
+        .refused(Method::PUT, &pin(MessageId(5)), None, (404, 10008))
         .await;
     alice
         .no_content(
@@ -105,7 +106,7 @@ async fn moderators_pin_and_everyone_sees_the_pins() {
             None,
         )
         .await;
-    assert_eq!(pinned(&bob, channel).await, Vec::<Id>::new());
+    assert_eq!(pinned(&bob, channel).await, Vec::<MessageId>::new());
     server.stop().await;
 }
 
@@ -158,7 +159,7 @@ async fn reactions_need_add_reactions_for_a_new_emoji_and_are_told_once() {
     bob.no_content(Method::DELETE, &mine("👍"), None).await;
     bob.no_content(Method::DELETE, &mine("👍"), None).await;
     alice.no_content(Method::DELETE, &theirs, None).await;
-    assert_eq!(reactors_of(&carol, &base, "").await, Vec::<Id>::new());
+    assert_eq!(reactors_of(&carol, &base, "").await, Vec::<UserId>::new());
 
     // Each change was told once, in order.
     let mut told = Vec::new();
@@ -205,8 +206,9 @@ async fn a_channel_holds_at_most_fifty_pins() {
     .await;
     let alice = server.user("alice").await;
     let channel = server.guild(&[&alice]).await.channels[0].id;
-    let ids: [Id; 51] = post_all(&alice, channel, std::array::from_fn(|i| format!("m{i}"))).await;
-    let pin = |m: Id| format!("/channels/{channel}/pins/{m}");
+    let ids: [MessageId; 51] =
+        post_all(&alice, channel, std::array::from_fn(|i| format!("m{i}"))).await;
+    let pin = |m: MessageId| format!("/channels/{channel}/pins/{m}");
     for &m in &ids[..50] {
         alice.no_content(Method::PUT, &pin(m), None).await;
     }
@@ -239,7 +241,7 @@ fn counts_of(messages: &Value) -> Vec<Counted> {
     messages.as_array().unwrap().iter().map(of).collect()
 }
 
-fn counted(id: Id, reactions: &[(&str, u64, bool)]) -> (String, Vec<(String, u64, bool)>) {
+fn counted(id: MessageId, reactions: &[(&str, u64, bool)]) -> (String, Vec<(String, u64, bool)>) {
     let r = reactions.iter().map(|&(e, n, me)| (e.to_owned(), n, me));
     (id.to_string(), r.collect())
 }
@@ -252,8 +254,9 @@ async fn messages_carry_reaction_counts_with_the_readers_own() {
     let channel = server.guild(&[&alice, &bob, &carol]).await.channels[0].id;
     let mut carol_gw = server.gateway(&carol, Encoding::Json).await;
     let [m1, m2, m3] = post_all(&alice, channel, ["one", "two", "three"]).await;
-    let react =
-        |m: Id, emoji: &str| format!("/channels/{channel}/messages/{m}/reactions/{emoji}/@me");
+    let react = |m: MessageId, emoji: &str| {
+        format!("/channels/{channel}/messages/{m}/reactions/{emoji}/@me")
+    };
     alice.no_content(Method::PUT, &react(m1, "👍"), None).await;
     bob.no_content(Method::PUT, &react(m1, "👍"), None).await;
     bob.no_content(Method::PUT, &react(m1, "🎉"), None).await;
@@ -353,7 +356,7 @@ async fn messages_carry_reaction_counts_with_the_readers_own() {
 }
 
 /// The counts on a message as a member reads it.
-async fn counts(u: &TestUser, channel: Id, message: Id) -> Vec<(String, u64)> {
+async fn counts(u: &TestUser, channel: ChannelId, message: MessageId) -> Vec<(String, u64)> {
     let path = format!("/channels/{channel}/messages/{message}");
     let m: Value = u.ok(Method::GET, &path, None).await;
     let reactions = m["reactions"].as_array().cloned().unwrap_or_default();

@@ -7,10 +7,10 @@
 
 use reqwest::Method;
 use rookery_client::Gateway;
-use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::event::RecipientChange;
 use rookery_proto::model::{CHANNEL_DM, CHANNEL_GROUP_DM, Channel, Message};
+use rookery_proto::{ChannelId, GuildId, UserId};
 use rookery_testkit::{TestServer, TestUser};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -27,13 +27,13 @@ async fn raw(g: &mut Gateway, t: &str) -> Value {
     g.dispatch(t, T).await.unwrap().d().unwrap()
 }
 
-fn others(c: &Channel) -> Vec<Id> {
-    let mut ids: Vec<Id> = c.recipients.iter().map(|u| u.id).collect();
+fn others(c: &Channel) -> Vec<UserId> {
+    let mut ids: Vec<UserId> = c.recipients.iter().map(|u| u.id).collect();
     ids.sort();
     ids
 }
 
-fn sorted<const N: usize>(ids: [Id; N]) -> Vec<Id> {
+fn sorted<const N: usize>(ids: [UserId; N]) -> Vec<UserId> {
     let mut ids = ids.to_vec();
     ids.sort();
     ids
@@ -76,7 +76,7 @@ async fn a_dm_opens_once_and_only_its_recipients_take_part() {
     assert!(live.get("guild_id").is_none(), "{live}");
     let live: Message = serde_json::from_value(live).unwrap();
     // Only recipients can be mentioned in a DM.
-    let mentioned: Vec<Id> = live.mentions.iter().map(|u| u.id).collect();
+    let mentioned: Vec<UserId> = live.mentions.iter().map(|u| u.id).collect();
     assert_eq!((live.id, mentioned), (sent.id, vec![bob.user.id]));
 
     let typing = format!("/channels/{}/typing", dm.id);
@@ -97,13 +97,13 @@ async fn a_dm_opens_once_and_only_its_recipients_take_part() {
         .await
         .unwrap();
     let ready = alice_gw.identify(&alice.token).await.unwrap();
-    let listed: Vec<(Id, Vec<Id>)> = ready
+    let listed: Vec<(ChannelId, Vec<UserId>)> = ready
         .private_channels
         .iter()
         .map(|c| (c.id, others(c)))
         .collect();
     assert_eq!(listed, vec![(dm.id, vec![bob.user.id])]);
-    let guilds: Vec<Id> = ready.guilds.iter().map(|g| g.id).collect();
+    let guilds: Vec<GuildId> = ready.guilds.iter().map(|g| g.id).collect();
     assert_eq!(guilds, vec![guild.id]);
     bob.no_content(Method::POST, &typing, None).await;
     let t = raw(&mut alice_gw, "TYPING_START").await;
@@ -188,7 +188,7 @@ async fn opening_refuses_what_makes_no_channel() {
     alice
         .refused(Method::POST, path, Some(twice), (400, 50035))
         .await;
-    let crowd: Vec<Id> = (0..10).map(|_| bob.user.id).collect();
+    let crowd: Vec<UserId> = (0..10).map(|_| bob.user.id).collect();
     let crowd = json!({"recipients": crowd});
     alice
         .refused(Method::POST, path, Some(crowd), (400, 50035))

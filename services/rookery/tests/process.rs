@@ -2,7 +2,8 @@
 //! message, and bad configuration exits non-zero with a one-line reason.
 
 use rookery_client::{Api, Gateway};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::{self as gw, op};
 use rookery_testkit::ChildServer;
@@ -38,9 +39,9 @@ fn spawn_with(data_dir: &Path, extra: &[&str]) -> ChildServer {
 async fn send_until_killed(
     node: &mut ChildServer,
     token: &str,
-    channel: Id,
+    channel: ChannelId,
     kill_after: usize,
-) -> BTreeSet<Id> {
+) -> BTreeSet<MessageId> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     for c in 0..4 {
         let (ws, token, tx) = (format!("ws://{}", node.addr), token.to_owned(), tx.clone());

@@ -6,10 +6,11 @@
 
 use reqwest::Method;
 use rookery_client::Gateway;
-use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::{self as gw, op};
 use rookery_proto::model::ReadState;
+use rookery_proto::{ChannelId, UserId};
+use rookery_proto::{MessageId, RoleId};
 use rookery_testkit::{TestServer, TestUser};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -31,17 +32,17 @@ impl Lcg {
 }
 
 /// Posted messages: (channel, id, author, content).
-type Posted = Vec<(Id, Id, Id, String)>;
+type Posted = Vec<(ChannelId, MessageId, UserId, String)>;
 
 /// The count a reader should see, from contents alone.
 fn brute_force(
     posted: &Posted,
-    reader: Id,
-    team: Option<Id>,
-    acks: &BTreeMap<Id, Id>,
-    channel: Id,
+    reader: UserId,
+    team: Option<RoleId>,
+    acks: &BTreeMap<ChannelId, MessageId>,
+    channel: ChannelId,
 ) -> (bool, u32) {
-    let last = acks.get(&channel).copied().unwrap_or(Id(0));
+    let last = acks.get(&channel).copied().unwrap_or(MessageId(0));
     let after = posted
         .iter()
         .filter(|(c, id, ..)| *c == channel && *id > last);
@@ -58,7 +59,7 @@ fn brute_force(
     (unread, mentions)
 }
 
-async fn read_states(u: &TestUser) -> BTreeMap<Id, ReadState> {
+async fn read_states(u: &TestUser) -> BTreeMap<ChannelId, ReadState> {
     let states: Vec<ReadState> = u.ok(Method::GET, "/users/@me/read-states", None).await;
     states.into_iter().map(|s| (s.id, s)).collect()
 }
@@ -88,10 +89,11 @@ async fn unread_flags_and_mention_counts_match_a_brute_force_count() {
         "hi".into(),
     ];
     let mut rng = Lcg(7);
-    let (mut posted, mut acks): (Posted, BTreeMap<(Id, Id), Id>) = (Vec::new(), BTreeMap::new());
+    let (mut posted, mut acks): (Posted, BTreeMap<(UserId, ChannelId), MessageId>) =
+        (Vec::new(), BTreeMap::new());
     for _ in 0..90 {
         let channel = channels[rng.below(2) as usize];
-        let in_channel: Vec<Id> = posted
+        let in_channel: Vec<MessageId> = posted
             .iter()
             .filter(|p| p.0 == channel)
             .map(|p| p.1)
@@ -118,7 +120,7 @@ async fn unread_flags_and_mention_counts_match_a_brute_force_count() {
     }
 
     for (reader, role) in [(&bob, None), (&carol, Some(team.id))] {
-        let mine: BTreeMap<Id, Id> = acks
+        let mine: BTreeMap<ChannelId, MessageId> = acks
             .iter()
             .filter(|((u, _), _)| *u == reader.user.id)
             .map(|((_, c), m)| (*c, *m))
@@ -128,7 +130,7 @@ async fn unread_flags_and_mention_counts_match_a_brute_force_count() {
             .await
             .unwrap();
         let ready = g.identify(&reader.token).await.unwrap();
-        let in_ready: BTreeMap<Id, ReadState> =
+        let in_ready: BTreeMap<ChannelId, ReadState> =
             ready.read_state.into_iter().map(|s| (s.id, s)).collect();
         assert_eq!(in_ready, states, "READY and REST agree");
         for channel in channels {
@@ -252,7 +254,7 @@ async fn acks_reach_the_readers_other_sessions_and_refusals_are_clear() {
     )
     .await;
     let bad = gw::Ack {
-        channel_id: Id(5),
+        channel_id: ChannelId(5),
         message_id: m,
         nonce: Some("k".into()),
     };

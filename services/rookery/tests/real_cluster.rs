@@ -24,7 +24,7 @@ mod common;
 use chatter::{Chatter, Tally};
 use common::{TestCluster, engines};
 use rookery_client::Api;
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
 use rookery_proto::rest::AuthResponse;
 use rookery_testkit::{ChildServer, until_found};
 use std::process::Command;
@@ -97,7 +97,7 @@ impl Cluster {
 }
 
 /// Three guilds of four members, two members on each edge.
-async fn members(edges: [&str; 2]) -> Vec<(AuthResponse, Id, usize)> {
+async fn members(edges: [&str; 2]) -> Vec<(AuthResponse, ChannelId, usize)> {
     let mut out = Vec::new();
     for g in 0..3 {
         let owner_api = Api::new(format!("http://{}", edges[0]));

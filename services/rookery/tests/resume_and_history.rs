@@ -2,7 +2,7 @@
 //! buckets in both directions.
 
 use rookery_client::{ClientError, Gateway};
-use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::{self as gw, op};
 use rookery_proto::model::Message;
@@ -192,8 +192,8 @@ async fn history_pages_cross_bucket_boundaries() {
         .collect();
     assert!(buckets.len() >= 5, "spread over {} buckets", buckets.len());
 
-    let newest_first: Vec<Id> = sent.iter().rev().copied().collect();
-    let mut walked: Vec<Id> = alice
+    let newest_first: Vec<MessageId> = sent.iter().rev().copied().collect();
+    let mut walked: Vec<MessageId> = alice
         .api
         .history(channel, "limit=7")
         .await
@@ -211,7 +211,7 @@ async fn history_pages_cross_bucket_boundaries() {
     }
     assert_eq!(walked, newest_first);
 
-    let after: Vec<Id> = alice
+    let after: Vec<MessageId> = alice
         .api
         .history(channel, &format!("after={}&limit=10", sent[4]))
         .await
@@ -220,7 +220,7 @@ async fn history_pages_cross_bucket_boundaries() {
         .map(|m| m.id)
         .collect();
     assert_eq!(after, sent[5..15]);
-    let around: Vec<Id> = alice
+    let around: Vec<MessageId> = alice
         .api
         .history(channel, &format!("around={}&limit=5", sent[20]))
         .await

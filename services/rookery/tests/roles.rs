@@ -5,22 +5,23 @@
 
 use reqwest::{Method, StatusCode};
 use rookery_client::Gateway;
-use rookery_proto::Id;
+use rookery_proto::GuildId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::model::{Channel, Member, Message, Role};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{ChannelId, MessageId, RoleId};
 use rookery_testkit::{TestServer, TestUser, bits, send_answer};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(10);
 
-async fn create_role(u: &TestUser, guild: Id, body: Value) -> Role {
+async fn create_role(u: &TestUser, guild: GuildId, body: Value) -> Role {
     u.create_role(guild, body).await
 }
 
 /// The ids of the MESSAGE_CREATEs received up to and including `id`.
-async fn messages_until(g: &mut Gateway, id: Id) -> Vec<Id> {
+async fn messages_until(g: &mut Gateway, id: MessageId) -> Vec<MessageId> {
     let mut seen = Vec::new();
     while seen.last() != Some(&id) {
         let m: Message = g.dispatch("MESSAGE_CREATE", T).await.unwrap().d().unwrap();
@@ -50,7 +51,7 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
     assert_eq!(roles.len(), 1, "@everyone only");
     assert_eq!(
         (roles[0].id, roles[0].permissions),
-        (g, Permissions::DEFAULT_EVERYONE)
+        (g.everyone(), Permissions::DEFAULT_EVERYONE)
     );
 
     // Only MANAGE_ROLES manages roles; only MANAGE_CHANNELS makes channels.
@@ -188,7 +189,7 @@ async fn roles_and_overwrites_gate_sending_and_reading_and_are_dispatched() {
         .await
         .unwrap();
     let ready = carol2.identify(&carol.token).await.unwrap();
-    let listed: Vec<Id> = ready.guilds[0].channels.iter().map(|c| c.id).collect();
+    let listed: Vec<ChannelId> = ready.guilds[0].channels.iter().map(|c| c.id).collect();
     assert_eq!(listed, vec![open.id]);
     // Without READ_MESSAGE_HISTORY the history is empty (Discord's answer).
     let history = bob.api.history(channel, "limit=10").await.unwrap();
@@ -277,7 +278,7 @@ async fn the_role_hierarchy_and_grant_rules_hold() {
         None,
     )
     .await;
-    let member_path = |r: Id| format!("/guilds/{g}/members/{}/roles/{r}", carol.user.id);
+    let member_path = |r: RoleId| format!("/guilds/{g}/members/{}/roles/{r}", carol.user.id);
     bob.refused(Method::PUT, &member_path(mods.id), None, (403, 50013))
         .await;
     bob.refused(Method::PUT, &member_path(high.id), None, (403, 50013))

@@ -5,7 +5,7 @@
 //! on the figures: they are measurements, not benchmarks.
 
 use rookery_client::{Api, ClientError, Gateway};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::op;
 use rookery_testkit::ChildServer;
@@ -46,7 +46,7 @@ async fn gauge(server: &ChildServer, name: &str) -> f64 {
 }
 
 /// One user, two clients: a guild both are in, and the sender's channel.
-async fn pair(api: &Api) -> (String, String, Id) {
+async fn pair(api: &Api) -> (String, String, ChannelId) {
     let a = api.register("storm", "correct-horse").await.unwrap();
     let b = api.register("sender", "correct-horse").await.unwrap();
     let owner = api.with_token(&b.token);
@@ -121,7 +121,7 @@ async fn an_identify_then_drop_storm_under_traffic_keeps_memory_and_sessions_bou
 }
 
 /// Milliseconds from SEND to SEND_ACK, `n` times in a row.
-async fn send_latencies(g: &mut Gateway, channel: Id, tag: &str, n: usize) -> Vec<f64> {
+async fn send_latencies(g: &mut Gateway, channel: ChannelId, tag: &str, n: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let started = Instant::now();
@@ -234,7 +234,7 @@ async fn an_identify_reads_one_message_per_channel_whatever_the_history() {
         .unwrap();
     let ready = g.identify(&reader).await.unwrap();
     let reads = history_reads(&server).await - before;
-    let counts: Vec<(Id, u32, bool)> = ready
+    let counts: Vec<(ChannelId, u32, bool)> = ready
         .read_state
         .iter()
         .map(|r| (r.id, r.mention_count, r.unread))

@@ -6,6 +6,7 @@
 
 use reqwest::Method;
 use rookery_client::{ClientError, Gateway};
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
 use rookery_proto::codec::Encoding;
 use rookery_proto::event::TypingStart;
@@ -32,20 +33,28 @@ async fn typing_reaches_the_channels_viewers_and_needs_send_messages() {
     let guild = server.guild(&[&alice, &bob, &carol]).await;
     let (g, general) = (guild.id, guild.channels[0].id);
     let secret = alice.api.create_channel(g, "secret").await.unwrap().id;
-    let overwrite = |c: Id, target: Id| format!("/channels/{c}/permissions/{target}");
+    let overwrite = |c: ChannelId, target: Id| format!("/channels/{c}/permissions/{target}");
     let hide = json!({"type": 0, "deny": bits(Permissions::VIEW_CHANNEL)});
     alice
-        .no_content(Method::PUT, &overwrite(secret, g), Some(hide))
+        .no_content(
+            Method::PUT,
+            &overwrite(secret, g.everyone().raw()),
+            Some(hide),
+        )
         .await;
     // Carol reads the general channel but may not send there.
     let mute = json!({"type": 1, "deny": bits(Permissions::SEND_MESSAGES)});
     alice
-        .no_content(Method::PUT, &overwrite(general, carol.user.id), Some(mute))
+        .no_content(
+            Method::PUT,
+            &overwrite(general, carol.user.id.raw()),
+            Some(mute),
+        )
         .await;
     let mut bob_gw = server.gateway(&bob, Encoding::Json).await;
     let mut carol_gw = server.gateway(&carol, Encoding::MsgPack).await;
 
-    let typing = |c: Id| format!("/channels/{c}/typing");
+    let typing = |c: ChannelId| format!("/channels/{c}/typing");
     let before = unix_secs();
     alice.no_content(Method::POST, &typing(secret), None).await;
     alice.no_content(Method::POST, &typing(general), None).await;
@@ -65,7 +74,7 @@ async fn typing_reaches_the_channels_viewers_and_needs_send_messages() {
     carol
         .refused(Method::POST, &typing(general), None, (403, 50013))
         .await;
-    bob.refused(Method::POST, &typing(Id(4242)), None, (404, 10003))
+    bob.refused(Method::POST, &typing(ChannelId(4242)), None, (404, 10003))
         .await;
     let (status, _) = server
         .api()

@@ -29,7 +29,7 @@ async fn anonymous(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn hook(owner: &TestUser, channel: rookery_proto::Id, name: &str) -> Value {
+async fn hook(owner: &TestUser, channel: rookery_proto::ChannelId, name: &str) -> Value {
     let path = format!("/channels/{channel}/webhooks");
     owner
         .ok(Method::POST, &path, Some(json!({"name": name})))

@@ -9,7 +9,7 @@ use crate::EdgeError;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_proto::model::User;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -109,7 +109,7 @@ impl Tokens {
         let id = data
             .claims
             .sub
-            .parse::<Id>()
+            .parse::<UserId>()
             .map_err(|_| EdgeError::Unauthorized("invalid token subject"))?;
         Ok(Verified {
             user: User {
@@ -192,10 +192,11 @@ impl Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::UserId;
 
     fn user() -> User {
         User {
-            id: Id(42),
+            id: UserId(42),
             username: "ada".into(),
         }
     }

@@ -9,21 +9,26 @@
 use crate::EdgeError;
 use crate::metrics as m;
 use moka::future::Cache;
-use rookery_proto::Id;
 use rookery_proto::model::Message;
+use rookery_proto::{ChannelId, UserId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Caches {
     pub nonces: Nonces,
-    pub slow_mode: Cache<(Id, Id), Instant>,
+    pub slow_mode: Cache<(ChannelId, UserId), Instant>,
 }
 
 /// A slow-mode entry lives until the member may send again.
 struct UntilAllowed;
 
-impl moka::Expiry<(Id, Id), Instant> for UntilAllowed {
-    fn expire_after_create(&self, _: &(Id, Id), until: &Instant, now: Instant) -> Option<Duration> {
+impl moka::Expiry<(ChannelId, UserId), Instant> for UntilAllowed {
+    fn expire_after_create(
+        &self,
+        _: &(ChannelId, UserId),
+        until: &Instant,
+        now: Instant,
+    ) -> Option<Duration> {
         Some(until.saturating_duration_since(now))
     }
 }
@@ -51,7 +56,7 @@ const NONCE_TTL: Duration = Duration::from_secs(600);
 /// server's CPU at 10,000 msgs/s (loadtest/README.md, "The write path,
 /// second pass").
 pub struct Nonces {
-    sent: quick_cache::sync::Cache<(Id, String), Sent, ByWeight>,
+    sent: quick_cache::sync::Cache<(UserId, String), Sent, ByWeight>,
 }
 
 #[derive(Clone)]
@@ -64,8 +69,8 @@ struct Sent {
 #[derive(Clone)]
 struct ByWeight;
 
-impl quick_cache::Weighter<(Id, String), Sent> for ByWeight {
-    fn weight(&self, (_, nonce): &(Id, String), sent: &Sent) -> u64 {
+impl quick_cache::Weighter<(UserId, String), Sent> for ByWeight {
+    fn weight(&self, (_, nonce): &(UserId, String), sent: &Sent) -> u64 {
         (256 + nonce.len() + sent.message.content.len()) as u64
     }
 }
@@ -84,7 +89,7 @@ impl Nonces {
     /// next runs its own `send`.
     pub async fn get_or_send(
         &self,
-        key: (Id, String),
+        key: (UserId, String),
         send: impl Future<Output = Result<Arc<Message>, EdgeError>>,
     ) -> Result<Arc<Message>, EdgeError> {
         let guard = loop {
@@ -117,13 +122,19 @@ pub fn record(cache: &'static str, hit: bool) {
 mod tests {
     use super::*;
     use rookery_proto::model::User;
+    use rookery_proto::{ChannelId, GuildId, MessageId, UserId};
 
     fn message(id: u64, content: String) -> Arc<Message> {
         let author = User {
-            id: Id(1),
+            id: UserId(1),
             username: "u".into(),
         };
-        Arc::new(Message::new(Id(id), (Id(1), Id(2)), author, content))
+        Arc::new(Message::new(
+            MessageId(id),
+            (GuildId(1), ChannelId(2)),
+            author,
+            content,
+        ))
     }
 
     #[tokio::test]
@@ -131,7 +142,7 @@ mod tests {
         let nonces = Nonces::new(64 * 1024);
         for i in 0..100 {
             let sent = message(i, "x".repeat(2000));
-            let key = (Id(1), i.to_string());
+            let key = (UserId(1), i.to_string());
             nonces.get_or_send(key, async { Ok(sent) }).await.unwrap();
         }
         let weight = nonces.sent.weight();
@@ -142,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn a_repeat_gets_the_first_answer_and_a_failed_send_is_not_kept() {
         let nonces = Nonces::new(1 << 20);
-        let key = || (Id(1), "n".to_owned());
+        let key = || (UserId(1), "n".to_owned());
         let refused = nonces
             .get_or_send(key(), async { Err(EdgeError::EmptyMessage) })
             .await;
@@ -155,7 +166,7 @@ mod tests {
             .get_or_send(key(), async { Ok(message(8, "again".into())) })
             .await
             .unwrap();
-        assert_eq!((first.id, again.id), (Id(7), Id(7)));
+        assert_eq!((first.id, again.id), (MessageId(7), MessageId(7)));
     }
 
     #[tokio::test]
@@ -169,7 +180,7 @@ mod tests {
                     wait.await.unwrap();
                     Ok(message(1, "first".into()))
                 };
-                nonces.get_or_send((Id(1), "n".into()), send).await
+                nonces.get_or_send((UserId(1), "n".into()), send).await
             }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -177,13 +188,13 @@ mod tests {
             let nonces = nonces.clone();
             async move {
                 let send = async { Ok(message(2, "second".into())) };
-                nonces.get_or_send((Id(1), "n".into()), send).await
+                nonces.get_or_send((UserId(1), "n".into()), send).await
             }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!repeat.is_finished(), "the repeat waits for the first send");
         release.send(()).unwrap();
-        assert_eq!(first.await.unwrap().unwrap().id, Id(1));
-        assert_eq!(repeat.await.unwrap().unwrap().id, Id(1));
+        assert_eq!(first.await.unwrap().unwrap().id, MessageId(1));
+        assert_eq!(repeat.await.unwrap().unwrap().id, MessageId(1));
     }
 }

@@ -14,7 +14,7 @@ use crate::EdgeError;
 use crate::access::caches::record;
 use moka::ops::compute::Op;
 use moka::sync::Cache;
-use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +25,7 @@ pub const MAX_ENTRY_AGE: Duration = Duration::from_secs(600);
 /// The token generations this edge knows, loaded from the store on a miss.
 pub struct Generations {
     store: Arc<dyn Store>,
-    known: Cache<Id, u64>,
+    known: Cache<UserId, u64>,
 }
 
 impl Generations {
@@ -41,7 +41,7 @@ impl Generations {
     }
 
     /// Whether a token of `user` issued under `generation` is still good.
-    pub async fn admits(&self, user: Id, generation: u64) -> Result<bool, EdgeError> {
+    pub async fn admits(&self, user: UserId, generation: u64) -> Result<bool, EdgeError> {
         let cached = self.known.get(&user);
         record("token_generations", cached.is_some());
         let known = match cached {
@@ -57,14 +57,14 @@ impl Generations {
     /// The account's generation as the store has it now (to issue a token
     /// under: a login must not mint a token an unheard-of revocation has
     /// already made stale).
-    pub async fn load(&self, user: Id) -> Result<u64, EdgeError> {
+    pub async fn load(&self, user: UserId) -> Result<u64, EdgeError> {
         let stored = self.store.token_generation(user).await?;
         Ok(self.learn(user, stored))
     }
 
     /// Merges a generation heard of (a revocation's event, a store read, a
     /// token); returns the newest known.
-    pub fn learn(&self, user: Id, generation: u64) -> u64 {
+    pub fn learn(&self, user: UserId, generation: u64) -> u64 {
         let merged = self.known.entry(user).and_compute_with(|old| {
             let newest = old.map_or(generation, |o| o.into_value().max(generation));
             Op::Put(newest)
@@ -76,14 +76,15 @@ impl Generations {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::UserId;
     use rookery_proto::model::User;
     use rookery_store::{EmbeddedConfig, EmbeddedStore};
 
-    async fn store_with_user() -> (tempfile::TempDir, Arc<dyn Store>, Id) {
+    async fn store_with_user() -> (tempfile::TempDir, Arc<dyn Store>, UserId) {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(&EmbeddedConfig::new(dir.path())).unwrap();
         let user = User {
-            id: Id(7),
+            id: UserId(7),
             username: "ada".into(),
         };
         store.create_account(&user, "hash").await.unwrap();

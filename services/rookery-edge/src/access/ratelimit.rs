@@ -2,7 +2,7 @@
 //! each user's REST budget ([`RestLimits`]), answered as Discord does: HTTP
 //! 429 with `retry_after` and the `X-RateLimit-*` headers.
 
-use rookery_proto::Id;
+use rookery_proto::UserId;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -89,7 +89,7 @@ pub(crate) struct Keyed<K> {
 }
 
 /// Per-user REST budgets.
-pub(crate) type RestLimits = Keyed<Id>;
+pub(crate) type RestLimits = Keyed<UserId>;
 
 impl<K: std::hash::Hash + Eq + Send + Sync + 'static> Keyed<K> {
     /// `burst` per key, refilled over `window`; `None` when `burst` is 0
@@ -173,6 +173,7 @@ fn refuse_unless_allowed(taken: Taken) -> Result<(), Taken> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::UserId;
 
     #[test]
     fn a_bucket_empties_then_refills_evenly() {
@@ -218,8 +219,8 @@ mod tests {
     fn users_have_separate_budgets_and_zero_means_unlimited() {
         assert!(RestLimits::new(0, Duration::from_secs(1)).is_none());
         let limits = RestLimits::new(1, Duration::from_secs(60)).unwrap();
-        assert!(limits.take(Id(1)).allowed);
-        assert!(!limits.take(Id(1)).allowed);
-        assert!(limits.take(Id(2)).allowed);
+        assert!(limits.take(UserId(1)).allowed);
+        assert!(!limits.take(UserId(1)).allowed);
+        assert!(limits.take(UserId(2)).allowed);
     }
 }

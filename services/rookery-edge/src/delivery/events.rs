@@ -2,6 +2,7 @@
 //! or a DM or group DM): the dispatch they are sent, and the channel whose
 //! viewers alone may get it.
 
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::{Envelope, Event, MemberRemove};
@@ -9,7 +10,7 @@ use rookery_proto::gateway::event_name as ev;
 
 /// The channel an event is about, if only the sessions that can see that
 /// channel may receive it.
-pub(crate) fn seen_in(event: &Event) -> Option<Id> {
+pub(crate) fn seen_in(event: &Event) -> Option<ChannelId> {
     match event {
         Event::ChannelCreate(c) | Event::ChannelUpdate(c) => Some(c.id),
         other => other.channel(),

@@ -11,8 +11,8 @@
 //! a writer pushes a channel's messages in the order it stores them, so by
 //! then every caught-up message has been pushed.
 
-use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
+use rookery_proto::{ChannelId, MessageId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -24,8 +24,8 @@ pub(crate) struct Holds(Option<Box<Inner>>);
 
 #[derive(Debug, Default)]
 struct Inner {
-    held: HashMap<Id, Held>,
-    caught_up: HashMap<Id, HashSet<Id>>,
+    held: HashMap<ChannelId, Held>,
+    caught_up: HashMap<ChannelId, HashSet<MessageId>>,
 }
 
 /// One held channel.
@@ -40,7 +40,7 @@ struct Held {
 /// `(channel, id)` of a MESSAGE_CREATE; other events (edits and deletes
 /// included) are never taken for duplicates. Those of a held channel are
 /// held too, so they keep their order after the messages they are about.
-fn message_key(d: &Dispatch) -> Option<(Id, Id)> {
+fn message_key(d: &Dispatch) -> Option<(ChannelId, MessageId)> {
     let id = d.message_id()?;
     match d.data() {
         DispatchData::Message(m) => Some((m.channel_id, id)),
@@ -50,7 +50,7 @@ fn message_key(d: &Dispatch) -> Option<(Id, Id)> {
 
 /// The channel of a dispatch about a channel's content, which waits while
 /// that channel is held. Every variant is listed: a new one must be placed.
-fn channel_of(d: &Dispatch) -> Option<Id> {
+fn channel_of(d: &Dispatch) -> Option<ChannelId> {
     use DispatchData as D;
     match d.data() {
         D::Message(m) => Some(m.channel_id),
@@ -98,7 +98,7 @@ impl Holds {
     }
 
     /// Starts holding the live messages of `channels`.
-    pub(crate) fn hold(&mut self, channels: &[Id]) {
+    pub(crate) fn hold(&mut self, channels: &[ChannelId]) {
         self.0.get_or_insert_default().hold(channels);
     }
 
@@ -107,7 +107,7 @@ impl Holds {
     /// holders read) followed by the held live messages it did not contain.
     pub(crate) fn release(
         &mut self,
-        channels: &[Id],
+        channels: &[ChannelId],
         caught_up: &[Arc<Dispatch>],
     ) -> Vec<Arc<Dispatch>> {
         let Some(inner) = &mut self.0 else {
@@ -120,7 +120,7 @@ impl Holds {
 
     /// One holder of `channel` found the session may not see it: what was
     /// held is dropped.
-    pub(crate) fn deny(&mut self, channel: Id) {
+    pub(crate) fn deny(&mut self, channel: ChannelId) {
         if let Some(inner) = &mut self.0 {
             inner.deny(channel);
             self.tidy();
@@ -177,13 +177,17 @@ impl Inner {
         self.held.values().map(|h| h.live.len()).sum()
     }
 
-    fn hold(&mut self, channels: &[Id]) {
+    fn hold(&mut self, channels: &[ChannelId]) {
         for &c in channels {
             self.held.entry(c).or_default().holders += 1;
         }
     }
 
-    fn release(&mut self, channels: &[Id], caught_up: &[Arc<Dispatch>]) -> Vec<Arc<Dispatch>> {
+    fn release(
+        &mut self,
+        channels: &[ChannelId],
+        caught_up: &[Arc<Dispatch>],
+    ) -> Vec<Arc<Dispatch>> {
         let mut out = Vec::new();
         for c in channels {
             let Some(held) = self.held.get_mut(c) else {
@@ -208,7 +212,7 @@ impl Inner {
         out
     }
 
-    fn deny(&mut self, channel: Id) {
+    fn deny(&mut self, channel: ChannelId) {
         if let Some(held) = self.held.get_mut(&channel) {
             held.live.clear();
             held.stored.clear();
@@ -230,14 +234,20 @@ impl Inner {
 pub(crate) mod tests {
     use super::*;
     use rookery_proto::model::{Message, User};
+    use rookery_proto::{GuildId, UserId};
 
     /// A MESSAGE_CREATE dispatch of message `id` in `channel`.
     pub(crate) fn message(channel: u64, id: u64) -> Arc<Dispatch> {
         let author = User {
-            id: Id(1),
+            id: UserId(1),
             username: "u".into(),
         };
-        let m = Message::new(Id(id), (Id(1), Id(channel)), author, "c".into());
+        let m = Message::new(
+            MessageId(id),
+            (GuildId(1), ChannelId(channel)),
+            author,
+            "c".into(),
+        );
         Arc::new(Dispatch::new("MESSAGE_CREATE", DispatchData::Message(m)))
     }
 
@@ -248,11 +258,11 @@ pub(crate) mod tests {
     #[test]
     fn held_channels_wait_and_follow_the_catch_up_without_duplicates() {
         let mut h = Holds::default();
-        h.hold(&[Id(5)]);
+        h.hold(&[ChannelId(5)]);
         assert!(h.admit(&message(6, 1)), "other channels flow");
         assert!(!h.admit(&message(5, 11)));
         assert!(!h.admit(&message(5, 12)));
-        let out = h.release(&[Id(5)], &[message(5, 10), message(5, 11)]);
+        let out = h.release(&[ChannelId(5)], &[message(5, 10), message(5, 11)]);
         assert_eq!(ids(&out), [10, 11, 12]);
         assert!(h.admit(&message(5, 13)));
         assert!(
@@ -264,19 +274,19 @@ pub(crate) mod tests {
     #[test]
     fn a_channel_held_twice_flows_after_both_release_and_a_denial_drops_it() {
         let mut h = Holds::default();
-        h.hold(&[Id(5)]);
-        h.hold(&[Id(5)]);
+        h.hold(&[ChannelId(5)]);
+        h.hold(&[ChannelId(5)]);
         assert!(!h.admit(&message(5, 11)));
         assert!(
-            h.release(&[Id(5)], &[message(5, 10)]).is_empty(),
+            h.release(&[ChannelId(5)], &[message(5, 10)]).is_empty(),
             "still held"
         );
         assert!(!h.admit(&message(5, 12)));
-        assert_eq!(ids(&h.release(&[Id(5)], &[])), [10, 11, 12]);
+        assert_eq!(ids(&h.release(&[ChannelId(5)], &[])), [10, 11, 12]);
 
-        h.hold(&[Id(5)]);
+        h.hold(&[ChannelId(5)]);
         assert!(!h.admit(&message(5, 13)));
-        h.deny(Id(5));
+        h.deny(ChannelId(5));
         assert!(h.0.is_none());
         assert!(
             h.admit(&message(5, 14)),
@@ -290,23 +300,23 @@ pub(crate) mod tests {
     fn every_channel_scoped_dispatch_is_held_with_its_channel() {
         use rookery_proto::event::{PinsUpdate, ReactionChange, TypingStart};
         let typing = DispatchData::Typing(TypingStart {
-            channel_id: Id(5),
-            guild_id: Id(1),
-            user_id: Id(2),
+            channel_id: ChannelId(5),
+            guild_id: GuildId(1),
+            user_id: UserId(2),
             timestamp: 0,
         });
         let pin = DispatchData::PinsUpdate(PinsUpdate {
-            guild_id: Id(1),
-            channel_id: Id(5),
-            message_id: Id(9),
+            guild_id: GuildId(1),
+            channel_id: ChannelId(5),
+            message_id: MessageId(9),
             pinned: true,
             last_pin_timestamp: None,
         });
         let reaction = DispatchData::Reaction(ReactionChange {
-            user_id: Id(2),
-            channel_id: Id(5),
-            message_id: Id(9),
-            guild_id: Id(1),
+            user_id: UserId(2),
+            channel_id: ChannelId(5),
+            message_id: MessageId(9),
+            guild_id: GuildId(1),
             emoji: rookery_proto::event::Emoji {
                 id: None,
                 name: "x".into(),
@@ -315,19 +325,19 @@ pub(crate) mod tests {
             burst: false,
         });
         let mut h = Holds::default();
-        h.hold(&[Id(5)]);
+        h.hold(&[ChannelId(5)]);
         for d in [typing, pin, reaction] {
             assert!(!h.admit(&Arc::new(Dispatch::new("T", d))));
         }
-        h.deny(Id(5));
+        h.deny(ChannelId(5));
         assert!(h.0.is_none());
     }
 
     #[test]
     fn live_copies_after_the_catch_up_are_dropped_until_a_new_message() {
         let mut h = Holds::default();
-        h.hold(&[Id(5)]);
-        let out = h.release(&[Id(5)], &[message(5, 10), message(5, 11)]);
+        h.hold(&[ChannelId(5)]);
+        let out = h.release(&[ChannelId(5)], &[message(5, 10), message(5, 11)]);
         assert_eq!(ids(&out), [10, 11]);
         assert!(
             !h.admit(&message(5, 10)),

@@ -141,11 +141,11 @@ struct State {
     /// What the client asked to be sent ([`Intents::admit`]).
     intents: Intents,
     /// The session's user, whose own messages keep their content.
-    viewer: rookery_proto::Id,
-    guilds: BTreeSet<rookery_proto::Id>,
+    viewer: rookery_proto::UserId,
+    guilds: BTreeSet<rookery_proto::GuildId>,
     /// DMs and group DMs: scopes too, but no guild (presence is shared
     /// through guilds only).
-    private: BTreeSet<rookery_proto::Id>,
+    private: BTreeSet<rookery_proto::ChannelId>,
     holds: Holds,
 }
 
@@ -222,14 +222,14 @@ impl Session {
 
     /// Holds the live messages of `channels` (being joined) until
     /// [`Session::release`].
-    pub fn hold(&self, channels: &[rookery_proto::Id]) {
+    pub fn hold(&self, channels: &[rookery_proto::ChannelId]) {
         self.state().holds.hold(channels);
     }
 
     /// Sends `caught_up` (what the store has of `channels` since the join),
     /// then the live messages held meanwhile, each message once (once every
     /// holder of a channel has released it).
-    pub fn release(&self, channels: &[rookery_proto::Id], caught_up: &[Arc<Dispatch>]) {
+    pub fn release(&self, channels: &[rookery_proto::ChannelId], caught_up: &[Arc<Dispatch>]) {
         let mut st = self.state();
         for d in st.holds.release(channels, caught_up) {
             if !st.overflowed {
@@ -239,7 +239,7 @@ impl Session {
     }
 
     /// Drops what was held of `channel`: the session may not see it.
-    pub fn deny(&self, channel: rookery_proto::Id) {
+    pub fn deny(&self, channel: rookery_proto::ChannelId) {
         self.state().holds.deny(channel);
     }
 
@@ -334,27 +334,27 @@ impl Session {
     }
 
     /// Records guild membership; false if it was known.
-    pub fn add_guild(&self, guild: rookery_proto::Id) -> bool {
+    pub fn add_guild(&self, guild: rookery_proto::GuildId) -> bool {
         self.state().guilds.insert(guild)
     }
 
     /// Forgets a guild; false if it was not known.
-    pub fn remove_guild(&self, guild: rookery_proto::Id) -> bool {
+    pub fn remove_guild(&self, guild: rookery_proto::GuildId) -> bool {
         self.state().guilds.remove(&guild)
     }
 
     /// Guilds the session is subscribed to.
-    pub fn guilds(&self) -> Vec<rookery_proto::Id> {
+    pub fn guilds(&self) -> Vec<rookery_proto::GuildId> {
         self.state().guilds.iter().copied().collect()
     }
 
     /// Records a DM or group DM; false if it was known.
-    pub fn add_private(&self, channel: rookery_proto::Id) -> bool {
+    pub fn add_private(&self, channel: rookery_proto::ChannelId) -> bool {
         self.state().private.insert(channel)
     }
 
     /// Forgets a DM or group DM; false if it was not known.
-    pub fn remove_private(&self, channel: rookery_proto::Id) -> bool {
+    pub fn remove_private(&self, channel: rookery_proto::ChannelId) -> bool {
         self.state().private.remove(&channel)
     }
 
@@ -362,7 +362,8 @@ impl Session {
     /// channels.
     pub fn scopes(&self) -> Vec<rookery_proto::Id> {
         let st = self.state();
-        st.guilds.iter().chain(&st.private).copied().collect()
+        let guilds = st.guilds.iter().map(|g| g.raw());
+        guilds.chain(st.private.iter().map(|c| c.raw())).collect()
     }
 }
 
@@ -446,7 +447,10 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rookery_proto::Id;
+    use rookery_proto::ChannelId;
+    use rookery_proto::GuildId;
+    use rookery_proto::MessageId;
+    use rookery_proto::UserId;
     use rookery_proto::codec::{DispatchData, Empty};
 
     fn d(name: &'static str) -> Arc<Dispatch> {
@@ -468,7 +472,7 @@ mod tests {
     fn session() -> Arc<Session> {
         Session::new(
             User {
-                id: Id(1),
+                id: UserId(1),
                 username: "u".into(),
             },
             4,
@@ -501,7 +505,15 @@ mod tests {
         while let Ok(Outbound::Dispatch(_, d)) = rx.try_recv() {
             ids.push(d.message_id());
         }
-        assert_eq!(ids, [None, Some(Id(10)), Some(Id(11)), Some(Id(12))]);
+        assert_eq!(
+            ids,
+            [
+                None,
+                Some(MessageId(10)),
+                Some(MessageId(11)),
+                Some(MessageId(12))
+            ]
+        );
     }
 
     #[test]
@@ -612,7 +624,7 @@ mod tests {
         use rookery_proto::intents::bit;
         use rookery_proto::presence::{Presence, PresenceUser, Status};
         let user = User {
-            id: Id(1),
+            id: UserId(1),
             username: "u".into(),
         };
         let intents = Intents(bit::GUILDS | bit::GUILD_MESSAGES);
@@ -620,8 +632,8 @@ mod tests {
         let presence = Arc::new(Dispatch::new(
             "PRESENCE_UPDATE",
             DispatchData::Presence(Presence {
-                user: PresenceUser { id: Id(2) },
-                guild_id: Id(9),
+                user: PresenceUser { id: UserId(2) },
+                guild_id: GuildId(9),
                 status: Status::Online,
                 activities: Vec::new(),
             }),
@@ -640,7 +652,7 @@ mod tests {
         let s = session();
         let (c, rx) = conn(1, 64);
         s.attach_ready(c, d("READY"), vec![]);
-        s.hold(&[Id(2)]);
+        s.hold(&[ChannelId(2)]);
         for id in 10..14 {
             s.dispatch(&message(id));
         }

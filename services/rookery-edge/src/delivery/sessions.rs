@@ -8,7 +8,7 @@
 use crate::access::ratelimit::Keyed;
 use crate::delivery::session::{Session, SessionId};
 use crate::metrics as m;
-use rookery_proto::Id;
+use rookery_proto::UserId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -47,14 +47,14 @@ impl Refusal {
 pub(crate) struct Registry {
     limits: SessionLimits,
     state: Mutex<State>,
-    identifies: Option<Keyed<Id>>,
+    identifies: Option<Keyed<UserId>>,
 }
 
 #[derive(Default)]
 struct State {
     by_id: HashMap<SessionId, Arc<Session>>,
     /// Each user's sessions by key (creation order).
-    by_user: HashMap<Id, BTreeMap<u64, Arc<Session>>>,
+    by_user: HashMap<UserId, BTreeMap<u64, Arc<Session>>>,
 }
 
 impl Registry {
@@ -71,12 +71,12 @@ impl Registry {
     }
 
     /// What is left of `user`'s identify budget; `None` when unlimited.
-    pub(crate) fn identify_budget(&self, user: Id) -> Option<crate::access::ratelimit::Taken> {
+    pub(crate) fn identify_budget(&self, user: UserId) -> Option<crate::access::ratelimit::Taken> {
         self.identifies.as_ref().map(|budgets| budgets.peek(&user))
     }
 
     /// Spends one IDENTIFY of `user`'s budget.
-    pub(crate) fn take_identify(&self, user: Id) -> Result<(), Refusal> {
+    pub(crate) fn take_identify(&self, user: UserId) -> Result<(), Refusal> {
         match &self.identifies {
             Some(budgets) if !budgets.take(user).allowed => Err(Refusal::Budget),
             _ => Ok(()),
@@ -141,6 +141,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::UserId;
     use rookery_proto::model::User;
 
     fn registry(per_user: usize, identify_burst: u32) -> Registry {
@@ -153,7 +154,7 @@ mod tests {
 
     fn session(user: u64) -> Arc<Session> {
         let user = User {
-            id: Id(user),
+            id: UserId(user),
             username: "u".into(),
         };
         Session::new(user, 4)
@@ -187,9 +188,9 @@ mod tests {
         attached.attach_ready(conn, ready, vec![]);
         sessions.admit(&attached).unwrap();
         assert_eq!(sessions.admit(&session(1)).unwrap_err(), Refusal::Sessions);
-        assert!(sessions.take_identify(Id(1)).is_ok());
-        assert!(sessions.take_identify(Id(1)).is_ok());
-        assert_eq!(sessions.take_identify(Id(1)), Err(Refusal::Budget));
-        assert!(sessions.take_identify(Id(2)).is_ok());
+        assert!(sessions.take_identify(UserId(1)).is_ok());
+        assert!(sessions.take_identify(UserId(1)).is_ok());
+        assert_eq!(sessions.take_identify(UserId(1)), Err(Refusal::Budget));
+        assert!(sessions.take_identify(UserId(2)).is_ok());
     }
 }

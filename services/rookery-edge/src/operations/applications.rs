@@ -7,6 +7,7 @@
 
 use crate::{Edge, EdgeError};
 use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_proto::event::Event;
 use rookery_proto::model::{Application, User};
 use rookery_proto::rest::{ApplicationObject, BotToken, UserObject};
@@ -20,7 +21,7 @@ impl Edge {
         name: String,
     ) -> Result<BotToken, EdgeError> {
         crate::operations::accounts::check_username(&name)?;
-        if self.store.application(owner.id).await?.is_some() {
+        if self.store.application(owner.id.raw()).await?.is_some() {
             return Err(EdgeError::MissingPermissions(
                 "bots cannot create applications",
             ));
@@ -32,7 +33,7 @@ impl Edge {
         };
         self.store.create_application(&app).await?;
         let bot = User {
-            id: app.id,
+            id: UserId::from(app.id),
             username: app.name.clone(),
         };
         if let Err(e) = self.publish(Event::UserCreate(bot.clone()), false).await {
@@ -58,7 +59,7 @@ impl Edge {
             ));
         }
         let bot = User {
-            id: app.id,
+            id: UserId::from(app.id),
             username: app.name.clone(),
         };
         let generation = self.revoke(&bot, None).await?;
@@ -72,7 +73,7 @@ impl Edge {
     pub async fn my_application(&self, caller: &User) -> Result<ApplicationObject, EdgeError> {
         let app = self
             .store
-            .application(caller.id)
+            .application(caller.id.raw())
             .await?
             .ok_or(EdgeError::UnknownApplication)?;
         let owner = self
@@ -85,7 +86,7 @@ impl Edge {
 
     /// `user`'s object, marked `bot` if it is an application's.
     pub async fn user_object(&self, user: &User) -> Result<UserObject, EdgeError> {
-        let bot = self.store.application(user.id).await?.is_some();
+        let bot = self.store.application(user.id.raw()).await?.is_some();
         Ok(UserObject::of(user, bot))
     }
 
@@ -95,7 +96,7 @@ impl Edge {
         owner: &User,
     ) -> Result<ApplicationObject, EdgeError> {
         let bot = User {
-            id: app.id,
+            id: UserId::from(app.id),
             username: app.name.clone(),
         };
         Ok(ApplicationObject {

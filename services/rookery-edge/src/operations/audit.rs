@@ -11,6 +11,7 @@ use crate::{Edge, EdgeError};
 use rookery_proto::Id;
 use rookery_proto::model::{AuditLogEntry, User};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{GuildId, UserId};
 
 /// Store pages read at most for one filtered answer.
 const FILTER_PAGES: usize = 10;
@@ -23,7 +24,7 @@ pub struct AuditQuery {
     /// At most this many (1..=100).
     pub limit: usize,
     /// Only this user's changes.
-    pub user_id: Option<Id>,
+    pub user_id: Option<UserId>,
     /// Only this action type.
     pub action_type: Option<u8>,
 }
@@ -33,7 +34,7 @@ impl Edge {
     pub async fn audit_log(
         &self,
         user: &User,
-        guild: Id,
+        guild: GuildId,
         q: AuditQuery,
     ) -> Result<Vec<AuditLogEntry>, EdgeError> {
         self.require_base(guild, user.id, Permissions::VIEW_AUDIT_LOG)

@@ -14,12 +14,13 @@
 //!   channel's history of the window.
 
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::event::{Audit, BanChange, Event, MessageDeleteBulk};
 use rookery_proto::id::now_ms;
 use rookery_proto::model::{Ban, User, audit_action};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::CreateBan;
+use rookery_proto::{ChannelId, GuildId, UserId};
 use rookery_store::{BanRecord, Cursor};
 
 /// The longest purge window (Discord's: 7 days).
@@ -33,7 +34,7 @@ impl Edge {
     pub async fn ban(
         &self,
         user: &User,
-        (guild, target): (Id, Id),
+        (guild, target): (GuildId, UserId),
         body: CreateBan,
         reason: Option<String>,
     ) -> Result<(Applied, usize), EdgeError> {
@@ -65,7 +66,7 @@ impl Edge {
         let audit = Audit {
             user_id: user.id,
             action_type: audit_action::MEMBER_BAN_ADD,
-            target_id: Some(target),
+            target_id: Some(target.raw()),
             reason: reason.clone(),
             changes: Vec::new(),
         };
@@ -84,7 +85,12 @@ impl Edge {
     }
 
     /// Lifts a ban.
-    pub async fn unban(&self, user: &User, guild: Id, target: Id) -> Result<Applied, EdgeError> {
+    pub async fn unban(
+        &self,
+        user: &User,
+        guild: GuildId,
+        target: UserId,
+    ) -> Result<Applied, EdgeError> {
         self.require_base(guild, user.id, Permissions::BAN_MEMBERS)
             .await?;
         self.store
@@ -110,8 +116,8 @@ impl Edge {
     pub async fn bans(
         &self,
         user: &User,
-        guild: Id,
-        (after, limit): (Id, usize),
+        guild: GuildId,
+        (after, limit): (UserId, usize),
     ) -> Result<Vec<Ban>, EdgeError> {
         self.require_base(guild, user.id, Permissions::BAN_MEMBERS)
             .await?;
@@ -123,7 +129,12 @@ impl Edge {
     }
 
     /// One ban.
-    pub async fn get_ban(&self, user: &User, guild: Id, target: Id) -> Result<Ban, EdgeError> {
+    pub async fn get_ban(
+        &self,
+        user: &User,
+        guild: GuildId,
+        target: UserId,
+    ) -> Result<Ban, EdgeError> {
         self.require_base(guild, user.id, Permissions::BAN_MEMBERS)
             .await?;
         let record = self.store.ban(guild, target).await?;
@@ -143,8 +154,13 @@ impl Edge {
     }
 
     /// Deletes `author`'s messages of the last `seconds` in every channel.
-    async fn purge(&self, guild: Id, author: Id, seconds: u32) -> Result<usize, EdgeError> {
-        let since = Id::floor_of_ms(now_ms().saturating_sub(u64::from(seconds) * 1000));
+    async fn purge(
+        &self,
+        guild: GuildId,
+        author: UserId,
+        seconds: u32,
+    ) -> Result<usize, EdgeError> {
+        let since = MessageId::floor_of_ms(now_ms().saturating_sub(u64::from(seconds) * 1000));
         let mut purged = 0;
         for channel in self.store.guild_channels(guild).await? {
             let ids = self.authored_since(channel.id, author, since).await?;
@@ -164,10 +180,10 @@ impl Edge {
     /// Ids of `author`'s messages in a channel at or after `since`.
     async fn authored_since(
         &self,
-        channel: Id,
-        author: Id,
-        since: Id,
-    ) -> Result<Vec<Id>, EdgeError> {
+        channel: ChannelId,
+        author: UserId,
+        since: MessageId,
+    ) -> Result<Vec<MessageId>, EdgeError> {
         let (mut ids, mut cursor) = (Vec::new(), Cursor::Latest);
         loop {
             let page = self.store.messages(channel, cursor, 100).await?;

@@ -7,7 +7,7 @@
 //! Discord does).
 
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
+use rookery_proto::GuildId;
 use rookery_proto::event::{AuditChange, Event};
 use rookery_proto::model::{Channel, User, audit_action};
 use rookery_proto::permissions::Permissions;
@@ -46,7 +46,7 @@ impl Edge {
     pub async fn move_channels(
         &self,
         user: &User,
-        guild: Id,
+        guild: GuildId,
         moves: &[ChannelPosition],
     ) -> Result<Applied, EdgeError> {
         let needed = Permissions::MANAGE_CHANNELS;
@@ -73,10 +73,13 @@ impl Edge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::ChannelId;
+    use rookery_proto::GuildId;
+    use rookery_proto::Id;
 
     fn at(id: u64, position: Option<u32>) -> ChannelPosition {
         ChannelPosition {
-            id: Id(id),
+            id: ChannelId(id),
             position,
             lock_permissions: None,
             parent_id: None,
@@ -86,12 +89,12 @@ mod tests {
     #[test]
     fn only_real_moves_of_the_guilds_own_channels_count() {
         let channels = [
-            Channel::guild_text(Id(1), Id(9), "a", 0),
-            Channel::guild_text(Id(2), Id(9), "b", 1),
+            Channel::guild_text(ChannelId(1), GuildId(9), "a", 0),
+            Channel::guild_text(ChannelId(2), GuildId(9), "b", 1),
         ];
         let out = moved(&channels, &[at(1, Some(1)), at(2, Some(1))]).unwrap();
         let ids: Vec<_> = out.iter().map(|c| (c.id, c.position)).collect();
-        assert_eq!(ids, [(Id(1), 1)], "b is where it was");
+        assert_eq!(ids, [(ChannelId(1), 1)], "b is where it was");
         assert!(moved(&channels, &[at(2, None)]).unwrap().is_empty());
         for bad in [
             vec![at(1, Some(2)), at(1, Some(3))],

@@ -11,6 +11,7 @@ use rookery_proto::model::{
 };
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::ChannelParams;
+use rookery_proto::{ChannelId, GuildId, UserId};
 use rookery_store::Cursor;
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ impl Edge {
     pub(crate) async fn publish_by(
         &self,
         event: Event,
-        by: (Id, u8, Option<Id>),
+        by: (UserId, u8, Option<impl Into<Id>>),
     ) -> Result<Applied, EdgeError> {
         self.publish_changes(event, by, Vec::new()).await
     }
@@ -61,13 +62,13 @@ impl Edge {
     pub(crate) async fn publish_changes(
         &self,
         event: Event,
-        (user, action_type, target_id): (Id, u8, Option<Id>),
+        (user, action_type, target_id): (UserId, u8, Option<impl Into<Id>>),
         changes: Vec<AuditChange>,
     ) -> Result<Applied, EdgeError> {
         let audit = Audit {
             user_id: user,
             action_type,
-            target_id,
+            target_id: target_id.map(Into::into),
             reason: None,
             changes,
         };
@@ -126,10 +127,10 @@ impl Edge {
         name: &str,
     ) -> Result<(GuildState, Applied), EdgeError> {
         let name = name_of("name", name)?;
-        let id = self.ids.next_id();
+        let id: GuildId = self.ids.next_id();
         let general = Channel::guild_text(self.ids.next_id(), id, "general", 0);
         let everyone = Role {
-            id,
+            id: id.everyone(),
             name: "@everyone".into(),
             color: 0,
             hoist: false,
@@ -156,7 +157,7 @@ impl Edge {
     pub async fn create_channel(
         &self,
         user: &User,
-        guild_id: Id,
+        guild_id: GuildId,
         name: &str,
     ) -> Result<(Channel, Applied), EdgeError> {
         let name = name_of("name", name)?;
@@ -183,7 +184,7 @@ impl Edge {
     pub async fn update_channel(
         &self,
         user: &User,
-        channel: Id,
+        channel: ChannelId,
         p: ChannelParams,
     ) -> Result<(Channel, Applied), EdgeError> {
         let name = p.name.as_deref().map(|n| name_of("name", n)).transpose()?;
@@ -219,7 +220,7 @@ impl Edge {
     pub async fn delete_channel(
         &self,
         user: &User,
-        channel: Id,
+        channel: ChannelId,
     ) -> Result<(Channel, Applied), EdgeError> {
         let c = self.hub.perms().channel(channel).await?;
         if c.is_private() {
@@ -239,7 +240,7 @@ impl Edge {
     pub async fn user_guilds(&self, user: &User) -> Result<Vec<Guild>, EdgeError> {
         let mut out = Vec::new();
         for id in self.store.user_guilds(user.id).await? {
-            out.extend(self.store.guild(id).await?);
+            out.extend(self.store.guild(GuildId::from(id)).await?);
         }
         Ok(out)
     }
@@ -249,7 +250,7 @@ impl Edge {
     pub async fn history(
         &self,
         user: &User,
-        channel_id: Id,
+        channel_id: ChannelId,
         cursor: Cursor,
         limit: usize,
     ) -> Result<Vec<Message>, EdgeError> {
@@ -265,8 +266,8 @@ impl Edge {
     /// A channel the user can see, with the user's permissions in it.
     pub(crate) async fn visible_channel(
         &self,
-        user: Id,
-        channel: Id,
+        user: UserId,
+        channel: ChannelId,
     ) -> Result<(Arc<Channel>, Permissions), EdgeError> {
         let (c, bits) = self.hub.perms().in_channel(user, channel).await?;
         if !bits.contains(Permissions::VIEW_CHANNEL) {
@@ -278,8 +279,8 @@ impl Edge {
     /// A channel the user can see and has `needed` in.
     pub(crate) async fn require_in_channel(
         &self,
-        user: Id,
-        channel: Id,
+        user: UserId,
+        channel: ChannelId,
         needed: Permissions,
     ) -> Result<Arc<Channel>, EdgeError> {
         let (c, bits) = self.visible_channel(user, channel).await?;
@@ -290,7 +291,7 @@ impl Edge {
     }
 
     /// Whether the member is timed out now.
-    pub(crate) async fn timed_out(&self, guild: Id, user: Id) -> Result<bool, EdgeError> {
+    pub(crate) async fn timed_out(&self, guild: GuildId, user: UserId) -> Result<bool, EdgeError> {
         let (_, member) = self.hub.perms().in_guild(guild, user).await?;
         let now = rookery_proto::id::now_ms();
         Ok(member.timed_out_until(now).is_some())
@@ -299,8 +300,8 @@ impl Edge {
     /// The user's guild-wide permissions, which must include `needed`.
     pub(crate) async fn require_base(
         &self,
-        guild: Id,
-        user: Id,
+        guild: GuildId,
+        user: UserId,
         needed: Permissions,
     ) -> Result<(Arc<GuildAccess>, Arc<Member>, Permissions), EdgeError> {
         let (access, member) = self.hub.perms().in_guild(guild, user).await?;

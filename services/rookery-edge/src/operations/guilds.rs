@@ -3,16 +3,16 @@
 //! guild's members); and Discord's `PATCH` and `DELETE /guilds/{id}`.
 
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
 use rookery_proto::discord_json;
 use rookery_proto::event::{AuditChange, Event, GuildDeleted};
 use rookery_proto::model::{Channel, Guild, GuildState, GuildUpdate, Role, User, audit_action};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{GuildId, RoleId};
 use serde_json::{Map, Value};
 
 impl Edge {
     /// The guild as `user` (a member) sees it.
-    pub async fn guild_for(&self, user: &User, guild: Id) -> Result<GuildState, EdgeError> {
+    pub async fn guild_for(&self, user: &User, guild: GuildId) -> Result<GuildState, EdgeError> {
         self.hub.perms().in_guild(guild, user.id).await?;
         let state = self
             .hub
@@ -26,13 +26,18 @@ impl Edge {
     pub async fn guild_channels_for(
         &self,
         user: &User,
-        guild: Id,
+        guild: GuildId,
     ) -> Result<Vec<Channel>, EdgeError> {
         Ok(self.guild_for(user, guild).await?.channels)
     }
 
     /// One of the guild's roles.
-    pub async fn guild_role(&self, user: &User, guild: Id, role: Id) -> Result<Role, EdgeError> {
+    pub async fn guild_role(
+        &self,
+        user: &User,
+        guild: GuildId,
+        role: RoleId,
+    ) -> Result<Role, EdgeError> {
         let (access, _) = self.hub.perms().in_guild(guild, user.id).await?;
         access
             .roles
@@ -84,7 +89,7 @@ impl Edge {
     pub async fn modify_guild(
         &self,
         user: &User,
-        guild: Id,
+        guild: GuildId,
         body: &Map<String, Value>,
     ) -> Result<(GuildState, Applied), EdgeError> {
         let (access, _, _) = self
@@ -116,7 +121,7 @@ impl Edge {
 impl Edge {
     /// `DELETE /guilds/{id}`: its owner only (as on Discord). Every member
     /// is sent GUILD_DELETE and the guild is gone with everything in it.
-    pub async fn delete_guild(&self, user: &User, guild: Id) -> Result<Applied, EdgeError> {
+    pub async fn delete_guild(&self, user: &User, guild: GuildId) -> Result<Applied, EdgeError> {
         let (access, _, _) = self.require_base(guild, user.id, Permissions::NONE).await?;
         if access.owner_id != user.id {
             return Err(EdgeError::MissingPermissions(
@@ -131,6 +136,8 @@ impl Edge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::GuildId;
+    use rookery_proto::UserId;
     use serde_json::json;
 
     fn body(v: Value) -> Map<String, Value> {
@@ -140,14 +147,14 @@ mod tests {
     #[test]
     fn a_guild_patch_honours_the_name_and_accepts_only_what_is_shown() {
         let current = Guild {
-            id: Id(1),
+            id: GuildId(1),
             name: "old".into(),
-            owner_id: Id(7),
+            owner_id: UserId(7),
         };
         let shown = json!({"name": "new", "owner_id": "7", "icon": null, "afk_timeout": 300,
             "preferred_locale": "en-US", "verification_level": 0, "features": []});
         let out = modified(&current, &body(shown)).unwrap();
-        assert_eq!((out.name.as_str(), out.owner_id), ("new", Id(7)));
+        assert_eq!((out.name.as_str(), out.owner_id), ("new", UserId(7)));
         assert_eq!(modified(&current, &body(json!({}))).unwrap(), current);
         for refused in [
             json!({"owner_id": "8"}),

@@ -11,7 +11,7 @@
 //! few in flight.
 
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_proto::event::{AuditChange, Event, InviteDelete, MemberAdd};
 use rookery_proto::id::{format_timestamp, now_ms};
 use rookery_proto::model::{Channel, GuildState, Invite, User, audit_action};
@@ -20,6 +20,7 @@ use rookery_proto::rest::{
     CreateChannelInvite, DEFAULT_INVITE_AGE_SECS, InviteChannel, InviteMetadata, InvitePreview,
     MAX_INVITE_AGE_SECS, MAX_INVITE_USES,
 };
+use rookery_proto::{ChannelId, GuildId};
 
 /// A new random code: 10 characters without look-alikes (0/O, 1/l/I).
 fn new_code() -> String {
@@ -81,7 +82,7 @@ impl Edge {
     pub async fn create_invite(
         &self,
         user: &User,
-        guild_id: Id,
+        guild_id: GuildId,
     ) -> Result<(Invite, Applied), EdgeError> {
         let needed = Permissions::CREATE_INSTANT_INVITE;
         self.require_base(guild_id, user.id, needed).await?;
@@ -94,7 +95,7 @@ impl Edge {
     pub async fn create_channel_invite(
         &self,
         user: &User,
-        channel: Id,
+        channel: ChannelId,
         body: &CreateChannelInvite,
     ) -> Result<(InvitePreview, Applied), EdgeError> {
         let limits = limits(body)?;
@@ -115,8 +116,8 @@ impl Edge {
     fn new_invite(
         &self,
         user: &User,
-        guild: Id,
-        channel: Option<Id>,
+        guild: GuildId,
+        channel: Option<ChannelId>,
         limits: (u32, u32),
     ) -> Invite {
         Invite {
@@ -187,7 +188,7 @@ impl Edge {
     pub async fn guild_invites(
         &self,
         user: &User,
-        guild: Id,
+        guild: GuildId,
     ) -> Result<Vec<InvitePreview>, EdgeError> {
         self.require_base(guild, user.id, Permissions::MANAGE_GUILD)
             .await?;
@@ -198,7 +199,7 @@ impl Edge {
     pub async fn channel_invites(
         &self,
         user: &User,
-        channel: Id,
+        channel: ChannelId,
     ) -> Result<Vec<InvitePreview>, EdgeError> {
         let needed = Permissions::MANAGE_CHANNELS;
         let c = self.require_in_channel(user.id, channel, needed).await?;
@@ -211,7 +212,7 @@ impl Edge {
 
     async fn listed(
         &self,
-        guild: Id,
+        guild: GuildId,
         keep: impl Fn(&Invite) -> bool,
     ) -> Result<Vec<InvitePreview>, EdgeError> {
         let at = now();
@@ -300,7 +301,10 @@ impl Edge {
         })
     }
 
-    async fn inviter(&self, id: Id) -> Result<Option<rookery_proto::rest::UserObject>, EdgeError> {
+    async fn inviter(
+        &self,
+        id: UserId,
+    ) -> Result<Option<rookery_proto::rest::UserObject>, EdgeError> {
         match self.store.user(id).await? {
             Some(user) => Ok(Some(self.user_object(&user).await?)),
             None => Ok(None),

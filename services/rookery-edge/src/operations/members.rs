@@ -3,7 +3,8 @@
 //! in `GUILD_MEMBERS_CHUNK`s). Both are for the guild's members only.
 
 use crate::{Edge, EdgeError};
-use rookery_proto::Id;
+use rookery_proto::GuildId;
+use rookery_proto::UserId;
 use rookery_proto::gateway::{GuildMembersChunk, RequestGuildMembers};
 use rookery_proto::model::{Member, User};
 use rookery_store::MAX_MEMBERS_PAGE;
@@ -19,8 +20,8 @@ impl Edge {
     pub async fn list_members(
         &self,
         user: &User,
-        guild: Id,
-        after: Id,
+        guild: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<Member>, EdgeError> {
         self.hub.perms().in_guild(guild, user.id).await?;
@@ -54,9 +55,9 @@ impl Edge {
 
     async fn members_named(
         &self,
-        guild: Id,
-        ids: Vec<Id>,
-    ) -> Result<(Vec<Member>, Vec<Id>), EdgeError> {
+        guild: GuildId,
+        ids: Vec<UserId>,
+    ) -> Result<(Vec<Member>, Vec<UserId>), EdgeError> {
         if ids.len() > MAX_REQUESTED_IDS {
             let why = format!("user_ids: at most {MAX_REQUESTED_IDS}");
             return Err(EdgeError::InvalidBody(why));
@@ -75,7 +76,7 @@ impl Edge {
     /// at most `limit` (0: up to [`MAX_REQUESTED_MEMBERS`]).
     async fn members_matching(
         &self,
-        guild: Id,
+        guild: GuildId,
         query: &str,
         limit: usize,
     ) -> Result<Vec<Member>, EdgeError> {
@@ -83,7 +84,7 @@ impl Edge {
             0 => MAX_REQUESTED_MEMBERS,
             n => n.min(MAX_REQUESTED_MEMBERS),
         };
-        let (mut out, mut after) = (Vec::new(), Id(0));
+        let (mut out, mut after) = (Vec::new(), UserId(0));
         loop {
             let page = self
                 .store
@@ -105,9 +106,9 @@ impl Edge {
 /// The answer in chunks of at most a page; one (empty) chunk if nothing
 /// matched, as Discord answers.
 fn chunked(
-    guild: Id,
+    guild: GuildId,
     members: Vec<Member>,
-    not_found: Vec<Id>,
+    not_found: Vec<UserId>,
     nonce: Option<String>,
 ) -> Vec<GuildMembersChunk> {
     let pages: Vec<Vec<Member>> = match members.is_empty() {
@@ -139,28 +140,29 @@ fn chunked(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::{GuildId, UserId};
 
     fn member(id: u64) -> Member {
         let user = User {
-            id: Id(id),
+            id: UserId(id),
             username: format!("u{id}"),
         };
-        Member::joined(Id(1), user, "2026-01-01T00:00:00Z".into())
+        Member::joined(GuildId(1), user, "2026-01-01T00:00:00Z".into())
     }
 
     #[test]
     fn answers_come_in_chunks_of_a_page_and_an_empty_answer_in_one() {
         let members: Vec<Member> = (1..=2_500).map(member).collect();
-        let chunks = chunked(Id(1), members, vec![Id(9)], Some("n".into()));
+        let chunks = chunked(GuildId(1), members, vec![UserId(9)], Some("n".into()));
         let shape: Vec<(u32, u32, usize)> = chunks
             .iter()
             .map(|c| (c.chunk_index, c.chunk_count, c.members.len()))
             .collect();
         assert_eq!(shape, [(0, 3, 1000), (1, 3, 1000), (2, 3, 500)]);
-        assert_eq!(chunks[0].not_found, [Id(9)]);
+        assert_eq!(chunks[0].not_found, [UserId(9)]);
         assert!(chunks[1].not_found.is_empty());
         assert!(chunks.iter().all(|c| c.nonce.as_deref() == Some("n")));
-        let empty = chunked(Id(1), Vec::new(), Vec::new(), None);
+        let empty = chunked(GuildId(1), Vec::new(), Vec::new(), None);
         assert_eq!((empty.len(), empty[0].chunk_count), (1, 1));
     }
 }

@@ -11,10 +11,11 @@
 
 use crate::access::perms::GuildAccess;
 use crate::{Edge, EdgeError};
-use rookery_proto::Id;
+use rookery_proto::GuildId;
 use rookery_proto::model::{Message, User};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::{AllowedMentions, MentionKind};
+use rookery_proto::{RoleId, UserId};
 
 /// Ids may be listed in `allowed_mentions` at most this many times each.
 const MAX_ALLOWED_IDS: usize = 100;
@@ -22,8 +23,8 @@ const MAX_ALLOWED_IDS: usize = 100;
 /// Mentions as written in the content, before any rule.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Written {
-    pub users: Vec<Id>,
-    pub roles: Vec<Id>,
+    pub users: Vec<UserId>,
+    pub roles: Vec<RoleId>,
     pub everyone: bool,
 }
 
@@ -45,13 +46,10 @@ pub(crate) fn written(content: &str) -> Written {
         let Ok(id) = body[..end].parse::<u64>() else {
             continue;
         };
-        let list = if is_role {
-            &mut out.roles
-        } else {
-            &mut out.users
-        };
-        if !list.contains(&Id(id)) {
-            list.push(Id(id));
+        if is_role && !out.roles.contains(&RoleId(id)) {
+            out.roles.push(RoleId(id));
+        } else if !is_role && !out.users.contains(&UserId(id)) {
+            out.users.push(UserId(id));
         }
     }
     out
@@ -59,8 +57,9 @@ pub(crate) fn written(content: &str) -> Written {
 
 /// Refuses contradictory or oversized `allowed_mentions` (Discord's rules).
 pub(crate) fn check_allowed(allowed: &AllowedMentions) -> Result<(), EdgeError> {
-    let both = |kind, ids: &[Id]| allowed.parse.contains(&kind) && !ids.is_empty();
-    if both(MentionKind::Users, &allowed.users) || both(MentionKind::Roles, &allowed.roles) {
+    let both = |kind, listed: bool| allowed.parse.contains(&kind) && listed;
+    let (users, roles) = (!allowed.users.is_empty(), !allowed.roles.is_empty());
+    if both(MentionKind::Users, users) || both(MentionKind::Roles, roles) {
         let why = "allowed_mentions: parse and an id list of the same kind are mutually exclusive";
         return Err(EdgeError::InvalidBody(why.into()));
     }
@@ -83,16 +82,19 @@ impl Edge {
         replied: Option<&User>,
     ) -> Result<(), EdgeError> {
         let w = written(&message.content);
-        let may = |kind, id: Id, listed: fn(&AllowedMentions) -> &Vec<Id>| {
-            allowed.is_none_or(|a| a.parse.contains(&kind) || listed(a).contains(&id))
+        let may_user = |id: UserId| {
+            allowed.is_none_or(|a| a.parse.contains(&MentionKind::Users) || a.users.contains(&id))
+        };
+        let may_role = |id: RoleId| {
+            allowed.is_none_or(|a| a.parse.contains(&MentionKind::Roles) || a.roles.contains(&id))
         };
         let perms = self.hub.perms();
         // Mentionable users are the scope's members: a guild's, or a
         // private channel's recipients.
-        let scope = message.scope();
+        let scope = GuildId::from(message.scope());
         let mut users = Vec::new();
         for id in w.users {
-            if may(MentionKind::Users, id, |a| &a.users)
+            if may_user(id)
                 && let Some(member) = perms.member(scope, id).await?
             {
                 users.push(member.user.clone());
@@ -107,7 +109,7 @@ impl Edge {
         }
         users.sort_by_key(|u| u.id);
         let any_role = bits.contains(Permissions::MENTION_EVERYONE);
-        let mut roles: Vec<Id> = Vec::new();
+        let mut roles: Vec<RoleId> = Vec::new();
         // Most messages mention no role: no guild lookup for them. A
         // private channel has no roles.
         if !w.roles.is_empty() && !message.guild_id.is_none() {
@@ -115,9 +117,7 @@ impl Edge {
             roles = w
                 .roles
                 .into_iter()
-                .filter(|&r| {
-                    mentionable(&guild, r, any_role) && may(MentionKind::Roles, r, |a| &a.roles)
-                })
+                .filter(|&r| mentionable(&guild, r, any_role) && may_role(r))
                 .collect();
         }
         roles.sort();
@@ -131,8 +131,8 @@ impl Edge {
 }
 
 /// A role of the guild (not @everyone) the author may mention.
-fn mentionable(guild: &GuildAccess, role: Id, any_role: bool) -> bool {
-    role != guild.id
+fn mentionable(guild: &GuildAccess, role: RoleId, any_role: bool) -> bool {
+    role != guild.id.everyone()
         && guild
             .roles
             .get(&role)
@@ -142,12 +142,13 @@ fn mentionable(guild: &GuildAccess, role: Id, any_role: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::{RoleId, UserId};
 
     #[test]
     fn mentions_are_read_from_the_content_in_order_without_repeats() {
         let w = written("hi <@12> and <@!34>, <@&56> <@12> <@&x> <@> <@7");
-        assert_eq!(w.users, [Id(12), Id(34)]);
-        assert_eq!(w.roles, [Id(56)]);
+        assert_eq!(w.users, [UserId(12), UserId(34)]);
+        assert_eq!(w.roles, [RoleId(56)]);
         assert!(!w.everyone);
         assert!(written("ping @here").everyone);
         assert!(written("@everyone").everyone);
@@ -158,17 +159,17 @@ mod tests {
     fn contradictory_or_oversized_allowed_mentions_are_refused() {
         let ok = AllowedMentions {
             parse: vec![MentionKind::Users],
-            roles: vec![Id(1)],
+            roles: vec![RoleId(1)],
             ..AllowedMentions::default()
         };
         assert!(check_allowed(&ok).is_ok());
         let both = AllowedMentions {
-            users: vec![Id(1)],
+            users: vec![UserId(1)],
             ..ok.clone()
         };
         assert!(check_allowed(&both).is_err());
         let many = AllowedMentions {
-            users: (0..101).map(Id).collect(),
+            users: (0..101).map(UserId).collect(),
             ..AllowedMentions::default()
         };
         assert!(check_allowed(&many).is_err());

@@ -11,11 +11,11 @@
 //!   skipped.
 
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
 use rookery_proto::event::{Event, MessageDelete, MessageDeleteBulk};
 use rookery_proto::id::{format_timestamp, now_ms};
 use rookery_proto::model::{Message, User, audit_action};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{ChannelId, MessageId};
 use std::collections::HashSet;
 use std::slice;
 
@@ -26,19 +26,24 @@ impl Edge {
     /// A stored message, if it exists.
     pub(crate) async fn stored_message(
         &self,
-        channel: Id,
-        id: Id,
+        channel: ChannelId,
+        id: MessageId,
     ) -> Result<Option<Message>, EdgeError> {
         Ok(self.store.message(channel, id).await?)
     }
 
-    async fn find_message(&self, channel: Id, id: Id) -> Result<Message, EdgeError> {
+    async fn find_message(&self, channel: ChannelId, id: MessageId) -> Result<Message, EdgeError> {
         let found = self.stored_message(channel, id).await?;
         found.ok_or(EdgeError::UnknownMessage)
     }
 
     /// One message of a channel whose history the user may read.
-    pub async fn message(&self, user: &User, channel: Id, id: Id) -> Result<Message, EdgeError> {
+    pub async fn message(
+        &self,
+        user: &User,
+        channel: ChannelId,
+        id: MessageId,
+    ) -> Result<Message, EdgeError> {
         let needed = Permissions::READ_MESSAGE_HISTORY;
         self.require_in_channel(user.id, channel, needed).await?;
         let mut message = self.find_message(channel, id).await?;
@@ -51,8 +56,8 @@ impl Edge {
     pub async fn edit_message(
         &self,
         user: &User,
-        channel: Id,
-        id: Id,
+        channel: ChannelId,
+        id: MessageId,
         content: String,
     ) -> Result<(Message, Applied), EdgeError> {
         self.check_content(&content)?;
@@ -88,8 +93,8 @@ impl Edge {
     pub async fn delete_message(
         &self,
         user: &User,
-        channel: Id,
-        id: Id,
+        channel: ChannelId,
+        id: MessageId,
     ) -> Result<Applied, EdgeError> {
         let (c, bits) = self.visible_channel(user.id, channel).await?;
         let message = self.find_message(channel, id).await?;
@@ -118,8 +123,8 @@ impl Edge {
     pub async fn bulk_delete(
         &self,
         user: &User,
-        channel: Id,
-        ids: Vec<Id>,
+        channel: ChannelId,
+        ids: Vec<MessageId>,
     ) -> Result<Applied, EdgeError> {
         let c = self
             .require_in_channel(user.id, channel, Permissions::MANAGE_MESSAGES)
@@ -136,8 +141,8 @@ impl Edge {
 }
 
 /// The ids of a bulk delete, checked against Discord's limits.
-fn bulk_ids(ids: Vec<Id>, now: u64) -> Result<Vec<Id>, EdgeError> {
-    let distinct: HashSet<Id> = ids.iter().copied().collect();
+fn bulk_ids(ids: Vec<MessageId>, now: u64) -> Result<Vec<MessageId>, EdgeError> {
+    let distinct: HashSet<MessageId> = ids.iter().copied().collect();
     if distinct.len() != ids.len() || !(2..=100).contains(&ids.len()) {
         return Err(EdgeError::InvalidBody(
             "messages must be 2 to 100 distinct ids".into(),
@@ -157,12 +162,14 @@ fn bulk_ids(ids: Vec<Id>, now: u64) -> Result<Vec<Id>, EdgeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::Id;
+    use rookery_proto::MessageId;
 
     #[test]
     fn bulk_deletes_take_2_to_100_distinct_recent_ids() {
         let now = now_ms();
         let recent = |n: u64| Id::floor_of_ms(now - 1_000).0 + n;
-        let ids = |v: Vec<u64>| v.into_iter().map(Id).collect::<Vec<_>>();
+        let ids = |v: Vec<u64>| v.into_iter().map(MessageId).collect::<Vec<_>>();
         assert!(bulk_ids(ids(vec![recent(1), recent(2)]), now).is_ok());
         assert!(bulk_ids(ids(vec![recent(1)]), now).is_err());
         assert!(bulk_ids(ids(vec![recent(1), recent(1)]), now).is_err());

@@ -12,24 +12,29 @@
 //!   member's sessions get GUILD_DELETE and nothing more of the guild.
 
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
 use rookery_proto::event::{AuditChange, Event, MemberRemove};
 use rookery_proto::id::{format_timestamp, now_ms, parse_timestamp};
 use rookery_proto::model::{Member, User, audit_action};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::MemberParams;
+use rookery_proto::{GuildId, UserId};
 
 /// The longest timeout Discord allows.
 const MAX_TIMEOUT_MS: u64 = 28 * 24 * 3600 * 1000;
 
 impl Edge {
-    async fn target(&self, guild: Id, user: Id) -> Result<Member, EdgeError> {
+    async fn target(&self, guild: GuildId, user: UserId) -> Result<Member, EdgeError> {
         let member = self.hub.perms().member(guild, user).await?;
         Ok((*member.ok_or(EdgeError::UnknownMember)?).clone())
     }
 
     /// Kicks a member below the caller.
-    pub async fn kick(&self, user: &User, guild: Id, target: Id) -> Result<Applied, EdgeError> {
+    pub async fn kick(
+        &self,
+        user: &User,
+        guild: GuildId,
+        target: UserId,
+    ) -> Result<Applied, EdgeError> {
         let m = self
             .manager_with(guild, user.id, Permissions::KICK_MEMBERS)
             .await?;
@@ -44,7 +49,7 @@ impl Edge {
     }
 
     /// Leaves a guild; its owner cannot.
-    pub async fn leave_guild(&self, user: &User, guild: Id) -> Result<Applied, EdgeError> {
+    pub async fn leave_guild(&self, user: &User, guild: GuildId) -> Result<Applied, EdgeError> {
         let (access, _) = self.hub.perms().in_guild(guild, user.id).await?;
         if access.owner_id == user.id {
             return Err(EdgeError::InvalidBody(
@@ -62,8 +67,8 @@ impl Edge {
     pub async fn update_member(
         &self,
         user: &User,
-        guild: Id,
-        target: Id,
+        guild: GuildId,
+        target: UserId,
         p: MemberParams,
     ) -> Result<(Member, Applied), EdgeError> {
         let Some(until) = p.communication_disabled_until else {

@@ -6,18 +6,18 @@
 //! changes nothing.
 
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
 use rookery_proto::event::{Event, PinsUpdate};
 use rookery_proto::id::{format_timestamp, now_ms};
 use rookery_proto::model::{Message, User, audit_action};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{ChannelId, MessageId};
 
 /// Pins per channel (Discord's limit).
 pub const MAX_PINS: usize = 50;
 
 impl Edge {
     /// A channel's pinned messages, newest first.
-    pub async fn pins(&self, user: &User, channel: Id) -> Result<Vec<Message>, EdgeError> {
+    pub async fn pins(&self, user: &User, channel: ChannelId) -> Result<Vec<Message>, EdgeError> {
         let needed = Permissions::READ_MESSAGE_HISTORY;
         self.require_in_channel(user.id, channel, needed).await?;
         let mut pins = self.store.pins(channel).await?;
@@ -29,8 +29,8 @@ impl Edge {
     pub async fn set_pin(
         &self,
         user: &User,
-        channel: Id,
-        message: Id,
+        channel: ChannelId,
+        message: MessageId,
         pinned: bool,
     ) -> Result<Applied, EdgeError> {
         let (c, bits) = self.visible_channel(user.id, channel).await?;

@@ -12,10 +12,10 @@
 
 use crate::delivery::hub::Scope;
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
 use rookery_proto::event::{Event, RecipientChange};
 use rookery_proto::model::{CHANNEL_DM, CHANNEL_GROUP_DM, Channel, MAX_GROUP_DM_RECIPIENTS, User};
 use rookery_proto::rest::CreatePrivate;
+use rookery_proto::{ChannelId, GuildId, UserId};
 use std::sync::Arc;
 
 fn group_name(name: Option<String>) -> Result<String, EdgeError> {
@@ -66,7 +66,7 @@ impl Edge {
         }
         let channel = Channel {
             id: self.ids.next_id(),
-            guild_id: Id::NONE,
+            guild_id: GuildId::NONE,
             name,
             kind,
             position: 0,
@@ -89,14 +89,18 @@ impl Edge {
     }
 
     /// The DM between two users, if one is open.
-    async fn dm_with(&self, user: Id, other: Id) -> Result<Option<Arc<Channel>>, EdgeError> {
+    async fn dm_with(
+        &self,
+        user: UserId,
+        other: UserId,
+    ) -> Result<Option<Arc<Channel>>, EdgeError> {
         match self.store.dm_channel(user, other).await? {
             Some(id) => Ok(Some(self.hub.perms().channel(id).await?)),
             None => Ok(None),
         }
     }
 
-    async fn private_channels_of(&self, user: Id) -> Result<Vec<Arc<Channel>>, EdgeError> {
+    async fn private_channels_of(&self, user: UserId) -> Result<Vec<Arc<Channel>>, EdgeError> {
         let mut out = Vec::new();
         for id in self.store.user_guilds(user).await? {
             if let Some(Scope::Private(c)) = self.hub.scope_state(id).await {
@@ -113,7 +117,7 @@ impl Edge {
     }
 
     /// A group DM `user` is in.
-    async fn group_of(&self, user: Id, channel: Id) -> Result<Arc<Channel>, EdgeError> {
+    async fn group_of(&self, user: UserId, channel: ChannelId) -> Result<Arc<Channel>, EdgeError> {
         let (c, _) = self.visible_channel(user, channel).await?;
         match c.kind {
             CHANNEL_GROUP_DM => Ok(c),
@@ -127,8 +131,8 @@ impl Edge {
     pub async fn add_recipient(
         &self,
         user: &User,
-        channel: Id,
-        target: Id,
+        channel: ChannelId,
+        target: UserId,
     ) -> Result<Applied, EdgeError> {
         let c = self.group_of(user.id, channel).await?;
         if c.recipients.iter().any(|r| r.id == target) {
@@ -155,8 +159,8 @@ impl Edge {
     pub async fn remove_recipient(
         &self,
         user: &User,
-        channel: Id,
-        target: Id,
+        channel: ChannelId,
+        target: UserId,
     ) -> Result<Applied, EdgeError> {
         let c = self.group_of(user.id, channel).await?;
         let removed = c.recipients.iter().find(|r| r.id == target);

@@ -11,10 +11,10 @@
 //! the reader by [`Edge::mark_mine`].
 
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
 use rookery_proto::event::{Emoji, Event, ReactionChange, ReactionsRemoved};
 use rookery_proto::model::{Message, User};
 use rookery_proto::permissions::Permissions;
+use rookery_proto::{ChannelId, GuildId, MessageId, UserId};
 use std::collections::HashSet;
 
 /// Longest emoji accepted, in bytes (a family emoji with modifiers is 25).
@@ -45,11 +45,11 @@ impl Edge {
     /// Whether `user` reacted to the message with `emoji`.
     async fn reacted(
         &self,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         emoji: &str,
-        user: Id,
+        user: UserId,
     ) -> Result<bool, EdgeError> {
-        let below = Id(user.0.saturating_sub(1));
+        let below = UserId(user.0.saturating_sub(1));
         let found = self
             .store
             .reactions(channel, message, emoji, below, 1)
@@ -61,8 +61,8 @@ impl Edge {
     pub async fn add_reaction(
         &self,
         user: &User,
-        channel: Id,
-        message: Id,
+        channel: ChannelId,
+        message: MessageId,
         emoji: &str,
     ) -> Result<Applied, EdgeError> {
         if !valid_emoji(emoji) {
@@ -98,9 +98,9 @@ impl Edge {
     pub async fn remove_reaction(
         &self,
         user: &User,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         emoji: &str,
-        target: Id,
+        target: UserId,
     ) -> Result<Applied, EdgeError> {
         if !valid_emoji(emoji) {
             return Err(EdgeError::UnknownEmoji);
@@ -126,7 +126,7 @@ impl Edge {
     pub async fn clear_reactions(
         &self,
         user: &User,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         emoji: Option<&str>,
     ) -> Result<Applied, EdgeError> {
         if emoji.is_some_and(|e| !valid_emoji(e)) {
@@ -158,9 +158,9 @@ impl Edge {
     pub async fn reactions(
         &self,
         user: &User,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         emoji: &str,
-        (after, limit): (Id, usize),
+        (after, limit): (UserId, usize),
     ) -> Result<Vec<User>, EdgeError> {
         if !valid_emoji(emoji) {
             return Err(EdgeError::UnknownEmoji);
@@ -183,8 +183,8 @@ impl Edge {
     /// when none of them has a reaction.
     pub(crate) async fn mark_mine(
         &self,
-        reader: Id,
-        channel: Id,
+        reader: UserId,
+        channel: ChannelId,
         messages: &mut [Message],
     ) -> Result<(), EdgeError> {
         let reacted = messages.iter().filter(|m| !m.reactions.is_empty());
@@ -194,7 +194,8 @@ impl Edge {
         };
         let found = self.store.user_reactions(channel, reader, (first, last));
         let found = found.await?;
-        let mine: HashSet<(Id, &str)> = found.iter().map(|(m, e)| (*m, e.as_str())).collect();
+        let mine: HashSet<(MessageId, &str)> =
+            found.iter().map(|(m, e)| (*m, e.as_str())).collect();
         for m in messages {
             for r in &mut m.reactions {
                 r.me = mine.contains(&(m.id, r.emoji.name.as_str()));
@@ -205,8 +206,8 @@ impl Edge {
 }
 
 fn reaction(
-    user_id: Id,
-    (guild_id, channel_id, message_id): (Id, Id, Id),
+    user_id: UserId,
+    (guild_id, channel_id, message_id): (GuildId, ChannelId, MessageId),
     emoji: &str,
 ) -> ReactionChange {
     ReactionChange {

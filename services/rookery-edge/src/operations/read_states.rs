@@ -16,10 +16,12 @@
 use crate::delivery::hub::Scope;
 use crate::{Applied, Edge, EdgeError};
 use futures_util::{StreamExt, TryStreamExt};
+use rookery_proto::GuildId;
 use rookery_proto::Id;
 use rookery_proto::event::{Event, MessageAck};
 use rookery_proto::id::parse_timestamp;
 use rookery_proto::model::{Channel, GuildState, Member, ReadState, User};
+use rookery_proto::{ChannelId, MessageId};
 use rookery_store::Cursor;
 use std::collections::HashMap;
 
@@ -31,7 +33,12 @@ pub const MENTION_COUNT_LIMIT: usize = 10_000;
 
 impl Edge {
     /// Marks a channel the user can see read up to `message`.
-    pub async fn ack(&self, user: &User, channel: Id, message: Id) -> Result<Applied, EdgeError> {
+    pub async fn ack(
+        &self,
+        user: &User,
+        channel: ChannelId,
+        message: MessageId,
+    ) -> Result<Applied, EdgeError> {
         let (c, _) = self.visible_channel(user.id, channel).await?;
         let ack = MessageAck {
             user_id: user.id,
@@ -47,9 +54,10 @@ impl Edge {
     pub async fn read_states(
         &self,
         user: &User,
-        shown: Vec<(Id, Vec<Id>)>,
+        shown: Vec<(GuildId, Vec<ChannelId>)>,
     ) -> Result<Vec<ReadState>, EdgeError> {
-        let marks: HashMap<Id, Id> = self.store.read_states(user.id).await?.into_iter().collect();
+        let marks: HashMap<ChannelId, MessageId> =
+            self.store.read_states(user.id).await?.into_iter().collect();
         let mut wanted = Vec::new();
         for (scope, channels) in shown {
             let Some(member) = self.hub.perms().member(scope, user.id).await? else {
@@ -94,8 +102,8 @@ impl Edge {
     async fn read_state(
         &self,
         member: &Member,
-        channel: Id,
-        last: Id,
+        channel: ChannelId,
+        last: MessageId,
     ) -> Result<ReadState, EdgeError> {
         let (me, roles) = (member.user.id, &member.roles);
         let (mentions, next) = futures_util::try_join!(
@@ -114,18 +122,18 @@ impl Edge {
 
 /// Each scope shown to a user with its channels: every guild's, and each
 /// private channel as its own scope.
-pub(crate) fn shown(guilds: &[GuildState], private: &[Channel]) -> Vec<(Id, Vec<Id>)> {
+pub(crate) fn shown(guilds: &[GuildState], private: &[Channel]) -> Vec<(GuildId, Vec<ChannelId>)> {
     let guilds = guilds
         .iter()
         .map(|g| (g.id, g.channels.iter().map(|c| c.id).collect()));
     guilds
-        .chain(private.iter().map(|c| (c.id, vec![c.id])))
+        .chain(private.iter().map(|c| (c.id.as_scope(), vec![c.id])))
         .collect()
 }
 
 /// The last id before the member joined: what a channel never acked counts
 /// from.
-fn joined(member: &Member) -> Id {
+fn joined(member: &Member) -> MessageId {
     let ms = parse_timestamp(&member.joined_at).unwrap_or(0);
-    Id(Id::floor_of_ms(ms).0.saturating_sub(1))
+    MessageId(Id::floor_of_ms(ms).0.saturating_sub(1))
 }

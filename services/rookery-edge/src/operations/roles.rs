@@ -18,6 +18,7 @@ use rookery_proto::event::{AuditChange, Event, GuildRole, GuildRoleDelete};
 use rookery_proto::model::{Channel, Member, Role, User, audit_action};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::rest::{OverwriteParams, RoleParams, RolePosition};
+use rookery_proto::{ChannelId, GuildId, RoleId, UserId};
 use std::sync::Arc;
 
 /// What a manager (of roles, or a moderator) may touch.
@@ -25,7 +26,7 @@ pub(crate) struct Manager {
     pub(crate) access: Arc<GuildAccess>,
     base: Permissions,
     owner: bool,
-    top: (u32, std::cmp::Reverse<Id>),
+    top: (u32, std::cmp::Reverse<RoleId>),
 }
 
 impl Manager {
@@ -65,7 +66,7 @@ impl Manager {
         ))
     }
 
-    fn role(&self, id: Id) -> Result<&Role, EdgeError> {
+    fn role(&self, id: RoleId) -> Result<&Role, EdgeError> {
         self.access.roles.get(&id).ok_or(EdgeError::UnknownRole)
     }
 }
@@ -81,7 +82,7 @@ fn role_name(name: &str) -> Result<String, EdgeError> {
 }
 
 impl Edge {
-    async fn manager(&self, guild: Id, user: Id) -> Result<Manager, EdgeError> {
+    async fn manager(&self, guild: GuildId, user: UserId) -> Result<Manager, EdgeError> {
         self.manager_with(guild, user, Permissions::MANAGE_ROLES)
             .await
     }
@@ -89,8 +90,8 @@ impl Edge {
     /// The caller as a manager holding `needed`.
     pub(crate) async fn manager_with(
         &self,
-        guild: Id,
-        user: Id,
+        guild: GuildId,
+        user: UserId,
         needed: Permissions,
     ) -> Result<Manager, EdgeError> {
         let (access, member, base) = self.require_base(guild, user, needed).await?;
@@ -103,7 +104,7 @@ impl Edge {
     }
 
     /// A guild's roles, for its members.
-    pub async fn guild_roles(&self, user: &User, guild: Id) -> Result<Vec<Role>, EdgeError> {
+    pub async fn guild_roles(&self, user: &User, guild: GuildId) -> Result<Vec<Role>, EdgeError> {
         let (access, _) = self.hub.perms().in_guild(guild, user.id).await?;
         let mut roles: Vec<Role> = access.roles.values().cloned().collect();
         roles.sort_by_key(|r| (r.position, r.id));
@@ -114,7 +115,7 @@ impl Edge {
     pub async fn create_role(
         &self,
         user: &User,
-        guild: Id,
+        guild: GuildId,
         p: RoleParams,
     ) -> Result<(Role, Applied), EdgeError> {
         let m = self.manager(guild, user.id).await?;
@@ -141,14 +142,14 @@ impl Edge {
     pub async fn update_role(
         &self,
         user: &User,
-        guild: Id,
-        role: Id,
+        guild: GuildId,
+        role: RoleId,
         p: RoleParams,
     ) -> Result<(Role, Applied), EdgeError> {
         let m = self.manager(guild, user.id).await?;
         let before = m.role(role)?.clone();
         let mut role = before.clone();
-        if role.id != guild {
+        if role.id != guild.everyone() {
             m.outranks(&role)?;
         }
         if let Some(bits) = p.permissions {
@@ -175,12 +176,12 @@ impl Edge {
     pub async fn delete_role(
         &self,
         user: &User,
-        guild: Id,
-        role: Id,
+        guild: GuildId,
+        role: RoleId,
     ) -> Result<Applied, EdgeError> {
         let m = self.manager(guild, user.id).await?;
         let target = m.role(role)?;
-        if role == guild {
+        if role == guild.everyone() {
             return Err(EdgeError::InvalidBody("@everyone cannot be deleted".into()));
         }
         m.outranks(target)?;
@@ -196,14 +197,14 @@ impl Edge {
     pub async fn move_roles(
         &self,
         user: &User,
-        guild: Id,
+        guild: GuildId,
         moves: Vec<RolePosition>,
     ) -> Result<(Vec<Role>, Applied), EdgeError> {
         let m = self.manager(guild, user.id).await?;
         let mut changed = Vec::new();
         for mv in moves {
             let role = m.role(mv.id)?;
-            if mv.id == guild || mv.position == 0 {
+            if mv.id == guild.everyone() || mv.position == 0 {
                 return Err(EdgeError::InvalidBody(
                     "@everyone stays at position 0".into(),
                 ));
@@ -238,14 +239,14 @@ impl Edge {
     pub async fn member_role(
         &self,
         user: &User,
-        guild: Id,
-        target: Id,
-        role: Id,
+        guild: GuildId,
+        target: UserId,
+        role: RoleId,
         add: bool,
     ) -> Result<Applied, EdgeError> {
         let m = self.manager(guild, user.id).await?;
         let r = m.role(role)?;
-        if role == guild {
+        if role == guild.everyone() {
             return Err(EdgeError::InvalidBody("everyone has @everyone".into()));
         }
         m.outranks(r)?;
@@ -279,8 +280,8 @@ impl Edge {
     pub async fn guild_member(
         &self,
         user: &User,
-        guild: Id,
-        target: Id,
+        guild: GuildId,
+        target: UserId,
     ) -> Result<Member, EdgeError> {
         let perms = self.hub.perms();
         perms.in_guild(guild, user.id).await?;
@@ -289,7 +290,7 @@ impl Edge {
     }
 
     /// A channel the caller can see.
-    pub async fn get_channel(&self, user: &User, channel: Id) -> Result<Channel, EdgeError> {
+    pub async fn get_channel(&self, user: &User, channel: ChannelId) -> Result<Channel, EdgeError> {
         Ok(self
             .visible_channel(user.id, channel)
             .await?
@@ -297,12 +298,13 @@ impl Edge {
             .seen_by(user.id))
     }
 
-    /// Sets (`Some`) or removes the overwrite for `target` in a channel:
+    /// Sets (`Some`) or removes the overwrite for `target` (a role or a
+    /// member, as its kind says) in a channel:
     /// MANAGE_ROLES there, and only bits the caller has there.
     pub async fn overwrite(
         &self,
         user: &User,
-        channel: Id,
+        channel: ChannelId,
         target: Id,
         params: Option<OverwriteParams>,
     ) -> Result<Applied, EdgeError> {
@@ -355,8 +357,14 @@ impl Edge {
         }
         let perms = self.hub.perms();
         let exists = match p.kind {
-            OverwriteKind::Role => perms.guild(c.guild_id).await?.roles.contains_key(&target),
-            OverwriteKind::Member => perms.member(c.guild_id, target).await?.is_some(),
+            OverwriteKind::Role => {
+                let role = RoleId::from(target);
+                perms.guild(c.guild_id).await?.roles.contains_key(&role)
+            }
+            OverwriteKind::Member => {
+                let member = UserId::from(target);
+                perms.member(c.guild_id, member).await?.is_some()
+            }
         };
         if !exists {
             return Err(match p.kind {

@@ -5,11 +5,11 @@
 
 use crate::operations::mentions::check_allowed;
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
 use rookery_proto::event::Event;
 use rookery_proto::model::{Channel, MESSAGE_REPLY, Message, MessageReference, User};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::rest::{CreateMessage, ReplyTo};
+use rookery_proto::{ChannelId, UserId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,11 @@ impl Edge {
     /// Spends one of the author's messages in the channel: a budget per
     /// user and channel, whichever connection or REST client sends, so
     /// more connections do not buy more messages.
-    pub(crate) fn spend_message(&self, author: Id, channel: Id) -> Result<(), EdgeError> {
+    pub(crate) fn spend_message(
+        &self,
+        author: UserId,
+        channel: ChannelId,
+    ) -> Result<(), EdgeError> {
         let Some(limits) = &self.message_limits else {
             return Ok(());
         };
@@ -59,7 +63,7 @@ impl Edge {
     pub async fn send_message(
         &self,
         (author, bot): (&User, bool),
-        channel_id: Id,
+        channel_id: ChannelId,
         body: CreateMessage,
         wait: bool,
     ) -> Result<(Arc<Message>, Applied), EdgeError> {
@@ -147,10 +151,10 @@ impl Edge {
     /// MANAGE_CHANNELS are exempt, as in Discord. The wait is kept per edge.
     async fn slow_mode(
         &self,
-        author: Id,
+        author: UserId,
         channel: &Channel,
         bits: Permissions,
-    ) -> Result<Option<(Id, Id)>, EdgeError> {
+    ) -> Result<Option<(ChannelId, UserId)>, EdgeError> {
         let exempt = Permissions::MANAGE_MESSAGES.union(Permissions::MANAGE_CHANNELS);
         if channel.rate_limit_per_user == 0 || bits.0 & exempt.0 != 0 {
             return Ok(None);

@@ -3,14 +3,14 @@
 //! there (so a timed-out member cannot), as in Discord. Never stored.
 
 use crate::{Edge, EdgeError};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
 use rookery_proto::event::{Event, TypingStart};
 use rookery_proto::model::User;
 use rookery_proto::permissions::Permissions;
 
 impl Edge {
     /// `user` started typing in `channel`.
-    pub async fn typing(&self, user: &User, channel: Id) -> Result<(), EdgeError> {
+    pub async fn typing(&self, user: &User, channel: ChannelId) -> Result<(), EdgeError> {
         let needed = Permissions::SEND_MESSAGES;
         let c = self.require_in_channel(user.id, channel, needed).await?;
         let typing = TypingStart {

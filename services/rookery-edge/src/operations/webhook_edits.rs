@@ -7,7 +7,7 @@
 
 use crate::operations::webhooks::check_name;
 use crate::{Applied, Edge, EdgeError};
-use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::event::{Event, MessageDelete};
 use rookery_proto::model::Message;
 use rookery_proto::webhooks::{ModifyWebhook, Webhook, WebhookObject};
@@ -47,7 +47,11 @@ impl Edge {
     }
 
     /// A message `hook` posted.
-    pub async fn webhook_message(&self, hook: &Webhook, id: Id) -> Result<Message, EdgeError> {
+    pub async fn webhook_message(
+        &self,
+        hook: &Webhook,
+        id: MessageId,
+    ) -> Result<Message, EdgeError> {
         let found = self.stored_message(hook.channel_id, id).await?;
         found
             .filter(|m| m.webhook_id == Some(hook.id))
@@ -58,7 +62,7 @@ impl Edge {
     pub async fn edit_webhook_message(
         &self,
         hook: &Webhook,
-        id: Id,
+        id: MessageId,
         content: Option<String>,
     ) -> Result<(Message, Applied), EdgeError> {
         let mut message = self.webhook_message(hook, id).await?;
@@ -74,7 +78,7 @@ impl Edge {
     pub async fn delete_webhook_message(
         &self,
         hook: &Webhook,
-        id: Id,
+        id: MessageId,
     ) -> Result<Applied, EdgeError> {
         let message = self.webhook_message(hook, id).await?;
         let event = Event::MessageDelete(MessageDelete {

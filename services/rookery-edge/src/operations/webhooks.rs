@@ -10,6 +10,7 @@
 
 use crate::{Applied, Edge, EdgeError};
 use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_proto::event::Event;
 use rookery_proto::model::{Message, User};
 use rookery_proto::permissions::Permissions;
@@ -17,6 +18,7 @@ use rookery_proto::webhooks::{
     CreateWebhook, ExecuteWebhook, MAX_WEBHOOK_NAME_CHARS, MAX_WEBHOOKS_PER_CHANNEL, Webhook,
     WebhookObject,
 };
+use rookery_proto::{ChannelId, GuildId};
 use std::sync::Arc;
 
 /// What a webhook may do in its channel.
@@ -44,7 +46,7 @@ impl Edge {
     pub async fn create_webhook(
         &self,
         caller: &User,
-        channel: Id,
+        channel: ChannelId,
         body: CreateWebhook,
     ) -> Result<WebhookObject, EdgeError> {
         check_name(&body.name)?;
@@ -88,7 +90,7 @@ impl Edge {
     pub async fn channel_webhooks(
         &self,
         caller: &User,
-        channel: Id,
+        channel: ChannelId,
     ) -> Result<Vec<WebhookObject>, EdgeError> {
         let (channel, bits) = self.visible_channel(caller.id, channel).await?;
         if channel.is_private() || !bits.contains(Permissions::MANAGE_WEBHOOKS) {
@@ -107,7 +109,7 @@ impl Edge {
     pub async fn guild_webhooks(
         &self,
         caller: &User,
-        guild: Id,
+        guild: GuildId,
     ) -> Result<Vec<WebhookObject>, EdgeError> {
         self.require_base(guild, caller.id, Permissions::MANAGE_WEBHOOKS)
             .await?;
@@ -170,7 +172,8 @@ impl Edge {
         // A channel deleted since the webhook was made takes it along.
         let channel = self.store.channel(hook.channel_id).await?;
         let channel = channel.ok_or(EdgeError::UnknownWebhook)?;
-        self.spend_message(hook.id, channel.id)?;
+        // A webhook posts as a user with its id.
+        self.spend_message(UserId::from(hook.id), channel.id)?;
         let author = hook.author(body.username.as_deref());
         let ids = (channel.guild_id, channel.id);
         let mut message = Message::new(self.ids.next_id(), ids, author, body.content);

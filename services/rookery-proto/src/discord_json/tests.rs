@@ -5,23 +5,29 @@ use super::*;
 use crate::Id;
 use crate::model::{MessageReaction, MessageReference};
 use crate::permissions::Permissions;
+use crate::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::fmt::Debug;
 
 fn user() -> User {
     User {
-        id: Id(7),
+        id: UserId(7),
         username: "alice".into(),
     }
 }
 
 fn message() -> Message {
-    let mut m = Message::new(Id(9), (Id(2), Id(3)), user(), "hi".into());
+    let mut m = Message::new(
+        MessageId(9),
+        (GuildId(2), ChannelId(3)),
+        user(),
+        "hi".into(),
+    );
     m.message_reference = Some(MessageReference {
-        message_id: Id(8),
-        channel_id: Id(3),
-        guild_id: Id(2),
+        message_id: MessageId(8),
+        channel_id: ChannelId(3),
+        guild_id: GuildId(2),
     });
     m.count_reaction("👍", true);
     m
@@ -80,7 +86,12 @@ fn a_message_carries_discords_empty_lists_in_json_only() {
 
 #[test]
 fn absent_optional_fields_are_left_out_in_both_forms() {
-    let mut m = Message::new(Id(9), (Id::NONE, Id(3)), user(), "dm".into());
+    let mut m = Message::new(
+        MessageId(9),
+        (GuildId::NONE, ChannelId(3)),
+        user(),
+        "dm".into(),
+    );
     let json = json_of(&m);
     for key in [
         "guild_id",
@@ -101,7 +112,7 @@ fn absent_optional_fields_are_left_out_in_both_forms() {
 
 #[test]
 fn members_roles_channels_and_guilds_have_discords_fields_in_json() {
-    let member = Member::joined(Id(2), user(), "2026-01-01T00:00:00.000Z".into());
+    let member = Member::joined(GuildId(2), user(), "2026-01-01T00:00:00.000Z".into());
     let json = json_of(&member);
     assert_eq!(
         (json["flags"].clone(), json["mute"].clone()),
@@ -110,7 +121,7 @@ fn members_roles_channels_and_guilds_have_discords_fields_in_json() {
     assert_eq!(msgpack_keys(&member).len(), 5);
 
     let role = Role {
-        id: Id(2),
+        id: RoleId(2),
         name: "@everyone".into(),
         color: 0x00ff00,
         hoist: false,
@@ -123,13 +134,13 @@ fn members_roles_channels_and_guilds_have_discords_fields_in_json() {
     assert_eq!(json["managed"], false);
     assert_eq!(msgpack_keys(&role).len(), 7);
 
-    let channel = Channel::guild_text(Id(3), Id(2), "general", 0);
+    let channel = Channel::guild_text(ChannelId(3), GuildId(2), "general", 0);
     assert_eq!(json_of(&channel)["nsfw"], false);
     assert_eq!(msgpack_keys(&channel).len(), 7);
     let guild = GuildState {
-        id: Id(2),
+        id: GuildId(2),
         name: "g".into(),
-        owner_id: Id(7),
+        owner_id: UserId(7),
         channels: vec![channel],
         roles: vec![role],
     };
@@ -144,7 +155,7 @@ fn members_roles_channels_and_guilds_have_discords_fields_in_json() {
 
 #[test]
 fn a_private_channel_has_no_guild_fields() {
-    let mut dm = Channel::guild_text(Id(3), Id::NONE, "", 0);
+    let mut dm = Channel::guild_text(ChannelId(3), GuildId::NONE, "", 0);
     dm.kind = crate::model::CHANNEL_DM;
     dm.recipients = vec![user()];
     let json = json_of(&dm);

@@ -6,6 +6,7 @@
 use super::Event;
 use crate::Id;
 use crate::model::User;
+use crate::{ChannelId, GuildId};
 
 impl Event {
     /// Partition key: the channel for channel-scoped events, the guild for
@@ -59,34 +60,34 @@ impl Event {
     pub fn guild(&self) -> Option<Id> {
         Some(match self {
             Event::UserCreate(_) => return None,
-            Event::GuildCreate(g) => g.guild.id,
-            Event::GuildUpdate(g) => g.id,
-            Event::GuildDelete(g) => g.guild_id,
+            Event::GuildCreate(g) => g.guild.id.raw(),
+            Event::GuildUpdate(g) => g.id.raw(),
+            Event::GuildDelete(g) => g.guild_id.raw(),
             Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
                 c.scope()
             }
-            Event::InviteCreate(i) => i.guild_id,
-            Event::InviteDelete(i) => i.guild_id,
-            Event::GuildMemberAdd(m) => m.guild_id,
+            Event::InviteCreate(i) => i.guild_id.raw(),
+            Event::InviteDelete(i) => i.guild_id.raw(),
+            Event::GuildMemberAdd(m) => m.guild_id.raw(),
             Event::MessageCreate(m) | Event::MessageUpdate(m) => m.scope(),
-            Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id,
-            Event::GuildRoleDelete(r) => r.guild_id,
-            Event::GuildMemberUpdate(m) => m.guild_id,
-            Event::GuildMemberRemove(m) => m.guild_id,
-            Event::MessageDelete(d) => d.guild_id.or(d.channel_id),
-            Event::MessageDeleteBulk(d) => d.guild_id.or(d.channel_id),
-            Event::ChannelPinsUpdate(p) => p.guild_id.or(p.channel_id),
+            Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => r.guild_id.raw(),
+            Event::GuildRoleDelete(r) => r.guild_id.raw(),
+            Event::GuildMemberUpdate(m) => m.guild_id.raw(),
+            Event::GuildMemberRemove(m) => m.guild_id.raw(),
+            Event::MessageDelete(d) => d.guild_id.or_private(d.channel_id),
+            Event::MessageDeleteBulk(d) => d.guild_id.or_private(d.channel_id),
+            Event::ChannelPinsUpdate(p) => p.guild_id.or_private(p.channel_id),
             Event::MessageReactionAdd(r) | Event::MessageReactionRemove(r) => {
-                r.guild_id.or(r.channel_id)
+                r.guild_id.or_private(r.channel_id)
             }
             Event::MessageReactionRemoveAll(r) | Event::MessageReactionRemoveEmoji(r) => {
-                r.guild_id.or(r.channel_id)
+                r.guild_id.or_private(r.channel_id)
             }
-            Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id,
-            Event::MessageAck(a) => a.guild_id.or(a.channel_id),
-            Event::TypingStart(t) => t.guild_id.or(t.channel_id),
+            Event::GuildBanAdd(b) | Event::GuildBanRemove(b) => b.guild_id.raw(),
+            Event::MessageAck(a) => a.guild_id.or_private(a.channel_id),
+            Event::TypingStart(t) => t.guild_id.or_private(t.channel_id),
             Event::PresenceUpdate(_) => return None,
-            Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => r.channel_id,
+            Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => r.channel_id.raw(),
             Event::TokensRevoked(_) => return None,
         })
     }
@@ -137,7 +138,7 @@ impl Event {
     }
 
     /// The membership an event ends: a leave, a kick or a ban.
-    pub fn removed_member(&self) -> Option<(Id, &User)> {
+    pub fn removed_member(&self) -> Option<(GuildId, &User)> {
         match self {
             Event::GuildMemberRemove(m) => Some((m.guild_id, &m.user)),
             Event::GuildBanAdd(b) => Some((b.guild_id, &b.user)),
@@ -177,7 +178,7 @@ impl Event {
     /// The channel of a channel-scoped event. These are routed only to the
     /// edges with interest in the channel; every other event is rare (guild,
     /// membership and account changes) and goes to every edge.
-    pub fn channel(&self) -> Option<Id> {
+    pub fn channel(&self) -> Option<ChannelId> {
         match self {
             Event::MessageCreate(m) | Event::MessageUpdate(m) => Some(m.channel_id),
             Event::MessageDelete(d) => Some(d.channel_id),
@@ -218,13 +219,13 @@ impl Event {
 
 #[cfg(test)]
 mod tests {
-    use crate::Id;
     use crate::event::{Event, MemberRemove, TypingStart};
     use crate::model::{Message, User};
+    use crate::{ChannelId, GuildId, MessageId, UserId};
 
     fn user() -> User {
         User {
-            id: Id(6),
+            id: UserId(6),
             username: "bo".into(),
         }
     }
@@ -232,29 +233,34 @@ mod tests {
     #[test]
     fn only_typing_and_presence_are_ephemeral_and_each_has_its_label() {
         let typing = Event::TypingStart(TypingStart {
-            channel_id: Id(3),
-            guild_id: Id(2),
-            user_id: Id(6),
+            channel_id: ChannelId(3),
+            guild_id: GuildId(2),
+            user_id: UserId(6),
             timestamp: 1,
         });
         assert_eq!(typing.ephemeral_kind(), Some("typing_start"));
-        let message = Event::MessageCreate(Message::new(Id(9), (Id(2), Id(3)), user(), "m".into()));
+        let message = Event::MessageCreate(Message::new(
+            MessageId(9),
+            (GuildId(2), ChannelId(3)),
+            user(),
+            "m".into(),
+        ));
         assert_eq!(message.ephemeral_kind(), None);
         assert!(typing.is_ephemeral() && !message.is_ephemeral());
         // Both are about channel 3, and are routed by it.
         assert_eq!(
             (typing.channel(), message.channel()),
-            (Some(Id(3)), Some(Id(3)))
+            (Some(ChannelId(3)), Some(ChannelId(3)))
         );
     }
 
     #[test]
     fn a_removal_names_the_membership_it_ends_and_reaches_every_edge() {
         let removal = Event::GuildMemberRemove(MemberRemove {
-            guild_id: Id(2),
+            guild_id: GuildId(2),
             user: user(),
         });
-        assert_eq!(removal.removed_member(), Some((Id(2), &user())));
+        assert_eq!(removal.removed_member(), Some((GuildId(2), &user())));
         assert_eq!(
             removal.channel(),
             None,

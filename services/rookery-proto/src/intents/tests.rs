@@ -5,33 +5,39 @@ use crate::codec::Dispatch;
 use crate::event::{ReactionChange, ReactionsRemoved, TypingStart};
 use crate::gateway::event_name as ev;
 use crate::model::{Message, User};
+use crate::{ChannelId, GuildId, MessageId, UserId};
 use std::sync::Arc;
 
-const VIEWER: Id = Id(70);
+const VIEWER: UserId = UserId(70);
 
 fn user(id: u64) -> User {
     User {
-        id: Id(id),
+        id: UserId(id),
         username: format!("u{id}"),
     }
 }
 
-fn message(guild: Id, author: u64) -> Dispatch {
-    let m = Message::new(Id(9), (guild, Id(3)), user(author), "secret".into());
+fn message(guild: GuildId, author: u64) -> Dispatch {
+    let m = Message::new(
+        MessageId(9),
+        (guild, ChannelId(3)),
+        user(author),
+        "secret".into(),
+    );
     Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(m))
 }
 
 #[test]
 fn no_intents_given_means_everything_whole() {
-    for d in [message(Id(2), 1), message(Id::NONE, 1)] {
+    for d in [message(GuildId(2), 1), message(GuildId::NONE, 1)] {
         assert_eq!(Intents::ALL.admit(&d, VIEWER), Admit::Whole);
     }
 }
 
 #[test]
 fn guild_messages_need_their_intent_and_dms_theirs() {
-    let guild = message(Id(2), 1);
-    let dm = message(Id::NONE, 1);
+    let guild = message(GuildId(2), 1);
+    let dm = message(GuildId::NONE, 1);
     let only_dms = Intents(bit::DIRECT_MESSAGES | bit::MESSAGE_CONTENT);
     assert_eq!(only_dms.admit(&guild, VIEWER), Admit::Skip);
     assert_eq!(only_dms.admit(&dm, VIEWER), Admit::Whole);
@@ -43,23 +49,31 @@ fn guild_messages_need_their_intent_and_dms_theirs() {
 #[test]
 fn without_message_content_others_guild_messages_lose_their_text() {
     let intents = Intents(bit::GUILD_MESSAGES | bit::DIRECT_MESSAGES);
-    let others = message(Id(2), 1);
+    let others = message(GuildId(2), 1);
     assert_eq!(intents.admit(&others, VIEWER), Admit::WithoutContent);
     let DispatchData::Message(m) = others.without_content().data().clone() else {
         panic!("a message");
     };
-    assert_eq!((m.content.as_str(), m.id), ("", Id(9)));
+    assert_eq!((m.content.as_str(), m.id), ("", MessageId(9)));
     assert!(
         Arc::ptr_eq(&others.without_content(), &others.without_content()),
         "made once"
     );
     // Its own messages, those that mention it, and DMs keep their text.
     assert_eq!(
-        intents.admit(&message(Id(2), VIEWER.0), VIEWER),
+        intents.admit(&message(GuildId(2), VIEWER.0), VIEWER),
         Admit::Whole
     );
-    assert_eq!(intents.admit(&message(Id::NONE, 1), VIEWER), Admit::Whole);
-    let mut mentioned = Message::new(Id(9), (Id(2), Id(3)), user(1), "hi @u70".into());
+    assert_eq!(
+        intents.admit(&message(GuildId::NONE, 1), VIEWER),
+        Admit::Whole
+    );
+    let mut mentioned = Message::new(
+        MessageId(9),
+        (GuildId(2), ChannelId(3)),
+        user(1),
+        "hi @u70".into(),
+    );
     mentioned.mentions.push(user(VIEWER.0));
     let mentioned = Dispatch::new(ev::MESSAGE_CREATE, DispatchData::Message(mentioned));
     assert_eq!(intents.admit(&mentioned, VIEWER), Admit::Whole);
@@ -70,10 +84,10 @@ fn reactions_and_typing_follow_their_own_bits() {
     let reaction = Dispatch::new(
         ev::MESSAGE_REACTION_ADD,
         DispatchData::Reaction(ReactionChange {
-            user_id: Id(1),
-            channel_id: Id(3),
-            message_id: Id(9),
-            guild_id: Id(2),
+            user_id: UserId(1),
+            channel_id: ChannelId(3),
+            message_id: MessageId(9),
+            guild_id: GuildId(2),
             emoji: crate::event::Emoji {
                 id: None,
                 name: "👍".into(),
@@ -85,18 +99,18 @@ fn reactions_and_typing_follow_their_own_bits() {
     let typing = Dispatch::new(
         ev::TYPING_START,
         DispatchData::Typing(TypingStart {
-            channel_id: Id(3),
-            guild_id: Id(2),
-            user_id: Id(1),
+            channel_id: ChannelId(3),
+            guild_id: GuildId(2),
+            user_id: UserId(1),
             timestamp: 1,
         }),
     );
     let cleared = Dispatch::new(
         ev::MESSAGE_REACTION_REMOVE_ALL,
         DispatchData::ReactionsRemoved(ReactionsRemoved {
-            channel_id: Id(3),
-            message_id: Id(9),
-            guild_id: Id(2),
+            channel_id: ChannelId(3),
+            message_id: MessageId(9),
+            guild_id: GuildId(2),
             emoji: None,
         }),
     );

@@ -4,6 +4,7 @@
 use super::{fresh, user};
 use crate::{Mutation, Store};
 use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_proto::model::{Channel, Guild, Invite, Member, Role, User};
 use rookery_proto::permissions::Permissions;
 use rookery_proto::webhooks::Webhook;
@@ -48,7 +49,7 @@ async fn populate(store: &dyn Store, g: &Guild, members: &[&User]) -> (Channel, 
         reason: None,
     });
     batch.push(Mutation::Invite(Invite {
-        code: format!("d{}", fresh().0),
+        code: format!("d{}", fresh::<Id>().0),
         guild_id: g.id,
         inviter_id: g.owner_id,
         channel_id: None,
@@ -91,14 +92,20 @@ pub async fn a_deleted_guild_leaves_nothing_behind(store: &dyn Store, _bucket_ms
     assert!(store.guild_channels(g).await.unwrap().is_empty());
     assert!(store.guild_roles(g).await.unwrap().is_empty());
     assert!(store.member(g, member.id).await.unwrap().is_none());
-    assert!(store.guild_members(g, Id(0), 10).await.unwrap().is_empty());
-    assert!(store.bans(g, Id(0), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .guild_members(g, UserId(0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.bans(g, UserId(0), 10).await.unwrap().is_empty());
     assert!(store.guild_invites(g).await.unwrap().is_empty());
     assert!(store.webhooks(g, None).await.unwrap().is_empty());
     assert_eq!(store.webhook(hook.id).await.unwrap(), None);
     assert_eq!(store.member_count(g).await.unwrap(), 0);
     for u in [&owner, &member] {
-        assert_eq!(store.user_guilds(u.id).await.unwrap(), vec![kept.id]);
+        assert_eq!(store.user_guilds(u.id).await.unwrap(), vec![kept.id.raw()]);
     }
     assert_eq!(store.guild(kept.id).await.unwrap(), Some(kept.clone()));
     assert_eq!(store.member_count(kept.id).await.unwrap(), 2);

@@ -6,10 +6,11 @@ use super::{fresh, user};
 use crate::{Mutation, Store};
 use rookery_proto::Id;
 use rookery_proto::model::{Guild, Invite, Member, User};
+use rookery_proto::{ChannelId, GuildId, RoleId};
 
-fn invite(guild: Id, channel: Option<Id>) -> Invite {
+fn invite(guild: GuildId, channel: Option<ChannelId>) -> Invite {
     Invite {
-        code: format!("i{}", fresh().0),
+        code: format!("i{}", fresh::<Id>().0),
         guild_id: guild,
         inviter_id: fresh(),
         channel_id: channel,
@@ -94,7 +95,7 @@ pub async fn member_counts_follow_memberships(store: &dyn Store, _bucket_ms: u64
         owner_id: fresh(),
     };
     let [a, b, c] = [user("a"), user("b"), user("c")];
-    let member = |u: &User, roles: Vec<Id>| {
+    let member = |u: &User, roles: Vec<RoleId>| {
         Mutation::Member(Member {
             roles,
             ..Member::joined(guild.id, u.clone(), guild.id.timestamp())
@@ -116,7 +117,7 @@ pub async fn member_counts_follow_memberships(store: &dyn Store, _bucket_ms: u64
     assert_eq!(count().await, 2);
     store
         .apply(vec![
-            member(&a, vec![guild.id]),
+            member(&a, vec![guild.id.everyone()]),
             member(&b, vec![]),
             gone(&c),
         ])

@@ -5,17 +5,19 @@
 use super::{fresh, message, user};
 use crate::{Cursor, Mutation, Store};
 use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::model::{Message, User};
+use rookery_proto::{ChannelId, RoleId, UserId};
 
 /// What the history says: messages after `after` that mention `reader`
 /// (holding `roles`), not their own.
 async fn brute_force(
     store: &dyn Store,
-    channel: Id,
-    reader: Id,
-    roles: &[Id],
-    after: Id,
-) -> Vec<Id> {
+    channel: ChannelId,
+    reader: UserId,
+    roles: &[RoleId],
+    after: MessageId,
+) -> Vec<MessageId> {
     let mut found = Vec::new();
     let mut cursor = Cursor::After(after);
     loop {
@@ -39,13 +41,14 @@ pub async fn mentions_are_found_exactly_through_the_index(store: &dyn Store, buc
     let (author, reader, other) = (user("loud"), user("reader"), user("other"));
     let (role, unheld) = (fresh(), fresh());
     let base = rookery_proto::id::EPOCH_MS + 2_000 * bucket_ms;
-    let at = |bucket: u64, i: u64| Id(Id::floor_of_ms(base + bucket * bucket_ms).0 + i);
-    let with = |id: Id, by: &User, named: &[&User], roles: &[Id], everyone: bool| Message {
-        mentions: named.iter().map(|&u| u.clone()).collect(),
-        mention_roles: roles.to_vec(),
-        mention_everyone: everyone,
-        ..message(channel, id, by, None)
-    };
+    let at = |bucket: u64, i: u64| MessageId(Id::floor_of_ms(base + bucket * bucket_ms).0 + i);
+    let with =
+        |id: MessageId, by: &User, named: &[&User], roles: &[RoleId], everyone: bool| Message {
+            mentions: named.iter().map(|&u| u.clone()).collect(),
+            mention_roles: roles.to_vec(),
+            mention_everyone: everyone,
+            ..message(channel, id, by, None)
+        };
     let messages = [
         with(at(0, 1), &author, &[&reader], &[], false), // by name
         with(at(0, 2), &author, &[&other], &[], false),  // someone else
@@ -68,7 +71,7 @@ pub async fn mentions_are_found_exactly_through_the_index(store: &dyn Store, buc
     store.apply(batch).await.unwrap();
 
     let reader_id = reader.id;
-    let found = |roles: Vec<Id>, after: Id| async move {
+    let found = |roles: Vec<RoleId>, after: MessageId| async move {
         let indexed = store.mentions(channel, reader_id, &roles, after, 100);
         let indexed = indexed.await.unwrap();
         (
@@ -76,10 +79,10 @@ pub async fn mentions_are_found_exactly_through_the_index(store: &dyn Store, buc
             brute_force(store, channel, reader_id, &roles, after).await,
         )
     };
-    let (indexed, brute) = found(vec![role], Id(0)).await;
+    let (indexed, brute) = found(vec![role], MessageId(0)).await;
     assert_eq!(indexed, brute, "index against history");
     assert_eq!(indexed, [at(0, 1), at(0, 3), at(1, 5), at(3, 6)]);
-    let (indexed, brute) = found(vec![], Id(0)).await;
+    let (indexed, brute) = found(vec![], MessageId(0)).await;
     assert_eq!(indexed, brute);
     assert_eq!(indexed, [at(0, 1), at(1, 5), at(3, 6)], "without the role");
     let (indexed, brute) = found(vec![role], at(1, 5)).await;
@@ -90,12 +93,12 @@ pub async fn mentions_are_found_exactly_through_the_index(store: &dyn Store, buc
     );
     let roles = [role];
     let limited = store
-        .mentions(channel, reader.id, &roles, Id(0), 2)
+        .mentions(channel, reader.id, &roles, MessageId(0), 2)
         .await
         .unwrap();
     assert_eq!(limited, [at(0, 1), at(0, 3)], "the oldest, at most `limit`");
     let author_sees = store
-        .mentions(channel, author.id, &[], Id(0), 100)
+        .mentions(channel, author.id, &[], MessageId(0), 100)
         .await
         .unwrap();
     assert_eq!(

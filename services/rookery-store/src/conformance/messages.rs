@@ -3,8 +3,9 @@
 
 use super::{fresh, message, user};
 use crate::{Mutation, Reaction, Store};
-use rookery_proto::Id;
+use rookery_proto::RoleId;
 use rookery_proto::model::{MESSAGE_REPLY, Message, MessageReference};
+use rookery_proto::{MessageId, UserId};
 
 /// A reply's reference and its mentions come back as they were stored, and
 /// an edit keeps them.
@@ -20,7 +21,7 @@ pub async fn replies_and_mentions_round_trip(store: &dyn Store, _bucket_ms: u64)
         guild_id: first.guild_id,
     });
     reply.mentions = vec![other.clone()];
-    reply.mention_roles = vec![Id(7), Id(9)];
+    reply.mention_roles = vec![RoleId(7), RoleId(9)];
     reply.mention_everyone = true;
     let batch = vec![Mutation::Message(first), Mutation::Message(reply.clone())];
     store.apply(batch).await.unwrap();
@@ -57,7 +58,7 @@ pub async fn pins_survive_edits_and_go_with_deletes(store: &dyn Store, _bucket_m
         message_id: m.id,
         pinned,
     };
-    let pinned_ids = async || -> Vec<Id> {
+    let pinned_ids = async || -> Vec<MessageId> {
         let pins = store.pins(channel).await.unwrap();
         assert!(pins.iter().all(|m| m.pinned), "{pins:?}");
         pins.into_iter().map(|m| m.id).collect()
@@ -96,7 +97,7 @@ pub async fn pins_survive_edits_and_go_with_deletes(store: &dyn Store, _bucket_m
         message_id: b.id,
     };
     store.apply(vec![delete, pin(&b, true)]).await.unwrap();
-    assert_eq!(pinned_ids().await, Vec::<Id>::new());
+    assert_eq!(pinned_ids().await, Vec::<MessageId>::new());
 }
 
 /// Reactions list by emoji in user order, pages with `after`, keep emoji
@@ -111,12 +112,12 @@ pub async fn reactions_list_by_emoji_and_go_with_deletes(store: &dyn Store, _buc
             channel_id: channel,
             message_id: m.id,
             emoji: emoji.into(),
-            user_id: Id(user),
+            user_id: UserId(user),
             add,
         })
     };
     let list = async |m: &Message, emoji: &str, after: u64, limit| {
-        let users = store.reactions(channel, m.id, emoji, Id(after), limit);
+        let users = store.reactions(channel, m.id, emoji, UserId(after), limit);
         users
             .await
             .unwrap()
@@ -174,7 +175,7 @@ pub async fn read_states_are_per_user_and_the_last_ack_wins(store: &dyn Store, _
     let ack = |user, channel, message: u64| Mutation::ReadState {
         user_id: user,
         channel_id: channel,
-        last_message_id: Id(message),
+        last_message_id: MessageId(message),
     };
     store
         .apply(vec![
@@ -186,13 +187,16 @@ pub async fn read_states_are_per_user_and_the_last_ack_wins(store: &dyn Store, _
         .unwrap();
     assert_eq!(
         store.read_states(reader).await.unwrap(),
-        vec![(c1, Id(10)), (c2, Id(50))]
+        vec![(c1, MessageId(10)), (c2, MessageId(50))]
     );
     store.apply(vec![ack(reader, c2, 20)]).await.unwrap();
     assert_eq!(
         store.read_states(reader).await.unwrap(),
-        vec![(c1, Id(10)), (c2, Id(20))]
+        vec![(c1, MessageId(10)), (c2, MessageId(20))]
     );
-    assert_eq!(store.read_states(other).await.unwrap(), vec![(c1, Id(99))]);
+    assert_eq!(
+        store.read_states(other).await.unwrap(),
+        vec![(c1, MessageId(99))]
+    );
     assert!(store.read_states(fresh()).await.unwrap().is_empty());
 }

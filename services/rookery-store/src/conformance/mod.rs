@@ -7,11 +7,15 @@
 //! lists below are the only ones: a new check goes in both.
 
 use crate::{Cursor, Mutation, Store, StoreError};
+use rookery_proto::ChannelId;
+use rookery_proto::GuildId;
+use rookery_proto::UserId;
 use rookery_proto::model::{
     Application, CHANNEL_GUILD_TEXT, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::{Id, Snowflake};
+use rookery_proto::{MessageId, RoleId};
 use std::sync::LazyLock;
 
 mod guild_delete;
@@ -121,28 +125,33 @@ pub async fn all(store: &dyn Store, bucket_ms: u64) {
     reactions_clear_all_or_one_emoji(store, bucket_ms).await;
 }
 
-pub(crate) fn fresh() -> Id {
+pub(crate) fn fresh<T: From<Id>>() -> T {
     IDS.next_id()
 }
 
 pub(crate) fn user(name: &str) -> User {
     User {
         id: fresh(),
-        username: format!("{name}{}", fresh().0 % 1_000_000_007),
+        username: format!("{name}{}", fresh::<Id>().0 % 1_000_000_007),
     }
 }
 
-pub(crate) fn message(channel: Id, id: Id, author: &User, nonce: Option<&str>) -> Message {
+pub(crate) fn message(
+    channel: ChannelId,
+    id: MessageId,
+    author: &User,
+    nonce: Option<&str>,
+) -> Message {
     let content = format!("message {}", id.0);
     Message {
         nonce: nonce.map(str::to_owned),
-        ..Message::new(id, (Id(1), channel), author.clone(), content)
+        ..Message::new(id, (GuildId(1), channel), author.clone(), content)
     }
 }
 
 /// 30 messages spread over buckets 0, 1, 3 and 4 (bucket 2 left empty),
 /// oldest first.
-async fn seed_history(store: &dyn Store, bucket_ms: u64) -> (Id, Vec<Id>) {
+async fn seed_history(store: &dyn Store, bucket_ms: u64) -> (ChannelId, Vec<MessageId>) {
     let channel = fresh();
     let author = user("hist");
     let base = rookery_proto::id::EPOCH_MS + 1_000 * bucket_ms;
@@ -154,7 +163,7 @@ async fn seed_history(store: &dyn Store, bucket_ms: u64) -> (Id, Vec<Id>) {
         .enumerate()
     {
         let t = base + bucket * bucket_ms + (i as u64 % 8) * (bucket_ms / 10);
-        ids.push(Id(Id::floor_of_ms(t).0 + i as u64));
+        ids.push(MessageId(Id::floor_of_ms(t).0 + i as u64));
     }
     let batch = ids
         .iter()
@@ -164,14 +173,14 @@ async fn seed_history(store: &dyn Store, bucket_ms: u64) -> (Id, Vec<Id>) {
     (channel, ids)
 }
 
-fn ids_of(page: &[Message]) -> Vec<Id> {
+fn ids_of(page: &[Message]) -> Vec<MessageId> {
     page.iter().map(|m| m.id).collect()
 }
 
 /// Latest/Before walk every bucket newest first and skip the empty one.
 pub async fn history_walks_buckets_newest_first(store: &dyn Store, bucket_ms: u64) {
     let (channel, ids) = seed_history(store, bucket_ms).await;
-    let newest: Vec<Id> = ids.iter().rev().copied().collect();
+    let newest: Vec<MessageId> = ids.iter().rev().copied().collect();
     let first = store.messages(channel, Cursor::Latest, 7).await.unwrap();
     assert_eq!(ids_of(&first), newest[..7]);
     let mut walked = ids_of(&first);
@@ -201,7 +210,7 @@ pub async fn history_after_and_around(store: &dyn Store, bucket_ms: u64) {
         .unwrap();
     assert_eq!(ids_of(&after), ids[6..16]);
     let after_all = store
-        .messages(channel, Cursor::After(Id(0)), 100)
+        .messages(channel, Cursor::After(MessageId(0)), 100)
         .await
         .unwrap();
     assert_eq!(ids_of(&after_all), ids);
@@ -209,7 +218,7 @@ pub async fn history_after_and_around(store: &dyn Store, bucket_ms: u64) {
         .messages(channel, Cursor::Around(ids[15]), 6)
         .await
         .unwrap();
-    let expected: Vec<Id> = ids[12..=18]
+    let expected: Vec<MessageId> = ids[12..=18]
         .iter()
         .rev()
         .copied()
@@ -357,13 +366,13 @@ pub async fn applications_own_a_bot_account_no_password_opens(store: &dyn Store,
     store.create_account(&owner, "hash-1").await.unwrap();
     let app = Application {
         id: fresh(),
-        name: format!("bot{}", fresh().0 % 1_000_000_007),
+        name: format!("bot{}", fresh::<Id>().0 % 1_000_000_007),
         owner_id: owner.id,
     };
     store.create_application(&app).await.unwrap();
     assert_eq!(store.application(app.id).await.unwrap(), Some(app.clone()));
     assert_eq!(
-        store.application(owner.id).await.unwrap(),
+        store.application(owner.id.raw()).await.unwrap(),
         None,
         "a user is no application"
     );
@@ -372,7 +381,10 @@ pub async fn applications_own_a_bot_account_no_password_opens(store: &dyn Store,
         .await
         .unwrap()
         .expect("the bot's account");
-    assert_eq!((bot.id, bot.username.as_str()), (app.id, app.name.as_str()));
+    assert_eq!(
+        (bot.id.raw(), bot.username.as_str()),
+        (app.id, app.name.as_str())
+    );
     assert!(
         !crate::password::verify("", Some(&hash)),
         "no password opens it"
@@ -404,7 +416,7 @@ pub async fn members_are_paged_by_user_id(store: &dyn Store, _bucket_ms: u64) {
     batch.push(member(other, &users[0]));
     store.apply(batch).await.unwrap();
     let ids = |page: Vec<Member>| page.into_iter().map(|m| m.user.id).collect::<Vec<_>>();
-    let first = ids(store.guild_members(guild, Id(0), 2).await.unwrap());
+    let first = ids(store.guild_members(guild, UserId(0), 2).await.unwrap());
     assert_eq!(first, [users[0].id, users[1].id]);
     let rest = ids(store.guild_members(guild, first[1], 100).await.unwrap());
     assert_eq!(rest, [users[2].id, users[3].id, users[4].id]);
@@ -412,12 +424,12 @@ pub async fn members_are_paged_by_user_id(store: &dyn Store, _bucket_ms: u64) {
     assert_eq!(ids(one), [users[4].id], "a limit of 0 is clamped to 1");
     assert!(
         store
-            .guild_members(fresh(), Id(0), 10)
+            .guild_members(fresh(), UserId(0), 10)
             .await
             .unwrap()
             .is_empty()
     );
-    let kept = store.guild_members(guild, Id(0), 1).await.unwrap();
+    let kept = store.guild_members(guild, UserId(0), 1).await.unwrap();
     assert_eq!(kept[0].user, users[0], "the member as stored");
 }
 
@@ -444,7 +456,7 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         bot: false,
     };
     let invite = Invite {
-        code: format!("c{}", fresh().0),
+        code: format!("c{}", fresh::<Id>().0),
         guild_id: guild.id,
         inviter_id: owner.id,
         channel_id: None,
@@ -479,14 +491,17 @@ pub async fn guild_metadata_indexes(store: &dyn Store, _bucket_ms: u64) {
         store.member(guild.id, guest.id).await.unwrap(),
         Some(member(&guest))
     );
-    assert_eq!(store.user_guilds(guest.id).await.unwrap(), vec![guild.id]);
+    assert_eq!(
+        store.user_guilds(guest.id).await.unwrap(),
+        vec![guild.id.raw()]
+    );
     assert!(store.guild(fresh()).await.unwrap().is_none());
     assert!(store.channel(fresh()).await.unwrap().is_none());
     assert!(store.invite("no-such-code").await.unwrap().is_none());
     assert!(store.guild_channels(fresh()).await.unwrap().is_empty());
 }
 
-fn role(id: Id, position: u32, permissions: Permissions) -> Role {
+fn role(id: RoleId, position: u32, permissions: Permissions) -> Role {
     Role {
         id,
         name: format!("role {position}"),
@@ -501,8 +516,8 @@ fn role(id: Id, position: u32, permissions: Permissions) -> Role {
 /// Roles come back by position; updates and deletes take effect; channel
 /// overwrites and member role lists are stored whole and replaced whole.
 pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u64) {
-    let guild = fresh();
-    let everyone = role(guild, 0, Permissions::DEFAULT_EVERYONE);
+    let guild: GuildId = fresh();
+    let everyone = role(guild.everyone(), 0, Permissions::DEFAULT_EVERYONE);
     let (mods, gone) = (
         role(fresh(), 2, Permissions::ALL),
         role(fresh(), 1, Permissions::NONE),
@@ -548,8 +563,16 @@ pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u6
         kind: CHANNEL_GUILD_TEXT,
         position: 0,
         permission_overwrites: vec![
-            overwrite(guild, OverwriteKind::Role, Permissions::NONE),
-            overwrite(renamed.id, OverwriteKind::Role, Permissions::SEND_MESSAGES),
+            overwrite(
+                guild.everyone().raw(),
+                OverwriteKind::Role,
+                Permissions::NONE,
+            ),
+            overwrite(
+                renamed.id.raw(),
+                OverwriteKind::Role,
+                Permissions::SEND_MESSAGES,
+            ),
         ],
         rate_limit_per_user: 0,
         recipients: Vec::new(),
@@ -608,7 +631,7 @@ pub async fn roles_overwrites_and_member_roles(store: &dyn Store, _bucket_ms: u6
     );
     assert_eq!(
         store.user_guilds(member.user.id).await.unwrap(),
-        vec![guild]
+        vec![guild.raw()]
     );
     let gone = Mutation::MemberDelete {
         guild_id: guild,
@@ -633,7 +656,7 @@ pub async fn edits_and_deletes_never_resurrect(store: &dyn Store, _bucket_ms: u6
     let ids = |page: Vec<Message>| page.into_iter().map(|m| m.id).collect::<Vec<_>>();
     let all = async || {
         store
-            .messages(channel, Cursor::After(Id(0)), 100)
+            .messages(channel, Cursor::After(MessageId(0)), 100)
             .await
             .unwrap()
     };

@@ -8,8 +8,9 @@ use rookery_proto::Id;
 use rookery_proto::event::AuditChange;
 use rookery_proto::id::now_ms;
 use rookery_proto::model::{AuditLogEntry, Member, User};
+use rookery_proto::{GuildId, UserId};
 
-fn member(guild: Id, u: &User) -> Member {
+fn member(guild: GuildId, u: &User) -> Member {
     Member {
         guild_id: guild,
         user: u.clone(),
@@ -45,7 +46,7 @@ pub async fn bans_keep_banned_users_out(store: &dyn Store, _bucket_ms: u64) {
         reason: Some("spam".into()),
     };
     assert_eq!(
-        store.bans(guild, Id(0), 10).await.unwrap(),
+        store.bans(guild, UserId(0), 10).await.unwrap(),
         vec![record.clone()]
     );
     assert_eq!(store.ban(guild, troll.id).await.unwrap(), Some(record));
@@ -60,7 +61,10 @@ pub async fn bans_keep_banned_users_out(store: &dyn Store, _bucket_ms: u64) {
     assert!(store.member(guild, troll.id).await.unwrap().is_none());
     assert!(store.member(other, troll.id).await.unwrap().is_some());
     assert!(store.member(guild, bystander.id).await.unwrap().is_some());
-    assert_eq!(store.user_guilds(troll.id).await.unwrap(), vec![other]);
+    assert_eq!(
+        store.user_guilds(troll.id).await.unwrap(),
+        vec![other.raw()]
+    );
 
     // Within one batch, in order: banned then joined, unbanned then joined.
     let (late, back) = (user("late"), user("back"));
@@ -92,8 +96,8 @@ pub async fn bans_keep_banned_users_out(store: &dyn Store, _bucket_ms: u64) {
         .await
         .unwrap();
     assert!(store.member(guild, troll.id).await.unwrap().is_some());
-    let banned: Vec<Id> = store
-        .bans(guild, Id(0), 10)
+    let banned: Vec<UserId> = store
+        .bans(guild, UserId(0), 10)
         .await
         .unwrap()
         .iter()
@@ -106,7 +110,7 @@ pub async fn bans_keep_banned_users_out(store: &dyn Store, _bucket_ms: u64) {
 /// past the maximum is clamped.
 pub async fn bans_are_paged_by_user_id(store: &dyn Store, _bucket_ms: u64) {
     let guild = fresh();
-    let mut users: Vec<Id> = (0..5).map(|_| fresh()).collect();
+    let mut users: Vec<UserId> = (0..5).map(|_| fresh()).collect();
     users.sort();
     let bans = users.iter().map(|&user_id| Mutation::Ban {
         guild_id: guild,
@@ -118,13 +122,17 @@ pub async fn bans_are_paged_by_user_id(store: &dyn Store, _bucket_ms: u64) {
         let found = store.bans(guild, after, limit).await.unwrap();
         found.into_iter().map(|b| b.user_id).collect::<Vec<_>>()
     };
-    assert_eq!(page(Id(0), 2).await, users[..2]);
+    assert_eq!(page(UserId(0), 2).await, users[..2]);
     assert_eq!(page(users[1], 2).await, users[2..4]);
     assert_eq!(page(users[3], 2).await, users[4..]);
     assert!(page(users[4], 2).await.is_empty());
-    assert_eq!(page(Id(0), 0).await, users[..1], "clamped to at least one");
-    assert_eq!(page(Id(0), usize::MAX).await, users);
-    assert!(page(Id(u64::MAX), 10).await.is_empty());
+    assert_eq!(
+        page(UserId(0), 0).await,
+        users[..1],
+        "clamped to at least one"
+    );
+    assert_eq!(page(UserId(0), usize::MAX).await, users);
+    assert!(page(UserId(u64::MAX), 10).await.is_empty());
 }
 
 /// The audit log lists a guild's entries newest first, pages with
@@ -137,7 +145,7 @@ pub async fn audit_log_lists_newest_first_within_retention(store: &dyn Store, _b
     let entry = |guild, id: Id, action_type| AuditLogEntry {
         id,
         guild_id: guild,
-        user_id: Id(7),
+        user_id: UserId(7),
         action_type,
         target_id: Some(Id(9)),
         reason: (action_type == 22).then(|| "spam".to_string()),

@@ -3,8 +3,10 @@
 
 use super::{fresh, message, user};
 use crate::{Cursor, Mutation, Store};
+use rookery_proto::GuildId;
 use rookery_proto::Id;
 use rookery_proto::model::{CHANNEL_DM, CHANNEL_GROUP_DM, Channel};
+use rookery_proto::{ChannelId, UserId};
 
 /// A private channel is read back with its recipients (by id), recipient
 /// changes are one row each, it is listed under no guild, and its
@@ -13,7 +15,7 @@ pub async fn private_channels_keep_their_recipients(store: &dyn Store, _bucket_m
     let (owner, ann, bo) = (user("own"), user("ann"), user("bo"));
     let group = Channel {
         id: fresh(),
-        guild_id: Id::NONE,
+        guild_id: GuildId::NONE,
         name: "trip".into(),
         kind: CHANNEL_GROUP_DM,
         position: 0,
@@ -32,9 +34,21 @@ pub async fn private_channels_keep_their_recipients(store: &dyn Store, _bucket_m
     let mut expected = group.clone();
     expected.recipients.sort_by_key(|u| u.id);
     assert_eq!(store.channel(group.id).await.unwrap(), Some(expected));
-    assert!(store.guild_channels(Id::NONE).await.unwrap().is_empty());
-    assert!(store.user_guilds(ann.id).await.unwrap().contains(&group.id));
-    let member = store.member(group.scope(), owner.id).await.unwrap();
+    assert!(
+        store
+            .guild_channels(GuildId::NONE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .user_guilds(ann.id)
+            .await
+            .unwrap()
+            .contains(&group.id.raw())
+    );
+    let member = store.member(group.id.as_scope(), owner.id).await.unwrap();
     assert_eq!(member.map(|m| m.joined_at), Some(group.id.timestamp()));
 
     let add = |u: &rookery_proto::model::User, add| Mutation::Recipient {
@@ -45,7 +59,7 @@ pub async fn private_channels_keep_their_recipients(store: &dyn Store, _bucket_m
     store.apply(vec![add(&bo, true)]).await.unwrap();
     store.apply(vec![add(&ann, false)]).await.unwrap();
     let now = store.channel(group.id).await.unwrap().unwrap();
-    let mut ids: Vec<Id> = now.recipients.iter().map(|u| u.id).collect();
+    let mut ids: Vec<UserId> = now.recipients.iter().map(|u| u.id).collect();
     let mut want = vec![owner.id, bo.id];
     want.sort();
     ids.sort();
@@ -55,7 +69,7 @@ pub async fn private_channels_keep_their_recipients(store: &dyn Store, _bucket_m
 
     // Its messages take the same path as a guild channel's.
     let m = rookery_proto::model::Message {
-        guild_id: Id::NONE,
+        guild_id: GuildId::NONE,
         ..message(group.id, fresh(), &bo, None)
     };
     store
@@ -98,9 +112,9 @@ pub async fn a_pair_of_users_has_one_dm(store: &dyn Store, _bucket_ms: u64) {
             id: fresh(),
             kind: CHANNEL_DM,
             recipients,
-            ..Channel::guild_text(Id::NONE, Id::NONE, "", 0)
+            ..Channel::guild_text(ChannelId::NONE, GuildId::NONE, "", 0)
         },
-        joined_at: fresh().timestamp(),
+        joined_at: fresh::<Id>().timestamp(),
     };
     let (first, same_batch, later) = (
         dm(vec![ann.clone(), bo.clone()]),
@@ -123,7 +137,7 @@ pub async fn a_pair_of_users_has_one_dm(store: &dyn Store, _bucket_ms: u64) {
     for lost in [&same_batch, &later] {
         assert_eq!(store.channel(id_of(lost)).await.unwrap(), None);
         let scopes = store.user_guilds(ann.id).await.unwrap();
-        assert!(!scopes.contains(&id_of(lost)), "{scopes:?}");
+        assert!(!scopes.contains(&id_of(lost).raw()), "{scopes:?}");
     }
     assert!(store.channel(id_of(&first)).await.unwrap().is_some());
     assert_eq!(store.dm_channel(ann.id, user("cy").id).await.unwrap(), None);

@@ -3,7 +3,8 @@
 
 use super::{fresh, message, user};
 use crate::{Cursor, Mutation, Reaction, Store};
-use rookery_proto::Id;
+use rookery_proto::MessageId;
+use rookery_proto::UserId;
 use rookery_proto::model::Message;
 
 fn counts(m: &Message) -> Vec<(String, u32)> {
@@ -73,7 +74,7 @@ pub async fn reaction_counts_stay_exact(store: &dyn Store, _bucket_ms: u64) {
         let found = store.user_reactions(channel, user, (first.id, last.id));
         found.await.unwrap()
     };
-    let own = |v: &[(Id, &str)]| {
+    let own = |v: &[(MessageId, &str)]| {
         v.iter()
             .map(|&(m, e)| (m, e.to_owned()))
             .collect::<Vec<_>>()
@@ -128,7 +129,7 @@ pub async fn reactions_clear_all_or_one_emoji(store: &dyn Store, _bucket_ms: u64
     };
     let who = async |emoji| {
         store
-            .reactions(channel, m.id, emoji, Id(0), 10)
+            .reactions(channel, m.id, emoji, UserId(0), 10)
             .await
             .unwrap()
     };

@@ -6,7 +6,7 @@
 use super::{Inner, backend, encode, keys};
 use crate::{StoreError, next_token_generation};
 use fjall::PersistMode;
-use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_proto::model::{Application, User};
 
 impl Inner {
@@ -18,7 +18,7 @@ impl Inner {
     /// both or neither.
     pub(super) fn create_application(&self, app: &Application) -> Result<(), StoreError> {
         let bot = User {
-            id: app.id,
+            id: UserId::from(app.id),
             username: app.name.clone(),
         };
         self.claim(&bot, crate::NO_PASSWORD, Some(app))
@@ -46,12 +46,12 @@ impl Inner {
         self.db.persist(PersistMode::SyncAll).map_err(backend)
     }
 
-    pub(super) fn password_hash(&self, user_id: Id) -> Result<Option<String>, StoreError> {
+    pub(super) fn password_hash(&self, user_id: UserId) -> Result<Option<String>, StoreError> {
         let hash = self.t.credentials.get(keys::id(user_id)).map_err(backend)?;
         Ok(hash.map(|h| String::from_utf8_lossy(&h).into_owned()))
     }
 
-    pub(super) fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {
+    pub(super) fn token_generation(&self, user_id: UserId) -> Result<u64, StoreError> {
         let Some(bytes) = self
             .t
             .token_generations
@@ -69,7 +69,7 @@ impl Inner {
 
     pub(super) fn revoke_tokens(
         &self,
-        user_id: Id,
+        user_id: UserId,
         password_hash: Option<&str>,
     ) -> Result<u64, StoreError> {
         // Held so two revocations of one account cannot both read the same

@@ -4,6 +4,7 @@
 
 use super::{EmbeddedStore, backend, decode, keys};
 use crate::{AUDIT_RETENTION_MS, StoreError};
+use rookery_proto::GuildId;
 use rookery_proto::Id;
 use rookery_proto::id::now_ms;
 use rookery_proto::model::AuditLogEntry;
@@ -11,7 +12,7 @@ use rookery_proto::model::AuditLogEntry;
 impl EmbeddedStore {
     pub(super) fn audit_page(
         &self,
-        guild: Id,
+        guild: GuildId,
         before: Id,
         limit: usize,
     ) -> Result<Vec<AuditLogEntry>, StoreError> {

@@ -5,15 +5,15 @@
 use super::messages::Pending;
 use super::{Inner, backend, encode, keys};
 use crate::{BanRecord, StoreError};
-use rookery_proto::Id;
+use rookery_proto::{GuildId, UserId};
 
 impl Inner {
     /// Whether the user is banned, as the batch so far leaves it.
     pub(super) fn banned(
         &self,
         pending: &Pending,
-        guild: Id,
-        user: Id,
+        guild: GuildId,
+        user: UserId,
     ) -> Result<bool, StoreError> {
         let key = keys::pair(guild, user);
         match pending.bans.get(&key) {
@@ -26,7 +26,7 @@ impl Inner {
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
-        (guild, user): (Id, Id),
+        (guild, user): (GuildId, UserId),
         reason: &Option<String>,
     ) {
         let key = keys::pair(guild, user);
@@ -42,7 +42,7 @@ impl Inner {
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
-        (guild, user): (Id, Id),
+        (guild, user): (GuildId, UserId),
     ) {
         let key = keys::pair(guild, user);
         b.remove(&self.t.bans, key);

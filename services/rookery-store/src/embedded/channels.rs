@@ -7,7 +7,8 @@
 use super::messages::Pending;
 use super::{Inner, backend, decode, encode, keys};
 use crate::StoreError;
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::UserId;
 use rookery_proto::model::{Channel, Member, User};
 
 impl Inner {
@@ -37,7 +38,7 @@ impl Inner {
         }
         self.upsert_channel(b, c);
         for user in &c.recipients {
-            let member = Member::joined(c.id, user.clone(), joined_at.to_owned());
+            let member = Member::joined(c.id.as_scope(), user.clone(), joined_at.to_owned());
             b.insert(&self.t.members, keys::pair(c.id, user.id), encode(&member));
             b.insert(&self.t.guilds_by_user, keys::pair(user.id, c.id), []);
         }
@@ -45,7 +46,11 @@ impl Inner {
     }
 
     /// The DM of a pair of users, lower id first.
-    pub(super) fn dm_channel(&self, low: Id, high: Id) -> Result<Option<Id>, StoreError> {
+    pub(super) fn dm_channel(
+        &self,
+        low: UserId,
+        high: UserId,
+    ) -> Result<Option<ChannelId>, StoreError> {
         let found = self
             .t
             .dm_pairs
@@ -74,7 +79,7 @@ impl Inner {
     pub(super) fn recipient(
         &self,
         b: &mut fjall::OwnedWriteBatch,
-        channel: Id,
+        channel: ChannelId,
         user: &User,
         add: bool,
     ) {
@@ -85,7 +90,7 @@ impl Inner {
         }
     }
 
-    pub(super) fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
+    pub(super) fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
         let t = &self.t;
         let Some(row) = t.channels.get(keys::id(id)).map_err(backend)? else {
             return Ok(None);

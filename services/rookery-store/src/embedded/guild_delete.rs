@@ -9,8 +9,8 @@ use super::messages::Pending;
 use super::{Inner, backend, decode, keys};
 use crate::StoreError;
 use fjall::{Keyspace, OwnedWriteBatch};
-use rookery_proto::Id;
 use rookery_proto::webhooks::Webhook;
+use rookery_proto::{GuildId, UserId};
 
 /// Every key under `prefix`.
 fn keys_under(ks: &Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -20,7 +20,7 @@ fn keys_under(ks: &Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> 
 }
 
 /// The id in a key's last 8 bytes.
-fn trailing(key: &[u8]) -> Option<Id> {
+fn trailing(key: &[u8]) -> Option<UserId> {
     keys::trailing_id(key)
 }
 
@@ -29,7 +29,7 @@ impl Inner {
         &self,
         b: &mut OwnedWriteBatch,
         pending: &mut Pending,
-        guild: Id,
+        guild: GuildId,
     ) -> Result<(), StoreError> {
         let t = &self.t;
         let g = keys::id(guild);
@@ -66,11 +66,11 @@ impl Inner {
         &self,
         b: &mut OwnedWriteBatch,
         pending: &mut Pending,
-        guild: Id,
+        guild: GuildId,
     ) -> Result<(), StoreError> {
         let (t, g) = (&self.t, keys::id(guild));
         let stored = keys_under(&t.members, &g)?;
-        let mut members: Vec<Id> = stored.iter().filter_map(|k| trailing(k)).collect();
+        let mut members: Vec<UserId> = stored.iter().filter_map(|k| trailing(k)).collect();
         let added = pending
             .members
             .iter()

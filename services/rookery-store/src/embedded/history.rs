@@ -4,13 +4,15 @@
 
 use super::{EmbeddedStore, backend, decode, keys};
 use crate::{Cursor, StoreError};
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::model::Message;
 use std::ops::Bound::{Excluded, Included};
 
 pub(super) fn page(
     s: &EmbeddedStore,
-    channel: Id,
+    channel: ChannelId,
     cursor: Cursor,
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
@@ -23,7 +25,7 @@ pub(super) fn page(
             let older = older_than(
                 s,
                 channel,
-                Some(Id(id.0.saturating_add(1))),
+                Some(MessageId(id.0.saturating_add(1))),
                 limit - newer.len(),
             )?;
             Ok(newer.into_iter().rev().chain(older).collect())
@@ -34,13 +36,13 @@ pub(super) fn page(
 /// Messages with ids below `upper` (all when `None`), newest first.
 fn older_than(
     s: &EmbeddedStore,
-    channel: Id,
-    upper: Option<Id>,
+    channel: ChannelId,
+    upper: Option<MessageId>,
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
     let t = &s.0.t;
     let top = match upper {
-        Some(Id(0)) => return Ok(Vec::new()),
+        Some(MessageId(0)) => return Ok(Vec::new()),
         Some(u) => Id(u.0 - 1).bucket(s.0.bucket_ms),
         None => u32::MAX,
     };
@@ -50,10 +52,10 @@ fn older_than(
         .range(keys::bucket(channel, 0)..=keys::bucket(channel, top));
     for bucket in buckets.rev() {
         let b = bucket_of(bucket)?;
-        let lo = keys::message(channel, b, Id(0));
+        let lo = keys::message(channel, b, MessageId(0));
         let hi = match upper {
             Some(u) => Excluded(keys::message(channel, b, u)),
-            None => Included(keys::message(channel, b, Id(u64::MAX))),
+            None => Included(keys::message(channel, b, MessageId(u64::MAX))),
         };
         for row in t.messages.range((Included(lo), hi)).rev() {
             if out.len() == limit {
@@ -68,8 +70,8 @@ fn older_than(
 /// Messages with ids above `lower`, oldest first.
 fn newer_than(
     s: &EmbeddedStore,
-    channel: Id,
-    lower: Id,
+    channel: ChannelId,
+    lower: MessageId,
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
     let t = &s.0.t;
@@ -84,7 +86,7 @@ fn newer_than(
     for bucket in buckets {
         let b = bucket_of(bucket)?;
         let lo = Excluded(keys::message(channel, b, lower));
-        let hi = Included(keys::message(channel, b, Id(u64::MAX)));
+        let hi = Included(keys::message(channel, b, MessageId(u64::MAX)));
         for row in t.messages.range((lo, hi)) {
             out.push(decode("messages", &row.value().map_err(backend)?)?);
             if out.len() == limit {

@@ -6,14 +6,14 @@
 use super::messages::Pending;
 use super::{EmbeddedStore, Inner, backend, decode, encode, keys};
 use crate::StoreError;
-use rookery_proto::Id;
+use rookery_proto::GuildId;
 use rookery_proto::model::Invite;
 
 /// Set in `meta` once every invite is in `invites_by_guild`.
 const INDEXED: &str = "invites_by_guild";
 
 /// `guild | code`.
-fn guild_key(guild: Id, code: &str) -> Vec<u8> {
+fn guild_key(guild: GuildId, code: &str) -> Vec<u8> {
     let mut k = keys::id(guild).to_vec();
     k.extend_from_slice(code.as_bytes());
     k
@@ -59,7 +59,7 @@ impl Inner {
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
-        (guild, code): (Id, &str),
+        (guild, code): (GuildId, &str),
     ) {
         b.remove(&self.t.invites, code.as_bytes());
         b.remove(&self.t.invites_by_guild, guild_key(guild, code));
@@ -103,7 +103,7 @@ impl Inner {
 }
 
 impl EmbeddedStore {
-    pub(super) fn invites_of(&self, guild: Id) -> Result<Vec<Invite>, StoreError> {
+    pub(super) fn invites_of(&self, guild: GuildId) -> Result<Vec<Invite>, StoreError> {
         let prefix = keys::id(guild);
         let mut out = Vec::new();
         for row in self.0.t.invites_by_guild.prefix(prefix) {
@@ -121,14 +121,14 @@ impl EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use crate::{EmbeddedConfig, EmbeddedStore, Store};
-    use rookery_proto::Id;
+    use rookery_proto::{GuildId, UserId};
 
     /// An invite as stores wrote it before channel invites.
     #[derive(serde::Serialize)]
     struct OldInvite {
         code: &'static str,
-        guild_id: Id,
-        inviter_id: Id,
+        guild_id: GuildId,
+        inviter_id: UserId,
     }
 
     /// A store written before the guild index (and before the channel
@@ -140,8 +140,8 @@ mod tests {
         let open = || EmbeddedStore::open(&EmbeddedConfig::new(dir.path())).unwrap();
         let old = OldInvite {
             code: "oldcode",
-            guild_id: Id(3),
-            inviter_id: Id(4),
+            guild_id: GuildId(3),
+            inviter_id: UserId(4),
         };
         {
             let store = open();
@@ -149,14 +149,14 @@ mod tests {
             t.invites.insert(old.code, super::encode(&old)).unwrap();
             t.meta.remove(super::INDEXED).unwrap();
             store.sync().await.unwrap();
-            assert!(store.guild_invites(Id(3)).await.unwrap().is_empty());
+            assert!(store.guild_invites(GuildId(3)).await.unwrap().is_empty());
         }
-        let listed = open().guild_invites(Id(3)).await.unwrap();
+        let listed = open().guild_invites(GuildId(3)).await.unwrap();
         assert_eq!(listed.len(), 1);
         let invite = &listed[0];
         assert_eq!(
             (invite.code.as_str(), invite.inviter_id),
-            ("oldcode", Id(4))
+            ("oldcode", UserId(4))
         );
         assert_eq!(
             (invite.channel_id, invite.max_age, invite.max_uses),

@@ -13,7 +13,7 @@
 
 use super::{Tables, backend, keys};
 use crate::StoreError;
-use rookery_proto::Id;
+use rookery_proto::{ChannelId, MessageId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -30,7 +30,7 @@ pub(super) struct Known {
 struct Facts {
     buckets: HashSet<[u8; 12]>,
     /// Per channel, an id at or above every message id it holds.
-    newest: HashMap<Id, Id>,
+    newest: HashMap<ChannelId, MessageId>,
 }
 
 impl Known {
@@ -55,7 +55,12 @@ impl Known {
     /// Whether `message` is above every id `channel` holds, so has no row;
     /// either way it is noted as the channel's newest if it is. A channel
     /// seen for the first time is looked up on disk once.
-    pub(super) fn is_new(&self, t: &Tables, channel: Id, message: Id) -> Result<bool, StoreError> {
+    pub(super) fn is_new(
+        &self,
+        t: &Tables,
+        channel: ChannelId,
+        message: MessageId,
+    ) -> Result<bool, StoreError> {
         if let Some(newest) = self.facts().newest.get_mut(&channel) {
             let new = message > *newest;
             *newest = (*newest).max(message);
@@ -75,10 +80,12 @@ impl Known {
 
 /// The channel's highest stored message id (`Id(0)` if none): its last
 /// `messages` key, as keys run channel, bucket, message.
-fn newest_on_disk(t: &Tables, channel: Id) -> Result<Id, StoreError> {
+fn newest_on_disk(t: &Tables, channel: ChannelId) -> Result<MessageId, StoreError> {
     match t.messages.prefix(channel.0.to_be_bytes()).next_back() {
-        Some(row) => Ok(keys::trailing_id(&row.key().map_err(backend)?).unwrap_or(Id(u64::MAX))),
-        None => Ok(Id(0)),
+        Some(row) => {
+            Ok(keys::trailing_id(&row.key().map_err(backend)?).unwrap_or(MessageId(u64::MAX)))
+        }
+        None => Ok(MessageId(0)),
     }
 }
 
@@ -86,8 +93,9 @@ fn newest_on_disk(t: &Tables, channel: Id) -> Result<Id, StoreError> {
 mod tests {
     use super::super::{EmbeddedConfig, EmbeddedStore};
     use crate::{Cursor, Mutation, Reaction, Store};
-    use rookery_proto::Id;
     use rookery_proto::model::{Message, User};
+    use rookery_proto::{ChannelId, GuildId};
+    use rookery_proto::{MessageId, UserId};
 
     fn open(dir: &std::path::Path) -> EmbeddedStore {
         EmbeddedStore::open(&EmbeddedConfig::new(dir)).unwrap()
@@ -99,13 +107,19 @@ mod tests {
     #[tokio::test]
     async fn what_is_known_is_learned_again_after_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let (guild, channel) = (Id(1), Id(9));
+        let (guild, channel) = (GuildId(1), ChannelId(9));
         let author = User {
-            id: Id(5),
+            id: UserId(5),
             username: "x".into(),
         };
-        let post =
-            |id: u64| Message::new(Id(id << 22), (guild, channel), author.clone(), "c".into());
+        let post = |id: u64| {
+            Message::new(
+                MessageId(id << 22),
+                (guild, channel),
+                author.clone(),
+                "c".into(),
+            )
+        };
         let (older, newest) = (post(3), post(5));
         {
             let store = open(dir.path());
@@ -113,7 +127,7 @@ mod tests {
                 channel_id: channel,
                 message_id: newest.id,
                 emoji: "👍".into(),
-                user_id: Id(7),
+                user_id: UserId(7),
                 add: true,
             });
             store
@@ -136,7 +150,7 @@ mod tests {
             .collect();
         assert_eq!(counts, [("👍", 1)]);
         let page = store.messages(channel, Cursor::Latest, 10).await.unwrap();
-        let ids: Vec<Id> = page.iter().map(|m| m.id).collect();
+        let ids: Vec<MessageId> = page.iter().map(|m| m.id).collect();
         assert_eq!(ids, [newest.id, older.id]);
     }
 }

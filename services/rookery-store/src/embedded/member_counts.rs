@@ -7,7 +7,8 @@
 use super::messages::Pending;
 use super::{EmbeddedStore, Inner, backend, keys};
 use crate::StoreError;
-use rookery_proto::Id;
+use rookery_proto::GuildId;
+use rookery_proto::UserId;
 use std::collections::BTreeMap;
 
 /// Set in `meta` once `member_counts` matches `members`.
@@ -27,7 +28,7 @@ impl Inner {
     }
 
     /// The guild's count as the batch so far leaves it.
-    fn current_count(&self, pending: &Pending, guild: Id) -> Result<u64, StoreError> {
+    fn current_count(&self, pending: &Pending, guild: GuildId) -> Result<u64, StoreError> {
         if let Some(&n) = pending.member_counts.get(&guild) {
             return Ok(n);
         }
@@ -41,7 +42,7 @@ impl Inner {
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
-        (guild, user): (Id, Id),
+        (guild, user): (GuildId, UserId),
         present: bool,
     ) -> Result<(), StoreError> {
         let key = keys::pair(guild, user);
@@ -82,7 +83,7 @@ impl Inner {
 }
 
 impl EmbeddedStore {
-    pub(super) fn members_in(&self, guild: Id) -> Result<u64, StoreError> {
+    pub(super) fn members_in(&self, guild: GuildId) -> Result<u64, StoreError> {
         let found = self
             .0
             .t
@@ -96,16 +97,16 @@ impl EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use crate::{EmbeddedConfig, EmbeddedStore, Mutation, Store};
-    use rookery_proto::Id;
     use rookery_proto::model::{Member, User};
+    use rookery_proto::{GuildId, UserId};
 
     fn member(guild: u64, user: u64) -> Mutation {
         let user = User {
-            id: Id(user),
+            id: UserId(user),
             username: format!("u{user}"),
         };
         Mutation::Member(Member::joined(
-            Id(guild),
+            GuildId(guild),
             user,
             "2026-01-01T00:00:00.000Z".into(),
         ))
@@ -127,11 +128,11 @@ mod tests {
             }
             t.meta.remove(super::COUNTED).unwrap();
             store.sync().await.unwrap();
-            assert_eq!(store.member_count(Id(1)).await.unwrap(), 0);
+            assert_eq!(store.member_count(GuildId(1)).await.unwrap(), 0);
         }
         let store = open();
-        assert_eq!(store.member_count(Id(1)).await.unwrap(), 2);
-        assert_eq!(store.member_count(Id(2)).await.unwrap(), 1);
-        assert_eq!(store.member_count(Id(3)).await.unwrap(), 0);
+        assert_eq!(store.member_count(GuildId(1)).await.unwrap(), 2);
+        assert_eq!(store.member_count(GuildId(2)).await.unwrap(), 1);
+        assert_eq!(store.member_count(GuildId(3)).await.unwrap(), 0);
     }
 }

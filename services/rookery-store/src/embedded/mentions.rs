@@ -9,16 +9,18 @@ use super::messages::Pending;
 use super::{Inner, backend, decode, encode, keys};
 use crate::StoreError;
 use crate::mention_index::{broadcast_reaches, merged};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::model::Message;
+use rookery_proto::{RoleId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A message that mentions many at once.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Broadcast {
-    author: Id,
+    author: UserId,
     everyone: bool,
-    roles: Vec<Id>,
+    roles: Vec<RoleId>,
 }
 
 /// Set in `meta` once the index covers every stored message.
@@ -54,12 +56,12 @@ impl Inner {
 
     pub(super) fn mentions(
         &self,
-        (channel, user): (Id, Id),
-        roles: &[Id],
-        after: Id,
+        (channel, user): (ChannelId, UserId),
+        roles: &[RoleId],
+        after: MessageId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
-        let next = Id(after.0.saturating_add(1));
+    ) -> Result<Vec<MessageId>, StoreError> {
+        let next = MessageId(after.0.saturating_add(1));
         let mut named = Vec::new();
         let prefix = keys::pair(channel, user);
         for row in self.t.mentions.range(keys::triple(channel, user, next)..) {
@@ -67,7 +69,7 @@ impl Inner {
             if !key.starts_with(&prefix) || named.len() >= limit {
                 break;
             }
-            named.extend(keys::trailing_id(&key));
+            named.extend(keys::trailing_id::<MessageId>(&key));
         }
         let mut broadcast = Vec::new();
         let prefix = keys::id(channel);
@@ -78,7 +80,7 @@ impl Inner {
             }
             let b: Broadcast = decode("broadcast_mentions", &value)?;
             if broadcast_reaches((b.author, b.everyone, &b.roles), user, roles) {
-                broadcast.extend(keys::trailing_id(&key));
+                broadcast.extend(keys::trailing_id::<MessageId>(&key));
             }
         }
         named.extend(broadcast);
@@ -128,8 +130,9 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use crate::{EmbeddedConfig, EmbeddedStore, Mutation, Store};
-    use rookery_proto::Id;
+    use rookery_proto::ChannelId;
     use rookery_proto::model::{Message, User};
+    use rookery_proto::{GuildId, MessageId, UserId};
 
     fn open(dir: &std::path::Path) -> EmbeddedStore {
         EmbeddedStore::open(&EmbeddedConfig::new(dir)).unwrap()
@@ -140,18 +143,28 @@ mod tests {
     #[tokio::test]
     async fn messages_written_before_the_index_are_indexed_on_open() {
         let dir = tempfile::tempdir().unwrap();
-        let (channel, reader) = (Id(7), Id(3));
+        let (channel, reader) = (ChannelId(7), UserId(3));
         let user = |id| User {
-            id: Id(id),
+            id: UserId(id),
             username: format!("u{id}"),
         };
         let named = Message {
             mentions: vec![user(3)],
-            ..Message::new(Id(9 << 22), (Id(1), channel), user(5), "hi".into())
+            ..Message::new(
+                MessageId(9 << 22),
+                (GuildId(1), channel),
+                user(5),
+                "hi".into(),
+            )
         };
         let everyone = Message {
             mention_everyone: true,
-            ..Message::new(Id(10 << 22), (Id(1), channel), user(5), "all".into())
+            ..Message::new(
+                MessageId(10 << 22),
+                (GuildId(1), channel),
+                user(5),
+                "all".into(),
+            )
         };
         {
             let store = open(dir.path());
@@ -165,11 +178,11 @@ mod tests {
             }
             t.meta.remove(super::INDEXED).unwrap();
             store.sync().await.unwrap();
-            let none = store.mentions(channel, reader, &[], Id(0), 10).await;
+            let none = store.mentions(channel, reader, &[], MessageId(0), 10).await;
             assert!(none.unwrap().is_empty(), "the old layout: no index");
         }
         let store = open(dir.path());
-        let found = store.mentions(channel, reader, &[], Id(0), 10).await;
-        assert_eq!(found.unwrap(), [Id(9 << 22), Id(10 << 22)]);
+        let found = store.mentions(channel, reader, &[], MessageId(0), 10).await;
+        assert_eq!(found.unwrap(), [MessageId(9 << 22), MessageId(10 << 22)]);
     }
 }

@@ -8,8 +8,10 @@
 
 use super::{EmbeddedStore, Inner, backend, decode, encode, keys};
 use crate::{Reaction, StoreError};
-use rookery_proto::Id;
+use rookery_proto::GuildId;
+use rookery_proto::UserId;
 use rookery_proto::model::Message;
+use rookery_proto::{ChannelId, MessageId};
 use std::collections::HashMap;
 
 /// What earlier mutations of a batch did: message rows written (`Some`)
@@ -21,11 +23,11 @@ pub(super) struct Pending {
     reactions: HashMap<Vec<u8>, bool>,
     pub(super) bans: HashMap<[u8; 16], bool>,
     /// DM pairs claimed by the batch so far.
-    pub(super) dm_pairs: HashMap<[u8; 16], Id>,
+    pub(super) dm_pairs: HashMap<[u8; 16], ChannelId>,
     /// Memberships added (true) or removed by the batch so far.
     pub(super) members: HashMap<[u8; 16], bool>,
     /// Member counts as the batch so far leaves them.
-    pub(super) member_counts: HashMap<Id, u64>,
+    pub(super) member_counts: HashMap<GuildId, u64>,
     /// Invites written (or deleted: none) by the batch so far.
     pub(super) invites: HashMap<String, Option<rookery_proto::model::Invite>>,
     /// `channel_buckets` rows the batch writes (noted once it commits).
@@ -33,7 +35,7 @@ pub(super) struct Pending {
 }
 
 impl Inner {
-    pub(super) fn message_key(&self, channel: Id, message: Id) -> [u8; 20] {
+    pub(super) fn message_key(&self, channel: ChannelId, message: MessageId) -> [u8; 20] {
         keys::message(channel, message.bucket(self.bucket_ms), message)
     }
 
@@ -108,8 +110,8 @@ impl Inner {
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
-        channel: Id,
-        message: Id,
+        channel: ChannelId,
+        message: MessageId,
     ) -> Result<(), StoreError> {
         let key = self.message_key(channel, message);
         self.unindex_deleted(b, pending, key)?;
@@ -127,7 +129,7 @@ impl Inner {
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         prefix: &[u8],
     ) -> Result<(), StoreError> {
         let mut gone = Vec::new();
@@ -156,7 +158,7 @@ impl Inner {
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         emoji: Option<&str>,
     ) -> Result<(), StoreError> {
         let row = self.message_key(channel, message);
@@ -180,7 +182,7 @@ impl Inner {
         &self,
         b: &mut fjall::OwnedWriteBatch,
         pending: &mut Pending,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         pinned: bool,
     ) -> Result<(), StoreError> {
         let key = self.message_key(channel, message);
@@ -272,12 +274,16 @@ impl Inner {
 }
 
 impl EmbeddedStore {
-    pub(super) fn one_message(&self, channel: Id, id: Id) -> Result<Option<Message>, StoreError> {
+    pub(super) fn one_message(
+        &self,
+        channel: ChannelId,
+        id: MessageId,
+    ) -> Result<Option<Message>, StoreError> {
         let key = self.0.message_key(channel, id);
         self.get("messages", &self.0.t.messages, &key)
     }
 
-    pub(super) fn pinned(&self, channel: Id) -> Result<Vec<Message>, StoreError> {
+    pub(super) fn pinned(&self, channel: ChannelId) -> Result<Vec<Message>, StoreError> {
         let mut out = Vec::new();
         for id in self
             .ids_under(&self.0.t.pins, &keys::id(channel))?
@@ -293,9 +299,9 @@ impl EmbeddedStore {
     /// `first..=last`.
     pub(super) fn reactions_of(
         &self,
-        (channel, user): (Id, Id),
-        (first, last): (Id, Id),
-    ) -> Result<Vec<(Id, String)>, StoreError> {
+        (channel, user): (ChannelId, UserId),
+        (first, last): (MessageId, MessageId),
+    ) -> Result<Vec<(MessageId, String)>, StoreError> {
         let prefix = keys::pair(channel, user);
         let from = keys::user_reaction(channel, user, first, "");
         let mut out = Vec::new();
@@ -309,7 +315,7 @@ impl EmbeddedStore {
                 detail: detail.to_owned(),
             };
             let (id, emoji) = rest.split_first_chunk::<8>().ok_or(corrupt("short key"))?;
-            let id = Id(u64::from_be_bytes(*id));
+            let id = MessageId(u64::from_be_bytes(*id));
             if id > last {
                 break;
             }
@@ -321,11 +327,11 @@ impl EmbeddedStore {
 
     pub(super) fn reacted(
         &self,
-        (channel, message): (Id, Id),
+        (channel, message): (ChannelId, MessageId),
         emoji: &str,
-        after: Id,
+        after: UserId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<UserId>, StoreError> {
         let prefix = keys::reaction_prefix(channel, message, emoji);
         let mut out = Vec::new();
         let from = keys::reaction(channel, message, emoji, after);
@@ -334,7 +340,7 @@ impl EmbeddedStore {
             if !key.starts_with(&prefix) || out.len() >= limit {
                 break;
             }
-            out.extend(keys::trailing_id(&key).filter(|&user| user > after));
+            out.extend(keys::trailing_id::<UserId>(&key).filter(|&user| user > after));
         }
         Ok(out)
     }
@@ -343,8 +349,10 @@ impl EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use crate::{EmbeddedConfig, EmbeddedStore, Mutation, Reaction, Store};
-    use rookery_proto::Id;
+    use rookery_proto::ChannelId;
+    use rookery_proto::UserId;
     use rookery_proto::model::{Message, User};
+    use rookery_proto::{GuildId, MessageId};
 
     fn open(dir: &std::path::Path) -> EmbeddedStore {
         EmbeddedStore::open(&EmbeddedConfig::new(dir)).unwrap()
@@ -356,19 +364,24 @@ mod tests {
     async fn reactions_written_before_counts_are_counted_on_open() {
         let dir = tempfile::tempdir().unwrap();
         let (channel, author) = (
-            Id(7),
+            ChannelId(7),
             User {
-                id: Id(5),
+                id: UserId(5),
                 username: "x".into(),
             },
         );
-        let m = Message::new(Id(9 << 22), (Id(1), channel), author, "hi".into());
+        let m = Message::new(
+            MessageId(9 << 22),
+            (GuildId(1), channel),
+            author,
+            "hi".into(),
+        );
         let react = |emoji: &str, user| {
             Mutation::Reaction(Reaction {
                 channel_id: channel,
                 message_id: m.id,
                 emoji: emoji.into(),
-                user_id: Id(user),
+                user_id: UserId(user),
                 add: true,
             })
         };
@@ -403,7 +416,7 @@ mod tests {
             .collect();
         assert_eq!(counts, [("🎉", 1), ("👍", 2)]);
         let mine = store
-            .user_reactions(channel, Id(2), (m.id, m.id))
+            .user_reactions(channel, UserId(2), (m.id, m.id))
             .await
             .unwrap();
         assert_eq!(mine, [(m.id, "🎉".to_owned()), (m.id, "👍".to_owned())]);

@@ -28,6 +28,7 @@ use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::webhooks::Webhook;
+use rookery_proto::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -209,7 +210,11 @@ impl EmbeddedStore {
     }
 
     /// Ids in the trailing 8 bytes of every key under `prefix`.
-    fn ids_under(&self, ks: &Keyspace, prefix: &[u8]) -> Result<Vec<Id>, StoreError> {
+    fn ids_under<T: From<Id> + Default>(
+        &self,
+        ks: &Keyspace,
+        prefix: &[u8],
+    ) -> Result<Vec<T>, StoreError> {
         ks.prefix(prefix)
             .map(|g| {
                 g.key()
@@ -417,7 +422,11 @@ impl Store for EmbeddedStore {
         self.0.webhook(id)
     }
 
-    async fn webhooks(&self, guild: Id, channel: Option<Id>) -> Result<Vec<Webhook>, StoreError> {
+    async fn webhooks(
+        &self,
+        guild: GuildId,
+        channel: Option<ChannelId>,
+    ) -> Result<Vec<Webhook>, StoreError> {
         self.0.webhooks(guild, channel)
     }
 
@@ -426,38 +435,38 @@ impl Store for EmbeddedStore {
         blocking(move || inner.delete_webhook(&hook)).await
     }
 
-    async fn token_generation(&self, user_id: Id) -> Result<u64, StoreError> {
+    async fn token_generation(&self, user_id: UserId) -> Result<u64, StoreError> {
         self.0.token_generation(user_id)
     }
 
     async fn revoke_tokens(
         &self,
-        user_id: Id,
+        user_id: UserId,
         password_hash: Option<&str>,
     ) -> Result<u64, StoreError> {
         let (inner, hash) = (self.0.clone(), password_hash.map(str::to_owned));
         blocking(move || inner.revoke_tokens(user_id, hash.as_deref())).await
     }
 
-    async fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.get("users", &self.0.t.users, &keys::id(id))
     }
 
-    async fn guild(&self, id: Id) -> Result<Option<Guild>, StoreError> {
+    async fn guild(&self, id: GuildId) -> Result<Option<Guild>, StoreError> {
         self.get("guilds", &self.0.t.guilds, &keys::id(id))
     }
 
-    async fn guild_channels(&self, guild_id: Id) -> Result<Vec<Channel>, StoreError> {
+    async fn guild_channels(&self, guild_id: GuildId) -> Result<Vec<Channel>, StoreError> {
         let t = &self.0.t;
         let mut out = Vec::new();
-        for id in self.ids_under(&t.channels_by_guild, &keys::id(guild_id))? {
+        for id in self.ids_under::<ChannelId>(&t.channels_by_guild, &keys::id(guild_id))? {
             out.extend(self.get::<Channel>("channels", &t.channels, &keys::id(id))?);
         }
         out.sort_by_key(|c| (c.position, c.id));
         Ok(out)
     }
 
-    async fn guild_roles(&self, guild_id: Id) -> Result<Vec<Role>, StoreError> {
+    async fn guild_roles(&self, guild_id: GuildId) -> Result<Vec<Role>, StoreError> {
         let mut out: Vec<Role> = Vec::new();
         for row in self.0.t.roles.prefix(keys::id(guild_id)) {
             out.push(decode("roles", &row.value().map_err(backend)?)?);
@@ -466,18 +475,22 @@ impl Store for EmbeddedStore {
         Ok(out)
     }
 
-    async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
+    async fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
         self.0.channel(id)
     }
 
-    async fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+    async fn member(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+    ) -> Result<Option<Member>, StoreError> {
         self.get("members", &self.0.t.members, &keys::pair(guild_id, user_id))
     }
 
     async fn guild_members(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<Member>, StoreError> {
         let limit = limit.clamp(1, crate::MAX_MEMBERS_PAGE);
@@ -496,11 +509,11 @@ impl Store for EmbeddedStore {
         Ok(out)
     }
 
-    async fn user_guilds(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
+    async fn user_guilds(&self, user_id: UserId) -> Result<Vec<Id>, StoreError> {
         self.ids_under(&self.0.t.guilds_by_user, &keys::id(user_id))
     }
 
-    async fn dm_channel(&self, a: Id, b: Id) -> Result<Option<Id>, StoreError> {
+    async fn dm_channel(&self, a: UserId, b: UserId) -> Result<Option<ChannelId>, StoreError> {
         self.0.dm_channel(a.min(b), a.max(b))
     }
 
@@ -508,15 +521,15 @@ impl Store for EmbeddedStore {
         self.get("invites", &self.0.t.invites, code.as_bytes())
     }
 
-    async fn guild_invites(&self, guild_id: Id) -> Result<Vec<Invite>, StoreError> {
+    async fn guild_invites(&self, guild_id: GuildId) -> Result<Vec<Invite>, StoreError> {
         self.invites_of(guild_id)
     }
 
-    async fn member_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+    async fn member_count(&self, guild_id: GuildId) -> Result<u64, StoreError> {
         self.members_in(guild_id)
     }
 
-    async fn nonce(&self, user_id: Id, nonce: &str) -> Result<Option<Id>, StoreError> {
+    async fn nonce(&self, user_id: UserId, nonce: &str) -> Result<Option<MessageId>, StoreError> {
         let v = self
             .0
             .t
@@ -526,7 +539,10 @@ impl Store for EmbeddedStore {
         Ok(v.and_then(|v| keys::trailing_id(&v)))
     }
 
-    async fn read_states(&self, user_id: Id) -> Result<Vec<(Id, Id)>, StoreError> {
+    async fn read_states(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<(ChannelId, MessageId)>, StoreError> {
         let mut out = Vec::new();
         for row in self.0.t.read_states.prefix(keys::id(user_id)) {
             let (key, value) = row.into_inner().map_err(backend)?;
@@ -537,18 +553,18 @@ impl Store for EmbeddedStore {
 
     async fn mentions(
         &self,
-        channel_id: Id,
-        user_id: Id,
-        roles: &[Id],
-        after: Id,
+        channel_id: ChannelId,
+        user_id: UserId,
+        roles: &[RoleId],
+        after: MessageId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
         self.0.mentions((channel_id, user_id), roles, after, limit)
     }
 
     async fn audit_log(
         &self,
-        guild_id: Id,
+        guild_id: GuildId,
         before: Id,
         limit: usize,
     ) -> Result<Vec<AuditLogEntry>, StoreError> {
@@ -557,8 +573,8 @@ impl Store for EmbeddedStore {
 
     async fn bans(
         &self,
-        guild_id: Id,
-        after: Id,
+        guild_id: GuildId,
+        after: UserId,
         limit: usize,
     ) -> Result<Vec<BanRecord>, StoreError> {
         let Some(first) = after.0.checked_add(1) else {
@@ -578,41 +594,49 @@ impl Store for EmbeddedStore {
         Ok(out)
     }
 
-    async fn ban(&self, guild_id: Id, user_id: Id) -> Result<Option<BanRecord>, StoreError> {
+    async fn ban(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+    ) -> Result<Option<BanRecord>, StoreError> {
         self.get("bans", &self.0.t.bans, &keys::pair(guild_id, user_id))
     }
 
-    async fn message(&self, channel_id: Id, message_id: Id) -> Result<Option<Message>, StoreError> {
+    async fn message(
+        &self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+    ) -> Result<Option<Message>, StoreError> {
         self.one_message(channel_id, message_id)
     }
 
-    async fn pins(&self, channel_id: Id) -> Result<Vec<Message>, StoreError> {
+    async fn pins(&self, channel_id: ChannelId) -> Result<Vec<Message>, StoreError> {
         self.pinned(channel_id)
     }
 
     async fn reactions(
         &self,
-        channel_id: Id,
-        message_id: Id,
+        channel_id: ChannelId,
+        message_id: MessageId,
         emoji: &str,
-        after: Id,
+        after: UserId,
         limit: usize,
-    ) -> Result<Vec<Id>, StoreError> {
+    ) -> Result<Vec<UserId>, StoreError> {
         self.reacted((channel_id, message_id), emoji, after, limit)
     }
 
     async fn user_reactions(
         &self,
-        channel_id: Id,
-        user_id: Id,
-        ids: (Id, Id),
-    ) -> Result<Vec<(Id, String)>, StoreError> {
+        channel_id: ChannelId,
+        user_id: UserId,
+        ids: (MessageId, MessageId),
+    ) -> Result<Vec<(MessageId, String)>, StoreError> {
         self.reactions_of((channel_id, user_id), ids)
     }
 
     async fn messages(
         &self,
-        channel_id: Id,
+        channel_id: ChannelId,
         cursor: Cursor,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
@@ -641,6 +665,8 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::MessageId;
+    use rookery_proto::{ChannelId, GuildId, UserId};
 
     const BUCKET_MS: u64 = 60_000;
 
@@ -660,19 +686,24 @@ mod tests {
         let (channel, ids) = {
             let store = open(dir.path());
             let author = User {
-                id: Id(5),
+                id: UserId(5),
                 username: "x".into(),
             };
-            let ids: Vec<Id> = (1..=3).map(|i| Id(i << 22)).collect();
+            let ids: Vec<MessageId> = (1..=3).map(|i| MessageId(i << 22)).collect();
             let batch = ids
                 .iter()
                 .map(|&id| {
-                    Mutation::Message(Message::new(id, (Id(1), Id(9)), author.clone(), "c".into()))
+                    Mutation::Message(Message::new(
+                        id,
+                        (GuildId(1), ChannelId(9)),
+                        author.clone(),
+                        "c".into(),
+                    ))
                 })
                 .collect();
             store.apply(batch).await.unwrap();
             store.sync().await.unwrap();
-            (Id(9), ids)
+            (ChannelId(9), ids)
         };
         let store = open(dir.path());
         let page = store.messages(channel, Cursor::Latest, 10).await.unwrap();

@@ -6,6 +6,7 @@ use super::{Inner, backend, decode, encode, keys};
 use crate::StoreError;
 use rookery_proto::Id;
 use rookery_proto::webhooks::Webhook;
+use rookery_proto::{ChannelId, GuildId};
 
 impl Inner {
     pub(super) fn create_webhook(&self, hook: &Webhook) -> Result<(), StoreError> {
@@ -29,8 +30,8 @@ impl Inner {
 
     pub(super) fn webhooks(
         &self,
-        guild: Id,
-        channel: Option<Id>,
+        guild: GuildId,
+        channel: Option<ChannelId>,
     ) -> Result<Vec<Webhook>, StoreError> {
         let prefix = match channel {
             Some(c) => keys::pair(guild, c).to_vec(),

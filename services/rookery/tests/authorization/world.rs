@@ -1,7 +1,9 @@
 //! The callers, and the fresh guild each row of the matrix runs in.
 
 use reqwest::Method;
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::id::{format_timestamp, now_ms};
 use rookery_proto::model::{Channel, GuildState, Message, Role};
 use rookery_testkit::{TestServer, TestUser};
@@ -86,8 +88,8 @@ impl Users {
 pub struct World<'a> {
     pub users: &'a Users,
     pub guild: GuildState,
-    pub channel: Id,
-    pub dm: Id,
+    pub channel: ChannelId,
+    pub dm: ChannelId,
     pub role: Role,
     pub code: String,
     /// An application the owner made.
@@ -97,7 +99,7 @@ pub struct World<'a> {
     /// The owner's webhook in the channel: `(id, token)`.
     pub webhook: (Id, String),
     /// A message the webhook posted.
-    pub webhook_message: Id,
+    pub webhook_message: MessageId,
 }
 
 impl World<'_> {
@@ -172,7 +174,7 @@ impl World<'_> {
     }
 
     /// Posts through the webhook's URL: the message's id.
-    async fn hooked(users: &Users, (id, token): &(Id, String)) -> Id {
+    async fn hooked(users: &Users, (id, token): &(Id, String)) -> MessageId {
         let path = format!("/webhooks/{id}/{token}?wait=true");
         let body = json!({"content": "hooked"});
         let posted: Value = users.owner.ok(Method::POST, &path, Some(body)).await;
@@ -183,9 +185,9 @@ impl World<'_> {
     /// for `scope`.
     pub fn path(&self, method: &str, template: &str, scope: Scope) -> String {
         let (id, message) = match scope {
-            Scope::Own | Scope::Guild => (self.guild.id, self.messages[0].id),
-            Scope::Channel => (self.channel, self.messages[0].id),
-            Scope::Dm => (self.dm, self.messages[2].id),
+            Scope::Own | Scope::Guild => (self.guild.id.raw(), self.messages[0].id),
+            Scope::Channel => (self.channel.raw(), self.messages[0].id),
+            Scope::Dm => (self.dm.raw(), self.messages[2].id),
             Scope::Webhook => (self.webhook.0, self.webhook_message),
         };
         // Bans aim at the banned user (listing, lifting) or the target
@@ -200,7 +202,7 @@ impl World<'_> {
         // `/users/{id}` names a user: the target; `/applications/{id}`,
         // the owner's application.
         let id = if template.starts_with("/users/{id}") {
-            self.users.target.user.id
+            self.users.target.user.id.raw()
         } else if template.starts_with("/applications/{id}") {
             self.application
         } else {

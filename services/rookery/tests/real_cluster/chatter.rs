@@ -4,7 +4,8 @@
 //! the test can check that every acknowledged message reached every member.
 
 use rookery_client::{Api, Gateway};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::codec::Encoding;
 use rookery_proto::gateway::{self as gw, op};
 use rookery_proto::model::Message;
@@ -18,9 +19,9 @@ use tokio::task::JoinHandle;
 /// What one client saw.
 #[derive(Default)]
 struct Seen {
-    acked: BTreeSet<Id>,
+    acked: BTreeSet<MessageId>,
     /// Message id → how many times it was delivered.
-    received: BTreeMap<Id, u32>,
+    received: BTreeMap<MessageId, u32>,
     refused: u64,
 }
 
@@ -29,19 +30,24 @@ pub struct Chatter {
     /// The edge it is on (0 or 1).
     pub edge: usize,
     auth: AuthResponse,
-    channel: Id,
+    channel: ChannelId,
     seen: Arc<Mutex<Seen>>,
     sending: Arc<AtomicBool>,
     nonces: Arc<AtomicU64>,
     /// Messages acknowledged in its channel that it had not received when
     /// it moved to another edge.
-    missed_when_moved: BTreeSet<Id>,
+    missed_when_moved: BTreeSet<MessageId>,
     task: Option<JoinHandle<()>>,
 }
 
 impl Chatter {
     /// Identifies on `edge_addr` and starts the connection's task.
-    pub async fn connect(edge_addr: &str, auth: AuthResponse, channel: Id, edge: usize) -> Self {
+    pub async fn connect(
+        edge_addr: &str,
+        auth: AuthResponse,
+        channel: ChannelId,
+        edge: usize,
+    ) -> Self {
         let mut chatter = Self {
             edge,
             auth,
@@ -56,7 +62,7 @@ impl Chatter {
         chatter
     }
 
-    async fn start(&mut self, edge_addr: &str, last_message_ids: BTreeMap<Id, Id>) {
+    async fn start(&mut self, edge_addr: &str, last_message_ids: BTreeMap<ChannelId, MessageId>) {
         let mut g = Gateway::connect(&format!("ws://{edge_addr}"), Encoding::MsgPack)
             .await
             .unwrap();
@@ -97,7 +103,7 @@ impl Chatter {
         self.sending.store(on, Ordering::Release);
     }
 
-    fn acked(&self) -> BTreeSet<Id> {
+    fn acked(&self) -> BTreeSet<MessageId> {
         self.seen.lock().unwrap().acked.clone()
     }
 
@@ -108,7 +114,7 @@ impl Chatter {
 
 /// The connection's task.
 struct Loop {
-    channel: Id,
+    channel: ChannelId,
     name: String,
     seen: Arc<Mutex<Seen>>,
     sending: Arc<AtomicBool>,
@@ -163,8 +169,8 @@ impl Loop {
 }
 
 /// Every acknowledged message of each channel, by channel.
-fn acked_by_channel(chatters: &[Chatter]) -> BTreeMap<Id, BTreeSet<Id>> {
-    let mut out: BTreeMap<Id, BTreeSet<Id>> = BTreeMap::new();
+fn acked_by_channel(chatters: &[Chatter]) -> BTreeMap<ChannelId, BTreeSet<MessageId>> {
+    let mut out: BTreeMap<ChannelId, BTreeSet<MessageId>> = BTreeMap::new();
     for c in chatters {
         out.entry(c.channel).or_default().extend(c.acked());
     }
@@ -243,7 +249,7 @@ pub async fn check_history(chatters: &[Chatter], base: &str) -> Tally {
             stored.extend(page.iter().map(|m| m.id));
             query = format!("limit=100&before={oldest}");
         }
-        let lost: Vec<&Id> = ids.difference(&stored).collect();
+        let lost: Vec<&MessageId> = ids.difference(&stored).collect();
         assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
         tally.acked += ids.len();
     }

@@ -31,9 +31,11 @@ use crate::access::caches::record;
 use futures_util::FutureExt;
 use moka::sync::Cache;
 use rookery_proto::Id;
+use rookery_proto::RoleId;
 use rookery_proto::event::Event;
 use rookery_proto::model::{Channel, Member, Role};
 use rookery_proto::permissions::{self as p, Permissions};
+use rookery_proto::{ChannelId, GuildId, UserId};
 use rookery_store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,11 +51,11 @@ use loads::Loads;
 #[derive(Debug)]
 pub struct GuildAccess {
     /// The guild.
-    pub id: Id,
+    pub id: GuildId,
     /// Its owner (who has every permission).
-    pub owner_id: Id,
+    pub owner_id: UserId,
     /// Roles by id; @everyone has the guild's id.
-    pub roles: HashMap<Id, Role>,
+    pub roles: HashMap<RoleId, Role>,
 }
 
 impl GuildAccess {
@@ -61,7 +63,7 @@ impl GuildAccess {
     /// stored before roles existed).
     fn everyone(&self) -> Permissions {
         self.roles
-            .get(&self.id)
+            .get(&self.id.everyone())
             .map_or(Permissions::DEFAULT_EVERYONE, |r| r.permissions)
     }
 
@@ -82,14 +84,14 @@ impl GuildAccess {
 
     /// The member's highest role as `(position, id)`, for the hierarchy:
     /// a higher position outranks, then the lower id. @everyone is lowest.
-    pub fn top(&self, member: &Member) -> (u32, std::cmp::Reverse<Id>) {
+    pub fn top(&self, member: &Member) -> (u32, std::cmp::Reverse<RoleId>) {
         member
             .roles
             .iter()
             .filter_map(|r| self.roles.get(r))
             .map(rank)
             .max()
-            .unwrap_or((0, std::cmp::Reverse(self.id)))
+            .unwrap_or((0, std::cmp::Reverse(self.id.everyone())))
     }
 }
 
@@ -106,7 +108,7 @@ fn bits_in(access: &GuildAccess, member: &Member, c: &Channel, timed_out: bool) 
 }
 
 /// A role's place in the hierarchy (greater outranks).
-pub fn rank(r: &Role) -> (u32, std::cmp::Reverse<Id>) {
+pub fn rank(r: &Role) -> (u32, std::cmp::Reverse<RoleId>) {
     (r.position, std::cmp::Reverse(r.id))
 }
 
@@ -114,16 +116,16 @@ pub fn rank(r: &Role) -> (u32, std::cmp::Reverse<Id>) {
 pub struct Perms {
     store: Arc<dyn Store>,
     versions: Versions,
-    guilds: Cache<Id, Arc<GuildAccess>>,
-    members: Cache<(Id, Id), Arc<Member>>,
-    channels: Cache<Id, Arc<Channel>>,
+    guilds: Cache<GuildId, Arc<GuildAccess>>,
+    members: Cache<(GuildId, UserId), Arc<Member>>,
+    channels: Cache<ChannelId, Arc<Channel>>,
     /// Guild and channel loads are shared (every session of a guild
     /// misses them at once after a change); a membership is one user's.
-    guild_loads: Loads<Id, Arc<GuildAccess>>,
-    channel_loads: Loads<Id, Arc<Channel>>,
+    guild_loads: Loads<GuildId, Arc<GuildAccess>>,
+    channel_loads: Loads<ChannelId, Arc<Channel>>,
     /// A timed-out member's entry expires when the timeout ends
     /// ([`UntilTimeoutEnds`]).
-    computed: Cache<(Id, Id), Computed>,
+    computed: Cache<(UserId, ChannelId), Computed>,
 }
 
 /// A permission computed for `(user, channel)`.
@@ -149,10 +151,10 @@ impl UntilTimeoutEnds {
     }
 }
 
-impl moka::Expiry<(Id, Id), Computed> for UntilTimeoutEnds {
+impl moka::Expiry<(UserId, ChannelId), Computed> for UntilTimeoutEnds {
     fn expire_after_create(
         &self,
-        _: &(Id, Id),
+        _: &(UserId, ChannelId),
         value: &Computed,
         _: std::time::Instant,
     ) -> Option<Duration> {
@@ -161,7 +163,7 @@ impl moka::Expiry<(Id, Id), Computed> for UntilTimeoutEnds {
 
     fn expire_after_update(
         &self,
-        _: &(Id, Id),
+        _: &(UserId, ChannelId),
         value: &Computed,
         _: std::time::Instant,
         _: Option<Duration>,
@@ -233,7 +235,7 @@ impl Perms {
     }
 
     /// A channel with its overwrites.
-    pub async fn channel(&self, id: Id) -> Result<Arc<Channel>, EdgeError> {
+    pub async fn channel(&self, id: ChannelId) -> Result<Arc<Channel>, EdgeError> {
         let load = |since| {
             let store = self.store.clone();
             let read = async move { Ok(store.channel(id).await?.map(Arc::new)) };
@@ -244,14 +246,18 @@ impl Perms {
     }
 
     /// A membership, if the user is a member.
-    pub async fn member(&self, guild: Id, user: Id) -> Result<Option<Arc<Member>>, EdgeError> {
+    pub async fn member(
+        &self,
+        guild: GuildId,
+        user: UserId,
+    ) -> Result<Option<Arc<Member>>, EdgeError> {
         let load = |_| async move { Ok(self.store.member(guild, user).await?.map(Arc::new)) };
         self.cached("member", &self.members, (guild, user), load)
             .await
     }
 
     /// A guild's owner and roles.
-    pub async fn guild(&self, id: Id) -> Result<Arc<GuildAccess>, EdgeError> {
+    pub async fn guild(&self, id: GuildId) -> Result<Arc<GuildAccess>, EdgeError> {
         let load = |since| {
             let store = self.store.clone();
             let read = async move {
@@ -275,8 +281,8 @@ impl Perms {
     /// not exist, 403 for one the user is not in.
     pub async fn in_guild(
         &self,
-        guild: Id,
-        user: Id,
+        guild: GuildId,
+        user: UserId,
     ) -> Result<(Arc<GuildAccess>, Arc<Member>), EdgeError> {
         let access = self.guild(guild).await?;
         let member = self.member(guild, user).await?;
@@ -286,8 +292,8 @@ impl Perms {
     /// The user's permissions in a channel (none if it may not see it).
     pub async fn in_channel(
         &self,
-        user: Id,
-        channel: Id,
+        user: UserId,
+        channel: ChannelId,
     ) -> Result<(Arc<Channel>, Permissions), EdgeError> {
         // Before the channel is read: the result is computed from it.
         let since = self.snapshot();
@@ -311,29 +317,33 @@ impl Perms {
     }
 
     /// A cached permission, if it is still current.
-    fn current(&self, user: Id, channel: Id) -> Option<Computed> {
+    fn current(&self, user: UserId, channel: ChannelId) -> Option<Computed> {
         let hit = self.computed.get(&(user, channel))?;
         self.versions.current(hit.scope, hit.since).then_some(hit)
     }
 
     /// `(scope, bits, timeout end)` of the user in channel `c`.
-    async fn compute(&self, user: Id, c: &Channel) -> Result<(Id, Permissions, u64), EdgeError> {
+    async fn compute(
+        &self,
+        user: UserId,
+        c: &Channel,
+    ) -> Result<(Id, Permissions, u64), EdgeError> {
         if c.is_private() {
             // A recipient is a member of the channel's scope.
-            self.member(c.id, user)
+            self.member(c.id.as_scope(), user)
                 .await?
                 .ok_or(EdgeError::MissingAccess)?;
-            return Ok((c.id, Permissions::PRIVATE_CHANNEL, u64::MAX));
+            return Ok((c.id.raw(), Permissions::PRIVATE_CHANNEL, u64::MAX));
         }
         let (access, member) = self.in_guild(c.guild_id, user).await?;
         let until = member.timed_out_until(rookery_proto::id::now_ms());
         let bits = bits_in(&access, &member, c, until.is_some());
-        Ok((c.guild_id, bits, until.unwrap_or(u64::MAX)))
+        Ok((c.guild_id.raw(), bits, until.unwrap_or(u64::MAX)))
     }
 
     /// Whether the user could see guild channel `c` as the caller has it
     /// (a deleted channel, say), computed and never cached.
-    pub async fn could_view(&self, user: Id, c: &Channel) -> bool {
+    pub async fn could_view(&self, user: UserId, c: &Channel) -> bool {
         match self.in_guild(c.guild_id, user).await {
             Ok((access, member)) => {
                 bits_in(&access, &member, c, false).contains(Permissions::VIEW_CHANNEL)
@@ -345,7 +355,7 @@ impl Perms {
     /// Whether the user may see the channel, if that is cached (it never
     /// waits: fan-out asks this for every session and message, and counts
     /// the hits itself).
-    pub fn cached_view(&self, user: Id, channel: Id) -> Option<bool> {
+    pub fn cached_view(&self, user: UserId, channel: ChannelId) -> Option<bool> {
         let hit = self.current(user, channel);
         hit.map(|c| c.bits.contains(Permissions::VIEW_CHANNEL))
     }
@@ -366,7 +376,7 @@ impl Perms {
 
     /// Whether the user may see the channel, computed if need be; a
     /// failure to tell counts as no (nothing is shown that should not be).
-    pub async fn can_view(&self, user: Id, channel: Id) -> bool {
+    pub async fn can_view(&self, user: UserId, channel: ChannelId) -> bool {
         match self.in_channel(user, channel).await {
             Ok((_, bits)) => bits.contains(Permissions::VIEW_CHANNEL),
             Err(EdgeError::MissingAccess | EdgeError::UnknownChannel | EdgeError::UnknownGuild) => {
@@ -383,20 +393,24 @@ impl Perms {
     /// waits for the event to apply.
     pub fn invalidate(&self, event: &Event) {
         let (scope, channel, member) = if let Some((guild, user)) = event.removed_member() {
-            (guild, None, Some((guild, user.id)))
+            (guild.raw(), None, Some((guild, user.id)))
         } else {
             match event {
                 Event::ChannelUpdate(c) | Event::ChannelDelete(c) => (c.scope(), Some(c.id), None),
                 Event::ChannelRecipientAdd(r) | Event::ChannelRecipientRemove(r) => {
-                    let member = (r.channel_id, r.user.id);
-                    (r.channel_id, Some(r.channel_id), Some(member))
+                    let member = (r.channel_id.as_scope(), r.user.id);
+                    (r.channel_id.raw(), Some(r.channel_id), Some(member))
                 }
-                Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => (r.guild_id, None, None),
-                Event::GuildRoleDelete(r) => (r.guild_id, None, None),
+                Event::GuildRoleCreate(r) | Event::GuildRoleUpdate(r) => {
+                    (r.guild_id.raw(), None, None)
+                }
+                Event::GuildRoleDelete(r) => (r.guild_id.raw(), None, None),
                 // The guild's access goes; its channels and members then
                 // lead nowhere.
-                Event::GuildDelete(g) => (g.guild_id, None, None),
-                Event::GuildMemberUpdate(m) => (m.guild_id, None, Some((m.guild_id, m.user.id))),
+                Event::GuildDelete(g) => (g.guild_id.raw(), None, None),
+                Event::GuildMemberUpdate(m) => {
+                    (m.guild_id.raw(), None, Some((m.guild_id, m.user.id)))
+                }
                 // Removals were handled above; a new guild, channel or
                 // member is loaded when first asked for; the rest change
                 // no permission.
@@ -429,7 +443,8 @@ impl Perms {
         // the entries they were computed from are removed under the same
         // lock, so no load can put an old one back in between.
         self.versions.invalidate(scope, || {
-            self.guilds.invalidate(&scope);
+            // A private channel's scope has no guild entry: a no-op.
+            self.guilds.invalidate(&GuildId::from(scope));
             if let Some(c) = channel {
                 self.channels.invalidate(&c);
             }

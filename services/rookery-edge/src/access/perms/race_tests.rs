@@ -11,6 +11,7 @@ use rookery_proto::model::{
     Application, AuditLogEntry, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
+use rookery_proto::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use rookery_store::{
     BanRecord, Cursor, EmbeddedConfig, EmbeddedStore, Mutation, Store, StoreError,
 };
@@ -18,9 +19,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
 
-const GUILD: Id = Id(10);
-const CHANNEL: Id = Id(11);
-const USER: Id = Id(12);
+const GUILD: GuildId = GuildId(10);
+const CHANNEL: ChannelId = ChannelId(11);
+const USER: UserId = UserId(12);
 
 /// The embedded store, except that while `hold` is set a channel read
 /// waits (with what it read) for a permit of `release`.
@@ -37,7 +38,7 @@ macro_rules! forward {
     ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
         #[async_trait]
         impl Store for Gated {
-            async fn channel(&self, id: Id) -> Result<Option<Channel>, StoreError> {
+            async fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
                 let read = self.inner.channel(id).await;
                 self.channel_reads.fetch_add(1, Ordering::SeqCst);
                 if self.hold.swap(false, Ordering::SeqCst) {
@@ -57,44 +58,44 @@ forward! {
     apply(batch: Vec<Mutation>) -> ();
     sync() -> ();
     create_account(user: &User, hash: &str) -> ();
-    token_generation(user_id: Id) -> u64;
+    token_generation(user_id: UserId) -> u64;
     create_application(app: &Application) -> ();
     application(id: Id) -> Option<Application>;
     create_webhook(hook: &rookery_proto::webhooks::Webhook) -> ();
     webhook(id: Id) -> Option<rookery_proto::webhooks::Webhook>;
-    webhooks(guild: Id, channel: Option<Id>) -> Vec<rookery_proto::webhooks::Webhook>;
+    webhooks(guild: GuildId, channel: Option<ChannelId>) -> Vec<rookery_proto::webhooks::Webhook>;
     delete_webhook(hook: &rookery_proto::webhooks::Webhook) -> ();
-    revoke_tokens(user_id: Id, password_hash: Option<&str>) -> u64;
+    revoke_tokens(user_id: UserId, password_hash: Option<&str>) -> u64;
     account(username: &str) -> Option<(User, String)>;
-    user(id: Id) -> Option<User>;
-    guild(id: Id) -> Option<Guild>;
-    guild_channels(guild_id: Id) -> Vec<Channel>;
-    guild_roles(guild_id: Id) -> Vec<Role>;
-    member(guild_id: Id, user_id: Id) -> Option<Member>;
-    user_guilds(user_id: Id) -> Vec<Id>;
-    guild_members(guild_id: Id, after: Id, limit: usize) -> Vec<Member>;
-    dm_channel(a: Id, b: Id) -> Option<Id>;
+    user(id: UserId) -> Option<User>;
+    guild(id: GuildId) -> Option<Guild>;
+    guild_channels(guild_id: GuildId) -> Vec<Channel>;
+    guild_roles(guild_id: GuildId) -> Vec<Role>;
+    member(guild_id: GuildId, user_id: UserId) -> Option<Member>;
+    user_guilds(user_id: UserId) -> Vec<Id>;
+    guild_members(guild_id: GuildId, after: UserId, limit: usize) -> Vec<Member>;
+    dm_channel(a: UserId, b: UserId) -> Option<ChannelId>;
     invite(code: &str) -> Option<Invite>;
-    guild_invites(guild_id: Id) -> Vec<Invite>;
-    member_count(guild_id: Id) -> u64;
-    nonce(user_id: Id, nonce: &str) -> Option<Id>;
-    messages(channel_id: Id, cursor: Cursor, limit: usize) -> Vec<Message>;
-    message(channel_id: Id, message_id: Id) -> Option<Message>;
-    pins(channel_id: Id) -> Vec<Message>;
-    bans(guild_id: Id, after: Id, limit: usize) -> Vec<BanRecord>;
-    audit_log(guild_id: Id, before: Id, limit: usize) -> Vec<AuditLogEntry>;
-    read_states(user_id: Id) -> Vec<(Id, Id)>;
-    mentions(channel_id: Id, user_id: Id, roles: &[Id], after: Id, limit: usize) -> Vec<Id>;
-    ban(guild_id: Id, user_id: Id) -> Option<BanRecord>;
-    reactions(channel_id: Id, message_id: Id, emoji: &str, after: Id, limit: usize) -> Vec<Id>;
-    user_reactions(channel_id: Id, user_id: Id, ids: (Id, Id)) -> Vec<(Id, String)>;
+    guild_invites(guild_id: GuildId) -> Vec<Invite>;
+    member_count(guild_id: GuildId) -> u64;
+    nonce(user_id: UserId, nonce: &str) -> Option<MessageId>;
+    messages(channel_id: ChannelId, cursor: Cursor, limit: usize) -> Vec<Message>;
+    message(channel_id: ChannelId, message_id: MessageId) -> Option<Message>;
+    pins(channel_id: ChannelId) -> Vec<Message>;
+    bans(guild_id: GuildId, after: UserId, limit: usize) -> Vec<BanRecord>;
+    audit_log(guild_id: GuildId, before: Id, limit: usize) -> Vec<AuditLogEntry>;
+    read_states(user_id: UserId) -> Vec<(ChannelId, MessageId)>;
+    mentions(channel_id: ChannelId, user_id: UserId, roles: &[RoleId], after: MessageId, limit: usize) -> Vec<MessageId>;
+    ban(guild_id: GuildId, user_id: UserId) -> Option<BanRecord>;
+    reactions(channel_id: ChannelId, message_id: MessageId, emoji: &str, after: UserId, limit: usize) -> Vec<UserId>;
+    user_reactions(channel_id: ChannelId, user_id: UserId, ids: (MessageId, MessageId)) -> Vec<(MessageId, String)>;
 }
 
 fn channel(hidden: bool) -> Channel {
     let mut c = Channel::guild_text(CHANNEL, GUILD, "general", 0);
     if hidden {
         c.permission_overwrites.push(Overwrite {
-            id: GUILD,
+            id: GUILD.everyone().raw(),
             kind: OverwriteKind::Role,
             allow: Permissions::NONE,
             deny: Permissions::VIEW_CHANNEL,
@@ -119,7 +120,7 @@ async fn rig(dir: &tempfile::TempDir) -> (Arc<Gated>, Perms) {
     let guild = Guild {
         id: GUILD,
         name: "g".into(),
-        owner_id: Id(1),
+        owner_id: UserId(1),
     };
     let seed = vec![
         Mutation::Guild(guild),
@@ -216,7 +217,7 @@ async fn sessions_that_miss_one_channel_at_once_read_it_once() {
     let dir = tempfile::tempdir().unwrap();
     let (store, perms) = rig(&dir).await;
     let perms = Arc::new(perms);
-    let users: Vec<Id> = (100..120).map(Id).collect();
+    let users: Vec<UserId> = (100..120).map(UserId).collect();
     let members = users.iter().map(|&id| {
         let user = User {
             id,

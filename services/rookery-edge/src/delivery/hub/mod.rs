@@ -17,12 +17,15 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use rookery_bus::{EdgeLink, FanoutBatch, Interest, LinkError};
 use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::{Envelope, Event, MemberAdd, TokensRevoked};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{Channel, GuildState, UnavailableGuild};
+use rookery_proto::{ChannelId, GuildId, UserId};
 use rookery_store::Store;
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -43,14 +46,15 @@ mod viewers_tests;
 
 pub use private::Scope;
 
-type Index = RwLock<Sessions>;
+/// Sessions by scope (a guild, or a private channel: `Id`) or by user.
+type Index<K> = RwLock<Sessions<K>>;
 
 /// Resolves once a guild's channels are routed to this edge.
 pub type Live = Shared<BoxFuture<'static, ()>>;
 
 /// A guild with local sessions: the channels registered for it.
 struct LocalGuild {
-    channels: HashSet<Id>,
+    channels: HashSet<ChannelId>,
     live: Live,
 }
 
@@ -77,11 +81,11 @@ pub struct Hub {
     interest: Arc<dyn Interest>,
     /// Lock order: before `viewers`, whose lists of a guild change only
     /// under this lock.
-    by_guild: Index,
-    by_user: Index,
+    by_guild: Index<Id>,
+    by_user: Index<UserId>,
     viewers: viewers::ViewerLists,
     /// Lock order: `local` before `by_guild` when both are held.
-    local: Mutex<HashMap<Id, LocalGuild>>,
+    local: Mutex<HashMap<GuildId, LocalGuild>>,
     waiters: Mutex<HashMap<Id, oneshot::Sender<()>>>,
     /// Every presence heard, merged per user.
     board: Mutex<crate::delivery::presence::Board>,
@@ -91,7 +95,7 @@ pub struct Hub {
     /// Users whose sessions joined a guild since the last presence tick:
     /// their presence is settled again then, so the guild's members see
     /// them online within a tick rather than at the next refresh.
-    joined: Mutex<Vec<Id>>,
+    joined: Mutex<Vec<UserId>>,
 }
 
 async fn withdrawn(pending: rookery_bus::interest::Registered) {
@@ -149,13 +153,18 @@ impl Hub {
     /// it; the result resolves once they are. Call after [`Hub::subscribe`].
     pub fn want(&self, guild: &GuildState) -> Live {
         let mut local = self.local.lock().expect("local");
-        if !self.by_guild.read().expect("index").contains_key(&guild.id) {
+        if !self
+            .by_guild
+            .read()
+            .expect("index")
+            .contains_key(&guild.id.raw())
+        {
             return futures_util::future::ready(()).boxed().shared();
         }
         let channels = guild.channels.iter().map(|c| c.id);
         match local.get_mut(&guild.id) {
             None => {
-                let channels: HashSet<Id> = channels.collect();
+                let channels: HashSet<ChannelId> = channels.collect();
                 let keys: Vec<u64> = channels.iter().map(|c| c.0).collect();
                 let live = live(self.interest.register(&keys));
                 local.insert(
@@ -181,11 +190,11 @@ impl Hub {
     }
 
     /// Withdraws the interest of guilds left without local sessions.
-    fn unwant(&self, guilds: &[Id]) {
+    fn unwant(&self, scopes: &[Id]) {
         let mut local = self.local.lock().expect("local");
         let index = self.by_guild.read().expect("index");
-        for g in guilds.iter().filter(|g| !index.contains_key(g)) {
-            if let Some(gone) = local.remove(g) {
+        for &scope in scopes.iter().filter(|s| !index.contains_key(s)) {
+            if let Some(gone) = local.remove(&GuildId::from(scope)) {
                 let keys: Vec<u64> = gone.channels.iter().map(|c| c.0).collect();
                 tokio::spawn(withdrawn(self.interest.withdraw(&keys)));
             }
@@ -210,7 +219,7 @@ impl Hub {
 
     /// A channel created in a guild with local sessions: route it here,
     /// then send its sessions what was posted before that took effect.
-    fn want_channel(&self, guild: Id, channel: Id) {
+    fn want_channel(&self, guild: GuildId, channel: ChannelId) {
         let mut local = self.local.lock().expect("local");
         let Some(g) = local.get_mut(&guild) else {
             return;
@@ -218,12 +227,14 @@ impl Hub {
         if !g.channels.insert(channel) {
             return;
         }
-        let sessions = self.sessions_of(&self.by_guild, guild);
+        let sessions = self.sessions_of(&self.by_guild, guild.raw());
         sessions.iter().for_each(|s| s.hold(&[channel]));
         let added = live(self.interest.register(&[channel.0]));
         g.also(added.clone());
         let Some(hub) = self.me.upgrade() else { return };
-        tokio::spawn(async move { hub.catch_up(sessions, vec![channel], channel, added).await });
+        // Whatever was posted in it was posted after it was created.
+        let after = MessageId(channel.0);
+        tokio::spawn(async move { hub.catch_up(sessions, vec![channel], after, added).await });
     }
 
     /// A guild channel was deleted: the sessions that could see it (as the
@@ -236,8 +247,8 @@ impl Hub {
             tokio::spawn(withdrawn(self.interest.withdraw(&[c.id.0])));
         }
         drop(local);
-        self.viewers.forget_channel(c.guild_id, c.id);
-        let sessions = self.sessions_of(&self.by_guild, c.guild_id);
+        self.viewers.forget_channel(c.guild_id.raw(), c.id);
+        let sessions = self.sessions_of(&self.by_guild, c.guild_id.raw());
         let d = Dispatch::new(ev::CHANNEL_DELETE, DispatchData::Channel(c.clone()));
         let (d, c) = (Arc::new(d), c.clone());
         let Some(hub) = self.me.upgrade() else { return };
@@ -255,8 +266,8 @@ impl Hub {
     async fn catch_up(
         &self,
         sessions: Vec<Arc<Session>>,
-        channels: Vec<Id>,
-        after: Id,
+        channels: Vec<ChannelId>,
+        after: MessageId,
         live: Live,
     ) {
         live.await;
@@ -289,7 +300,7 @@ impl Hub {
         &self.perms
     }
 
-    fn sessions_of(&self, index: &Index, key: Id) -> Vec<Arc<Session>> {
+    fn sessions_of<K: Hash + Eq>(&self, index: &Index<K>, key: K) -> Vec<Arc<Session>> {
         index
             .read()
             .expect("index")
@@ -318,9 +329,9 @@ impl Hub {
 
     /// Subscribes a session to a guild's events (then call [`Hub::want`]
     /// with the guild's state).
-    pub fn subscribe(&self, s: &Arc<Session>, guild: Id) {
+    pub fn subscribe(&self, s: &Arc<Session>, guild: GuildId) {
         if s.add_guild(guild) {
-            self.enter(guild, s);
+            self.enter(guild.raw(), s);
         }
     }
 
@@ -349,8 +360,8 @@ impl Hub {
         self.unwant(&guilds);
     }
 
-    fn to_guild(&self, guild: Id, d: &Arc<Dispatch>) {
-        to_all(&self.by_guild, guild, d);
+    fn to_guild(&self, scope: Id, d: &Arc<Dispatch>) {
+        to_all(&self.by_guild, scope, d);
     }
 
     /// Never waits: in a cluster this runs in the writer link's reader, so
@@ -378,12 +389,12 @@ impl Hub {
             self.member_removed(guild, user.id);
         }
         match &env.event {
-            Event::ChannelCreate(c) if c.is_private() => self.opened(c, env.id),
+            Event::ChannelCreate(c) if c.is_private() => self.opened(c, MessageId::from(env.id)),
             Event::ChannelCreate(c) => self.want_channel(c.guild_id, c.id),
             Event::ChannelDelete(c) => self.channel_deleted(c),
-            Event::ChannelRecipientAdd(r) => self.recipient_added(r, env.id),
-            Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, env.id),
-            Event::GuildMemberAdd(add) => self.member_added(add, env.id),
+            Event::ChannelRecipientAdd(r) => self.recipient_added(r, MessageId::from(env.id)),
+            Event::GuildCreate(g) => self.join(g.owner.id, &g.guild, MessageId::from(env.id)),
+            Event::GuildMemberAdd(add) => self.member_added(add, MessageId::from(env.id)),
             Event::PresenceUpdate(p) => self.presence_seen(env.origin, env.id, p),
             Event::TokensRevoked(r) => self.tokens_revoked(r),
             Event::GuildDelete(g) => self.guild_deleted(g.guild_id),
@@ -443,7 +454,7 @@ impl Hub {
 
     /// A member joined: the guild's sessions are told, and the joiner's
     /// sessions join it (built off the delivery path: see [`Hub::deliver`]).
-    fn member_added(&self, add: &MemberAdd, since: Id) {
+    fn member_added(&self, add: &MemberAdd, since: MessageId) {
         if self.has_sessions(add.user.id)
             && let Some(hub) = self.me.upgrade()
         {
@@ -471,7 +482,7 @@ impl Hub {
 
     /// A member left or was removed: its sessions get GUILD_DELETE and
     /// nothing more of the guild.
-    fn member_removed(&self, guild: Id, user: Id) {
+    fn member_removed(&self, guild: GuildId, user: UserId) {
         let d = Arc::new(Dispatch::new(
             ev::GUILD_DELETE,
             DispatchData::GuildDelete(UnavailableGuild {
@@ -482,18 +493,19 @@ impl Hub {
         self.board.lock().expect("board").left_guild(guild, user);
         for s in self.sessions_of(&self.by_user, user) {
             if s.remove_guild(guild) {
-                self.unsubscribe(guild, s.key);
+                self.unsubscribe(guild.raw(), s.key);
                 s.dispatch(&d);
             }
         }
-        self.unwant(&[guild]);
+        self.unwant(&[guild.raw()]);
     }
 
     /// A guild was deleted: every member with a session here leaves it
     /// (GUILD_DELETE, unsubscribed), as after a kick.
-    fn guild_deleted(&self, guild: Id) {
-        let sessions = self.sessions_of(&self.by_guild, guild);
-        let users: std::collections::BTreeSet<Id> = sessions.iter().map(|s| s.user.id).collect();
+    fn guild_deleted(&self, guild: GuildId) {
+        let sessions = self.sessions_of(&self.by_guild, guild.raw());
+        let users: std::collections::BTreeSet<UserId> =
+            sessions.iter().map(|s| s.user.id).collect();
         for user in users {
             self.member_removed(guild, user);
         }
@@ -503,9 +515,9 @@ impl Hub {
     /// GUILD_CREATE, then the messages posted after `since` (the join) that
     /// they would otherwise miss: those applied before the guild was routed
     /// here, or before the guild was read from the store.
-    fn join(&self, user: Id, guild: &GuildState, since: Id) {
+    fn join(&self, user: UserId, guild: &GuildState, since: MessageId) {
         let sessions = self.sessions_of(&self.by_user, user);
-        let channels: Vec<Id> = guild.channels.iter().map(|c| c.id).collect();
+        let channels: Vec<ChannelId> = guild.channels.iter().map(|c| c.id).collect();
         for s in &sessions {
             s.hold(&channels);
             self.subscribe(s, guild.id);
@@ -527,7 +539,7 @@ impl Hub {
     }
 
     /// The guild as `user` may see it: without the channels it cannot view.
-    pub(crate) async fn visible_state(&self, user: Id, guild: &GuildState) -> GuildState {
+    pub(crate) async fn visible_state(&self, user: UserId, guild: &GuildState) -> GuildState {
         let mut visible = guild.clone();
         visible.channels.clear();
         for c in &guild.channels {
@@ -538,12 +550,12 @@ impl Hub {
         visible
     }
 
-    fn has_sessions(&self, user: Id) -> bool {
+    fn has_sessions(&self, user: UserId) -> bool {
         self.by_user.read().expect("index").contains_key(&user)
     }
 
     /// A guild with its channels, from the store.
-    pub async fn guild_state(&self, id: Id) -> Option<GuildState> {
+    pub async fn guild_state(&self, id: GuildId) -> Option<GuildState> {
         let guild = self.store.guild(id).await.ok()??;
         let channels = self.store.guild_channels(id).await.ok()?;
         let roles = self.store.guild_roles(id).await.ok()?;
@@ -557,13 +569,13 @@ impl Hub {
     }
 }
 
-type Sessions = HashMap<Id, HashMap<u64, Arc<Session>>>;
+type Sessions<K> = HashMap<K, HashMap<u64, Arc<Session>>>;
 
-fn insert(index: &mut Sessions, key: Id, s: &Arc<Session>) {
+fn insert<K: Hash + Eq>(index: &mut Sessions<K>, key: K, s: &Arc<Session>) {
     index.entry(key).or_default().insert(s.key, s.clone());
 }
 
-fn remove(index: &mut Sessions, key: Id, session: u64) {
+fn remove<K: Hash + Eq>(index: &mut Sessions<K>, key: K, session: u64) {
     if let Some(sessions) = index.get_mut(&key) {
         sessions.remove(&session);
         if sessions.is_empty() {
@@ -572,7 +584,7 @@ fn remove(index: &mut Sessions, key: Id, session: u64) {
     }
 }
 
-fn to_all(index: &Index, key: Id, d: &Arc<Dispatch>) {
+fn to_all<K: Hash + Eq>(index: &Index<K>, key: K, d: &Arc<Dispatch>) {
     let index = index.read().expect("index");
     if let Some(sessions) = index.get(&key) {
         for s in sessions.values() {

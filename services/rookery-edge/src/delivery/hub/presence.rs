@@ -4,7 +4,9 @@
 //! [`Board`]: crate::delivery::presence::Board
 
 use super::Hub;
+use rookery_proto::GuildId;
 use rookery_proto::Id;
+use rookery_proto::UserId;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::presence::{Presence, PresenceChange};
@@ -27,7 +29,7 @@ impl Hub {
     fn presences_changed(&self, changed: Vec<Presence>) {
         let index = self.by_guild.read().expect("index");
         for p in changed {
-            let Some(sessions) = index.get(&p.guild_id) else {
+            let Some(sessions) = index.get(&p.guild_id.raw()) else {
                 continue;
             };
             let user = p.user.id;
@@ -43,7 +45,7 @@ impl Hub {
 
     /// Drops other edges' presence views whose lease ended.
     /// The users whose sessions joined a guild since the last call.
-    pub(crate) fn take_joined(&self) -> Vec<Id> {
+    pub(crate) fn take_joined(&self) -> Vec<UserId> {
         std::mem::take(&mut *self.joined.lock().expect("joined"))
     }
 
@@ -54,7 +56,7 @@ impl Hub {
 
     /// The members of `guilds` who are not offline, but for `user`
     /// themself, for `user`'s READY.
-    pub(crate) fn presences_in(&self, guilds: &[Id], user: Id) -> Vec<Presence> {
+    pub(crate) fn presences_in(&self, guilds: &[GuildId], user: UserId) -> Vec<Presence> {
         let board = self.board.lock().expect("board");
         let all = guilds.iter().flat_map(|&g| board.in_guild(g));
         all.filter(|p| p.user.id != user).collect()

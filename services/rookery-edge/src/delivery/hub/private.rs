@@ -8,11 +8,14 @@
 
 use super::{Hub, Live};
 use crate::delivery::session::Session;
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
+use rookery_proto::MessageId;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::RecipientChange;
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{Channel, GuildState};
+use rookery_proto::{GuildId, UserId};
 use std::sync::Arc;
 
 /// What a scope id a user belongs to names.
@@ -36,9 +39,9 @@ pub struct Subscribed {
 /// A private channel as the one-channel scope interest is registered for.
 fn as_scope(c: &Channel) -> GuildState {
     GuildState {
-        id: c.id,
+        id: c.id.as_scope(),
         name: String::new(),
-        owner_id: Id::NONE,
+        owner_id: UserId::NONE,
         channels: vec![c.clone()],
         roles: Vec::new(),
     }
@@ -47,10 +50,10 @@ fn as_scope(c: &Channel) -> GuildState {
 impl Hub {
     /// The guild or private channel `id` names, from the store.
     pub async fn scope_state(&self, id: Id) -> Option<Scope> {
-        if let Some(guild) = self.guild_state(id).await {
+        if let Some(guild) = self.guild_state(GuildId::from(id)).await {
             return Some(Scope::Guild(guild));
         }
-        let channel = self.store.channel(id).await.ok()??;
+        let channel = self.store.channel(ChannelId::from(id)).await.ok()??;
         channel.is_private().then_some(Scope::Private(channel))
     }
 
@@ -63,7 +66,8 @@ impl Hub {
             routed: Vec::with_capacity(scopes.len()),
         };
         for id in scopes {
-            self.subscribe(s, id);
+            // Until read, a scope is taken for a guild.
+            self.subscribe(s, GuildId::from(id));
             match self.scope_state(id).await {
                 // Every channel is routed here; the session is sent the
                 // ones it may see, and only their messages.
@@ -72,7 +76,7 @@ impl Hub {
                     out.guilds.push(self.visible_state(s.user.id, &state).await);
                 }
                 Some(Scope::Private(c)) => {
-                    s.remove_guild(c.id);
+                    s.remove_guild(c.id.as_scope());
                     s.add_private(c.id);
                     out.routed.push(self.want(&as_scope(&c)));
                     out.private.push(c.seen_by(s.user.id));
@@ -86,7 +90,7 @@ impl Hub {
     /// A private channel was opened: each recipient's sessions here join
     /// it, once the store confirms it (a DM opened after another of the
     /// same pair wrote nothing; read off the delivery path).
-    pub(super) fn opened(&self, c: &Channel, since: Id) {
+    pub(super) fn opened(&self, c: &Channel, since: MessageId) {
         let Some(hub) = self.me.upgrade() else { return };
         let c = c.clone();
         tokio::spawn(async move {
@@ -105,7 +109,7 @@ impl Hub {
 
     /// Subscribes `user`'s sessions to private channel `c`, sends them
     /// CHANNEL_CREATE, then the messages after `since` they would miss.
-    fn open_for(&self, user: Id, c: &Channel, since: Id) {
+    fn open_for(&self, user: UserId, c: &Channel, since: MessageId) {
         let sessions: Vec<Arc<Session>> = self
             .sessions_of(&self.by_user, user)
             .into_iter()
@@ -120,7 +124,7 @@ impl Hub {
         ));
         for s in &sessions {
             s.hold(&[c.id]);
-            self.enter(c.id, s);
+            self.enter(c.id.raw(), s);
             s.announce(&d);
         }
         let live = self.want(&as_scope(c));
@@ -131,7 +135,7 @@ impl Hub {
 
     /// A user was added to a group DM: their sessions here join it (read
     /// from the store, off the delivery path).
-    pub(super) fn recipient_added(&self, r: &RecipientChange, since: Id) {
+    pub(super) fn recipient_added(&self, r: &RecipientChange, since: MessageId) {
         if !self.has_sessions(r.user.id) {
             return;
         }
@@ -152,7 +156,7 @@ impl Hub {
     pub(super) fn recipient_removed(&self, r: &RecipientChange) {
         let gone = Channel {
             id: r.channel_id,
-            guild_id: Id::NONE,
+            guild_id: GuildId::NONE,
             name: String::new(),
             kind: rookery_proto::model::CHANNEL_GROUP_DM,
             position: 0,
@@ -167,10 +171,10 @@ impl Hub {
         ));
         for s in self.sessions_of(&self.by_user, r.user.id) {
             if s.remove_private(r.channel_id) {
-                self.unsubscribe(r.channel_id, s.key);
+                self.unsubscribe(r.channel_id.raw(), s.key);
                 s.announce(&d);
             }
         }
-        self.unwant(&[r.channel_id]);
+        self.unwant(&[r.channel_id.raw()]);
     }
 }

@@ -6,19 +6,21 @@ use super::Hub;
 use crate::delivery::Outlet;
 use crate::delivery::session::{Conn, Outbound, Session};
 use rookery_bus::{EdgeLink, FanoutBatch, LocalInterest};
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
 use rookery_proto::event::{Envelope, Event, MemberAdd, SCHEMA_VERSION};
 use rookery_proto::gateway::event_name as ev;
 use rookery_proto::model::{Channel, Guild, Member, User};
+use rookery_proto::{GuildId, UserId};
 use rookery_store::{EmbeddedConfig, EmbeddedStore, Mutation, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
-const GUILD: Id = Id(10);
+const GUILD: GuildId = GuildId(10);
 
 fn user(id: u64) -> User {
     User {
-        id: Id(id),
+        id: UserId(id),
         username: format!("u{id}"),
     }
 }
@@ -80,7 +82,7 @@ async fn a_join_applied_after_a_ban_sends_the_banned_user_nothing() {
     };
     let seed = vec![
         Mutation::Guild(guild),
-        Mutation::Channel(Channel::guild_text(Id(11), GUILD, "general", 0)),
+        Mutation::Channel(Channel::guild_text(ChannelId(11), GUILD, "general", 0)),
         Mutation::Member(member(&owner)),
         ban,
     ];

@@ -27,6 +27,7 @@ use super::Hub;
 use crate::access::perms::{MAX_ENTRY_AGE, Perms};
 use crate::delivery::session::Session;
 use crate::metrics as m;
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
 use rookery_proto::codec::Dispatch;
 use std::collections::HashMap;
@@ -52,7 +53,7 @@ impl Hub {
     /// whose cached verdict says so (then kept as the list). A session
     /// whose permission is not cached holds the channel while it is
     /// computed, so its messages stay in order.
-    pub(super) fn to_viewers(&self, guild: Id, channel: Id, d: Arc<Dispatch>) {
+    pub(super) fn to_viewers(&self, guild: Id, channel: ChannelId, d: Arc<Dispatch>) {
         let index = self.by_guild.read().expect("index");
         let Some(sessions) = index.get(&guild) else {
             return;
@@ -88,7 +89,7 @@ impl Hub {
         }
     }
 
-    fn dispatch_if_visible(&self, s: &Arc<Session>, channel: Id, d: &Arc<Dispatch>) {
+    fn dispatch_if_visible(&self, s: &Arc<Session>, channel: ChannelId, d: &Arc<Dispatch>) {
         let Some(hub) = self.me.upgrade() else { return };
         s.hold(&[channel]);
         s.dispatch(d);
@@ -106,16 +107,16 @@ impl Hub {
 /// Viewer lists by guild, then channel.
 #[derive(Default)]
 pub(super) struct ViewerLists {
-    guilds: Mutex<HashMap<Id, HashMap<Id, Built>>>,
+    guilds: Mutex<HashMap<Id, HashMap<ChannelId, Built>>>,
 }
 
 impl ViewerLists {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Id, HashMap<Id, Built>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Id, HashMap<ChannelId, Built>>> {
         self.guilds.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The channel's list, if one is still current.
-    pub(super) fn get(&self, perms: &Perms, guild: Id, channel: Id) -> Option<List> {
+    pub(super) fn get(&self, perms: &Perms, guild: Id, channel: ChannelId) -> Option<List> {
         let mut guilds = self.lock();
         let lists = guilds.get_mut(&guild)?;
         let built = lists.get(&channel)?;
@@ -129,7 +130,7 @@ impl ViewerLists {
     /// Keeps a list whose verdicts were all read after generation `since`.
     /// Call with the hub's index read lock held, the one the sessions were
     /// read under.
-    pub(super) fn put(&self, guild: Id, channel: Id, since: u64, sessions: List) {
+    pub(super) fn put(&self, guild: Id, channel: ChannelId, since: u64, sessions: List) {
         let built = Built {
             since,
             at: Instant::now(),
@@ -145,7 +146,7 @@ impl ViewerLists {
     }
 
     /// Forgets a deleted channel's list.
-    pub(super) fn forget_channel(&self, guild: Id, channel: Id) {
+    pub(super) fn forget_channel(&self, guild: Id, channel: ChannelId) {
         if let Some(lists) = self.lock().get_mut(&guild) {
             lists.remove(&channel);
         }

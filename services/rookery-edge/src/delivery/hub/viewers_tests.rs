@@ -12,16 +12,17 @@ use rookery_proto::codec::{Dispatch, DispatchData, Empty};
 use rookery_proto::event::{Envelope, Event, SCHEMA_VERSION};
 use rookery_proto::model::{Channel, Guild, Member, Message, User};
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
+use rookery_proto::{ChannelId, GuildId, MessageId, UserId};
 use rookery_store::{EmbeddedConfig, EmbeddedStore, Mutation, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
-const GUILD: Id = Id(10);
-const CHANNEL: Id = Id(11);
+const GUILD: GuildId = GuildId(10);
+const CHANNEL: ChannelId = ChannelId(11);
 
 fn user(id: u64) -> User {
     User {
-        id: Id(id),
+        id: UserId(id),
         username: format!("u{id}"),
     }
 }
@@ -69,7 +70,7 @@ async fn apply(hub: &Hub, id: u64, event: Event) {
 }
 
 async fn post(hub: &Hub, id: u64, author: &User) {
-    let m = Message::new(Id(id), (GUILD, CHANNEL), author.clone(), "hi".into());
+    let m = Message::new(MessageId(id), (GUILD, CHANNEL), author.clone(), "hi".into());
     apply(hub, id, Event::MessageCreate(m)).await;
 }
 
@@ -116,7 +117,7 @@ async fn a_kept_list_follows_a_permission_change() {
     // The member loses sight of the channel.
     let mut hidden = Channel::guild_text(CHANNEL, GUILD, "general", 0);
     hidden.permission_overwrites.push(Overwrite {
-        id: member.id,
+        id: member.id.raw(),
         kind: OverwriteKind::Member,
         allow: Permissions::NONE,
         deny: Permissions::VIEW_CHANNEL,

@@ -12,10 +12,12 @@
 
 use super::Hub;
 use crate::delivery::session::Session;
+use rookery_proto::ChannelId;
 use rookery_proto::Id;
 use rookery_proto::codec::{Dispatch, DispatchData};
 use rookery_proto::event::Event;
 use rookery_proto::gateway::event_name as ev;
+use rookery_proto::{GuildId, UserId};
 use std::sync::Arc;
 
 /// Sessions a permission change may affect, each with the channels it
@@ -25,16 +27,16 @@ pub(super) struct Sight {
 }
 
 /// A channel and whether the session could see it (`None`: not cached).
-type Verdict = (Id, Option<bool>);
+type Verdict = (ChannelId, Option<bool>);
 
 /// The guild, the only member and the only channel a change can affect.
-fn scope(event: &Event) -> Option<(Id, Option<Id>, Option<Id>)> {
+fn scope(event: &Event) -> Option<(Id, Option<UserId>, Option<ChannelId>)> {
     match event {
         Event::ChannelUpdate(c) => Some((c.scope(), None, Some(c.id))),
         // A new role has no members yet, so it changes no one's sight.
-        Event::GuildRoleUpdate(r) => Some((r.guild_id, None, None)),
-        Event::GuildRoleDelete(r) => Some((r.guild_id, None, None)),
-        Event::GuildMemberUpdate(m) => Some((m.guild_id, Some(m.user.id), None)),
+        Event::GuildRoleUpdate(r) => Some((r.guild_id.raw(), None, None)),
+        Event::GuildRoleDelete(r) => Some((r.guild_id.raw(), None, None)),
+        Event::GuildMemberUpdate(m) => Some((m.guild_id.raw(), Some(m.user.id), None)),
         // A deleted channel, a removed member or recipient and a deleted
         // guild are handled as such by the hub; a new role has no members and a new
         // channel is checked per session when it is announced; the rest
@@ -75,11 +77,16 @@ impl Hub {
     /// affected sessions could see and holds those channels.
     pub(super) fn sight_before(&self, event: &Event) -> Option<Sight> {
         let (guild, user, channel) = scope(event)?;
-        let channels: Vec<Id> = match channel {
+        let channels: Vec<ChannelId> = match channel {
             Some(c) => vec![c],
             None => {
                 let local = self.local.lock().expect("local");
-                local.get(&guild)?.channels.iter().copied().collect()
+                local
+                    .get(&GuildId::from(guild))?
+                    .channels
+                    .iter()
+                    .copied()
+                    .collect()
             }
         };
         let sessions = self.sessions_of(&self.by_guild, guild);
@@ -112,7 +119,7 @@ impl Hub {
         }
     }
 
-    async fn resolve_sight(&self, s: &Session, channel: Id, before: Option<bool>) {
+    async fn resolve_sight(&self, s: &Session, channel: ChannelId, before: Option<bool>) {
         let now = self.perms.can_view(s.user.id, channel).await;
         match (before, now) {
             (Some(false), true) => {
@@ -132,7 +139,7 @@ impl Hub {
         }
     }
 
-    async fn channel_dispatch(&self, t: &'static str, channel: Id) -> Option<Arc<Dispatch>> {
+    async fn channel_dispatch(&self, t: &'static str, channel: ChannelId) -> Option<Arc<Dispatch>> {
         let c = self.perms.channel(channel).await.ok()?;
         let d = DispatchData::Channel((*c).clone());
         Some(Arc::new(Dispatch::new(t, d)))

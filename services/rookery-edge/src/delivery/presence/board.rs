@@ -7,6 +7,7 @@
 
 use rookery_proto::Id;
 use rookery_proto::presence::{Activity, Presence, PresenceChange, PresenceUser, Status};
+use rookery_proto::{GuildId, UserId};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ struct View {
     id: Id,
     status: Status,
     activities: Vec<Activity>,
-    guild_ids: Vec<Id>,
+    guild_ids: Vec<GuildId>,
     expires: Instant,
 }
 
@@ -25,7 +26,7 @@ struct View {
 struct Shown {
     status: Status,
     activities: Vec<Activity>,
-    guild_ids: BTreeSet<Id>,
+    guild_ids: BTreeSet<GuildId>,
 }
 
 #[derive(Default)]
@@ -37,8 +38,8 @@ struct UserViews {
 /// The merged presences, indexed by guild for READY.
 #[derive(Default)]
 pub(crate) struct Board {
-    users: HashMap<Id, UserViews>,
-    by_guild: HashMap<Id, HashSet<Id>>,
+    users: HashMap<UserId, UserViews>,
+    by_guild: HashMap<GuildId, HashSet<UserId>>,
     /// When [`Board::expire`] next walks every view.
     next_sweep: Option<Instant>,
 }
@@ -92,7 +93,7 @@ impl Board {
     }
 
     /// The members of `guild` who are not offline.
-    pub(crate) fn in_guild(&self, guild: Id) -> Vec<Presence> {
+    pub(crate) fn in_guild(&self, guild: GuildId) -> Vec<Presence> {
         let Some(users) = self.by_guild.get(&guild) else {
             return Vec::new();
         };
@@ -103,7 +104,7 @@ impl Board {
     }
 
     /// The user left `guild`: READY no longer lists them there.
-    pub(crate) fn left_guild(&mut self, guild: Id, user: Id) {
+    pub(crate) fn left_guild(&mut self, guild: GuildId, user: UserId) {
         if let Some(users) = self.by_guild.get_mut(&guild) {
             users.remove(&user);
         }
@@ -111,7 +112,7 @@ impl Board {
 
     /// Recomputes what the user is shown; on a change, re-indexes and
     /// returns the dispatches (offline for guilds no view names any more).
-    fn settle(&mut self, user: Id) -> Vec<Presence> {
+    fn settle(&mut self, user: UserId) -> Vec<Presence> {
         let Some(u) = self.users.get_mut(&user) else {
             return Vec::new();
         };
@@ -148,7 +149,7 @@ impl Board {
     }
 }
 
-fn presence(user: Id, guild: Id, shown: &Shown) -> Presence {
+fn presence(user: UserId, guild: GuildId, shown: &Shown) -> Presence {
     let offline = shown.guild_ids.is_empty() || !shown.guild_ids.contains(&guild);
     Presence {
         user: PresenceUser { id: user },
@@ -169,13 +170,15 @@ fn presence(user: Id, guild: Id, shown: &Shown) -> Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::GuildId;
+    use rookery_proto::UserId;
 
     const LEASE: u64 = 1000;
 
     fn change(status: Status, guilds: &[u64]) -> PresenceChange {
         PresenceChange {
-            user_id: Id(7),
-            guild_ids: guilds.iter().map(|&g| Id(g)).collect(),
+            user_id: UserId(7),
+            guild_ids: guilds.iter().map(|&g| GuildId(g)).collect(),
             status,
             activities: Vec::new(),
             lease_ms: LEASE,
@@ -201,10 +204,10 @@ mod tests {
             [(100, Status::Online)],
             "edge 1 still online"
         );
-        assert_eq!(b.in_guild(Id(100)).len(), 1);
+        assert_eq!(b.in_guild(GuildId(100)).len(), 1);
         let out = b.apply(1, Id(13), &change(Status::Offline, &[100]), t);
         assert_eq!(statuses(&out), [(100, Status::Offline)]);
-        assert!(b.in_guild(Id(100)).is_empty());
+        assert!(b.in_guild(GuildId(100)).is_empty());
     }
 
     #[test]
@@ -213,7 +216,7 @@ mod tests {
         b.apply(1, Id(20), &change(Status::Offline, &[100]), t);
         let out = b.apply(1, Id(19), &change(Status::Online, &[100]), t);
         assert!(out.is_empty());
-        assert!(b.in_guild(Id(100)).is_empty());
+        assert!(b.in_guild(GuildId(100)).is_empty());
         let again = b.apply(1, Id(21), &change(Status::Idle, &[100]), t);
         assert_eq!(statuses(&again), [(100, Status::Idle)]);
         let same = b.apply(1, Id(22), &change(Status::Idle, &[100]), t);
@@ -229,7 +232,7 @@ mod tests {
             statuses(&out),
             [(100, Status::Offline), (200, Status::Online)]
         );
-        assert!(b.in_guild(Id(100)).is_empty());
+        assert!(b.in_guild(GuildId(100)).is_empty());
         let half = t + Duration::from_millis(LEASE / 2);
         assert!(b.expire(half).is_empty());
         let expired = t + Duration::from_millis(LEASE + 1);

@@ -6,7 +6,8 @@
 //! unchanged views are not published again until their refresh is due.
 
 use crate::delivery::session::Session;
-use rookery_proto::Id;
+use rookery_proto::GuildId;
+use rookery_proto::UserId;
 use rookery_proto::presence::{Activity, PresenceChange, PresenceSet, Status};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -27,7 +28,7 @@ struct Choice {
 struct View {
     status: Status,
     activities: Vec<Activity>,
-    guild_ids: BTreeSet<Id>,
+    guild_ids: BTreeSet<GuildId>,
 }
 
 #[derive(Default)]
@@ -57,7 +58,7 @@ impl Timing {
 
 /// The hosted users' presences.
 pub(crate) struct Local {
-    users: HashMap<Id, LocalUser>,
+    users: HashMap<UserId, LocalUser>,
     order: u64,
     timing: Timing,
 }
@@ -110,7 +111,7 @@ impl Local {
     /// with neither are not looked at beyond two flags.
     pub(crate) fn tick(&mut self, now: Instant) -> Vec<PresenceChange> {
         let refresh = self.timing.refresh;
-        let due: Vec<(Id, bool)> = self
+        let due: Vec<(UserId, bool)> = self
             .users
             .iter()
             .filter_map(|(&id, u)| {
@@ -133,19 +134,19 @@ impl Local {
 
     /// Users whose sessions joined guilds: their views, where the guilds
     /// they name changed.
-    pub(crate) fn joined(&mut self, users: &[Id], now: Instant) -> Vec<PresenceChange> {
+    pub(crate) fn joined(&mut self, users: &[UserId], now: Instant) -> Vec<PresenceChange> {
         users.iter().filter_map(|&u| self.settle(u, now)).collect()
     }
 
     /// The user's unchanged view, published again.
-    fn republish(&mut self, user: Id, now: Instant) -> Option<PresenceChange> {
+    fn republish(&mut self, user: UserId, now: Instant) -> Option<PresenceChange> {
         let (view, at) = self.users.get_mut(&user)?.published.as_mut()?;
         *at = now;
         Some(change(user, view, self.timing))
     }
 
     /// Works out the user's view; returns it if it must be published.
-    fn settle(&mut self, user: Id, now: Instant) -> Option<PresenceChange> {
+    fn settle(&mut self, user: UserId, now: Instant) -> Option<PresenceChange> {
         let u = self.users.get_mut(&user)?;
         let attached = u
             .sessions
@@ -194,7 +195,7 @@ impl Local {
     }
 }
 
-fn change(user: Id, view: &View, timing: Timing) -> PresenceChange {
+fn change(user: UserId, view: &View, timing: Timing) -> PresenceChange {
     PresenceChange {
         user_id: user,
         guild_ids: view.guild_ids.iter().copied().collect(),
@@ -208,6 +209,8 @@ fn change(user: Id, view: &View, timing: Timing) -> PresenceChange {
 mod tests {
     use super::*;
     use crate::delivery::session::Conn;
+    use rookery_proto::GuildId;
+    use rookery_proto::UserId;
     use rookery_proto::codec::{Dispatch, DispatchData, Empty};
     use rookery_proto::model::User;
 
@@ -227,12 +230,12 @@ mod tests {
     fn session(user: u64, guild: u64) -> Arc<Session> {
         let s = Session::new(
             User {
-                id: Id(user),
+                id: UserId(user),
                 username: format!("u{user}"),
             },
             8,
         );
-        s.add_guild(Id(guild));
+        s.add_guild(GuildId(guild));
         s
     }
 
@@ -255,7 +258,7 @@ mod tests {
         let first = l.choose(&a, set(Status::Online), t).unwrap();
         assert_eq!(
             (first.status, first.guild_ids.clone()),
-            (Status::Online, vec![Id(100)])
+            (Status::Online, vec![GuildId(100)])
         );
         assert_eq!(first.lease_ms, 180_000);
         assert_eq!(status(l.choose(&b, set(Status::Dnd), t)), Some(Status::Dnd));
@@ -287,7 +290,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(
             (out[0].status, out[0].guild_ids.clone()),
-            (Status::Offline, vec![Id(100)])
+            (Status::Offline, vec![GuildId(100)])
         );
         l.end(&a);
         assert!(
@@ -308,9 +311,9 @@ mod tests {
         assert_eq!(status(out.into_iter().next()), Some(Status::Online));
         assert!(l.tick(t + TIMING.refresh * 3 / 2).is_empty());
         // A guild joined since: the next refresh carries it.
-        a.add_guild(Id(200));
+        a.add_guild(GuildId(200));
         let out = l.tick(t + TIMING.refresh * 2);
-        assert_eq!(out[0].guild_ids, [Id(100), Id(200)]);
+        assert_eq!(out[0].guild_ids, [GuildId(100), GuildId(200)]);
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub(super) async fn ready(
         session_id: s.session_id,
         resume_gateway_url: dialect.resume_url.clone(),
         application: s.bot.then_some(gw::ReadyApplication {
-            id: s.user.id,
+            // A bot's application has its user's id.
+            id: s.user.id.raw(),
             flags: 0,
         }),
         private_channels: s.private_channels,

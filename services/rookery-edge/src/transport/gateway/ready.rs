@@ -67,7 +67,7 @@ pub(super) async fn build(
 async fn catch_up(
     edge: &Edge,
     user: &rookery_proto::model::User,
-    last: &std::collections::BTreeMap<rookery_proto::Id, rookery_proto::Id>,
+    last: &std::collections::BTreeMap<rookery_proto::ChannelId, rookery_proto::MessageId>,
 ) -> Vec<Arc<Dispatch>> {
     let mut out = Vec::new();
     for (&channel, &after) in last {

@@ -8,7 +8,7 @@ use crate::EdgeError;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
-use rookery_proto::Id;
+use rookery_proto::UserId;
 use serde::Deserialize;
 
 pub async fn pins(
@@ -117,20 +117,20 @@ pub async fn clear_emoji_reactions(
 #[serde(deny_unknown_fields)]
 pub struct UserPage {
     #[serde(default)]
-    after: Option<Id>,
+    after: Option<UserId>,
     #[serde(default)]
     limit: Option<usize>,
 }
 
 impl UserPage {
     /// `(after, limit)`, or 400 naming the bound the limit is outside.
-    pub(crate) fn within(&self, default: usize, max: usize) -> Result<(Id, usize), EdgeError> {
+    pub(crate) fn within(&self, default: usize, max: usize) -> Result<(UserId, usize), EdgeError> {
         let limit = self.limit.unwrap_or(default);
         if !(1..=max).contains(&limit) {
             let why = format!("limit must be an integer from 1 to {max}");
             return Err(EdgeError::InvalidBody(why));
         }
-        Ok((self.after.unwrap_or(Id(0)), limit))
+        Ok((self.after.unwrap_or(UserId(0)), limit))
     }
 }
 

@@ -7,13 +7,15 @@ use crate::EdgeError;
 use axum::Json;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
-use rookery_proto::Id;
 use rookery_proto::rest::CreatePrivate;
+use rookery_proto::{ChannelId, UserId};
 
 /// `/channels/{id}/recipients/{user}`.
 type RecipientPath = Path<(String, String)>;
 
-fn recipient_path(Path((channel, target)): RecipientPath) -> Result<(Id, Id), EdgeError> {
+fn recipient_path(
+    Path((channel, target)): RecipientPath,
+) -> Result<(ChannelId, UserId), EdgeError> {
     Ok((
         id(&channel, EdgeError::UnknownChannel)?,
         id(&target, EdgeError::UnknownUser)?,

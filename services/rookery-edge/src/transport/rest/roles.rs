@@ -10,11 +10,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use rookery_proto::rest::{CreateBan, MemberParams, OverwriteParams, RoleParams, RolePosition};
 
-fn guild(raw: &str) -> Result<rookery_proto::Id, EdgeError> {
+fn guild(raw: &str) -> Result<rookery_proto::GuildId, EdgeError> {
     id(raw, EdgeError::UnknownGuild)
 }
 
-fn role(raw: &str) -> Result<rookery_proto::Id, EdgeError> {
+fn role(raw: &str) -> Result<rookery_proto::RoleId, EdgeError> {
     id(raw, EdgeError::UnknownRole)
 }
 
@@ -246,7 +246,7 @@ pub struct AuditParams {
     #[serde(default)]
     limit: Option<usize>,
     #[serde(default)]
-    user_id: Option<rookery_proto::Id>,
+    user_id: Option<rookery_proto::UserId>,
     #[serde(default)]
     action_type: Option<u8>,
 }

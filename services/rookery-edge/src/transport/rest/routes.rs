@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rookery_proto::Id;
+use rookery_proto::ChannelId;
+use rookery_proto::MessageId;
 use rookery_proto::rest::{
     BulkDelete, ChannelParams, ChannelPosition, CreateMessage, CreateNamed, Credentials,
     EditMessage, PasswordChange,
@@ -28,7 +29,9 @@ pub(super) fn applied<T: Serialize>(body: T, applied: Applied) -> Response {
     (status, Json(body)).into_response()
 }
 
-pub(super) fn id(raw: &str, unknown: EdgeError) -> Result<Id, EdgeError> {
+/// A path segment as the kind of id the route names; `unknown` if it is
+/// not one.
+pub(super) fn id<T: std::str::FromStr>(raw: &str, unknown: EdgeError) -> Result<T, EdgeError> {
     raw.parse().map_err(|_| unknown)
 }
 
@@ -202,7 +205,10 @@ pub async fn bulk_delete(
     Ok(no_content(edge.bulk_delete(&user, c, b.messages).await?))
 }
 
-pub(super) fn message_path(channel: &str, message: &str) -> Result<(Id, Id), EdgeError> {
+pub(super) fn message_path(
+    channel: &str,
+    message: &str,
+) -> Result<(ChannelId, MessageId), EdgeError> {
     let c = id(channel, EdgeError::UnknownChannel)?;
     Ok((c, id(message, EdgeError::UnknownMessage)?))
 }
@@ -220,7 +226,7 @@ fn page(q: &HashMap<String, String>) -> Result<(Cursor, usize), EdgeError> {
     let bad = |what: &str| EdgeError::InvalidBody(format!("{what} must be a snowflake id"));
     let mut cursor = Cursor::Latest;
     for (key, make) in [
-        ("before", Cursor::Before as fn(Id) -> Cursor),
+        ("before", Cursor::Before as fn(MessageId) -> Cursor),
         ("after", Cursor::After),
         ("around", Cursor::Around),
     ] {
@@ -249,6 +255,7 @@ fn page(q: &HashMap<String, String>) -> Result<(Cursor, usize), EdgeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rookery_proto::MessageId;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -262,12 +269,15 @@ mod tests {
         assert_eq!(page(&q(&[])).unwrap(), (Cursor::Latest, 50));
         assert_eq!(
             page(&q(&[("before", "5"), ("limit", "100")])).unwrap(),
-            (Cursor::Before(Id(5)), 100)
+            (Cursor::Before(MessageId(5)), 100)
         );
-        assert_eq!(page(&q(&[("after", "7")])).unwrap().0, Cursor::After(Id(7)));
+        assert_eq!(
+            page(&q(&[("after", "7")])).unwrap().0,
+            Cursor::After(MessageId(7))
+        );
         assert_eq!(
             page(&q(&[("around", "9")])).unwrap().0,
-            Cursor::Around(Id(9))
+            Cursor::Around(MessageId(9))
         );
         assert!(page(&q(&[("before", "5"), ("after", "6")])).is_err());
         assert!(page(&q(&[("limit", "0")])).is_err());

@@ -134,7 +134,7 @@ type MessagePath = Path<(String, String, String)>;
 async fn hook_and_message(
     edge: &crate::Edge,
     (hook, token, message): (String, String, String),
-) -> Result<(rookery_proto::webhooks::Webhook, rookery_proto::Id), EdgeError> {
+) -> Result<(rookery_proto::webhooks::Webhook, rookery_proto::MessageId), EdgeError> {
     let hook = id(&hook, EdgeError::UnknownWebhook)?;
     let message = id(&message, EdgeError::UnknownMessage)?;
     Ok((edge.webhook_by_token(hook, &token).await?, message))
