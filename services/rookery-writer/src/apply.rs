@@ -202,7 +202,7 @@ fn classified(env: &Envelope) -> (Option<&'static str>, Vec<Mutation>) {
         Event::TypingStart(_) | Event::PresenceUpdate(_) => return (None, Vec::new()),
     };
     let mut out = out;
-    if let (Some(a), Some(guild_id)) = (&env.audit, env.event.guild()) {
+    if let (Some(a), Some(guild_id)) = (&env.audit, env.event.scope()) {
         out.push(Mutation::Audit(AuditLogEntry {
             id: env.id,
             guild_id: GuildId::from(guild_id),

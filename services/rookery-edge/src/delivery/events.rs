@@ -76,5 +76,5 @@ pub(crate) fn guild_dispatch(env: &Envelope) -> Option<(Id, Dispatch)> {
         // Ends the account's sessions (see the hub); never dispatched.
         Event::TokensRevoked(_) => return None,
     };
-    Some((env.event.guild()?, Dispatch::new(t, d)))
+    Some((env.event.scope()?, Dispatch::new(t, d)))
 }

@@ -57,7 +57,7 @@ impl Event {
     /// The scope an event belongs to: its guild, or the private channel
     /// itself for a DM's or group DM's events (see
     /// [`crate::model::Channel::scope`]); none for account events.
-    pub fn guild(&self) -> Option<Id> {
+    pub fn scope(&self) -> Option<Id> {
         Some(match self {
             Event::UserCreate(_) => return None,
             Event::GuildCreate(g) => g.guild.id.raw(),

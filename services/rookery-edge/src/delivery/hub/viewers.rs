@@ -48,18 +48,19 @@ struct Built {
 }
 
 impl Hub {
-    /// Sends a channel's event to the guild's sessions that may see the
-    /// channel: those of its viewer list, or, without one, each session
-    /// whose cached verdict says so (then kept as the list). A session
+    /// Sends a channel's event to the sessions of its scope (a guild, or a
+    /// private channel) that may see the channel: those of its viewer
+    /// list, or, without one, each session whose cached verdict says so
+    /// (then kept as the list). A session
     /// whose permission is not cached holds the channel while it is
     /// computed, so its messages stay in order.
-    pub(super) fn to_viewers(&self, guild: Id, channel: ChannelId, d: Arc<Dispatch>) {
+    pub(super) fn to_viewers(&self, scope: Id, channel: ChannelId, d: Arc<Dispatch>) {
         let index = self.by_guild.read().expect("index");
-        let Some(sessions) = index.get(&guild) else {
+        let Some(sessions) = index.get(&scope) else {
             return;
         };
         let hot = m::hot();
-        if let Some(list) = self.viewers.get(&self.perms, guild, channel) {
+        if let Some(list) = self.viewers.get(&self.perms, scope, channel) {
             hot.viewer_list_hits.increment(1);
             list.iter().for_each(|s| s.dispatch(&d));
             hot.deliveries.increment(list.len() as u64);
@@ -85,7 +86,7 @@ impl Hub {
         hot.view_hits.increment(sessions.len() as u64 - misses);
         hot.view_misses.increment(misses);
         if misses == 0 {
-            self.viewers.put(guild, channel, since, viewers.into());
+            self.viewers.put(scope, channel, since, viewers.into());
         }
     }
 
@@ -116,11 +117,11 @@ impl ViewerLists {
     }
 
     /// The channel's list, if one is still current.
-    pub(super) fn get(&self, perms: &Perms, guild: Id, channel: ChannelId) -> Option<List> {
+    pub(super) fn get(&self, perms: &Perms, scope: Id, channel: ChannelId) -> Option<List> {
         let mut guilds = self.lock();
-        let lists = guilds.get_mut(&guild)?;
+        let lists = guilds.get_mut(&scope)?;
         let built = lists.get(&channel)?;
-        if built.at.elapsed() < MAX_LIST_AGE && perms.unchanged_since(guild, built.since) {
+        if built.at.elapsed() < MAX_LIST_AGE && perms.unchanged_since(scope, built.since) {
             return Some(built.sessions.clone());
         }
         lists.remove(&channel);
@@ -130,24 +131,24 @@ impl ViewerLists {
     /// Keeps a list whose verdicts were all read after generation `since`.
     /// Call with the hub's index read lock held, the one the sessions were
     /// read under.
-    pub(super) fn put(&self, guild: Id, channel: ChannelId, since: u64, sessions: List) {
+    pub(super) fn put(&self, scope: Id, channel: ChannelId, since: u64, sessions: List) {
         let built = Built {
             since,
             at: Instant::now(),
             sessions,
         };
-        self.lock().entry(guild).or_default().insert(channel, built);
+        self.lock().entry(scope).or_default().insert(channel, built);
     }
 
     /// Forgets the guild's lists: its sessions changed. Call with the
     /// hub's index write lock held.
-    pub(super) fn forget_guild(&self, guild: Id) {
-        self.lock().remove(&guild);
+    pub(super) fn forget_guild(&self, scope: Id) {
+        self.lock().remove(&scope);
     }
 
     /// Forgets a deleted channel's list.
-    pub(super) fn forget_channel(&self, guild: Id, channel: ChannelId) {
-        if let Some(lists) = self.lock().get_mut(&guild) {
+    pub(super) fn forget_channel(&self, scope: Id, channel: ChannelId) {
+        if let Some(lists) = self.lock().get_mut(&scope) {
             lists.remove(&channel);
         }
     }
