@@ -6,19 +6,21 @@
 //! makes one test per check; [`all`] runs every check on one store. The two
 //! lists below are the only ones: a new check goes in both.
 
-use crate::{Cursor, Mutation, Store, StoreError};
+use crate::{Cursor, Mutation, Store};
 use rookery_proto::ChannelId;
 use rookery_proto::GuildId;
 use rookery_proto::UserId;
 use rookery_proto::model::{
-    Application, CHANNEL_GUILD_TEXT, Channel, Guild, Invite, Member, Message, Role, User,
+    CHANNEL_GUILD_TEXT, Channel, Guild, Invite, Member, Message, Role, User,
 };
 use rookery_proto::permissions::{Overwrite, OverwriteKind, Permissions};
 use rookery_proto::{Id, Snowflake};
 use rookery_proto::{MessageId, RoleId};
 use std::sync::LazyLock;
 
+mod accounts;
 mod guild_delete;
+mod history;
 mod invites;
 mod mentions;
 mod messages;
@@ -26,7 +28,14 @@ mod moderation;
 mod private;
 mod reactions;
 mod webhooks;
+pub use accounts::{
+    accounts_claim_usernames, applications_own_a_bot_account_no_password_opens,
+    revocations_move_the_token_generation,
+};
 pub use guild_delete::a_deleted_guild_leaves_nothing_behind;
+pub use history::{
+    history_after_and_around, history_limit_is_clamped, history_walks_buckets_newest_first,
+};
 pub use invites::{
     invites_are_listed_by_guild_counted_and_deleted, member_counts_follow_memberships,
 };
@@ -149,136 +158,6 @@ pub(crate) fn message(
     }
 }
 
-/// 30 messages spread over buckets 0, 1, 3 and 4 (bucket 2 left empty),
-/// oldest first.
-async fn seed_history(store: &dyn Store, bucket_ms: u64) -> (ChannelId, Vec<MessageId>) {
-    let channel = fresh();
-    let author = user("hist");
-    let base = rookery_proto::id::EPOCH_MS + 1_000 * bucket_ms;
-    let mut ids = Vec::new();
-    for (i, bucket) in [0u64, 1, 3, 4]
-        .into_iter()
-        .flat_map(|b| std::iter::repeat_n(b, 8))
-        .take(30)
-        .enumerate()
-    {
-        let t = base + bucket * bucket_ms + (i as u64 % 8) * (bucket_ms / 10);
-        ids.push(MessageId(Id::floor_of_ms(t).0 + i as u64));
-    }
-    let batch = ids
-        .iter()
-        .map(|&id| Mutation::Message(message(channel, id, &author, None)))
-        .collect();
-    store.apply(batch).await.expect("apply history");
-    (channel, ids)
-}
-
-fn ids_of(page: &[Message]) -> Vec<MessageId> {
-    page.iter().map(|m| m.id).collect()
-}
-
-/// Latest/Before walk every bucket newest first and skip the empty one.
-pub async fn history_walks_buckets_newest_first(store: &dyn Store, bucket_ms: u64) {
-    let (channel, ids) = seed_history(store, bucket_ms).await;
-    let newest: Vec<MessageId> = ids.iter().rev().copied().collect();
-    let first = store.messages(channel, Cursor::Latest, 7).await.unwrap();
-    assert_eq!(ids_of(&first), newest[..7]);
-    let mut walked = ids_of(&first);
-    loop {
-        let before = *walked.last().unwrap();
-        let page = store
-            .messages(channel, Cursor::Before(before), 7)
-            .await
-            .unwrap();
-        if page.is_empty() {
-            break;
-        }
-        walked.extend(ids_of(&page));
-    }
-    assert_eq!(
-        walked, newest,
-        "paging with before= returns every message once, newest first"
-    );
-}
-
-/// After walks oldest first; Around centres on the id.
-pub async fn history_after_and_around(store: &dyn Store, bucket_ms: u64) {
-    let (channel, ids) = seed_history(store, bucket_ms).await;
-    let after = store
-        .messages(channel, Cursor::After(ids[5]), 10)
-        .await
-        .unwrap();
-    assert_eq!(ids_of(&after), ids[6..16]);
-    let after_all = store
-        .messages(channel, Cursor::After(MessageId(0)), 100)
-        .await
-        .unwrap();
-    assert_eq!(ids_of(&after_all), ids);
-    let around = store
-        .messages(channel, Cursor::Around(ids[15]), 6)
-        .await
-        .unwrap();
-    let expected: Vec<MessageId> = ids[12..=18]
-        .iter()
-        .rev()
-        .copied()
-        .filter(|&i| i != ids[12])
-        .collect();
-    assert_eq!(
-        ids_of(&around),
-        expected,
-        "3 newer + the id + 2 older, newest first"
-    );
-    assert!(
-        store
-            .messages(channel, Cursor::Before(ids[0]), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .messages(channel, Cursor::After(ids[29]), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .messages(fresh(), Cursor::Latest, 10)
-            .await
-            .unwrap()
-            .is_empty(),
-        "unknown channel"
-    );
-}
-
-/// Limits are clamped to 1..=100.
-pub async fn history_limit_is_clamped(store: &dyn Store, _bucket_ms: u64) {
-    let channel = fresh();
-    let author = user("many");
-    let batch = (0..120)
-        .map(|_| Mutation::Message(message(channel, fresh(), &author, None)))
-        .collect();
-    store.apply(batch).await.unwrap();
-    assert_eq!(
-        store
-            .messages(channel, Cursor::Latest, 0)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        store
-            .messages(channel, Cursor::Latest, 1000)
-            .await
-            .unwrap()
-            .len(),
-        100
-    );
-}
-
 /// Applying a batch twice leaves one copy of each row; edits overwrite.
 pub async fn apply_is_idempotent(store: &dyn Store, _bucket_ms: u64) {
     let channel = fresh();
@@ -301,104 +180,6 @@ pub async fn apply_is_idempotent(store: &dyn Store, _bucket_ms: u64) {
         None,
         "nonces are per user"
     );
-}
-
-/// Usernames are claimed once, case-insensitively.
-pub async fn accounts_claim_usernames(store: &dyn Store, _bucket_ms: u64) {
-    let ada = user("Ada");
-    store.create_account(&ada, "hash-1").await.unwrap();
-    let clash = User {
-        id: fresh(),
-        username: ada.username.to_uppercase(),
-    };
-    assert!(matches!(
-        store.create_account(&clash, "hash-2").await,
-        Err(StoreError::Conflict(_))
-    ));
-    let (found, hash) = store
-        .account(&ada.username.to_lowercase())
-        .await
-        .unwrap()
-        .expect("account");
-    assert_eq!((found, hash.as_str()), (ada.clone(), "hash-1"));
-    assert_eq!(store.user(ada.id).await.unwrap(), Some(ada));
-    assert!(store.account("nobody-at-all").await.unwrap().is_none());
-    assert!(store.user(fresh()).await.unwrap().is_none());
-}
-
-/// Each revocation leaves a generation no earlier token carries, and a
-/// password change replaces the hash in the same write.
-pub async fn revocations_move_the_token_generation(store: &dyn Store, _bucket_ms: u64) {
-    let ada = user("revoked");
-    store.create_account(&ada, "hash-1").await.unwrap();
-    let first = store.token_generation(ada.id).await.unwrap();
-    assert_eq!(first, 0, "a new account's tokens were never revoked");
-    let second = store.revoke_tokens(ada.id, None).await.unwrap();
-    assert!(second > first);
-    assert_eq!(store.token_generation(ada.id).await.unwrap(), second);
-    let (_, hash) = store
-        .account(&ada.username)
-        .await
-        .unwrap()
-        .expect("account");
-    assert_eq!(hash, "hash-1", "logging out everywhere keeps the password");
-    let third = store.revoke_tokens(ada.id, Some("hash-2")).await.unwrap();
-    assert!(
-        third > second,
-        "every revocation moves on: {third} > {second}"
-    );
-    assert_eq!(store.token_generation(ada.id).await.unwrap(), third);
-    let (_, hash) = store
-        .account(&ada.username)
-        .await
-        .unwrap()
-        .expect("account");
-    assert_eq!(hash, "hash-2", "a password change replaces the hash");
-    let other = user("unrevoked");
-    store.create_account(&other, "hash-3").await.unwrap();
-    assert_eq!(store.token_generation(other.id).await.unwrap(), 0);
-}
-
-/// An application claims its name as its bot's username; the bot's
-/// account has a hash no password matches.
-pub async fn applications_own_a_bot_account_no_password_opens(store: &dyn Store, _bucket_ms: u64) {
-    let owner = user("maker");
-    store.create_account(&owner, "hash-1").await.unwrap();
-    let app = Application {
-        id: fresh(),
-        name: format!("bot{}", fresh::<Id>().0 % 1_000_000_007),
-        owner_id: owner.id,
-    };
-    store.create_application(&app).await.unwrap();
-    assert_eq!(store.application(app.id).await.unwrap(), Some(app.clone()));
-    assert_eq!(
-        store.application(owner.id.raw()).await.unwrap(),
-        None,
-        "a user is no application"
-    );
-    let (bot, hash) = store
-        .account(&app.name)
-        .await
-        .unwrap()
-        .expect("the bot's account");
-    assert_eq!(
-        (bot.id.raw(), bot.username.as_str()),
-        (app.id, app.name.as_str())
-    );
-    assert!(
-        !crate::password::verify("", Some(&hash)),
-        "no password opens it"
-    );
-    let clash = Application {
-        id: fresh(),
-        name: app.name.to_uppercase(),
-        owner_id: owner.id,
-    };
-    assert!(matches!(
-        store.create_application(&clash).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert_eq!(store.application(clash.id).await.unwrap(), None);
 }
 
 /// A guild's members come a page at a time, by user id, and only its own.
